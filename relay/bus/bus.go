@@ -1,0 +1,101 @@
+// Package bus defines the durable log that carries every message between
+// the gateway and the router, and the users' inboxes.
+//
+// A bus has named topics, each with one or more partitions. Appending to a
+// partition returns its offset; offsets grow by one per record and are never
+// reused. Reading starts at any retained offset. This is Kafka's model, and
+// both implementations keep it: bus/embedded (a log on local disk, for one
+// machine) and bus/kafka (Apache Kafka, for a cluster). The conformance suite
+// in bus/bustest runs against each.
+//
+// Topics: InTopic receives everything clients send, keyed by the sender so one
+// sender's messages keep their order; each user has an inbox topic named by
+// InboxTopic from their opaque ID (never from an address), with one partition.
+package bus
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// InTopic is the global topic onto which gateways append what clients send.
+const InTopic = "in"
+
+// InboxTopic names the inbox topic of a user.
+func InboxTopic(u wire.UserID) string { return "u." + u.String() }
+
+var (
+	// ErrUnknownTopic is returned for a topic (or partition) that was never created.
+	ErrUnknownTopic = errors.New("bus: unknown topic")
+	// ErrOutOfRange is returned when reading from an offset that retention
+	// has already removed, or that lies beyond the end of the partition.
+	ErrOutOfRange = errors.New("bus: offset out of range")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("bus: closed")
+)
+
+// Message is a record to append.
+type Message struct {
+	Topic string
+	// Key picks the partition on multi-partition topics (same key, same
+	// partition, so order is kept per key). Single-partition topics ignore it.
+	Key   []byte
+	Value []byte
+}
+
+// Record is a message as stored, with its position.
+type Record struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       []byte
+	Value     []byte
+	Time      time.Time // when the bus appended it
+}
+
+// Bus is the durable log. Implementations are safe for concurrent use.
+type Bus interface {
+	// CreateTopic creates a topic with the given number of partitions.
+	// Creating a topic that exists is not an error.
+	CreateTopic(ctx context.Context, topic string, partitions int32) error
+
+	// Append appends msgs and returns only once every one of them is durable
+	// (fsynced, or acknowledged by all in-sync replicas). Messages for the
+	// same partition are stored in the order given. On error, any subset may
+	// have been stored: callers retry, and readers drop duplicates by ID.
+	Append(ctx context.Context, msgs ...Message) error
+
+	// Subscribe reads one partition from offset onward. Offset may equal the
+	// partition's end, in which case the subscription waits for new records.
+	// An offset before the oldest retained one gives ErrOutOfRange.
+	Subscribe(ctx context.Context, topic string, partition int32, offset int64) (Subscription, error)
+
+	// Bounds returns the oldest retained offset and the next offset to be
+	// written of one partition.
+	Bounds(ctx context.Context, topic string, partition int32) (oldest, next int64, err error)
+
+	// Consume reads every partition of topic as a member of a consumer group
+	// until ctx is done, calling handle with batches of records from one
+	// partition in offset order. The group's position in a partition moves
+	// past a batch only after handle returns nil for it; if handle returns an
+	// error, Consume returns it and the batch is read again by the next
+	// consumer. Several processes may consume with the same group: each
+	// partition is read by one of them at a time.
+	Consume(ctx context.Context, group, topic string, handle func(ctx context.Context, batch []Record) error) error
+
+	// Close releases resources. Subscriptions end with ErrClosed.
+	Close() error
+}
+
+// Subscription is a reader on one partition.
+type Subscription interface {
+	// Next blocks until at least one record after those already returned is
+	// available, or ctx is done, and returns the available records in order
+	// (at most an implementation-chosen batch size).
+	Next(ctx context.Context) ([]Record, error)
+	// Close ends the subscription. It is safe to call more than once.
+	Close() error
+}

@@ -1,0 +1,174 @@
+// Package directory keeps what the relay must know about accounts: users and
+// their devices, device credentials (hashed), prekeys, contact lists
+// (allowlists), delivery offsets and pending authentication codes.
+//
+// It never holds an address in clear (only keyed hashes computed by the
+// caller), a private key or a plaintext. Two implementations share one schema
+// history and one conformance suite (directory/dirtest): SQLite for one
+// machine and PostgreSQL for a cluster.
+package directory
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+var (
+	// ErrNotFound is returned when the user, device, code or key asked for
+	// does not exist.
+	ErrNotFound = errors.New("directory: not found")
+	// ErrNoPrekeys is returned by ClaimBundle when the device never published
+	// a signed prekey.
+	ErrNoPrekeys = errors.New("directory: device has no prekeys")
+)
+
+// Device is one registered device of a user.
+type Device struct {
+	User     wire.UserID
+	ID       wire.DeviceID
+	Name     string
+	CredHash []byte // hash of the device credential; the credential itself is never stored
+	Created  time.Time
+	LastSeen time.Time
+	Offset   int64 // committed offset in the user's inbox: next record to deliver
+}
+
+// Prekey is a public prekey as published by a device: an ID the client
+// chose, the public key bytes, and for signed keys the signature. The relay
+// does not interpret Public or Signature.
+type Prekey struct {
+	ID        uint32
+	Public    []byte
+	Signature []byte
+}
+
+// Keys is what a device publishes. Fields left empty keep their stored value;
+// OneTime and KEMOneTime are added to the device's pools.
+type Keys struct {
+	Identity      []byte   // the device's public identity key
+	Signed        *Prekey  // signed EC prekey (replaces the current one)
+	KEMLastResort *Prekey  // signed last-resort KEM prekey (replaces)
+	OneTime       []Prekey // one-time EC prekeys to add
+	KEMOneTime    []Prekey // signed one-time KEM prekeys to add
+}
+
+// Bundle is what a sender fetches to start a session with one device. Each
+// one-time key in it has been removed from the store: it is handed out once.
+type Bundle struct {
+	Device          wire.DeviceID
+	Identity        []byte
+	Signed          Prekey
+	OneTime         *Prekey // nil when the pool is empty
+	KEM             Prekey  // a one-time KEM prekey, or the last-resort one
+	KEMIsLastResort bool
+}
+
+// PrekeyCounts says how many one-time prekeys a device has left.
+type PrekeyCounts struct {
+	OneTime    int
+	KEMOneTime int
+}
+
+// ContactState is what a user has said about another user.
+type ContactState int
+
+const (
+	// None: no decision. Messages are refused; contact requests go through
+	// (rate-limited).
+	None ContactState = iota
+	// Allowed: on the allowlist; messages are delivered.
+	Allowed
+	// Blocked: nothing from this user is delivered, not even requests.
+	Blocked
+)
+
+// Contact is one entry of a user's contact list.
+type Contact struct {
+	User    wire.UserID
+	State   ContactState
+	Updated time.Time
+}
+
+// Code is a pending authentication code for an address.
+type Code struct {
+	Hash     []byte // keyed hash of the code
+	Expires  time.Time
+	Attempts int // failed verification attempts so far
+}
+
+// Directory is the relay's account store. Implementations are safe for
+// concurrent use by many processes sharing the same database.
+type Directory interface {
+	// Account returns the user registered under the keyed address hash, or
+	// ErrNotFound.
+	Account(ctx context.Context, addrHash []byte) (wire.UserID, error)
+	// CreateAccount returns the user for addrHash, creating one with the
+	// given new ID if there is none; created says which happened.
+	CreateAccount(ctx context.Context, addrHash []byte, id wire.UserID) (user wire.UserID, created bool, err error)
+
+	// AddDevice registers a new device for user with a hashed credential.
+	// Its offset starts at the given inbox offset.
+	AddDevice(ctx context.Context, user wire.UserID, name string, credHash []byte, offset int64) (wire.DeviceID, error)
+	// Device returns one device, or ErrNotFound.
+	Device(ctx context.Context, user wire.UserID, id wire.DeviceID) (Device, error)
+	// Devices lists a user's devices in ID order.
+	Devices(ctx context.Context, user wire.UserID) ([]Device, error)
+	// RemoveDevice deletes a device with its prekeys.
+	RemoveDevice(ctx context.Context, user wire.UserID, id wire.DeviceID) error
+	// CommitOffsets records delivery offsets (and last-seen times) for
+	// several devices in one transaction. An offset never moves backwards.
+	CommitOffsets(ctx context.Context, offsets []DeviceOffset) error
+
+	// PublishKeys stores a device's public keys.
+	PublishKeys(ctx context.Context, user wire.UserID, device wire.DeviceID, k Keys) error
+	// ClaimBundle hands out a bundle for one device, removing the one-time
+	// prekeys it contains. Concurrent claims never receive the same one-time
+	// key.
+	ClaimBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (Bundle, error)
+	// PrekeyCounts says how many one-time prekeys a device has left.
+	PrekeyCounts(ctx context.Context, user wire.UserID, device wire.DeviceID) (PrekeyCounts, error)
+
+	// SetContact records owner's decision about other.
+	SetContact(ctx context.Context, owner, other wire.UserID, state ContactState) error
+	// ContactState returns owner's decision about other (None if there is none).
+	ContactState(ctx context.Context, owner, other wire.UserID) (ContactState, error)
+	// Contacts lists owner's contact entries.
+	Contacts(ctx context.Context, owner wire.UserID) ([]Contact, error)
+	// NoteRequest records a contact request from one user to another at now
+	// and reports whether it is within the limits: at most one per pair per
+	// pairWindow, and at most perSender from one sender per senderWindow.
+	// A request over the limits is not recorded.
+	NoteRequest(ctx context.Context, from, to wire.UserID, now time.Time, lim RequestLimits) (ok bool, err error)
+
+	// PutCode stores (replacing) the pending code for an address hash.
+	PutCode(ctx context.Context, addrHash []byte, c Code) error
+	// GetCode returns the pending code, or ErrNotFound.
+	GetCode(ctx context.Context, addrHash []byte) (Code, error)
+	// FailCode counts a failed attempt and returns the new count.
+	FailCode(ctx context.Context, addrHash []byte) (attempts int, err error)
+	// DeleteCode removes the pending code (after success, expiry or too many attempts).
+	DeleteCode(ctx context.Context, addrHash []byte) error
+	// CountCodeRequest records a code request for addrHash at now and returns
+	// how many were recorded since now-window (including this one).
+	CountCodeRequest(ctx context.Context, addrHash []byte, now time.Time, window time.Duration) (int, error)
+
+	Close() error
+}
+
+// DeviceOffset is one device's delivery position.
+type DeviceOffset struct {
+	User   wire.UserID
+	Device wire.DeviceID
+	Offset int64
+	Seen   time.Time
+}
+
+// RequestLimits bounds contact requests.
+type RequestLimits struct {
+	PairWindow   time.Duration // one request per (from, to) per window
+	PerSender    int           // at most this many requests from one sender ...
+	SenderWindow time.Duration // ... per this window
+}

@@ -1,0 +1,93 @@
+package wire
+
+import "fmt"
+
+// Code is a stable error or rejection reason. Numbers never change meaning;
+// new ones are only added.
+type Code uint32
+
+// Error and rejection codes.
+const (
+	CodeBadRequest        Code = 1  // the frame is well-formed but its content is not acceptable
+	CodeUnauthenticated   Code = 2  // wrong device credential
+	CodeBadAddress        Code = 3  // the address cannot be parsed
+	CodeUnsupportedScheme Code = 4  // tel: and irc: are reserved for later
+	CodeRateLimited       Code = 5  // try again after Error.RetryAfterMS
+	CodeBadCode           Code = 6  // wrong code, or no code pending for the address
+	CodeCodeExpired       Code = 7  // the code is older than its lifetime
+	CodeTooManyAttempts   Code = 8  // the code was guessed wrong too often and is void
+	CodeNotFound          Code = 9  // no such user or device
+	CodeNoPrekeys         Code = 10 // the user's devices have published no keys
+	CodeTooLarge          Code = 11
+	CodeTooManyRecipients Code = 12
+	CodeNotAccepted       Code = 13 // the recipient has not accepted the sender (or has blocked them)
+	CodeDeliveryFailed    Code = 14 // the code could not be delivered to the address
+	CodeInternal          Code = 15
+	CodeStaleDevices      Code = 16 // the recipient list does not match the user's devices: see Rejected.Devices
+	CodeUnavailable       Code = 17 // the relay is shutting down or overloaded; retry
+	CodeBadKind           Code = 18 // the Send kind is not one a client may send
+)
+
+var codeNames = map[Code]string{
+	CodeBadRequest: "bad_request", CodeUnauthenticated: "unauthenticated",
+	CodeBadAddress: "bad_address", CodeUnsupportedScheme: "unsupported_scheme",
+	CodeRateLimited: "rate_limited", CodeBadCode: "bad_code",
+	CodeCodeExpired: "code_expired", CodeTooManyAttempts: "too_many_attempts",
+	CodeNotFound: "not_found", CodeNoPrekeys: "no_prekeys", CodeTooLarge: "too_large",
+	CodeTooManyRecipients: "too_many_recipients", CodeNotAccepted: "not_accepted",
+	CodeDeliveryFailed: "delivery_failed", CodeInternal: "internal",
+	CodeStaleDevices: "stale_devices", CodeUnavailable: "unavailable",
+	CodeBadKind: "bad_kind",
+}
+
+func (c Code) String() string {
+	if s, ok := codeNames[c]; ok {
+		return s
+	}
+	return fmt.Sprintf("code(%d)", uint32(c))
+}
+
+// WebSocket close codes the relay uses (RFC 6455 registers 4000-4999 for
+// private use). The close reason is a short human-readable text.
+const (
+	CloseProtocolError  = 4000 // a frame could not be decoded
+	CloseAuthRequired   = 4001 // a frame other than register/verify/auth before authentication
+	CloseAuthFailed     = 4002 // authentication failed
+	CloseUnknownFrame   = 4003 // a frame type this version does not know
+	CloseTooSlow        = 4004 // the client did not read fast enough; reconnect and resume
+	CloseIdle           = 4005 // no frame within the idle or authentication deadline
+	CloseTooLarge       = 4006 // a frame over MaxFrameSize
+	CloseDeviceRemoved  = 4007 // the device was removed from the account
+	CloseShutdown       = 4008 // the relay is restarting; reconnect with backoff
+	CloseWrongDirection = 4009 // a frame type only the relay sends
+)
+
+// Kind says what a message is to the relay.
+type Kind uint32
+
+const (
+	KindMessage  Kind = 1 // delivered only if the recipient allows the sender
+	KindRequest  Kind = 2 // a contact request: may reach a stranger, rate-limited
+	KindRejected Kind = 3 // sent by the relay to the sender: a message was not delivered
+)
+
+// ContactState is what a user has said about another user; the relay's
+// router enforces it.
+type ContactState uint32
+
+const (
+	ContactNone    ContactState = 0
+	ContactAllowed ContactState = 1
+	ContactBlocked ContactState = 2
+)
+
+// NoticeKind says what a Notice is about.
+type NoticeKind uint32
+
+const (
+	// NoticePrekeysLow: the device's one-time prekeys run low; publish more.
+	NoticePrekeysLow NoticeKind = 1
+	// NoticeRetentionGap: records the device had not acknowledged expired
+	// before it came back; delivery resumes at Notice.Oldest.
+	NoticeRetentionGap NoticeKind = 2
+)

@@ -1,0 +1,202 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Version is the protocol version served at /v1/ws.
+const Version = 1
+
+// Limits. The relay closes a connection whose frame breaks one of them.
+const (
+	MaxFrameSize      = 512 << 10 // a whole client frame
+	MaxClientReadSize = 2 << 20   // what a client should accept from the relay
+	MaxRecipients     = 256       // device entries in one Send
+	MaxCiphertext     = 96 << 10  // one recipient device's ciphertext
+	MaxAddress        = 320       // bytes of an address as typed
+	MaxCode           = 16        // bytes of an authentication code
+	MaxDeviceName     = 64        // bytes of a device name
+	MaxCredential     = 64        // bytes of a device credential
+	MaxKey            = 2048      // bytes of one public key (ML-KEM-1024 keys are 1,569)
+	MaxSignature      = 128       // bytes of one signature
+	MaxPrekeys        = 100       // one-time prekeys of each kind in one PublishKeys
+	MaxListEntries    = 10000     // entries in a Contacts or Devices reply
+	MaxClientName     = 64        // bytes of the client's self-description
+)
+
+// Type is a frame type: the field number of the frame's body in the Frame
+// message. Numbers below 40 are sent by clients, from 40 by the relay.
+type Type uint32
+
+// Frame types.
+const (
+	TypeRegister     Type = 10 // client: ask for a code to an address
+	TypeVerify       Type = 11 // client: prove the code, get a device credential
+	TypeAuth         Type = 12 // client: authenticate a registered device
+	TypePublishKeys  Type = 13
+	TypeFetchBundles Type = 14
+	TypeLookup       Type = 15
+	TypeSend         Type = 16
+	TypeAck          Type = 17
+	TypeSetContact   Type = 18
+	TypeListContacts Type = 19
+	TypeListDevices  Type = 20
+	TypeRemoveDevice Type = 21
+
+	TypeOK       Type = 40
+	TypeError    Type = 41
+	TypeVerified Type = 42
+	TypeWelcome  Type = 43
+	TypeBundles  Type = 44
+	TypeFound    Type = 45
+	TypeAccepted Type = 46
+	TypeRejected Type = 47
+	TypeDeliver  Type = 48
+	TypeContacts Type = 49
+	TypeDevices  Type = 50
+	TypeNotice   Type = 51
+)
+
+var typeNames = map[Type]string{
+	TypeRegister: "register", TypeVerify: "verify", TypeAuth: "auth",
+	TypePublishKeys: "publish_keys", TypeFetchBundles: "fetch_bundles",
+	TypeLookup: "lookup", TypeSend: "send", TypeAck: "ack",
+	TypeSetContact: "set_contact", TypeListContacts: "list_contacts",
+	TypeListDevices: "list_devices", TypeRemoveDevice: "remove_device",
+	TypeOK: "ok", TypeError: "error", TypeVerified: "verified",
+	TypeWelcome: "welcome", TypeBundles: "bundles", TypeFound: "found",
+	TypeAccepted: "accepted", TypeRejected: "rejected", TypeDeliver: "deliver",
+	TypeContacts: "contacts", TypeDevices: "devices", TypeNotice: "notice",
+}
+
+func (t Type) String() string {
+	if s, ok := typeNames[t]; ok {
+		return s
+	}
+	return fmt.Sprintf("type(%d)", uint32(t))
+}
+
+// Body is the content of a frame: one of the types in this package.
+type Body interface {
+	Type() Type
+	appendTo(b []byte) []byte
+	decode(b []byte) error
+}
+
+// Frame is one WebSocket binary message. ID correlates a request with its
+// reply: the relay echoes a request's ID in its answer; frames the relay
+// sends on its own (Deliver, Notice) carry ID 0.
+type Frame struct {
+	ID   uint64
+	Body Body
+}
+
+// ErrUnknownFrame is returned by DecodeFrame for a body type this version
+// does not know.
+var ErrUnknownFrame = errors.New("wire: unknown frame type")
+
+// AppendFrame appends the encoding of f to b.
+func AppendFrame(b []byte, f Frame) []byte {
+	e := enc{b: b}
+	e.uint(1, f.ID)
+	e.message(num(f.Body.Type()), f.Body)
+	return e.b
+}
+
+// Encode returns the encoding of f.
+func Encode(f Frame) []byte { return AppendFrame(nil, f) }
+
+// DecodeFrame decodes one frame. It fails with an error wrapping
+// ErrMalformed, or with ErrUnknownFrame.
+func DecodeFrame(b []byte) (Frame, error) {
+	var f Frame
+	var unknown Type
+	err := fields(b, func(fl field) error {
+		if fl.num == 1 {
+			id, err := fl.uint64()
+			f.ID = id
+			return err
+		}
+		if f.Body != nil || unknown != 0 {
+			return malformed("more than one body")
+		}
+		body := newBody(Type(fl.num))
+		if body == nil {
+			unknown = Type(fl.num)
+			return nil
+		}
+		if err := fl.wantBytes(); err != nil {
+			return err
+		}
+		if err := body.decode(fl.bytes); err != nil {
+			return fmt.Errorf("%s: %w", body.Type(), err)
+		}
+		f.Body = body
+		return nil
+	})
+	if err != nil {
+		return Frame{}, err
+	}
+	if unknown != 0 {
+		return Frame{}, fmt.Errorf("%w: %d", ErrUnknownFrame, uint32(unknown))
+	}
+	if f.Body == nil {
+		return Frame{}, malformed("no body")
+	}
+	return f, nil
+}
+
+func newBody(t Type) Body {
+	switch t {
+	case TypeRegister:
+		return new(Register)
+	case TypeVerify:
+		return new(Verify)
+	case TypeAuth:
+		return new(Auth)
+	case TypePublishKeys:
+		return new(PublishKeys)
+	case TypeFetchBundles:
+		return new(FetchBundles)
+	case TypeLookup:
+		return new(Lookup)
+	case TypeSend:
+		return new(Send)
+	case TypeAck:
+		return new(Ack)
+	case TypeSetContact:
+		return new(SetContact)
+	case TypeListContacts:
+		return new(ListContacts)
+	case TypeListDevices:
+		return new(ListDevices)
+	case TypeRemoveDevice:
+		return new(RemoveDevice)
+	case TypeOK:
+		return new(OK)
+	case TypeError:
+		return new(Error)
+	case TypeVerified:
+		return new(Verified)
+	case TypeWelcome:
+		return new(Welcome)
+	case TypeBundles:
+		return new(Bundles)
+	case TypeFound:
+		return new(Found)
+	case TypeAccepted:
+		return new(Accepted)
+	case TypeRejected:
+		return new(Rejected)
+	case TypeDeliver:
+		return new(Deliver)
+	case TypeContacts:
+		return new(Contacts)
+	case TypeDevices:
+		return new(Devices)
+	case TypeNotice:
+		return new(Notice)
+	}
+	return nil
+}
