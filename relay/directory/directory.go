@@ -1,11 +1,3 @@
-// Package directory keeps what the relay must know about accounts: users and
-// their devices, device credentials (hashed), prekeys, contact lists
-// (allowlists), delivery offsets and pending authentication codes.
-//
-// It never holds an address in clear (only keyed hashes computed by the
-// caller), a private key or a plaintext. Two implementations share one schema
-// history and one conformance suite (directory/dirtest): SQLite for one
-// machine and PostgreSQL for a cluster.
 package directory
 
 import (
@@ -21,8 +13,13 @@ var (
 	// does not exist.
 	ErrNotFound = errors.New("directory: not found")
 	// ErrNoPrekeys is returned by ClaimBundle when the device never published
-	// a signed prekey.
+	// a signed prekey (or lacks its identity key, or has no KEM prekey: no
+	// one-time KEM prekey left and no last-resort one). Nothing is consumed.
 	ErrNoPrekeys = errors.New("directory: device has no prekeys")
+	// ErrInvalid wraps the errors for input a caller should have refused:
+	// keys without a public key or signature, an unknown contact state,
+	// empty hashes, negative limits.
+	ErrInvalid = errors.New("directory: invalid input")
 )
 
 // Device is one registered device of a user.
@@ -116,43 +113,60 @@ type Directory interface {
 	Device(ctx context.Context, user wire.UserID, id wire.DeviceID) (Device, error)
 	// Devices lists a user's devices in ID order.
 	Devices(ctx context.Context, user wire.UserID) ([]Device, error)
-	// RemoveDevice deletes a device with its prekeys.
+	// RemoveDevice deletes a device with its prekeys, or returns
+	// ErrNotFound. Its ID is never given to another device of the user.
 	RemoveDevice(ctx context.Context, user wire.UserID, id wire.DeviceID) error
 	// CommitOffsets records delivery offsets (and last-seen times) for
-	// several devices in one transaction. An offset never moves backwards.
+	// several devices in one transaction. An offset never moves backwards,
+	// nor does a last-seen time; a zero Seen leaves it as it is. Devices that
+	// no longer exist are skipped.
 	CommitOffsets(ctx context.Context, offsets []DeviceOffset) error
 
-	// PublishKeys stores a device's public keys.
+	// PublishKeys stores a device's public keys, or returns ErrNotFound. A
+	// one-time prekey published again under the same ID replaces the stored
+	// one. Keys that fail Keys.Validate are refused with ErrInvalid. The pools
+	// are not bounded here: the caller limits how many keys a device may add.
 	PublishKeys(ctx context.Context, user wire.UserID, device wire.DeviceID, k Keys) error
 	// ClaimBundle hands out a bundle for one device, removing the one-time
 	// prekeys it contains. Concurrent claims never receive the same one-time
-	// key.
+	// key. One-time prekeys are handed out oldest first. ErrNotFound when
+	// the device does not exist, ErrNoPrekeys when it has no complete bundle.
 	ClaimBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (Bundle, error)
-	// PrekeyCounts says how many one-time prekeys a device has left.
+	// PrekeyCounts says how many one-time prekeys a device has left, or
+	// returns ErrNotFound.
 	PrekeyCounts(ctx context.Context, user wire.UserID, device wire.DeviceID) (PrekeyCounts, error)
 
-	// SetContact records owner's decision about other.
+	// SetContact records owner's decision about other. Setting None removes
+	// the entry.
 	SetContact(ctx context.Context, owner, other wire.UserID, state ContactState) error
 	// ContactState returns owner's decision about other (None if there is none).
 	ContactState(ctx context.Context, owner, other wire.UserID) (ContactState, error)
-	// Contacts lists owner's contact entries.
+	// Contacts lists owner's contact entries (Allowed or Blocked) in order
+	// of user ID.
 	Contacts(ctx context.Context, owner wire.UserID) ([]Contact, error)
 	// NoteRequest records a contact request from one user to another at now
 	// and reports whether it is within the limits: at most one per pair per
 	// pairWindow, and at most perSender from one sender per senderWindow.
-	// A request over the limits is not recorded.
+	// A request over the limits is not recorded. Records older than both
+	// windows are pruned.
 	NoteRequest(ctx context.Context, from, to wire.UserID, now time.Time, lim RequestLimits) (ok bool, err error)
 
 	// PutCode stores (replacing) the pending code for an address hash.
 	PutCode(ctx context.Context, addrHash []byte, c Code) error
 	// GetCode returns the pending code, or ErrNotFound.
 	GetCode(ctx context.Context, addrHash []byte) (Code, error)
-	// FailCode counts a failed attempt and returns the new count.
+	// FailCode counts a failed attempt and returns the new count, or
+	// ErrNotFound.
 	FailCode(ctx context.Context, addrHash []byte) (attempts int, err error)
-	// DeleteCode removes the pending code (after success, expiry or too many attempts).
+	// DeleteCode removes the pending code (after success, expiry or too many
+	// attempts). It returns ErrNotFound when there was no code: of two
+	// relays verifying the same code at once, exactly one deletes it, and
+	// only that one signs the device in.
 	DeleteCode(ctx context.Context, addrHash []byte) error
 	// CountCodeRequest records a code request for addrHash at now and returns
-	// how many were recorded since now-window (including this one).
+	// how many were recorded since now-window (including this one). It also
+	// prunes request records older than the window and codes that expired
+	// before now. The window must be positive.
 	CountCodeRequest(ctx context.Context, addrHash []byte, now time.Time, window time.Duration) (int, error)
 
 	Close() error
@@ -166,7 +180,9 @@ type DeviceOffset struct {
 	Seen   time.Time
 }
 
-// RequestLimits bounds contact requests.
+// RequestLimits bounds contact requests. A zero PairWindow disables the
+// per-pair limit; a zero PerSender or SenderWindow disables the per-sender
+// limit.
 type RequestLimits struct {
 	PairWindow   time.Duration // one request per (from, to) per window
 	PerSender    int           // at most this many requests from one sender ...

@@ -1,0 +1,133 @@
+package dirtest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/mutualcoop/mutual/relay/directory"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// Bench runs the directory's benchmarks: the calls on the message path
+// (ContactState for every message, CommitOffsets in batches) and the
+// contended ones (ClaimBundle). open is called once per benchmark.
+func Bench(b *testing.B, open func(b *testing.B) directory.Directory) {
+	b.Run("ContactState", func(b *testing.B) { benchContactState(b, open(b), false) })
+	b.Run("ContactStateParallel", func(b *testing.B) { benchContactState(b, open(b), true) })
+	b.Run("CommitOffsets100", func(b *testing.B) { benchCommitOffsets(b, open(b)) })
+	b.Run("ClaimBundle", func(b *testing.B) { benchClaimBundle(b, open(b)) })
+	b.Run("NoteRequest", func(b *testing.B) { benchNoteRequest(b, open(b)) })
+}
+
+// benchContactState looks up decisions of one owner about 1,000 others,
+// half of them with no entry (the answer the router gets for requests).
+func benchContactState(b *testing.B, d directory.Directory, parallel bool) {
+	ctx := context.Background()
+	owner := newUser(b, d)
+	others := make([]wire.UserID, 1000)
+	for i := range others {
+		others[i] = wire.NewUserID()
+		if i%2 == 0 {
+			if err := d.SetContact(ctx, owner, others[i], directory.Allowed); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if !parallel {
+		i := 0
+		for b.Loop() {
+			if _, err := d.ContactState(ctx, owner, others[i%len(others)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		return
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, err := d.ContactState(ctx, owner, others[i%len(others)]); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
+}
+
+// benchCommitOffsets commits batches of 100 devices' offsets, as the
+// gateway does periodically.
+func benchCommitOffsets(b *testing.B, d directory.Directory) {
+	ctx := context.Background()
+	batch := make([]directory.DeviceOffset, 100)
+	for i := range batch {
+		u, dev := newDevice(b, d)
+		batch[i] = directory.DeviceOffset{User: u, Device: dev}
+	}
+	now := time.Now()
+	n := int64(0)
+	for b.Loop() {
+		n++
+		for i := range batch {
+			batch[i].Offset = n
+			batch[i].Seen = now.Add(time.Duration(n))
+		}
+		if err := d.CommitOffsets(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchClaimBundle claims bundles with one-time keys, refilling the pools
+// (untimed) every 500 claims.
+func benchClaimBundle(b *testing.B, d directory.Directory) {
+	ctx := context.Background()
+	const refill = 500
+	u, dev := newDevice(b, d)
+	signed, lastResort := prekey(1, true), prekey(2, true)
+	if err := d.PublishKeys(ctx, u, dev, directory.Keys{Identity: randomBytes(32), Signed: &signed, KEMLastResort: &lastResort}); err != nil {
+		b.Fatal(err)
+	}
+	next := uint32(1)
+	left := 0
+	for b.Loop() {
+		if left == 0 {
+			b.StopTimer()
+			k := directory.Keys{OneTime: pool(next, refill, false), KEMOneTime: pool(next, refill, true)}
+			if err := d.PublishKeys(ctx, u, dev, k); err != nil {
+				b.Fatal(err)
+			}
+			next += refill
+			left = refill
+			b.StartTimer()
+		}
+		bd, err := d.ClaimBundle(ctx, u, dev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if bd.OneTime == nil || bd.KEMIsLastResort {
+			b.Fatal("pool ran dry")
+		}
+		left--
+	}
+}
+
+// benchNoteRequest records contact requests from many senders.
+func benchNoteRequest(b *testing.B, d directory.Directory) {
+	ctx := context.Background()
+	lim := directory.RequestLimits{PairWindow: 24 * time.Hour, PerSender: 20, SenderWindow: 24 * time.Hour}
+	senders := make([]wire.UserID, 1000)
+	for i := range senders {
+		senders[i] = wire.NewUserID()
+	}
+	now := time.Now()
+	i := 0
+	for b.Loop() {
+		if _, err := d.NoteRequest(ctx, senders[i%len(senders)], wire.NewUserID(), now.Add(time.Duration(i)*time.Second), lim); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -1,0 +1,965 @@
+package dirtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mutualcoop/mutual/relay/directory"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// Run runs the conformance suite.
+func Run(t *testing.T, open func(t *testing.T) directory.Directory) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, d directory.Directory)
+	}{
+		{"Accounts", testAccounts},
+		{"ConcurrentCreateAccount", testConcurrentCreateAccount},
+		{"Devices", testDevices},
+		{"ConcurrentAddDevice", testConcurrentAddDevice},
+		{"Offsets", testOffsets},
+		{"Prekeys", testPrekeys},
+		{"PartialPublish", testPartialPublish},
+		{"InvalidKeys", testInvalidKeys},
+		{"IncompleteBundle", testIncompleteBundle},
+		{"ConcurrentClaims", testConcurrentClaims},
+		{"RemoveDeviceDropsKeys", testRemoveDeviceDropsKeys},
+		{"Contacts", testContacts},
+		{"Requests", testRequests},
+		{"ConcurrentRequests", testConcurrentRequests},
+		{"Codes", testCodes},
+		{"CodeRequests", testCodeRequests},
+		{"Cancelled", testCancelled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fn(t, open(t))
+		})
+	}
+}
+
+// randomBytes returns n random bytes: address hashes, credential hashes and
+// keys are opaque to the directory.
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// newUser creates an account under a random address hash.
+func newUser(t testing.TB, d directory.Directory) wire.UserID {
+	t.Helper()
+	u, created, err := d.CreateAccount(context.Background(), randomBytes(32), wire.NewUserID())
+	if err != nil || !created {
+		t.Fatalf("CreateAccount = %v, %v, %v", u, created, err)
+	}
+	return u
+}
+
+// newDevice creates a user with one device.
+func newDevice(t testing.TB, d directory.Directory) (wire.UserID, wire.DeviceID) {
+	t.Helper()
+	u := newUser(t, d)
+	id, err := d.AddDevice(context.Background(), u, "phone", randomBytes(32), 0)
+	if err != nil {
+		t.Fatalf("AddDevice: %v", err)
+	}
+	return u, id
+}
+
+func prekey(id uint32, signed bool) directory.Prekey {
+	p := directory.Prekey{ID: id, Public: randomBytes(32)}
+	if signed {
+		p.Signature = randomBytes(64)
+	}
+	return p
+}
+
+func pool(first, n uint32, signed bool) []directory.Prekey {
+	keys := make([]directory.Prekey, n)
+	for i := range keys {
+		keys[i] = prekey(first+uint32(i), signed)
+	}
+	return keys
+}
+
+func samePrekey(a, b directory.Prekey) bool {
+	return a.ID == b.ID && bytes.Equal(a.Public, b.Public) && bytes.Equal(a.Signature, b.Signature)
+}
+
+func testAccounts(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	addr := randomBytes(32)
+	if _, err := d.Account(ctx, addr); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("Account(unknown) = %v, want ErrNotFound", err)
+	}
+	id := wire.NewUserID()
+	u, created, err := d.CreateAccount(ctx, addr, id)
+	if err != nil || !created || u != id {
+		t.Fatalf("CreateAccount = %v, %v, %v; want %v, true", u, created, err, id)
+	}
+	u, created, err = d.CreateAccount(ctx, addr, wire.NewUserID())
+	if err != nil || created || u != id {
+		t.Fatalf("second CreateAccount = %v, %v, %v; want %v, false", u, created, err, id)
+	}
+	if u, err := d.Account(ctx, addr); err != nil || u != id {
+		t.Fatalf("Account = %v, %v; want %v", u, err, id)
+	}
+	other := newUser(t, d)
+	if other == id {
+		t.Fatal("two addresses share a user")
+	}
+
+	bad := []struct {
+		name string
+		addr []byte
+		id   wire.UserID
+	}{
+		{"empty address hash", nil, wire.NewUserID()},
+		{"zero user id", randomBytes(32), wire.UserID{}},
+		{"user id in use", randomBytes(32), id},
+	}
+	for _, b := range bad {
+		t.Run(b.name, func(t *testing.T) {
+			if _, _, err := d.CreateAccount(ctx, b.addr, b.id); err == nil {
+				t.Fatal("CreateAccount succeeded")
+			}
+		})
+	}
+	if _, err := d.Account(ctx, nil); !errors.Is(err, directory.ErrInvalid) {
+		t.Errorf("Account(nil) = %v, want ErrInvalid", err)
+	}
+}
+
+func testConcurrentCreateAccount(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	addr := randomBytes(32)
+	const n = 16
+	type result struct {
+		u       wire.UserID
+		created bool
+		err     error
+	}
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			u, created, err := d.CreateAccount(ctx, addr, wire.NewUserID())
+			results[i] = result{u, created, err}
+		})
+	}
+	wg.Wait()
+	creators := 0
+	for _, r := range results {
+		if r.err != nil {
+			t.Fatalf("CreateAccount: %v", r.err)
+		}
+		if r.u != results[0].u {
+			t.Fatalf("one address got users %v and %v", results[0].u, r.u)
+		}
+		if r.created {
+			creators++
+		}
+	}
+	if creators != 1 {
+		t.Fatalf("%d callers created the account, want 1", creators)
+	}
+}
+
+func testDevices(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	if _, err := d.AddDevice(ctx, wire.NewUserID(), "phone", randomBytes(32), 0); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("AddDevice(unknown user) = %v, want ErrNotFound", err)
+	}
+	u := newUser(t, d)
+	if devs, err := d.Devices(ctx, u); err != nil || len(devs) != 0 {
+		t.Fatalf("Devices(new user) = %v, %v", devs, err)
+	}
+	if _, err := d.AddDevice(ctx, u, "phone", nil, 0); !errors.Is(err, directory.ErrInvalid) {
+		t.Fatalf("AddDevice(no credential) = %v, want ErrInvalid", err)
+	}
+
+	cred1, cred2 := randomBytes(32), randomBytes(32)
+	id1, err := d.AddDevice(ctx, u, "phone", cred1, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, err := d.AddDevice(ctx, u, "laptop", cred2, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id1 != 1 || id2 != 2 {
+		t.Fatalf("device ids %d, %d; want 1, 2", id1, id2)
+	}
+
+	dev, err := d.Device(ctx, u, id2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dev.User != u || dev.ID != id2 || dev.Name != "laptop" || !bytes.Equal(dev.CredHash, cred2) || dev.Offset != 42 {
+		t.Fatalf("Device = %+v", dev)
+	}
+	if dev.Created.IsZero() || dev.LastSeen.Before(dev.Created) {
+		t.Fatalf("Device times: created %v, last seen %v", dev.Created, dev.LastSeen)
+	}
+	if _, err := d.Device(ctx, u, 99); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("Device(99) = %v, want ErrNotFound", err)
+	}
+	if _, err := d.Device(ctx, newUser(t, d), id1); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("Device(other user's) = %v, want ErrNotFound", err)
+	}
+
+	devs, err := d.Devices(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(devs) != 2 || devs[0].ID != id1 || devs[1].ID != id2 || devs[0].Name != "phone" || devs[0].Offset != 7 {
+		t.Fatalf("Devices = %+v", devs)
+	}
+
+	if err := d.RemoveDevice(ctx, u, id1); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RemoveDevice(ctx, u, id1); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("second RemoveDevice = %v, want ErrNotFound", err)
+	}
+	if _, err := d.Device(ctx, u, id1); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("Device(removed) = %v, want ErrNotFound", err)
+	}
+	id3, err := d.AddDevice(ctx, u, "tablet", randomBytes(32), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id3 != 3 {
+		t.Fatalf("device after a removal got id %d, want 3 (ids are never reused)", id3)
+	}
+	devs, err = d.Devices(ctx, u)
+	if err != nil || len(devs) != 2 || devs[0].ID != id2 || devs[1].ID != id3 {
+		t.Fatalf("Devices = %+v, %v", devs, err)
+	}
+}
+
+func testConcurrentAddDevice(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	u := newUser(t, d)
+	const n = 16
+	ids := make([]wire.DeviceID, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ids[i], errs[i] = d.AddDevice(ctx, u, fmt.Sprint("device ", i), randomBytes(32), 0)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ids)
+	for i, id := range ids {
+		if id != wire.DeviceID(i+1) {
+			t.Fatalf("device ids %v, want 1..%d", ids, n)
+		}
+	}
+}
+
+func testOffsets(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	u, a := newDevice(t, d)
+	b, err := d.AddDevice(ctx, u, "laptop", randomBytes(32), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := d.Device(ctx, u, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := dev.LastSeen
+
+	steps := []struct {
+		name             string
+		commit           []directory.DeviceOffset
+		wantA, wantB     int64
+		wantSeenA        time.Time
+		wantSeenBAtLeast time.Time
+	}{
+		{
+			name:   "forward",
+			commit: []directory.DeviceOffset{{User: u, Device: a, Offset: 10, Seen: t0.Add(time.Second)}, {User: u, Device: b, Offset: 150, Seen: t0.Add(time.Second)}},
+			wantA:  10, wantB: 150,
+			wantSeenA: t0.Add(time.Second),
+		},
+		{
+			name:   "backwards is ignored",
+			commit: []directory.DeviceOffset{{User: u, Device: a, Offset: 5, Seen: t0}, {User: u, Device: b, Offset: 151, Seen: t0.Add(2 * time.Second)}},
+			wantA:  10, wantB: 151,
+			wantSeenA: t0.Add(time.Second),
+		},
+		{
+			name: "duplicates in one batch take the highest",
+			commit: []directory.DeviceOffset{
+				{User: u, Device: a, Offset: 30, Seen: t0.Add(3 * time.Second)},
+				{User: u, Device: a, Offset: 20, Seen: t0.Add(4 * time.Second)},
+				{User: u, Device: a, Offset: 25, Seen: t0.Add(2 * time.Second)},
+			},
+			wantA: 30, wantB: 151,
+			wantSeenA: t0.Add(4 * time.Second),
+		},
+		{
+			name:   "zero seen keeps the time",
+			commit: []directory.DeviceOffset{{User: u, Device: a, Offset: 31}},
+			wantA:  31, wantB: 151,
+			wantSeenA: t0.Add(4 * time.Second),
+		},
+		{
+			name: "unknown devices are skipped",
+			commit: []directory.DeviceOffset{
+				{User: u, Device: 99, Offset: 1000, Seen: t0},
+				{User: wire.NewUserID(), Device: 1, Offset: 1000, Seen: t0},
+				{User: u, Device: a, Offset: 32, Seen: t0},
+			},
+			wantA: 32, wantB: 151,
+			wantSeenA: t0.Add(4 * time.Second),
+		},
+		{
+			name:  "empty batch",
+			wantA: 32, wantB: 151,
+			wantSeenA: t0.Add(4 * time.Second),
+		},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			if err := d.CommitOffsets(ctx, s.commit); err != nil {
+				t.Fatal(err)
+			}
+			devs, err := d.Devices(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(devs) != 2 || devs[0].Offset != s.wantA || devs[1].Offset != s.wantB {
+				t.Fatalf("offsets %+v, want %d and %d", devs, s.wantA, s.wantB)
+			}
+			if !devs[0].LastSeen.Equal(s.wantSeenA) {
+				t.Fatalf("last seen %v, want %v", devs[0].LastSeen, s.wantSeenA)
+			}
+		})
+	}
+}
+
+func testPrekeys(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	u, dev := newDevice(t, d)
+	if _, err := d.ClaimBundle(ctx, u, dev); !errors.Is(err, directory.ErrNoPrekeys) {
+		t.Fatalf("ClaimBundle(nothing published) = %v, want ErrNoPrekeys", err)
+	}
+	if _, err := d.ClaimBundle(ctx, u, dev+1); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("ClaimBundle(unknown device) = %v, want ErrNotFound", err)
+	}
+	if _, err := d.PrekeyCounts(ctx, u, dev+1); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("PrekeyCounts(unknown device) = %v, want ErrNotFound", err)
+	}
+	if err := d.PublishKeys(ctx, u, dev+1, directory.Keys{Identity: randomBytes(32)}); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("PublishKeys(unknown device) = %v, want ErrNotFound", err)
+	}
+
+	signed, lastResort := prekey(1, true), prekey(2, true)
+	ot := []directory.Prekey{prekey(30, false), prekey(10, false), prekey(20, false)}
+	kem := []directory.Prekey{prekey(300, true), prekey(100, true)}
+	k := directory.Keys{Identity: randomBytes(33), Signed: &signed, KEMLastResort: &lastResort, OneTime: ot, KEMOneTime: kem}
+	if err := d.PublishKeys(ctx, u, dev, k); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := d.PrekeyCounts(ctx, u, dev); err != nil || c != (directory.PrekeyCounts{OneTime: 3, KEMOneTime: 2}) {
+		t.Fatalf("PrekeyCounts = %+v, %v", c, err)
+	}
+
+	// Claims hand out keys in the order they were published, then the
+	// last-resort KEM key for ever, and no one-time EC key.
+	steps := []struct {
+		ot         *directory.Prekey
+		kem        directory.Prekey
+		lastResort bool
+		counts     directory.PrekeyCounts
+	}{
+		{&ot[0], kem[0], false, directory.PrekeyCounts{OneTime: 2, KEMOneTime: 1}},
+		{&ot[1], kem[1], false, directory.PrekeyCounts{OneTime: 1, KEMOneTime: 0}},
+		{&ot[2], lastResort, true, directory.PrekeyCounts{}},
+		{nil, lastResort, true, directory.PrekeyCounts{}},
+		{nil, lastResort, true, directory.PrekeyCounts{}},
+	}
+	for i, s := range steps {
+		b, err := d.ClaimBundle(ctx, u, dev)
+		if err != nil {
+			t.Fatalf("claim %d: %v", i, err)
+		}
+		if b.Device != dev || !bytes.Equal(b.Identity, k.Identity) || !samePrekey(b.Signed, signed) {
+			t.Fatalf("claim %d: bundle %+v", i, b)
+		}
+		if (b.OneTime == nil) != (s.ot == nil) || (s.ot != nil && !samePrekey(*b.OneTime, *s.ot)) {
+			t.Fatalf("claim %d: one-time key %+v, want %+v", i, b.OneTime, s.ot)
+		}
+		if !samePrekey(b.KEM, s.kem) || b.KEMIsLastResort != s.lastResort {
+			t.Fatalf("claim %d: KEM key %d (last resort %v), want %d (%v)", i, b.KEM.ID, b.KEMIsLastResort, s.kem.ID, s.lastResort)
+		}
+		if c, err := d.PrekeyCounts(ctx, u, dev); err != nil || c != s.counts {
+			t.Fatalf("claim %d: PrekeyCounts = %+v, %v; want %+v", i, c, err, s.counts)
+		}
+	}
+
+	// Refilling the pools; a key published again under the same ID
+	// replaces the stored one.
+	more := pool(40, 2, false)
+	if err := d.PublishKeys(ctx, u, dev, directory.Keys{OneTime: more}); err != nil {
+		t.Fatal(err)
+	}
+	again := []directory.Prekey{prekey(40, false)}
+	if err := d.PublishKeys(ctx, u, dev, directory.Keys{OneTime: again}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := d.PrekeyCounts(ctx, u, dev); err != nil || c.OneTime != 2 {
+		t.Fatalf("PrekeyCounts after refill = %+v, %v; want 2 one-time keys", c, err)
+	}
+	b, err := d.ClaimBundle(ctx, u, dev)
+	if err != nil || b.OneTime == nil || !samePrekey(*b.OneTime, again[0]) {
+		t.Fatalf("ClaimBundle after republish = %+v, %v; want key 40 as republished", b.OneTime, err)
+	}
+}
+
+func testPartialPublish(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	u, dev := newDevice(t, d)
+	identity := randomBytes(32)
+	signed, lastResort := prekey(1, true), prekey(2, true)
+	if err := d.PublishKeys(ctx, u, dev, directory.Keys{Identity: identity}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.PublishKeys(ctx, u, dev, directory.Keys{Signed: &signed}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.PublishKeys(ctx, u, dev, directory.Keys{KEMLastResort: &lastResort}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.ClaimBundle(ctx, u, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Identity, identity) || !samePrekey(b.Signed, signed) || !samePrekey(b.KEM, lastResort) || !b.KEMIsLastResort || b.OneTime != nil {
+		t.Fatalf("bundle %+v", b)
+	}
+
+	// A new signed prekey replaces the old one and leaves the rest.
+	signed2 := prekey(3, true)
+	if err := d.PublishKeys(ctx, u, dev, directory.Keys{Signed: &signed2}); err != nil {
+		t.Fatal(err)
+	}
+	b, err = d.ClaimBundle(ctx, u, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Identity, identity) || !samePrekey(b.Signed, signed2) || !samePrekey(b.KEM, lastResort) {
+		t.Fatalf("bundle after new signed prekey %+v", b)
+	}
+	// Empty keys change nothing.
+	if err := d.PublishKeys(ctx, u, dev, directory.Keys{}); err != nil {
+		t.Fatal(err)
+	}
+	if b2, err := d.ClaimBundle(ctx, u, dev); err != nil || !samePrekey(b2.Signed, signed2) || !bytes.Equal(b2.Identity, identity) {
+		t.Fatalf("bundle after empty publish %+v, %v", b2, err)
+	}
+}
+
+func testInvalidKeys(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	u, dev := newDevice(t, d)
+	good := prekey(1, true)
+	tests := []struct {
+		name string
+		k    directory.Keys
+	}{
+		{"signed without public key", directory.Keys{Signed: &directory.Prekey{ID: 1, Signature: randomBytes(64)}}},
+		{"signed without signature", directory.Keys{Signed: &directory.Prekey{ID: 1, Public: randomBytes(32)}}},
+		{"last resort without signature", directory.Keys{Signed: &good, KEMLastResort: &directory.Prekey{ID: 2, Public: randomBytes(32)}}},
+		{"one-time without public key", directory.Keys{OneTime: []directory.Prekey{{ID: 5}}}},
+		{"KEM one-time without signature", directory.Keys{KEMOneTime: []directory.Prekey{prekey(5, false)}}},
+		{"duplicate one-time IDs", directory.Keys{OneTime: []directory.Prekey{prekey(5, false), prekey(5, false)}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := d.PublishKeys(ctx, u, dev, tt.k); !errors.Is(err, directory.ErrInvalid) {
+				t.Fatalf("PublishKeys = %v, want ErrInvalid", err)
+			}
+		})
+	}
+	// Nothing of the refused publications was stored.
+	if c, err := d.PrekeyCounts(ctx, u, dev); err != nil || c != (directory.PrekeyCounts{}) {
+		t.Fatalf("PrekeyCounts = %+v, %v", c, err)
+	}
+	if _, err := d.ClaimBundle(ctx, u, dev); !errors.Is(err, directory.ErrNoPrekeys) {
+		t.Fatalf("ClaimBundle = %v, want ErrNoPrekeys", err)
+	}
+}
+
+func testIncompleteBundle(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	signed, lastResort := prekey(1, true), prekey(2, true)
+	tests := []struct {
+		name string
+		k    directory.Keys
+	}{
+		{"one-time keys only", directory.Keys{OneTime: pool(1, 3, false), KEMOneTime: pool(1, 3, true)}},
+		{"no identity", directory.Keys{Signed: &signed, KEMLastResort: &lastResort, OneTime: pool(1, 3, false)}},
+		{"no signed prekey", directory.Keys{Identity: randomBytes(32), KEMLastResort: &lastResort, OneTime: pool(1, 3, false)}},
+		{"no KEM prekey", directory.Keys{Identity: randomBytes(32), Signed: &signed, OneTime: pool(1, 3, false)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, dev := newDevice(t, d)
+			if err := d.PublishKeys(ctx, u, dev, tt.k); err != nil {
+				t.Fatal(err)
+			}
+			before, err := d.PrekeyCounts(ctx, u, dev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.ClaimBundle(ctx, u, dev); !errors.Is(err, directory.ErrNoPrekeys) {
+				t.Fatalf("ClaimBundle = %v, want ErrNoPrekeys", err)
+			}
+			if after, err := d.PrekeyCounts(ctx, u, dev); err != nil || after != before {
+				t.Fatalf("a refused claim consumed keys: counts %+v before, %+v after (%v)", before, after, err)
+			}
+		})
+	}
+}
+
+// testConcurrentClaims has many claimers race for a pool: no one-time key
+// may be handed out twice, and none may be lost.
+func testConcurrentClaims(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	const (
+		keys     = 200
+		claimers = 32
+		each     = 8 // claimers*each > keys: the pools run dry under contention
+	)
+	u, dev := newDevice(t, d)
+	signed, lastResort := prekey(1, true), prekey(1_000_000, true)
+	err := d.PublishKeys(ctx, u, dev, directory.Keys{
+		Identity: randomBytes(32), Signed: &signed, KEMLastResort: &lastResort,
+		OneTime: pool(1, keys, false), KEMOneTime: pool(1, keys, true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		mu          sync.Mutex
+		gotOT       = map[uint32]int{}
+		gotKEM      = map[uint32]int{}
+		lastResorts int
+		errs        []error
+		wg          sync.WaitGroup
+	)
+	for range claimers {
+		wg.Go(func() {
+			for range each {
+				b, err := d.ClaimBundle(ctx, u, dev)
+				mu.Lock()
+				switch {
+				case err != nil:
+					errs = append(errs, err)
+				case b.KEMIsLastResort:
+					lastResorts++
+				default:
+					gotKEM[b.KEM.ID]++
+				}
+				if err == nil && b.OneTime != nil {
+					gotOT[b.OneTime.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	for id, n := range gotOT {
+		if n > 1 {
+			t.Errorf("one-time prekey %d handed out %d times", id, n)
+		}
+	}
+	for id, n := range gotKEM {
+		if n > 1 {
+			t.Errorf("one-time KEM prekey %d handed out %d times", id, n)
+		}
+	}
+	if len(gotKEM)+lastResorts != claimers*each {
+		t.Errorf("%d KEM one-time + %d last resort for %d claims", len(gotKEM), lastResorts, claimers*each)
+	}
+
+	// Whatever the racers left is still claimable, and together they
+	// account for every key published.
+	for {
+		b, err := d.ClaimBundle(ctx, u, dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.OneTime == nil && b.KEMIsLastResort {
+			break
+		}
+		if b.OneTime != nil {
+			gotOT[b.OneTime.ID]++
+		}
+		if !b.KEMIsLastResort {
+			gotKEM[b.KEM.ID]++
+		}
+	}
+	for id := uint32(1); id <= keys; id++ {
+		if gotOT[id] != 1 {
+			t.Errorf("one-time prekey %d handed out %d times", id, gotOT[id])
+		}
+		if gotKEM[id] != 1 {
+			t.Errorf("one-time KEM prekey %d handed out %d times", id, gotKEM[id])
+		}
+	}
+	if c, err := d.PrekeyCounts(ctx, u, dev); err != nil || c != (directory.PrekeyCounts{}) {
+		t.Fatalf("PrekeyCounts = %+v, %v; want empty pools", c, err)
+	}
+}
+
+func testRemoveDeviceDropsKeys(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	u, dev := newDevice(t, d)
+	signed, lastResort := prekey(1, true), prekey(2, true)
+	if err := d.PublishKeys(ctx, u, dev, directory.Keys{Identity: randomBytes(32), Signed: &signed, KEMLastResort: &lastResort, OneTime: pool(1, 5, false)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RemoveDevice(ctx, u, dev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ClaimBundle(ctx, u, dev); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("ClaimBundle(removed) = %v, want ErrNotFound", err)
+	}
+	if _, err := d.PrekeyCounts(ctx, u, dev); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("PrekeyCounts(removed) = %v, want ErrNotFound", err)
+	}
+	// The next device starts with empty pools.
+	dev2, err := d.AddDevice(ctx, u, "new phone", randomBytes(32), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := d.PrekeyCounts(ctx, u, dev2); err != nil || c != (directory.PrekeyCounts{}) {
+		t.Fatalf("PrekeyCounts(new device) = %+v, %v", c, err)
+	}
+}
+
+func testContacts(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	owner := newUser(t, d)
+	if cs, err := d.Contacts(ctx, owner); err != nil || len(cs) != 0 {
+		t.Fatalf("Contacts(new) = %v, %v", cs, err)
+	}
+	a, b, c := wire.NewUserID(), wire.NewUserID(), wire.NewUserID()
+	steps := []struct {
+		other wire.UserID
+		state directory.ContactState
+	}{
+		{a, directory.Allowed},
+		{b, directory.Blocked},
+		{c, directory.Allowed},
+		{c, directory.Blocked},
+		{a, directory.None},
+		{a, directory.None}, // clearing twice is fine
+		{b, directory.Allowed},
+	}
+	for _, s := range steps {
+		if err := d.SetContact(ctx, owner, s.other, s.state); err != nil {
+			t.Fatalf("SetContact(%v): %v", s.state, err)
+		}
+		if got, err := d.ContactState(ctx, owner, s.other); err != nil || got != s.state {
+			t.Fatalf("ContactState = %v, %v; want %v", got, err, s.state)
+		}
+	}
+	want := map[wire.UserID]directory.ContactState{b: directory.Allowed, c: directory.Blocked}
+	cs, err := d.Contacts(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != len(want) {
+		t.Fatalf("Contacts = %+v, want %v", cs, want)
+	}
+	for i, ct := range cs {
+		if want[ct.User] != ct.State || ct.Updated.IsZero() {
+			t.Errorf("contact %+v", ct)
+		}
+		if i > 0 && bytes.Compare(cs[i-1].User[:], ct.User[:]) >= 0 {
+			t.Errorf("Contacts not in user order: %v before %v", cs[i-1].User, ct.User)
+		}
+	}
+
+	// Decisions are one-way: b allowing nobody says nothing of owner.
+	if got, err := d.ContactState(ctx, b, owner); err != nil || got != directory.None {
+		t.Fatalf("ContactState(reverse) = %v, %v; want None", got, err)
+	}
+	if err := d.SetContact(ctx, owner, a, directory.ContactState(7)); !errors.Is(err, directory.ErrInvalid) {
+		t.Fatalf("SetContact(7) = %v, want ErrInvalid", err)
+	}
+}
+
+func testRequests(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	lim := directory.RequestLimits{PairWindow: time.Hour, PerSender: 3, SenderWindow: 24 * time.Hour}
+	from := wire.NewUserID()
+	to := []wire.UserID{wire.NewUserID(), wire.NewUserID(), wire.NewUserID(), wire.NewUserID()}
+	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	steps := []struct {
+		name string
+		to   wire.UserID
+		at   time.Duration
+		want bool
+	}{
+		{"first request", to[0], 0, true},
+		{"same pair within the window", to[0], time.Minute, false},
+		{"same pair at the end of the window", to[0], time.Hour - 1, false},
+		{"another recipient", to[1], time.Hour, true},
+		{"same pair after the window", to[0], time.Hour, true},
+		{"over the sender limit", to[2], 2 * time.Hour, false},
+		{"refused requests are not counted", to[2], 24 * time.Hour, true},
+		{"still over the limit", to[3], 24*time.Hour + 1, false},
+		{"the first leaves the sender window", to[3], 24*time.Hour + time.Hour, true},
+	}
+	for _, s := range steps {
+		ok, err := d.NoteRequest(ctx, from, s.to, t0.Add(s.at), lim)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if ok != s.want {
+			t.Fatalf("%s: NoteRequest = %v, want %v", s.name, ok, s.want)
+		}
+	}
+
+	// Another sender is counted apart.
+	if ok, err := d.NoteRequest(ctx, wire.NewUserID(), to[0], t0.Add(24*time.Hour+time.Hour), lim); err != nil || !ok {
+		t.Fatalf("other sender: NoteRequest = %v, %v", ok, err)
+	}
+
+	t.Run("zero limits", func(t *testing.T) {
+		for range 3 {
+			if ok, err := d.NoteRequest(ctx, from, to[0], t0, directory.RequestLimits{}); err != nil || !ok {
+				t.Fatalf("NoteRequest = %v, %v", ok, err)
+			}
+		}
+	})
+	t.Run("pair limit only", func(t *testing.T) {
+		pairOnly := directory.RequestLimits{PairWindow: time.Hour}
+		s := wire.NewUserID()
+		for i, r := range to {
+			if ok, err := d.NoteRequest(ctx, s, r, t0, pairOnly); err != nil || !ok {
+				t.Fatalf("request %d: NoteRequest = %v, %v", i, ok, err)
+			}
+		}
+		if ok, err := d.NoteRequest(ctx, s, to[0], t0, pairOnly); err != nil || ok {
+			t.Fatalf("repeat: NoteRequest = %v, %v", ok, err)
+		}
+	})
+	t.Run("negative limit", func(t *testing.T) {
+		if _, err := d.NoteRequest(ctx, from, to[0], t0, directory.RequestLimits{PairWindow: -time.Second}); !errors.Is(err, directory.ErrInvalid) {
+			t.Fatalf("NoteRequest = %v, want ErrInvalid", err)
+		}
+	})
+}
+
+// testConcurrentRequests checks that the limits hold when requests race.
+func testConcurrentRequests(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	lim := directory.RequestLimits{PairWindow: time.Hour, PerSender: 5, SenderWindow: time.Hour}
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	count := func(from wire.UserID, to func(i int) wire.UserID) int {
+		const n = 16
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			oks  int
+			errs []error
+		)
+		for i := range n {
+			wg.Go(func() {
+				ok, err := d.NoteRequest(ctx, from, to(i), now, lim)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					errs = append(errs, err)
+				}
+				if ok {
+					oks++
+				}
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		return oks
+	}
+	pairTo := wire.NewUserID()
+	if n := count(wire.NewUserID(), func(int) wire.UserID { return pairTo }); n != 1 {
+		t.Errorf("%d racing requests to one person accepted, want 1", n)
+	}
+	if n := count(wire.NewUserID(), func(int) wire.UserID { return wire.NewUserID() }); n != lim.PerSender {
+		t.Errorf("%d racing requests from one sender accepted, want %d", n, lim.PerSender)
+	}
+}
+
+func testCodes(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	addr := randomBytes(32)
+	if _, err := d.GetCode(ctx, addr); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("GetCode(none) = %v, want ErrNotFound", err)
+	}
+	if _, err := d.FailCode(ctx, addr); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("FailCode(none) = %v, want ErrNotFound", err)
+	}
+	if err := d.DeleteCode(ctx, addr); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("DeleteCode(none) = %v, want ErrNotFound", err)
+	}
+
+	expires := time.Date(2030, 1, 1, 12, 10, 0, 123, time.UTC)
+	c := directory.Code{Hash: randomBytes(32), Expires: expires}
+	if err := d.PutCode(ctx, addr, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.GetCode(ctx, addr)
+	if err != nil || !bytes.Equal(got.Hash, c.Hash) || !got.Expires.Equal(expires) || got.Attempts != 0 {
+		t.Fatalf("GetCode = %+v, %v; want %+v", got, err, c)
+	}
+	for want := 1; want <= 3; want++ {
+		if n, err := d.FailCode(ctx, addr); err != nil || n != want {
+			t.Fatalf("FailCode = %d, %v; want %d", n, err, want)
+		}
+	}
+	if got, err := d.GetCode(ctx, addr); err != nil || got.Attempts != 3 {
+		t.Fatalf("GetCode after failures = %+v, %v", got, err)
+	}
+
+	// A new code replaces the old one, attempts included.
+	c2 := directory.Code{Hash: randomBytes(32), Expires: expires.Add(time.Minute), Attempts: 1}
+	if err := d.PutCode(ctx, addr, c2); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.GetCode(ctx, addr); err != nil || !bytes.Equal(got.Hash, c2.Hash) || got.Attempts != 1 || !got.Expires.Equal(c2.Expires) {
+		t.Fatalf("GetCode after replace = %+v, %v; want %+v", got, err, c2)
+	}
+
+	// Codes of other addresses are apart.
+	other := randomBytes(32)
+	if err := d.PutCode(ctx, other, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DeleteCode(ctx, addr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.GetCode(ctx, addr); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("GetCode after delete = %v, want ErrNotFound", err)
+	}
+	// Deleting twice: the second finds nothing, so of two verifiers racing
+	// for one code exactly one wins.
+	if err := d.DeleteCode(ctx, addr); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("second DeleteCode = %v, want ErrNotFound", err)
+	}
+	if got, err := d.GetCode(ctx, other); err != nil || !bytes.Equal(got.Hash, c.Hash) {
+		t.Fatalf("GetCode(other) = %+v, %v", got, err)
+	}
+
+	if err := d.PutCode(ctx, nil, c); !errors.Is(err, directory.ErrInvalid) {
+		t.Fatalf("PutCode(no address) = %v, want ErrInvalid", err)
+	}
+	if err := d.PutCode(ctx, addr, directory.Code{Expires: expires}); !errors.Is(err, directory.ErrInvalid) {
+		t.Fatalf("PutCode(no hash) = %v, want ErrInvalid", err)
+	}
+}
+
+func testCodeRequests(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	addr, other := randomBytes(32), randomBytes(32)
+	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	steps := []struct {
+		addr []byte
+		at   time.Duration
+		want int
+	}{
+		{addr, 0, 1},
+		{addr, time.Minute, 2},
+		{other, time.Minute, 1},
+		{addr, 30 * time.Minute, 3},
+		{addr, time.Hour, 3}, // the request at t0 left the window
+		{addr, time.Hour + time.Minute, 3},
+		{addr, 3 * time.Hour, 1},
+		{other, 3 * time.Hour, 1},
+	}
+	for i, s := range steps {
+		n, err := d.CountCodeRequest(ctx, s.addr, t0.Add(s.at), time.Hour)
+		if err != nil || n != s.want {
+			t.Fatalf("step %d: CountCodeRequest = %d, %v; want %d", i, n, err, s.want)
+		}
+	}
+	if _, err := d.CountCodeRequest(ctx, addr, t0, 0); !errors.Is(err, directory.ErrInvalid) {
+		t.Fatalf("CountCodeRequest(zero window) = %v, want ErrInvalid", err)
+	}
+
+	// Expired codes are pruned on the way.
+	expired, live := randomBytes(32), randomBytes(32)
+	now := t0.Add(4 * time.Hour)
+	if err := d.PutCode(ctx, expired, directory.Code{Hash: randomBytes(32), Expires: now.Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.PutCode(ctx, live, directory.Code{Hash: randomBytes(32), Expires: now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CountCodeRequest(ctx, randomBytes(32), now, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.GetCode(ctx, expired); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("GetCode(expired) = %v, want ErrNotFound after pruning", err)
+	}
+	if _, err := d.GetCode(ctx, live); err != nil {
+		t.Fatalf("GetCode(live) = %v", err)
+	}
+}
+
+func testCancelled(t *testing.T, d directory.Directory) {
+	u, dev := newDevice(t, d)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"Account", func() error { _, err := d.Account(ctx, randomBytes(32)); return err }},
+		{"CreateAccount", func() error { _, _, err := d.CreateAccount(ctx, randomBytes(32), wire.NewUserID()); return err }},
+		{"AddDevice", func() error { _, err := d.AddDevice(ctx, u, "x", randomBytes(32), 0); return err }},
+		{"ClaimBundle", func() error { _, err := d.ClaimBundle(ctx, u, dev); return err }},
+		{"ContactState", func() error { _, err := d.ContactState(ctx, u, wire.NewUserID()); return err }},
+		{"NoteRequest", func() error {
+			_, err := d.NoteRequest(ctx, u, wire.NewUserID(), time.Now(), directory.RequestLimits{PairWindow: time.Hour})
+			return err
+		}},
+	}
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.call(); err == nil {
+				t.Fatal("succeeded with a cancelled context")
+			}
+		})
+	}
+	// The directory still works afterwards.
+	if _, err := d.Device(context.Background(), u, dev); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,23 @@
+// Package directory keeps what the relay must know about accounts: users and
+// their devices, device credentials (hashed), prekeys, contact lists
+// (allowlists), delivery offsets and pending authentication codes.
+//
+// It never holds an address in clear (only keyed hashes computed by the
+// caller), a private key or a plaintext. Two implementations share one schema
+// history and one conformance suite (directory/dirtest): SQLite for one
+// machine and PostgreSQL for a cluster.
+//
+// Invariants every implementation keeps, and dirtest checks:
+//
+//   - Addresses, device credentials and authentication codes are stored only
+//     as the hashes the caller computes; user IDs are random and opaque.
+//   - Only public keys are stored. Each one-time prekey is handed out by
+//     ClaimBundle at most once, even to concurrent claimers in different
+//     processes, and none is lost: a claim that fails consumes nothing.
+//   - Device IDs count up from 1 per user and are never reused.
+//   - Delivery offsets and last-seen times never move backwards.
+//   - NoteRequest checks and records a contact request atomically, so the
+//     limits hold against concurrent requests.
+//   - Request records are pruned once older than their windows, and expired
+//     codes once CountCodeRequest sees they are.
+package directory
