@@ -1,0 +1,50 @@
+package auth
+
+import (
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"strings"
+)
+
+// Code lengths accepted in Config.CodeDigits.
+const (
+	MinCodeDigits = 6
+	MaxCodeDigits = 8
+)
+
+// newCode returns a uniformly random string of n decimal digits. rand.Int
+// draws by rejection sampling, so every value below 10^n is equally likely
+// (no modulo bias).
+func newCode(n int) (string, error) {
+	max := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)
+	v, err := rand.Int(rand.Reader, max)
+	if err != nil {
+		return "", fmt.Errorf("generate code: %w", err)
+	}
+	return fmt.Sprintf("%0*d", n, v), nil
+}
+
+// normaliseCode turns what a person typed into the n digits it stands for:
+// spaces and hyphens (as in "1234 5678" or "1234-5678") are dropped. It
+// reports false for anything else.
+func normaliseCode(s string, n int) (string, bool) {
+	if len(s) > 4*n {
+		return "", false
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9':
+			b.WriteByte(c)
+		case c == ' ' || c == '-':
+		default:
+			return "", false
+		}
+	}
+	if b.Len() != n {
+		return "", false
+	}
+	return b.String(), true
+}
