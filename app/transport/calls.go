@@ -1,0 +1,46 @@
+package transport
+
+import (
+	"context"
+
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// Call sends req and returns the reply as a T, for requests with a single
+// successful answer type:
+//
+//	bundles, err := transport.Call[*wire.Bundles](ctx, conn, &wire.FetchBundles{User: u})
+//
+// A reply of another type is an *UnexpectedReplyError. Send, whose answer
+// is Accepted or Rejected, is better served by Request.
+func Call[T wire.Body](ctx context.Context, c *Conn, req wire.Body) (T, error) {
+	var zero T
+	reply, err := c.Request(ctx, req)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := reply.(T)
+	if !ok {
+		return zero, &UnexpectedReplyError{Request: req.Type(), Reply: reply.Type()}
+	}
+	return t, nil
+}
+
+// Register asks the relay to send an authentication code to address.
+func (c *Conn) Register(ctx context.Context, address string) error {
+	_, err := Call[*wire.OK](ctx, c, &wire.Register{Address: address})
+	return err
+}
+
+// Verify proves the code sent to address and registers a new device named
+// deviceName. On success the connection is authenticated as that device.
+func (c *Conn) Verify(ctx context.Context, address, code, deviceName string) (*wire.Verified, error) {
+	return Call[*wire.Verified](ctx, c, &wire.Verify{Address: address, Code: code, DeviceName: deviceName})
+}
+
+// Auth authenticates a registered device, describing the client with
+// Options.Client. The relay answers a wrong credential by closing the
+// connection, so the error is then a *CloseError with wire.CloseAuthFailed.
+func (c *Conn) Auth(ctx context.Context, user wire.UserID, device wire.DeviceID, credential []byte) (*wire.Welcome, error) {
+	return Call[*wire.Welcome](ctx, c, &wire.Auth{User: user, Device: device, Credential: credential, Client: c.opts.Client})
+}
