@@ -48,7 +48,11 @@ func (c Code) String() string {
 }
 
 // WebSocket close codes the relay uses (RFC 6455 registers 4000-4999 for
-// private use). The close reason is a short human-readable text.
+// private use). The close reason is a short human-readable text. A frame
+// over MaxFrameSize closes the connection with the standard 1009 (message
+// too big). A frame
+// over MaxFrameSize closes the connection with the standard 1009 (message
+// too big).
 const (
 	CloseProtocolError  = 4000 // a frame could not be decoded
 	CloseAuthRequired   = 4001 // a frame other than register/verify/auth before authentication
@@ -56,7 +60,7 @@ const (
 	CloseUnknownFrame   = 4003 // a frame type this version does not know
 	CloseTooSlow        = 4004 // the client did not read fast enough; reconnect and resume
 	CloseIdle           = 4005 // no frame within the idle or authentication deadline
-	CloseTooLarge       = 4006 // a frame over MaxFrameSize
+	CloseReplaced       = 4006 // the same device connected again; this older connection ends
 	CloseDeviceRemoved  = 4007 // the device was removed from the account
 	CloseShutdown       = 4008 // the relay is restarting; reconnect with backoff
 	CloseWrongDirection = 4009 // a frame type only the relay sends

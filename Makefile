@@ -1,0 +1,47 @@
+# Mutual: the two commands a newcomer needs are `make run` and `make test`.
+# Everything else here is what they call, and what developers and CI share.
+
+GO        ?= go
+BIN       := bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+DATA      ?= ./data
+LISTEN    ?= 127.0.0.1:8080
+
+.PHONY: run build test test-go test-wasm test-interop test-services bench lint services-up services-down clean
+
+## run: build everything and start the relay on the embedded default at http://$(LISTEN)
+run: build
+	$(BIN)/mutual serve --dev --listen $(LISTEN) --data $(DATA)
+
+## build: the server binary
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN)/mutual ./cmd/mutual
+
+## test: install what the tests need and run every test
+test:
+	scripts/test.sh
+
+## bench: Go benchmarks and the load generator, with figures
+bench: build
+	scripts/bench.sh
+
+## lint: formatting and vet, native and js/wasm
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))" || { gofmt -l $$(git ls-files -co --exclude-standard '*.go'); exit 1; }
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./crypto/... ./relay/wire/... ./app/...
+
+## services-up: start the real Kafka broker and PostgreSQL used by the cluster tests
+services-up:
+	scripts/kafka.sh start
+	scripts/postgres.sh start
+
+## services-down: stop them
+services-down:
+	-scripts/kafka.sh stop
+	-scripts/postgres.sh stop
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/mutualcoop/mutual/relay/auth"
+	"github.com/mutualcoop/mutual/relay/auth/smtp"
+	"github.com/mutualcoop/mutual/relay/server"
+)
+
+// serveFlags are the settings of `mutual serve`.
+type serveFlags struct {
+	listen     string
+	data       string
+	dev        bool
+	secretFile string
+	retention  time.Duration
+	shutdown   time.Duration
+	origins    stringList
+	forwarded  bool
+
+	smtpHost     string
+	smtpPort     int
+	smtpTLS      string
+	smtpUser     string
+	smtpFrom     string
+	smtpPassFile string
+
+	log logFlags
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "HTTP address to listen on")
+	fs.StringVar(&f.data, "data", "./data", "data directory (bus, database, secret)")
+	fs.BoolVar(&f.dev, "dev", false, "development: print codes to the console as 'DEV CODE <address> <code>' (loopback listeners only)")
+	fs.StringVar(&f.secretFile, "secret-file", "", "file with the server secret (default DATA/secret, created if missing)")
+	fs.DurationVar(&f.retention, "retention", 30*24*time.Hour, "how long undelivered messages are kept")
+	fs.DurationVar(&f.shutdown, "shutdown-timeout", 15*time.Second, "how long a shutdown waits for connections to finish")
+	fs.Var(&f.origins, "origin", "extra browser origin allowed to connect, such as app.example.org (repeatable)")
+	fs.BoolVar(&f.forwarded, "trust-forwarded-for", false, "take client IPs from X-Forwarded-For (only behind a proxy that sets it)")
+	fs.StringVar(&f.smtpHost, "smtp-host", "", "SMTP submission server for email codes")
+	fs.IntVar(&f.smtpPort, "smtp-port", 0, "SMTP port (default 587 for starttls, 465 for tls)")
+	fs.StringVar(&f.smtpTLS, "smtp-tls", "starttls", "SMTP TLS: starttls, tls (implicit) or none (loopback only)")
+	fs.StringVar(&f.smtpUser, "smtp-user", "", "SMTP AUTH user name (PLAIN or LOGIN)")
+	fs.StringVar(&f.smtpFrom, "smtp-from", "", "sender address of code mails, such as codes@example.org")
+	fs.StringVar(&f.smtpPassFile, "smtp-password-file", "", "file holding the SMTP password (or set MUTUAL_SMTP_PASSWORD)")
+	f.log.register(fs)
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return fmt.Sprint(*s) }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f serveFlags
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	f.register(fs)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	log, err := f.log.logger(stderr)
+	if err != nil {
+		return err
+	}
+	if f.dev && !auth.IsLoopback(f.listen) {
+		return fmt.Errorf("--dev prints codes in clear and is refused on %s: listen on 127.0.0.1 or ::1", f.listen)
+	}
+	senders, err := f.senders(stdout)
+	if err != nil {
+		return err
+	}
+	parts, err := server.OpenEmbedded(ctx, server.EmbeddedConfig{
+		Dir: f.data, SecretFile: f.secretFile, Retention: f.retention,
+		Senders: senders, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	cfg := server.Config{RunRouter: true, Logger: log}
+	cfg.Gateway.OriginPatterns = f.origins
+	cfg.Gateway.TrustForwardedFor = f.forwarded
+	return runServer(ctx, cfg, parts, f.listen, f.shutdown, log)
+}
+
+// runServer serves until ctx ends (SIGINT or SIGTERM), then shuts down
+// gracefully within timeout.
+func runServer(ctx context.Context, cfg server.Config, parts server.Parts, listen string, timeout time.Duration, log *slog.Logger) error {
+	srv, err := server.New(ctx, cfg, parts)
+	if err != nil {
+		parts.Bus.Close()
+		parts.Directory.Close()
+		return err
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	log.Info("mutual relay listening", "addr", "http://"+ln.Addr().String(), "version", version)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		log.Info("shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil {
+		err = errors.Join(err, serr)
+	}
+	if ctx.Err() == nil {
+		<-served
+	}
+	if err == nil {
+		log.Info("stopped")
+	}
+	return err
+}
+
+// senders chooses how codes reach their addresses.
+func (f *serveFlags) senders(stdout io.Writer) (auth.Senders, error) {
+	if f.smtpHost != "" {
+		mode, err := smtp.ParseTLSMode(f.smtpTLS)
+		if err != nil {
+			return nil, err
+		}
+		pass := os.Getenv("MUTUAL_SMTP_PASSWORD")
+		if f.smtpPassFile != "" {
+			b, err := os.ReadFile(f.smtpPassFile)
+			if err != nil {
+				return nil, fmt.Errorf("smtp password: %w", err)
+			}
+			pass = string(trimNewline(b))
+		}
+		s, err := smtp.New(smtp.Config{Host: f.smtpHost, Port: f.smtpPort, TLS: mode, Username: f.smtpUser, Password: pass, From: f.smtpFrom})
+		if err != nil {
+			return nil, err
+		}
+		return auth.Senders{auth.SchemeEmail: s}, nil
+	}
+	if f.dev {
+		return auth.Senders{auth.SchemeEmail: auth.NewConsoleSender(stdout)}, nil
+	}
+	return nil, errors.New("no way to deliver codes: give --smtp-host (see docs/operations.md), or --dev on a loopback address")
+}
+
+func trimNewline(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}

@@ -1,0 +1,299 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// state is where a connection is in the protocol.
+type state int
+
+const (
+	stateNew    state = iota // only Register, Verify and Auth are allowed
+	stateAuthed              // a device is authenticated
+)
+
+// conn is one WebSocket connection. The reader goroutine owns state, key
+// and the rate limiters; the writer is the only goroutine that writes to
+// ws, and the only one that closes it.
+type conn struct {
+	g  *Gateway
+	ws *websocket.Conn
+	ip string
+
+	state        state
+	key          devKey
+	isAuthed     atomic.Bool
+	unauthFrames int
+	sendLimit    *bucket
+	lookupLimit  *bucket
+
+	out        chan wire.Frame
+	writerDone chan struct{}
+	sendq      chan *pendingSend
+	kickCh     chan struct{}
+
+	closeMu     sync.Mutex
+	closeCode   websocket.StatusCode
+	closeReason string
+
+	// Delivery window: offsets of the last record delivered and the last
+	// acknowledged; -1 for none.
+	lastSent  atomic.Int64
+	acked     atomic.Int64
+	ackSignal chan struct{}
+
+	wg           sync.WaitGroup // sender, deliverer
+	stopDelivery context.CancelFunc
+}
+
+func newConn(g *Gateway, ws *websocket.Conn, ip string) *conn {
+	now := g.cfg.Now()
+	c := &conn{
+		g: g, ws: ws, ip: ip,
+		sendLimit:   newBucket(g.cfg.SendRate, g.cfg.SendBurst, now),
+		lookupLimit: newBucket(g.cfg.LookupRate, g.cfg.LookupBurst, now),
+		out:         make(chan wire.Frame, g.cfg.OutQueue),
+		writerDone:  make(chan struct{}),
+		sendq:       make(chan *pendingSend, g.cfg.SendQueue),
+		kickCh:      make(chan struct{}),
+		ackSignal:   make(chan struct{}, 1),
+	}
+	c.lastSent.Store(-1)
+	c.acked.Store(-1)
+	return c
+}
+
+func (c *conn) authed() bool { return c.isAuthed.Load() }
+
+// setClose records why the connection ends; the first reason wins.
+func (c *conn) setClose(code websocket.StatusCode, reason string) bool {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.closeCode != 0 {
+		return false
+	}
+	if len(reason) > 120 {
+		reason = reason[:120]
+	}
+	c.closeCode, c.closeReason = code, reason
+	return true
+}
+
+// kick asks the connection to close with code, from any goroutine.
+func (c *conn) kick(code websocket.StatusCode, reason string) {
+	if c.setClose(code, reason) {
+		close(c.kickCh)
+	}
+}
+
+// enqueue hands a frame to the writer. It fails once the writer has
+// stopped.
+func (c *conn) enqueue(f wire.Frame) bool {
+	select {
+	case c.out <- f:
+		return true
+	case <-c.writerDone:
+		return false
+	}
+}
+
+func (c *conn) reply(id uint64, b wire.Body) { c.enqueue(wire.Frame{ID: id, Body: b}) }
+
+// serve runs the connection to its end and joins every goroutine.
+func (c *conn) serve() {
+	writerExited := make(chan struct{})
+	go func() {
+		defer close(writerExited)
+		c.writer()
+	}()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.sender()
+	}()
+
+	authTimer := time.AfterFunc(c.g.cfg.AuthTimeout, func() {
+		c.kick(wire.CloseIdle, "authentication timeout")
+	})
+	c.readLoop(authTimer)
+	authTimer.Stop()
+
+	// Teardown, in order: queued sends become durable and are answered,
+	// delivery stops, the writer flushes what is left and closes.
+	close(c.sendq)
+	if c.stopDelivery != nil {
+		c.stopDelivery()
+	}
+	c.wg.Wait()
+	close(c.out)
+	<-writerExited
+
+	code := c.code()
+	if f := c.g.cfg.Metrics.Closed; f != nil {
+		f(int(code))
+	}
+	if c.authed() {
+		c.g.offsets.forget(c.key)
+	}
+}
+
+func (c *conn) code() websocket.StatusCode {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	return c.closeCode
+}
+
+// writer writes queued frames with a deadline each, pings an
+// authenticated peer, and closes the socket at the end.
+func (c *conn) writer() {
+	defer close(c.writerDone)
+	ping := time.NewTicker(c.g.cfg.PingInterval)
+	defer ping.Stop()
+	var buf []byte
+	write := func(f wire.Frame) bool {
+		buf = wire.AppendFrame(buf[:0], f)
+		ctx, cancel := context.WithTimeout(context.Background(), c.g.cfg.WriteTimeout)
+		defer cancel()
+		if err := c.ws.Write(ctx, websocket.MessageBinary, buf); err != nil {
+			if ctx.Err() != nil {
+				c.setClose(wire.CloseTooSlow, "too slow")
+			} else {
+				c.setClose(websocket.StatusGoingAway, "")
+			}
+			c.ws.CloseNow()
+			return false
+		}
+		if cap(buf) > 64<<10 {
+			buf = nil // do not keep a large buffer for an idle connection
+		}
+		return true
+	}
+	closeWS := func() {
+		code, reason := c.code(), ""
+		c.closeMu.Lock()
+		reason = c.closeReason
+		c.closeMu.Unlock()
+		if code == 0 {
+			code = websocket.StatusNormalClosure
+		}
+		c.ws.Close(code, reason)
+	}
+	for {
+		select {
+		case f, ok := <-c.out:
+			if !ok {
+				closeWS()
+				return
+			}
+			if !write(f) {
+				return
+			}
+		case <-c.kickCh:
+			// Write what is already queued, then close; the reader sees the
+			// close and the teardown follows.
+			for queued := true; queued; {
+				select {
+				case f, ok := <-c.out:
+					if ok && !write(f) {
+						return
+					}
+					queued = ok
+				default:
+					queued = false
+				}
+			}
+			closeWS()
+			c.drain()
+			return
+		case <-ping.C:
+			if !c.authed() {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), c.g.cfg.WriteTimeout)
+			err := c.ws.Ping(ctx)
+			cancel()
+			if err != nil {
+				c.setClose(wire.CloseIdle, "no answer to ping")
+				c.ws.CloseNow()
+				return
+			}
+		}
+	}
+}
+
+// drain discards frames queued after the socket closed, until teardown
+// closes the queue.
+func (c *conn) drain() {
+	for range c.out {
+	}
+}
+
+// readLoop reads frames until the connection ends.
+func (c *conn) readLoop(authTimer *time.Timer) {
+	ctx := context.Background()
+	for {
+		typ, data, err := c.ws.Read(ctx)
+		if err != nil {
+			switch {
+			case errors.Is(err, websocket.ErrMessageTooBig):
+				c.setClose(websocket.StatusMessageTooBig, "frame too large")
+			case websocket.CloseStatus(err) != -1:
+				c.setClose(websocket.StatusNormalClosure, "")
+			default:
+				c.setClose(websocket.StatusGoingAway, "")
+			}
+			return
+		}
+		if typ != websocket.MessageBinary {
+			c.kick(wire.CloseProtocolError, "frames must be binary")
+			return
+		}
+		f, err := wire.DecodeFrame(data)
+		if errors.Is(err, wire.ErrUnknownFrame) {
+			c.kick(wire.CloseUnknownFrame, err.Error())
+			return
+		}
+		if err != nil {
+			c.kick(wire.CloseProtocolError, err.Error())
+			return
+		}
+		t := f.Body.Type()
+		if t >= wire.TypeOK {
+			c.kick(wire.CloseWrongDirection, fmt.Sprintf("%s is a relay frame", t))
+			return
+		}
+		if m := c.g.cfg.Metrics.Frame; m != nil {
+			m(t)
+		}
+		if c.state == stateNew {
+			if t != wire.TypeRegister && t != wire.TypeVerify && t != wire.TypeAuth {
+				c.kick(wire.CloseAuthRequired, "authenticate first")
+				return
+			}
+			if c.unauthFrames++; c.unauthFrames > c.g.cfg.MaxUnauthFrames {
+				c.kick(wire.CloseProtocolError, "too many frames before authentication")
+				return
+			}
+			// Restart the deadline for the next frame.
+			authTimer.Reset(c.g.cfg.AuthTimeout)
+		} else if t == wire.TypeRegister || t == wire.TypeVerify || t == wire.TypeAuth {
+			c.kick(wire.CloseProtocolError, "already authenticated")
+			return
+		}
+		if !c.handle(f) {
+			return
+		}
+		if c.state == stateAuthed {
+			authTimer.Stop()
+		}
+	}
+}

@@ -1,0 +1,38 @@
+// Package gateway serves Mutual's WebSocket endpoint (/v1/ws): it
+// authenticates devices, takes what they send onto the bus's `in` topic,
+// streams each device's inbox to it, and answers directory requests
+// (prekeys, contacts, devices).
+//
+// Protocol flow on one connection (docs/protocol.md has the details):
+//
+//	client                              relay
+//	Register{address}            ->     (code sent to the address)
+//	                             <-     OK
+//	Verify{address, code, name}  ->
+//	                             <-     Verified{user, device, credential}
+//	   -- or, on a later connection --
+//	Auth{user, device, credential} ->
+//	                             <-     Welcome
+//	                             <-     Deliver{offset, envelope} ...
+//	Ack{offset}                  ->     (offset committed)
+//	Send{id, recipients...}      ->     (appended to `in`, fsynced)
+//	                             <-     Accepted{id} | Rejected{id, code}
+//
+// Goroutines per connection, all owned by serve and joined before it
+// returns: the reader (decodes frames, runs the state machine and the
+// directory requests), the writer (the only one to write to the socket,
+// with a deadline on every write), the sender (gathers queued Sends into one
+// durable bus append) and, once authenticated, the deliverer (reads the
+// inbox from the device's committed offset and queues Deliver frames,
+// keeping at most Config.Window unacknowledged).
+//
+// Backpressure: every queue is bounded. A device that stops reading stalls
+// only its own writer; when a write misses its deadline the connection is
+// closed with wire.CloseTooSlow and the device later resumes from its last
+// acknowledged offset. Offsets move only on Ack, and are written to the
+// directory in batches (Config.OffsetFlush); a crash of the relay can
+// therefore redeliver the last moments' messages, never lose them.
+//
+// The sender's identity on every record is the authenticated device's,
+// never anything the client wrote.
+package gateway

@@ -1,0 +1,327 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/mutualcoop/mutual/relay/bus"
+	"github.com/mutualcoop/mutual/relay/directory"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// Bus is what the gateway needs of the bus.
+type Bus interface {
+	CreateTopic(ctx context.Context, topic string, partitions int32) error
+	Append(ctx context.Context, msgs ...bus.Message) error
+	Subscribe(ctx context.Context, topic string, partition int32, offset int64) (bus.Subscription, error)
+	Bounds(ctx context.Context, topic string, partition int32) (oldest, next int64, err error)
+}
+
+// Directory is what the gateway needs of the directory.
+type Directory interface {
+	AddDevice(ctx context.Context, user wire.UserID, name string, credHash []byte, offset int64) (wire.DeviceID, error)
+	Device(ctx context.Context, user wire.UserID, id wire.DeviceID) (directory.Device, error)
+	Devices(ctx context.Context, user wire.UserID) ([]directory.Device, error)
+	RemoveDevice(ctx context.Context, user wire.UserID, id wire.DeviceID) error
+	CommitOffsets(ctx context.Context, offsets []directory.DeviceOffset) error
+	PublishKeys(ctx context.Context, user wire.UserID, device wire.DeviceID, k directory.Keys) error
+	ClaimBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.Bundle, error)
+	PrekeyCounts(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.PrekeyCounts, error)
+	SetContact(ctx context.Context, owner, other wire.UserID, state directory.ContactState) error
+	Contacts(ctx context.Context, owner wire.UserID) ([]directory.Contact, error)
+}
+
+// Accounts is what the gateway needs of account authentication.
+type Accounts interface {
+	// Request sends a code to a raw address typed by a person.
+	Request(ctx context.Context, rawAddr, clientIP string) error
+	// Verify checks the code and returns the account, creating it on
+	// first use.
+	Verify(ctx context.Context, rawAddr, code string) (user wire.UserID, created bool, err error)
+	// Lookup finds the account registered under an address.
+	Lookup(ctx context.Context, rawAddr string) (wire.UserID, error)
+	// NewCredential returns a fresh device credential and the hash to store.
+	NewCredential() (cred, hash []byte)
+	// CheckCredential compares a presented credential with a stored hash
+	// in constant time.
+	CheckCredential(cred, hash []byte) bool
+}
+
+// Metrics receives the gateway's events. Nil fields are skipped.
+type Metrics struct {
+	Connected    func(delta int)              // +1 on accept, -1 on close
+	Closed       func(code int)               // close code of each connection
+	Frame        func(t wire.Type)            // each frame received
+	Accepted     func(n int, d time.Duration) // messages made durable, and how long the append took
+	Delivered    func(n int)                  // Deliver frames queued
+	AuthFailures func()
+}
+
+// Config configures a Gateway. Zero fields take the defaults in
+// setDefaults.
+type Config struct {
+	AuthTimeout     time.Duration // first frame and every frame before authentication; 30s
+	PingInterval    time.Duration // keepalive pings after authentication; 30s
+	WriteTimeout    time.Duration // one frame to the socket; 10s
+	OutQueue        int           // frames waiting for the writer; 64
+	SendQueue       int           // Sends waiting for the bus; 64
+	Window          int           // unacknowledged deliveries per connection; 256
+	SendRate        float64       // messages a second per connection; 500
+	SendBurst       int           // 2000
+	LookupRate      float64       // lookups and bundle fetches a second per connection; 2
+	LookupBurst     int           // 60
+	OffsetFlush     time.Duration // how often acknowledged offsets reach the directory; 200ms
+	PrekeyLow       int           // one-time prekeys left that trigger a notice; 10
+	DeviceCache     time.Duration // how long a user's device list is reused; 2s
+	MaxUnauthFrames int           // frames allowed before authentication; 10
+
+	// OriginPatterns are the extra browser origins allowed to connect
+	// (same-origin is always allowed; native clients send no Origin).
+	OriginPatterns []string
+	// TrustForwardedFor takes the client IP for rate limits from the last
+	// X-Forwarded-For entry: set it only behind a proxy that sets it.
+	TrustForwardedFor bool
+
+	// OnContactChange is called after a user changes what they decided
+	// about another (the in-process router forgets its cached answer).
+	OnContactChange func(owner, other wire.UserID)
+
+	Logger  *slog.Logger
+	Metrics Metrics
+	Now     func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	defInt := func(d *int, v int) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.AuthTimeout, 30*time.Second)
+	def(&c.PingInterval, 30*time.Second)
+	def(&c.WriteTimeout, 10*time.Second)
+	def(&c.OffsetFlush, 200*time.Millisecond)
+	def(&c.DeviceCache, 2*time.Second)
+	defInt(&c.OutQueue, 64)
+	defInt(&c.SendQueue, 64)
+	defInt(&c.Window, 256)
+	defInt(&c.SendBurst, 2000)
+	defInt(&c.LookupBurst, 60)
+	defInt(&c.PrekeyLow, 10)
+	defInt(&c.MaxUnauthFrames, 10)
+	if c.SendRate == 0 {
+		c.SendRate = 500
+	}
+	if c.LookupRate == 0 {
+		c.LookupRate = 2
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Validate reports a configuration that cannot work.
+func (c *Config) Validate() error {
+	switch {
+	case c.AuthTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0, c.OffsetFlush < 0, c.DeviceCache < 0:
+		return errors.New("gateway: negative duration")
+	case c.OutQueue < 0, c.SendQueue < 0, c.Window < 0, c.SendBurst < 0, c.LookupBurst < 0, c.MaxUnauthFrames < 0:
+		return errors.New("gateway: negative size")
+	case c.SendRate < 0 || c.LookupRate < 0:
+		return errors.New("gateway: negative rate")
+	}
+	return nil
+}
+
+type devKey struct {
+	user   wire.UserID
+	device wire.DeviceID
+}
+
+// Gateway is the WebSocket endpoint. It is an http.Handler.
+type Gateway struct {
+	cfg      Config
+	bus      Bus
+	dir      Directory
+	accounts Accounts
+	offsets  *offsets
+	devices  *deviceCache
+
+	mu     sync.Mutex
+	conns  map[devKey]*conn // authenticated connections by device
+	all    map[*conn]struct{}
+	closed bool
+	wg     sync.WaitGroup // connections
+
+	stop      context.CancelFunc
+	flusherWG sync.WaitGroup
+}
+
+// New returns a gateway. Its offset flusher runs until Shutdown or Close.
+func New(cfg Config, b Bus, dir Directory, accounts Accounts) (*Gateway, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	g := &Gateway{
+		cfg: cfg, bus: b, dir: dir, accounts: accounts,
+		offsets: newOffsets(dir, cfg.Logger),
+		devices: newDeviceCache(cfg.DeviceCache, cfg.Now),
+		conns:   make(map[devKey]*conn),
+		all:     make(map[*conn]struct{}),
+		stop:    stop,
+	}
+	g.flusherWG.Add(1)
+	go func() {
+		defer g.flusherWG.Done()
+		g.offsets.run(ctx, cfg.OffsetFlush)
+	}()
+	return g, nil
+}
+
+// ServeHTTP upgrades the request to a WebSocket and serves it until the
+// connection ends.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		OriginPatterns:  g.cfg.OriginPatterns,
+		CompressionMode: websocket.CompressionDisabled, // ciphertext does not compress
+	})
+	if err != nil {
+		return // Accept has written the HTTP error
+	}
+	ws.SetReadLimit(wire.MaxFrameSize)
+	c := newConn(g, ws, g.clientIP(r))
+	if !g.track(c) {
+		ws.Close(wire.CloseShutdown, "relay shutting down")
+		return
+	}
+	defer g.untrack(c)
+	c.serve()
+}
+
+func (g *Gateway) clientIP(r *http.Request) string {
+	if g.cfg.TrustForwardedFor {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			parts := strings.Split(xff, ",")
+			return strings.TrimSpace(parts[len(parts)-1])
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (g *Gateway) track(c *conn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.all[c] = struct{}{}
+	g.wg.Add(1)
+	if f := g.cfg.Metrics.Connected; f != nil {
+		f(1)
+	}
+	return true
+}
+
+func (g *Gateway) untrack(c *conn) {
+	g.mu.Lock()
+	delete(g.all, c)
+	if c.authed() && g.conns[c.key] == c {
+		delete(g.conns, c.key)
+	}
+	g.mu.Unlock()
+	if f := g.cfg.Metrics.Connected; f != nil {
+		f(-1)
+	}
+	g.wg.Done()
+}
+
+// bind makes c the connection of its device, closing an older one: a
+// device has one delivery stream at a time.
+func (g *Gateway) bind(c *conn) {
+	g.mu.Lock()
+	old := g.conns[c.key]
+	g.conns[c.key] = c
+	g.mu.Unlock()
+	if old != nil {
+		old.kick(wire.CloseReplaced, "signed in again elsewhere")
+	}
+}
+
+// local returns the connection of a device on this gateway, if any.
+func (g *Gateway) local(k devKey) *conn {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.conns[k]
+}
+
+// Shutdown closes every connection with wire.CloseShutdown after letting
+// each finish what it was doing (queued sends are made durable and
+// answered), then writes the acknowledged offsets. If ctx ends first, the
+// remaining connections are dropped.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.mu.Lock()
+	g.closed = true
+	conns := make([]*conn, 0, len(g.all))
+	for c := range g.all {
+		conns = append(conns, c)
+	}
+	g.mu.Unlock()
+	for _, c := range conns {
+		c.kick(wire.CloseShutdown, "relay restarting")
+	}
+	done := make(chan struct{})
+	go func() {
+		g.wg.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		for _, c := range conns {
+			c.ws.CloseNow()
+		}
+		<-done
+		err = ctx.Err()
+	}
+	g.stop()
+	g.flusherWG.Wait()
+	if ferr := g.offsets.flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
+		err = fmt.Errorf("flush offsets: %w", ferr)
+	}
+	return err
+}
+
+// Close drops every connection at once and writes the acknowledged offsets.
+func (g *Gateway) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := g.Shutdown(ctx)
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,337 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/mutualcoop/mutual/relay/bus"
+	"github.com/mutualcoop/mutual/relay/directory"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// requestTimeout bounds the directory work of one request.
+const requestTimeout = 10 * time.Second
+
+// handle runs one frame. It returns false when the connection must end
+// (the close code is already set).
+func (c *conn) handle(f wire.Frame) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	switch b := f.Body.(type) {
+	case *wire.Register:
+		c.replyErr(f.ID, c.g.accounts.Request(ctx, b.Address, c.ip), &wire.OK{})
+	case *wire.Verify:
+		return c.handleVerify(ctx, f.ID, b)
+	case *wire.Auth:
+		return c.handleAuth(ctx, f.ID, b)
+	case *wire.PublishKeys:
+		c.handlePublishKeys(ctx, f.ID, b)
+	case *wire.FetchBundles:
+		c.handleFetchBundles(ctx, f.ID, b)
+	case *wire.Lookup:
+		if !c.limit(f.ID, c.lookupLimit) {
+			break
+		}
+		u, err := c.g.accounts.Lookup(ctx, b.Address)
+		c.replyErr(f.ID, err, &wire.Found{User: u})
+	case *wire.Send:
+		c.handleSend(ctx, f.ID, b)
+	case *wire.Ack:
+		c.handleAck(b)
+	case *wire.SetContact:
+		c.handleSetContact(ctx, f.ID, b)
+	case *wire.ListContacts:
+		c.handleListContacts(ctx, f.ID)
+	case *wire.ListDevices:
+		c.handleListDevices(ctx, f.ID)
+	case *wire.RemoveDevice:
+		c.handleRemoveDevice(ctx, f.ID, b)
+	default:
+		c.kick(wire.CloseUnknownFrame, fmt.Sprintf("unexpected %s", f.Body.Type()))
+		return false
+	}
+	return true
+}
+
+// replyErr answers with ok when err is nil and with the error otherwise.
+func (c *conn) replyErr(id uint64, err error, ok wire.Body) {
+	if err != nil {
+		c.reply(id, c.errorFrame(err))
+		return
+	}
+	c.reply(id, ok)
+}
+
+// limit takes a token from b or answers rate_limited.
+func (c *conn) limit(id uint64, b *bucket) bool {
+	ok, wait := b.take(c.g.cfg.Now())
+	if !ok {
+		c.reply(id, &wire.Error{Code: wire.CodeRateLimited, Message: "too many requests", RetryAfterMS: uint64(wait.Milliseconds()) + 1})
+	}
+	return ok
+}
+
+func (c *conn) handleVerify(ctx context.Context, id uint64, v *wire.Verify) bool {
+	user, created, err := c.g.accounts.Verify(ctx, v.Address, v.Code)
+	if err != nil {
+		c.reply(id, c.errorFrame(err))
+		return true
+	}
+	inbox := bus.InboxTopic(user)
+	if err := c.g.bus.CreateTopic(ctx, inbox, 1); err != nil {
+		c.reply(id, c.errorFrame(fmt.Errorf("create inbox: %w", err)))
+		return true
+	}
+	devs, err := c.g.devices.get(ctx, c.g.dir, user)
+	if err != nil {
+		c.reply(id, c.errorFrame(err))
+		return true
+	}
+	if len(devs) >= wire.MaxDevices {
+		c.reply(id, &wire.Error{Code: wire.CodeBadRequest, Message: fmt.Sprintf("an account has at most %d devices: remove one first", wire.MaxDevices)})
+		return true
+	}
+	// A new device starts at the end of the inbox: older records carry
+	// nothing encrypted for it.
+	_, next, err := c.g.bus.Bounds(ctx, inbox, 0)
+	if err != nil {
+		c.reply(id, c.errorFrame(fmt.Errorf("inbox bounds: %w", err)))
+		return true
+	}
+	cred, hash := c.g.accounts.NewCredential()
+	dev, err := c.g.dir.AddDevice(ctx, user, v.DeviceName, hash, next)
+	if err != nil {
+		c.reply(id, c.errorFrame(fmt.Errorf("add device: %w", err)))
+		return true
+	}
+	c.g.devices.forget(user)
+	c.reply(id, &wire.Verified{User: user, Device: dev, Credential: cred, Created: created})
+	c.authenticate(devKey{user, dev}, next)
+	return true
+}
+
+func (c *conn) handleAuth(ctx context.Context, id uint64, a *wire.Auth) bool {
+	d, err := c.g.dir.Device(ctx, a.User, a.Device)
+	if errors.Is(err, directory.ErrNotFound) || (err == nil && !c.g.accounts.CheckCredential(a.Credential, d.CredHash)) {
+		if m := c.g.cfg.Metrics.AuthFailures; m != nil {
+			m()
+		}
+		c.kick(wire.CloseAuthFailed, "authentication failed")
+		return false
+	}
+	if err != nil {
+		c.reply(id, c.errorFrame(err))
+		return true
+	}
+	counts, err := c.g.dir.PrekeyCounts(ctx, a.User, a.Device)
+	if err != nil {
+		c.reply(id, c.errorFrame(err))
+		return true
+	}
+	c.reply(id, &wire.Welcome{
+		User: a.User, Device: a.Device, ServerTimeMS: c.g.cfg.Now().UnixMilli(),
+		OneTimeLeft: uint32(counts.OneTime), KEMOneTimeLeft: uint32(counts.KEMOneTime),
+	})
+	c.authenticate(devKey{a.User, a.Device}, d.Offset)
+	return true
+}
+
+// authenticate binds the connection to a device and starts delivery from
+// the device's committed offset.
+func (c *conn) authenticate(k devKey, stored int64) {
+	c.key = k
+	c.state = stateAuthed
+	c.isAuthed.Store(true)
+	c.g.bind(c)
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stopDelivery = cancel
+	from := c.g.offsets.get(k, stored)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.deliver(ctx, from)
+	}()
+}
+
+func (c *conn) handlePublishKeys(ctx context.Context, id uint64, p *wire.PublishKeys) {
+	k := directory.Keys{Identity: p.Identity, Signed: dirPrekey(p.Signed), KEMLastResort: dirPrekey(p.KEMLastResort)}
+	for i := range p.OneTime {
+		k.OneTime = append(k.OneTime, *dirPrekey(&p.OneTime[i]))
+	}
+	for i := range p.KEMOneTime {
+		k.KEMOneTime = append(k.KEMOneTime, *dirPrekey(&p.KEMOneTime[i]))
+	}
+	for _, pk := range slices.Concat(k.OneTime, k.KEMOneTime) {
+		if len(pk.Public) == 0 {
+			c.reply(id, &wire.Error{Code: wire.CodeBadRequest, Message: "prekey without a public key"})
+			return
+		}
+	}
+	if len(k.OneTime)+len(k.KEMOneTime) > 0 {
+		have, err := c.g.dir.PrekeyCounts(ctx, c.key.user, c.key.device)
+		if err != nil {
+			c.reply(id, c.errorFrame(err))
+			return
+		}
+		if have.OneTime+len(k.OneTime) > maxPrekeyPool || have.KEMOneTime+len(k.KEMOneTime) > maxPrekeyPool {
+			c.reply(id, &wire.Error{Code: wire.CodeTooLarge, Message: fmt.Sprintf("at most %d one-time prekeys of each kind", maxPrekeyPool)})
+			return
+		}
+	}
+	c.replyErr(id, c.g.dir.PublishKeys(ctx, c.key.user, c.key.device, k), &wire.OK{})
+}
+
+// maxPrekeyPool bounds each of a device's one-time prekey pools.
+const maxPrekeyPool = 1000
+
+func dirPrekey(p *wire.Prekey) *directory.Prekey {
+	if p == nil {
+		return nil
+	}
+	return &directory.Prekey{ID: p.ID, Public: p.Public, Signature: p.Signature}
+}
+
+func wirePrekey(p directory.Prekey) wire.Prekey {
+	return wire.Prekey{ID: p.ID, Public: p.Public, Signature: p.Signature}
+}
+
+func (c *conn) handleFetchBundles(ctx context.Context, id uint64, fb *wire.FetchBundles) {
+	if !c.limit(id, c.lookupLimit) {
+		return
+	}
+	devs, err := c.g.dir.Devices(ctx, fb.User)
+	if err != nil {
+		c.reply(id, c.errorFrame(err))
+		return
+	}
+	if len(devs) == 0 {
+		c.reply(id, &wire.Error{Code: wire.CodeNotFound, Message: "no such user"})
+		return
+	}
+	reply := &wire.Bundles{User: fb.User}
+	for _, d := range devs {
+		if d.User == c.key.user && d.ID == c.key.device {
+			continue // never a session with oneself
+		}
+		b, err := c.g.dir.ClaimBundle(ctx, fb.User, d.ID)
+		if errors.Is(err, directory.ErrNoPrekeys) {
+			continue
+		}
+		if err != nil {
+			c.reply(id, c.errorFrame(err))
+			return
+		}
+		wb := wire.Bundle{Device: b.Device, Identity: b.Identity, Signed: wirePrekey(b.Signed), KEM: wirePrekey(b.KEM), KEMLastResort: b.KEMIsLastResort}
+		if b.OneTime != nil {
+			p := wirePrekey(*b.OneTime)
+			wb.OneTime = &p
+		}
+		reply.Bundles = append(reply.Bundles, wb)
+		c.g.notifyPrekeys(ctx, devKey{fb.User, d.ID})
+	}
+	if len(reply.Bundles) == 0 {
+		c.reply(id, &wire.Error{Code: wire.CodeNoPrekeys, Message: "the user's devices have published no keys"})
+		return
+	}
+	c.reply(id, reply)
+}
+
+// notifyPrekeys tells a device connected here that its one-time prekeys
+// run low. A device elsewhere learns it from Welcome when it connects.
+func (g *Gateway) notifyPrekeys(ctx context.Context, k devKey) {
+	owner := g.local(k)
+	if owner == nil {
+		return
+	}
+	counts, err := g.dir.PrekeyCounts(ctx, k.user, k.device)
+	if err != nil || (counts.OneTime >= g.cfg.PrekeyLow && counts.KEMOneTime >= g.cfg.PrekeyLow) {
+		return
+	}
+	n := &wire.Notice{Kind: wire.NoticePrekeysLow, OneTimeLeft: uint32(counts.OneTime), KEMOneTimeLeft: uint32(counts.KEMOneTime)}
+	select {
+	case owner.out <- wire.Frame{Body: n}:
+	default: // its queue is full; Welcome will tell it next time
+	}
+}
+
+func (c *conn) handleSetContact(ctx context.Context, id uint64, s *wire.SetContact) {
+	if s.User == c.key.user || s.User.IsZero() {
+		c.reply(id, &wire.Error{Code: wire.CodeBadRequest, Message: "not a contact"})
+		return
+	}
+	var st directory.ContactState
+	switch s.State {
+	case wire.ContactNone:
+		st = directory.None
+	case wire.ContactAllowed:
+		st = directory.Allowed
+	case wire.ContactBlocked:
+		st = directory.Blocked
+	default:
+		c.reply(id, &wire.Error{Code: wire.CodeBadRequest, Message: "unknown contact state"})
+		return
+	}
+	if err := c.g.dir.SetContact(ctx, c.key.user, s.User, st); err != nil {
+		c.reply(id, c.errorFrame(err))
+		return
+	}
+	if f := c.g.cfg.OnContactChange; f != nil {
+		f(c.key.user, s.User)
+	}
+	c.reply(id, &wire.OK{})
+}
+
+func (c *conn) handleListContacts(ctx context.Context, id uint64) {
+	list, err := c.g.dir.Contacts(ctx, c.key.user)
+	if err != nil {
+		c.reply(id, c.errorFrame(err))
+		return
+	}
+	reply := &wire.Contacts{}
+	for _, ct := range list[:min(len(list), wire.MaxListEntries)] {
+		reply.Entries = append(reply.Entries, wire.ContactEntry{User: ct.User, State: wire.ContactState(ct.State), UpdatedMS: ct.Updated.UnixMilli()})
+	}
+	c.reply(id, reply)
+}
+
+func (c *conn) handleListDevices(ctx context.Context, id uint64) {
+	devs, err := c.g.dir.Devices(ctx, c.key.user)
+	if err != nil {
+		c.reply(id, c.errorFrame(err))
+		return
+	}
+	reply := &wire.Devices{}
+	for _, d := range devs {
+		reply.Devices = append(reply.Devices, wire.DeviceInfo{ID: d.ID, Name: d.Name, CreatedMS: d.Created.UnixMilli(), LastSeenMS: d.LastSeen.UnixMilli()})
+	}
+	c.reply(id, reply)
+}
+
+func (c *conn) handleRemoveDevice(ctx context.Context, id uint64, r *wire.RemoveDevice) {
+	err := c.g.dir.RemoveDevice(ctx, c.key.user, r.Device)
+	if err != nil {
+		c.reply(id, c.errorFrame(err))
+		return
+	}
+	c.g.devices.forget(c.key.user)
+	c.reply(id, &wire.OK{})
+	if other := c.g.local(devKey{c.key.user, r.Device}); other != nil {
+		other.kick(wire.CloseDeviceRemoved, "device removed")
+	}
+}
+
+func (c *conn) handleAck(a *wire.Ack) {
+	off := min(a.Offset, c.lastSent.Load())
+	if off <= c.acked.Load() {
+		return
+	}
+	c.acked.Store(off)
+	c.g.offsets.note(c.key, off+1, c.g.cfg.Now())
+	select {
+	case c.ackSignal <- struct{}{}:
+	default:
+	}
+}

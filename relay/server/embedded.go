@@ -1,0 +1,63 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/mutualcoop/mutual/relay/auth"
+	"github.com/mutualcoop/mutual/relay/bus/embedded"
+	"github.com/mutualcoop/mutual/relay/directory/sqlite"
+)
+
+// EmbeddedConfig says where and how a one-machine relay keeps its data.
+type EmbeddedConfig struct {
+	Dir        string        // data directory, created if missing
+	SecretFile string        // default Dir/secret, created if missing
+	Retention  time.Duration // default 30 days
+	Senders    auth.Senders  // how codes reach addresses
+	Auth       auth.Config   // limits; Secret is filled in from SecretFile
+	Logger     *slog.Logger
+}
+
+// OpenEmbedded opens the parts of a one-machine relay: the embedded bus in
+// Dir/bus, SQLite in Dir/mutual.db and the server secret.
+func OpenEmbedded(ctx context.Context, cfg EmbeddedConfig) (Parts, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return Parts{}, fmt.Errorf("data directory: %w", err)
+	}
+	if cfg.SecretFile == "" {
+		cfg.SecretFile = filepath.Join(cfg.Dir, "secret")
+	}
+	secret, err := LoadSecret(cfg.SecretFile)
+	if err != nil {
+		return Parts{}, err
+	}
+	b, err := embedded.Open(embedded.Config{Dir: filepath.Join(cfg.Dir, "bus"), Retention: cfg.Retention, Logger: cfg.Logger})
+	if err != nil {
+		return Parts{}, fmt.Errorf("open bus: %w", err)
+	}
+	dir, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.Dir, "mutual.db")})
+	if err != nil {
+		b.Close()
+		return Parts{}, fmt.Errorf("open directory: %w", err)
+	}
+	ac := cfg.Auth
+	ac.Secret = secret
+	if ac.Logger == nil {
+		ac.Logger = cfg.Logger
+	}
+	accounts, err := auth.New(ac, dir, cfg.Senders)
+	if err != nil {
+		b.Close()
+		dir.Close()
+		return Parts{}, err
+	}
+	return Parts{Bus: b, Directory: dir, Accounts: accounts}, nil
+}

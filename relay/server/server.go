@@ -1,0 +1,214 @@
+// Package server assembles a Mutual relay from its parts (bus, directory,
+// accounts, gateway, router) and serves it over HTTP: the WebSocket
+// endpoint, /healthz, /metrics and the web client.
+//
+// With the embedded defaults everything runs in one process on one data
+// directory; in cluster mode the bus is Kafka, the directory PostgreSQL,
+// and routers run as their own processes (RunRouter false). The message
+// path is the same code either way.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/mutualcoop/mutual/relay/auth"
+	"github.com/mutualcoop/mutual/relay/bus"
+	"github.com/mutualcoop/mutual/relay/directory"
+	"github.com/mutualcoop/mutual/relay/gateway"
+	"github.com/mutualcoop/mutual/relay/router"
+)
+
+// Parts are the backends a server runs on. Open them with OpenEmbedded or
+// the cluster openers; the server closes them on Shutdown.
+type Parts struct {
+	Bus       bus.Bus
+	Directory directory.Directory
+	Accounts  gateway.Accounts
+}
+
+// Config configures a Server.
+type Config struct {
+	// RunRouter runs the router in this process (the embedded default).
+	RunRouter bool
+	// InPartitions is the number of partitions of the `in` topic, created
+	// at start if missing. Default 1 for embedded, set higher for Kafka.
+	InPartitions int32
+	// Web serves the web client at /; nil serves nothing there.
+	Web http.Handler
+
+	Gateway gateway.Config
+	Router  router.Config
+	Logger  *slog.Logger
+	// ReadHeaderTimeout and IdleTimeout bound plain HTTP requests.
+	ReadHeaderTimeout time.Duration
+}
+
+// Server is a running relay.
+type Server struct {
+	cfg     Config
+	parts   Parts
+	gw      *gateway.Gateway
+	router  *router.Router
+	metrics *metricsSet
+	http    *http.Server
+
+	routerCancel context.CancelFunc
+	routerDone   chan struct{}
+	closeOnce    sync.Once
+}
+
+// New builds a server on parts and starts its router (if RunRouter).
+func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.InPartitions == 0 {
+		cfg.InPartitions = 1
+	}
+	if cfg.ReadHeaderTimeout == 0 {
+		cfg.ReadHeaderTimeout = 10 * time.Second
+	}
+	if err := parts.Bus.CreateTopic(ctx, bus.InTopic, cfg.InPartitions); err != nil {
+		return nil, fmt.Errorf("create %s topic: %w", bus.InTopic, err)
+	}
+	s := &Server{cfg: cfg, parts: parts, metrics: newMetrics()}
+
+	if cfg.RunRouter {
+		rc := cfg.Router
+		rc.Logger = cfg.Logger
+		rc.Metrics = s.metrics.routerHooks()
+		r, err := router.New(rc, parts.Bus, parts.Directory)
+		if err != nil {
+			return nil, err
+		}
+		s.router = r
+	}
+	gc := cfg.Gateway
+	gc.Logger = cfg.Logger
+	gc.Metrics = s.metrics.gatewayHooks()
+	if s.router != nil {
+		gc.OnContactChange = s.router.Forget
+	}
+	gw, err := gateway.New(gc, parts.Bus, parts.Directory, parts.Accounts)
+	if err != nil {
+		return nil, err
+	}
+	s.gw = gw
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /v1/ws", gw)
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", s.metrics.registry)
+	if cfg.Web != nil {
+		mux.Handle("/", cfg.Web)
+	}
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	if s.router != nil {
+		rctx, cancel := context.WithCancel(context.Background())
+		s.routerCancel = cancel
+		s.routerDone = make(chan struct{})
+		go func() {
+			defer close(s.routerDone)
+			s.router.Run(rctx)
+		}()
+	}
+	return s, nil
+}
+
+// Handler is the server's HTTP handler (for tests with httptest).
+func (s *Server) Handler() http.Handler { return s.http.Handler }
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.http.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, _, err := s.parts.Bus.Bounds(ctx, bus.InTopic, 0); err != nil {
+		http.Error(w, "bus unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if _, err := s.parts.Directory.Devices(ctx, [16]byte{}); err != nil {
+		http.Error(w, "directory unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok\n")
+}
+
+// Shutdown stops accepting connections, lets each connection finish what
+// it was doing, stops the router after its current batch, writes the
+// delivery offsets and closes the bus and directory.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var errs []error
+	s.closeOnce.Do(func() {
+		if err := s.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http: %w", err))
+		}
+		if err := s.gw.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("gateway: %w", err))
+		}
+		if s.routerCancel != nil {
+			s.routerCancel()
+			<-s.routerDone
+		}
+		if err := s.parts.Bus.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("bus: %w", err))
+		}
+		if err := s.parts.Directory.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("directory: %w", err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// LoadSecret reads the server secret (the key of the address and code
+// hashes) from path, first creating the file with 32 random bytes in hex
+// and mode 0600 if it does not exist. The secret must never change once
+// accounts exist: back it up with the database.
+func LoadSecret(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case errors.Is(err, os.ErrExist):
+		return auth.ReadSecretFile(path)
+	case err != nil:
+		return nil, fmt.Errorf("create secret: %w", err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	_, err = io.WriteString(f, hex.EncodeToString(key)+"\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("write secret: %w", err)
+	}
+	return auth.ReadSecretFile(path)
+}
