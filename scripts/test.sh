@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs every test of Mutual: the Go
+# packages (with the race detector), the crypto tests under js/wasm, the
+# interoperability tests against an independent Signal implementation
+# (a nested module), and the cluster backends against a real PostgreSQL
+# server and a real Apache Kafka broker, which this script starts and stops.
+#
+# Environment:
+#   MUTUAL_TEST_SERVICES=0   skip the PostgreSQL and Kafka suites (a quick run)
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export GOFLAGS=${GOFLAGS:-}
+
+failed=()
+step() { echo; echo "=== $*"; }
+run() {
+	local name=$1
+	shift
+	step "$name"
+	if ! "$@"; then
+		failed+=("$name")
+	fi
+}
+
+services=${MUTUAL_TEST_SERVICES:-1}
+log_dir=$ROOT/.cache/test-logs
+mkdir -p "$log_dir"
+
+# The broker takes a while to fetch and start: begin now, in parallel with
+# the Go tests, and wait for it when its suite comes.
+kafka_pid=
+if [[ $services == 1 ]]; then
+	step "starting PostgreSQL and Kafka (logs in .cache/test-logs)"
+	scripts/kafka.sh start >"$log_dir/kafka-start.log" 2>&1 &
+	kafka_pid=$!
+	if ! scripts/postgres.sh start >"$log_dir/postgres-start.log" 2>&1; then
+		cat "$log_dir/postgres-start.log"
+		failed+=("postgres start")
+	fi
+fi
+cleanup() {
+	if [[ $services == 1 ]]; then
+		[[ -n $kafka_pid ]] && wait "$kafka_pid" 2>/dev/null
+		scripts/kafka.sh stop >/dev/null 2>&1
+		scripts/postgres.sh stop >/dev/null 2>&1
+	fi
+}
+trap cleanup EXIT
+
+run "lint" make -s lint
+run "go test -race ./..." go test -race -count=1 -timeout 15m ./...
+run "crypto under js/wasm" scripts/test-wasm.sh -count=1
+if [[ -f crypto/interop/go.mod ]]; then
+	run "interop with go.mau.fi/libsignal" bash -c 'cd crypto/interop && go test -race -count=1 ./...'
+fi
+
+if [[ $services == 1 ]]; then
+	if ! grep -q "postgres start" <<<"${failed[*]:-}"; then
+		run "directory on PostgreSQL" env MUTUAL_TEST_POSTGRES="$(scripts/postgres.sh url)" \
+			go test -race -count=1 -tags postgres ./relay/directory/postgres/...
+	fi
+	step "waiting for Kafka"
+	if wait "$kafka_pid"; then
+		kafka_pid=
+		run "bus on Kafka" env MUTUAL_TEST_KAFKA="$(scripts/kafka.sh bootstrap)" \
+			go test -race -count=1 -tags kafka ./relay/bus/kafka/...
+	else
+		kafka_pid=
+		cat "$log_dir/kafka-start.log"
+		failed+=("kafka start")
+	fi
+fi
+
+echo
+if ((${#failed[@]})); then
+	echo "FAILED: ${failed[*]}"
+	exit 1
+fi
+echo "all test suites passed"
