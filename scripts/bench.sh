@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs Mutual's Go benchmarks and the load generator and prints the figures
+# that docs/performance.md records. Expects bin/mutual (make bench builds it).
+#
+# Environment:
+#   BENCH_CLIENTS, BENCH_MESSAGES   load generator size (default 1000, 100000)
+#   BENCHTIME                       go test -benchtime (default 1s)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo
+echo "=== Go benchmarks"
+go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" \
+	./relay/wire/ ./relay/bus/embedded/ ./relay/router/ ./crypto/...
+if [[ -f crypto/interop/go.mod ]]; then
+	echo
+	echo "=== crypto next to go.mau.fi/libsignal"
+	(cd crypto/interop && go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./...)
+fi
+echo
+echo "=== load generator"
+bin/mutual bench --clients "${BENCH_CLIENTS:-1000}" --messages "${BENCH_MESSAGES:-100000}"
