@@ -33,6 +33,10 @@ type relay struct {
 }
 
 func startRelay(t *testing.T, tune func(*server.Config)) *relay {
+	return startRelayWith(t, tune, nil)
+}
+
+func startRelayWith(t *testing.T, tune func(*server.Config), tuneParts func(*server.EmbeddedConfig)) *relay {
 	t.Helper()
 	mail := smtptest.Start(t, smtptest.Options{})
 	sender, err := smtp.New(smtp.Config{
@@ -43,13 +47,17 @@ func startRelay(t *testing.T, tune func(*server.Config)) *relay {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	parts, err := server.OpenEmbedded(ctx, server.EmbeddedConfig{
+	pc := server.EmbeddedConfig{
 		Dir:     t.TempDir(),
 		Senders: auth.Senders{auth.SchemeEmail: sender},
-		// Generous per-address limits: the tests register many addresses
+		// Generous per-network limits: the tests register many addresses
 		// from one IP.
 		Auth: auth.Config{NetBurst: 1000},
-	})
+	}
+	if tuneParts != nil {
+		tuneParts(&pc)
+	}
+	parts, err := server.OpenEmbedded(ctx, pc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,9 @@ type EmbeddedConfig struct {
 	Retention  time.Duration // default 30 days
 	Senders    auth.Senders  // how codes reach addresses
 	Auth       auth.Config   // limits; Secret is filled in from SecretFile
-	Logger     *slog.Logger
+	// Bus tunes the log; its Dir, Retention and Logger are filled in.
+	Bus    embedded.Config
+	Logger *slog.Logger
 }
 
 // OpenEmbedded opens the parts of a one-machine relay: the embedded bus in
@@ -39,7 +41,9 @@ func OpenEmbedded(ctx context.Context, cfg EmbeddedConfig) (Parts, error) {
 	if err != nil {
 		return Parts{}, err
 	}
-	b, err := embedded.Open(embedded.Config{Dir: filepath.Join(cfg.Dir, "bus"), Retention: cfg.Retention, Logger: cfg.Logger})
+	bc := cfg.Bus
+	bc.Dir, bc.Retention, bc.Logger = filepath.Join(cfg.Dir, "bus"), cfg.Retention, cfg.Logger
+	b, err := embedded.Open(bc)
 	if err != nil {
 		return Parts{}, fmt.Errorf("open bus: %w", err)
 	}

@@ -132,6 +132,9 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 	return s, nil
 }
 
+// Bus is the bus the server runs on.
+func (s *Server) Bus() bus.Bus { return s.parts.Bus }
+
 // Handler is the server's HTTP handler (for tests with httptest).
 func (s *Server) Handler() http.Handler { return s.http.Handler }
 
