@@ -39,6 +39,7 @@ type conn struct {
 	out        chan wire.Frame
 	writerDone chan struct{}
 	sendq      chan *pendingSend
+	notices    chan *wire.Notice // from other connections; never closed
 	kickCh     chan struct{}
 
 	closeMu     sync.Mutex
@@ -65,6 +66,7 @@ func newConn(g *Gateway, ws *websocket.Conn, ip string) *conn {
 		writerDone:  make(chan struct{}),
 		sendq:       make(chan *pendingSend, g.cfg.SendQueue),
 		kickCh:      make(chan struct{}),
+		notices:     make(chan *wire.Notice, 4),
 		ackSignal:   make(chan struct{}, 1),
 	}
 	c.lastSent.Store(-1)
@@ -92,6 +94,16 @@ func (c *conn) setClose(code websocket.StatusCode, reason string) bool {
 func (c *conn) kick(code websocket.StatusCode, reason string) {
 	if c.setClose(code, reason) {
 		close(c.kickCh)
+	}
+}
+
+// notify hands a notice to the writer from another connection's
+// goroutine. It never blocks: a notice that does not fit is dropped (the
+// device learns the same from its next Welcome).
+func (c *conn) notify(n *wire.Notice) {
+	select {
+	case c.notices <- n:
+	default:
 	}
 }
 
@@ -214,6 +226,10 @@ func (c *conn) writer() {
 			closeWS()
 			c.drain()
 			return
+		case n := <-c.notices:
+			if !write(wire.Frame{Body: n}) {
+				return
+			}
 		case <-ping.C:
 			if !c.authed() {
 				continue

@@ -250,11 +250,7 @@ func (g *Gateway) notifyPrekeys(ctx context.Context, k devKey) {
 	if err != nil || (counts.OneTime >= g.cfg.PrekeyLow && counts.KEMOneTime >= g.cfg.PrekeyLow) {
 		return
 	}
-	n := &wire.Notice{Kind: wire.NoticePrekeysLow, OneTimeLeft: uint32(counts.OneTime), KEMOneTimeLeft: uint32(counts.KEMOneTime)}
-	select {
-	case owner.out <- wire.Frame{Body: n}:
-	default: // its queue is full; Welcome will tell it next time
-	}
+	owner.notify(&wire.Notice{Kind: wire.NoticePrekeysLow, OneTimeLeft: uint32(counts.OneTime), KEMOneTimeLeft: uint32(counts.KEMOneTime)})
 }
 
 func (c *conn) handleSetContact(ctx context.Context, id uint64, s *wire.SetContact) {
