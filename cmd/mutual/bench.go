@@ -3,9 +3,140 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/mutualcoop/mutual/relay/loadgen"
 )
 
+// benchFlags are the settings of `mutual bench`.
+type benchFlags struct {
+	clients      int
+	messages     int
+	rate         float64
+	size         int
+	inflight     int
+	opaque       bool
+	server       string
+	codesFrom    string
+	data         string
+	drainTimeout time.Duration
+	cpuProfile   string
+	log          logFlags
+}
+
+func (f *benchFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&f.clients, "clients", 100, "clients (accounts, each with one connection), at least 2")
+	fs.IntVar(&f.messages, "messages", 10000, "messages to send in all, spread over the clients")
+	fs.Float64Var(&f.rate, "rate", 0, "target messages a second over all clients; 0 sends as fast as the relay answers")
+	fs.IntVar(&f.size, "size", 256, "payload bytes per message")
+	fs.IntVar(&f.inflight, "inflight", 8, "sends per client waiting for their answer at most")
+	fs.BoolVar(&f.opaque, "opaque", true, "send opaque payloads, without end-to-end encryption (the only mode for now)")
+	fs.StringVar(&f.server, "server", "", "relay to load, such as http://127.0.0.1:8080 (default: start one in this process)")
+	fs.StringVar(&f.codesFrom, "codes-from", "", "with --server: file receiving the standard output of that relay, started with --dev (its DEV CODE lines)")
+	fs.StringVar(&f.data, "data", "", "data directory of the in-process relay (default: a temporary directory, removed afterwards)")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long to wait after the last send for deliveries")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the sending phase to this file")
+	f.log.register(fs)
+}
+
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("bench: unavailable")
+	var f benchFlags
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	f.register(fs)
+	fs.Lookup("log-level").DefValue = "warn"
+	f.log.level = "warn"
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if !f.opaque {
+		return errors.New("only opaque payloads are available: end-to-end encrypted payloads come with the client")
+	}
+	log, err := f.log.logger(stderr)
+	if err != nil {
+		return err
+	}
+	cfg := loadgen.Config{
+		Clients: f.clients, Messages: f.messages, Rate: f.rate, Size: f.size,
+		InFlight: f.inflight, DrainTimeout: f.drainTimeout, Progress: stderr,
+	}
+	if f.cpuProfile != "" {
+		out, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer out.Close()
+		cfg.OnSending = func() func() {
+			if err := pprof.StartCPUProfile(out); err != nil {
+				fmt.Fprintf(stderr, "bench: cpu profile: %v\n", err)
+				return func() {}
+			}
+			return pprof.StopCPUProfile
+		}
+	}
+
+	if f.server != "" {
+		if f.codesFrom == "" {
+			return errors.New("--server needs --codes-from: the file receiving the standard output of a relay started with --dev")
+		}
+		ws, metrics, err := loadgen.Endpoints(f.server)
+		if err != nil {
+			return err
+		}
+		codes, err := loadgen.OpenCodeFile(f.codesFrom)
+		if err != nil {
+			return err
+		}
+		defer codes.Close()
+		cfg.URL, cfg.Codes, cfg.MetricsURL = ws, codes, metrics
+		cfg.Memory = loadgen.MetricsMemory(&http.Client{Timeout: 10 * time.Second}, metrics)
+		cfg.MemoryNote = "resident memory of the relay process"
+		return report(ctx, cfg, stdout)
+	}
+
+	dir := f.data
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "mutual-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	relay, err := loadgen.StartEmbedded(ctx, loadgen.EmbeddedOptions{
+		Dir: dir, Clients: f.clients, Logger: log,
+		// One connection of a bench sends far more than a person does.
+		SendRate: 1e9, SendBurst: 1e9,
+	})
+	if err != nil {
+		return err
+	}
+	cfg.URL, cfg.Codes, cfg.MetricsURL = relay.URL, relay.Codes, relay.MetricsURL
+	cfg.Memory = loadgen.InProcessMemory
+	cfg.MemoryNote = "heap and stacks of this process, both ends of each connection"
+	err = report(ctx, cfg, stdout)
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return errors.Join(err, relay.Close(sctx))
+}
+
+// report runs the bench and prints its report, whose last line is the
+// summary. Lost messages make it fail.
+func report(ctx context.Context, cfg loadgen.Config, stdout io.Writer) error {
+	res, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := res.WriteReport(stdout); err != nil {
+		return err
+	}
+	if res.Lost > 0 {
+		return fmt.Errorf("%d accepted messages were never delivered", res.Lost)
+	}
+	return nil
 }

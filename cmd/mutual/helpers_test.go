@@ -30,8 +30,8 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// waitFor polls buf until re matches and returns the first group.
-func waitFor(ctx context.Context, t *testing.T, buf *syncBuffer, re *regexp.Regexp) string {
+// waitForLog polls buf until re matches and returns the first group.
+func waitForLog(ctx context.Context, t *testing.T, buf *syncBuffer, re *regexp.Regexp) string {
 	t.Helper()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()

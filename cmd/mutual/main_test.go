@@ -75,7 +75,7 @@ func TestServeDevAndGracefulStop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	addr := waitFor(ctx, t, &stderr, regexp.MustCompile(`"addr":"http://([^"]+)"`))
+	addr := waitForLog(ctx, t, &stderr, regexp.MustCompile(`"addr":"http://([^"]+)"`))
 	c, err := transport.Dial(ctx, "ws://"+addr+"/v1/ws", transport.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,43 @@ package main
 
 import (
 	"context"
-	"errors"
+	"flag"
 	"io"
+
+	"github.com/mutualcoop/mutual/relay/router"
 )
 
+// routerCmd runs a router process of a cluster: a member of the consumer
+// group on the 'in' topic. Start as many as there are cores to spare; the
+// partitions of 'in' are shared among them.
 func routerCmd(ctx context.Context, args []string, stderr io.Writer) error {
-	return errors.New("the router runs inside 'mutual serve' on the embedded bus; as its own process it needs the Kafka bus (cluster mode)")
+	var c clusterFlags
+	var lf logFlags
+	fs := flag.NewFlagSet("router", flag.ContinueOnError)
+	c.register(fs)
+	lf.register(fs)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	log, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	b, dir, err := c.open(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	defer b.Close()
+	r, err := router.New(router.Config{Logger: log}, b, dir)
+	if err != nil {
+		return err
+	}
+	log.Info("mutual router running", "brokers", c.brokers, "version", version)
+	err = r.Run(ctx)
+	log.Info("router stopped")
+	return err
 }

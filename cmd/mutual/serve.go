@@ -34,6 +34,10 @@ type serveFlags struct {
 	smtpFrom     string
 	smtpPassFile string
 
+	bus     string
+	router  bool
+	cluster clusterFlags
+
 	log logFlags
 }
 
@@ -52,6 +56,9 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.smtpUser, "smtp-user", "", "SMTP AUTH user name (PLAIN or LOGIN)")
 	fs.StringVar(&f.smtpFrom, "smtp-from", "", "sender address of code mails, such as codes@example.org")
 	fs.StringVar(&f.smtpPassFile, "smtp-password-file", "", "file holding the SMTP password (or set MUTUAL_SMTP_PASSWORD)")
+	fs.StringVar(&f.bus, "bus", "embedded", "message bus: embedded (one machine) or kafka (cluster; needs --kafka-brokers and --db)")
+	fs.BoolVar(&f.router, "router", false, "with --bus kafka, also run a router in this process")
+	f.cluster.register(fs)
 	f.log.register(fs)
 }
 
@@ -78,17 +85,54 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	parts, err := server.OpenEmbedded(ctx, server.EmbeddedConfig{
-		Dir: f.data, SecretFile: f.secretFile, Retention: f.retention,
-		Senders: senders, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
 	cfg := server.Config{RunRouter: true, Logger: log}
 	cfg.Gateway.OriginPatterns = f.origins
 	cfg.Gateway.TrustForwardedFor = f.forwarded
+	var parts server.Parts
+	switch f.bus {
+	case "embedded":
+		parts, err = server.OpenEmbedded(ctx, server.EmbeddedConfig{
+			Dir: f.data, SecretFile: f.secretFile, Retention: f.retention,
+			Senders: senders, Logger: log,
+		})
+	case "kafka":
+		cfg.RunRouter = f.router
+		cfg.InPartitions = int32(f.cluster.inPartitions)
+		parts, err = f.openCluster(ctx, senders, log)
+	default:
+		err = fmt.Errorf("--bus %q: want embedded or kafka", f.bus)
+	}
+	if err != nil {
+		return err
+	}
 	return runServer(ctx, cfg, parts, f.listen, f.shutdown, log)
+}
+
+// openCluster opens Kafka and PostgreSQL. Every gateway of a cluster must
+// use the same secret file (it keys the address hashes in the shared
+// directory), so it is never created here.
+func (f *serveFlags) openCluster(ctx context.Context, senders auth.Senders, log *slog.Logger) (server.Parts, error) {
+	if err := f.cluster.validate(); err != nil {
+		return server.Parts{}, err
+	}
+	if f.secretFile == "" {
+		return server.Parts{}, errors.New("cluster mode needs --secret-file, the same on every gateway (create it once: head -c 32 /dev/urandom | xxd -p -c 64 > secret)")
+	}
+	secret, err := auth.ReadSecretFile(f.secretFile)
+	if err != nil {
+		return server.Parts{}, err
+	}
+	b, dir, err := f.cluster.open(ctx, log)
+	if err != nil {
+		return server.Parts{}, err
+	}
+	accounts, err := auth.New(auth.Config{Secret: secret, Logger: log}, dir, senders)
+	if err != nil {
+		b.Close()
+		dir.Close()
+		return server.Parts{}, err
+	}
+	return server.Parts{Bus: b, Directory: dir, Accounts: accounts}, nil
 }
 
 // runServer serves until ctx ends (SIGINT or SIGTERM), then shuts down

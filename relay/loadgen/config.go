@@ -1,0 +1,122 @@
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// Config configures a run. Zero fields take the defaults shown.
+type Config struct {
+	// URL is the relay's WebSocket endpoint, such as
+	// ws://127.0.0.1:8080/v1/ws (see Endpoints).
+	URL string
+	// Codes gives the codes the relay sends to the bench's addresses.
+	Codes CodeSource
+
+	// Clients is the number of accounts, each with one device and one
+	// connection; at least 2.
+	Clients int
+	// Messages is how many messages the run sends in all, spread evenly
+	// over the clients.
+	Messages int
+	// Rate is the target in messages a second over all clients; 0 sends as
+	// fast as the relay answers.
+	Rate float64
+	// Size is the payload of each message in bytes, PayloadHeader to
+	// wire.MaxCiphertext; default 256.
+	Size int
+	// InFlight bounds the sends per client waiting for their answer;
+	// default 8.
+	InFlight int
+	// DrainTimeout bounds the wait, after the last answer, for accepted
+	// messages to be delivered; default 30s.
+	DrainTimeout time.Duration
+	// SendTimeout bounds the wait for one send's answer; default 30s.
+	SendTimeout time.Duration
+	// SetupParallel is how many registrations or connections are under
+	// way at once during setup; default 32.
+	SetupParallel int
+	// RunID names this run in the addresses it registers,
+	// email:bench-<RunID>-<i>@bench.test; default 8 random hex digits.
+	RunID string
+
+	// NewEncoder returns the payload encoder of the client self; default
+	// Opaque for every client.
+	NewEncoder func(self Peer) PayloadEncoder
+
+	// Memory, when set, measures the relay's memory before and after the
+	// clients connect; MemoryNote says what it measures.
+	Memory     MemoryProbe
+	MemoryNote string
+
+	// MetricsURL, when set, is the relay's /metrics page: the report then
+	// includes the relay's own figures for the sending phase.
+	MetricsURL string
+
+	// OnSending, when set, is called as sending starts; the function it
+	// returns is called once the run has drained (to bracket a CPU
+	// profile, for instance).
+	OnSending func() (stop func())
+
+	// Progress receives a line per setup phase; nil discards them.
+	Progress io.Writer
+}
+
+func (c *Config) setDefaults() {
+	if c.Size == 0 {
+		c.Size = 256
+	}
+	if c.InFlight == 0 {
+		c.InFlight = 8
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = 30 * time.Second
+	}
+	if c.SendTimeout == 0 {
+		c.SendTimeout = 30 * time.Second
+	}
+	if c.SetupParallel == 0 {
+		c.SetupParallel = 32
+	}
+	if c.RunID == "" {
+		id := wire.NewMessageID()
+		c.RunID = fmt.Sprintf("%x", id[:4])
+	}
+	if c.NewEncoder == nil {
+		c.NewEncoder = func(Peer) PayloadEncoder { return Opaque{} }
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+}
+
+// Validate reports a configuration that cannot run. Zero fields are valid
+// where they have a default.
+func (c Config) Validate() error {
+	c.setDefaults()
+	switch {
+	case c.URL == "":
+		return errors.New("loadgen: no relay URL")
+	case c.Codes == nil:
+		return errors.New("loadgen: no code source")
+	case c.Clients < 2:
+		return fmt.Errorf("loadgen: %d clients: a run needs at least 2", c.Clients)
+	case c.Messages < 1:
+		return errors.New("loadgen: no messages to send")
+	case c.Rate < 0:
+		return errors.New("loadgen: negative rate")
+	case c.Size < PayloadHeader || c.Size > wire.MaxCiphertext:
+		return fmt.Errorf("loadgen: size %d, want %d to %d bytes", c.Size, PayloadHeader, wire.MaxCiphertext)
+	case c.InFlight < 1 || c.SetupParallel < 1:
+		return errors.New("loadgen: in-flight and setup parallelism must be positive")
+	case c.DrainTimeout < 0 || c.SendTimeout < 0:
+		return errors.New("loadgen: negative timeout")
+	case len(c.RunID) > 32:
+		return errors.New("loadgen: run ID over 32 characters")
+	}
+	return nil
+}

@@ -1,0 +1,239 @@
+package loadgen_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mutualcoop/mutual/relay/auth"
+	"github.com/mutualcoop/mutual/relay/loadgen"
+	"github.com/mutualcoop/mutual/relay/server"
+)
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func startEmbedded(t *testing.T, clients int) *loadgen.EmbeddedRelay {
+	t.Helper()
+	r, err := loadgen.StartEmbedded(testCtx(t), loadgen.EmbeddedOptions{Dir: t.TempDir(), Clients: clients, SendRate: 1e6, SendBurst: 1e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := r.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return r
+}
+
+// checkComplete asserts that everything accepted arrived exactly once.
+func checkComplete(t *testing.T, res *loadgen.Result, messages int) {
+	t.Helper()
+	var report strings.Builder
+	res.WriteReport(&report)
+	t.Logf("\n%s", report.String())
+	switch {
+	case res.Sent != int64(messages):
+		t.Errorf("sent %d, want %d", res.Sent, messages)
+	case res.Accepted != res.Sent:
+		t.Errorf("accepted %d of %d (rejected %v, failed %d)", res.Accepted, res.Sent, res.RejectedBy, res.Failed)
+	}
+	if res.Lost != 0 || res.Duplicates != 0 || res.Delivered != res.Accepted {
+		t.Errorf("lost %d, duplicates %d, delivered %d of %d accepted", res.Lost, res.Duplicates, res.Delivered, res.Accepted)
+	}
+	if res.Refused != 0 || res.Malformed != 0 {
+		t.Errorf("refused %d, malformed %d", res.Refused, res.Malformed)
+	}
+	if res.Latency.N != int(res.Delivered) {
+		t.Errorf("%d latencies for %d deliveries", res.Latency.N, res.Delivered)
+	}
+}
+
+func TestRunEmbedded(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  loadgen.Config
+	}{
+		{"as fast as possible", loadgen.Config{Clients: 20, Messages: 2000}},
+		{"paced", loadgen.Config{Clients: 5, Messages: 300, Rate: 3000, Size: 1024, InFlight: 2}},
+		{"uneven split", loadgen.Config{Clients: 3, Messages: 100, Size: loadgen.PayloadHeader}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			relay := startEmbedded(t, tt.cfg.Clients)
+			cfg := tt.cfg
+			cfg.URL, cfg.Codes = relay.URL, relay.Codes
+			cfg.Memory, cfg.MemoryNote = loadgen.InProcessMemory, "in-process"
+			res, err := loadgen.Run(testCtx(t), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkComplete(t, res, cfg.Messages)
+			if !res.HaveMemory || res.Clients != cfg.Clients {
+				t.Errorf("memory measured %v, clients %d", res.HaveMemory, res.Clients)
+			}
+		})
+	}
+}
+
+// TestRunWithCodeFile runs against a relay that prints its codes as a
+// relay started with --dev does, read back through a CodeFile, and
+// measures memory through /metrics: the way a remote relay is benched.
+func TestRunWithCodeFile(t *testing.T) {
+	ctx := testCtx(t)
+	path := filepath.Join(t.TempDir(), "relay.out")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	parts, err := server.OpenEmbedded(ctx, server.EmbeddedConfig{
+		Dir:     t.TempDir(),
+		Senders: auth.Senders{auth.SchemeEmail: auth.NewConsoleSender(out)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(ctx, server.Config{RunRouter: true}, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	codes, err := loadgen.OpenCodeFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer codes.Close()
+	ws, metrics, err := loadgen.Endpoints(hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := loadgen.Run(ctx, loadgen.Config{
+		URL: ws, Codes: codes, Clients: 4, Messages: 400,
+		Memory: loadgen.MetricsMemory(http.DefaultClient, metrics),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkComplete(t, res, 400)
+	if !res.HaveMemory {
+		t.Error("memory not measured")
+	}
+}
+
+func TestCodeFileFollowsTheFile(t *testing.T) {
+	ctx := testCtx(t)
+	path := filepath.Join(t.TempDir(), "out")
+	w, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	codes, err := loadgen.OpenCodeFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer codes.Close()
+
+	w.WriteString("time=x level=INFO msg=\"mutual relay listening\"\nDEV CODE email:a@bench.test 11111111\nDEV CODE email:b@bench.te")
+	if code, err := codes.WaitCode(ctx, "email:a@bench.test"); err != nil || code != "11111111" {
+		t.Fatalf("a: %q %v", code, err)
+	}
+	// A second code for the same address arrives later; the caller waits
+	// for it, and then for b's line to be finished.
+	got := make(chan string, 2)
+	go func() {
+		c, _ := codes.WaitCode(ctx, "a@BENCH.test") // normalised as the relay does
+		got <- c
+		c, _ = codes.WaitCode(ctx, "email:b@bench.test")
+		got <- c
+	}()
+	w.WriteString("st 22222222\nDEV CODE email:a@bench.test 33333333\n")
+	if c := <-got; c != "33333333" {
+		t.Fatalf("second code for a: %q", c)
+	}
+	if c := <-got; c != "22222222" {
+		t.Fatalf("b: %q", c)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := codes.WaitCode(short, "email:nobody@bench.test"); err == nil {
+		t.Fatal("a code for an address that has none")
+	}
+}
+
+func TestEndpoints(t *testing.T) {
+	tests := []struct{ in, ws, metrics string }{
+		{"http://127.0.0.1:8080", "ws://127.0.0.1:8080/v1/ws", "http://127.0.0.1:8080/metrics"},
+		{"127.0.0.1:8080", "ws://127.0.0.1:8080/v1/ws", "http://127.0.0.1:8080/metrics"},
+		{"ws://[::1]:9000/v1/ws", "ws://[::1]:9000/v1/ws", "http://[::1]:9000/metrics"},
+		{"https://relay.example.org/", "wss://relay.example.org/v1/ws", "https://relay.example.org/metrics"},
+		{"ftp://relay.example.org", "", ""},
+		{"http://", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			ws, m, err := loadgen.Endpoints(tt.in)
+			if tt.ws == "" {
+				if err == nil {
+					t.Fatalf("accepted: %s %s", ws, m)
+				}
+				return
+			}
+			if err != nil || ws != tt.ws || m != tt.metrics {
+				t.Fatalf("got %s %s %v", ws, m, err)
+			}
+		})
+	}
+}
+
+// noCodes is a CodeSource for configurations that are never run.
+type noCodes struct{}
+
+func (noCodes) WaitCode(ctx context.Context, _ string) (string, error) {
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+func TestConfigValidate(t *testing.T) {
+	good := loadgen.Config{URL: "ws://127.0.0.1:1/v1/ws", Codes: noCodes{}, Clients: 2, Messages: 1}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("good config: %v", err)
+	}
+	for name, mutate := range map[string]func(*loadgen.Config){
+		"no url":        func(c *loadgen.Config) { c.URL = "" },
+		"no codes":      func(c *loadgen.Config) { c.Codes = nil },
+		"one client":    func(c *loadgen.Config) { c.Clients = 1 },
+		"no messages":   func(c *loadgen.Config) { c.Messages = 0 },
+		"negative rate": func(c *loadgen.Config) { c.Rate = -1 },
+		"tiny payload":  func(c *loadgen.Config) { c.Size = loadgen.PayloadHeader - 1 },
+		"huge payload":  func(c *loadgen.Config) { c.Size = 1 << 20 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := good
+			mutate(&c)
+			if err := c.Validate(); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+}
