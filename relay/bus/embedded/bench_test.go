@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -54,7 +55,7 @@ func BenchmarkAppend(b *testing.B) {
 				}
 				ctx := context.Background()
 				var next atomic.Int64
-				b.SetParallelism(max(1, callers/runtimeProcs()))
+				b.SetParallelism(max(1, callers/runtime.GOMAXPROCS(0)))
 				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
 					topic := fmt.Sprint("t", next.Add(1)%int64(topics))
@@ -69,6 +70,66 @@ func BenchmarkAppend(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkAppendFanout is the router's pattern: each call appends one
+// record to each of many single-partition inbox topics.
+func BenchmarkAppendFanout(b *testing.B) {
+	for _, topics := range []int{16, 256} {
+		b.Run(fmt.Sprint("topics", topics), func(b *testing.B) {
+			bb := openBus(b, Config{Dir: b.TempDir()})
+			msgs := make([]bus.Message, topics)
+			for i := range msgs {
+				msgs[i] = bus.Message{Topic: fmt.Sprint("u.", i), Value: benchValue}
+				createTopic(b, bb, msgs[i].Topic, 1)
+			}
+			ctx := context.Background()
+			for b.Loop() {
+				if err := bb.Append(ctx, msgs...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportRecords(b, b.N*topics)
+		})
+	}
+}
+
+// BenchmarkIdleTopics measures the memory a loaded, idle single-partition
+// topic costs, and the time to open and load it.
+func BenchmarkIdleTopics(b *testing.B) {
+	const topics = 2000
+	dir := b.TempDir()
+	bb := openBus(b, Config{Dir: dir})
+	for i := range topics {
+		topic := fmt.Sprint("u.", i)
+		createTopic(b, bb, topic, 1)
+		if err := bb.Append(context.Background(), bus.Message{Topic: topic, Value: benchValue}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	closeBus(b, bb)
+	var perTopic float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		bb, err := Open(Config{Dir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range topics {
+			if _, _, err := bb.Bounds(context.Background(), fmt.Sprint("u.", i), 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perTopic = float64(after.HeapAlloc-before.HeapAlloc) / topics
+		runtime.KeepAlive(bb)
+		bb.Close()
+	}
+	b.ReportMetric(perTopic, "heapB/topic")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*topics), "ns/topic-load")
 }
 
 // BenchmarkRead measures reading a partition from the start through a

@@ -29,6 +29,17 @@ type Bus struct {
 	topicsDir string
 	groupsDir string
 	tmpDir    string
+	walDir    string
+
+	// The append queue and the writer; see writer.go.
+	qmu     sync.Mutex
+	queue   []*appendReq
+	writing bool
+	failed  error    // sticky: set when the log cannot be written or checkpointed
+	wal     *walFile // owned by the writer
+	walSeq  uint64   // sequence number of the next log file; owned by the writer
+	ckpts   chan *walFile
+	ckptWG  sync.WaitGroup
 
 	topicsMu sync.RWMutex
 	topics   map[string]*topic
@@ -41,8 +52,8 @@ type Bus struct {
 	// for reading while it may start a writer).
 	closeMu sync.RWMutex
 	closed  bool
-	done    chan struct{} // closed by Close
-	wg      sync.WaitGroup
+	done    chan struct{}  // closed by Close
+	wg      sync.WaitGroup // the writer and the janitor
 }
 
 var _ bus.Bus = (*Bus)(nil)
@@ -58,7 +69,8 @@ type topic struct {
 
 const partitionsFile = "partitions"
 
-// Open opens (creating if needed) the bus in cfg.Dir and starts its
+// Open opens (creating if needed) the bus in cfg.Dir, replays what a crash
+// left in the write-ahead log, and starts the checkpointer and the
 // retention janitor. The caller must Close it.
 func Open(cfg Config) (*Bus, error) {
 	if err := cfg.Validate(); err != nil {
@@ -71,9 +83,11 @@ func Open(cfg Config) (*Bus, error) {
 		topicsDir: filepath.Join(cfg.Dir, "topics"),
 		groupsDir: filepath.Join(cfg.Dir, "groups"),
 		tmpDir:    filepath.Join(cfg.Dir, "tmp"),
+		walDir:    filepath.Join(cfg.Dir, "wal"),
 		topics:    make(map[string]*topic),
 		groups:    make(map[groupKey]*groupTopic),
 		done:      make(chan struct{}),
+		ckpts:     make(chan *walFile, 2),
 	}
 	b.bufs.New = func() any { return new([]byte) }
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
@@ -88,6 +102,13 @@ func Open(cfg Config) (*Bus, error) {
 		lock.Close()
 		return nil, fmt.Errorf("open bus: %w", err)
 	}
+	if err := b.replayWAL(); err != nil {
+		b.files.close()
+		lock.Close()
+		return nil, fmt.Errorf("open bus: %w", err)
+	}
+	b.ckptWG.Add(1)
+	go b.runCheckpointer()
 	b.wg.Add(1)
 	go b.runJanitor()
 	return b, nil
@@ -97,7 +118,7 @@ func (b *Bus) openDirs() error {
 	if err := os.RemoveAll(b.tmpDir); err != nil {
 		return err
 	}
-	for _, d := range []string{b.topicsDir, b.groupsDir, b.tmpDir} {
+	for _, d := range []string{b.topicsDir, b.groupsDir, b.tmpDir, b.walDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
@@ -115,8 +136,9 @@ func (b *Bus) openDirs() error {
 }
 
 // Close waits for appends in progress, stops the janitor, ends
-// subscriptions and consumers with bus.ErrClosed and releases the directory.
-// Calling it again does nothing.
+// subscriptions and consumers with bus.ErrClosed, checkpoints the
+// write-ahead log (so the next Open has nothing to replay) and releases the
+// directory. Calling it again does nothing.
 func (b *Bus) Close() error {
 	b.closeMu.Lock()
 	if b.closed {
@@ -127,8 +149,20 @@ func (b *Bus) Close() error {
 	close(b.done)
 	b.closeMu.Unlock()
 	b.wg.Wait()
+	close(b.ckpts)
+	b.ckptWG.Wait()
 
 	var errs []error
+	if w := b.wal; w != nil {
+		b.wal = nil
+		errs = append(errs, w.f.Close())
+		b.qmu.Lock()
+		failed := b.failed
+		b.qmu.Unlock()
+		if failed == nil {
+			errs = append(errs, b.checkpoint(w))
+		}
+	}
 	b.topicsMu.RLock()
 	for _, t := range b.topics {
 		if ps := t.parts.Load(); ps != nil {
@@ -308,20 +342,23 @@ func (b *Bus) pick(m *bus.Message) (*partition, error) {
 	return ps[h.Sum32()%uint32(len(ps))], nil
 }
 
-// Append stores msgs and returns once all of them are on disk (written and
-// fdatasync'ed). Messages for one partition are stored in the order given,
-// and the batches of concurrent callers are gathered into one write and one
-// sync per partition. If ctx ends first, Append returns its error; the
-// messages may still be stored.
+// Append stores msgs and returns once all of them are on disk (written to
+// the write-ahead log and fdatasync'ed). Messages for one partition are
+// stored in the order given, and the messages of all concurrent callers are
+// gathered into one log write and one sync. If ctx ends first, Append
+// returns its error; the messages may still be stored.
 func (b *Bus) Append(ctx context.Context, msgs ...bus.Message) error {
 	var stack [8]*partition
 	picks := stack[:0]
 	mixed := false
+	size := 0
 	for i := range msgs {
 		m := &msgs[i]
-		if n := len(m.Key) + len(m.Value); n > b.cfg.MaxRecordBytes {
+		n := len(m.Key) + len(m.Value)
+		if n > b.cfg.MaxRecordBytes {
 			return fmt.Errorf("append to %s: %w: %d bytes, limit %d", m.Topic, ErrRecordTooLarge, n, b.cfg.MaxRecordBytes)
 		}
+		size += n
 		p, err := b.pick(m)
 		if err != nil {
 			return fmt.Errorf("append: %w", err)
@@ -346,18 +383,19 @@ func (b *Bus) Append(ctx context.Context, msgs ...bus.Message) error {
 	var reqs []*appendReq
 	if !mixed {
 		parts = picks[:1]
-		reqs = []*appendReq{{msgs: msgs, done: make(chan error, 1)}}
+		reqs = []*appendReq{{p: parts[0], msgs: msgs, size: size, done: make(chan error, 1)}}
 	} else {
+		index := make(map[*partition]int)
 		for i, p := range picks {
-			j := 0
-			for j < len(parts) && parts[j] != p {
-				j++
-			}
-			if j == len(parts) {
+			j, ok := index[p]
+			if !ok {
+				j = len(parts)
+				index[p] = j
 				parts = append(parts, p)
-				reqs = append(reqs, &appendReq{done: make(chan error, 1)})
+				reqs = append(reqs, &appendReq{p: p, done: make(chan error, 1)})
 			}
 			reqs[j].msgs = append(reqs[j].msgs, msgs[i])
+			reqs[j].size += len(msgs[i].Key) + len(msgs[i].Value)
 		}
 	}
 
@@ -366,24 +404,27 @@ func (b *Bus) Append(ctx context.Context, msgs ...bus.Message) error {
 		b.closeMu.RUnlock()
 		return bus.ErrClosed
 	}
-	var errs []error
-	queued := reqs[:0]
-	for i, r := range reqs {
-		if err := parts[i].enqueue(r); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		queued = append(queued, r)
-	}
+	err := b.enqueue(reqs)
 	b.closeMu.RUnlock()
+	if err != nil {
+		return err
+	}
 
-	for _, r := range queued {
+	var errs []error
+	for i, r := range reqs {
 		select {
 		case err := <-r.done:
 			if err != nil {
 				errs = append(errs, err)
 			}
 		case <-ctx.Done():
+			// Withdraw what no writer has taken yet; wait for the rest, so
+			// that no writer reads the caller's messages after we return.
+			for _, r := range reqs[i:] {
+				if !b.withdraw(r) {
+					<-r.done
+				}
+			}
 			return ctx.Err()
 		}
 	}

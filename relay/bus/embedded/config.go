@@ -23,6 +23,11 @@ type Config struct {
 	// append starts a new segment, so that retention can remove old records
 	// of partitions that fill slowly. Default 7 days.
 	SegmentAge time.Duration
+	// WALBytes is the size at which the write-ahead log moves to a new file
+	// and the old one is checkpointed (the segment files it covers are
+	// synced and it is deleted). Recovery replays at most a few files of
+	// this size. Default 64 MiB.
+	WALBytes int64
 	// RetentionInterval is how often the janitor looks for expired
 	// segments. Default 5 minutes.
 	RetentionInterval time.Duration
@@ -56,6 +61,7 @@ const (
 	DefaultSegmentBytes       = 16 << 20
 	DefaultSegmentAge         = 7 * 24 * time.Hour
 	DefaultRetentionInterval  = 5 * time.Minute
+	DefaultWALBytes           = 64 << 20
 	DefaultMaxRecordBytes     = 1 << 20
 	DefaultMaxBatchRecords    = 256
 	DefaultMaxBatchBytes      = 1 << 20
@@ -73,6 +79,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.SegmentAge == 0 {
 		cfg.SegmentAge = DefaultSegmentAge
+	}
+	if cfg.WALBytes == 0 {
+		cfg.WALBytes = DefaultWALBytes
 	}
 	if cfg.RetentionInterval == 0 {
 		cfg.RetentionInterval = DefaultRetentionInterval
@@ -116,6 +125,9 @@ func (cfg Config) Validate() error {
 	}
 	if c.SegmentAge < 0 {
 		errs = append(errs, fmt.Errorf("segment age %v is negative", c.SegmentAge))
+	}
+	if c.WALBytes < 64<<10 || c.WALBytes > 1<<30 {
+		errs = append(errs, fmt.Errorf("wal bytes %d not in [64 KiB, 1 GiB]", c.WALBytes))
 	}
 	if c.RetentionInterval < 0 {
 		errs = append(errs, fmt.Errorf("retention interval %v is negative", c.RetentionInterval))

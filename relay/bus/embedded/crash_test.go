@@ -28,7 +28,7 @@ const (
 // crashChild appends records from several goroutines and prints "ack
 // <value>" for each Append that returned, until it is killed.
 func crashChild(dir string) int {
-	b, err := Open(Config{Dir: dir, SegmentBytes: 32 << 10, IndexIntervalBytes: 512})
+	b, err := Open(Config{Dir: dir, SegmentBytes: 32 << 10, IndexIntervalBytes: 512, WALBytes: 64 << 10})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -103,7 +103,7 @@ func TestCrashKeepsAcknowledgedRecords(t *testing.T) {
 		}
 		t.Logf("round %d: killed after %d acknowledged records (%d read from the pipe)", round, killAfter, n)
 
-		b := openBus(t, Config{Dir: dir, SegmentBytes: 32 << 10, IndexIntervalBytes: 512})
+		b := openBus(t, Config{Dir: dir, SegmentBytes: 32 << 10, IndexIntervalBytes: 512, WALBytes: 64 << 10})
 		stored := make(map[string]bool)
 		for p := range int32(crashPartitions) {
 			_, next, err := b.Bounds(t.Context(), crashTopic, p)

@@ -7,6 +7,7 @@
 // # Layout
 //
 //	<dir>/LOCK                          flock'ed while a Bus has the directory open
+//	<dir>/wal/<seq>.wal                 write-ahead log files not yet checkpointed
 //	<dir>/topics/<topic>/partitions     partition count, written once
 //	<dir>/topics/<topic>/<p>/<base>.log segment: records from offset <base> on
 //	<dir>/topics/<topic>/<p>/<base>.idx index cache of a segment (see below)
@@ -20,38 +21,52 @@
 //
 // # Durability and the fsync policy
 //
-//   - Append returns only after its records are written and the segment file
-//     has been fdatasync'ed (fsync on systems without fdatasync). Nothing is
-//     acknowledged from the page cache.
-//   - Group commit: each partition has at most one writer goroutine, started
-//     when appends are queued and ending when the queue is empty. It takes
-//     everything queued, encodes it into one buffer, issues one write and
-//     one fdatasync, then releases all those callers. Appends that arrive
-//     during a sync form the next batch, so the number of syncs per second
-//     stays bounded by the disk while records per sync grow with load.
-//   - Readers (subscriptions and consumer groups) see only synced records:
-//     the partition's end offset moves after the sync.
+//   - Append returns only after its records are in the write-ahead log and
+//     the log file has been fdatasync'ed (fsync on systems without
+//     fdatasync). Nothing is acknowledged from the page cache.
+//   - Group commit: one writer goroutine per bus, started when appends are
+//     queued and ending when the queue is empty, takes everything queued
+//     for every partition, encodes each record once into one buffer (one
+//     log entry per partition), and issues one write and one fdatasync of
+//     the log file. Appends that arrive meanwhile form the next cycle, so
+//     syncs per second stay bounded by the disk while records per sync grow
+//     with load, however many partitions they go to (the router's fan-out to
+//     inboxes costs one sync, not one per inbox).
+//   - After the sync, the writer writes the same frames to the partitions'
+//     segment files, without syncing them, and only then makes the records
+//     visible: readers (subscriptions and consumer groups) see only records
+//     that are durable.
+//   - When a log file reaches Config.WALBytes the writer starts the next one
+//     and a checkpointer goroutine syncs every segment file written while
+//     the old one was current, then deletes it. Close checkpoints the
+//     current file, so a clean shutdown leaves no log to replay.
 //   - A new segment file, a new topic directory (built under tmp/, synced,
 //     renamed into place) and a consumer group's positions (temporary file,
-//     fsync, rename, fsync of the directory) are made durable before the
-//     operation that created them returns or any record in them is
-//     acknowledged.
-//   - If a write or sync fails, the partition refuses further appends until
-//     the bus is reopened: after a failed fsync the state of the page cache
-//     is unknown, so the log is re-checked by recovery rather than retried.
+//     fsync, rename, fsync of the directory) are durable before the
+//     operation that made them returns.
+//   - If writing or syncing the log, writing a segment file, or a
+//     checkpoint fails, the bus refuses further appends until it is
+//     reopened, and deletes no more log files: after a failed fsync the
+//     state of the page cache is unknown, so recovery replays the log
+//     rather than the bus retrying. Reads go on.
 //   - Index files and retention deletions are not synced: an index file is a
 //     checksummed cache that is rebuilt when it does not match its segment,
 //     and a deleted segment that reappears after a crash is deleted again.
 //
 // # Recovery
 //
-// On first use of a partition after Open, its active (last) segment is
-// trusted only if an index file written at a clean Close still matches its
-// size and last record; otherwise it is scanned frame by frame and cut at
-// the first frame that is incomplete, fails its CRC or breaks the offset
-// sequence (a torn tail from a crash: those records were never
-// acknowledged). Sealed segments were synced before the next one began and
-// are read as they are.
+// Open replays the log files a crash left behind. For each partition in
+// them, with m its lowest logged offset, every record below m was synced by
+// an earlier checkpoint; from m on the segment files may have lost or torn
+// anything, so they are cut at m and the logged records appended again. A
+// torn entry at the end of the last log file is a cycle that was never
+// acknowledged and is ignored; damage anywhere else in the log makes Open
+// fail rather than drop acknowledged records.
+//
+// Then, on first use of a partition, its active (last) segment is trusted
+// only if an index file written at a clean Close still matches its size and
+// last record; otherwise it is scanned frame by frame and cut at the first
+// frame that is incomplete, fails its CRC or breaks the offset sequence.
 //
 // # Memory and files
 //
@@ -66,8 +81,9 @@
 //
 // # Goroutines
 //
-// The Bus owns the janitor (retention, every Config.RetentionInterval) and
-// the per-partition writers; Close waits for both. Subscriptions own no
+// The Bus owns the writer (while appends are queued), the checkpointer and
+// the janitor (retention, every Config.RetentionInterval); Close waits for
+// all three. Subscriptions own no
 // goroutine: Next reads on demand and waits on a channel the writer closes
 // after each sync, so thousands of idle subscriptions cost only their
 // callers' blocked goroutines. Consume owns one goroutine per partition it

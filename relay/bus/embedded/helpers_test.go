@@ -1,10 +1,10 @@
 package embedded
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -36,13 +36,15 @@ func createTopic(t testing.TB, b *Bus, topic string, partitions int32) {
 	}
 }
 
-// appendValues appends one record per value, each in its own call.
-func appendValues(t *testing.T, b *Bus, topic string, values ...string) {
+// appendValues appends one record per value, in one call.
+func appendValues(t testing.TB, b *Bus, topic string, values ...string) {
 	t.Helper()
-	for _, v := range values {
-		if err := b.Append(t.Context(), bus.Message{Topic: topic, Value: []byte(v)}); err != nil {
-			t.Fatalf("Append: %v", err)
-		}
+	msgs := make([]bus.Message, len(values))
+	for i, v := range values {
+		msgs[i] = bus.Message{Topic: topic, Value: []byte(v)}
+	}
+	if err := b.Append(context.Background(), msgs...); err != nil {
+		t.Fatalf("Append: %v", err)
 	}
 }
 
@@ -133,12 +135,9 @@ func fileSize(t *testing.T, path string) int64 {
 	return st.Size()
 }
 
-
 func removeFile(t *testing.T, path string) {
 	t.Helper()
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
 }
-
-func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

@@ -87,6 +87,7 @@ func TestConfigValidate(t *testing.T) {
 		{"huge records", Config{Dir: "x", MaxRecordBytes: hardMaxRecordBytes + 1}, false},
 		{"negative batch", Config{Dir: "x", MaxBatchRecords: -1}, false},
 		{"negative files", Config{Dir: "x", MaxOpenFiles: -1}, false},
+		{"tiny log files", Config{Dir: "x", WALBytes: 1 << 10}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

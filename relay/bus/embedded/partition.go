@@ -15,38 +15,32 @@ import (
 	"github.com/mutualcoop/mutual/relay/bus"
 )
 
-// A partition is one log: a directory of segment files. Appends are queued
-// and written by a writer goroutine that runs while the queue is non-empty
-// (so idle partitions cost no goroutine); it writes everything queued with
-// one write and one fdatasync and then makes the records visible. Readers
-// only ever see durable records.
+// A partition is one log: a directory of segment files. The bus's writer
+// appends to it (after the records are durable in the write-ahead log) and
+// then makes them visible; readers only ever see durable records.
 type partition struct {
 	b     *Bus
 	topic string
 	id    int32
 	dir   string
 
-	// wmu serialises changes to files: the writer's flushes and the
+	// wmu serialises changes to files: the writer's cycles and the
 	// janitor. Held while doing I/O; never taken under mu.
 	wmu sync.Mutex
 	// idxStale (under wmu) means the active segment changed since its
 	// index file was last written.
 	idxStale bool
+	// batch is this partition's share of the writer's current cycle.
+	// Owned by the writer goroutine.
+	batch *partBatch
 
 	// mu guards the fields below and the mutable fields of the active
 	// segment. Held only briefly.
-	mu      sync.Mutex
-	segs    []*segment // ascending by base; the last is active; replaced, never edited
-	next    int64      // next offset; every offset below it is durable
-	notify  chan struct{}
-	pending []*appendReq
-	writing bool
-	failed  error // sticky: set when a write or sync fails
-}
-
-type appendReq struct {
-	msgs []bus.Message
-	done chan error // buffered; receives exactly one result
+	mu     sync.Mutex
+	segs   []*segment // ascending by base; the last is active; replaced, never edited
+	next   int64      // next offset; every offset below it is durable
+	notify chan struct{}
+	failed error // sticky: set when writing to the segment files fails
 }
 
 func (p *partition) segPath(base int64) string {
@@ -137,202 +131,9 @@ func (p *partition) recoverActive(base int64) (*segment, bool, error) {
 	return s, true, nil
 }
 
-// enqueue adds an append request, starting the writer if it is not running.
-// The caller holds b.closeMu for reading.
-func (p *partition) enqueue(r *appendReq) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.failed != nil {
-		return p.failed
-	}
-	p.pending = append(p.pending, r)
-	if !p.writing {
-		p.writing = true
-		p.b.wg.Add(1)
-		go p.runWriter()
-	}
-	return nil
-}
-
-// runWriter flushes queued requests until the queue is empty. Requests that
-// arrive during a flush are taken together by the next one: that is the
-// group commit.
-func (p *partition) runWriter() {
-	defer p.b.wg.Done()
-	var reqs []*appendReq
-	for {
-		p.mu.Lock()
-		reqs, p.pending = p.pending, reqs[:0]
-		if len(reqs) == 0 {
-			p.writing = false
-			p.mu.Unlock()
-			return
-		}
-		p.mu.Unlock()
-		err := p.flush(reqs)
-		for i, r := range reqs {
-			r.done <- err
-			reqs[i] = nil
-		}
-	}
-}
-
-// batchWriter accumulates frames for the active segment.
-type batchWriter struct {
-	p       *partition
-	act     *segment
-	file    *cachedFile
-	filePos int64 // where buf goes
-	buf     []byte
-	dirty   bool // bytes written but not yet synced
-	next    int64
-	index   []indexEntry
-	lastIdx int64
-	lastPos int64
-	minTime int64
-}
-
-// writeChunk is how much a flush buffers before writing (it still syncs once).
-const writeChunk = 4 << 20
-
-func (w *batchWriter) reset(act *segment) {
-	w.act = act
-	w.filePos = act.size
-	w.next = act.next
-	w.index = w.index[:0]
-	w.lastIdx = act.lastIdx
-	w.lastPos = act.lastPos
-	w.minTime = act.minTime
-}
-
-func (w *batchWriter) add(m *bus.Message, now int64, interval int) {
-	pos := w.filePos + int64(len(w.buf))
-	if pos == 0 || pos-w.lastIdx >= int64(interval) {
-		w.index = append(w.index, indexEntry{rel: uint32(w.next - w.act.base), pos: uint32(pos)})
-		w.lastIdx = pos
-	}
-	w.buf = appendFrame(w.buf, w.next, now, m.Key, m.Value)
-	w.lastPos = pos
-	w.next++
-	if w.minTime == 0 {
-		w.minTime = now
-	}
-}
-
-func (w *batchWriter) writeOut() error {
-	if len(w.buf) == 0 {
-		return nil
-	}
-	if w.file == nil {
-		f, err := w.p.b.files.acquire(w.p.segPath(w.act.base))
-		if err != nil {
-			return err
-		}
-		w.file = f
-	}
-	if _, err := w.file.f.WriteAt(w.buf, w.filePos); err != nil {
-		return err
-	}
-	w.filePos += int64(len(w.buf))
-	w.buf = w.buf[:0]
-	w.dirty = true
-	return nil
-}
-
-// commit writes and syncs what is buffered and makes it visible.
-func (w *batchWriter) commit(now int64) error {
-	if err := w.writeOut(); err != nil {
-		return err
-	}
-	if !w.dirty {
-		return nil
-	}
-	if err := syncData(w.file.f); err != nil {
-		return err
-	}
-	w.dirty = false
-	p, act := w.p, w.act
-	p.mu.Lock()
-	act.size = w.filePos
-	act.next = w.next
-	act.index = append(act.index, w.index...)
-	act.lastIdx = w.lastIdx
-	act.lastPos = w.lastPos
-	act.minTime = w.minTime
-	act.maxTime = max(act.maxTime, now)
-	p.next = w.next
-	if p.notify != nil {
-		close(p.notify)
-		p.notify = nil
-	}
-	p.mu.Unlock()
-	w.index = w.index[:0]
-	p.idxStale = true
-	return nil
-}
-
-func (w *batchWriter) release() {
-	if w.file != nil {
-		w.p.b.files.release(w.file)
-		w.file = nil
-	}
-}
-
-// flush appends the messages of reqs, in order, and syncs them.
-func (p *partition) flush(reqs []*appendReq) error {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	p.mu.Lock()
-	err := p.failed
-	p.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	cfg := &p.b.cfg
-	now := cfg.Now().UnixNano()
-	bp := p.b.bufs.Get().(*[]byte)
-	w := batchWriter{p: p, buf: (*bp)[:0]}
-	defer func() {
-		w.release()
-		if cap(w.buf) <= 2*writeChunk {
-			*bp = w.buf[:0]
-			p.b.bufs.Put(bp)
-		}
-	}()
-	w.reset(p.segs[len(p.segs)-1])
-	for _, r := range reqs {
-		for i := range r.msgs {
-			m := &r.msgs[i]
-			n := int64(frameLen(len(m.Key), len(m.Value)))
-			pos := w.filePos + int64(len(w.buf))
-			if pos > 0 && (pos+n > cfg.SegmentBytes || w.minTime != 0 && now-w.minTime >= int64(cfg.SegmentAge)) {
-				if err := w.commit(now); err != nil {
-					return p.fail(err)
-				}
-				w.release()
-				act, err := p.roll(w.act)
-				if err != nil {
-					return p.fail(err)
-				}
-				w.reset(act)
-			}
-			w.add(m, now, cfg.IndexIntervalBytes)
-			if len(w.buf) >= writeChunk {
-				if err := w.writeOut(); err != nil {
-					return p.fail(err)
-				}
-			}
-		}
-	}
-	if err := w.commit(now); err != nil {
-		return p.fail(err)
-	}
-	return nil
-}
-
-// fail records a write failure. After a failed write or fsync the state of
-// the file is unknown, so the partition refuses further appends until the
-// bus is reopened and recovery has checked the log.
+// fail makes the partition refuse further appends until the bus is
+// reopened: the state of its files is unknown, and recovery (which replays
+// the write-ahead log) will set it right.
 func (p *partition) fail(err error) error {
 	err = fmt.Errorf("append to %s/%d: %w", p.topic, p.id, err)
 	p.mu.Lock()
@@ -485,17 +286,20 @@ func (p *partition) readOnce(offset int64, hint *readHint) ([]bus.Record, <-chan
 	want := offset
 	for want < segNext && len(recs) < cfg.MaxBatchRecords {
 		f, at, err := fr.next()
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, errTornFrame) {
-				err = fmt.Errorf("segment %d ends before offset %d: %w", base, want, errBadFrame)
-			}
-			return nil, nil, p.readErr(offset, err)
-		}
-		if f.offset < want {
+		if err == nil && f.offset < want {
 			continue
 		}
-		if f.offset != want {
-			return nil, nil, p.readErr(offset, fmt.Errorf("found offset %d where %d belongs: %w", f.offset, want, errBadFrame))
+		if err == nil && f.offset != want {
+			err = fmt.Errorf("found offset %d where %d belongs: %w", f.offset, want, errBadFrame)
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, errTornFrame) {
+			err = fmt.Errorf("segment %d ends before offset %d: %w", base, want, errBadFrame)
+		}
+		if err != nil {
+			if len(recs) > 0 {
+				break // return what is good; the next read reports the damage
+			}
+			return nil, nil, p.readErr(offset, err)
 		}
 		size := len(f.key) + len(f.value)
 		if len(recs) > 0 && bytes+size > cfg.MaxBatchBytes {

@@ -114,19 +114,10 @@ func TestJanitorRuns(t *testing.T) {
 	createTopic(t, b, "t", 1)
 	appendValues(t, b, "t", "a", "b")
 	clock.Advance(2 * time.Hour)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(30 * time.Second)
-	for {
-		if oldest, _, _ := b.Bounds(t.Context(), "t", 0); oldest == 2 {
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("the janitor did not remove expired records")
-		}
-	}
+	waitFor(t, func() bool {
+		oldest, _, _ := b.Bounds(t.Context(), "t", 0)
+		return oldest == 2
+	})
 }
 
 func TestSegmentAge(t *testing.T) {
