@@ -153,6 +153,11 @@ func (b *Bus) Close() error {
 	b.ckptWG.Wait()
 
 	var errs []error
+	b.groupsMu.Lock()
+	for _, g := range b.groups {
+		errs = append(errs, g.flush())
+	}
+	b.groupsMu.Unlock()
 	if w := b.wal; w != nil {
 		b.wal = nil
 		errs = append(errs, w.f.Close())

@@ -47,6 +47,11 @@ type Config struct {
 	// MaxOpenFiles bounds the segment files kept open; files in use by a
 	// reader or writer may exceed it briefly. Default 1024.
 	MaxOpenFiles int
+	// GroupCommitInterval is how often a consumer group's positions are
+	// written durably while it consumes (they always are when a member
+	// stops and at Close). A crash re-reads at most this much. Default
+	// 100ms; negative writes after every batch.
+	GroupCommitInterval time.Duration
 
 	// Now is the clock used for record times and retention. Default time.Now.
 	Now func() time.Time
@@ -57,16 +62,17 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultRetention          = 30 * 24 * time.Hour
-	DefaultSegmentBytes       = 16 << 20
-	DefaultSegmentAge         = 7 * 24 * time.Hour
-	DefaultRetentionInterval  = 5 * time.Minute
-	DefaultWALBytes           = 64 << 20
-	DefaultMaxRecordBytes     = 1 << 20
-	DefaultMaxBatchRecords    = 256
-	DefaultMaxBatchBytes      = 1 << 20
-	DefaultIndexIntervalBytes = 4 << 10
-	DefaultMaxOpenFiles       = 1024
+	DefaultRetention           = 30 * 24 * time.Hour
+	DefaultSegmentBytes        = 16 << 20
+	DefaultSegmentAge          = 7 * 24 * time.Hour
+	DefaultRetentionInterval   = 5 * time.Minute
+	DefaultWALBytes            = 64 << 20
+	DefaultMaxRecordBytes      = 1 << 20
+	DefaultMaxBatchRecords     = 256
+	DefaultMaxBatchBytes       = 1 << 20
+	DefaultIndexIntervalBytes  = 4 << 10
+	DefaultMaxOpenFiles        = 1024
+	DefaultGroupCommitInterval = 100 * time.Millisecond
 )
 
 // withDefaults returns cfg with zero fields set to their defaults.
@@ -100,6 +106,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.MaxOpenFiles == 0 {
 		cfg.MaxOpenFiles = DefaultMaxOpenFiles
+	}
+	if cfg.GroupCommitInterval == 0 {
+		cfg.GroupCommitInterval = DefaultGroupCommitInterval
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -41,9 +41,12 @@
 //     the old one was current, then deletes it. Close checkpoints the
 //     current file, so a clean shutdown leaves no log to replay.
 //   - A new segment file, a new topic directory (built under tmp/, synced,
-//     renamed into place) and a consumer group's positions (temporary file,
-//     fsync, rename, fsync of the directory) are durable before the
-//     operation that made them returns.
+//     renamed into place) are durable before the operation that made them
+//     returns. A consumer group's positions (temporary file, fsync, rename,
+//     fsync of the directory) are written at most every
+//     Config.GroupCommitInterval while it consumes, and when it stops: a
+//     crash makes the group read again what it handled since (duplicates,
+//     never a gap).
 //   - If writing or syncing the log, writing a segment file, or a
 //     checkpoint fails, the bus refuses further appends until it is
 //     reopened, and deletes no more log files: after a failed fsync the

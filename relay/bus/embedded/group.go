@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/mutualcoop/mutual/relay/bus"
 )
@@ -19,8 +20,13 @@ import (
 // A group's committed positions in a topic (the next offset to read, per
 // partition) live in one small file, groups/<group>/<topic>, replaced
 // atomically (write to a temporary file, fsync, rename, fsync the
-// directory) after each batch its handler accepted. Concurrent commits are
-// gathered: whoever writes the file writes every position committed so far.
+// directory). A position moves in memory after each batch its handler
+// accepted and reaches the file at most every Config.GroupCommitInterval,
+// when a member stops reading a partition, and at Close, as Kafka's
+// consumers commit on an interval: a crash can make the group read the
+// last interval's batches again (at-least-once; never a batch skipped),
+// and the fsyncs do not stall every batch. Concurrent commits are gathered:
+// whoever writes the file writes every position committed so far.
 //
 // Members of a group are the Consume calls in this process. Partition p
 // goes to the member at index p mod n in joining order; when members come
@@ -42,8 +48,9 @@ type groupTopic struct {
 	owner   []*member
 	changed chan struct{} // closed and replaced when membership or ownership changes
 
-	writeMu sync.Mutex
-	written uint64 // gen of the state last written
+	writeMu   sync.Mutex
+	written   uint64    // gen of the state last written
+	lastWrite time.Time // when it was written
 }
 
 // groupTopic returns the state of group on topic, loading its positions.
@@ -99,15 +106,36 @@ func (g *groupTopic) position(p int32) int64 {
 	return g.offsets[p]
 }
 
-// commit records next as the group's position in partition p and returns
-// once that is durable.
+// commit records next as the group's position in partition p. It writes
+// the positions file when the last write is older than the commit
+// interval; otherwise flush (or a later commit) writes it.
 func (g *groupTopic) commit(p int32, next int64) error {
 	g.mu.Lock()
 	g.offsets[p] = next
 	g.gen++
-	gen := g.gen
 	g.mu.Unlock()
 
+	g.b.closeMu.RLock()
+	defer g.b.closeMu.RUnlock()
+	if g.b.closed {
+		return bus.ErrClosed
+	}
+	if iv := g.b.cfg.GroupCommitInterval; iv > 0 {
+		g.writeMu.Lock()
+		recent := time.Since(g.lastWrite) < iv
+		g.writeMu.Unlock()
+		if recent {
+			return nil
+		}
+	}
+	return g.flush()
+}
+
+// flush makes every position committed so far durable.
+func (g *groupTopic) flush() error {
+	g.mu.Lock()
+	gen := g.gen
+	g.mu.Unlock()
 	g.writeMu.Lock()
 	defer g.writeMu.Unlock()
 	if g.written >= gen {
@@ -117,16 +145,10 @@ func (g *groupTopic) commit(p int32, next int64) error {
 	offs := slices.Clone(g.offsets)
 	latest := g.gen
 	g.mu.Unlock()
-
-	g.b.closeMu.RLock()
-	defer g.b.closeMu.RUnlock()
-	if g.b.closed {
-		return bus.ErrClosed
-	}
 	if err := replaceFile(g.dir, g.name, encodeOffsets(offs)); err != nil {
 		return fmt.Errorf("commit group position: %w", err)
 	}
-	g.written = latest
+	g.written, g.lastWrite = latest, time.Now()
 	return nil
 }
 
@@ -320,7 +342,13 @@ func (m *member) start(ctx context.Context, p *partition) {
 // the handler, until stopped (wctx done) or failing. ctx is the Consume
 // call's, given to the handler so that revoking a partition does not
 // cancel a batch in hand.
-func (m *member) work(ctx, wctx context.Context, p *partition) error {
+func (m *member) work(ctx, wctx context.Context, p *partition) (err error) {
+	defer func() {
+		// The next owner starts from the file: make our position durable.
+		if ferr := m.g.flush(); err == nil && ferr != nil && !m.g.b.isClosed() {
+			err = ferr
+		}
+	}()
 	pos := m.g.position(p.id)
 	var sub *subscription
 	defer func() {
