@@ -1,0 +1,103 @@
+package layout
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/mutualcoop/mutual"
+
+type pkg struct {
+	ImportPath string
+	Name       string
+	Doc        string
+	Deps       []string
+	GoFiles    []string
+}
+
+// list runs go list over the module for one target platform.
+func list(t *testing.T, goos, goarch string, patterns ...string) []pkg {
+	t.Helper()
+	args := append([]string{"list", "-deps=false", "-json"}, patterns...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = "../.."
+	cmd.Env = append(cmd.Environ(), "GOOS="+goos, "GOARCH="+goarch, "GOFLAGS=")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+// forbidden reports the first dependency of p that matches a banned prefix.
+func forbidden(p pkg, banned []string) string {
+	for _, d := range p.Deps {
+		for _, b := range banned {
+			if d == b || strings.HasPrefix(d, b+"/") {
+				return d
+			}
+		}
+	}
+	return ""
+}
+
+var serverSide = []string{
+	module + "/relay/auth", module + "/relay/bus", module + "/relay/directory",
+	module + "/relay/gateway", module + "/relay/router", module + "/relay/server",
+	module + "/relay/loadgen", module + "/relay/metrics", module + "/cmd",
+	"github.com/IBM/sarama", "github.com/jackc/pgx", "modernc.org/sqlite",
+	"database/sql", "github.com/emersion/go-smtp", "github.com/twmb/franz-go",
+}
+
+// TestLayering: the client and the end-to-end encryption never depend on
+// the server, a database driver or the Kafka client; the encryption and the
+// wire format touch no network.
+func TestLayering(t *testing.T) {
+	rules := []struct {
+		pattern string
+		banned  []string
+	}{
+		{"./app/...", serverSide},
+		{"./relay/wire/...", append(serverSide, "net", "net/http", module+"/app")},
+		{"./crypto/...", append(serverSide, "net", "net/http", module+"/app", module+"/relay/wire")},
+	}
+	for _, target := range [][2]string{{"linux", "amd64"}, {"js", "wasm"}} {
+		for _, r := range rules {
+			for _, p := range list(t, target[0], target[1], r.pattern) {
+				if strings.HasSuffix(p.ImportPath, ".test") || len(p.GoFiles) == 0 {
+					continue
+				}
+				if d := forbidden(p, r.banned); d != "" {
+					t.Errorf("%s/%s: %s imports %s", target[0], target[1], p.ImportPath, d)
+				}
+			}
+		}
+	}
+}
+
+// TestPackageDocs: every package says what it is for.
+func TestPackageDocs(t *testing.T) {
+	for _, p := range list(t, "linux", "amd64", "./...") {
+		if len(p.GoFiles) == 0 {
+			continue
+		}
+		if p.Doc == "" {
+			t.Errorf("%s has no package comment", p.ImportPath)
+		}
+	}
+}
