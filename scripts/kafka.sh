@@ -66,8 +66,11 @@ fetch() {
 	command -v mvn >/dev/null 2>&1 || die "mvn not found (install Maven)"
 	echo "kafka.sh: fetching Kafka jars with Maven into $LIB" >&2
 	rm -rf "$LIB.tmp"
-	mvn -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies -DoutputDirectory="$LIB.tmp" >&2 ||
-		die "maven could not fetch the Kafka jars"
+	if ! mvn -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies -DoutputDirectory="$LIB.tmp" \
+		>"$LOGS/maven.log" 2>&1; then
+		tail -n 30 "$LOGS/maven.log" >&2
+		die "maven could not fetch the Kafka jars (log in $LOGS/maven.log)"
+	fi
 	rm -rf "$LIB"
 	mv "$LIB.tmp" "$LIB"
 	touch "$LIB/.pom-$sum"
@@ -169,7 +172,8 @@ ready() {
 	local p=$1
 	kill -0 "$p" 2>/dev/null || return 2
 	port_open "$PORT" || return 1
-	grep -q 'Kafka Server started' "$LOGS/server.log" 2>/dev/null
+	# The log may have rolled over while a large data directory loaded.
+	grep -qs 'Kafka Server started' "$LOGS/server.log" "$LOGS"/server.log.[0-9]*
 }
 
 start() {
@@ -183,7 +187,8 @@ start() {
 	write_config
 	format_storage
 	# A fresh log so the readiness check sees this run's start line.
-	[[ -f "$LOGS/server.log" ]] && mv -f "$LOGS/server.log" "$LOGS/server.log.prev"
+	if [[ -f "$LOGS/server.log" ]]; then mv -f "$LOGS/server.log" "$LOGS/server.log.prev"; fi
+	rm -f "$LOGS"/server.log.[0-9]*
 	# Raise the open-file limit to what is allowed: each partition keeps its
 	# segment files open.
 	ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

@@ -5,6 +5,7 @@ package kafka
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"flag"
 	"fmt"
 	"slices"
@@ -35,11 +36,19 @@ func openBench(b *testing.B, prefix string, adjust func(*Config)) *Bus {
 	return bs
 }
 
+// benchPrefix returns a fresh topic prefix whose topics and groups are
+// deleted when the benchmark ends.
+func benchPrefix(b *testing.B) string {
+	prefix := "bench" + randHex(4) + "."
+	b.Cleanup(func() { dropPrefix(b, brokerAddrs(b), prefix) })
+	return prefix
+}
+
 // BenchmarkAppend appends one 256-byte record per call from many
 // goroutines at once onto a 12-partition topic, each keyed by a random
 // sender: the gateway's pattern.
 func BenchmarkAppend(b *testing.B) {
-	bs := openBench(b, "bench"+randHex(4)+".", nil)
+	bs := openBench(b, benchPrefix(b), nil)
 	ctx := context.Background()
 	if err := bs.EnsureInTopic(ctx); err != nil {
 		b.Fatal(err)
@@ -64,7 +73,7 @@ func BenchmarkAppend(b *testing.B) {
 // BenchmarkAppendSyncProducer is the same load through sarama's
 // SyncProducer with the same settings, for comparison.
 func BenchmarkAppendSyncProducer(b *testing.B) {
-	prefix := "bench" + randHex(4) + "."
+	prefix := benchPrefix(b)
 	bs := openBench(b, prefix, nil)
 	ctx := context.Background()
 	if err := bs.EnsureInTopic(ctx); err != nil {
@@ -97,7 +106,7 @@ func BenchmarkAppendSyncProducer(b *testing.B) {
 // BenchmarkConsume reads b.N records of 256 bytes from a 12-partition
 // topic through one consumer group member, committing after each batch.
 func BenchmarkConsume(b *testing.B) {
-	bs := openBench(b, "bench"+randHex(4)+".", nil)
+	bs := openBench(b, benchPrefix(b), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := bs.EnsureInTopic(ctx); err != nil {
@@ -131,45 +140,67 @@ func BenchmarkConsume(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
-// stormTopics makes *stormUsers one-partition topics under prefix "storm.",
-// each holding at least one record. They are kept between runs.
-func stormTopics(b *testing.B) []string {
+// stormTopics makes *stormUsers one-partition topics under a fresh prefix,
+// each holding one record, and deletes them when the benchmark ends. It
+// creates them 1,000 to a CreateTopics request, which the bus's one-topic
+// CreateTopic does not offer.
+func stormTopics(b *testing.B) (prefix string, topics []string) {
 	b.Helper()
-	bs := openBench(b, "storm.", nil)
+	brokers := brokerAddrs(b)
+	prefix = "storm" + randHex(4) + "."
+	b.Cleanup(func() { dropPrefix(b, brokers, prefix) })
+	bs := openBench(b, prefix, nil)
 	ctx := context.Background()
-	topics := make([]string, *stormUsers)
+	topics = make([]string, *stormUsers)
 	for i := range topics {
 		topics[i] = fmt.Sprintf("u.%032x", i)
 	}
-	work := make(chan string)
+
+	conf := bs.cfg.sarama()
+	conn := sarama.NewBroker(brokers[0])
+	if err := conn.Open(conf); err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	for i := 0; i < len(topics); i += 1000 {
+		details := make(map[string]*sarama.TopicDetail)
+		for _, t := range topics[i:min(i+1000, len(topics))] {
+			details[prefix+t] = &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: -1, ConfigEntries: bs.topicConfig}
+		}
+		resp, err := conn.CreateTopics(sarama.NewCreateTopicsRequest(conf.Version, details, time.Minute, false))
+		if err != nil {
+			b.Fatalf("create storm topics: %v", err)
+		}
+		for name, terr := range resp.TopicErrors {
+			if terr != nil && !errors.Is(terr.Err, sarama.ErrNoError) {
+				b.Fatalf("create %s: %v", name, terr)
+			}
+		}
+	}
+
+	// Wait until each leader serves its topic (CreateTopic's own wait),
+	// then give each topic a record.
 	var wg sync.WaitGroup
 	var failed atomic.Value
-	for range 16 {
+	sem := make(chan struct{}, 256)
+	for _, t := range topics {
 		wg.Go(func() {
-			for t := range work {
-				if err := bs.CreateTopic(ctx, t, 1); err != nil {
-					failed.Store(err)
-					continue
-				}
-				if _, next, err := bs.Bounds(ctx, t, 0); err != nil {
-					failed.Store(err)
-				} else if next == 0 {
-					if err := bs.Append(ctx, bus.Message{Topic: t, Value: []byte("hello")}); err != nil {
-						failed.Store(err)
-					}
-				}
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := bs.waitTopic(ctx, prefix+t); err != nil {
+				failed.Store(err)
+				return
+			}
+			if err := bs.Append(ctx, bus.Message{Topic: t, Value: []byte("hello")}); err != nil {
+				failed.Store(err)
 			}
 		})
 	}
-	for _, t := range topics {
-		work <- t
-	}
-	close(work)
 	wg.Wait()
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatalf("prepare storm topics: %v", err)
 	}
-	return topics
+	return prefix, topics
 }
 
 // reportStorm reports the time until the last subscription had its first
@@ -190,13 +221,13 @@ func reportStorm(b *testing.B, lat []time.Duration) {
 // subscribed. The figure is the time from the start of the storm until the
 // last subscription had its record.
 func BenchmarkSubscribeStorm(b *testing.B) {
-	topics := stormTopics(b)
-	writer := openBench(b, "storm.", nil)
+	prefix, topics := stormTopics(b)
+	writer := openBench(b, prefix, nil)
 	for _, tail := range []bool{false, true} {
 		b.Run(map[bool]string{false: "head", true: "tail"}[tail], func(b *testing.B) {
 			var lat []time.Duration
 			for b.Loop() {
-				bs := openBench(b, "storm.", nil)
+				bs := openBench(b, prefix, nil)
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 				lat = make([]time.Duration, len(topics))
 				start := time.Now()
@@ -248,8 +279,8 @@ func BenchmarkSubscribeStorm(b *testing.B) {
 // Consumer with one PartitionConsumer per topic, for comparison, with
 // sarama's default fetch wait (500ms).
 func BenchmarkSubscribeStormSarama(b *testing.B) {
-	topics := stormTopics(b)
-	writer := openBench(b, "storm.", nil)
+	prefix, topics := stormTopics(b)
+	writer := openBench(b, prefix, nil)
 	for _, tail := range []bool{false, true} {
 		b.Run(map[bool]string{false: "head", true: "tail"}[tail], func(b *testing.B) {
 			var lat []time.Duration
@@ -271,7 +302,7 @@ func BenchmarkSubscribeStormSarama(b *testing.B) {
 						if tail {
 							from = sarama.OffsetNewest
 						}
-						pc, err := c.ConsumePartition("storm."+t, 0, from)
+						pc, err := c.ConsumePartition(prefix+t, 0, from)
 						if err != nil {
 							failed.Store(err)
 							return

@@ -26,3 +26,7 @@ func TestBroker(t *testing.T) {
 func TestBrokerConformance(t *testing.T) {
 	conformance(t, brokerAddrs(t), true)
 }
+
+func TestBrokerConsumerCrash(t *testing.T) {
+	testConsumerCrash(t, brokerAddrs(t), true)
+}

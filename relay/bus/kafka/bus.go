@@ -266,7 +266,11 @@ func (b *Bus) Subscribe(ctx context.Context, topic string, partition int32, offs
 	if b.isClosing() {
 		return nil, bus.ErrClosed
 	}
-	return b.rd.subscribe(ctx, b.cfg.TopicPrefix+topic, partition, offset)
+	s, err := b.rd.subscribe(ctx, b.cfg.TopicPrefix+topic, partition, offset)
+	if err != nil {
+		return nil, err // not a nil *subscription in a non-nil interface
+	}
+	return s, nil
 }
 
 // Bounds returns the oldest retained offset and the next offset to be

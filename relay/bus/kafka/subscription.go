@@ -40,7 +40,7 @@ func (s *subscription) Next(ctx context.Context) ([]bus.Record, error) {
 			copy(out, s.buf)
 			clear(s.buf[:n])
 			s.buf = s.buf[n:]
-			resume := s.full && len(s.buf) < s.r.cfg.SubscriptionBuffer/2
+			resume := s.full && len(s.buf) <= s.r.cfg.SubscriptionBuffer/2
 			if resume {
 				s.full = false
 			}

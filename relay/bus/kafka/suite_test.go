@@ -71,12 +71,30 @@ func dropPrefix(t testing.TB, brokers []string, prefix string) {
 		t.Errorf("drop %s*: list topics: %v", prefix, err)
 		return
 	}
+	var names []string
 	for name := range topics {
 		if strings.HasPrefix(name, prefix) {
-			if err := admin.DeleteTopic(name); err != nil && !errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
-				t.Errorf("drop topic %s: %v", name, err)
+			names = append(names, name)
+		}
+	}
+	controller, err := admin.Controller()
+	if err != nil {
+		t.Errorf("drop %s*: %v", prefix, err)
+		return
+	}
+	for len(names) > 0 {
+		n := min(len(names), 1000)
+		resp, err := controller.DeleteTopics(sarama.NewDeleteTopicsRequest(conf.Version, names[:n], time.Minute))
+		if err != nil {
+			t.Errorf("drop %s*: %v", prefix, err)
+			return
+		}
+		for name, kerr := range resp.TopicErrorCodes {
+			if !errors.Is(kerr, sarama.ErrNoError) && !errors.Is(kerr, sarama.ErrUnknownTopicOrPartition) {
+				t.Errorf("drop topic %s: %v", name, kerr)
 			}
 		}
+		names = names[n:]
 	}
 	groups, err := admin.ListConsumerGroups()
 	if err != nil {

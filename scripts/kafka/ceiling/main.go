@@ -84,7 +84,10 @@ func run(bootstrap string, pid, batch, maxTopics int, timeout, stall time.Durati
 			return nil
 		}
 		created := time.Since(t0)
-		if err := appendBatch(ctx, b, names); err != nil {
+		actx, acancel := context.WithTimeout(ctx, stall)
+		err := appendBatch(actx, b, names)
+		acancel()
+		if err != nil {
 			report(total+batch, pid, "append failed: "+err.Error())
 			return nil
 		}
@@ -178,10 +181,10 @@ func appendBatch(ctx context.Context, b *kafka.Bus, names []string) error {
 
 // appendRetry appends to a new topic, which its leader may not serve yet
 // (and the producer's circuit breaker may be open for a moment after such
-// errors): it tries for up to a minute.
+// errors): it tries until ctx ends.
 func appendRetry(ctx context.Context, b *kafka.Bus, topic string) error {
 	var err error
-	for range 240 {
+	for {
 		err = b.Append(ctx, bus.Message{Topic: topic, Value: []byte("hello")})
 		if err == nil || errors.Is(err, bus.ErrClosed) {
 			return err
@@ -189,10 +192,9 @@ func appendRetry(ctx context.Context, b *kafka.Bus, topic string) error {
 		select {
 		case <-time.After(250 * time.Millisecond):
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("%w (last: %w)", ctx.Err(), err)
 		}
 	}
-	return err
 }
 
 func report(total, pid int, why string) {
