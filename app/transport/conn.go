@@ -283,7 +283,16 @@ func (c *Conn) writeLocked(t wire.Type, b []byte) error {
 	// A write that failed (its deadline passed, or the socket broke)
 	// leaves the connection unusable: record why and end it.
 	err = fmt.Errorf("transport: send %s: %w", t, err)
-	c.setErr(err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The timed-out write closed the socket, so the reader may have
+		// recorded "use of closed network connection" first: the timeout
+		// is the reason.
+		c.mu.Lock()
+		c.err = err
+		c.mu.Unlock()
+	} else {
+		c.setErr(err)
+	}
 	c.cancel()
 	return err
 }

@@ -59,6 +59,8 @@ func TestRetentionGap(t *testing.T) {
 	mu.Lock()
 	now = now.Add(2 * time.Hour)
 	mu.Unlock()
+	// The janitor seals the old segment and deletes it.
+	waitInbox(func(oldest, next int64) bool { return oldest == 3 && next == 3 })
 	fresh := alice.mustSend(bob, wire.KindMessage, "fresh")
 	waitInbox(func(oldest, next int64) bool { return oldest == 3 && next == 4 })
 
