@@ -1,0 +1,252 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mutualcoop/mutual/app/store"
+	"github.com/mutualcoop/mutual/app/transport"
+	"github.com/mutualcoop/mutual/crypto/pqxdh"
+	"github.com/mutualcoop/mutual/crypto/session"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// Client is one device of a Mutual account: its keys, sessions, contacts
+// and messages in a store.Store, and (while Run runs) its connection to
+// the relay. Its methods may be called from any goroutine.
+type Client struct {
+	cfg   Config
+	st    store.Store
+	mgr   *session.Manager
+	log   *slog.Logger
+	clock func() time.Time
+
+	self atomic.Pointer[self] // nil until registered
+
+	// regMu serialises Register and Verify.
+	regMu sync.Mutex
+
+	mu      sync.Mutex
+	closed  bool
+	running bool
+	stopRun context.CancelFunc
+	runDone chan struct{}
+	conn    *transport.Conn // the authenticated connection, while there is one
+	ready   chan struct{}   // closed when conn is set; replaced when it ends
+
+	// wake asks the connection's worker to look at the outbox again.
+	wake chan struct{}
+
+	evMu     sync.Mutex
+	events   chan Event
+	evClosed bool
+
+	// afterStore, set by tests only, runs after a delivery is stored and
+	// before it is acknowledged.
+	afterStore func(*transport.Conn)
+}
+
+// self is the registered device: what never changes once Verify stored it.
+type self struct {
+	User       wire.UserID
+	Device     wire.DeviceID
+	Credential []byte
+	Address    string
+	Identity   pqxdh.Identity
+}
+
+func (c *Client) me() *self { return c.self.Load() }
+
+func (c *Client) localIdentity() (pqxdh.Identity, bool) {
+	s := c.me()
+	if s == nil {
+		return pqxdh.Identity{}, false
+	}
+	return s.Identity, true
+}
+
+// Open returns the client of the device whose data is in st (which may be
+// empty: then Register and Verify). The caller keeps ownership of st and
+// closes it after Close.
+func Open(ctx context.Context, st store.Store, cfg Config) (*Client, error) {
+	if st == nil {
+		return nil, errors.New("client: nil store")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	c := &Client{
+		cfg:    cfg,
+		st:     st,
+		log:    cfg.Logger,
+		clock:  cfg.Now,
+		ready:  make(chan struct{}),
+		wake:   make(chan struct{}, 1),
+		events: make(chan Event, cfg.EventBuffer),
+	}
+	mgr, err := session.New(keyStore{c}, session.Config{Rand: cfg.Rand})
+	if err != nil {
+		return nil, err
+	}
+	c.mgr = mgr
+	err = st.View(ctx, func(tx store.Tx) error {
+		acct, err := getAccount(tx)
+		if acct == nil || err != nil {
+			return err
+		}
+		b, err := tx.Get(bAccount, kIdentity)
+		if err != nil {
+			return fmt.Errorf("identity: %w", err)
+		}
+		id, err := pqxdh.ParseIdentity(b)
+		if err != nil {
+			return err
+		}
+		c.self.Store(&self{User: acct.User, Device: acct.Device, Credential: acct.Credential, Address: acct.Address, Identity: id})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("client: open: %w", err)
+	}
+	return c, nil
+}
+
+// Close stops Run (waiting for it to return) and closes the Events
+// channel. It does not close the store.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	stop, done := c.stopRun, c.runDone
+	c.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+	c.evMu.Lock()
+	c.evClosed = true
+	close(c.events)
+	c.evMu.Unlock()
+	return nil
+}
+
+// Account returns the registered device, or ErrNotRegistered.
+func (c *Client) Account() (Account, error) {
+	s := c.me()
+	if s == nil {
+		return Account{}, ErrNotRegistered
+	}
+	return Account{User: s.User, Device: s.Device, Address: s.Address}, nil
+}
+
+// Conversation returns the ID of the 1:1 conversation with peer.
+func (c *Client) Conversation(peer wire.UserID) (wire.ConversationID, error) {
+	s := c.me()
+	if s == nil {
+		return wire.ConversationID{}, ErrNotRegistered
+	}
+	return DirectConversation(s.User, peer), nil
+}
+
+func (c *Client) now() time.Time { return c.clock() }
+
+// poke wakes the connection's worker.
+func (c *Client) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// registered returns the device or ErrNotRegistered.
+func (c *Client) registered() (*self, error) {
+	s := c.me()
+	if s == nil {
+		return nil, ErrNotRegistered
+	}
+	return s, nil
+}
+
+// update runs fn in a read-write transaction with a txState for the key
+// store, and emits the identity changes it noticed once it committed.
+func (c *Client) update(ctx context.Context, fn func(ctx context.Context, ts *txState) error) error {
+	var ts *txState
+	err := c.st.Update(ctx, func(tx store.Tx) error {
+		ts = &txState{tx: tx, now: c.now().UnixMilli()}
+		return fn(withTx(ctx, ts), ts)
+	})
+	if err != nil {
+		return err
+	}
+	for u, devs := range ts.changed {
+		c.emit(IdentityChanged{Contact: u, Devices: devs})
+	}
+	for _, d := range ts.ownDevices {
+		c.emit(OwnDeviceSeen{Device: d})
+	}
+	return nil
+}
+
+func getAccount(tx store.Tx) (*accountRecord, error) {
+	b, err := tx.Get(bAccount, kAccount)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return parseAccount(b)
+}
+
+func mustAccount(tx store.Tx) (*accountRecord, error) {
+	a, err := getAccount(tx)
+	if err == nil && a == nil {
+		err = ErrNotRegistered
+	}
+	return a, err
+}
+
+func putAccount(tx store.Tx, a *accountRecord) error {
+	return tx.Put(bAccount, kAccount, a.marshal())
+}
+
+func getContact(tx store.Tx, me, u wire.UserID) (*Contact, error) {
+	b, err := tx.Get(bContacts, u[:])
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return parseContact(b, me)
+}
+
+func putContact(tx store.Tx, ct *Contact) error {
+	return tx.Put(bContacts, ct.User[:], ct.marshal())
+}
+
+// nextSeq returns the next value of one of the account's counters.
+func nextSeq(tx store.Tx, outbox bool) (uint64, error) {
+	a, err := mustAccount(tx)
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	if outbox {
+		a.OutboxSeq++
+		n = a.OutboxSeq
+	} else {
+		a.MessageSeq++
+		n = a.MessageSeq
+	}
+	return n, putAccount(tx, a)
+}

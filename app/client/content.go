@@ -1,0 +1,129 @@
+package client
+
+import (
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mutualcoop/mutual/crypto/padding"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// contentKind says what an end-to-end encrypted message carries.
+type contentKind uint32
+
+const (
+	kindText          contentKind = 1
+	kindDelivered     contentKind = 2 // delivery receipt
+	kindRead          contentKind = 3 // read receipt
+	maxReceiptRefs                = 100
+	maxContentTextLen             = MaxText
+)
+
+// content is the plaintext of every message, before padding:
+//
+//	Content {
+//	  1  kind        uint32   1 text, 2 delivery receipt, 3 read receipt
+//	  2  text        string   kind 1: UTF-8, at most MaxText bytes
+//	  3  sent_at_ms  sint64   the writer's clock, Unix milliseconds
+//	  4  refs        repeated bytes (16 each): kinds 2 and 3, the message IDs acknowledged (at most 100)
+//	  5  peer        bytes (16): the other user of the 1:1 conversation, so
+//	                 that the writer's other devices file their copy
+//	  15 version     uint32   1
+//	}
+//
+// Unknown kinds decode (kind is kept) and are ignored by receivers, so
+// that later kinds (profiles, reactions) reach older clients harmlessly.
+type content struct {
+	Kind   contentKind
+	Text   string
+	SentAt int64
+	Refs   []wire.MessageID
+	Peer   wire.UserID
+}
+
+func (m *content) marshal() []byte {
+	e := newEnc()
+	e.uint(1, uint64(m.Kind))
+	e.string(2, m.Text)
+	e.sint(3, m.SentAt)
+	for _, r := range m.Refs {
+		e.bytes(4, r[:])
+	}
+	e.id(5, m.Peer)
+	return e.b
+}
+
+func parseContent(b []byte) (*content, error) {
+	m := new(content)
+	err := decodeRecord(b, func(f field) (err error) {
+		switch f.num {
+		case 1:
+			var k uint32
+			k, err = f.uint32()
+			m.Kind = contentKind(k)
+		case 2:
+			m.Text, err = f.string(maxContentTextLen)
+			if err == nil && !utf8.ValidString(m.Text) {
+				err = fmt.Errorf("%w: text is not UTF-8", errMalformed)
+			}
+		case 3:
+			m.SentAt, err = f.sint64()
+		case 4:
+			if len(m.Refs) == maxReceiptRefs {
+				return fmt.Errorf("%w: more than %d references", errMalformed, maxReceiptRefs)
+			}
+			var id wire.MessageID
+			if err = f.id((*[16]byte)(&id)); err == nil {
+				m.Refs = append(m.Refs, id)
+			}
+		case 5:
+			err = f.id((*[16]byte)(&m.Peer))
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("content: %w", err)
+	}
+	return m, nil
+}
+
+// sealContent encodes and pads c: what is encrypted for each device.
+func sealContent(c *content) ([]byte, error) {
+	return padding.Pad(c.marshal())
+}
+
+// openContent unpads and decodes a decrypted plaintext.
+func openContent(plaintext []byte) (*content, error) {
+	b, err := padding.Unpad(plaintext)
+	if err != nil {
+		return nil, fmt.Errorf("content: %w", err)
+	}
+	return parseContent(b)
+}
+
+func checkText(text string) error {
+	switch {
+	case text == "":
+		return ErrEmptyText
+	case len(text) > MaxText:
+		return ErrTextTooLong
+	case !utf8.ValidString(text):
+		return ErrBadText
+	}
+	return nil
+}
+
+func unixMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}

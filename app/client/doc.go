@@ -1,0 +1,141 @@
+// Package client is the core of a Mutual client, shared by the web app
+// (GOOS=js) and the native command-line client: the device's account and
+// keys, end-to-end sessions, contacts, the outbox, the inbox and the
+// connection to the relay. It keeps everything in a store.Store and talks
+// to the relay through app/transport; it imports nothing of the server
+// but relay/wire, no SQL driver and no Kafka client (TestDeps checks).
+//
+// # Use
+//
+//	c, _ := client.Open(ctx, st, client.Config{ServerURL: "wss://relay.example.org/v1/ws"})
+//	defer c.Close()                               // then close st
+//	_ = c.Register(ctx, "email:alice@example.org") // a code is mailed
+//	_, _ = c.Verify(ctx, "email:alice@example.org", code, "laptop")
+//	go c.Run(ctx)                                 // stay connected
+//	bob, _ := c.AddContact(ctx, "email:bob@example.org")
+//	id, _ := c.Send(ctx, bob.User, "hello")       // queued; works offline
+//	for ev := range c.Events() { ... }            // MessageReceived, MessageStateChanged, ...
+//	msgs, _ := c.Messages(ctx, bob.Conversation)
+//
+// Calls that need the relay (AddContact, Accept, Block, Remove, Devices,
+// RemoveDevice) wait for Run's connection within their context and fail
+// with ErrOffline when Run is not running. Register and Verify open a
+// connection of their own. Everything else works on the store alone.
+//
+// # Goroutines
+//
+// Run owns everything it starts and returns only after it has stopped:
+// per connection, transport's reader, an inbox goroutine (stores and
+// acknowledges deliveries; it never waits for a reply from the relay,
+// because replies can queue behind deliveries only it drains), a worker
+// (key upkeep, contact sync, notices, the outbox) and a closer, joined by
+// an errgroup. Close stops Run and waits for it. Events are queued in a
+// bounded channel; when its reader lags, the oldest are dropped (the
+// store is the truth; events say when to look).
+//
+// # Guarantees
+//
+//   - Sending. Send stores the message and its outbox entry in one
+//     transaction. The worker encrypts an entry once, in the transaction
+//     that also stores every advanced session (session.Manager writes
+//     through the transaction, see keyStore), and then sends exactly
+//     those bytes with the same message ID until the relay answers
+//     Accepted; a crash never reuses a message key nor loses a stored
+//     message. On Rejected{stale_devices} the ciphertexts of removed
+//     devices are dropped (with their sessions) and new devices get
+//     theirs from fetched bundles; the other ciphertexts stay as they
+//     were. Entries go in order; an entry that must wait holds back the
+//     later entries of its conversation only.
+//   - Receiving. Each delivery is decrypted, and the message (or receipt
+//     effect), the advanced session, the used prekeys and the message's
+//     seen-ID are written in one transaction; only after it commits is
+//     the offset acknowledged. A crash before the commit changes nothing
+//     (the relay delivers again); after it, the redelivery is dropped by
+//     its seen-ID (sender user and message ID). A message that does not
+//     decrypt (altered, replayed, garbage) rolls the transaction back,
+//     leaves the session as it was, is reported as an Undecryptable
+//     event and is acknowledged so that it blocks nothing.
+//   - Message states: outgoing Sending → Sent (Accepted) → Delivered
+//     (delivery receipt) → Read (read receipt, unless the reader turned
+//     them off), or Failed (refused by the relay or by the recipient's
+//     allowlist, with the reason); states never move back. Receipts are
+//     end-to-end encrypted messages like any other.
+//
+// # Contacts and requests
+//
+// Adding a contact allows them on the relay (SetContact) and keeps the
+// address as typed, and a nickname, on this device only. Messages to a
+// contact go as contact requests (wire.KindRequest) until they have
+// written back (Contact.Accepted); a KindRequest from someone who is not
+// a contact is listed by Requests until Accept (which sends delivery
+// receipts for what they wrote), Block or Remove. A refusal
+// (not_accepted) makes the next messages requests again. On connecting,
+// the relay's allowlist is merged into the local contacts, so that what
+// another device of the account decided shows here too.
+//
+// # Identity keys and trust
+//
+// Each device has its own identity key. Identity keys are trusted on
+// first use: every device of a user seen before this device has had a
+// message to that user accepted by the relay (which checks that a Send
+// names every device) is trusted. After that, a device not seen before,
+// or a changed key, is recorded as unverified: the contact is flagged
+// (Contact.IdentityChanged), an IdentityChanged event names the devices,
+// Send fails with an *IdentityChangedError (errors.Is ErrIdentityChanged)
+// and queued messages wait, until AcceptIdentity. Nothing is encrypted to
+// an unverified key. Messages received from one are shown, as Signal
+// does. This account's own new devices are trusted on first use, with
+// an OwnDeviceSeen event so that the user can remove one they did not
+// add; a changed key of one of them holds every message until
+// AcceptIdentity with the account's own user ID. A device the relay no longer lists
+// keeps its record (as removed) so that the account stays known.
+//
+// Safety numbers (SafetyNumbers) are Signal's numeric fingerprints
+// (crypto/safety, scannable version 2) over each side's 16-byte user ID
+// and identity key, one per device of the contact: 60 digits both sides
+// compute alike, and a scannable payload.
+//
+// # Byte formats
+//
+// Keys published with PublishKeys (and read back from bundles):
+//
+//	identity            keys.PublicKey.Bytes(): 0x05 || 32-byte X25519 u (33 bytes)
+//	signed prekey       public: 33 bytes as above; signature: XEdDSA (64 bytes) by the
+//	                    identity key over those 33 bytes
+//	one-time EC prekey  public: 33 bytes as above; no signature
+//	KEM prekeys         public: keys.KEMPublicKey.Bytes(): 0x0A || 1,568-byte ML-KEM-1024
+//	(one-time and       encapsulation key (1,569 bytes); signature: XEdDSA by the identity
+//	last resort)        key over those 1,569 bytes
+//
+// Prekey IDs run from 1 to pqxdh.MaxKeyID and wrap; the KEM one-time and
+// last-resort prekeys share one ID space. A bundle becomes a pqxdh.Bundle
+// with registration ID 0 (the relay does not carry it) and is verified
+// before use; a bundle without a KEM prekey is refused (no X3DH).
+//
+// A device starts with a signed prekey, a last-resort KEM prekey and 100
+// one-time prekeys of each kind. When the relay reports fewer than 10 of
+// a kind left (in Welcome or a NoticePrekeysLow) the pool is refilled to
+// 100. At each connection a signed prekey older than 7 days is replaced,
+// together with the last-resort KEM prekey; replaced ones are kept for 35
+// days (the relay keeps messages 30) for sessions started with them.
+//
+// The ciphertext for one device (wire.Recipient.Ciphertext) is one byte
+// of ratchet message type, 2 (SignalMessage) or 3 (PreKeySignalMessage),
+// followed by the message as crypto/ratchet encodes it.
+//
+// The plaintext inside is a Content protobuf (see content in
+// content.go: kind, text, sent-at milliseconds, referenced message IDs,
+// peer, format version 1 in field 15), padded with crypto/padding (text
+// messages of up to MaxText bytes pad to at most 8 KiB). Message IDs are
+// wire.NewMessageID. The ID of the 1:1 conversation between users a and b
+// is the first 16 bytes of SHA-256("Mutual direct conversation v1" ||
+// lower ID || higher ID), so both sides agree (DirectConversation).
+//
+// # Storage
+//
+// Buckets and keys are listed in layout.go; every record is a protobuf
+// with a format version in field 15 (now 1), refused if unknown.
+// Sessions, identity keys, prekeys, contacts, messages, seen-IDs and the
+// outbox all live in the one store, so that every transaction above is
+// one store transaction.
+package client

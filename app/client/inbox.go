@@ -1,0 +1,312 @@
+package client
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/mutualcoop/mutual/app/store"
+	"github.com/mutualcoop/mutual/app/transport"
+	"github.com/mutualcoop/mutual/crypto/ratchet"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// ackEvery bounds how many stored deliveries wait for one batched Ack
+// (the relay allows 256 unacknowledged).
+const ackEvery = 32
+
+// inbox stores what the relay delivers and acknowledges it: each
+// delivery is decrypted and stored, with the advanced session, in one
+// transaction, and acknowledged only after that commits. A crash before
+// the commit leaves the ratchet and the store as they were, and the relay
+// delivers the message again; a crash after it makes the relay deliver a
+// message already seen, which is dropped by its ID. inbox never waits for
+// a reply from the relay.
+func (c *Client) inbox(ctx context.Context, conn *transport.Conn) error {
+	var pending int64 = -1 // highest stored offset not yet acknowledged
+	unacked := 0
+	ack := func() error {
+		if pending < 0 {
+			return nil
+		}
+		if err := conn.Send(ctx, &wire.Ack{Offset: pending}); err != nil {
+			return fmt.Errorf("ack: %w", err)
+		}
+		pending, unacked = -1, 0
+		return nil
+	}
+	for {
+		select {
+		case d, ok := <-conn.Deliveries():
+			if !ok {
+				return errConnEnded
+			}
+			if err := c.receive(ctx, d); err != nil {
+				return err
+			}
+			if c.afterStore != nil {
+				c.afterStore(conn)
+			}
+			pending = d.Offset
+			unacked++
+			if unacked >= ackEvery || len(conn.Deliveries()) == 0 {
+				if err := ack(); err != nil {
+					return err
+				}
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// receive stores one delivery. Only a failure of the store is an error:
+// an envelope that cannot be read is reported as an event and dropped.
+func (c *Client) receive(ctx context.Context, d *wire.Deliver) error {
+	env := &d.Envelope
+	switch env.Kind {
+	case wire.KindRejected:
+		return c.receiveRejection(ctx, env)
+	case wire.KindMessage, wire.KindRequest:
+		return c.receiveMessage(ctx, env)
+	}
+	c.log.Debug("client: ignoring an envelope of unknown kind", "kind", env.Kind)
+	return nil
+}
+
+// errSeen rolls back the transaction of a delivery already stored.
+var errSeen = errors.New("already stored")
+
+// receiveMessage decrypts and stores one message or receipt.
+func (c *Client) receiveMessage(ctx context.Context, env *wire.Envelope) error {
+	me := c.me()
+	if env.Sender == me.User && env.SenderDevice == me.Device {
+		return nil // never encrypted for this device
+	}
+	var events []Event
+	var decryptErr *DecryptError
+	queued := false
+	err := c.update(ctx, func(ctx context.Context, ts *txState) error {
+		events, queued, decryptErr = events[:0], false, nil
+		seenKey := authoredKey(env.Sender, env.MessageID)
+		switch _, err := ts.tx.Get(bSeen, seenKey); {
+		case err == nil:
+			return errSeen
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		markSeen := func() error {
+			return ts.tx.Put(bSeen, seenKey, binary.BigEndian.AppendUint64(nil, uint64(env.ServerTimeMS)))
+		}
+		var ct *Contact
+		if env.Sender != me.User {
+			var err error
+			if ct, err = getContact(ts.tx, me.User, env.Sender); err != nil {
+				return err
+			}
+			if ct != nil && ct.State == ContactBlocked {
+				return markSeen() // the relay should not have delivered it
+			}
+		}
+		msg, err := parseCiphertext(env.Ciphertext)
+		var plaintext []byte
+		if err == nil {
+			plaintext, err = c.mgr.Decrypt(ctx, sessionAddress(env.Sender, env.SenderDevice), msg)
+		}
+		var se *storeError
+		if errors.As(err, &se) {
+			return err // not the message's fault: it is delivered again
+		}
+		if err != nil {
+			decryptErr = &DecryptError{From: env.Sender, Device: env.SenderDevice, MessageID: env.MessageID, Err: err}
+			return errUndecryptable
+		}
+		if err := markSeen(); err != nil {
+			return err
+		}
+		cont, err := openContent(plaintext)
+		if err != nil {
+			// Authentic but unreadable: keep the ratchet step.
+			decryptErr = &DecryptError{From: env.Sender, Device: env.SenderDevice, MessageID: env.MessageID, Err: err}
+			return nil
+		}
+		events, queued, err = c.apply(ts, env, ct, cont)
+		return err
+	})
+	switch {
+	case errors.Is(err, errSeen):
+		return nil
+	case errors.Is(err, errUndecryptable), err == nil && decryptErr != nil:
+		c.log.Warn("client: dropped a message that cannot be decrypted", "msg", env.MessageID, "err", decryptErr.Err)
+		c.emit(Undecryptable{Err: decryptErr})
+		return nil
+	case err != nil:
+		return fmt.Errorf("store message: %w", err)
+	}
+	for _, ev := range events {
+		c.emit(ev)
+	}
+	if queued {
+		c.poke()
+	}
+	return nil
+}
+
+var errUndecryptable = errors.New("undecryptable")
+
+// parseCiphertext splits one device's ciphertext: a type byte (2
+// SignalMessage, 3 PreKeySignalMessage) and the message.
+func parseCiphertext(b []byte) (ratchet.Ciphertext, error) {
+	if len(b) < 2 {
+		return ratchet.Ciphertext{}, fmt.Errorf("%w: empty ciphertext", ratchet.ErrMalformed)
+	}
+	return ratchet.Ciphertext{Type: ratchet.MessageType(b[0]), Body: b[1:]}, nil
+}
+
+func appendCiphertext(dst []byte, ct ratchet.Ciphertext) []byte {
+	return append(append(dst, byte(ct.Type)), ct.Body...)
+}
+
+// apply stores the effect of a decrypted content and returns the events
+// to emit after the commit and whether receipts were queued.
+func (c *Client) apply(ts *txState, env *wire.Envelope, ct *Contact, m *content) ([]Event, bool, error) {
+	me := c.me()
+	fromSelf := env.Sender == me.User
+	peer := env.Sender
+	if fromSelf {
+		peer = m.Peer
+		if peer.IsZero() || peer == me.User {
+			return nil, false, nil
+		}
+	}
+	var events []Event
+	queued := false
+	if !fromSelf {
+		// A contact who writes accepts this account.
+		switch {
+		case ct == nil && env.Kind == wire.KindRequest:
+			ct = &Contact{User: env.Sender, State: ContactRequest, Accepted: true, Added: fromMS(ts.now)}
+			ct.Conversation = DirectConversation(me.User, ct.User)
+			events = append(events, RequestReceived{Contact: *ct})
+		case ct == nil:
+			// A plain message gets through only if the account allowed
+			// the sender, perhaps on another device.
+			ct = &Contact{User: env.Sender, State: ContactAllowed, Accepted: true, Added: fromMS(ts.now)}
+		case !ct.Accepted:
+			ct.Accepted = true
+		default:
+			ct = nil // unchanged
+		}
+		if ct != nil {
+			if err := putContact(ts.tx, ct); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	switch m.Kind {
+	case kindText:
+		msg := &Message{
+			ID: env.MessageID, Conversation: DirectConversation(me.User, peer), Peer: peer,
+			Outgoing: fromSelf, SenderDevice: env.SenderDevice, Text: m.Text,
+			SentAt: fromMS(m.SentAt), ServerTime: fromMS(env.ServerTimeMS), State: StateReceived,
+		}
+		if fromSelf {
+			msg.State = StateSent
+			if err := c.ensureContact(ts, peer); err != nil {
+				return nil, false, err
+			}
+		}
+		if err := c.insertMessage(ts.tx, env.Sender, msg); err != nil {
+			return nil, false, err
+		}
+		events = append(events, MessageReceived{Message: *msg})
+		if !fromSelf {
+			cur, err := getContact(ts.tx, me.User, peer)
+			if err != nil {
+				return nil, false, err
+			}
+			if cur != nil && cur.State == ContactAllowed {
+				if err := c.enqueue(ts.tx, peer, &content{Kind: kindDelivered, Refs: []wire.MessageID{env.MessageID}}); err != nil {
+					return nil, false, err
+				}
+				queued = true
+			}
+		}
+	case kindDelivered, kindRead:
+		state := StateDelivered
+		if m.Kind == kindRead {
+			state = StateRead
+		}
+		author := me.User // a contact acknowledges this account's messages
+		if fromSelf {
+			if m.Kind != kindRead {
+				return events, queued, nil
+			}
+			author = peer // another device of this account read the contact's messages
+		}
+		for _, ref := range m.Refs {
+			msg, err := c.advanceMessage(ts.tx, author, ref, peer, state)
+			if err != nil {
+				return nil, false, err
+			}
+			if msg != nil {
+				events = append(events, MessageStateChanged{Message: *msg})
+			}
+		}
+	}
+	return events, queued, nil
+}
+
+// ensureContact creates an allowed contact for peer if there is none: a
+// conversation this account's other device has.
+func (c *Client) ensureContact(ts *txState, peer wire.UserID) error {
+	me := c.me()
+	ct, err := getContact(ts.tx, me.User, peer)
+	if ct != nil || err != nil {
+		return err
+	}
+	return putContact(ts.tx, &Contact{User: peer, State: ContactAllowed, Added: fromMS(ts.now)})
+}
+
+// receiveRejection marks a message of this account refused by a
+// recipient.
+func (c *Client) receiveRejection(ctx context.Context, env *wire.Envelope) error {
+	me := c.me()
+	if env.Sender != me.User {
+		return nil
+	}
+	var changed *Message
+	err := c.update(ctx, func(_ context.Context, ts *txState) error {
+		changed = nil
+		if env.Code == wire.CodeNotAccepted && !env.Subject.IsZero() {
+			ct, err := getContact(ts.tx, me.User, env.Subject)
+			if err != nil {
+				return err
+			}
+			if ct != nil && ct.Accepted {
+				ct.Accepted = false // send contact requests again
+				if err := putContact(ts.tx, ct); err != nil {
+					return err
+				}
+			}
+		}
+		msg, err := c.loadMessage(ts.tx, me.User, env.MessageID)
+		if msg == nil || err != nil {
+			return err
+		}
+		if !msg.Outgoing || env.Subject != msg.Peer || msg.State >= StateDelivered {
+			return nil
+		}
+		msg.State, msg.Failure = StateFailed, env.Code
+		changed = msg
+		return c.putMessage(ts.tx, me.User, msg)
+	})
+	if err != nil {
+		return fmt.Errorf("store rejection: %w", err)
+	}
+	if changed != nil {
+		c.emit(MessageStateChanged{Message: *changed})
+	}
+	return nil
+}

@@ -1,0 +1,335 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mutualcoop/mutual/app/store"
+	"github.com/mutualcoop/mutual/crypto/keys"
+	"github.com/mutualcoop/mutual/crypto/pqxdh"
+	"github.com/mutualcoop/mutual/crypto/session"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// The session.Manager reads and writes through keyStore, which works
+// inside the store transaction carried by the context: the caller opens
+// an Update, puts its Tx in the context with withTx, calls the Manager and
+// writes its own records in the same transaction. So a decrypted message
+// and the advanced ratchet commit together (or neither does), and an
+// encrypted message is in the outbox in the same commit as the session
+// that produced it. Every Manager call happens inside an Update, which
+// orders the store's writer lock before the Manager's mutex.
+
+type txKey struct{}
+
+// txState is one transaction as the key store sees it, with what it
+// noticed for the caller.
+type txState struct {
+	tx  store.Tx
+	now int64
+	// changed lists devices whose identity became unverified in this
+	// transaction, by user.
+	changed map[wire.UserID][]wire.DeviceID
+	// ownDevices lists devices of this account seen for the first time.
+	ownDevices []wire.DeviceID
+}
+
+func withTx(ctx context.Context, ts *txState) context.Context {
+	return context.WithValue(ctx, txKey{}, ts)
+}
+
+var errNoTx = errors.New("client: key store used outside a transaction")
+
+func txFrom(ctx context.Context) (*txState, error) {
+	ts, ok := ctx.Value(txKey{}).(*txState)
+	if !ok {
+		return nil, errNoTx
+	}
+	return ts, nil
+}
+
+// keyStore implements session.Store for the Client.
+type keyStore struct{ c *Client }
+
+// storeError marks a failure of the store itself inside a Manager call,
+// so that the caller can tell it from a message that does not decrypt:
+// a delivery is acknowledged after the latter, never after the former.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return "store: " + e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+// stErr wraps a store failure (nil stays nil).
+func stErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &storeError{err}
+}
+
+var _ session.Store = keyStore{}
+
+func userOf(addr session.Address) (wire.UserID, wire.DeviceID, error) {
+	u, err := wire.ParseUserID(addr.Name)
+	return u, wire.DeviceID(addr.DeviceID), err
+}
+
+func sessionAddress(u wire.UserID, d wire.DeviceID) session.Address {
+	return session.Address{Name: u.String(), DeviceID: uint32(d)}
+}
+
+func (k keyStore) LoadSession(ctx context.Context, addr session.Address) (*session.Record, error) {
+	ts, err := txFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, d, err := userOf(addr)
+	if err != nil {
+		return nil, err
+	}
+	b, err := ts.tx.Get(bSessions, deviceKey(u, d))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, stErr(err)
+	}
+	return session.ParseRecord(b)
+}
+
+func (k keyStore) StoreSession(ctx context.Context, addr session.Address, r *session.Record) error {
+	ts, err := txFrom(ctx)
+	if err != nil {
+		return err
+	}
+	u, d, err := userOf(addr)
+	if err != nil {
+		return err
+	}
+	b, err := r.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return stErr(ts.tx.Put(bSessions, deviceKey(u, d), b))
+}
+
+func (k keyStore) LocalIdentity(context.Context) (pqxdh.Identity, error) {
+	id, ok := k.c.localIdentity()
+	if !ok {
+		return pqxdh.Identity{}, ErrNotRegistered
+	}
+	return id, nil
+}
+
+// IsTrustedIdentity trusts, for sending, exactly the identity keys
+// recorded as trusted; callers record first-seen keys before they set up
+// a session (see decideIdentity). Receiving is always allowed, as in
+// Signal: the message is shown and the change flagged by SaveIdentity.
+func (k keyStore) IsTrustedIdentity(ctx context.Context, addr session.Address, key keys.PublicKey, dir session.Direction) (bool, error) {
+	if dir == session.Receiving {
+		return true, nil
+	}
+	ts, err := txFrom(ctx)
+	if err != nil {
+		return false, err
+	}
+	u, d, err := userOf(addr)
+	if err != nil {
+		return false, err
+	}
+	rec, err := getIdentity(ts.tx, u, d)
+	if rec == nil || err != nil {
+		return false, stErr(err)
+	}
+	return rec.Status == identityTrusted && rec.Key.Equal(key), nil
+}
+
+// SaveIdentity records key for addr (see recordIdentity): a key seen
+// before the user's device list is settled is trusted on first use; a
+// new device after that, or a changed key, is recorded as unverified and
+// the contact is flagged.
+func (k keyStore) SaveIdentity(ctx context.Context, addr session.Address, key keys.PublicKey) error {
+	ts, err := txFrom(ctx)
+	if err != nil {
+		return err
+	}
+	u, d, err := userOf(addr)
+	if err != nil {
+		return err
+	}
+	settled, err := listed(ts.tx, u)
+	if err != nil {
+		return stErr(err)
+	}
+	_, err = k.c.recordIdentity(ts, u, d, key, !settled)
+	return stErr(err)
+}
+
+func (k keyStore) LoadPreKey(ctx context.Context, id uint32) (pqxdh.PreKey, error) {
+	ts, err := txFrom(ctx)
+	if err != nil {
+		return pqxdh.PreKey{}, err
+	}
+	b, err := ts.tx.Get(bPreKeys, idKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return pqxdh.PreKey{}, fmt.Errorf("prekey %d: %w", id, session.ErrNotFound)
+	}
+	if err != nil {
+		return pqxdh.PreKey{}, stErr(err)
+	}
+	return pqxdh.ParsePreKey(b)
+}
+
+func (k keyStore) RemovePreKey(ctx context.Context, id uint32) error {
+	ts, err := txFrom(ctx)
+	if err != nil {
+		return err
+	}
+	return stErr(ts.tx.Delete(bPreKeys, idKey(id)))
+}
+
+func (k keyStore) LoadSignedPreKey(ctx context.Context, id uint32) (pqxdh.SignedPreKey, error) {
+	ts, err := txFrom(ctx)
+	if err != nil {
+		return pqxdh.SignedPreKey{}, err
+	}
+	b, err := ts.tx.Get(bSigned, idKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return pqxdh.SignedPreKey{}, fmt.Errorf("signed prekey %d: %w", id, session.ErrNotFound)
+	}
+	if err != nil {
+		return pqxdh.SignedPreKey{}, stErr(err)
+	}
+	return pqxdh.ParseSignedPreKey(b)
+}
+
+func (k keyStore) LoadKEMPreKey(ctx context.Context, id uint32) (pqxdh.KEMPreKey, error) {
+	ts, err := txFrom(ctx)
+	if err != nil {
+		return pqxdh.KEMPreKey{}, err
+	}
+	return loadKEM(ts.tx, id)
+}
+
+func loadKEM(tx store.Tx, id uint32) (pqxdh.KEMPreKey, error) {
+	b, err := tx.Get(bKEM, idKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return pqxdh.KEMPreKey{}, fmt.Errorf("kem prekey %d: %w", id, session.ErrNotFound)
+	}
+	if err != nil {
+		return pqxdh.KEMPreKey{}, stErr(err)
+	}
+	return pqxdh.ParseKEMPreKey(b)
+}
+
+func (k keyStore) MarkKEMPreKeyUsed(ctx context.Context, id, signedPreKeyID uint32, baseKey keys.PublicKey) error {
+	ts, err := txFrom(ctx)
+	if err != nil {
+		return err
+	}
+	pk, err := loadKEM(ts.tx, id)
+	if err != nil {
+		return err
+	}
+	if !pk.LastResort {
+		return stErr(ts.tx.Delete(bKEM, idKey(id)))
+	}
+	use := append(append(idKey(id), idKey(signedPreKeyID)...), baseKey.Bytes()...)
+	switch _, err := ts.tx.Get(bKEMUsed, use); {
+	case err == nil:
+		return session.ErrReusedBaseKey
+	case !errors.Is(err, store.ErrNotFound):
+		return stErr(err)
+	}
+	return stErr(ts.tx.Put(bKEMUsed, use, nil))
+}
+
+// getIdentity returns the identity record of a remote device, or nil.
+func getIdentity(tx store.Tx, u wire.UserID, d wire.DeviceID) (*identityRecord, error) {
+	b, err := tx.Get(bIdentities, deviceKey(u, d))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return parseIdentity(b)
+}
+
+// listed reports whether u's device list is settled: this device has
+// had a message to u accepted by the relay, which checks that it named
+// every device. Until then every device of u seen is trusted on first
+// use; afterwards a device not seen before is an identity change.
+func listed(tx store.Tx, u wire.UserID) (bool, error) {
+	_, err := tx.Get(bIdentities, u[:])
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// markListed records that u's device list is settled (see listed).
+func markListed(tx store.Tx, u wire.UserID) error {
+	return tx.Put(bIdentities, u[:], nil)
+}
+
+var errStop = errors.New("stop")
+
+// recordIdentity stores key as the identity of device d of u and reports
+// its status: unchanged if the key is the one recorded; trusted if the
+// device is new and firstSight (u's device list is not settled, see
+// listed) or u is this account; otherwise unverified, which flags the
+// contact.
+func (c *Client) recordIdentity(ts *txState, u wire.UserID, d wire.DeviceID, key keys.PublicKey, firstSight bool) (identityStatus, error) {
+	rec, err := getIdentity(ts.tx, u, d)
+	if err != nil {
+		return 0, err
+	}
+	if rec != nil && rec.Key.Equal(key) && rec.Status != identityRemoved {
+		return rec.Status, nil
+	}
+	status := identityTrusted
+	switch {
+	case rec != nil && rec.Key.Equal(key):
+		// A removed device is listed again, with the key accepted before.
+	case rec != nil:
+		status = identityUnverified // a device's key changed
+	case !firstSight && u != c.me().User:
+		status = identityUnverified // a device not seen before
+	}
+	nr := identityRecord{Key: key, Status: status, FirstSeen: ts.now}
+	if rec != nil && rec.Key.Equal(key) {
+		nr.FirstSeen = rec.FirstSeen
+	}
+	if err := ts.tx.Put(bIdentities, deviceKey(u, d), nr.marshal()); err != nil {
+		return 0, err
+	}
+	if rec == nil && u == c.me().User {
+		ts.ownDevices = append(ts.ownDevices, d)
+	}
+	if status == identityUnverified {
+		if err := flagIdentityChanged(ts.tx, c.me().User, u); err != nil {
+			return 0, err
+		}
+		if ts.changed == nil {
+			ts.changed = make(map[wire.UserID][]wire.DeviceID)
+		}
+		ts.changed[u] = append(ts.changed[u], d)
+	}
+	return status, nil
+}
+
+// flagIdentityChanged sets IdentityChanged on u's contact record, if
+// there is one.
+func flagIdentityChanged(tx store.Tx, self, u wire.UserID) error {
+	ct, err := getContact(tx, self, u)
+	if ct == nil || err != nil {
+		return err
+	}
+	if ct.IdentityChanged {
+		return nil
+	}
+	ct.IdentityChanged = true
+	return putContact(tx, ct)
+}

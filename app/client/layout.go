@@ -1,0 +1,71 @@
+package client
+
+import (
+	"encoding/binary"
+
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// Storage layout: the buckets of the store and their keys. Integers in
+// keys are big-endian so that Scan visits them in numeric order.
+var (
+	// account: "account" → accountRecord; "identity" → pqxdh.Identity.
+	bAccount = []byte("account")
+	// prekeys: ID (4) → pqxdh.PreKey, this device's one-time prekeys.
+	bPreKeys = []byte("prekeys")
+	// signed: ID (4) → pqxdh.SignedPreKey.
+	bSigned = []byte("signed")
+	// kem: ID (4) → pqxdh.KEMPreKey (one-time and last-resort).
+	bKEM = []byte("kem")
+	// kemused: KEM ID (4) || signed ID (4) || base key (33) → empty: uses
+	// of last-resort KEM prekeys, to refuse a replayed session setup.
+	bKEMUsed = []byte("kemused")
+	// retired: 's' or 'k' || ID (4) → when the signed or last-resort KEM
+	// prekey was replaced (Unix ms, 8); it is deleted after the grace
+	// period.
+	bRetired = []byte("retired")
+	// sessions: user (16) || device (4) → session.Record.
+	bSessions = []byte("sessions")
+	// identities: user (16) || device (4) → identityRecord.
+	bIdentities = []byte("identities")
+	// contacts: user (16) → Contact.
+	bContacts = []byte("contacts")
+	// messages: conversation (16) || sequence (8) → Message.
+	bMessages = []byte("messages")
+	// msgindex: author (16) || message ID (16) → conversation || sequence.
+	bMsgIndex = []byte("msgindex")
+	// seen: sender (16) || message ID (16) → server time (Unix ms, 8):
+	// every message and receipt stored, to drop redeliveries.
+	bSeen = []byte("seen")
+	// outbox: sequence (8) → outboxEntry, in sending order.
+	bOutbox = []byte("outbox")
+
+	kAccount  = []byte("account")
+	kIdentity = []byte("identity")
+)
+
+func idKey(id uint32) []byte { return binary.BigEndian.AppendUint32(nil, id) }
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+func deviceKey(u wire.UserID, d wire.DeviceID) []byte {
+	return binary.BigEndian.AppendUint32(append(u[:0:0], u[:]...), uint32(d))
+}
+
+// deviceFromKey splits a deviceKey.
+func deviceFromKey(k []byte) (wire.UserID, wire.DeviceID, bool) {
+	var u wire.UserID
+	if len(k) != len(u)+4 {
+		return u, 0, false
+	}
+	copy(u[:], k)
+	return u, wire.DeviceID(binary.BigEndian.Uint32(k[len(u):])), true
+}
+
+func authoredKey(author wire.UserID, id wire.MessageID) []byte {
+	return append(append(make([]byte, 0, 32), author[:]...), id[:]...)
+}
+
+func messageKey(conv wire.ConversationID, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(make([]byte, 0, 24), conv[:]...), seq)
+}

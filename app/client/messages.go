@@ -1,0 +1,300 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mutualcoop/mutual/app/store"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// Send queues a text message to a contact and returns its ID at once; it
+// works offline. The message and its outbox entry are stored together;
+// Run encrypts and sends it, and its state then moves as described at
+// MessageState (watch MessageStateChanged events). Send fails with an
+// *IdentityChangedError while the contact has an identity change the
+// user has not accepted, and with ErrNotContact or ErrBlocked for someone
+// who is not an allowed contact.
+func (c *Client) Send(ctx context.Context, contact wire.UserID, text string) (wire.MessageID, error) {
+	me, err := c.registered()
+	if err != nil {
+		return wire.MessageID{}, err
+	}
+	if err := checkText(text); err != nil {
+		return wire.MessageID{}, err
+	}
+	id := wire.NewMessageID()
+	err = c.update(ctx, func(_ context.Context, ts *txState) error {
+		ct, err := getContact(ts.tx, me.User, contact)
+		if err != nil {
+			return err
+		}
+		if err := canSend(ct); err != nil {
+			return err
+		}
+		now := c.now()
+		msg := &Message{
+			ID: id, Conversation: ct.Conversation, Peer: contact, Outgoing: true,
+			SenderDevice: me.Device, Text: text, SentAt: now, State: StateSending,
+		}
+		if err := c.insertMessage(ts.tx, me.User, msg); err != nil {
+			return err
+		}
+		return c.enqueueID(ts.tx, id, contact, &content{Kind: kindText, Text: text, SentAt: unixMS(now)})
+	})
+	if err != nil {
+		return wire.MessageID{}, fmt.Errorf("send: %w", err)
+	}
+	c.poke()
+	return id, nil
+}
+
+func canSend(ct *Contact) error {
+	switch {
+	case ct == nil || ct.State == ContactRequest:
+		return ErrNotContact
+	case ct.State == ContactBlocked:
+		return ErrBlocked
+	case ct.IdentityChanged:
+		return &IdentityChangedError{Contact: ct.User}
+	}
+	return nil
+}
+
+// Messages returns the messages of a conversation in the order this
+// device stored them.
+func (c *Client) Messages(ctx context.Context, conv wire.ConversationID) ([]Message, error) {
+	var out []Message
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(bMessages, conv[:], func(_, v []byte) error {
+			m, err := parseMessage(v)
+			if err != nil {
+				return err
+			}
+			out = append(out, *m)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("messages: %w", err)
+	}
+	return out, nil
+}
+
+// Message returns one message: an outgoing one by its ID (author is this
+// account) or an incoming one (author is the contact).
+func (c *Client) Message(ctx context.Context, author wire.UserID, id wire.MessageID) (Message, error) {
+	var m *Message
+	err := c.st.View(ctx, func(tx store.Tx) (err error) {
+		m, err = c.loadMessage(tx, author, id)
+		return err
+	})
+	if err == nil && m == nil {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return Message{}, fmt.Errorf("message: %w", err)
+	}
+	return *m, nil
+}
+
+// MarkRead marks the received messages of a conversation read: those
+// named, or every unread one if ids is empty. Unless read receipts are
+// off, the contact is told with an encrypted read receipt.
+func (c *Client) MarkRead(ctx context.Context, conv wire.ConversationID, ids ...wire.MessageID) error {
+	me, err := c.registered()
+	if err != nil {
+		return err
+	}
+	want := make(map[wire.MessageID]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	queued := false
+	err = c.update(ctx, func(_ context.Context, ts *txState) error {
+		queued = false
+		a, err := mustAccount(ts.tx)
+		if err != nil {
+			return err
+		}
+		type read struct {
+			key []byte
+			msg *Message
+		}
+		var marked []read
+		err = ts.tx.Scan(bMessages, conv[:], func(k, v []byte) error {
+			m, err := parseMessage(v)
+			if err != nil {
+				return err
+			}
+			if !m.Outgoing && m.State == StateReceived && (len(ids) == 0 || want[m.ID]) {
+				marked = append(marked, read{append([]byte(nil), k...), m})
+			}
+			return nil
+		})
+		if err != nil || len(marked) == 0 {
+			return err
+		}
+		peer := marked[0].msg.Peer
+		var refs []wire.MessageID
+		for _, r := range marked {
+			r.msg.State = StateRead
+			if err := ts.tx.Put(bMessages, r.key, r.msg.marshal()); err != nil {
+				return err
+			}
+			refs = append(refs, r.msg.ID)
+		}
+		ct, err := getContact(ts.tx, me.User, peer)
+		if err != nil {
+			return err
+		}
+		if a.ReadReceiptsOff || ct == nil || ct.State != ContactAllowed {
+			return nil
+		}
+		for len(refs) > 0 {
+			n := min(len(refs), maxReceiptRefs)
+			if err := c.enqueue(ts.tx, peer, &content{Kind: kindRead, Refs: refs[:n]}); err != nil {
+				return err
+			}
+			refs = refs[n:]
+		}
+		queued = true
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mark read: %w", err)
+	}
+	if queued {
+		c.poke()
+	}
+	return nil
+}
+
+// SetReadReceipts turns sending read receipts on or off (on by default).
+// Delivery receipts are always sent.
+func (c *Client) SetReadReceipts(ctx context.Context, on bool) error {
+	return c.st.Update(ctx, func(tx store.Tx) error {
+		a, err := mustAccount(tx)
+		if err != nil {
+			return err
+		}
+		a.ReadReceiptsOff = !on
+		return putAccount(tx, a)
+	})
+}
+
+// ReadReceipts reports whether read receipts are sent.
+func (c *Client) ReadReceipts(ctx context.Context) (bool, error) {
+	on := false
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		a, err := mustAccount(tx)
+		if err == nil {
+			on = !a.ReadReceiptsOff
+		}
+		return err
+	})
+	return on, err
+}
+
+// enqueue puts a receipt (or any content without a message record) in
+// the outbox under a new message ID.
+func (c *Client) enqueue(tx store.Tx, peer wire.UserID, m *content) error {
+	return c.enqueueID(tx, wire.NewMessageID(), peer, m)
+}
+
+func (c *Client) enqueueID(tx store.Tx, id wire.MessageID, peer wire.UserID, m *content) error {
+	me := c.me()
+	m.Peer = peer
+	padded, err := sealContent(m)
+	if err != nil {
+		return err
+	}
+	seq, err := nextSeq(tx, true)
+	if err != nil {
+		return err
+	}
+	e := &outboxEntry{
+		MessageID: id, Conversation: DirectConversation(me.User, peer), Peer: peer,
+		ContentKind: m.Kind, Padded: padded,
+	}
+	return tx.Put(bOutbox, seqKey(seq), e.marshal())
+}
+
+// insertMessage stores a new message and indexes it by author and ID.
+func (c *Client) insertMessage(tx store.Tx, author wire.UserID, m *Message) error {
+	seq, err := nextSeq(tx, false)
+	if err != nil {
+		return err
+	}
+	k := messageKey(m.Conversation, seq)
+	if err := tx.Put(bMsgIndex, authoredKey(author, m.ID), k); err != nil {
+		return err
+	}
+	return tx.Put(bMessages, k, m.marshal())
+}
+
+// loadMessage finds a message by author and ID; nil if there is none.
+func (c *Client) loadMessage(tx store.Tx, author wire.UserID, id wire.MessageID) (*Message, error) {
+	k, err := tx.Get(bMsgIndex, authoredKey(author, id))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := tx.Get(bMessages, k)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return parseMessage(b)
+}
+
+// putMessage rewrites a stored message.
+func (c *Client) putMessage(tx store.Tx, author wire.UserID, m *Message) error {
+	k, err := tx.Get(bMsgIndex, authoredKey(author, m.ID))
+	if err != nil {
+		return err
+	}
+	return tx.Put(bMessages, k, m.marshal())
+}
+
+// rank orders the states an outgoing message goes through.
+func rank(s MessageState) int {
+	switch s {
+	case StateSending:
+		return 1
+	case StateSent, StateFailed:
+		return 2
+	case StateDelivered:
+		return 3
+	case StateRead:
+		return 4
+	}
+	return 0
+}
+
+// advanceMessage moves the message (author, id) of the conversation with
+// peer forward to state; it never moves a message back. It returns the
+// message if it changed.
+func (c *Client) advanceMessage(tx store.Tx, author wire.UserID, id wire.MessageID, peer wire.UserID, state MessageState) (*Message, error) {
+	m, err := c.loadMessage(tx, author, id)
+	if m == nil || err != nil || m.Peer != peer {
+		return nil, err
+	}
+	if m.Outgoing {
+		if rank(state) <= rank(m.State) {
+			return nil, nil
+		}
+		if m.State == StateFailed {
+			m.Failure = 0 // a device of the contact has it after all
+		}
+	} else if m.State != StateReceived || state != StateRead {
+		return nil, nil
+	}
+	m.State = state
+	return m, c.putMessage(tx, author, m)
+}

@@ -1,0 +1,612 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/mutualcoop/mutual/app/store"
+	"github.com/mutualcoop/mutual/app/transport"
+	"github.com/mutualcoop/mutual/crypto/keys"
+	"github.com/mutualcoop/mutual/crypto/pqxdh"
+	"github.com/mutualcoop/mutual/crypto/session"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// The outbox sends stored entries in order. An entry is encrypted once,
+// in the transaction that stores the advanced sessions with it, and its
+// bytes are then sent unchanged with the same message ID until the relay
+// accepts them: a message key is never used for two different
+// ciphertexts, and a resend after a lost Accepted is a duplicate the
+// receivers drop. When the relay answers stale_devices, ciphertexts for
+// removed devices are dropped and new devices get their own (their
+// sessions set up from fetched bundles); the others stay as they were.
+
+// retryDelay is the wait before trying entries again that the relay
+// could not take (rate limits, devices without keys).
+const retryDelay = 2 * time.Second
+
+// maxRounds bounds the stale_devices corrections of one entry in one
+// flush.
+const maxRounds = 4
+
+type outcome int
+
+const (
+	outcomeDone  outcome = iota // accepted or refused for good: the entry is gone
+	outcomeHeld                 // waits for the user to accept an identity change
+	outcomeRetry                // try again later
+)
+
+// flushOutbox tries every entry once, in order, keeping each
+// conversation's order: after an entry that must wait, the later entries
+// of the same conversation wait too. It returns when to try again (0 if
+// nothing waits for time) or a connection or store error.
+func (c *Client) flushOutbox(ctx context.Context, conn *transport.Conn) (time.Duration, error) {
+	var entries []*outboxEntry
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(bOutbox, nil, func(k, v []byte) error {
+			e, err := parseOutbox(v)
+			if err != nil {
+				return err
+			}
+			e.seq = seqFromKey(k)
+			entries = append(entries, e)
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("load outbox: %w", err)
+	}
+	waiting := map[wire.UserID]bool{}
+	var retry time.Duration
+	for _, e := range entries {
+		if waiting[e.Peer] {
+			continue
+		}
+		out, err := c.deliver(ctx, conn, e)
+		if err != nil {
+			return 0, err
+		}
+		switch out {
+		case outcomeHeld:
+			waiting[e.Peer] = true
+		case outcomeRetry:
+			waiting[e.Peer] = true
+			retry = retryDelay
+		}
+	}
+	return retry, nil
+}
+
+// seqFromKey reads a big-endian key (seqKey, idKey) back.
+func seqFromKey(k []byte) uint64 {
+	var n uint64
+	for _, b := range k {
+		n = n<<8 | uint64(b)
+	}
+	return n
+}
+
+// deliver encrypts (if needed) and sends one entry until the relay
+// accepts or refuses it.
+func (c *Client) deliver(ctx context.Context, conn *transport.Conn, e *outboxEntry) (outcome, error) {
+	var hold *IdentityChangedError
+	err := c.st.View(ctx, func(tx store.Tx) (err error) {
+		hold, err = unverified(tx, e.Peer, c.me().User)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("check identities: %w", err)
+	}
+	if hold != nil {
+		return outcomeHeld, nil
+	}
+	for range maxRounds {
+		if !e.Encrypted {
+			out, err := c.prepare(ctx, conn, e)
+			if err != nil || out != outcomeDone {
+				return out, err
+			}
+		}
+		reply, err := conn.Request(ctx, &wire.Send{
+			MessageID: e.MessageID, Conversation: e.Conversation, Kind: e.Kind, Recipients: e.Recipients,
+		})
+		if err != nil {
+			var we *wire.Error
+			if !errors.As(err, &we) {
+				return 0, err
+			}
+			return c.refused(ctx, e, we.Code)
+		}
+		switch r := reply.(type) {
+		case *wire.Accepted:
+			return outcomeDone, c.accepted(ctx, e, r)
+		case *wire.Rejected:
+			if r.Code != wire.CodeStaleDevices {
+				return c.refused(ctx, e, r.Code)
+			}
+			out, err := c.fixDevices(ctx, conn, e, r.User, r.Devices)
+			if err != nil || out != outcomeDone {
+				return out, err
+			}
+		default:
+			return 0, &transport.UnexpectedReplyError{Request: wire.TypeSend, Reply: reply.Type()}
+		}
+	}
+	return outcomeRetry, nil
+}
+
+// refused handles a refusal of the whole message: retried if it is
+// temporary, else the message fails.
+func (c *Client) refused(ctx context.Context, e *outboxEntry, code wire.Code) (outcome, error) {
+	switch code {
+	case wire.CodeRateLimited, wire.CodeUnavailable, wire.CodeInternal, wire.CodeNoPrekeys:
+		return outcomeRetry, nil
+	}
+	return outcomeDone, c.failed(ctx, e, code)
+}
+
+// prepare sets up missing sessions and encrypts the entry for every
+// device of its peer and this account's other devices.
+func (c *Client) prepare(ctx context.Context, conn *transport.Conn, e *outboxEntry) (outcome, error) {
+	me := c.me()
+	var peerDevs, ownDevs []wire.DeviceID
+	var hold *IdentityChangedError
+	err := c.st.View(ctx, func(tx store.Tx) (err error) {
+		if hold, err = unverified(tx, e.Peer, me.User); hold != nil || err != nil {
+			return err
+		}
+		if peerDevs, err = sessionDevices(tx, e.Peer); err != nil {
+			return err
+		}
+		ownDevs, err = sessionDevices(tx, me.User)
+		ownDevs = slices.DeleteFunc(ownDevs, func(d wire.DeviceID) bool { return d == me.Device })
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prepare message: %w", err)
+	}
+	if hold != nil {
+		return outcomeHeld, nil
+	}
+	var bundles []wire.Bundle
+	if len(peerDevs) == 0 {
+		b, out, err := c.fetchBundles(ctx, conn, e, e.Peer)
+		if err != nil || out != outcomeDone {
+			return out, err
+		}
+		bundles = b
+		for _, b := range bundles {
+			peerDevs = append(peerDevs, b.Device)
+		}
+	}
+	var out outcome
+	err = c.update(ctx, func(ctx context.Context, ts *txState) error {
+		out = outcomeDone
+		ct, err := getContact(ts.tx, me.User, e.Peer)
+		if err != nil {
+			return err
+		}
+		e.Kind = wire.KindRequest
+		if ct != nil && ct.Accepted {
+			e.Kind = wire.KindMessage
+		}
+		e.Recipients = nil
+		var err2 error
+		out, err2 = c.planAndSeal(ctx, ts, e, bundles, target{e.Peer, peerDevs}, target{me.User, ownDevs})
+		return err2
+	})
+	if errors.Is(err, errHeld) {
+		return outcomeHeld, nil
+	}
+	if err != nil {
+		return c.sealFailed(ctx, e, err)
+	}
+	return out, nil
+}
+
+// sealFailed turns a failure to set up a session or encrypt into an
+// outcome: the entry waits and the user hears of it.
+func (c *Client) sealFailed(ctx context.Context, e *outboxEntry, err error) (outcome, error) {
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	if errors.Is(err, errTooLarge) {
+		return outcomeDone, c.failed(ctx, e, wire.CodeTooLarge)
+	}
+	if errors.Is(err, errGone) {
+		return outcomeDone, nil
+	}
+	e.Encrypted, e.Recipients = false, nil
+	c.emit(Failure{Err: fmt.Errorf("encrypt message %s: %w", e.MessageID, err)})
+	return outcomeRetry, nil
+}
+
+var errTooLarge = errors.New("message too large for one frame")
+
+// errGone rolls back the encryption of an entry removed meanwhile (the
+// contact was removed or blocked).
+var errGone = errors.New("outbox entry removed")
+
+// commitEntry stores an encrypted entry after checking that it is still
+// there and fits in a frame.
+func (c *Client) commitEntry(tx store.Tx, e *outboxEntry) error {
+	if _, err := tx.Get(bOutbox, seqKey(e.seq)); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return errGone
+		}
+		return err
+	}
+	send := &wire.Send{MessageID: e.MessageID, Conversation: e.Conversation, Kind: e.Kind, Recipients: e.Recipients}
+	if len(wire.Encode(wire.Frame{ID: 1 << 62, Body: send})) > wire.MaxFrameSize {
+		return errTooLarge
+	}
+	e.Encrypted = true
+	return tx.Put(bOutbox, seqKey(e.seq), e.marshal())
+}
+
+// sealPlan is what encrypting an entry for some devices of one user
+// takes: sessions to set up from bundles, then an encryption per device.
+type sealPlan struct {
+	user   wire.UserID
+	need   []wire.DeviceID
+	setups []sessionSetup
+}
+
+type sessionSetup struct {
+	addr   session.Address
+	bundle *pqxdh.Bundle
+}
+
+// plan lists the devices of user the entry has no ciphertext for, and
+// the sessions to set up for those without one, recording their identity
+// keys (see recordIdentity). held reports a key that is new on a known
+// account or changed: then nothing may be set up until the user accepts
+// it, but the records are kept (the caller commits them).
+func (c *Client) plan(ctx context.Context, ts *txState, e *outboxEntry, user wire.UserID, devices []wire.DeviceID, bundles []wire.Bundle) (p *sealPlan, held bool, err error) {
+	settled, err := listed(ts.tx, user)
+	if err != nil {
+		return nil, false, err
+	}
+	p = &sealPlan{user: user}
+	for _, d := range devices {
+		if hasRecipient(e, user, d) {
+			continue
+		}
+		p.need = append(p.need, d)
+		addr := sessionAddress(user, d)
+		ok, err := c.mgr.HasSession(ctx, addr)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			continue
+		}
+		i := slices.IndexFunc(bundles, func(b wire.Bundle) bool { return b.Device == d })
+		if i < 0 {
+			return nil, false, fmt.Errorf("no bundle for device %d", d)
+		}
+		pb, err := toBundle(&bundles[i])
+		if err != nil {
+			return nil, false, err
+		}
+		status, err := c.recordIdentity(ts, user, d, pb.IdentityKey, !settled)
+		if err != nil {
+			return nil, false, err
+		}
+		held = held || status != identityTrusted
+		p.setups = append(p.setups, sessionSetup{addr, pb})
+	}
+	return p, held, nil
+}
+
+// seal carries out a plan: sessions first, then one ciphertext per
+// device. Each Encrypt stores the advanced session in the transaction.
+func (c *Client) seal(ctx context.Context, e *outboxEntry, p *sealPlan) (outcome, error) {
+	for _, s := range p.setups {
+		if err := c.mgr.ProcessBundle(ctx, s.addr, s.bundle); err != nil {
+			return 0, fmt.Errorf("set up session with device %d: %w", s.addr.DeviceID, err)
+		}
+	}
+	for _, d := range p.need {
+		ct, err := c.mgr.Encrypt(ctx, sessionAddress(p.user, d), e.Padded)
+		if errors.Is(err, session.ErrUntrusted) {
+			return outcomeHeld, errHeld
+		}
+		if err != nil {
+			return 0, fmt.Errorf("encrypt for device %d: %w", d, err)
+		}
+		e.Recipients = append(e.Recipients, wire.Recipient{User: p.user, Device: d, Ciphertext: appendCiphertext(nil, ct)})
+	}
+	return outcomeDone, nil
+}
+
+// errHeld rolls back a transaction that found an identity the user has
+// not accepted after it had started encrypting.
+var errHeld = errors.New("held for an identity change")
+
+// planAndSeal plans for each (user, devices) pair, commits only the
+// identity records if any plan is held, and otherwise seals them all and
+// stores the entry.
+func (c *Client) planAndSeal(ctx context.Context, ts *txState, e *outboxEntry, bundles []wire.Bundle, targets ...target) (outcome, error) {
+	var plans []*sealPlan
+	anyHeld := false
+	for _, t := range targets {
+		p, held, err := c.plan(ctx, ts, e, t.user, t.devices, bundles)
+		if err != nil {
+			return 0, err
+		}
+		anyHeld = anyHeld || held
+		plans = append(plans, p)
+	}
+	if anyHeld {
+		return outcomeHeld, nil
+	}
+	for _, p := range plans {
+		if out, err := c.seal(ctx, e, p); err != nil {
+			return out, err
+		}
+	}
+	return outcomeDone, c.commitEntry(ts.tx, e)
+}
+
+type target struct {
+	user    wire.UserID
+	devices []wire.DeviceID
+}
+
+func hasRecipient(e *outboxEntry, u wire.UserID, d wire.DeviceID) bool {
+	return slices.ContainsFunc(e.Recipients, func(r wire.Recipient) bool { return r.User == u && r.Device == d })
+}
+
+// toBundle converts a published bundle (formats in the package
+// documentation) and verifies its signatures.
+func toBundle(b *wire.Bundle) (*pqxdh.Bundle, error) {
+	ik, err := keys.NewPublicKey(b.Identity)
+	if err != nil {
+		return nil, fmt.Errorf("bundle identity key: %w", err)
+	}
+	spk, err := keys.NewPublicKey(b.Signed.Public)
+	if err != nil {
+		return nil, fmt.Errorf("bundle signed prekey: %w", err)
+	}
+	pb := &pqxdh.Bundle{
+		DeviceID: uint32(b.Device), IdentityKey: ik,
+		SignedPreKeyID: b.Signed.ID, SignedPreKey: spk, SignedPreKeySignature: b.Signed.Signature,
+	}
+	if b.OneTime != nil {
+		pk, err := keys.NewPublicKey(b.OneTime.Public)
+		if err != nil {
+			return nil, fmt.Errorf("bundle one-time prekey: %w", err)
+		}
+		pb.HasPreKey, pb.PreKeyID, pb.PreKey = true, b.OneTime.ID, pk
+	}
+	if len(b.KEM.Public) > 0 {
+		kk, err := keys.NewKEMPublicKey(b.KEM.Public)
+		if err != nil {
+			return nil, fmt.Errorf("bundle kem prekey: %w", err)
+		}
+		pb.KEMPreKeyID, pb.KEMPreKey, pb.KEMPreKeySignature = b.KEM.ID, kk, b.KEM.Signature
+	}
+	if err := pb.Verify(); err != nil {
+		return nil, err
+	}
+	return pb, nil
+}
+
+// fetchBundles asks the relay for user's bundles; a refusal becomes an
+// outcome for the entry.
+func (c *Client) fetchBundles(ctx context.Context, conn *transport.Conn, e *outboxEntry, user wire.UserID) ([]wire.Bundle, outcome, error) {
+	b, err := transport.Call[*wire.Bundles](ctx, conn, &wire.FetchBundles{User: user})
+	if err != nil {
+		var we *wire.Error
+		if !errors.As(err, &we) {
+			return nil, 0, err
+		}
+		if we.Code == wire.CodeNotFound && user == e.Peer {
+			return nil, outcomeDone, c.failed(ctx, e, we.Code)
+		}
+		return nil, outcomeRetry, nil
+	}
+	return b.Bundles, outcomeDone, nil
+}
+
+// fixDevices brings the entry's recipients for user in line with the
+// relay's device list: ciphertexts (and sessions) of removed devices go,
+// new devices get theirs.
+func (c *Client) fixDevices(ctx context.Context, conn *transport.Conn, e *outboxEntry, user wire.UserID, devices []wire.DeviceID) (outcome, error) {
+	me := c.me()
+	if user != e.Peer && user != me.User {
+		return outcomeRetry, nil
+	}
+	want := slices.DeleteFunc(slices.Clone(devices), func(d wire.DeviceID) bool { return user == me.User && d == me.Device })
+	var missing []wire.DeviceID // devices without a session
+	var out outcome
+	err := c.update(ctx, func(ctx context.Context, ts *txState) error {
+		missing = nil
+		kept := e.Recipients[:0:0]
+		for _, r := range e.Recipients {
+			if r.User != user || slices.Contains(want, r.Device) {
+				kept = append(kept, r)
+			}
+		}
+		e.Recipients = kept
+		have, err := sessionDevices(ts.tx, user)
+		if err != nil {
+			return err
+		}
+		for _, d := range have {
+			if !slices.Contains(want, d) {
+				if err := forgetDevice(ts.tx, user, d); err != nil {
+					return err
+				}
+			}
+		}
+		for _, d := range want {
+			if !slices.Contains(have, d) {
+				missing = append(missing, d)
+			}
+		}
+		if len(missing) > 0 {
+			return nil // bundles first
+		}
+		var err2 error
+		out, err2 = c.planAndSeal(ctx, ts, e, nil, target{user, want})
+		return err2
+	})
+	if errors.Is(err, errHeld) {
+		return outcomeHeld, nil
+	}
+	if err != nil {
+		return c.sealFailed(ctx, e, err)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	bundles, out, err := c.fetchBundles(ctx, conn, e, user)
+	if err != nil || out != outcomeDone {
+		return out, err
+	}
+	for _, d := range missing {
+		if !slices.ContainsFunc(bundles, func(b wire.Bundle) bool { return b.Device == d }) {
+			return outcomeRetry, nil // that device has not published keys yet
+		}
+	}
+	err = c.update(ctx, func(ctx context.Context, ts *txState) error {
+		var err2 error
+		out, err2 = c.planAndSeal(ctx, ts, e, bundles, target{user, want})
+		return err2
+	})
+	if errors.Is(err, errHeld) {
+		return outcomeHeld, nil
+	}
+	if err != nil {
+		return c.sealFailed(ctx, e, err)
+	}
+	return out, nil
+}
+
+// forgetDevice drops the session of a device the relay no longer lists
+// and marks its identity removed.
+func forgetDevice(tx store.Tx, u wire.UserID, d wire.DeviceID) error {
+	if err := tx.Delete(bSessions, deviceKey(u, d)); err != nil {
+		return err
+	}
+	rec, err := getIdentity(tx, u, d)
+	if rec == nil || err != nil {
+		return err
+	}
+	rec.Status = identityRemoved
+	return tx.Put(bIdentities, deviceKey(u, d), rec.marshal())
+}
+
+// sessionDevices lists the devices of u this device has a session with.
+func sessionDevices(tx store.Tx, u wire.UserID) ([]wire.DeviceID, error) {
+	var out []wire.DeviceID
+	err := tx.Scan(bSessions, u[:], func(k, _ []byte) error {
+		if _, d, ok := deviceFromKey(k); ok {
+			out = append(out, d)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// unverified returns an *IdentityChangedError if the peer (or this
+// account) has identity keys the user has not accepted.
+func unverified(tx store.Tx, users ...wire.UserID) (*IdentityChangedError, error) {
+	for _, u := range users {
+		var devs []wire.DeviceID
+		err := tx.Scan(bIdentities, u[:], func(k, v []byte) error {
+			_, d, ok := deviceFromKey(k)
+			if !ok {
+				return nil // the listed marker
+			}
+			r, err := parseIdentity(v)
+			if err != nil {
+				return err
+			}
+			if r.Status == identityUnverified {
+				devs = append(devs, d)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(devs) > 0 {
+			return &IdentityChangedError{Contact: u, Devices: devs}, nil
+		}
+	}
+	return nil, nil
+}
+
+// accepted records the relay's Accepted: the entry goes, the message is
+// sent.
+func (c *Client) accepted(ctx context.Context, e *outboxEntry, a *wire.Accepted) error {
+	me := c.me()
+	var changed *Message
+	err := c.st.Update(ctx, func(tx store.Tx) error {
+		changed = nil
+		if err := tx.Delete(bOutbox, seqKey(e.seq)); err != nil {
+			return err
+		}
+		// The relay checked that the entry named every device of the
+		// peer: their device list is settled.
+		if err := markListed(tx, e.Peer); err != nil {
+			return err
+		}
+		if e.ContentKind != kindText {
+			return nil
+		}
+		m, err := c.loadMessage(tx, me.User, e.MessageID)
+		if m == nil || err != nil {
+			return err
+		}
+		m.ServerTime = fromMS(a.ServerTimeMS)
+		if m.State == StateSending {
+			m.State = StateSent
+		}
+		changed = m
+		return c.putMessage(tx, me.User, m)
+	})
+	if err != nil {
+		return fmt.Errorf("record accepted message: %w", err)
+	}
+	if changed != nil {
+		c.emit(MessageStateChanged{Message: *changed})
+	}
+	return nil
+}
+
+// failed drops the entry and marks its message failed with code.
+func (c *Client) failed(ctx context.Context, e *outboxEntry, code wire.Code) error {
+	me := c.me()
+	var changed *Message
+	err := c.st.Update(ctx, func(tx store.Tx) error {
+		changed = nil
+		if err := tx.Delete(bOutbox, seqKey(e.seq)); err != nil {
+			return err
+		}
+		if e.ContentKind != kindText {
+			return nil
+		}
+		m, err := c.loadMessage(tx, me.User, e.MessageID)
+		if m == nil || err != nil || m.State != StateSending {
+			return err
+		}
+		m.State, m.Failure = StateFailed, code
+		changed = m
+		return c.putMessage(tx, me.User, m)
+	})
+	if err != nil {
+		return fmt.Errorf("record failed message: %w", err)
+	}
+	if changed != nil {
+		c.emit(MessageStateChanged{Message: *changed})
+	}
+	return nil
+}

@@ -1,0 +1,354 @@
+package client
+
+import (
+	"fmt"
+
+	"github.com/mutualcoop/mutual/crypto/keys"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// Local records. Field numbers never change meaning; field 15 is the
+// format version (codec.go).
+
+// accountRecord is the registered device and its counters.
+//
+//	{1 user, 2 device, 3 credential, 4 address, 5 device name,
+//	 6 next one-time prekey ID, 7 next KEM prekey ID, 8 next signed prekey ID,
+//	 9 current signed prekey ID, 10 current last-resort KEM prekey ID,
+//	 11 keys published, 12 read receipts off, 13 next message sequence,
+//	 14 next outbox sequence}
+type accountRecord struct {
+	User            wire.UserID
+	Device          wire.DeviceID
+	Credential      []byte
+	Address         string
+	DeviceName      string
+	NextPreKeyID    uint32
+	NextKEMID       uint32
+	NextSignedID    uint32
+	SignedID        uint32
+	LastResortID    uint32
+	Published       bool
+	ReadReceiptsOff bool
+	MessageSeq      uint64
+	OutboxSeq       uint64
+}
+
+func (r *accountRecord) marshal() []byte {
+	e := newEnc()
+	e.id(1, r.User)
+	e.uint(2, uint64(r.Device))
+	e.bytes(3, r.Credential)
+	e.string(4, r.Address)
+	e.string(5, r.DeviceName)
+	e.uint(6, uint64(r.NextPreKeyID))
+	e.uint(7, uint64(r.NextKEMID))
+	e.uint(8, uint64(r.NextSignedID))
+	e.uint(9, uint64(r.SignedID))
+	e.uint(10, uint64(r.LastResortID))
+	e.bool(11, r.Published)
+	e.bool(12, r.ReadReceiptsOff)
+	e.uint(13, r.MessageSeq)
+	e.uint(14, r.OutboxSeq)
+	return e.b
+}
+
+func parseAccount(b []byte) (*accountRecord, error) {
+	r := new(accountRecord)
+	err := decodeRecord(b, func(f field) (err error) {
+		var u uint32
+		switch f.num {
+		case 1:
+			err = f.id((*[16]byte)(&r.User))
+		case 2:
+			u, err = f.uint32()
+			r.Device = wire.DeviceID(u)
+		case 3:
+			r.Credential, err = f.copyBytes(wire.MaxCredential)
+		case 4:
+			r.Address, err = f.string(wire.MaxAddress)
+		case 5:
+			r.DeviceName, err = f.string(wire.MaxDeviceName)
+		case 6:
+			r.NextPreKeyID, err = f.uint32()
+		case 7:
+			r.NextKEMID, err = f.uint32()
+		case 8:
+			r.NextSignedID, err = f.uint32()
+		case 9:
+			r.SignedID, err = f.uint32()
+		case 10:
+			r.LastResortID, err = f.uint32()
+		case 11:
+			r.Published, err = f.bool()
+		case 12:
+			r.ReadReceiptsOff, err = f.bool()
+		case 13:
+			r.MessageSeq, err = f.uint64()
+		case 14:
+			r.OutboxSeq, err = f.uint64()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("account record: %w", err)
+	}
+	if r.User.IsZero() || r.Device == 0 || len(r.Credential) == 0 {
+		return nil, fmt.Errorf("account record: %w: no user, device or credential", errMalformed)
+	}
+	return r, nil
+}
+
+// contactRecord: {1 user, 2 address, 3 nickname, 4 state, 5 accepted,
+// 6 identity changed, 7 added (Unix ms)}
+func (c *Contact) marshal() []byte {
+	e := newEnc()
+	e.id(1, c.User)
+	e.string(2, c.Address)
+	e.string(3, c.Nickname)
+	e.uint(4, uint64(c.State))
+	e.bool(5, c.Accepted)
+	e.bool(6, c.IdentityChanged)
+	e.sint(7, unixMS(c.Added))
+	return e.b
+}
+
+// MaxNickname is the longest nickname, in bytes.
+const MaxNickname = 256
+
+func parseContact(b []byte, self wire.UserID) (*Contact, error) {
+	c := new(Contact)
+	err := decodeRecord(b, func(f field) (err error) {
+		switch f.num {
+		case 1:
+			err = f.id((*[16]byte)(&c.User))
+		case 2:
+			c.Address, err = f.string(wire.MaxAddress)
+		case 3:
+			c.Nickname, err = f.string(MaxNickname)
+		case 4:
+			var s uint32
+			s, err = f.uint32()
+			c.State = ContactState(s)
+		case 5:
+			c.Accepted, err = f.bool()
+		case 6:
+			c.IdentityChanged, err = f.bool()
+		case 7:
+			var ms int64
+			ms, err = f.sint64()
+			c.Added = fromMS(ms)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("contact record: %w", err)
+	}
+	c.Conversation = DirectConversation(self, c.User)
+	return c, nil
+}
+
+// messageRecord: {1 ID, 2 conversation, 3 peer, 4 outgoing, 5 sender
+// device, 6 text, 7 sent at (ms), 8 server time (ms), 9 state, 10 failure
+// code}
+func (m *Message) marshal() []byte {
+	e := newEnc()
+	e.id(1, m.ID)
+	e.id(2, m.Conversation)
+	e.id(3, m.Peer)
+	e.bool(4, m.Outgoing)
+	e.uint(5, uint64(m.SenderDevice))
+	e.string(6, m.Text)
+	e.sint(7, unixMS(m.SentAt))
+	e.sint(8, unixMS(m.ServerTime))
+	e.uint(9, uint64(m.State))
+	e.uint(10, uint64(m.Failure))
+	return e.b
+}
+
+func parseMessage(b []byte) (*Message, error) {
+	m := new(Message)
+	err := decodeRecord(b, func(f field) (err error) {
+		var u uint32
+		var ms int64
+		switch f.num {
+		case 1:
+			err = f.id((*[16]byte)(&m.ID))
+		case 2:
+			err = f.id((*[16]byte)(&m.Conversation))
+		case 3:
+			err = f.id((*[16]byte)(&m.Peer))
+		case 4:
+			m.Outgoing, err = f.bool()
+		case 5:
+			u, err = f.uint32()
+			m.SenderDevice = wire.DeviceID(u)
+		case 6:
+			m.Text, err = f.string(MaxText)
+		case 7:
+			ms, err = f.sint64()
+			m.SentAt = fromMS(ms)
+		case 8:
+			ms, err = f.sint64()
+			m.ServerTime = fromMS(ms)
+		case 9:
+			u, err = f.uint32()
+			m.State = MessageState(u)
+		case 10:
+			u, err = f.uint32()
+			m.Failure = wire.Code(u)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("message record: %w", err)
+	}
+	return m, nil
+}
+
+// outboxEntry is one message waiting for the relay's Accepted. Until it
+// is encrypted it holds only the padded plaintext; once encrypted (in
+// the same transaction that stored the advanced sessions) its
+// ciphertexts are sent as they are, with the same message ID, until the
+// relay accepts them.
+//
+//	{1 message ID, 2 conversation, 3 peer, 4 content kind, 5 padded plaintext,
+//	 6 encrypted, 7 wire kind, 8 recipients: repeated {1 user, 2 device, 3 ciphertext}}
+type outboxEntry struct {
+	seq          uint64 // the key; not encoded
+	MessageID    wire.MessageID
+	Conversation wire.ConversationID
+	Peer         wire.UserID
+	ContentKind  contentKind
+	Padded       []byte
+	Encrypted    bool
+	Kind         wire.Kind
+	Recipients   []wire.Recipient
+}
+
+func (o *outboxEntry) marshal() []byte {
+	e := newEnc()
+	e.id(1, o.MessageID)
+	e.id(2, o.Conversation)
+	e.id(3, o.Peer)
+	e.uint(4, uint64(o.ContentKind))
+	e.bytes(5, o.Padded)
+	e.bool(6, o.Encrypted)
+	e.uint(7, uint64(o.Kind))
+	for _, r := range o.Recipients {
+		re := &enc{}
+		re.id(1, r.User)
+		re.uint(2, uint64(r.Device))
+		re.bytes(3, r.Ciphertext)
+		e.message(8, re.b)
+	}
+	return e.b
+}
+
+func parseOutbox(b []byte) (*outboxEntry, error) {
+	o := new(outboxEntry)
+	err := decodeRecord(b, func(f field) (err error) {
+		var u uint32
+		switch f.num {
+		case 1:
+			err = f.id((*[16]byte)(&o.MessageID))
+		case 2:
+			err = f.id((*[16]byte)(&o.Conversation))
+		case 3:
+			err = f.id((*[16]byte)(&o.Peer))
+		case 4:
+			u, err = f.uint32()
+			o.ContentKind = contentKind(u)
+		case 5:
+			o.Padded, err = f.copyBytes(wire.MaxCiphertext)
+		case 6:
+			o.Encrypted, err = f.bool()
+		case 7:
+			u, err = f.uint32()
+			o.Kind = wire.Kind(u)
+		case 8:
+			if err = f.wantBytes(); err != nil {
+				return err
+			}
+			if len(o.Recipients) == wire.MaxRecipients {
+				return fmt.Errorf("%w: more than %d recipients", errMalformed, wire.MaxRecipients)
+			}
+			var r wire.Recipient
+			if err = decodeFields(f.b, func(g field) (err error) {
+				switch g.num {
+				case 1:
+					err = g.id((*[16]byte)(&r.User))
+				case 2:
+					var d uint32
+					d, err = g.uint32()
+					r.Device = wire.DeviceID(d)
+				case 3:
+					r.Ciphertext, err = g.copyBytes(wire.MaxCiphertext)
+				}
+				return err
+			}); err == nil {
+				o.Recipients = append(o.Recipients, r)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outbox entry: %w", err)
+	}
+	return o, nil
+}
+
+// identityStatus is what the user said about a remote device's identity
+// key.
+type identityStatus uint32
+
+const (
+	identityTrusted    identityStatus = 1 // first seen (trust on first use) or accepted
+	identityUnverified identityStatus = 2 // new or changed since the contact was known; not accepted yet
+	// identityRemoved: the relay no longer lists the device. The record
+	// stays so that the account counts as known: a device that appears
+	// later is a change to accept, not a first contact.
+	identityRemoved identityStatus = 3
+)
+
+// identityRecord is a remote device's identity key and its status:
+// {1 key (33 bytes), 2 status, 3 first seen (Unix ms)}.
+type identityRecord struct {
+	Key       keys.PublicKey
+	Status    identityStatus
+	FirstSeen int64
+}
+
+func (r *identityRecord) marshal() []byte {
+	e := newEnc()
+	e.bytes(1, r.Key.Bytes())
+	e.uint(2, uint64(r.Status))
+	e.sint(3, r.FirstSeen)
+	return e.b
+}
+
+func parseIdentity(b []byte) (*identityRecord, error) {
+	r := new(identityRecord)
+	err := decodeRecord(b, func(f field) (err error) {
+		switch f.num {
+		case 1:
+			if err = f.wantBytes(); err == nil {
+				r.Key, err = keys.NewPublicKey(f.b)
+			}
+		case 2:
+			var s uint32
+			s, err = f.uint32()
+			r.Status = identityStatus(s)
+		case 3:
+			r.FirstSeen, err = f.sint64()
+		}
+		return err
+	})
+	if err == nil && r.Key.IsZero() {
+		err = fmt.Errorf("%w: no key", errMalformed)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity record: %w", err)
+	}
+	return r, nil
+}

@@ -1,0 +1,352 @@
+//go:build !js
+
+package client_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mutualcoop/mutual/app/client"
+	"github.com/mutualcoop/mutual/app/store"
+	"github.com/mutualcoop/mutual/app/store/boltstore"
+	"github.com/mutualcoop/mutual/app/transport"
+	"github.com/mutualcoop/mutual/relay/auth"
+	"github.com/mutualcoop/mutual/relay/auth/smtp"
+	"github.com/mutualcoop/mutual/relay/auth/smtptest"
+	"github.com/mutualcoop/mutual/relay/server"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// testRelay is a real relay on the embedded default (log on disk, SQLite)
+// on loopback, with codes delivered by SMTP to a real SMTP server.
+type testRelay struct {
+	t    testing.TB
+	url  string
+	dir  string // the relay's data directory
+	mail *smtptest.Server
+}
+
+func startRelay(t testing.TB) *testRelay {
+	t.Helper()
+	mail := smtptest.Start(t, smtptest.Options{})
+	sender, err := smtp.New(smtp.Config{
+		Host: mail.Host(), Port: mail.Port(), TLS: smtp.StartTLS, RootCAs: mail.RootCAs(),
+		Username: mail.Username, Password: mail.Password, From: "codes@mutual.test",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx := context.Background()
+	parts, err := server.OpenEmbedded(ctx, server.EmbeddedConfig{
+		Dir:     dir,
+		Senders: auth.Senders{auth.SchemeEmail: sender},
+		Auth:    auth.Config{NetBurst: 1000},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(ctx, server.Config{RunRouter: true}, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("relay shutdown: %v", err)
+		}
+	})
+	return &testRelay{t: t, url: "ws" + strings.TrimPrefix(hs.URL, "http") + "/v1/ws", dir: dir, mail: mail}
+}
+
+// ctxT is a context for one test step.
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// device is one client of the test: its store on disk, its Client and
+// its Run, and every event it has emitted.
+type device struct {
+	t       testing.TB
+	r       *testRelay
+	name    string
+	address string
+	path    string
+	st      store.Store
+	c       *client.Client
+	acct    client.Account
+
+	cancel context.CancelFunc
+	done   chan error // Run's result
+
+	tune func(*client.Config) // adjusts the configuration, if set
+
+	mu     sync.Mutex
+	events []client.Event
+}
+
+func (r *testRelay) config() client.Config {
+	return client.Config{
+		ServerURL: r.url, ClientName: "client-test/1",
+		MinBackoff: 5 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+	}
+}
+
+// newDevice registers a new device of address (a new account unless the
+// address has one) with the code the relay mails, and starts it.
+func (r *testRelay) newDevice(name, address string) *device {
+	r.t.Helper()
+	return r.newDeviceWith(name, address, nil)
+}
+
+func (r *testRelay) newDeviceWith(name, address string, tune func(*client.Config)) *device {
+	r.t.Helper()
+	d := &device{t: r.t, r: r, name: name, address: address, path: filepath.Join(r.t.TempDir(), "client.db"), tune: tune}
+	d.open()
+	ctx := ctxT(r.t)
+	if err := d.c.Register(ctx, address); err != nil {
+		r.t.Fatalf("%s: register: %v", name, err)
+	}
+	code, err := r.mail.WaitCode(ctx, address)
+	if err != nil {
+		r.t.Fatalf("%s: code: %v", name, err)
+	}
+	acct, err := d.c.Verify(ctx, address, code, name)
+	if err != nil {
+		r.t.Fatalf("%s: verify: %v", name, err)
+	}
+	d.acct = acct
+	d.start()
+	r.t.Cleanup(d.close)
+	return d
+}
+
+func (d *device) open() {
+	d.t.Helper()
+	st, err := boltstore.Open(d.path, boltstore.Options{})
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	cfg := d.r.config()
+	if d.tune != nil {
+		d.tune(&cfg)
+	}
+	c, err := client.Open(context.Background(), st, cfg)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.st, d.c = st, c
+}
+
+// start runs the client and waits until it is connected.
+func (d *device) start() {
+	d.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel, d.done = cancel, make(chan error, 1)
+	go func() { d.done <- d.c.Run(ctx) }()
+	d.waitEvent("connected", func(ev client.Event) bool { _, ok := ev.(client.Connected); return ok })
+}
+
+// stop ends Run.
+func (d *device) stop() {
+	if d.cancel == nil {
+		return
+	}
+	d.cancel()
+	<-d.done
+	d.cancel = nil
+}
+
+// close stops the device and closes its client and store.
+func (d *device) close() {
+	if d.c == nil {
+		return
+	}
+	d.stop()
+	d.c.Close()
+	d.drain()
+	d.st.Close()
+	d.c = nil
+}
+
+// restart closes the client and its store, opens them again and runs.
+func (d *device) restart() {
+	d.t.Helper()
+	d.close()
+	d.open()
+	d.start()
+}
+
+// drain records the events waiting in the channel.
+func (d *device) drain() {
+	for {
+		select {
+		case ev, ok := <-d.c.Events():
+			if !ok {
+				return
+			}
+			d.record(ev)
+		default:
+			return
+		}
+	}
+}
+
+func (d *device) record(ev client.Event) {
+	d.mu.Lock()
+	d.events = append(d.events, ev)
+	d.mu.Unlock()
+}
+
+// eventually waits until cond holds, checking it again after each event
+// the client emits (every change of state emits one).
+func (d *device) eventually(what string, cond func() bool) {
+	d.t.Helper()
+	deadline := time.NewTimer(60 * time.Second)
+	defer deadline.Stop()
+	for !cond() {
+		select {
+		case ev, ok := <-d.c.Events():
+			if !ok {
+				d.t.Fatalf("%s: events closed while waiting for %s", d.name, what)
+			}
+			d.record(ev)
+		case err := <-d.done:
+			d.t.Fatalf("%s: Run ended while waiting for %s: %v", d.name, what, err)
+		case <-deadline.C:
+			d.t.Fatalf("%s: timed out waiting for %s", d.name, what)
+		}
+	}
+}
+
+// waitEvent waits for an event (emitted since the device started) that
+// match accepts, and returns it.
+func (d *device) waitEvent(what string, match func(client.Event) bool) client.Event {
+	d.t.Helper()
+	var found client.Event
+	d.eventually(what, func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for i, ev := range d.events {
+			if match(ev) {
+				found = ev
+				d.events = append(d.events[:i:i], d.events[i+1:]...)
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// messages returns the messages of the conversation with peer.
+func (d *device) messages(peer *device) []client.Message {
+	d.t.Helper()
+	conv := client.DirectConversation(d.acct.User, peer.acct.User)
+	ms, err := d.c.Messages(context.Background(), conv)
+	if err != nil {
+		d.t.Fatalf("%s: messages: %v", d.name, err)
+	}
+	return ms
+}
+
+// waitText waits until the conversation with peer holds a message with
+// text, and returns it.
+func (d *device) waitText(peer *device, text string) client.Message {
+	d.t.Helper()
+	var m client.Message
+	d.eventually(fmt.Sprintf("message %q", text), func() bool {
+		for _, x := range d.messages(peer) {
+			if x.Text == text {
+				m = x
+				return true
+			}
+		}
+		return false
+	})
+	return m
+}
+
+// waitState waits until this device's message id to peer is in state.
+func (d *device) waitState(peer *device, id wire.MessageID, state client.MessageState) {
+	d.t.Helper()
+	d.eventually(fmt.Sprintf("message %s %s", id, state), func() bool {
+		m, err := d.c.Message(context.Background(), d.acct.User, id)
+		return err == nil && m.State == state
+	})
+}
+
+func (d *device) send(to *device, text string) wire.MessageID {
+	d.t.Helper()
+	id, err := d.c.Send(ctxT(d.t), to.acct.User, text)
+	if err != nil {
+		d.t.Fatalf("%s: send %q: %v", d.name, text, err)
+	}
+	return id
+}
+
+// befriend makes a and b contacts: a adds b, writes (a contact request),
+// b accepts.
+func befriend(t testing.TB, a, b *device) {
+	t.Helper()
+	if _, err := a.c.AddContact(ctxT(t), b.address); err != nil {
+		t.Fatalf("%s adds %s: %v", a.name, b.name, err)
+	}
+	a.send(b, "hello from "+a.name)
+	b.waitEvent("a contact request", func(ev client.Event) bool {
+		r, ok := ev.(client.RequestReceived)
+		return ok && r.Contact.User == a.acct.User
+	})
+	if err := b.c.Accept(ctxT(t), a.acct.User); err != nil {
+		t.Fatalf("%s accepts %s: %v", b.name, a.name, err)
+	}
+}
+
+// rawDevice registers a device of address with a bare connection and
+// returns it, authenticated.
+func (r *testRelay) rawDevice(address string) *transport.Conn {
+	r.t.Helper()
+	ctx := ctxT(r.t)
+	conn, err := transport.Dial(ctx, r.url, transport.Options{})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { conn.Close() })
+	if err := conn.Register(ctx, address); err != nil {
+		r.t.Fatal(err)
+	}
+	code, err := r.mail.WaitCode(ctx, address)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if _, err := conn.Verify(ctx, address, code, "raw"); err != nil {
+		r.t.Fatal(err)
+	}
+	return conn
+}
+
+// poll checks cond every few milliseconds until it holds, for state that
+// no event announces.
+func poll(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		<-tick.C
+	}
+}

@@ -1,0 +1,294 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mutualcoop/mutual/app/transport"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// Run keeps this device connected to the relay until ctx ends or Close
+// is called: it dials, authenticates, publishes and refreshes prekeys,
+// receives and acknowledges messages, and sends the outbox; after any
+// disconnection it reconnects with exponential backoff and jitter. It
+// returns ctx.Err() (or ErrClosed) when stopped, and ErrAuthFailed or
+// ErrDeviceRemoved when the relay refuses this device for good. Only one
+// Run may be active at a time.
+func (c *Client) Run(ctx context.Context) error {
+	if _, err := c.registered(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	switch {
+	case c.closed:
+		c.mu.Unlock()
+		return ErrClosed
+	case c.running:
+		c.mu.Unlock()
+		return ErrRunning
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c.running, c.stopRun, c.runDone = true, cancel, make(chan struct{})
+	done := c.runDone
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.running, c.stopRun, c.runDone = false, nil, nil
+		c.mu.Unlock()
+		close(done)
+	}()
+
+	failures := 0
+	for {
+		established, err := c.connectOnce(ctx)
+		if ctx.Err() != nil {
+			c.mu.Lock()
+			closed := c.closed
+			c.mu.Unlock()
+			if closed {
+				return ErrClosed
+			}
+			return ctx.Err()
+		}
+		if errors.Is(err, ErrAuthFailed) || errors.Is(err, ErrDeviceRemoved) {
+			c.emit(Disconnected{Err: err})
+			return err
+		}
+		if established {
+			failures = 0
+		}
+		delay := c.backoff(failures)
+		failures++
+		c.log.Info("client: disconnected", "err", err, "retry_in", delay)
+		c.emit(Disconnected{Err: err, RetryIn: delay})
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+}
+
+// backoff is the wait after n consecutive failed connections: MinBackoff
+// doubled n times, capped at MaxBackoff, then drawn uniformly from its
+// upper half ("equal jitter").
+func (c *Client) backoff(n int) time.Duration {
+	d := c.cfg.MinBackoff
+	for i := 0; i < n && d < c.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, c.cfg.MaxBackoff)
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+// connectOnce runs one connection to its end and says why it ended;
+// established reports whether it got as far as authentication.
+func (c *Client) connectOnce(ctx context.Context) (established bool, err error) {
+	me := c.me()
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	actx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	welcome, err := conn.Auth(actx, me.User, me.Device, me.Credential)
+	cancel()
+	if err != nil {
+		return false, closeReason(err)
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		<-gctx.Done()
+		conn.Close()
+		return nil
+	})
+	g.Go(func() error { return c.inbox(gctx, conn) })
+	c.setConn(conn)
+	c.emit(Connected{})
+	g.Go(func() error { return c.worker(gctx, conn, welcome) })
+	err = g.Wait()
+	c.setConn(nil)
+	if cerr := conn.Err(); cerr != nil && !errors.Is(cerr, transport.ErrClosed) {
+		err = cerr
+	}
+	return true, closeReason(err)
+}
+
+// errConnEnded ends a connection's goroutines when its socket closed.
+var errConnEnded = errors.New("client: connection ended")
+
+// closeReason maps the relay's final close codes to errors.
+func closeReason(err error) error {
+	var ce *transport.CloseError
+	if errors.As(err, &ce) {
+		switch ce.Code {
+		case wire.CloseAuthFailed:
+			return ErrAuthFailed
+		case wire.CloseDeviceRemoved:
+			return ErrDeviceRemoved
+		}
+	}
+	return err
+}
+
+func (c *Client) setConn(conn *transport.Conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.conn = conn
+	if conn != nil {
+		close(c.ready)
+	} else {
+		c.ready = make(chan struct{})
+	}
+}
+
+// connection returns the current connection, waiting for Run to make one
+// (within ctx); ErrOffline when Run is not running.
+func (c *Client) connection(ctx context.Context) (*transport.Conn, error) {
+	if _, err := c.registered(); err != nil {
+		return nil, err
+	}
+	for {
+		c.mu.Lock()
+		conn, ready, running, done := c.conn, c.ready, c.running, c.runDone
+		c.mu.Unlock()
+		if conn != nil {
+			return conn, nil
+		}
+		if !running {
+			return nil, ErrOffline
+		}
+		select {
+		case <-ready:
+		case <-done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", ErrOffline, ctx.Err())
+		}
+	}
+}
+
+// worker does what a connection needs besides receiving: key upkeep,
+// contact sync, the outbox and notices. Everything that waits for a
+// reply from the relay runs here (or in callers' goroutines), never in
+// inbox: a reply can be stuck behind deliveries that only inbox drains.
+func (c *Client) worker(ctx context.Context, conn *transport.Conn, w *wire.Welcome) error {
+	if err := c.maintainKeys(ctx, conn, w.OneTimeLeft, w.KEMOneTimeLeft); err != nil {
+		if !isRelayError(err) {
+			return err
+		}
+		c.emit(Failure{Err: err})
+	}
+	if err := c.syncContacts(ctx, conn); err != nil {
+		if !isRelayError(err) {
+			return err
+		}
+		c.emit(Failure{Err: err})
+	}
+	var retry *time.Timer
+	defer func() {
+		if retry != nil {
+			retry.Stop()
+		}
+	}()
+	for {
+		delay, err := c.flushOutbox(ctx, conn)
+		if err != nil {
+			return err
+		}
+		var retryC <-chan time.Time
+		if delay > 0 {
+			if retry == nil {
+				retry = time.NewTimer(delay)
+			} else {
+				retry.Reset(delay)
+			}
+			retryC = retry.C
+		}
+		select {
+		case <-c.wake:
+		case <-retryC:
+		case n, ok := <-conn.Notices():
+			if !ok {
+				return errConnEnded
+			}
+			if err := c.handleNotice(ctx, conn, n); err != nil {
+				if !isRelayError(err) {
+					return err
+				}
+				c.emit(Failure{Err: err})
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// isRelayError reports whether err is the relay's answer (the connection
+// is fine) rather than a failure of the connection or the store.
+func isRelayError(err error) bool {
+	var we *wire.Error
+	return errors.As(err, &we)
+}
+
+func (c *Client) handleNotice(ctx context.Context, conn *transport.Conn, n *wire.Notice) error {
+	switch n.Kind {
+	case wire.NoticePrekeysLow:
+		return c.maintainKeys(ctx, conn, n.OneTimeLeft, n.KEMOneTimeLeft)
+	case wire.NoticeRetentionGap:
+		c.emit(MessagesMissed{})
+	}
+	return nil
+}
+
+// syncContacts brings the relay's allowlist into the local contacts: an
+// account's other devices may have added, accepted or blocked someone.
+func (c *Client) syncContacts(ctx context.Context, conn *transport.Conn) error {
+	list, err := transport.Call[*wire.Contacts](ctx, conn, &wire.ListContacts{})
+	if err != nil {
+		return fmt.Errorf("list contacts: %w", err)
+	}
+	me := c.me()
+	return c.update(ctx, func(_ context.Context, ts *txState) error {
+		for _, e := range list.Entries {
+			if e.User == me.User || e.User.IsZero() {
+				continue
+			}
+			ct, err := getContact(ts.tx, me.User, e.User)
+			if err != nil {
+				return err
+			}
+			var state ContactState
+			switch e.State {
+			case wire.ContactAllowed:
+				state = ContactAllowed
+			case wire.ContactBlocked:
+				state = ContactBlocked
+			default:
+				continue
+			}
+			if ct == nil {
+				ct = &Contact{User: e.User, Added: fromMS(e.UpdatedMS)}
+			} else if ct.State == state {
+				continue
+			}
+			if ct.State == ContactRequest && state == ContactAllowed {
+				ct.Accepted = true // accepted on another device
+			}
+			ct.State = state
+			if err := putContact(ts.tx, ct); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
