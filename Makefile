@@ -14,10 +14,11 @@ LISTEN    ?= 127.0.0.1:8080
 run: build
 	$(BIN)/mutual serve --dev --listen $(LISTEN) --data $(DATA)
 
-## build: the server binary
+## build: the server and the command-line client
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN)/mutual ./cmd/mutual
+	$(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN)/mutual-cli ./cmd/mutual-cli
 
 ## test: install what the tests need and run every test
 test:

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io/fs"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mutualcoop/mutual/relay/auth"
+	"github.com/mutualcoop/mutual/relay/auth/smtp"
+	"github.com/mutualcoop/mutual/relay/auth/smtptest"
+	"github.com/mutualcoop/mutual/relay/server"
+)
+
+// relay runs a real relay on the embedded default with codes mailed to a
+// real SMTP server.
+type relay struct {
+	url  string
+	data string
+	mail *smtptest.Server
+}
+
+func startRelay(t *testing.T) *relay {
+	t.Helper()
+	mail := smtptest.Start(t, smtptest.Options{})
+	sender, err := smtp.New(smtp.Config{Host: mail.Host(), Port: mail.Port(), RootCAs: mail.RootCAs(),
+		Username: mail.Username, Password: mail.Password, From: "codes@mutual.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	ctx := context.Background()
+	parts, err := server.OpenEmbedded(ctx, server.EmbeddedConfig{Dir: data, Senders: auth.Senders{auth.SchemeEmail: sender}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(ctx, server.Config{RunRouter: true}, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return &relay{url: hs.URL, data: data, mail: mail}
+}
+
+// home is one mutual-cli home directory.
+type home struct {
+	t    *testing.T
+	r    *relay
+	dir  string
+	addr string
+}
+
+func (r *relay) home(t *testing.T, addr string) *home {
+	return &home{t: t, r: r, dir: t.TempDir(), addr: addr}
+}
+
+// cli runs mutual-cli in-process and returns its exit code and output.
+func (h *home) cli(stdin string, args ...string) (int, string, string) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, append([]string{"--home", h.dir, "--server", h.r.url}, args...), strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func (h *home) must(args ...string) string {
+	h.t.Helper()
+	code, out, errs := h.cli("", args...)
+	if code != 0 {
+		h.t.Fatalf("mutual-cli %v: exit %d\n%s%s", args, code, out, errs)
+	}
+	return out
+}
+
+func (h *home) register() {
+	h.t.Helper()
+	h.must("register", h.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	code, err := h.r.mail.WaitCode(ctx, strings.TrimPrefix(h.addr, "email:"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.must("verify", code)
+}
+
+func (h *home) receiveJSON() []messageJSON {
+	h.t.Helper()
+	var msgs []messageJSON
+	for _, line := range strings.Split(strings.TrimSpace(h.must("receive", "--json")), "\n") {
+		if line == "" {
+			continue
+		}
+		var m messageJSON
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			h.t.Fatalf("receive --json printed %q: %v", line, err)
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs
+}
+
+func TestTwoHomesChat(t *testing.T) {
+	r := startRelay(t)
+	alice := r.home(t, "email:alice@example.org")
+	bob := r.home(t, "email:bob@example.org")
+	alice.register()
+	bob.register()
+
+	const canary = "canary-7f3e9b1c-plaintext"
+	alice.must("contacts", "add", bob.addr)
+	alice.must("send", bob.addr, "hello bob "+canary)
+	got := bob.receiveJSON()
+	if len(got) != 1 || got[0].Text != "hello bob "+canary || got[0].From == "" || got[0].ID == "" {
+		t.Fatalf("bob received %+v", got)
+	}
+	// Bob accepts Alice's request and answers; the text comes from stdin.
+	bob.must("contacts", "accept", alice.addr)
+	if code, out, errs := bob.cli("hi alice\n", "send", alice.addr); code != 0 {
+		t.Fatalf("bob's send: %d %s %s", code, out, errs)
+	}
+	got = alice.receiveJSON()
+	if len(got) != 1 || got[0].Text != "hi alice" || got[0].From != bob.addr {
+		t.Fatalf("alice received %+v", got)
+	}
+	// Nothing is shown twice.
+	if again := bob.receiveJSON(); len(again) != 0 {
+		t.Fatalf("bob received again: %+v", again)
+	}
+
+	// Both sides see the same safety number.
+	re := regexp.MustCompile(`\d{5}( \d{5}){11}|\d{60}`)
+	sa := re.FindString(alice.must("safety-number", bob.addr))
+	sb := re.FindString(bob.must("safety-number", alice.addr))
+	if sa == "" || sa != sb {
+		t.Fatalf("safety numbers differ: %q vs %q", sa, sb)
+	}
+	if out := alice.must("contacts", "list", "--json"); !strings.Contains(out, `"state":"contact"`) {
+		t.Fatalf("contacts list: %s", out)
+	}
+	if out := alice.must("devices", "--json"); !strings.Contains(out, `"this":true`) {
+		t.Fatalf("devices: %s", out)
+	}
+
+	// The relay's storage (log and database) never held the plaintext.
+	filepath.WalkDir(r.data, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(canary)) {
+			t.Errorf("%s holds the plaintext", path)
+		}
+		return nil
+	})
+}
+
+func TestExitCodes(t *testing.T) {
+	r := startRelay(t)
+	carol := r.home(t, "email:carol@example.org")
+	if code, _, errs := carol.cli("", "send", "email:dave@example.org", "hi"); code != exitNotRegistered {
+		t.Fatalf("send before registering: exit %d (%s), want %d", code, errs, exitNotRegistered)
+	}
+	if code, _, _ := carol.cli("", "frobnicate"); code != exitUsage {
+		t.Fatalf("unknown command: exit %d, want %d", code, exitUsage)
+	}
+	if code, _, errs := carol.cli("", "register", "not an address"); code != exitFailure || !strings.Contains(errs, "not an address") {
+		t.Fatalf("bad address: exit %d, %q", code, errs)
+	}
+	carol.register()
+	if code, _, errs := carol.cli("", "send", "email:nobody@example.org", "hi"); code != exitFailure || !strings.Contains(errs, "nobody uses Mutual") {
+		t.Fatalf("unknown recipient: exit %d, %q", code, errs)
+	}
+}

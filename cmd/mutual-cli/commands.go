@@ -1,0 +1,474 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mutualcoop/mutual/app/client"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+func (c *cli) pendingFile() string { return filepath.Join(c.home, "pending-address") }
+
+func (c *cli) register(ctx context.Context, args []string) error {
+	if len(args) != 1 {
+		return usageError("register takes one address")
+	}
+	s, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if err := s.client.Register(ctx, args[0]); err != nil {
+		return explain(err)
+	}
+	if err := os.WriteFile(c.pendingFile(), []byte(args[0]), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "A code is on its way to %s. Run: mutual-cli verify CODE\n", args[0])
+	return nil
+}
+
+func (c *cli) verify(ctx context.Context, args []string) error {
+	if len(args) != 1 {
+		return usageError("verify takes the code")
+	}
+	addr, err := os.ReadFile(c.pendingFile())
+	if err != nil {
+		return errors.New("no registration in progress: run 'mutual-cli register ADDRESS' first")
+	}
+	s, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	host, _ := os.Hostname()
+	acct, err := s.client.Verify(ctx, string(addr), strings.TrimSpace(args[0]), "mutual-cli on "+host)
+	if err != nil {
+		return explain(err)
+	}
+	os.Remove(c.pendingFile())
+	fmt.Fprintf(c.stdout, "Registered %s (device %d).\n", acct.Address, acct.Device)
+	return nil
+}
+
+func (c *cli) contacts(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usageError("contacts needs add, list, accept, block or trust")
+	}
+	sub, args := args[0], args[1:]
+	if sub == "list" {
+		return c.listContacts(ctx, args)
+	}
+	if len(args) != 1 {
+		return usageError("contacts %s takes one address", sub)
+	}
+	s, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if err := s.connect(ctx); err != nil {
+		return err
+	}
+	switch sub {
+	case "add":
+		ct, err := s.client.AddContact(ctx, args[0])
+		if errors.Is(err, client.ErrNoSuchUser) {
+			return fmt.Errorf("nobody uses Mutual with %s", args[0])
+		}
+		if err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(c.stdout, "Added %s.\n", c.name(ct))
+		return nil
+	case "accept":
+		ct, err := s.contact(ctx, args[0])
+		if err != nil {
+			// Not known here yet: accepting by address works like adding.
+			if ct, err = s.client.AddContact(ctx, args[0]); err != nil {
+				return explain(err)
+			}
+		} else if err := s.client.Accept(ctx, ct.User); err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(c.stdout, "Accepted %s.\n", c.name(ct))
+		return nil
+	case "block":
+		ct, err := s.contact(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		if err := s.client.Block(ctx, ct.User); err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(c.stdout, "Blocked %s.\n", c.name(ct))
+		return nil
+	case "trust":
+		ct, err := s.contact(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		if err := s.client.AcceptIdentity(ctx, ct.User); err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(c.stdout, "Trusted the new safety number of %s.\n", c.name(ct))
+		return nil
+	}
+	return usageError("unknown contacts command %q", sub)
+}
+
+type contactJSON struct {
+	User            string `json:"user"`
+	Address         string `json:"address,omitempty"`
+	Nickname        string `json:"nickname,omitempty"`
+	State           string `json:"state"`
+	Accepted        bool   `json:"accepted"`
+	IdentityChanged bool   `json:"identity_changed,omitempty"`
+}
+
+func stateName(s client.ContactState) string {
+	switch s {
+	case client.ContactAllowed:
+		return "contact"
+	case client.ContactBlocked:
+		return "blocked"
+	case client.ContactRequest:
+		return "request"
+	}
+	return "unknown"
+}
+
+func (c *cli) listContacts(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("contacts list", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return usageError("contacts list takes only --json")
+	}
+	s, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	all, err := s.everyone(ctx)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(c.stdout)
+	for _, ct := range all {
+		if *asJSON {
+			if err := enc.Encode(contactJSON{User: ct.User.String(), Address: ct.Address, Nickname: ct.Nickname, State: stateName(ct.State), Accepted: ct.Accepted, IdentityChanged: ct.IdentityChanged}); err != nil {
+				return err
+			}
+			continue
+		}
+		note := ""
+		if ct.IdentityChanged {
+			note = "  (safety number changed)"
+		}
+		fmt.Fprintf(c.stdout, "%-8s %s  %s%s\n", stateName(ct.State), ct.User, ct.Address, note)
+	}
+	return nil
+}
+
+func (c *cli) send(ctx context.Context, args []string) error {
+	if len(args) < 1 {
+		return usageError("send takes an address and a text")
+	}
+	text := strings.Join(args[1:], " ")
+	if len(args) == 1 {
+		b, err := io.ReadAll(io.LimitReader(c.stdin, client.MaxText+1))
+		if err != nil {
+			return err
+		}
+		text = strings.TrimRight(string(b), "\n")
+	}
+	s, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if err := s.connect(ctx); err != nil {
+		return err
+	}
+	ct, err := s.contact(ctx, args[0])
+	if err != nil {
+		if ct, err = s.client.AddContact(ctx, args[0]); errors.Is(err, client.ErrNoSuchUser) {
+			return fmt.Errorf("nobody uses Mutual with %s", args[0])
+		} else if err != nil {
+			return explain(err)
+		}
+	}
+	me, err := s.client.Account()
+	if err != nil {
+		return err
+	}
+	id, err := s.client.Send(ctx, ct.User, text)
+	if err != nil {
+		return explain(err)
+	}
+	// Wait until the relay has the message (or refuses it).
+	timeout := time.NewTimer(60 * time.Second)
+	defer timeout.Stop()
+	for {
+		m, err := s.client.Message(ctx, me.User, id)
+		if err != nil {
+			return err
+		}
+		switch m.State {
+		case client.StateSent, client.StateDelivered, client.StateRead:
+			return nil
+		case client.StateFailed:
+			return &refusedErr{refusal(m.Failure, c.name(ct))}
+		}
+		select {
+		case _, ok := <-s.client.Events():
+			if !ok {
+				return errors.New("client closed before the message was sent")
+			}
+		case <-timeout.C:
+			return errors.New("the relay did not take the message in time; it stays queued and goes with the next command")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func refusal(code wire.Code, who string) string {
+	switch code {
+	case wire.CodeNotAccepted:
+		return who + " has not accepted you as a contact"
+	case wire.CodeRateLimited:
+		return "one contact request a day: wait until " + who + " answers"
+	}
+	return "the relay refused the message: " + code.String()
+}
+
+type messageJSON struct {
+	ID           string `json:"id"`
+	From         string `json:"from"`
+	Conversation string `json:"conversation"`
+	SentAt       string `json:"sent_at"`
+	Text         string `json:"text"`
+}
+
+func (c *cli) receive(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("receive", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	follow := fs.Bool("follow", false, "")
+	asJSON := fs.Bool("json", false, "")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return usageError("receive takes only --follow and --json")
+	}
+	s, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if err := s.connect(ctx); err != nil {
+		return err
+	}
+	printed := make(map[wire.MessageID]bool)
+	out := json.NewEncoder(c.stdout)
+	show := func(m client.Message) error {
+		if m.Outgoing || m.State != client.StateReceived || printed[m.ID] {
+			return nil
+		}
+		printed[m.ID] = true
+		from := s.name(ctx, m.Peer)
+		if *asJSON {
+			if err := out.Encode(messageJSON{ID: m.ID.String(), From: from, Conversation: m.Conversation.String(), SentAt: m.SentAt.UTC().Format(time.RFC3339Nano), Text: m.Text}); err != nil {
+				return err
+			}
+		} else {
+			fmt.Fprintf(c.stdout, "%s  %s: %s\n", m.SentAt.Local().Format("2006-01-02 15:04"), from, m.Text)
+		}
+		// Shown to the user: read (a read receipt goes if they are on).
+		return s.client.MarkRead(ctx, m.Conversation, m.ID)
+	}
+	showStored := func() error {
+		all, err := s.everyone(ctx)
+		if err != nil {
+			return err
+		}
+		for _, ct := range all {
+			msgs, err := s.client.Messages(ctx, ct.Conversation)
+			if err != nil {
+				return err
+			}
+			for _, m := range msgs {
+				if err := show(m); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	// Without --follow: print what arrives until the relay has been quiet
+	// for a moment (the inbox is drained), then what is stored unread.
+	const quiet = 1500 * time.Millisecond
+	idle := time.NewTimer(quiet)
+	defer idle.Stop()
+	for {
+		select {
+		case ev, ok := <-s.client.Events():
+			if !ok {
+				return nil
+			}
+			switch ev := ev.(type) {
+			case client.MessageReceived:
+				s.names = nil // a new requester may have arrived
+				if err := show(ev.Message); err != nil {
+					return err
+				}
+			case client.RequestReceived:
+				if !*asJSON {
+					fmt.Fprintf(c.stderr, "contact request from %s: 'mutual-cli contacts accept %s' or 'contacts block %s'\n", ev.Contact.User, ev.Contact.User, ev.Contact.User)
+				}
+			case client.IdentityChanged:
+				fmt.Fprintf(c.stderr, "the safety number with %s changed: compare it before you trust it\n", s.name(ctx, ev.Contact))
+			case client.Undecryptable:
+				fmt.Fprintf(c.stderr, "a message could not be decrypted and was dropped: %v\n", ev.Err)
+			case client.MessagesMissed:
+				fmt.Fprintln(c.stderr, "some messages expired on the relay before this device fetched them")
+			}
+			if !idle.Stop() {
+				select {
+				case <-idle.C:
+				default:
+				}
+			}
+			idle.Reset(quiet)
+		case <-idle.C:
+			if err := showStored(); err != nil {
+				return err
+			}
+			if !*follow {
+				return nil
+			}
+			idle.Reset(time.Hour)
+		case err := <-s.done:
+			s.done <- err
+			return err
+		case <-ctx.Done():
+			return nil // Ctrl-C ends --follow
+		}
+	}
+}
+
+func (c *cli) safetyNumber(ctx context.Context, args []string) error {
+	if len(args) != 1 {
+		return usageError("safety-number takes one address")
+	}
+	s, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	ct, err := s.contact(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	nums, err := s.client.SafetyNumbers(ctx, ct.User)
+	if err != nil {
+		return explain(err)
+	}
+	if len(nums) == 0 {
+		return fmt.Errorf("no session with %s yet: send or receive a message first", c.name(ct))
+	}
+	for _, n := range nums {
+		note := ""
+		if n.Unverified {
+			note = "  (changed: not trusted yet)"
+		}
+		fmt.Fprintf(c.stdout, "device %d: %s%s\n", n.Device, n.Fingerprint.Displayable(), note)
+	}
+	return nil
+}
+
+type deviceJSON struct {
+	ID       uint32 `json:"id"`
+	Name     string `json:"name"`
+	Created  string `json:"created"`
+	LastSeen string `json:"last_seen,omitempty"`
+	This     bool   `json:"this"`
+}
+
+func (c *cli) devices(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return usageError("devices takes only --json")
+	}
+	s, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if err := s.connect(ctx); err != nil {
+		return err
+	}
+	me, err := s.client.Account()
+	if err != nil {
+		return err
+	}
+	devs, err := s.client.Devices(ctx)
+	if err != nil {
+		return explain(err)
+	}
+	enc := json.NewEncoder(c.stdout)
+	for _, d := range devs {
+		created := time.UnixMilli(d.CreatedMS).UTC()
+		if *asJSON {
+			j := deviceJSON{ID: uint32(d.ID), Name: d.Name, Created: created.Format(time.RFC3339), This: d.ID == me.Device}
+			if d.LastSeenMS > 0 {
+				j.LastSeen = time.UnixMilli(d.LastSeenMS).UTC().Format(time.RFC3339)
+			}
+			if err := enc.Encode(j); err != nil {
+				return err
+			}
+			continue
+		}
+		this := ""
+		if d.ID == me.Device {
+			this = "  (this device)"
+		}
+		fmt.Fprintf(c.stdout, "%d  %s  added %s%s\n", d.ID, d.Name, created.Format("2006-01-02"), this)
+	}
+	return nil
+}
+
+// explain turns the relay's answers into sentences.
+func explain(err error) error {
+	var we *wire.Error
+	if !errors.As(err, &we) {
+		return err
+	}
+	switch we.Code {
+	case wire.CodeBadCode:
+		return errors.New("wrong code: check it and try again")
+	case wire.CodeCodeExpired:
+		return errors.New("the code expired: run 'register' again for a new one")
+	case wire.CodeTooManyAttempts:
+		return errors.New("too many wrong codes: run 'register' again for a new one")
+	case wire.CodeRateLimited:
+		return fmt.Errorf("too many requests: try again in %v", (time.Duration(we.RetryAfterMS) * time.Millisecond).Round(time.Second))
+	case wire.CodeBadAddress:
+		return errors.New("that is not an address Mutual understands (email:name@example.org)")
+	case wire.CodeUnsupportedScheme:
+		return errors.New("only email addresses can be used for now")
+	case wire.CodeDeliveryFailed:
+		return errors.New("the code could not be delivered to that address")
+	}
+	return err
+}

@@ -1,0 +1,191 @@
+// Command mutual-cli is Mutual's command-line client, for people who live
+// in a terminal, for bots and for tests. It keeps its keys and messages in
+// a home directory and talks to a relay like any other client: everything
+// it sends is end-to-end encrypted.
+//
+// Exit codes a script can rely on:
+//
+//	0  success
+//	1  failure (the message says why)
+//	2  usage error
+//	3  a contact's safety number changed: verify it, then 'contacts trust'
+//	4  this home is not registered yet ('register', then 'verify')
+//	5  the relay refused the message (see the message: not accepted, rate limited)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/mutualcoop/mutual/app/client"
+)
+
+const (
+	exitOK            = 0
+	exitFailure       = 1
+	exitUsage         = 2
+	exitIdentity      = 3
+	exitNotRegistered = 4
+	exitRefused       = 5
+)
+
+const usage = `usage: mutual-cli [--home DIR] [--server URL] <command> [args]
+
+commands:
+  register ADDRESS            ask for a sign-in code (email:alice@example.org)
+  verify CODE                 finish registering with the code received
+  contacts add ADDRESS        add a contact (accepts their request if they sent one)
+  contacts list [--json]      list contacts and pending requests
+  contacts accept ADDRESS|ID  accept a contact request
+  contacts block ADDRESS|ID   block someone
+  contacts trust ADDRESS|ID   accept a contact's changed safety number
+  send ADDRESS [TEXT]         send TEXT (read from standard input when absent)
+  receive [--follow] [--json] print messages received (one JSON object per line with --json)
+  safety-number ADDRESS|ID    print the safety number(s) to compare with a contact
+  devices [--json]            list this account's devices
+
+The home directory (default ~/.mutual-cli, or $MUTUAL_HOME) holds the keys:
+keep it private. The relay (default http://127.0.0.1:8080, or
+$MUTUAL_SERVER) is given as its web address.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// cli is one invocation.
+type cli struct {
+	home   string
+	server string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr}
+	fs := flag.NewFlagSet("mutual-cli", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	fs.StringVar(&c.home, "home", defaultHome(), "home directory")
+	fs.StringVar(&c.server, "server", envOr("MUTUAL_SERVER", "http://127.0.0.1:8080"), "relay address")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	err := c.dispatch(ctx, rest[0], rest[1:])
+	return c.report(err)
+}
+
+func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {
+	switch cmd {
+	case "register":
+		return c.register(ctx, args)
+	case "verify":
+		return c.verify(ctx, args)
+	case "contacts":
+		return c.contacts(ctx, args)
+	case "send":
+		return c.send(ctx, args)
+	case "receive":
+		return c.receive(ctx, args)
+	case "safety-number":
+		return c.safetyNumber(ctx, args)
+	case "devices":
+		return c.devices(ctx, args)
+	}
+	return usageError("unknown command %q", cmd)
+}
+
+// usageErr is a mistake in the command line.
+type usageErr struct{ msg string }
+
+func (e *usageErr) Error() string { return e.msg }
+
+func usageError(format string, args ...any) error {
+	return &usageErr{fmt.Sprintf(format, args...)}
+}
+
+// refusedErr: the relay refused a message.
+type refusedErr struct{ msg string }
+
+func (e *refusedErr) Error() string { return e.msg }
+
+// report prints err and maps it to an exit code.
+func (c *cli) report(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ue *usageErr
+	var ie *client.IdentityChangedError
+	var re *refusedErr
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintf(c.stderr, "mutual-cli: %v\n\n%s", err, usage)
+		return exitUsage
+	case errors.As(err, &ie):
+		who := ie.Contact.String()
+		fmt.Fprintf(c.stderr, "mutual-cli: the safety number with %s changed (a new device or a reinstall, or someone in the middle).\n"+
+			"Compare it with them ('mutual-cli safety-number %s'), then 'mutual-cli contacts trust %s' to send.\n",
+			who, who, who)
+		return exitIdentity
+	case errors.Is(err, client.ErrNotRegistered):
+		fmt.Fprintln(c.stderr, "mutual-cli: not registered yet: run 'mutual-cli register ADDRESS', then 'mutual-cli verify CODE'")
+		return exitNotRegistered
+	case errors.As(err, &re):
+		fmt.Fprintf(c.stderr, "mutual-cli: %v\n", err)
+		return exitRefused
+	}
+	fmt.Fprintf(c.stderr, "mutual-cli: %v\n", err)
+	return exitFailure
+}
+
+func defaultHome() string {
+	if h := os.Getenv("MUTUAL_HOME"); h != "" {
+		return h
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".mutual-cli")
+	}
+	return ".mutual-cli"
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// wsURL turns the relay's web address into its WebSocket endpoint.
+func wsURL(server string) (string, error) {
+	s := strings.TrimSuffix(server, "/")
+	switch {
+	case strings.HasPrefix(s, "http://"):
+		s = "ws://" + strings.TrimPrefix(s, "http://")
+	case strings.HasPrefix(s, "https://"):
+		s = "wss://" + strings.TrimPrefix(s, "https://")
+	case strings.HasPrefix(s, "ws://"), strings.HasPrefix(s, "wss://"):
+	default:
+		return "", fmt.Errorf("server %q: want http(s)://host[:port]", server)
+	}
+	if !strings.HasSuffix(s, "/v1/ws") {
+		s += "/v1/ws"
+	}
+	return s, nil
+}

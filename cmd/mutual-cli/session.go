@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mutualcoop/mutual/app/client"
+	"github.com/mutualcoop/mutual/app/store/boltstore"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// session is an open home: its store and client, and, once connect was
+// called, the connection loop running in the background.
+type session struct {
+	c          *cli
+	client     *client.Client
+	closeStore func() error
+	cancel     context.CancelFunc
+	done       chan error
+	names      map[wire.UserID]string
+}
+
+// open opens the home's store and client without connecting.
+func (c *cli) open(ctx context.Context) (*session, error) {
+	if err := os.MkdirAll(c.home, 0o700); err != nil {
+		return nil, fmt.Errorf("home: %w", err)
+	}
+	st, err := boltstore.Open(filepath.Join(c.home, "state.db"), boltstore.Options{})
+	if errors.Is(err, boltstore.ErrLocked) {
+		return nil, fmt.Errorf("%s is in use by another mutual-cli", c.home)
+	}
+	if err != nil {
+		return nil, err
+	}
+	url, err := wsURL(c.server)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	cl, err := client.Open(ctx, st, client.Config{ServerURL: url, ClientName: "mutual-cli/1"})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &session{c: c, client: cl, closeStore: st.Close}, nil
+}
+
+// connect starts the connection loop and waits until it is connected.
+func (s *session) connect(ctx context.Context) error {
+	if _, err := s.client.Account(); err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	s.cancel = cancel
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.client.Run(rctx) }()
+	timeout := time.NewTimer(30 * time.Second)
+	defer timeout.Stop()
+	for {
+		select {
+		case ev, ok := <-s.client.Events():
+			if !ok {
+				return errors.New("client closed")
+			}
+			switch ev := ev.(type) {
+			case client.Connected:
+				return nil
+			case client.Disconnected:
+				if errors.Is(ev.Err, client.ErrAuthFailed) || errors.Is(ev.Err, client.ErrDeviceRemoved) {
+					return ev.Err
+				}
+			}
+		case err := <-s.done:
+			s.done <- err
+			if err == nil {
+				err = errors.New("connection loop ended")
+			}
+			return err
+		case <-timeout.C:
+			return fmt.Errorf("could not reach the relay at %s", s.c.server)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// close stops the connection loop and closes the client and its store.
+func (s *session) close() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.client.Close()
+	if s.done != nil {
+		<-s.done
+	}
+	s.closeStore()
+}
+
+// contact finds a contact (or requester) by the address the user typed
+// for them, or by user ID in hex.
+func (s *session) contact(ctx context.Context, arg string) (client.Contact, error) {
+	all, err := s.everyone(ctx)
+	if err != nil {
+		return client.Contact{}, err
+	}
+	for _, ct := range all {
+		if ct.Address != "" && sameAddress(ct.Address, arg) {
+			return ct, nil
+		}
+		if ct.User.String() == strings.ToLower(arg) {
+			return ct, nil
+		}
+	}
+	return client.Contact{}, fmt.Errorf("%s is not among your contacts or requests ('mutual-cli contacts list')", arg)
+}
+
+func (s *session) everyone(ctx context.Context) ([]client.Contact, error) {
+	cts, err := s.client.Contacts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	reqs, err := s.client.Requests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(cts, reqs...), nil
+}
+
+// sameAddress compares addresses as typed, with or without "email:".
+func sameAddress(a, b string) bool {
+	norm := func(s string) string {
+		s = strings.TrimPrefix(s, "email:")
+		if i := strings.LastIndexByte(s, '@'); i >= 0 {
+			s = s[:i] + strings.ToLower(s[i:])
+		}
+		return s
+	}
+	return norm(a) == norm(b)
+}
+
+// name is how a user is shown: nickname, address, or ID.
+func (s *session) name(ctx context.Context, u wire.UserID) string {
+	if s.names == nil {
+		s.names = make(map[wire.UserID]string)
+		if all, err := s.everyone(ctx); err == nil {
+			for _, ct := range all {
+				switch {
+				case ct.Nickname != "":
+					s.names[ct.User] = ct.Nickname
+				case ct.Address != "":
+					s.names[ct.User] = ct.Address
+				}
+			}
+		}
+	}
+	if n, ok := s.names[u]; ok {
+		return n
+	}
+	return u.String()
+}
+
+// name shows a contact in an error message.
+func (c *cli) name(ct client.Contact) string {
+	if ct.Address != "" {
+		return ct.Address
+	}
+	return ct.User.String()
+}
