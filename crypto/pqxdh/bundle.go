@@ -3,6 +3,7 @@ package pqxdh
 import (
 	"errors"
 	"fmt"
+	"github.com/mutualcoop/mutual/crypto/internal/pb"
 
 	"github.com/mutualcoop/mutual/crypto/keys"
 )
@@ -89,21 +90,21 @@ func (b *Bundle) MarshalBinary() ([]byte, error) {
 		return nil, errors.New("marshal bundle: no identity key or signed prekey")
 	}
 	out := make([]byte, 0, 300+keys.KEMPublicKeySize)
-	out = appendVarintField(out, fFormat, FormatVersion)
-	out = appendVarintField(out, 1, uint64(b.RegistrationID))
-	out = appendVarintField(out, 2, uint64(b.DeviceID))
-	out = appendBytesField(out, 3, b.IdentityKey.Bytes())
-	out = appendVarintField(out, 4, uint64(b.SignedPreKeyID))
-	out = appendBytesField(out, 5, b.SignedPreKey.Bytes())
-	out = appendBytesField(out, 6, b.SignedPreKeySignature)
+	out = pb.AppendVarint(out, fFormat, FormatVersion)
+	out = pb.AppendVarint(out, 1, uint64(b.RegistrationID))
+	out = pb.AppendVarint(out, 2, uint64(b.DeviceID))
+	out = pb.AppendBytes(out, 3, b.IdentityKey.Bytes())
+	out = pb.AppendVarint(out, 4, uint64(b.SignedPreKeyID))
+	out = pb.AppendBytes(out, 5, b.SignedPreKey.Bytes())
+	out = pb.AppendBytes(out, 6, b.SignedPreKeySignature)
 	if b.HasPreKey {
-		out = appendVarintField(out, 7, uint64(b.PreKeyID))
-		out = appendBytesField(out, 8, b.PreKey.Bytes())
+		out = pb.AppendVarint(out, 7, uint64(b.PreKeyID))
+		out = pb.AppendBytes(out, 8, b.PreKey.Bytes())
 	}
 	if b.HasKEMPreKey() {
-		out = appendVarintField(out, 9, uint64(b.KEMPreKeyID))
-		out = appendBytesField(out, 10, b.KEMPreKey.Bytes())
-		out = appendBytesField(out, 11, b.KEMPreKeySignature)
+		out = pb.AppendVarint(out, 9, uint64(b.KEMPreKeyID))
+		out = pb.AppendBytes(out, 10, b.KEMPreKey.Bytes())
+		out = pb.AppendBytes(out, 11, b.KEMPreKeySignature)
 	}
 	return out, nil
 }
@@ -115,31 +116,31 @@ func ParseBundle(raw []byte) (*Bundle, error) {
 	var havePreKeyID, haveKEMID bool
 	err := parseRecord(raw, func(f field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case 1:
-			b.RegistrationID, err = f.uint32()
+			b.RegistrationID, err = f.Uint32()
 		case 2:
-			b.DeviceID, err = f.uint32()
+			b.DeviceID, err = f.Uint32()
 		case 3:
 			b.IdentityKey, err = publicKeyField(f)
 		case 4:
-			b.SignedPreKeyID, err = f.uint32()
+			b.SignedPreKeyID, err = f.Uint32()
 		case 5:
 			b.SignedPreKey, err = publicKeyField(f)
 		case 6:
 			b.SignedPreKeySignature, err = signatureField(f)
 		case 7:
-			b.PreKeyID, err = f.uint32()
+			b.PreKeyID, err = f.Uint32()
 			havePreKeyID = true
 		case 8:
 			b.PreKey, err = publicKeyField(f)
 			b.HasPreKey = err == nil
 		case 9:
-			b.KEMPreKeyID, err = f.uint32()
+			b.KEMPreKeyID, err = f.Uint32()
 			haveKEMID = true
 		case 10:
 			var kb []byte
-			if kb, err = f.byteSlice(); err == nil {
+			if kb, err = f.ByteSlice(); err == nil {
 				b.KEMPreKey, err = keys.NewKEMPublicKey(kb)
 			}
 		case 11:

@@ -3,6 +3,7 @@ package pqxdh
 import (
 	"errors"
 	"fmt"
+	"github.com/mutualcoop/mutual/crypto/internal/pb"
 	"io"
 	"time"
 
@@ -150,12 +151,12 @@ func (id Identity) MarshalBinary() ([]byte, error) {
 	if id.Key.IsZero() {
 		return nil, errors.New("marshal identity: zero key")
 	}
-	b := appendVarintField(nil, fFormat, FormatVersion)
-	b = appendBytesField(b, 1, id.Key.Public().Bytes())
+	b := pb.AppendVarint(nil, fFormat, FormatVersion)
+	b = pb.AppendBytes(b, 1, id.Key.Public().Bytes())
 	priv := id.Key.Bytes()
-	b = appendBytesField(b, 2, priv)
+	b = pb.AppendBytes(b, 2, priv)
 	clear(priv)
-	return appendVarintField(b, 3, uint64(id.RegistrationID)), nil
+	return pb.AppendVarint(b, 3, uint64(id.RegistrationID)), nil
 }
 
 // ParseIdentity parses an Identity serialized by MarshalBinary.
@@ -167,14 +168,14 @@ func ParseIdentity(b []byte) (Identity, error) {
 	)
 	err := parseRecord(b, func(f field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case 1:
 			pub, err = publicKeyField(f)
 		case 2:
 			id.Key, err = privateKeyField(f)
 			have = true
 		case 3:
-			id.RegistrationID, err = f.uint32()
+			id.RegistrationID, err = f.Uint32()
 		}
 		return err
 	})
@@ -192,11 +193,11 @@ func (p PreKey) MarshalBinary() ([]byte, error) {
 	if p.Key.IsZero() {
 		return nil, errors.New("marshal prekey: zero key")
 	}
-	b := appendVarintField(nil, fFormat, FormatVersion)
-	b = appendVarintField(b, 1, uint64(p.ID))
-	b = appendBytesField(b, 2, p.Key.Public().Bytes())
+	b := pb.AppendVarint(nil, fFormat, FormatVersion)
+	b = pb.AppendVarint(b, 1, uint64(p.ID))
+	b = pb.AppendBytes(b, 2, p.Key.Public().Bytes())
 	priv := p.Key.Bytes()
-	b = appendBytesField(b, 3, priv)
+	b = pb.AppendBytes(b, 3, priv)
 	clear(priv)
 	return b, nil
 }
@@ -210,9 +211,9 @@ func ParsePreKey(b []byte) (PreKey, error) {
 	)
 	err := parseRecord(b, func(f field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case 1:
-			p.ID, err = f.uint32()
+			p.ID, err = f.Uint32()
 		case 2:
 			pub, err = publicKeyField(f)
 		case 3:
@@ -235,13 +236,13 @@ func (p SignedPreKey) MarshalBinary() ([]byte, error) {
 	if p.Key.IsZero() {
 		return nil, errors.New("marshal signed prekey: zero key")
 	}
-	b := appendVarintField(nil, fFormat, FormatVersion)
-	b = appendVarintField(b, 1, uint64(p.ID))
-	b = appendBytesField(b, 2, p.Key.Public().Bytes())
+	b := pb.AppendVarint(nil, fFormat, FormatVersion)
+	b = pb.AppendVarint(b, 1, uint64(p.ID))
+	b = pb.AppendBytes(b, 2, p.Key.Public().Bytes())
 	priv := p.Key.Bytes()
-	b = appendBytesField(b, 3, priv)
+	b = pb.AppendBytes(b, 3, priv)
 	clear(priv)
-	b = appendBytesField(b, 4, p.Signature)
+	b = pb.AppendBytes(b, 4, p.Signature)
 	return appendTime(b, 5, p.Created), nil
 }
 
@@ -254,9 +255,9 @@ func ParseSignedPreKey(b []byte) (SignedPreKey, error) {
 	)
 	err := parseRecord(b, func(f field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case 1:
-			p.ID, err = f.uint32()
+			p.ID, err = f.Uint32()
 		case 2:
 			pub, err = publicKeyField(f)
 		case 3:
@@ -283,16 +284,16 @@ func (p KEMPreKey) MarshalBinary() ([]byte, error) {
 	if p.Key.IsZero() {
 		return nil, errors.New("marshal kem prekey: zero key")
 	}
-	b := appendVarintField(nil, fFormat, FormatVersion)
-	b = appendVarintField(b, 1, uint64(p.ID))
-	b = appendBytesField(b, 2, p.Key.Public().Bytes())
+	b := pb.AppendVarint(nil, fFormat, FormatVersion)
+	b = pb.AppendVarint(b, 1, uint64(p.ID))
+	b = pb.AppendBytes(b, 2, p.Key.Public().Bytes())
 	seed := p.Key.Seed()
-	b = appendBytesField(b, 3, seed)
+	b = pb.AppendBytes(b, 3, seed)
 	clear(seed)
-	b = appendBytesField(b, 4, p.Signature)
+	b = pb.AppendBytes(b, 4, p.Signature)
 	b = appendTime(b, 5, p.Created)
 	if p.LastResort {
-		b = appendVarintField(b, 6, 1)
+		b = pb.AppendVarint(b, 6, 1)
 	}
 	return b, nil
 }
@@ -306,14 +307,14 @@ func ParseKEMPreKey(b []byte) (KEMPreKey, error) {
 	)
 	err := parseRecord(b, func(f field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case 1:
-			p.ID, err = f.uint32()
+			p.ID, err = f.Uint32()
 		case 2:
-			pub, err = f.byteSlice()
+			pub, err = f.ByteSlice()
 		case 3:
 			var seed []byte
-			if seed, err = f.byteSlice(); err == nil {
+			if seed, err = f.ByteSlice(); err == nil {
 				p.Key, err = keys.NewKEMPrivateKeyFromSeed(seed)
 				have = true
 			}
@@ -322,7 +323,7 @@ func ParseKEMPreKey(b []byte) (KEMPreKey, error) {
 		case 5:
 			p.Created, err = timeField(f)
 		case 6:
-			p.LastResort, err = f.bool()
+			p.LastResort, err = f.Bool()
 		}
 		return err
 	})
@@ -342,11 +343,11 @@ func parseRecord(b []byte, fn func(f field) error) error {
 		haveFormat bool
 	)
 	err := forEachField(b, func(f field) error {
-		if f.num == fFormat {
-			if f.typ != protowire.VarintType {
-				return fmt.Errorf("field %d: %w", f.num, errWireType)
+		if f.Num == fFormat {
+			if f.Type != protowire.VarintType {
+				return fmt.Errorf("field %d: %w", f.Num, errWireType)
 			}
-			format, haveFormat = f.value, true
+			format, haveFormat = f.Value, true
 		}
 		return nil
 	})
@@ -366,36 +367,36 @@ func parseRecord(b []byte, fn func(f field) error) error {
 }
 
 func publicKeyField(f field) (keys.PublicKey, error) {
-	raw, err := f.byteSlice()
+	raw, err := f.ByteSlice()
 	if err != nil {
 		return keys.PublicKey{}, err
 	}
 	k, err := keys.NewPublicKey(raw)
 	if err != nil {
-		return keys.PublicKey{}, fmt.Errorf("field %d: %w", f.num, err)
+		return keys.PublicKey{}, fmt.Errorf("field %d: %w", f.Num, err)
 	}
 	return k, nil
 }
 
 func privateKeyField(f field) (keys.PrivateKey, error) {
-	raw, err := f.byteSlice()
+	raw, err := f.ByteSlice()
 	if err != nil {
 		return keys.PrivateKey{}, err
 	}
 	k, err := keys.NewPrivateKey(raw)
 	if err != nil {
-		return keys.PrivateKey{}, fmt.Errorf("field %d: %w", f.num, err)
+		return keys.PrivateKey{}, fmt.Errorf("field %d: %w", f.Num, err)
 	}
 	return k, nil
 }
 
 func signatureField(f field) ([]byte, error) {
-	raw, err := f.byteSlice()
+	raw, err := f.ByteSlice()
 	if err != nil {
 		return nil, err
 	}
 	if len(raw) != keys.SignatureSize {
-		return nil, fmt.Errorf("field %d: signature of %d bytes", f.num, len(raw))
+		return nil, fmt.Errorf("field %d: signature of %d bytes", f.Num, len(raw))
 	}
 	return append([]byte(nil), raw...), nil
 }
@@ -409,7 +410,7 @@ func appendTime(b []byte, num protowire.Number, t time.Time) []byte {
 }
 
 func timeField(f field) (time.Time, error) {
-	v, err := f.fixed64()
+	v, err := f.Fixed64()
 	if err != nil {
 		return time.Time{}, err
 	}

@@ -3,6 +3,7 @@ package ratchet
 import (
 	"errors"
 	"fmt"
+	"github.com/mutualcoop/mutual/crypto/internal/pb"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -68,12 +69,12 @@ func (s *State) MarshalBinary() ([]byte, error) {
 		size += 100 + len(s.pending.KEMCiphertext)
 	}
 	b := make([]byte, 0, size)
-	b = appendVarintField(b, fFormat, FormatVersion)
-	b = appendVarintField(b, fVersion, uint64(s.version))
-	b = appendBytesField(b, fLocalIdentity, s.localIdentity.Bytes())
-	b = appendBytesField(b, fRemoteIdentity, s.remoteIdentity.Bytes())
-	b = appendBytesField(b, fRootKey, s.rootKey[:])
-	b = appendVarintField(b, fPreviousCounter, uint64(s.previousCounter))
+	b = pb.AppendVarint(b, fFormat, FormatVersion)
+	b = pb.AppendVarint(b, fVersion, uint64(s.version))
+	b = pb.AppendBytes(b, fLocalIdentity, s.localIdentity.Bytes())
+	b = pb.AppendBytes(b, fRemoteIdentity, s.remoteIdentity.Bytes())
+	b = pb.AppendBytes(b, fRootKey, s.rootKey[:])
+	b = pb.AppendVarint(b, fPreviousCounter, uint64(s.previousCounter))
 
 	b = protowire.AppendTag(b, fSenderChain, protowire.BytesType)
 	b = protowire.AppendBytes(b, appendChain(nil, s.sender.pub, s.sender.raw[:], s.sender.ck, nil))
@@ -82,38 +83,38 @@ func (s *State) MarshalBinary() ([]byte, error) {
 		b = protowire.AppendBytes(b, appendChain(nil, rc.ratchetKey, nil, rc.ck, rc.skipped))
 	}
 	if p := s.pending; p != nil {
-		var pb []byte
+		var pending []byte
 		if p.HasPreKeyID {
-			pb = appendVarintField(pb, fPendingPreKeyID, uint64(p.PreKeyID))
+			pending = pb.AppendVarint(pending, fPendingPreKeyID, uint64(p.PreKeyID))
 		}
-		pb = appendBytesField(pb, fPendingBaseKey, p.BaseKey.Bytes())
-		pb = appendVarintField(pb, fPendingSigned, uint64(p.SignedPreKeyID))
-		b = appendBytesField(b, fPendingPreKey, pb)
+		pending = pb.AppendBytes(pending, fPendingBaseKey, p.BaseKey.Bytes())
+		pending = pb.AppendVarint(pending, fPendingSigned, uint64(p.SignedPreKeyID))
+		b = pb.AppendBytes(b, fPendingPreKey, pending)
 		if p.KEMCiphertext != nil {
-			kb := appendVarintField(nil, fKEMID, uint64(p.KEMPreKeyID))
-			kb = appendBytesField(kb, fKEMCiphertext, p.KEMCiphertext)
-			b = appendBytesField(b, fPendingKEM, kb)
+			kb := pb.AppendVarint(nil, fKEMID, uint64(p.KEMPreKeyID))
+			kb = pb.AppendBytes(kb, fKEMCiphertext, p.KEMCiphertext)
+			b = pb.AppendBytes(b, fPendingKEM, kb)
 		}
 	}
-	b = appendVarintField(b, fRemoteRegID, uint64(s.remoteRegID))
-	b = appendVarintField(b, fLocalRegID, uint64(s.localRegID))
-	b = appendBytesField(b, fBaseKey, s.baseKey.Bytes())
+	b = pb.AppendVarint(b, fRemoteRegID, uint64(s.remoteRegID))
+	b = pb.AppendVarint(b, fLocalRegID, uint64(s.localRegID))
+	b = pb.AppendBytes(b, fBaseKey, s.baseKey.Bytes())
 	return b, nil
 }
 
 func appendChain(b []byte, pub keys.PublicKey, priv []byte, ck chainKey, skipped []skippedKey) []byte {
-	b = appendBytesField(b, fChainRatchetKey, pub.Bytes())
+	b = pb.AppendBytes(b, fChainRatchetKey, pub.Bytes())
 	if priv != nil {
-		b = appendBytesField(b, fChainPrivateKey, priv)
+		b = pb.AppendBytes(b, fChainPrivateKey, priv)
 	}
-	cb := appendVarintField(nil, fIndex, uint64(ck.index))
-	cb = appendBytesField(cb, fKey, ck.key[:])
-	b = appendBytesField(b, fChainKey, cb)
+	cb := pb.AppendVarint(nil, fIndex, uint64(ck.index))
+	cb = pb.AppendBytes(cb, fKey, ck.key[:])
+	b = pb.AppendBytes(b, fChainKey, cb)
 	var mb []byte
 	for i := range skipped {
-		mb = appendVarintField(mb[:0], fIndex, uint64(skipped[i].index))
-		mb = appendBytesField(mb, fSeed, skipped[i].seed[:])
-		b = appendBytesField(b, fChainMessageKeys, mb)
+		mb = pb.AppendVarint(mb[:0], fIndex, uint64(skipped[i].index))
+		mb = pb.AppendBytes(mb, fSeed, skipped[i].seed[:])
+		b = pb.AppendBytes(b, fChainMessageKeys, mb)
 	}
 	return b
 }
@@ -143,11 +144,11 @@ func parseState(b []byte) (*State, error) {
 	)
 	// The format version decides how the rest reads: find it first.
 	err := forEachField(b, func(f field) error {
-		if f.num == fFormat {
-			if f.typ != protowire.VarintType {
-				return fmt.Errorf("field %d: %w", f.num, errWireType)
+		if f.Num == fFormat {
+			if f.Type != protowire.VarintType {
+				return fmt.Errorf("field %d: %w", f.Num, errWireType)
 			}
-			format, haveFormat = f.value, true
+			format, haveFormat = f.Value, true
 		}
 		return nil
 	})
@@ -162,26 +163,26 @@ func parseState(b []byte) (*State, error) {
 	}
 	err = forEachField(b, func(f field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case fVersion:
 			var v uint32
-			v, err = f.uint32()
+			v, err = f.Uint32()
 			s.version = int(v)
 		case fLocalIdentity:
 			s.localIdentity, err = publicKeyField(f)
 		case fRemoteIdentity:
 			s.remoteIdentity, err = publicKeyField(f)
 		case fRootKey:
-			err = f.fixedBytes(s.rootKey[:])
+			err = f.FixedBytes(s.rootKey[:])
 			haveRoot = true
 		case fPreviousCounter:
-			s.previousCounter, err = f.uint32()
+			s.previousCounter, err = f.Uint32()
 		case fSenderChain:
-			senderRaw, err = f.byteSlice()
+			senderRaw, err = f.ByteSlice()
 			haveSend = true
 		case fReceiverChains:
 			var raw []byte
-			if raw, err = f.byteSlice(); err != nil {
+			if raw, err = f.ByteSlice(); err != nil {
 				return err
 			}
 			if len(s.receivers) == MaxReceiverChains {
@@ -193,18 +194,18 @@ func parseState(b []byte) (*State, error) {
 			}
 		case fPendingPreKey:
 			var raw []byte
-			if raw, err = f.byteSlice(); err == nil {
+			if raw, err = f.ByteSlice(); err == nil {
 				pending, err = parsePending(raw)
 			}
 		case fPendingKEM:
 			var raw []byte
-			if raw, err = f.byteSlice(); err == nil {
+			if raw, err = f.ByteSlice(); err == nil {
 				kemID, kemCT, err = parsePendingKEM(raw)
 			}
 		case fRemoteRegID:
-			s.remoteRegID, err = f.uint32()
+			s.remoteRegID, err = f.Uint32()
 		case fLocalRegID:
-			s.localRegID, err = f.uint32()
+			s.localRegID, err = f.Uint32()
 		case fBaseKey:
 			s.baseKey, err = publicKeyField(f)
 		}
@@ -240,13 +241,13 @@ func parseState(b []byte) (*State, error) {
 }
 
 func publicKeyField(f field) (keys.PublicKey, error) {
-	raw, err := f.byteSlice()
+	raw, err := f.ByteSlice()
 	if err != nil {
 		return keys.PublicKey{}, err
 	}
 	k, err := keys.NewPublicKey(raw)
 	if err != nil {
-		return keys.PublicKey{}, fmt.Errorf("field %d: %w", f.num, err)
+		return keys.PublicKey{}, fmt.Errorf("field %d: %w", f.Num, err)
 	}
 	return k, nil
 }
@@ -264,22 +265,22 @@ func parseChain(b []byte, withPrivate bool) (*receiverChain, [keys.PrivateKeySiz
 	)
 	err := forEachField(b, func(f field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case fChainRatchetKey:
 			rc.ratchetKey, err = publicKeyField(f)
 			haveKey = true
 		case fChainPrivateKey:
-			err = f.fixedBytes(priv[:])
+			err = f.FixedBytes(priv[:])
 			havePriv = true
 		case fChainKey:
 			var raw []byte
-			if raw, err = f.byteSlice(); err == nil {
+			if raw, err = f.ByteSlice(); err == nil {
 				rc.ck, err = parseChainKey(raw)
 				haveCK = true
 			}
 		case fChainMessageKeys:
 			var raw []byte
-			if raw, err = f.byteSlice(); err != nil {
+			if raw, err = f.ByteSlice(); err != nil {
 				return err
 			}
 			if len(rc.skipped) == MaxMessageKeys {
@@ -323,11 +324,11 @@ func parseChainKey(b []byte) (chainKey, error) {
 	var haveKey bool
 	err := forEachField(b, func(f field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case fIndex:
-			ck.index, err = f.uint32()
+			ck.index, err = f.Uint32()
 		case fKey:
-			err = f.fixedBytes(ck.key[:])
+			err = f.FixedBytes(ck.key[:])
 			haveKey = true
 		}
 		return err
@@ -343,11 +344,11 @@ func parseSkipped(b []byte) (skippedKey, error) {
 	var haveSeed bool
 	err := forEachField(b, func(f field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case fIndex:
-			sk.index, err = f.uint32()
+			sk.index, err = f.Uint32()
 		case fSeed:
-			err = f.fixedBytes(sk.seed[:])
+			err = f.FixedBytes(sk.seed[:])
 			haveSeed = true
 		}
 		return err
@@ -363,14 +364,14 @@ func parsePending(b []byte) (*PendingPreKey, error) {
 	var haveSigned bool
 	err := forEachField(b, func(f field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case fPendingPreKeyID:
-			p.PreKeyID, err = f.uint32()
+			p.PreKeyID, err = f.Uint32()
 			p.HasPreKeyID = true
 		case fPendingBaseKey:
 			p.BaseKey, err = publicKeyField(f)
 		case fPendingSigned:
-			p.SignedPreKeyID, err = f.uint32()
+			p.SignedPreKeyID, err = f.Uint32()
 			haveSigned = true
 		}
 		return err
@@ -389,13 +390,13 @@ func parsePendingKEM(b []byte) (uint32, []byte, error) {
 	)
 	err := forEachField(b, func(f field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case fKEMID:
-			id, err = f.uint32()
+			id, err = f.Uint32()
 			know = true
 		case fKEMCiphertext:
 			var raw []byte
-			if raw, err = f.byteSlice(); err == nil {
+			if raw, err = f.ByteSlice(); err == nil {
 				if len(raw) != keys.KEMCiphertextSize {
 					return fmt.Errorf("KEM ciphertext of %d bytes", len(raw))
 				}

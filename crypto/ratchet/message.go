@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
+	"github.com/mutualcoop/mutual/crypto/internal/pb"
 
 	"github.com/mutualcoop/mutual/crypto/keys"
 )
@@ -95,20 +96,20 @@ func ParseSignalMessage(b []byte) (*SignalMessage, error) {
 	var haveKey, haveCounter, haveCiphertext bool
 	err = forEachField(m.serialized[1:len(b)-MACSize], func(f field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case 1:
 			var raw []byte
-			if raw, err = f.byteSlice(); err == nil {
+			if raw, err = f.ByteSlice(); err == nil {
 				m.ratchetKey, err = keys.NewPublicKey(raw)
 				haveKey = true
 			}
 		case 2:
-			m.counter, err = f.uint32()
+			m.counter, err = f.Uint32()
 			haveCounter = true
 		case 3:
-			m.previousCounter, err = f.uint32()
+			m.previousCounter, err = f.Uint32()
 		case 4:
-			m.ciphertext, err = f.byteSlice()
+			m.ciphertext, err = f.ByteSlice()
 			haveCiphertext = true
 		}
 		return err
@@ -165,10 +166,10 @@ func newSignalMessage(version int, macKey *[macKeySize]byte, ratchetKey keys.Pub
 	ciphertext []byte, sender, receiver keys.PublicKey) *SignalMessage {
 	b := make([]byte, 0, 1+2+keys.PublicKeySize+2*6+4+len(ciphertext)+MACSize)
 	b = append(b, versionByte(version))
-	b = appendBytesField(b, 1, ratchetKey.Bytes())
-	b = appendVarintField(b, 2, uint64(counter))
-	b = appendVarintField(b, 3, uint64(previousCounter))
-	b = appendBytesField(b, 4, ciphertext)
+	b = pb.AppendBytes(b, 1, ratchetKey.Bytes())
+	b = pb.AppendVarint(b, 2, uint64(counter))
+	b = pb.AppendVarint(b, 3, uint64(previousCounter))
+	b = pb.AppendBytes(b, 4, ciphertext)
 	mac := computeMAC(macKey, sender, receiver, b)
 	b = append(b, mac[:]...)
 	return &SignalMessage{
@@ -215,32 +216,32 @@ func ParsePreKeySignalMessage(b []byte) (*PreKeySignalMessage, error) {
 	err = forEachField(m.serialized[1:], func(f field) error {
 		var err error
 		var raw []byte
-		switch f.num {
+		switch f.Num {
 		case 1:
-			m.preKeyID, err = f.uint32()
+			m.preKeyID, err = f.Uint32()
 			m.hasPreKeyID = true
 		case 2:
-			if raw, err = f.byteSlice(); err == nil {
+			if raw, err = f.ByteSlice(); err == nil {
 				m.baseKey, err = keys.NewPublicKey(raw)
 				haveBase = true
 			}
 		case 3:
-			if raw, err = f.byteSlice(); err == nil {
+			if raw, err = f.ByteSlice(); err == nil {
 				m.identityKey, err = keys.NewPublicKey(raw)
 				haveIdentity = true
 			}
 		case 4:
-			inner, err = f.byteSlice()
+			inner, err = f.ByteSlice()
 		case 5:
-			m.registrationID, err = f.uint32()
+			m.registrationID, err = f.Uint32()
 		case 6:
-			m.signedPreKeyID, err = f.uint32()
+			m.signedPreKeyID, err = f.Uint32()
 			haveSigned = true
 		case 7:
-			m.kemPreKeyID, err = f.uint32()
+			m.kemPreKeyID, err = f.Uint32()
 			haveKEMID = true
 		case 8:
-			kemct, err = f.byteSlice()
+			kemct, err = f.ByteSlice()
 			if kemct == nil {
 				kemct = []byte{}
 			}
@@ -312,18 +313,18 @@ func newPreKeySignalMessage(version int, registrationID uint32, p *PendingPreKey
 	b := make([]byte, 0, 1+6*6+2*(2+keys.PublicKeySize)+4+len(msg.serialized)+4+len(p.KEMCiphertext))
 	b = append(b, versionByte(version))
 	if p.HasPreKeyID {
-		b = appendVarintField(b, 1, uint64(p.PreKeyID))
+		b = pb.AppendVarint(b, 1, uint64(p.PreKeyID))
 	}
-	b = appendBytesField(b, 2, p.BaseKey.Bytes())
-	b = appendBytesField(b, 3, identity.Bytes())
-	b = appendBytesField(b, 4, msg.serialized)
-	b = appendVarintField(b, 5, uint64(registrationID))
-	b = appendVarintField(b, 6, uint64(p.SignedPreKeyID))
+	b = pb.AppendBytes(b, 2, p.BaseKey.Bytes())
+	b = pb.AppendBytes(b, 3, identity.Bytes())
+	b = pb.AppendBytes(b, 4, msg.serialized)
+	b = pb.AppendVarint(b, 5, uint64(registrationID))
+	b = pb.AppendVarint(b, 6, uint64(p.SignedPreKeyID))
 	if version >= Version4 {
-		b = appendVarintField(b, 7, uint64(p.KEMPreKeyID))
+		b = pb.AppendVarint(b, 7, uint64(p.KEMPreKeyID))
 		ct := make([]byte, 0, 1+len(p.KEMCiphertext))
 		ct = append(append(ct, keys.KEMKeyType), p.KEMCiphertext...)
-		b = appendBytesField(b, 8, ct)
+		b = pb.AppendBytes(b, 8, ct)
 	}
 	return b
 }

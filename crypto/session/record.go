@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"fmt"
+	"github.com/mutualcoop/mutual/crypto/internal/pb"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -109,16 +110,16 @@ func (r *Record) promoteMatching(version int, baseKey keys.PublicKey) (bool, err
 
 // MarshalBinary serializes the record, secrets included.
 func (r *Record) MarshalBinary() ([]byte, error) {
-	b := appendVarintField(nil, fFormat, FormatVersion)
+	b := pb.AppendVarint(nil, fFormat, FormatVersion)
 	if r.current != nil {
 		cur, err := r.current.MarshalBinary()
 		if err != nil {
 			return nil, fmt.Errorf("marshal session record: %w", err)
 		}
-		b = appendBytesField(b, 1, cur)
+		b = pb.AppendBytes(b, 1, cur)
 	}
 	for _, p := range r.previous {
-		b = appendBytesField(b, 2, p)
+		b = pb.AppendBytes(b, 2, p)
 	}
 	return b, nil
 }
@@ -129,9 +130,9 @@ func (r *Record) MarshalBinary() ([]byte, error) {
 func ParseRecord(b []byte) (*Record, error) {
 	r := &Record{}
 	err := parseRecord(b, func(f field) error {
-		switch f.num {
+		switch f.Num {
 		case 1:
-			raw, err := f.byteSlice()
+			raw, err := f.ByteSlice()
 			if err != nil {
 				return err
 			}
@@ -139,7 +140,7 @@ func ParseRecord(b []byte) (*Record, error) {
 				return err
 			}
 		case 2:
-			raw, err := f.byteSlice()
+			raw, err := f.ByteSlice()
 			if err != nil {
 				return err
 			}
@@ -169,18 +170,18 @@ func (r IdentityRecord) MarshalBinary() ([]byte, error) {
 	if r.Key.IsZero() {
 		return nil, errors.New("marshal identity record: zero key")
 	}
-	b := appendVarintField(nil, fFormat, FormatVersion)
-	return appendBytesField(b, 1, r.Key.Bytes()), nil
+	b := pb.AppendVarint(nil, fFormat, FormatVersion)
+	return pb.AppendBytes(b, 1, r.Key.Bytes()), nil
 }
 
 // ParseIdentityRecord parses an IdentityRecord serialized by MarshalBinary.
 func ParseIdentityRecord(b []byte) (IdentityRecord, error) {
 	var r IdentityRecord
 	err := parseRecord(b, func(f field) error {
-		if f.num != 1 {
+		if f.Num != 1 {
 			return nil
 		}
-		raw, err := f.byteSlice()
+		raw, err := f.ByteSlice()
 		if err != nil {
 			return err
 		}
@@ -203,11 +204,11 @@ func parseRecord(b []byte, fn func(f field) error) error {
 		haveFormat bool
 	)
 	err := forEachField(b, func(f field) error {
-		if f.num == fFormat {
-			if f.typ != protowire.VarintType {
-				return fmt.Errorf("field %d: %w", f.num, errWireType)
+		if f.Num == fFormat {
+			if f.Type != protowire.VarintType {
+				return fmt.Errorf("field %d: %w", f.Num, errWireType)
 			}
-			format, haveFormat = f.value, true
+			format, haveFormat = f.Value, true
 		}
 		return nil
 	})
