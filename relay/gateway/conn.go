@@ -177,7 +177,12 @@ func (c *conn) writer() {
 		defer cancel()
 		if err := c.ws.Write(ctx, websocket.MessageBinary, buf); err != nil {
 			if ctx.Err() != nil {
-				c.setClose(wire.CloseTooSlow, "too slow")
+				// The timed-out write closed the socket, so the reader may
+				// have recorded a plain "going away" first: too slow is the
+				// reason.
+				c.closeMu.Lock()
+				c.closeCode, c.closeReason = wire.CloseTooSlow, "too slow"
+				c.closeMu.Unlock()
 			} else {
 				c.setClose(websocket.StatusGoingAway, "")
 			}

@@ -525,6 +525,7 @@ func TestSlowReaderIsClosed(t *testing.T) {
 		t.Fatal("carol did not get her message")
 	}
 	want := fmt.Sprintf(`mutual_gateway_closes_total{code="%d"} 1`, wire.CloseTooSlow)
+	ctx := ctxT(t)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -538,7 +539,7 @@ func TestSlowReaderIsClosed(t *testing.T) {
 			break
 		}
 		select {
-		case <-ctxT(t).Done():
+		case <-ctx.Done():
 			t.Fatalf("metrics never showed %s:\n%s", want, body)
 		case <-tick.C:
 		}
