@@ -3,7 +3,8 @@
 # packages (with the race detector), the crypto tests under js/wasm, the
 # interoperability tests against an independent Signal implementation
 # (a nested module), and the cluster backends against a real PostgreSQL
-# server and a real Apache Kafka broker, which this script starts and stops.
+# server and a real Apache Kafka broker, which this script starts and stops,
+# then a cluster of the real binary (two gateways, two routers) on both.
 #
 # Environment:
 #   MUTUAL_TEST_SERVICES=0   skip the PostgreSQL and Kafka suites (a quick run)
@@ -66,6 +67,11 @@ if [[ $services == 1 ]]; then
 		kafka_pid=
 		run "bus on Kafka" env MUTUAL_TEST_KAFKA="$(scripts/kafka.sh bootstrap)" \
 			go test -race -count=1 -tags kafka ./relay/bus/kafka/...
+		if ! grep -q "postgres start" <<<"${failed[*]:-}"; then
+			run "cluster: gateways and routers on Kafka and PostgreSQL" env \
+				MUTUAL_TEST_KAFKA="$(scripts/kafka.sh bootstrap)" MUTUAL_TEST_POSTGRES="$(scripts/postgres.sh url)" \
+				go test -race -count=1 -tags cluster -run Cluster ./relay/server/
+		fi
 	else
 		kafka_pid=
 		cat "$log_dir/kafka-start.log"
