@@ -390,7 +390,7 @@ func (c *cli) safetyNumber(ctx context.Context, args []string) error {
 		if n.Unverified {
 			note = "  (changed: not trusted yet)"
 		}
-		fmt.Fprintf(c.stdout, "device %d: %s%s\n", n.Device, n.Fingerprint.Displayable(), note)
+		fmt.Fprintf(c.stdout, "device %d: %s%s\n", n.Device, strings.Join(n.Fingerprint.Groups(), " "), note)
 	}
 	return nil
 }
