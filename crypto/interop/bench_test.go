@@ -12,7 +12,7 @@ import (
 // go.mau.fi/libsignal (in-memory stores holding records as objects), at
 // protocol version 3, in one run:
 //
-//	cd crypto/interop && go test -run XXX -bench . -benchmem
+//	cd crypto/interop && go test -run '^$' -bench . -benchmem
 
 // BenchmarkSetupX3DH is a whole session setup: the initiator processes a
 // bundle (no one-time prekey) and encrypts a first message, the responder
