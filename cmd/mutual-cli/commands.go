@@ -71,14 +71,11 @@ func (c *cli) contacts(ctx context.Context, args []string) error {
 	if len(args) != 1 {
 		return usageError("contacts %s takes one address", sub)
 	}
-	s, err := c.open(ctx)
+	s, err := c.online(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	if err := s.connect(ctx); err != nil {
-		return err
-	}
 	switch sub {
 	case "add":
 		ct, err := s.client.AddContact(ctx, args[0])
@@ -192,14 +189,11 @@ func (c *cli) send(ctx context.Context, args []string) error {
 		}
 		text = strings.TrimRight(string(b), "\n")
 	}
-	s, err := c.open(ctx)
+	s, err := c.online(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	if err := s.connect(ctx); err != nil {
-		return err
-	}
 	ct, err := s.contact(ctx, args[0])
 	if err != nil {
 		if ct, err = s.client.AddContact(ctx, args[0]); errors.Is(err, client.ErrNoSuchUser) {
@@ -269,14 +263,11 @@ func (c *cli) receive(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return usageError("receive takes only --follow and --json")
 	}
-	s, err := c.open(ctx)
+	s, err := c.online(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	if err := s.connect(ctx); err != nil {
-		return err
-	}
 	printed := make(map[wire.MessageID]bool)
 	out := json.NewEncoder(c.stdout)
 	show := func(m client.Message) error {
@@ -410,14 +401,11 @@ func (c *cli) devices(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return usageError("devices takes only --json")
 	}
-	s, err := c.open(ctx)
+	s, err := c.online(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	if err := s.connect(ctx); err != nil {
-		return err
-	}
 	me, err := s.client.Account()
 	if err != nil {
 		return err

@@ -50,6 +50,19 @@ func (c *cli) open(ctx context.Context) (*session, error) {
 	return &session{c: c, client: cl, closeStore: st.Close}, nil
 }
 
+// online opens the home and connects it to the relay.
+func (c *cli) online(ctx context.Context) (*session, error) {
+	s, err := c.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.connect(ctx); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
 // connect starts the connection loop and waits until it is connected.
 func (s *session) connect(ctx context.Context) error {
 	if _, err := s.client.Account(); err != nil {
