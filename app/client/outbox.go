@@ -289,7 +289,7 @@ func (c *Client) plan(ctx context.Context, ts *txState, e *outboxEntry, user wir
 		if i < 0 {
 			return nil, false, fmt.Errorf("no bundle for device %d", d)
 		}
-		pb, err := toBundle(&bundles[i])
+		pb, err := BundleFromWire(&bundles[i])
 		if err != nil {
 			return nil, false, err
 		}
@@ -362,9 +362,10 @@ func hasRecipient(e *outboxEntry, u wire.UserID, d wire.DeviceID) bool {
 	return slices.ContainsFunc(e.Recipients, func(r wire.Recipient) bool { return r.User == u && r.Device == d })
 }
 
-// toBundle converts a published bundle (formats in the package
-// documentation) and verifies its signatures.
-func toBundle(b *wire.Bundle) (*pqxdh.Bundle, error) {
+// BundleFromWire converts a bundle as the relay hands it out (formats in
+// the package documentation) to the form PQXDH takes, and verifies its
+// signatures.
+func BundleFromWire(b *wire.Bundle) (*pqxdh.Bundle, error) {
 	ik, err := keys.NewPublicKey(b.Identity)
 	if err != nil {
 		return nil, fmt.Errorf("bundle identity key: %w", err)

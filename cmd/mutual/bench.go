@@ -36,7 +36,7 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.rate, "rate", 0, "target messages a second over all clients; 0 sends as fast as the relay answers")
 	fs.IntVar(&f.size, "size", 256, "payload bytes per message")
 	fs.IntVar(&f.inflight, "inflight", 8, "sends per client waiting for their answer at most")
-	fs.BoolVar(&f.opaque, "opaque", true, "send opaque payloads, without end-to-end encryption (the only mode for now)")
+	fs.BoolVar(&f.opaque, "opaque", false, "send opaque payloads, without end-to-end encryption, to measure the relay alone")
 	fs.StringVar(&f.server, "server", "", "relay to load, such as http://127.0.0.1:8080 (default: start one in this process)")
 	fs.StringVar(&f.codesFrom, "codes-from", "", "with --server: file receiving the standard output of that relay, started with --dev (its DEV CODE lines)")
 	fs.StringVar(&f.data, "data", "", "data directory of the in-process relay (default: a temporary directory, removed afterwards)")
@@ -54,16 +54,13 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	if !f.opaque {
-		return errors.New("only opaque payloads are available: end-to-end encrypted payloads come with the client")
-	}
 	log, err := f.log.logger(stderr)
 	if err != nil {
 		return err
 	}
 	cfg := loadgen.Config{
 		Clients: f.clients, Messages: f.messages, Rate: f.rate, Size: f.size,
-		InFlight: f.inflight, DrainTimeout: f.drainTimeout, Progress: stderr,
+		InFlight: f.inflight, Opaque: f.opaque, DrainTimeout: f.drainTimeout, Progress: stderr,
 	}
 	if f.cpuProfile != "" {
 		out, err := os.Create(f.cpuProfile)

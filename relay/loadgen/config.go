@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/mutualcoop/mutual/crypto/padding"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -27,7 +28,8 @@ type Config struct {
 	// fast as the relay answers.
 	Rate float64
 	// Size is the payload of each message in bytes, PayloadHeader to
-	// wire.MaxCiphertext; default 256.
+	// wire.MaxCiphertext (to padding.MaxPlaintext when it is encrypted end
+	// to end); default 256.
 	Size int
 	// InFlight bounds the sends per client waiting for their answer;
 	// default 8.
@@ -44,8 +46,15 @@ type Config struct {
 	// email:bench-<RunID>-<i>@bench.test; default 8 random hex digits.
 	RunID string
 
-	// NewEncoder returns the payload encoder of the client self; default
-	// Opaque for every client.
+	// Opaque sends the payload unencrypted (the Opaque encoder), to
+	// measure the relay alone. By default every client encrypts end to end
+	// (E2E): it publishes real keys, sets up a PQXDH session with the
+	// client it sends to during setup, and encrypts and decrypts every
+	// payload.
+	Opaque bool
+	// NewEncoder, when set, returns the payload encoder of the client self
+	// in place of the two above; the clients then publish a minimal key
+	// set of the right shape.
 	NewEncoder func(self Peer) PayloadEncoder
 
 	// Memory, when set, measures the relay's memory before and after the
@@ -86,9 +95,6 @@ func (c *Config) setDefaults() {
 		id := wire.NewMessageID()
 		c.RunID = fmt.Sprintf("%x", id[:4])
 	}
-	if c.NewEncoder == nil {
-		c.NewEncoder = func(Peer) PayloadEncoder { return Opaque{} }
-	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
 	}
@@ -111,6 +117,8 @@ func (c Config) Validate() error {
 		return errors.New("loadgen: negative rate")
 	case c.Size < PayloadHeader || c.Size > wire.MaxCiphertext:
 		return fmt.Errorf("loadgen: size %d, want %d to %d bytes", c.Size, PayloadHeader, wire.MaxCiphertext)
+	case c.e2e() && c.Size > padding.MaxPlaintext:
+		return fmt.Errorf("loadgen: size %d, at most %d bytes with end-to-end encryption", c.Size, padding.MaxPlaintext)
 	case c.InFlight < 1 || c.SetupParallel < 1:
 		return errors.New("loadgen: in-flight and setup parallelism must be positive")
 	case c.DrainTimeout < 0 || c.SendTimeout < 0:
@@ -120,3 +128,6 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// e2e reports whether the clients encrypt with E2E.
+func (c Config) e2e() bool { return !c.Opaque && c.NewEncoder == nil }

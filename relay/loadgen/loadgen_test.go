@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mutualcoop/mutual/crypto/padding"
 	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/loadgen"
 	"github.com/mutualcoop/mutual/relay/server"
@@ -66,6 +67,10 @@ func TestRunEmbedded(t *testing.T) {
 		cfg  loadgen.Config
 	}{
 		{"as fast as possible", loadgen.Config{Clients: 20, Messages: 2000}},
+		{"opaque", loadgen.Config{Clients: 20, Messages: 2000, Opaque: true}},
+		{"end to end", loadgen.Config{Clients: 10, Messages: 500}},
+		{"two clients", loadgen.Config{Clients: 2, Messages: 60, InFlight: 4}},
+		{"custom encoder", loadgen.Config{Clients: 3, Messages: 30, NewEncoder: func(loadgen.Peer) loadgen.PayloadEncoder { return loadgen.Opaque{} }}},
 		{"paced", loadgen.Config{Clients: 5, Messages: 300, Rate: 3000, Size: 1024, InFlight: 2}},
 		{"uneven split", loadgen.Config{Clients: 3, Messages: 100, Size: loadgen.PayloadHeader}},
 	}
@@ -80,6 +85,9 @@ func TestRunEmbedded(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkComplete(t, res, cfg.Messages)
+			if e2e := strings.HasPrefix(res.Payload, "end-to-end encrypted"); e2e != (!cfg.Opaque && cfg.NewEncoder == nil) {
+				t.Errorf("payload %q with opaque=%v", res.Payload, cfg.Opaque)
+			}
 			if !res.HaveMemory || res.Clients != cfg.Clients {
 				t.Errorf("memory measured %v, clients %d", res.HaveMemory, res.Clients)
 			}
@@ -219,14 +227,20 @@ func TestConfigValidate(t *testing.T) {
 	if err := good.Validate(); err != nil {
 		t.Fatalf("good config: %v", err)
 	}
+	opaque := good
+	opaque.Opaque, opaque.Size = true, padding.MaxPlaintext+1
+	if err := opaque.Validate(); err != nil {
+		t.Fatalf("opaque payload larger than padding allows: %v", err)
+	}
 	for name, mutate := range map[string]func(*loadgen.Config){
-		"no url":        func(c *loadgen.Config) { c.URL = "" },
-		"no codes":      func(c *loadgen.Config) { c.Codes = nil },
-		"one client":    func(c *loadgen.Config) { c.Clients = 1 },
-		"no messages":   func(c *loadgen.Config) { c.Messages = 0 },
-		"negative rate": func(c *loadgen.Config) { c.Rate = -1 },
-		"tiny payload":  func(c *loadgen.Config) { c.Size = loadgen.PayloadHeader - 1 },
-		"huge payload":  func(c *loadgen.Config) { c.Size = 1 << 20 },
+		"no url":           func(c *loadgen.Config) { c.URL = "" },
+		"no codes":         func(c *loadgen.Config) { c.Codes = nil },
+		"one client":       func(c *loadgen.Config) { c.Clients = 1 },
+		"no messages":      func(c *loadgen.Config) { c.Messages = 0 },
+		"negative rate":    func(c *loadgen.Config) { c.Rate = -1 },
+		"tiny payload":     func(c *loadgen.Config) { c.Size = loadgen.PayloadHeader - 1 },
+		"huge payload":     func(c *loadgen.Config) { c.Size = 1 << 20 },
+		"too large to pad": func(c *loadgen.Config) { c.Size = padding.MaxPlaintext + 1 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := good

@@ -14,6 +14,9 @@ import (
 // Result is what a run measured.
 type Result struct {
 	Clients int
+	// Payload says how payloads crossed the relay: end-to-end encrypted,
+	// opaque, or through Config.NewEncoder.
+	Payload string
 
 	// Sent counts Send requests; each was answered Accepted or Rejected,
 	// or Failed (the connection ended or the wait timed out first).
@@ -35,7 +38,7 @@ type Result struct {
 	// Elapsed from the first send to the last delivery.
 	Sending, Elapsed time.Duration
 	// Setup is the time taken to register, connect and introduce the
-	// clients.
+	// clients and to set up their end-to-end sessions.
 	Setup time.Duration
 
 	// Latency is delivery latency: receive time minus send time.
@@ -109,6 +112,9 @@ func (r *Result) Summary() string {
 func (r *Result) WriteReport(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "clients       %d\n", r.Clients)
+	if r.Payload != "" {
+		fmt.Fprintf(&b, "payload       %s\n", r.Payload)
+	}
 	fmt.Fprintf(&b, "sent          %d\n", r.Sent)
 	fmt.Fprintf(&b, "accepted      %d\n", r.Accepted)
 	fmt.Fprintf(&b, "rejected      %d%s\n", r.Rejected, byCode(r.RejectedBy))

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mutualcoop/mutual/app/transport"
+	"github.com/mutualcoop/mutual/crypto/padding"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -24,6 +25,7 @@ type client struct {
 	cred []byte
 	conn *transport.Conn
 	enc  PayloadEncoder
+	e2e  *E2E    // with end-to-end encryption: enc, made before registering
 	peer *client // the client this one sends to
 	conv wire.ConversationID
 
@@ -69,7 +71,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	cfg.setDefaults()
 	r := &run{cfg: cfg, rejectedBy: make(map[wire.Code]int64)}
-	res := &Result{Clients: cfg.Clients, RejectedBy: r.rejectedBy}
+	res := &Result{Clients: cfg.Clients, RejectedBy: r.rejectedBy, Payload: payloadMode(cfg)}
 	defer r.closeAll()
 	start := time.Now()
 	if err := r.setup(ctx, res); err != nil {
@@ -80,6 +82,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// payloadMode describes how cfg's payloads cross the relay.
+func payloadMode(cfg Config) string {
+	switch {
+	case cfg.e2e():
+		padded, _ := padding.Size(cfg.Size) // Validate checked the size
+		return fmt.Sprintf("end-to-end encrypted (PQXDH sessions, %d bytes padded to %d)", cfg.Size, padded)
+	case cfg.NewEncoder != nil:
+		return "through the configured encoder"
+	}
+	return fmt.Sprintf("opaque, %d bytes, not encrypted", cfg.Size)
 }
 
 // measure starts the receivers, sends every message, waits for the
@@ -182,8 +196,77 @@ func (r *run) setup(ctx context.Context, res *Result) error {
 	if err := r.forEach(ctx, r.introduce); err != nil {
 		return err
 	}
+	switch {
+	case r.cfg.e2e():
+		start = time.Now()
+		if err := r.forEach(ctx, r.startSession); err != nil {
+			return err
+		}
+		if err := r.handshake(); err != nil {
+			return err
+		}
+		fmt.Fprintf(r.cfg.Progress, "bench: %d end-to-end sessions set up in %s\n", n, FormatDuration(time.Since(start)))
+		for _, c := range r.clients {
+			c.enc = c.e2e
+		}
+	case r.cfg.NewEncoder != nil:
+		for _, c := range r.clients {
+			c.enc = r.cfg.NewEncoder(c.self)
+		}
+	default:
+		for _, c := range r.clients {
+			c.enc = Opaque{}
+		}
+	}
+	return nil
+}
+
+// startSession fetches, through the relay, the bundle of the device c
+// sends to and sets up a session with it, as a client does before its
+// first message.
+func (r *run) startSession(ctx context.Context, c *client) error {
+	to := c.peer.self
+	b, err := transport.Call[*wire.Bundles](ctx, c.conn, &wire.FetchBundles{User: to.User})
+	if err != nil {
+		return fmt.Errorf("client %d fetches bundles: %w", c.idx, err)
+	}
+	for i := range b.Bundles {
+		if b.Bundles[i].Device == to.Device {
+			if err := c.e2e.Start(ctx, to, &b.Bundles[i]); err != nil {
+				return fmt.Errorf("client %d: %w", c.idx, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("client %d: no bundle for the device it sends to", c.idx)
+}
+
+// handshake makes every session an answered one, before anything is
+// timed: each client encrypts a first message (a PreKeySignalMessage) to
+// the client it sends to, which decrypts it and answers. Without the
+// answer every message of the run would stay a PreKeySignalMessage, since
+// the ring never sends the other way. These two messages are handed over
+// in this process, not through the relay; everything timed crosses the
+// relay. One client at a time, so that with two clients the sessions each
+// way do not cross.
+func (r *run) handshake() error {
+	hello := appendPayload(nil, payload{}, PayloadHeader)
 	for _, c := range r.clients {
-		c.enc = r.cfg.NewEncoder(c.self)
+		to := c.peer
+		first, err := c.e2e.Encode(to.self, hello)
+		if err != nil {
+			return fmt.Errorf("client %d: first message: %w", c.idx, err)
+		}
+		if _, err := to.e2e.Decode(c.self, first); err != nil {
+			return fmt.Errorf("client %d: first message from %d: %w", to.idx, c.idx, err)
+		}
+		answer, err := to.e2e.Encode(c.self, hello)
+		if err != nil {
+			return fmt.Errorf("client %d: answer: %w", to.idx, err)
+		}
+		if _, err := c.e2e.Decode(to.self, answer); err != nil {
+			return fmt.Errorf("client %d: answer from %d: %w", c.idx, to.idx, err)
+		}
 	}
 	return nil
 }
@@ -206,6 +289,13 @@ func (r *run) dial(ctx context.Context) (*transport.Conn, error) {
 // its keys. The connection is closed afterwards: connect opens the one
 // the run uses, so that memory is measured for connections alone.
 func (r *run) register(ctx context.Context, c *client) error {
+	if r.cfg.e2e() && c.e2e == nil {
+		e, err := NewE2E(nil)
+		if err != nil {
+			return fmt.Errorf("client %d keys: %w", c.idx, err)
+		}
+		c.e2e = e
+	}
 	for {
 		err := r.tryRegister(ctx, c)
 		var e *wire.Error
@@ -249,7 +339,11 @@ func (r *run) tryRegister(ctx context.Context, c *client) error {
 	}
 	c.self = Peer{User: v.User, Device: v.Device}
 	c.cred = v.Credential
-	if _, err := transport.Call[*wire.OK](ctx, conn, minimalKeys()); err != nil {
+	keys := minimalKeys()
+	if c.e2e != nil {
+		keys = c.e2e.PublishKeys()
+	}
+	if _, err := transport.Call[*wire.OK](ctx, conn, keys); err != nil {
 		return fmt.Errorf("publish keys: %w", err)
 	}
 	return nil
