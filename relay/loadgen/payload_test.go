@@ -38,7 +38,7 @@ func TestDecodePayloadRejects(t *testing.T) {
 	for name, b := range map[string][]byte{
 		"empty":              nil,
 		"short":              good[:PayloadHeader-1],
-		"wrong magic":        append([]byte("XXXX"), good[4:]...),
+		"wrong magic":        append([]byte("MUTx"), good[4:]...),
 		"negative send time": neg,
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -511,26 +511,7 @@ func (p *clusterProc) url() string { return "ws://" + p.addr + "/v1/ws" }
 
 // register signs a new account in at gateway p with the code it prints.
 func (p *clusterProc) register(t *testing.T, ctx context.Context, i int) *clusterClient {
-	t.Helper()
-	addr := fmt.Sprintf("email:cluster-%d@mutual.test", i)
-	conn, err := transport.Dial(ctx, p.url(), transport.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.Register(ctx, addr); err != nil {
-		t.Fatalf("register: %v", err)
-	}
-	code, err := p.out.wait(ctx, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := conn.Verify(ctx, addr, code, "cluster")
-	if err != nil {
-		t.Fatalf("verify: %v", err)
-	}
-	c := &crashClient{idx: i, user: v.User, device: v.Device, cred: v.Credential, stored: make(map[wire.MessageID]int), bodies: make(map[wire.MessageID]string), accepted: make(map[wire.MessageID]bool)}
-	c.producing.Store(true)
+	c := registerClient(t, ctx, p.url(), p.out, fmt.Sprintf("email:cluster-%d@mutual.test", i), i)
 	return &clusterClient{crashClient: c, gateway: i % 2, offsets: make(map[int64]bool)}
 }
 

@@ -295,9 +295,14 @@ func (p *crashRelay) url() string { return "ws://" + p.addr + "/v1/ws" }
 
 // register signs a new account in with the code the relay prints.
 func (p *crashRelay) register(t *testing.T, ctx context.Context, i int) *crashClient {
+	return registerClient(t, ctx, p.url(), &p.out, fmt.Sprintf("email:crash-%d@mutual.test", i), i)
+}
+
+// registerClient signs a new account in at the relay at url with the code
+// it prints, and returns it as a load-driving client.
+func registerClient(t *testing.T, ctx context.Context, url string, codes *codeLines, addr string, i int) *crashClient {
 	t.Helper()
-	addr := fmt.Sprintf("email:crash-%d@mutual.test", i)
-	conn, err := transport.Dial(ctx, p.url(), transport.Options{})
+	conn, err := transport.Dial(ctx, url, transport.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,11 +310,11 @@ func (p *crashRelay) register(t *testing.T, ctx context.Context, i int) *crashCl
 	if err := conn.Register(ctx, addr); err != nil {
 		t.Fatalf("register: %v", err)
 	}
-	code, err := p.out.wait(ctx, addr)
+	code, err := codes.wait(ctx, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := conn.Verify(ctx, addr, code, "crash")
+	v, err := conn.Verify(ctx, addr, code, "test")
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
