@@ -82,6 +82,14 @@ type Tx interface {
 	// returns, and fn must not modify bucket: collect keys and change them
 	// after Scan.
 	Scan(bucket, prefix []byte, fn func(k, v []byte) error) error
+	// ScanBefore calls fn for each key in bucket that starts with prefix
+	// and is less than before (every such key if before is nil), in
+	// decreasing key order, until fn returns an error, which ScanBefore
+	// returns. It is how a caller pages backwards, for example through
+	// the newest messages of a conversation: each page starts before
+	// the last key of the previous one. The rules for k, v and fn are
+	// those of Scan.
+	ScanBefore(bucket, prefix, before []byte, fn func(k, v []byte) error) error
 }
 
 // CheckBucket reports whether a bucket name is acceptable to every

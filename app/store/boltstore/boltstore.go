@@ -200,3 +200,56 @@ func (t *tx) Scan(bucket, prefix []byte, fn func(k, v []byte) error) error {
 	}
 	return nil
 }
+
+func (t *tx) ScanBefore(bucket, prefix, before []byte, fn func(k, v []byte) error) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	if err := store.CheckBucket(bucket); err != nil {
+		return err
+	}
+	if len(prefix) > store.MaxKeySize || len(before) > store.MaxKeySize {
+		return store.ErrInvalid
+	}
+	b := t.btx.Bucket(bucket)
+	if b == nil {
+		return nil
+	}
+	c := b.Cursor()
+	// Start at the last key below the bound: the end of prefix's range,
+	// or before if that comes first.
+	bound := prefixEnd(prefix)
+	if before != nil && (bound == nil || bytes.Compare(before, bound) < 0) {
+		bound = before
+	}
+	var k, v []byte
+	if bound == nil {
+		k, v = c.Last()
+	} else if k, v = c.Seek(bound); k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+		if v == nil {
+			continue // a nested bucket; this package makes none
+		}
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prefixEnd returns the least key greater than every key that starts with
+// prefix, or nil if there is none (prefix is empty or all 0xff).
+func prefixEnd(prefix []byte) []byte {
+	end := bytes.Clone(prefix)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}

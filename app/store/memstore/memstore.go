@@ -171,28 +171,44 @@ func (t *tx) Delete(bucket, key []byte) error {
 }
 
 func (t *tx) Scan(bucket, prefix []byte, fn func(k, v []byte) error) error {
+	return t.scan(bucket, prefix, nil, false, fn)
+}
+
+func (t *tx) ScanBefore(bucket, prefix, before []byte, fn func(k, v []byte) error) error {
+	return t.scan(bucket, prefix, before, true, fn)
+}
+
+// scan visits the keys with prefix (and, if before is not nil, less than
+// it) in increasing order, or decreasing if reverse.
+func (t *tx) scan(bucket, prefix, before []byte, reverse bool, fn func(k, v []byte) error) error {
 	if err := t.check(); err != nil {
 		return err
 	}
 	if err := store.CheckBucket(bucket); err != nil {
 		return err
 	}
-	if len(prefix) > store.MaxKeySize {
+	if len(prefix) > store.MaxKeySize || len(before) > store.MaxKeySize {
 		return store.ErrInvalid
 	}
 	b := string(bucket)
+	wanted := func(k string) bool {
+		return hasPrefix(k, prefix) && (before == nil || k < string(before))
+	}
 	var keys []string
 	for k := range t.s.buckets[b] {
-		if _, staged := t.writes[b][k]; !staged && hasPrefix(k, prefix) {
+		if _, staged := t.writes[b][k]; !staged && wanted(k) {
 			keys = append(keys, k)
 		}
 	}
 	for k, v := range t.writes[b] {
-		if v != nil && hasPrefix(k, prefix) {
+		if v != nil && wanted(k) {
 			keys = append(keys, k)
 		}
 	}
 	slices.Sort(keys)
+	if reverse {
+		slices.Reverse(keys)
+	}
 	for _, k := range keys {
 		v, _ := t.lookup(b, k)
 		// Copies, so that fn can neither change the store through them

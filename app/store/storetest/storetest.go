@@ -38,6 +38,8 @@ func Run(t *testing.T, open Open) {
 		{"BucketsAreSeparate", testBucketsSeparate},
 		{"ScanOrderAndPrefix", testScan},
 		{"ScanStopsOnError", testScanStops},
+		{"ScanBeforeOrderBoundAndPrefix", testScanBefore},
+		{"ScanBeforePages", testScanBeforePages},
 		{"ReadOwnWrites", testReadOwnWrites},
 		{"RollbackOnError", testRollbackOnError},
 		{"RollbackOnPanic", testRollbackOnPanic},
@@ -498,5 +500,146 @@ func testClosed(t *testing.T, s store.Store) {
 	}
 	if err := s.View(context.Background(), fn); !errors.Is(err, store.ErrClosed) {
 		t.Fatalf("view after close: %v", err)
+	}
+}
+
+// scanBefore collects "key=value" in the order ScanBefore visits them.
+func scanBefore(t *testing.T, tx store.Tx, bucket []byte, prefix, before string, bounded bool) []string {
+	t.Helper()
+	var b []byte
+	if bounded {
+		b = []byte(before)
+	}
+	var got []string
+	if err := tx.ScanBefore(bucket, []byte(prefix), b, func(k, v []byte) error {
+		got = append(got, string(k)+"="+string(v))
+		return nil
+	}); err != nil {
+		t.Fatalf("scan before %q in %q: %v", before, prefix, err)
+	}
+	return got
+}
+
+func testScanBefore(t *testing.T, s store.Store) {
+	keys := []string{"b", "a", "ab", "abc", "b\x00", "a\xff", "c", "\x00", "\xff\xff"}
+	update(t, s, func(tx store.Tx) error {
+		for _, k := range keys {
+			if err := tx.Put(bucketA, []byte(k), []byte("v"+k)); err != nil {
+				return err
+			}
+		}
+		return tx.Put(bucketB, []byte("a0"), []byte("other bucket"))
+	})
+	cases := []struct {
+		prefix, before string
+		bounded        bool
+		want           []string
+	}{
+		{"", "", false, []string{"\xff\xff=v\xff\xff", "c=vc", "b\x00=vb\x00", "b=vb", "a\xff=va\xff", "abc=vabc", "ab=vab", "a=va", "\x00=v\x00"}},
+		{"a", "", false, []string{"a\xff=va\xff", "abc=vabc", "ab=vab", "a=va"}},
+		{"a", "abc", true, []string{"ab=vab", "a=va"}},
+		{"a", "ab\x00", true, []string{"ab=vab", "a=va"}},
+		{"a", "a", true, nil},
+		{"a", "b", true, []string{"a\xff=va\xff", "abc=vabc", "ab=vab", "a=va"}},
+		{"a", "zzz", true, []string{"a\xff=va\xff", "abc=vabc", "ab=vab", "a=va"}},
+		{"a", "\x00", true, nil},
+		{"", "b", true, []string{"a\xff=va\xff", "abc=vabc", "ab=vab", "a=va", "\x00=v\x00"}},
+		{"\xff", "", false, []string{"\xff\xff=v\xff\xff"}},
+		{"\xff\xff", "", false, []string{"\xff\xff=v\xff\xff"}},
+		{"d", "", false, nil},
+		{"", "\x00", true, nil},
+	}
+	err := s.View(context.Background(), func(tx store.Tx) error {
+		for _, c := range cases {
+			if got := scanBefore(t, tx, bucketA, c.prefix, c.before, c.bounded); !same(got, c.want) {
+				return fmt.Errorf("scan before %q (bounded %v) in %q:\n got %q\nwant %q", c.before, c.bounded, c.prefix, got, c.want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A read-write transaction sees its own puts and deletes.
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.Put(bucketA, []byte("aa"), []byte("vaa")); err != nil {
+			return err
+		}
+		if err := tx.Delete(bucketA, []byte("abc")); err != nil {
+			return err
+		}
+		got := scanBefore(t, tx, bucketA, "a", "", false)
+		want := []string{"a\xff=va\xff", "ab=vab", "aa=vaa", "a=va"}
+		if !same(got, want) {
+			return fmt.Errorf("own writes: got %q, want %q", got, want)
+		}
+		return nil
+	})
+	stop := errors.New("stop")
+	var seen []string
+	err = s.View(context.Background(), func(tx store.Tx) error {
+		return tx.ScanBefore(bucketA, nil, nil, func(k, _ []byte) error {
+			seen = append(seen, string(k))
+			if len(seen) == 2 {
+				return stop
+			}
+			return nil
+		})
+	})
+	if !errors.Is(err, stop) || !same(seen, []string{"\xff\xff", "c"}) {
+		t.Fatalf("got %v after %q, want the callback's error after the two last keys", err, seen)
+	}
+}
+
+// testScanBeforePages pages backwards through one prefix among others, the
+// way a client reads a conversation's newest messages first.
+func testScanBeforePages(t *testing.T, s store.Store) {
+	const n, page = 250, 40
+	key := func(conv byte, seq int) []byte {
+		return []byte{conv, byte(seq >> 8), byte(seq)}
+	}
+	update(t, s, func(tx store.Tx) error {
+		for _, conv := range []byte{1, 2, 3} {
+			for i := range n {
+				if err := tx.Put(bucketA, key(conv, i), []byte{conv}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	stop := errors.New("page full")
+	var before []byte
+	next := n - 1
+	for {
+		var got [][]byte
+		err := s.View(context.Background(), func(tx store.Tx) error {
+			return tx.ScanBefore(bucketA, []byte{2}, before, func(k, v []byte) error {
+				if len(v) != 1 || v[0] != 2 {
+					return fmt.Errorf("key %x has value %x", k, v)
+				}
+				got = append(got, bytes.Clone(k))
+				if len(got) == page {
+					return stop
+				}
+				return nil
+			})
+		})
+		if err != nil && !errors.Is(err, stop) {
+			t.Fatal(err)
+		}
+		for _, k := range got {
+			if want := key(2, next); !bytes.Equal(k, want) {
+				t.Fatalf("got key %x, want %x", k, want)
+			}
+			next--
+		}
+		if len(got) < page {
+			break
+		}
+		before = got[len(got)-1]
+	}
+	if next != -1 {
+		t.Fatalf("paging stopped with %d keys unread", next+1)
 	}
 }
