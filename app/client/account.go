@@ -74,7 +74,7 @@ func (c *Client) Verify(ctx context.Context, address, code, deviceName string) (
 	if err != nil {
 		return Account{}, fmt.Errorf("verify: %w", err)
 	}
-	ks, err := c.newKeys(id, &accountRecord{NextPreKeyID: 1, NextKEMID: 1, NextSignedID: 1}, now, true, prekeyTarget, prekeyTarget)
+	ks, err := c.newKeys(id, &accountRecord{NextPreKeyID: 1, NextKEMID: 1, NextSignedID: 1, Layout: currentLayout}, now, true, prekeyTarget, prekeyTarget)
 	if err != nil {
 		return Account{}, fmt.Errorf("verify: %w", err)
 	}

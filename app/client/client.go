@@ -95,11 +95,13 @@ func Open(ctx context.Context, st store.Store, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.mgr = mgr
+	layout := uint32(currentLayout)
 	err = st.View(ctx, func(tx store.Tx) error {
 		acct, err := getAccount(tx)
 		if acct == nil || err != nil {
 			return err
 		}
+		layout = acct.Layout
 		b, err := tx.Get(bAccount, kIdentity)
 		if err != nil {
 			return fmt.Errorf("identity: %w", err)
@@ -111,6 +113,9 @@ func Open(ctx context.Context, st store.Store, cfg Config) (*Client, error) {
 		c.self.Store(&self{User: acct.User, Device: acct.Device, Credential: acct.Credential, Address: acct.Address, Identity: id})
 		return nil
 	})
+	if err == nil && layout < currentLayout {
+		err = c.upgrade(ctx)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("client: open: %w", err)
 	}
@@ -177,7 +182,8 @@ func (c *Client) registered() (*self, error) {
 }
 
 // update runs fn in a read-write transaction with a txState for the key
-// store, and emits the identity changes it noticed once it committed.
+// store, and emits the identity and contact changes it noticed once it
+// committed.
 func (c *Client) update(ctx context.Context, fn func(ctx context.Context, ts *txState) error) error {
 	var ts *txState
 	err := c.st.Update(ctx, func(tx store.Tx) error {
@@ -192,6 +198,9 @@ func (c *Client) update(ctx context.Context, fn func(ctx context.Context, ts *tx
 	}
 	for _, d := range ts.ownDevices {
 		c.emit(OwnDeviceSeen{Device: d})
+	}
+	for _, u := range ts.contacts {
+		c.emit(ContactChanged{User: u})
 	}
 	return nil
 }
@@ -230,23 +239,46 @@ func getContact(tx store.Tx, me, u wire.UserID) (*Contact, error) {
 	return parseContact(b, me)
 }
 
-func putContact(tx store.Tx, ct *Contact) error {
-	return tx.Put(bContacts, ct.User[:], ct.marshal())
+// putContact stores ct (setting its Conversation) with the copy in its
+// conversation's summary, and notes the change for a ContactChanged
+// event.
+func (c *Client) putContact(ts *txState, ct *Contact) error {
+	ct.Conversation = DirectConversation(c.me().User, ct.User)
+	if err := ts.tx.Put(bContacts, ct.User[:], ct.marshal()); err != nil {
+		return err
+	}
+	chat, err := c.chatFor(ts.tx, ct.Conversation, ct.User)
+	if err != nil {
+		return err
+	}
+	cp := *ct
+	chat.Contact = &cp
+	ts.contactChanged(ct.User)
+	return putChat(ts.tx, ct.Conversation, chat)
 }
 
-// nextSeq returns the next value of one of the account's counters.
-func nextSeq(tx store.Tx, outbox bool) (uint64, error) {
+// deleteContact forgets user as a contact. The conversation's summary
+// stays (without the contact) with its messages.
+func (c *Client) deleteContact(ts *txState, user wire.UserID) error {
+	if err := ts.tx.Delete(bContacts, user[:]); err != nil {
+		return err
+	}
+	conv := DirectConversation(c.me().User, user)
+	chat, err := c.loadChat(ts.tx, conv)
+	if chat == nil || err != nil {
+		return err
+	}
+	chat.Contact = nil
+	ts.contactChanged(user)
+	return putChat(ts.tx, conv, chat)
+}
+
+// nextOutboxSeq returns the next outbox sequence number.
+func nextOutboxSeq(tx store.Tx) (uint64, error) {
 	a, err := mustAccount(tx)
 	if err != nil {
 		return 0, err
 	}
-	var n uint64
-	if outbox {
-		a.OutboxSeq++
-		n = a.OutboxSeq
-	} else {
-		a.MessageSeq++
-		n = a.MessageSeq
-	}
-	return n, putAccount(tx, a)
+	a.OutboxSeq++
+	return a.OutboxSeq, putAccount(tx, a)
 }

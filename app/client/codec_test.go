@@ -35,14 +35,26 @@ func sampleMessage() *Message {
 
 func sampleContact() *Contact {
 	u := wire.UserID{7}
-	return &Contact{User: u, Address: "email:bob@example.org", Nickname: "Bob", State: ContactAllowed,
-		Accepted: true, IdentityChanged: true, Added: time.UnixMilli(1_600_000_000_000), Conversation: DirectConversation(wire.UserID{1}, u)}
+	return &Contact{User: u, Address: "email:bob@example.org", Nickname: "Bob", ProfileName: "Robert", State: ContactAllowed,
+		Accepted: true, IdentityChanged: true, Added: time.UnixMilli(1_600_000_000_000), Conversation: DirectConversation(wire.UserID{1}, u),
+		profileAt: 1_650_000_000_000}
+}
+
+func sampleChat() *chatRecord {
+	ct := sampleContact()
+	last := sampleMessage()
+	last.Conversation, last.Peer, last.Seq = ct.Conversation, ct.User, 9
+	return &chatRecord{User: ct.User, Contact: ct, LastSeq: 9, Last: last, Unread: 3}
+}
+
+func sampleProfile() *content {
+	return &content{Kind: kindProfile, Name: "Zoë 🌱", SentAt: 1_700_000_000_456, Peer: wire.UserID{1, 2, 3}}
 }
 
 func sampleAccount() *accountRecord {
 	return &accountRecord{User: wire.UserID{1}, Device: 3, Credential: bytes.Repeat([]byte{5}, 32), Address: "email:a@example.org",
 		DeviceName: "phone", NextPreKeyID: 101, NextKEMID: 102, NextSignedID: 2, SignedID: 1, LastResortID: 1,
-		Published: true, ReadReceiptsOff: true, MessageSeq: 42, OutboxSeq: 7}
+		Published: true, ReadReceiptsOff: true, OutboxSeq: 7, ProfileName: "Alice", ProfileAt: 1_700_000_000_001, Layout: currentLayout}
 }
 
 func sampleIdentity(t testing.TB) *identityRecord {
@@ -64,6 +76,25 @@ func TestRoundTrips(t *testing.T) {
 		got, err := openContent(sealed)
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("got %+v, %v", got, err)
+		}
+	})
+	t.Run("profile", func(t *testing.T) {
+		want := sampleProfile()
+		got, err := openContent(mustSeal(t, want))
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("got %+v, %v", got, err)
+		}
+	})
+	t.Run("chat", func(t *testing.T) {
+		want := sampleChat()
+		got, err := parseChat(want.marshal(), wire.UserID{1})
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("got %+v, %v", got, err)
+		}
+		removed := &chatRecord{User: want.User, LastSeq: 1}
+		got, err = parseChat(removed.marshal(), wire.UserID{1})
+		if err != nil || !reflect.DeepEqual(got, removed) {
+			t.Fatalf("without contact or message: got %+v, %v", got, err)
 		}
 	})
 	t.Run("outbox", func(t *testing.T) {
@@ -103,6 +134,15 @@ func TestRoundTrips(t *testing.T) {
 	})
 }
 
+func mustSeal(t testing.TB, c *content) []byte {
+	t.Helper()
+	b, err := sealContent(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // TestFormatVersion: records without a version or of another version are
 // refused with a clear error.
 func TestFormatVersion(t *testing.T) {
@@ -130,6 +170,17 @@ func TestContentLimits(t *testing.T) {
 	refs := &content{Kind: kindRead, Refs: make([]wire.MessageID, maxReceiptRefs+1)}
 	if _, err := parseContent(refs.marshal()); !errors.Is(err, errMalformed) {
 		t.Fatalf("too many refs: %v", err)
+	}
+	for _, name := range []string{
+		strings.Repeat("x", MaxProfileName+1), "\xff", "a\nb", "a\x00b", "\u202eevil", "a\u2028b", "a\u0085b",
+	} {
+		p := &content{Kind: kindProfile, Name: name}
+		if _, err := parseContent(p.marshal()); !errors.Is(err, errMalformed) {
+			t.Fatalf("profile name %q: %v", name, err)
+		}
+	}
+	if _, err := parseContent((&content{Kind: kindProfile, Name: strings.Repeat("é", MaxProfileName/2)}).marshal()); err != nil {
+		t.Fatalf("longest profile name: %v", err)
 	}
 	// The longest text pads to 8 KiB.
 	long, err := sealContent(&content{Kind: kindText, Text: strings.Repeat("x", MaxText), SentAt: -1, Peer: wire.UserID{1}})
@@ -197,6 +248,9 @@ func FuzzParseContent(f *testing.F) {
 	f.Add(sampleContent().marshal())
 	f.Add((&content{Kind: kindRead, Refs: []wire.MessageID{{1}}}).marshal())
 	f.Add([]byte{0x78, 1, 0x0a, 0x01})
+	f.Add(sampleProfile().marshal())
+	f.Add((&content{Kind: kindProfile, SentAt: -5}).marshal())
+	f.Add([]byte{0x78, 1, 0x08, 0x04, 0x32, 0x03, 'a', 0x0a, 'b'})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := parseContent(b)
 		if err != nil {
@@ -204,6 +258,9 @@ func FuzzParseContent(f *testing.F) {
 		}
 		if len(m.Text) > MaxText || len(m.Refs) > maxReceiptRefs {
 			t.Fatalf("over the limits: %d bytes, %d refs", len(m.Text), len(m.Refs))
+		}
+		if err := checkProfileName(m.Name); err != nil {
+			t.Fatalf("accepted the profile name %q: %v", m.Name, err)
 		}
 		again, err := parseContent(m.marshal())
 		if err != nil || !reflect.DeepEqual(again, m) {
@@ -263,6 +320,24 @@ func FuzzParseContact(f *testing.F) {
 	})
 }
 
+func FuzzParseChat(f *testing.F) {
+	f.Add(sampleChat().marshal())
+	f.Add((&chatRecord{User: wire.UserID{7}, LastSeq: 1}).marshal())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := parseChat(b, wire.UserID{1})
+		if err != nil {
+			return
+		}
+		if r.Unread < 0 || (r.Contact != nil && r.Contact.User != r.User) {
+			t.Fatalf("accepted %+v", r)
+		}
+		again, err := parseChat(r.marshal(), wire.UserID{1})
+		if err != nil || !reflect.DeepEqual(again, r) {
+			t.Fatalf("re-encoded: %+v %v, want %+v", again, err, r)
+		}
+	})
+}
+
 func FuzzParseAccount(f *testing.F) {
 	f.Add(sampleAccount().marshal())
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -301,4 +376,51 @@ func FuzzParseCiphertext(f *testing.F) {
 			t.Fatal("ciphertext does not re-encode to its input")
 		}
 	})
+}
+
+func TestContactName(t *testing.T) {
+	u := wire.UserID{0xab, 0xcd, 0xef, 0x01, 0x23}
+	for _, tc := range []struct {
+		name string
+		ct   Contact
+		want string
+	}{
+		{"nickname first", Contact{User: u, Nickname: "Bobby", ProfileName: "Robert", Address: "email:bob@example.org"}, "Bobby"},
+		{"then the profile name", Contact{User: u, ProfileName: "Robert", Address: "email:bob@example.org"}, "Robert"},
+		{"then the address", Contact{User: u, Address: "email:bob@example.org"}, "email:bob@example.org"},
+		{"then the user ID", Contact{User: u}, "abcdef01"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.ct.Name(); got != tc.want {
+				t.Fatalf("Name() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCheckProfileName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"", true},
+		{"Alice", true},
+		{"Zoë 🌱 d'Arc", true},
+		{strings.Repeat("x", MaxProfileName), true},
+		{strings.Repeat("x", MaxProfileName+1), false},
+		{"\xffAlice", false},
+		{"Al\nice", false},
+		{"Al\tice", false},
+		{"Al\x7fice", false},
+		{"\u202eecilA", false}, // right-to-left override
+		{"Al\u2066ice", false}, // left-to-right isolate
+		{"Al\u2029ice", false}, // paragraph separator
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkProfileName(tc.name)
+			if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrBadProfileName)) {
+				t.Fatalf("checkProfileName(%q) = %v", tc.name, err)
+			}
+		})
+	}
 }

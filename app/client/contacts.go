@@ -93,11 +93,11 @@ func (c *Client) Remove(ctx context.Context, user wire.UserID) error {
 	if _, err := transport.Call[*wire.OK](ctx, conn, &wire.SetContact{User: user, State: wire.ContactNone}); err != nil {
 		return fmt.Errorf("remove contact: %w", err)
 	}
-	err = c.st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.Delete(bContacts, user[:]); err != nil {
+	err = c.update(ctx, func(_ context.Context, ts *txState) error {
+		if err := c.deleteContact(ts, user); err != nil {
 			return err
 		}
-		return dropOutbox(tx, me.User, user)
+		return c.dropOutbox(ts.tx, me.User, user)
 	})
 	if err != nil {
 		return fmt.Errorf("remove contact: %w", err)
@@ -141,17 +141,17 @@ func (c *Client) setState(ctx context.Context, conn *transport.Conn, user wire.U
 		if ct == nil {
 			ct = &Contact{User: user, Added: fromMS(ts.now), Conversation: DirectConversation(me.User, user)}
 		}
-		wasRequest := ct.State == ContactRequest
+		was := ct.State
 		ct.State = state
 		if edit != nil {
 			edit(ct)
 		}
 		switch {
 		case state == ContactBlocked:
-			if err := dropOutbox(ts.tx, me.User, user); err != nil {
+			if err := c.dropOutbox(ts.tx, me.User, user); err != nil {
 				return err
 			}
-		case wasRequest:
+		case was == ContactRequest:
 			// They asked first, so they accept this account; and what they
 			// sent is delivered now.
 			ct.Accepted = true
@@ -159,8 +159,15 @@ func (c *Client) setState(ctx context.Context, conn *transport.Conn, user wire.U
 				return err
 			}
 		}
+		if was != ContactAllowed {
+			q, err := c.enqueueProfile(ts, ct)
+			if err != nil {
+				return err
+			}
+			queued = queued || q
+		}
 		out = ct
-		return putContact(ts.tx, ct)
+		return c.putContact(ts, ct)
 	})
 	if err != nil {
 		return nil, err
@@ -199,7 +206,7 @@ func (c *Client) receiptsForAll(tx store.Tx, ct *Contact) (bool, error) {
 // dropOutbox removes the entries to peer that were not encrypted yet,
 // failing their messages; encrypted ones are sent (and refused by the
 // relay if it must).
-func dropOutbox(tx store.Tx, me, peer wire.UserID) error {
+func (c *Client) dropOutbox(tx store.Tx, me, peer wire.UserID) error {
 	var drop [][]byte
 	var ids []wire.MessageID
 	err := tx.Scan(bOutbox, nil, func(k, v []byte) error {
@@ -224,20 +231,15 @@ func dropOutbox(tx store.Tx, me, peer wire.UserID) error {
 		}
 	}
 	for _, id := range ids {
-		k, err := tx.Get(bMsgIndex, authoredKey(me, id))
-		if err != nil {
-			continue
-		}
-		b, err := tx.Get(bMessages, k)
-		if err != nil {
-			continue
-		}
-		m, err := parseMessage(b)
+		m, err := c.loadMessage(tx, me, id)
 		if err != nil {
 			return err
 		}
+		if m == nil || m.State != StateSending {
+			continue
+		}
 		m.State, m.Failure = StateFailed, wire.CodeNotAccepted
-		if err := tx.Put(bMessages, k, m.marshal()); err != nil {
+		if err := c.putMessage(tx, m, StateSending); err != nil {
 			return err
 		}
 	}
@@ -254,16 +256,19 @@ func (c *Client) SetNickname(ctx context.Context, user wire.UserID, nickname str
 	if len(nickname) > MaxNickname {
 		return fmt.Errorf("client: nickname over %d bytes", MaxNickname)
 	}
-	return c.st.Update(ctx, func(tx store.Tx) error {
-		ct, err := getContact(tx, me.User, user)
+	return c.update(ctx, func(_ context.Context, ts *txState) error {
+		ct, err := getContact(ts.tx, me.User, user)
 		if err != nil {
 			return err
 		}
 		if ct == nil {
 			return ErrNotContact
 		}
+		if ct.Nickname == nickname {
+			return nil
+		}
 		ct.Nickname = nickname
-		return putContact(tx, ct)
+		return c.putContact(ts, ct)
 	})
 }
 

@@ -16,6 +16,7 @@ const (
 	kindText          contentKind = 1
 	kindDelivered     contentKind = 2 // delivery receipt
 	kindRead          contentKind = 3 // read receipt
+	kindProfile       contentKind = 4 // the writer's profile (name)
 	maxReceiptRefs                = 100
 	maxContentTextLen             = MaxText
 )
@@ -23,23 +24,30 @@ const (
 // content is the plaintext of every message, before padding:
 //
 //	Content {
-//	  1  kind        uint32   1 text, 2 delivery receipt, 3 read receipt
+//	  1  kind        uint32   1 text, 2 delivery receipt, 3 read receipt, 4 profile
 //	  2  text        string   kind 1: UTF-8, at most MaxText bytes
-//	  3  sent_at_ms  sint64   the writer's clock, Unix milliseconds
+//	  3  sent_at_ms  sint64   the writer's clock, Unix milliseconds; kind 4:
+//	                 when the name was set, so that the newest wins
 //	  4  refs        repeated bytes (16 each): kinds 2 and 3, the message IDs acknowledged (at most 100)
 //	  5  peer        bytes (16): the other user of the 1:1 conversation, so
 //	                 that the writer's other devices file their copy
+//	  6  name        string   kind 4: the writer's profile name, UTF-8, at
+//	                 most MaxProfileName bytes, no control characters,
+//	                 line separators or bidirectional controls; absent:
+//	                 no name
 //	  15 version     uint32   1
 //	}
 //
 // Unknown kinds decode (kind is kept) and are ignored by receivers, so
-// that later kinds (profiles, reactions) reach older clients harmlessly.
+// that later kinds (reactions) reach older clients harmlessly; clients
+// from before kind 4 ignore profiles so.
 type content struct {
 	Kind   contentKind
 	Text   string
 	SentAt int64
 	Refs   []wire.MessageID
 	Peer   wire.UserID
+	Name   string
 }
 
 func (m *content) marshal() []byte {
@@ -51,6 +59,7 @@ func (m *content) marshal() []byte {
 		e.bytes(4, r[:])
 	}
 	e.id(5, m.Peer)
+	e.string(6, m.Name)
 	return e.b
 }
 
@@ -79,6 +88,12 @@ func parseContent(b []byte) (*content, error) {
 			}
 		case 5:
 			err = f.id((*[16]byte)(&m.Peer))
+		case 6:
+			if m.Name, err = f.string(MaxProfileName); err == nil {
+				if perr := checkProfileName(m.Name); perr != nil {
+					err = fmt.Errorf("%w: %w", errMalformed, perr)
+				}
+			}
 		}
 		return err
 	})

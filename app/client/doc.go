@@ -14,8 +14,12 @@
 //	go c.Run(ctx)                                 // stay connected
 //	bob, _ := c.AddContact(ctx, "email:bob@example.org")
 //	id, _ := c.Send(ctx, bob.User, "hello")       // queued; works offline
-//	for ev := range c.Events() { ... }            // MessageReceived, MessageStateChanged, ...
-//	msgs, _ := c.Messages(ctx, bob.Conversation)
+//	for ev := range c.Events() { ... }            // MessageReceived, MessageStateChanged, ContactChanged, ...
+//	chats, _ := c.Chats(ctx)                      // the chat list: newest activity first, unread counts
+//	page, _ := c.History(ctx, bob.Conversation, 0, 50)           // the newest 50 messages
+//	older, _ := c.History(ctx, bob.Conversation, page[0].Seq, 50) // the 50 before them
+//	_ = c.MarkRead(ctx, bob.Conversation)         // read receipts go to Bob
+//	_ = c.SetProfileName(ctx, "Alice")            // shown to contacts, end to end
 //
 // Calls that need the relay (AddContact, Accept, Block, Remove, Devices,
 // RemoveDevice) wait for Run's connection within their context and fail
@@ -60,6 +64,14 @@
 //     them off), or Failed (refused by the relay or by the recipient's
 //     allowlist, with the reason); states never move back. Receipts are
 //     end-to-end encrypted messages like any other.
+//   - Chat list. Every conversation has a summary record (a copy of
+//     the contact, the newest message, the unread count, the last
+//     sequence number given), written in the same transaction as each
+//     message stored, each state change, each MarkRead and each change
+//     to the contact, so Chats reads one small record per conversation
+//     and is always what the messages say. A message's Seq is its place
+//     in its conversation (1, 2, ...); History pages backwards by it and
+//     reads only the page.
 //
 // # Contacts and requests
 //
@@ -71,7 +83,26 @@
 // receipts for what they wrote), Block or Remove. A refusal
 // (not_accepted) makes the next messages requests again. On connecting,
 // the relay's allowlist is merged into the local contacts, so that what
-// another device of the account decided shows here too.
+// another device of the account decided shows here too. Every change to
+// a contact emits a ContactChanged event.
+//
+// # Profile names
+//
+// SetProfileName sets what the user calls themself (at most
+// MaxProfileName bytes of UTF-8, no control characters). It is sent end
+// to end, as a content of kind profile through the outbox (so offline and
+// across restarts), to each allowed contact who has accepted this account
+// (written to it): when it changes, when the user accepts a contact's
+// request, and when a contact the user added writes for the first time.
+// It never travels as a contact request, so it never reaches a stranger,
+// a pending request or a blocked user, and never uses up the request the
+// relay lets through to a stranger. A received profile sets the sender's
+// Contact.ProfileName (the newest by when it was set wins) and emits
+// ContactChanged; it is not a message. A profile from someone who is not
+// a contact is dropped. The account's other devices get a copy and take
+// the name over. Contact.Name gives what to call someone: the local
+// nickname, else their profile name, else the address, else a short form
+// of the user ID.
 //
 // # Identity keys and trust
 //
@@ -125,9 +156,9 @@
 //
 // The plaintext inside is a Content protobuf (see content in
 // content.go: kind, text, sent-at milliseconds, referenced message IDs,
-// peer, format version 1 in field 15), padded with crypto/padding (text
-// messages of up to MaxText bytes pad to at most 8 KiB). Message IDs are
-// wire.NewMessageID. The ID of the 1:1 conversation between users a and b
+// peer, profile name, format version 1 in field 15), padded with
+// crypto/padding (text messages of up to MaxText bytes pad to at most
+// 8 KiB). Message IDs are wire.NewMessageID. The ID of the 1:1 conversation between users a and b
 // is the first 16 bytes of SHA-256("Mutual direct conversation v1" ||
 // lower ID || higher ID), so both sides agree (DirectConversation).
 //
@@ -135,7 +166,10 @@
 //
 // Buckets and keys are listed in layout.go; every record is a protobuf
 // with a format version in field 15 (now 1), refused if unknown.
-// Sessions, identity keys, prekeys, contacts, messages, seen-IDs and the
-// outbox all live in the one store, so that every transaction above is
-// one store transaction.
+// Sessions, identity keys, prekeys, contacts, messages, chat summaries,
+// seen-IDs and the outbox all live in the one store, so that every
+// transaction above is one store transaction. The account record holds
+// the storage layout the store was written in; Open brings a store of an
+// older layout up to date in one transaction (layout 1: sequence numbers
+// count per conversation, and the chat summaries exist).
 package client

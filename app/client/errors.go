@@ -50,6 +50,9 @@ var (
 	ErrEmptyText   = errors.New("client: empty message")
 	ErrTextTooLong = fmt.Errorf("client: message over %d bytes", MaxText)
 	ErrBadText     = errors.New("client: message is not valid UTF-8")
+	// ErrBadProfileName: a profile name must be at most MaxProfileName
+	// bytes of UTF-8 without control characters.
+	ErrBadProfileName = errors.New("client: unusable profile name")
 )
 
 // IdentityChangedError is the error of Send to a contact whose identity

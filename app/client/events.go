@@ -34,6 +34,12 @@ type MessageStateChanged struct{ Message Message }
 // RequestReceived: someone who is not a contact sent a contact request.
 type RequestReceived struct{ Contact Contact }
 
+// ContactChanged: what this device knows of a user changed: their
+// profile name arrived, they were added, accepted, blocked or removed,
+// renamed, or an identity change was flagged or accepted. Read the
+// contact again (Contact, Chats) to show it.
+type ContactChanged struct{ User wire.UserID }
+
 // IdentityChanged: a contact has a new or changed identity key on the
 // listed devices. Sending to them fails with ErrIdentityChanged (and
 // queued messages wait) until AcceptIdentity.
@@ -65,6 +71,7 @@ func (Disconnected) event()        {}
 func (MessageReceived) event()     {}
 func (MessageStateChanged) event() {}
 func (RequestReceived) event()     {}
+func (ContactChanged) event()      {}
 func (IdentityChanged) event()     {}
 func (OwnDeviceSeen) event()       {}
 func (Undecryptable) event()       {}

@@ -1,7 +1,10 @@
 package client
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/mutualcoop/mutual/app/store"
 	"github.com/mutualcoop/mutual/app/transport"
@@ -78,4 +81,104 @@ func OneTimePrekeys(ctx context.Context, c *Client) (ec, kem int, err error) {
 		})
 	})
 	return ec, kem, err
+}
+
+// CheckChats compares every stored conversation summary with one
+// computed afresh from the contacts and the messages.
+func CheckChats(ctx context.Context, c *Client) error {
+	me := c.me()
+	return c.st.View(ctx, func(tx store.Tx) error {
+		want, err := summarize(tx, me.User)
+		if err != nil {
+			return err
+		}
+		n := 0
+		err = tx.Scan(bChats, nil, func(k, v []byte) error {
+			n++
+			var conv wire.ConversationID
+			copy(conv[:], k)
+			w := want[conv]
+			if w == nil {
+				return fmt.Errorf("chat %x: stored, but there is nothing to sum up", k)
+			}
+			got, err := parseChat(v, me.User)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(got.marshal(), w.marshal()) {
+				return fmt.Errorf("chat %x: stored %+v (last %+v), want %+v (last %+v)", k, got, got.Last, w, w.Last)
+			}
+			return nil
+		})
+		if err == nil && n != len(want) {
+			err = fmt.Errorf("%d chats stored, want %d", n, len(want))
+		}
+		return err
+	})
+}
+
+// QueuedProfiles lists the users a profile waits in the outbox for.
+func QueuedProfiles(ctx context.Context, c *Client) ([]wire.UserID, error) {
+	var out []wire.UserID
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(bOutbox, nil, func(_, v []byte) error {
+			e, err := parseOutbox(v)
+			if err == nil && e.ContentKind == kindProfile {
+				out = append(out, e.Peer)
+			}
+			return err
+		})
+	})
+	return out, err
+}
+
+// SealProfileRequest encrypts a profile with name for the devices of
+// user whose bundles are given, as a contact request, which no client
+// sends (profiles go as plain messages to contacts), and returns the
+// Send. Run must not be running.
+func SealProfileRequest(ctx context.Context, c *Client, user wire.UserID, name string, bundles []wire.Bundle) (*wire.Send, error) {
+	var send *wire.Send
+	err := c.update(ctx, func(ctx context.Context, ts *txState) error {
+		padded, err := sealContent(&content{Kind: kindProfile, Name: name, SentAt: ts.now, Peer: user})
+		if err != nil {
+			return err
+		}
+		seq, err := nextOutboxSeq(ts.tx)
+		if err != nil {
+			return err
+		}
+		e := &outboxEntry{
+			seq: seq, MessageID: wire.NewMessageID(), Conversation: DirectConversation(c.me().User, user), Peer: user,
+			ContentKind: kindProfile, Padded: padded, Kind: wire.KindRequest,
+		}
+		if err := ts.tx.Put(bOutbox, seqKey(seq), e.marshal()); err != nil {
+			return err
+		}
+		var devices []wire.DeviceID
+		for _, b := range bundles {
+			devices = append(devices, b.Device)
+		}
+		if out, err := c.planAndSeal(ctx, ts, e, bundles, target{user, devices}); err != nil || out != outcomeDone {
+			return fmt.Errorf("seal: outcome %d, %w", out, err)
+		}
+		send = &wire.Send{MessageID: e.MessageID, Conversation: e.Conversation, Kind: e.Kind, Recipients: e.Recipients}
+		return ts.tx.Delete(bOutbox, seqKey(seq))
+	})
+	return send, err
+}
+
+// Seen reports whether the device has read the message id from sender
+// (stored it, applied it or dropped it).
+func Seen(ctx context.Context, c *Client, sender wire.UserID, id wire.MessageID) (bool, error) {
+	seen := false
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		_, err := tx.Get(bSeen, authoredKey(sender, id))
+		if err == nil {
+			seen = true
+		} else if errors.Is(err, store.ErrNotFound) {
+			err = nil
+		}
+		return err
+	})
+	return seen, err
 }

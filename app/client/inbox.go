@@ -169,7 +169,7 @@ func appendCiphertext(dst []byte, ct ratchet.Ciphertext) []byte {
 }
 
 // apply stores the effect of a decrypted content and returns the events
-// to emit after the commit and whether receipts were queued.
+// to emit after the commit and whether anything was queued to send.
 func (c *Client) apply(ts *txState, env *wire.Envelope, ct *Contact, m *content) ([]Event, bool, error) {
 	me := c.me()
 	fromSelf := env.Sender == me.User
@@ -180,10 +180,23 @@ func (c *Client) apply(ts *txState, env *wire.Envelope, ct *Contact, m *content)
 			return nil, false, nil
 		}
 	}
+	switch m.Kind {
+	case kindText, kindDelivered, kindRead:
+	case kindProfile:
+		if fromSelf {
+			return nil, false, c.applyOwnProfile(ts, m)
+		}
+		if ct == nil {
+			return nil, false, nil // a stranger's profile makes no contact
+		}
+	default:
+		return nil, false, nil // a later kind this build does not know
+	}
 	var events []Event
 	queued := false
 	if !fromSelf {
 		// A contact who writes accepts this account.
+		dirty := true
 		switch {
 		case ct == nil && env.Kind == wire.KindRequest:
 			ct = &Contact{User: env.Sender, State: ContactRequest, Accepted: true, Added: fromMS(ts.now)}
@@ -195,11 +208,20 @@ func (c *Client) apply(ts *txState, env *wire.Envelope, ct *Contact, m *content)
 			ct = &Contact{User: env.Sender, State: ContactAllowed, Accepted: true, Added: fromMS(ts.now)}
 		case !ct.Accepted:
 			ct.Accepted = true
+			// They accept this account now: tell them its name.
+			q, err := c.enqueueProfile(ts, ct)
+			if err != nil {
+				return nil, false, err
+			}
+			queued = queued || q
 		default:
-			ct = nil // unchanged
+			dirty = false
 		}
-		if ct != nil {
-			if err := putContact(ts.tx, ct); err != nil {
+		if m.Kind == kindProfile && takeProfile(ct, m) {
+			dirty = true
+		}
+		if dirty {
+			if err := c.putContact(ts, ct); err != nil {
 				return nil, false, err
 			}
 		}
@@ -221,17 +243,11 @@ func (c *Client) apply(ts *txState, env *wire.Envelope, ct *Contact, m *content)
 			return nil, false, err
 		}
 		events = append(events, MessageReceived{Message: *msg})
-		if !fromSelf {
-			cur, err := getContact(ts.tx, me.User, peer)
-			if err != nil {
+		if !fromSelf && ct.State == ContactAllowed {
+			if err := c.enqueue(ts.tx, peer, &content{Kind: kindDelivered, Refs: []wire.MessageID{env.MessageID}}); err != nil {
 				return nil, false, err
 			}
-			if cur != nil && cur.State == ContactAllowed {
-				if err := c.enqueue(ts.tx, peer, &content{Kind: kindDelivered, Refs: []wire.MessageID{env.MessageID}}); err != nil {
-					return nil, false, err
-				}
-				queued = true
-			}
+			queued = true
 		}
 	case kindDelivered, kindRead:
 		state := StateDelivered
@@ -266,7 +282,7 @@ func (c *Client) ensureContact(ts *txState, peer wire.UserID) error {
 	if ct != nil || err != nil {
 		return err
 	}
-	return putContact(ts.tx, &Contact{User: peer, State: ContactAllowed, Added: fromMS(ts.now)})
+	return c.putContact(ts, &Contact{User: peer, State: ContactAllowed, Added: fromMS(ts.now)})
 }
 
 // receiveRejection marks a message of this account refused by a
@@ -286,7 +302,7 @@ func (c *Client) receiveRejection(ctx context.Context, env *wire.Envelope) error
 			}
 			if ct != nil && ct.Accepted {
 				ct.Accepted = false // send contact requests again
-				if err := putContact(ts.tx, ct); err != nil {
+				if err := c.putContact(ts, ct); err != nil {
 					return err
 				}
 			}
@@ -298,9 +314,10 @@ func (c *Client) receiveRejection(ctx context.Context, env *wire.Envelope) error
 		if !msg.Outgoing || env.Subject != msg.Peer || msg.State >= StateDelivered {
 			return nil
 		}
+		was := msg.State
 		msg.State, msg.Failure = StateFailed, env.Code
 		changed = msg
-		return c.putMessage(ts.tx, me.User, msg)
+		return c.putMessage(ts.tx, msg, was)
 	})
 	if err != nil {
 		return fmt.Errorf("store rejection: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/mutualcoop/mutual/app/store"
 	"github.com/mutualcoop/mutual/crypto/keys"
@@ -33,6 +34,14 @@ type txState struct {
 	changed map[wire.UserID][]wire.DeviceID
 	// ownDevices lists devices of this account seen for the first time.
 	ownDevices []wire.DeviceID
+	// contacts lists the users whose contact record changed.
+	contacts []wire.UserID
+}
+
+func (ts *txState) contactChanged(u wire.UserID) {
+	if !slices.Contains(ts.contacts, u) {
+		ts.contacts = append(ts.contacts, u)
+	}
 }
 
 func withTx(ctx context.Context, ts *txState) context.Context {
@@ -309,7 +318,7 @@ func (c *Client) recordIdentity(ts *txState, u wire.UserID, d wire.DeviceID, key
 		ts.ownDevices = append(ts.ownDevices, d)
 	}
 	if status == identityUnverified {
-		if err := flagIdentityChanged(ts.tx, c.me().User, u); err != nil {
+		if err := c.flagIdentityChanged(ts, u); err != nil {
 			return 0, err
 		}
 		if ts.changed == nil {
@@ -322,8 +331,8 @@ func (c *Client) recordIdentity(ts *txState, u wire.UserID, d wire.DeviceID, key
 
 // flagIdentityChanged sets IdentityChanged on u's contact record, if
 // there is one.
-func flagIdentityChanged(tx store.Tx, self, u wire.UserID) error {
-	ct, err := getContact(tx, self, u)
+func (c *Client) flagIdentityChanged(ts *txState, u wire.UserID) error {
+	ct, err := getContact(ts.tx, c.me().User, u)
 	if ct == nil || err != nil {
 		return err
 	}
@@ -331,5 +340,5 @@ func flagIdentityChanged(tx store.Tx, self, u wire.UserID) error {
 		return nil
 	}
 	ct.IdentityChanged = true
-	return putContact(tx, ct)
+	return c.putContact(ts, ct)
 }

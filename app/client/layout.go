@@ -30,10 +30,19 @@ var (
 	bIdentities = []byte("identities")
 	// contacts: user (16) → Contact.
 	bContacts = []byte("contacts")
-	// messages: conversation (16) || sequence (8) → Message.
+	// messages: conversation (16) || sequence (8) → Message. Sequences
+	// count from 1 in each conversation (the chat summary holds the last
+	// one given).
 	bMessages = []byte("messages")
 	// msgindex: author (16) || message ID (16) → conversation || sequence.
 	bMsgIndex = []byte("msgindex")
+	// chats: conversation (16) → chatRecord, the summary of the
+	// conversation (a copy of the contact, the newest message and its
+	// sequence, the unread count), written in the same transaction as
+	// every change to the messages or the contact it sums up (chats.go).
+	// It stays when the contact is removed, without them, so that
+	// sequences go on.
+	bChats = []byte("chats")
 	// seen: sender (16) || message ID (16) → server time (Unix ms, 8):
 	// every message and receipt stored, to drop redeliveries.
 	bSeen = []byte("seen")

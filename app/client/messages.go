@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/mutualcoop/mutual/app/store"
 	"github.com/mutualcoop/mutual/relay/wire"
@@ -62,16 +63,17 @@ func canSend(ct *Contact) error {
 	return nil
 }
 
-// Messages returns the messages of a conversation in the order this
-// device stored them.
+// Messages returns every message of a conversation, in Seq order. To
+// show a long conversation, page through it with History instead.
 func (c *Client) Messages(ctx context.Context, conv wire.ConversationID) ([]Message, error) {
 	var out []Message
 	err := c.st.View(ctx, func(tx store.Tx) error {
-		return tx.Scan(bMessages, conv[:], func(_, v []byte) error {
+		return tx.Scan(bMessages, conv[:], func(k, v []byte) error {
 			m, err := parseMessage(v)
 			if err != nil {
 				return err
 			}
+			m.Seq = seqFromKey(k[len(conv):])
 			out = append(out, *m)
 			return nil
 		})
@@ -81,6 +83,50 @@ func (c *Client) Messages(ctx context.Context, conv wire.ConversationID) ([]Mess
 	}
 	return out, nil
 }
+
+// History returns up to limit messages of conv with Seq < before (before
+// 0: the newest), in increasing Seq order. It reads only those (the
+// store pages backwards through the conversation's keys), so opening a
+// long conversation costs one page: History(ctx, conv, 0, n) for the
+// newest n, then History(ctx, conv, page[0].Seq, n) for each older page,
+// until a page is short.
+func (c *Client) History(ctx context.Context, conv wire.ConversationID, before uint64, limit int) ([]Message, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("history: limit %d, want at least 1", limit)
+	}
+	var bound []byte
+	if before > 0 {
+		bound = messageKey(conv, before)
+	}
+	out := make([]Message, 0, min(limit, 256))
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		out = out[:0]
+		err := tx.ScanBefore(bMessages, conv[:], bound, func(k, v []byte) error {
+			m, err := parseMessage(v)
+			if err != nil {
+				return err
+			}
+			m.Seq = seqFromKey(k[len(conv):])
+			out = append(out, *m)
+			if len(out) == limit {
+				return errPageFull
+			}
+			return nil
+		})
+		if errors.Is(err, errPageFull) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// errPageFull stops a scan that has read a page.
+var errPageFull = errors.New("page full")
 
 // Message returns one message: an outgoing one by its ID (author is this
 // account) or an incoming one (author is the contact).
@@ -101,15 +147,13 @@ func (c *Client) Message(ctx context.Context, author wire.UserID, id wire.Messag
 
 // MarkRead marks the received messages of a conversation read: those
 // named, or every unread one if ids is empty. Unless read receipts are
-// off, the contact is told with an encrypted read receipt.
+// off, the contact is told with an encrypted read receipt. It reads only
+// the messages it marks (and, with no ids, the newest ones down to the
+// oldest unread).
 func (c *Client) MarkRead(ctx context.Context, conv wire.ConversationID, ids ...wire.MessageID) error {
 	me, err := c.registered()
 	if err != nil {
 		return err
-	}
-	want := make(map[wire.MessageID]bool, len(ids))
-	for _, id := range ids {
-		want[id] = true
 	}
 	queued := false
 	err = c.update(ctx, func(_ context.Context, ts *txState) error {
@@ -118,32 +162,64 @@ func (c *Client) MarkRead(ctx context.Context, conv wire.ConversationID, ids ...
 		if err != nil {
 			return err
 		}
-		type read struct {
-			key []byte
-			msg *Message
-		}
-		var marked []read
-		err = ts.tx.Scan(bMessages, conv[:], func(k, v []byte) error {
-			m, err := parseMessage(v)
-			if err != nil {
-				return err
-			}
-			if !m.Outgoing && m.State == StateReceived && (len(ids) == 0 || want[m.ID]) {
-				marked = append(marked, read{append([]byte(nil), k...), m})
-			}
-			return nil
-		})
-		if err != nil || len(marked) == 0 {
+		chat, err := c.loadChat(ts.tx, conv)
+		if chat == nil || err != nil || chat.Unread == 0 {
 			return err
 		}
-		peer := marked[0].msg.Peer
-		var refs []wire.MessageID
-		for _, r := range marked {
-			r.msg.State = StateRead
-			if err := ts.tx.Put(bMessages, r.key, r.msg.marshal()); err != nil {
+		peer := chat.User
+		var marked []*Message
+		if len(ids) == 0 {
+			err = ts.tx.ScanBefore(bMessages, conv[:], nil, func(k, v []byte) error {
+				m, err := parseMessage(v)
+				if err != nil {
+					return err
+				}
+				if isUnread(m.Outgoing, m.State) {
+					m.Seq = seqFromKey(k[len(conv):])
+					marked = append(marked, m)
+					if len(marked) == chat.Unread {
+						return errPageFull // the oldest unread one
+					}
+				}
+				return nil
+			})
+			if err != nil && !errors.Is(err, errPageFull) {
 				return err
 			}
-			refs = append(refs, r.msg.ID)
+			slices.Reverse(marked) // oldest first, as they were written
+		} else {
+			seen := make(map[wire.MessageID]bool, len(ids))
+			for _, id := range ids {
+				if seen[id] {
+					continue
+				}
+				seen[id] = true
+				m, err := c.loadMessage(ts.tx, peer, id)
+				if err != nil {
+					return err
+				}
+				if m != nil && m.Conversation == conv && isUnread(m.Outgoing, m.State) {
+					marked = append(marked, m)
+				}
+			}
+		}
+		if len(marked) == 0 {
+			return nil
+		}
+		var refs []wire.MessageID
+		for _, m := range marked {
+			m.State = StateRead
+			if err := ts.tx.Put(bMessages, messageKey(conv, m.Seq), m.marshal()); err != nil {
+				return err
+			}
+			chat.noteMessage(m, StateReceived)
+			refs = append(refs, m.ID)
+		}
+		if len(ids) == 0 {
+			chat.Unread = 0 // every unread one was read
+		}
+		if err := putChat(ts.tx, conv, chat); err != nil {
+			return err
 		}
 		ct, err := getContact(ts.tx, me.User, peer)
 		if err != nil {
@@ -210,7 +286,7 @@ func (c *Client) enqueueID(tx store.Tx, id wire.MessageID, peer wire.UserID, m *
 	if err != nil {
 		return err
 	}
-	seq, err := nextSeq(tx, true)
+	seq, err := nextOutboxSeq(tx)
 	if err != nil {
 		return err
 	}
@@ -221,17 +297,24 @@ func (c *Client) enqueueID(tx store.Tx, id wire.MessageID, peer wire.UserID, m *
 	return tx.Put(bOutbox, seqKey(seq), e.marshal())
 }
 
-// insertMessage stores a new message and indexes it by author and ID.
+// insertMessage stores a new message at the end of its conversation
+// (setting m.Seq), indexes it by author and ID and updates the
+// conversation's summary.
 func (c *Client) insertMessage(tx store.Tx, author wire.UserID, m *Message) error {
-	seq, err := nextSeq(tx, false)
+	chat, err := c.chatFor(tx, m.Conversation, m.Peer)
 	if err != nil {
 		return err
 	}
-	k := messageKey(m.Conversation, seq)
+	m.Seq = chat.LastSeq + 1
+	k := messageKey(m.Conversation, m.Seq)
 	if err := tx.Put(bMsgIndex, authoredKey(author, m.ID), k); err != nil {
 		return err
 	}
-	return tx.Put(bMessages, k, m.marshal())
+	if err := tx.Put(bMessages, k, m.marshal()); err != nil {
+		return err
+	}
+	chat.noteMessage(m, 0)
+	return putChat(tx, m.Conversation, chat)
 }
 
 // loadMessage finds a message by author and ID; nil if there is none.
@@ -250,16 +333,29 @@ func (c *Client) loadMessage(tx store.Tx, author wire.UserID, id wire.MessageID)
 	if err != nil {
 		return nil, err
 	}
-	return parseMessage(b)
+	if len(k) != 24 {
+		return nil, fmt.Errorf("%w: message key of %d bytes", errMalformed, len(k))
+	}
+	m, err := parseMessage(b)
+	if err != nil {
+		return nil, err
+	}
+	m.Seq = seqFromKey(k[16:])
+	return m, nil
 }
 
-// putMessage rewrites a stored message.
-func (c *Client) putMessage(tx store.Tx, author wire.UserID, m *Message) error {
-	k, err := tx.Get(bMsgIndex, authoredKey(author, m.ID))
+// putMessage rewrites a stored message (as loadMessage returned it, with
+// its Seq) whose state was was, and updates the conversation's summary.
+func (c *Client) putMessage(tx store.Tx, m *Message, was MessageState) error {
+	if err := tx.Put(bMessages, messageKey(m.Conversation, m.Seq), m.marshal()); err != nil {
+		return err
+	}
+	chat, err := c.chatFor(tx, m.Conversation, m.Peer)
 	if err != nil {
 		return err
 	}
-	return tx.Put(bMessages, k, m.marshal())
+	chat.noteMessage(m, was)
+	return putChat(tx, m.Conversation, chat)
 }
 
 // rank orders the states an outgoing message goes through.
@@ -295,6 +391,7 @@ func (c *Client) advanceMessage(tx store.Tx, author wire.UserID, id wire.Message
 	} else if m.State != StateReceived || state != StateRead {
 		return nil, nil
 	}
+	was := m.State
 	m.State = state
-	return m, c.putMessage(tx, author, m)
+	return m, c.putMessage(tx, m, was)
 }

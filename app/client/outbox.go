@@ -38,6 +38,9 @@ const (
 	outcomeDone  outcome = iota // accepted or refused for good: the entry is gone
 	outcomeHeld                 // waits for the user to accept an identity change
 	outcomeRetry                // try again later
+	// outcomeGone: the entry left the outbox before it was sent (failed,
+	// dropped, or removed meanwhile); nothing of it may be sent.
+	outcomeGone
 )
 
 // flushOutbox tries every entry once, in order, keeping each
@@ -107,6 +110,9 @@ func (c *Client) deliver(ctx context.Context, conn *transport.Conn, e *outboxEnt
 	for range maxRounds {
 		if !e.Encrypted {
 			out, err := c.prepare(ctx, conn, e)
+			if out == outcomeGone {
+				return outcomeDone, err
+			}
 			if err != nil || out != outcomeDone {
 				return out, err
 			}
@@ -129,6 +135,9 @@ func (c *Client) deliver(ctx context.Context, conn *transport.Conn, e *outboxEnt
 				return c.refused(ctx, e, r.Code)
 			}
 			out, err := c.fixDevices(ctx, conn, e, r.User, r.Devices)
+			if out == outcomeGone {
+				return outcomeDone, err
+			}
 			if err != nil || out != outcomeDone {
 				return out, err
 			}
@@ -190,6 +199,11 @@ func (c *Client) prepare(ctx context.Context, conn *transport.Conn, e *outboxEnt
 		if err != nil {
 			return err
 		}
+		if e.ContentKind == kindProfile && (ct == nil || !sharesProfile(ct)) {
+			// No longer theirs to have (see sharesProfile).
+			out = outcomeGone
+			return ts.tx.Delete(bOutbox, seqKey(e.seq))
+		}
 		e.Kind = wire.KindRequest
 		if ct != nil && ct.Accepted {
 			e.Kind = wire.KindMessage
@@ -215,10 +229,10 @@ func (c *Client) sealFailed(ctx context.Context, e *outboxEntry, err error) (out
 		return 0, ctx.Err()
 	}
 	if errors.Is(err, errTooLarge) {
-		return outcomeDone, c.failed(ctx, e, wire.CodeTooLarge)
+		return outcomeGone, c.failed(ctx, e, wire.CodeTooLarge)
 	}
 	if errors.Is(err, errGone) {
-		return outcomeDone, nil
+		return outcomeGone, nil
 	}
 	e.Encrypted, e.Recipients = false, nil
 	c.emit(Failure{Err: fmt.Errorf("encrypt message %s: %w", e.MessageID, err)})
@@ -408,7 +422,7 @@ func (c *Client) fetchBundles(ctx context.Context, conn *transport.Conn, e *outb
 			return nil, 0, err
 		}
 		if we.Code == wire.CodeNotFound && user == e.Peer {
-			return nil, outcomeDone, c.failed(ctx, e, we.Code)
+			return nil, outcomeGone, c.failed(ctx, e, we.Code)
 		}
 		return nil, outcomeRetry, nil
 	}
@@ -567,12 +581,13 @@ func (c *Client) accepted(ctx context.Context, e *outboxEntry, a *wire.Accepted)
 		if m == nil || err != nil {
 			return err
 		}
+		was := m.State
 		m.ServerTime = fromMS(a.ServerTimeMS)
 		if m.State == StateSending {
 			m.State = StateSent
 		}
 		changed = m
-		return c.putMessage(tx, me.User, m)
+		return c.putMessage(tx, m, was)
 	})
 	if err != nil {
 		return fmt.Errorf("record accepted message: %w", err)
@@ -601,7 +616,7 @@ func (c *Client) failed(ctx context.Context, e *outboxEntry, code wire.Code) err
 		}
 		m.State, m.Failure = StateFailed, code
 		changed = m
-		return c.putMessage(tx, me.User, m)
+		return c.putMessage(tx, m, StateSending)
 	})
 	if err != nil {
 		return fmt.Errorf("record failed message: %w", err)

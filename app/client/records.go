@@ -15,8 +15,9 @@ import (
 //	{1 user, 2 device, 3 credential, 4 address, 5 device name,
 //	 6 next one-time prekey ID, 7 next KEM prekey ID, 8 next signed prekey ID,
 //	 9 current signed prekey ID, 10 current last-resort KEM prekey ID,
-//	 11 keys published, 12 read receipts off, 13 next message sequence,
-//	 14 next outbox sequence}
+//	 11 keys published, 12 read receipts off, 13 retired (the account-wide
+//	 message sequence of layout 0), 14 next outbox sequence,
+//	 16 profile name, 17 when it was set (Unix ms), 18 storage layout}
 type accountRecord struct {
 	User            wire.UserID
 	Device          wire.DeviceID
@@ -30,8 +31,10 @@ type accountRecord struct {
 	LastResortID    uint32
 	Published       bool
 	ReadReceiptsOff bool
-	MessageSeq      uint64
 	OutboxSeq       uint64
+	ProfileName     string
+	ProfileAt       int64
+	Layout          uint32 // see layoutChats
 }
 
 func (r *accountRecord) marshal() []byte {
@@ -48,8 +51,10 @@ func (r *accountRecord) marshal() []byte {
 	e.uint(10, uint64(r.LastResortID))
 	e.bool(11, r.Published)
 	e.bool(12, r.ReadReceiptsOff)
-	e.uint(13, r.MessageSeq)
 	e.uint(14, r.OutboxSeq)
+	e.string(16, r.ProfileName)
+	e.sint(17, r.ProfileAt)
+	e.uint(18, uint64(r.Layout))
 	return e.b
 }
 
@@ -83,10 +88,14 @@ func parseAccount(b []byte) (*accountRecord, error) {
 			r.Published, err = f.bool()
 		case 12:
 			r.ReadReceiptsOff, err = f.bool()
-		case 13:
-			r.MessageSeq, err = f.uint64()
 		case 14:
 			r.OutboxSeq, err = f.uint64()
+		case 16:
+			r.ProfileName, err = f.string(MaxProfileName)
+		case 17:
+			r.ProfileAt, err = f.sint64()
+		case 18:
+			r.Layout, err = f.uint32()
 		}
 		return err
 	})
@@ -100,7 +109,8 @@ func parseAccount(b []byte) (*accountRecord, error) {
 }
 
 // contactRecord: {1 user, 2 address, 3 nickname, 4 state, 5 accepted,
-// 6 identity changed, 7 added (Unix ms)}
+// 6 identity changed, 7 added (Unix ms), 8 profile name, 9 when they set
+// it (their clock, Unix ms)}
 func (c *Contact) marshal() []byte {
 	e := newEnc()
 	e.id(1, c.User)
@@ -110,6 +120,8 @@ func (c *Contact) marshal() []byte {
 	e.bool(5, c.Accepted)
 	e.bool(6, c.IdentityChanged)
 	e.sint(7, unixMS(c.Added))
+	e.string(8, c.ProfileName)
+	e.sint(9, c.profileAt)
 	return e.b
 }
 
@@ -138,6 +150,10 @@ func parseContact(b []byte, self wire.UserID) (*Contact, error) {
 			var ms int64
 			ms, err = f.sint64()
 			c.Added = fromMS(ms)
+		case 8:
+			c.ProfileName, err = f.string(MaxProfileName)
+		case 9:
+			c.profileAt, err = f.sint64()
 		}
 		return err
 	})

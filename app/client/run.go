@@ -285,7 +285,7 @@ func (c *Client) syncContacts(ctx context.Context, conn *transport.Conn) error {
 				ct.Accepted = true // accepted on another device
 			}
 			ct.State = state
-			if err := putContact(ts.tx, ct); err != nil {
+			if err := c.putContact(ts, ct); err != nil {
 				return err
 			}
 		}

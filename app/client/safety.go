@@ -77,7 +77,8 @@ func (c *Client) AcceptIdentity(ctx context.Context, contact wire.UserID) error 
 	if err != nil {
 		return err
 	}
-	err = c.st.Update(ctx, func(tx store.Tx) error {
+	err = c.update(ctx, func(_ context.Context, ts *txState) error {
+		tx := ts.tx
 		var keys [][]byte
 		var recs []*identityRecord
 		err := tx.Scan(bIdentities, contact[:], func(k, v []byte) error {
@@ -108,7 +109,7 @@ func (c *Client) AcceptIdentity(ctx context.Context, contact wire.UserID) error 
 			return err
 		}
 		ct.IdentityChanged = false
-		return putContact(tx, ct)
+		return c.putContact(ts, ct)
 	})
 	if err != nil {
 		return fmt.Errorf("accept identity: %w", err)

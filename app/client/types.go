@@ -2,7 +2,10 @@ package client
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mutualcoop/mutual/relay/wire"
 )
@@ -44,13 +47,18 @@ func (s ContactState) String() string {
 	return "unknown"
 }
 
+// MaxProfileName is the longest profile name, in bytes of UTF-8.
+const MaxProfileName = 64
+
 // Contact is another user as this device knows them. Address and
 // Nickname are local: the relay never learns them (the address only for
-// the Lookup that found the user).
+// the Lookup that found the user). ProfileName is what they call
+// themselves, from the profile their devices send (end-to-end encrypted).
 type Contact struct {
 	User         wire.UserID
 	Address      string // as the user typed it; empty when they wrote first
 	Nickname     string
+	ProfileName  string // what they call themselves; empty until their profile arrives
 	State        ContactState
 	Conversation wire.ConversationID // of the 1:1 conversation
 	// Accepted: they have written to this account (so they accept it);
@@ -60,6 +68,44 @@ type Contact struct {
 	// key the user has not accepted; sending fails until AcceptIdentity.
 	IdentityChanged bool
 	Added           time.Time
+
+	// profileAt is when they set ProfileName (their clock, Unix ms): an
+	// older profile arriving late does not replace a newer one.
+	profileAt int64
+}
+
+// Name is what to call the contact: the nickname given on this device,
+// else their profile name, else the address as typed, else the first
+// eight hex digits of their user ID.
+func (ct Contact) Name() string {
+	switch {
+	case ct.Nickname != "":
+		return ct.Nickname
+	case ct.ProfileName != "":
+		return ct.ProfileName
+	case ct.Address != "":
+		return ct.Address
+	}
+	return ct.User.String()[:8]
+}
+
+// checkProfileName reports whether name can be a profile name: at most
+// MaxProfileName bytes of UTF-8 without control characters, line or
+// paragraph separators or bidirectional controls (which could make a
+// name display as another).
+func checkProfileName(name string) error {
+	switch {
+	case len(name) > MaxProfileName:
+		return fmt.Errorf("%w: over %d bytes", ErrBadProfileName, MaxProfileName)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: not UTF-8", ErrBadProfileName)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Bidi_Control) {
+			return fmt.Errorf("%w: control character %U", ErrBadProfileName, r)
+		}
+	}
+	return nil
 }
 
 // MessageState is where a message stands.
@@ -98,6 +144,10 @@ func (s MessageState) String() string {
 type Message struct {
 	ID           wire.MessageID
 	Conversation wire.ConversationID
+	// Seq is the message's position in its conversation on this device:
+	// 1 for the first message stored, then increasing by one. History
+	// pages by it.
+	Seq          uint64
 	Peer         wire.UserID // the other person of the 1:1 conversation
 	Outgoing     bool        // written by this account (on any of its devices)
 	SenderDevice wire.DeviceID
@@ -106,6 +156,14 @@ type Message struct {
 	ServerTime   time.Time // when the relay accepted it; zero until known
 	State        MessageState
 	Failure      wire.Code // with StateFailed: why (for example wire.CodeNotAccepted)
+}
+
+// Chat is the summary of a 1:1 conversation, as Chats lists it.
+type Chat struct {
+	Contact  Contact   // the other person
+	Last     *Message  // the newest message, nil if none
+	Unread   int       // received messages not yet marked read
+	Activity time.Time // of the newest message (or when the contact was added)
 }
 
 // conversationDomain separates conversation IDs from any other use of
