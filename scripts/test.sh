@@ -52,7 +52,7 @@ trap cleanup EXIT
 
 run "lint" make -s lint
 run "go test -race ./..." go test -race -count=1 -timeout 15m ./...
-run "crypto under js/wasm" scripts/test-wasm.sh -count=1
+run "js/wasm: crypto in Node, the IndexedDB store in Chromium" scripts/test-wasm.sh -count=1
 if [[ -f crypto/interop/go.mod ]]; then
 	run "interop with go.mau.fi/libsignal" bash -c 'cd crypto/interop && go test -race -count=1 ./...'
 fi

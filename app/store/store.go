@@ -1,8 +1,8 @@
 // Package store is the client's local storage: one small interface, a
 // transactional key-value store with buckets, that every platform
-// implements. The browser build keeps it in IndexedDB (one object store
-// per bucket); natively it is a file (package boltstore); tests use memory
-// (package memstore). Package storetest is the conformance suite each
+// implements. The browser build keeps it in IndexedDB (package idbstore);
+// natively it is a file (package boltstore); tests use memory (package
+// memstore). Package storetest is the conformance suite each
 // implementation passes.
 //
 // The model:
