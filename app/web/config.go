@@ -1,0 +1,63 @@
+//go:build !wasm
+
+package web
+
+import (
+	"errors"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// The app's identity, shared by the manifest and the pages.
+const (
+	Name        = "Mutual"
+	Description = "End-to-end encrypted messaging, run by its members' co-operative."
+	// ThemeColor is the brand colour of the icons and the light theme; the
+	// dark theme's colours are the style sheets' business.
+	ThemeColor = "#0f766e"
+	// BackgroundColor is the splash screen's and the light theme's page background.
+	BackgroundColor = "#ffffff"
+)
+
+// The icons, under static/icons (go generate draws them).
+const (
+	iconSmall    = "/web/icons/icon-192.png"
+	iconLarge    = "/web/icons/icon-512.png"
+	iconMaskable = "/web/icons/icon-maskable-512.png"
+	iconSVG      = "/web/icons/icon.svg"
+)
+
+// wasmPath is where the app's WebAssembly is served.
+const wasmPath = "/web/app.wasm"
+
+// stylesDir holds the style sheets every page links, in name order.
+const stylesDir = "/web/styles/"
+
+// Config configures a Handler.
+type Config struct {
+	// Dir is the directory of the built app: app.wasm and its compressed
+	// copies (see Prepare), and any file to serve under /web/ in place of
+	// or beside the embedded ones.
+	Dir string
+	// Routes registers the app's pages with go-app's router (app.Route,
+	// app.RouteWithRegexp), each made by newPage; the web app's main calls
+	// the same function with its real pages. go-app's router is
+	// process-wide.
+	Routes func(newPage func() app.Composer)
+	// Page is the component the server renders for every page: the
+	// layout without client logic, which the app replaces once loaded.
+	Page func() app.Composer
+}
+
+// Validate reports what is missing.
+func (c Config) Validate() error {
+	switch {
+	case c.Dir == "":
+		return errors.New("web: no directory of the built app")
+	case c.Routes == nil:
+		return errors.New("web: no routes")
+	case c.Page == nil:
+		return errors.New("web: no page to prerender")
+	}
+	return nil
+}

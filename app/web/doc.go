@@ -1,0 +1,20 @@
+// Package web serves the Mutual web app, the client compiled to
+// WebAssembly, as an installable progressive web app: the server side of
+// go-app (pages prerendered from the app's routes, app.js, wasm_exec.js),
+// the web app manifest, Mutual's service worker, and the static files
+// under /web/: app.wasm, sent precompressed (brotli or gzip, by
+// Accept-Encoding), the icons and the style sheets.
+//
+// The static files are the union of the ones embedded from static/ (icons
+// and styles) and the directory of the built app (app.wasm, its
+// compressed copies written by Prepare, and any file that replaces an
+// embedded one). They are read once, when the Handler is made, so the
+// version, a hash of everything the app is made of, always describes what
+// is served; a new build needs a restart.
+//
+// The same Handler writes the app as a static website (WriteBundle) for
+// any web server. Build the WebAssembly with `make web`; redraw the icons
+// with `go generate ./app/web`.
+package web
+
+//go:generate go run ./internal/iconsgen -out static/icons

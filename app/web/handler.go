@@ -1,0 +1,218 @@
+//go:build !wasm
+
+package web
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// workerTemplate is the service worker, with go-app's placeholders
+// {{.Version}} and {{.ResourcesToCache}}.
+//
+//go:embed app-worker.js
+var workerTemplate string
+
+// loadingLabel is shown while the app's WebAssembly loads.
+const loadingLabel = "Loading… {progress}%"
+
+// Handler serves the web app: every page of the app's routes (the
+// prerendered shell), go-app's scripts, the manifest, the service worker
+// and the static files under /web/. It answers GET and HEAD only, and
+// nothing under /v1/, which belongs to the relay's API.
+type Handler struct {
+	goapp    *app.Handler
+	assets   *assets
+	manifest []byte
+	version  string
+	etag     string
+}
+
+// New reads the app from cfg.Dir, registers its routes and returns its
+// handler. The compressed copies of app.wasm must be current (Prepare).
+func New(cfg Config) (*Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a, err := loadAssets(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range []string{iconSmall, iconLarge, iconMaskable, iconSVG} {
+		if _, ok := a.files[p]; !ok {
+			return nil, fmt.Errorf("web: no icon %s", p)
+		}
+	}
+	manifest, err := makeManifest()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{assets: a, manifest: manifest}
+	h.goapp = &app.Handler{
+		Name:            Name,
+		ShortName:       Name,
+		Title:           Name,
+		Description:     Description,
+		Lang:            "en",
+		ThemeColor:      ThemeColor,
+		BackgroundColor: BackgroundColor,
+		LoadingLabel:    loadingLabel,
+		Icon: app.Icon{
+			Default:  iconSmall,
+			Large:    iconLarge,
+			Maskable: iconMaskable,
+			SVG:      iconSVG,
+		},
+		Styles: a.styles(),
+		// Every static file is part of the app: precached, so that the
+		// app opens offline.
+		CacheableResources:    a.paths(),
+		Resources:             a,
+		WasmContentLength:     strconv.Itoa(len(a.files[wasmPath].body)),
+		ServiceWorkerTemplate: workerTemplate,
+	}
+	h.version = version(h.goapp, a, manifest)
+	h.etag = `"` + h.version + `"`
+	h.goapp.Version = h.version
+	cfg.Routes(cfg.Page)
+	return h, nil
+}
+
+// Version identifies the app: a hash of the static files (app.wasm
+// included), the manifest, the service worker and the pages' settings.
+// It changes exactly when one of them does, and with it the service
+// worker, which makes installed apps update.
+func (h *Handler) Version() string { return h.version }
+
+// version hashes what the app is made of.
+func version(g *app.Handler, a *assets, manifest []byte) string {
+	d := sha256.New()
+	field := func(b []byte) {
+		d.Write(binary.BigEndian.AppendUint64(nil, uint64(len(b))))
+		d.Write(b)
+	}
+	field([]byte("mutual web app v1"))
+	field([]byte(workerTemplate))
+	field(manifest)
+	settings := []string{g.Name, g.ShortName, g.Title, g.Description, g.Lang, g.ThemeColor,
+		g.BackgroundColor, g.LoadingLabel, g.Icon.Default, g.Icon.Large, g.Icon.Maskable, g.Icon.SVG,
+		g.WasmContentLength, strings.Join(g.Styles, " ")}
+	for _, s := range settings {
+		field([]byte(s))
+	}
+	for _, p := range a.paths() {
+		field([]byte(p))
+		field(a.files[p].body)
+	}
+	return hex.EncodeToString(d.Sum(nil)[:12])
+}
+
+// ServeHTTP serves the app.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	// go-app also accepts every path under /<version>/.
+	p := r.URL.Path
+	if rest, ok := strings.CutPrefix(p, "/"+h.version+"/"); ok {
+		p = "/" + rest
+	}
+	switch {
+	case p == "/v1" || strings.HasPrefix(p, "/v1/"):
+		http.NotFound(w, r)
+	case p == "/manifest.webmanifest" || p == "/manifest.json":
+		h.serveManifest(w, r)
+	case p == "/robots.txt" || p == "/sitemap.xml" || p == "/ads.txt":
+		// go-app would fetch these from http://<Host header>/web/…:
+		// serve them from the static files, or not at all.
+		u := *r.URL
+		u.Path, u.RawPath = "/web"+p, ""
+		r2 := *r
+		r2.URL = &u
+		h.goapp.ServeHTTP(w, &r2)
+	default:
+		if f, ok := h.assets.files[p]; ok && f.compressed() {
+			// Also on a 304, which go-app answers by itself.
+			w.Header().Set("Vary", "Accept-Encoding")
+		}
+		h.goapp.ServeHTTP(w, r)
+	}
+}
+
+// serveManifest serves the web app manifest with go-app's cache headers.
+func (h *Handler) serveManifest(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("ETag", h.etag)
+	if r.Header.Get("If-None-Match") == h.etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/manifest+json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(h.manifest)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(h.manifest)
+	}
+}
+
+// manifest is the web app manifest (W3C Web Application Manifest).
+type manifest struct {
+	ID              string         `json:"id"`
+	Name            string         `json:"name"`
+	ShortName       string         `json:"short_name"`
+	Description     string         `json:"description"`
+	Lang            string         `json:"lang"`
+	StartURL        string         `json:"start_url"`
+	Scope           string         `json:"scope"`
+	Display         string         `json:"display"`
+	BackgroundColor string         `json:"background_color"`
+	ThemeColor      string         `json:"theme_color"`
+	Categories      []string       `json:"categories"`
+	Icons           []manifestIcon `json:"icons"`
+}
+
+type manifestIcon struct {
+	Src     string `json:"src"`
+	Sizes   string `json:"sizes"`
+	Type    string `json:"type"`
+	Purpose string `json:"purpose"`
+}
+
+// makeManifest encodes Mutual's manifest. go-app's has no id and no
+// purpose "any", so it is replaced.
+func makeManifest() ([]byte, error) {
+	b, err := json.MarshalIndent(manifest{
+		ID:              "/",
+		Name:            Name,
+		ShortName:       Name,
+		Description:     Description,
+		Lang:            "en",
+		StartURL:        "/",
+		Scope:           "/",
+		Display:         "standalone",
+		BackgroundColor: BackgroundColor,
+		ThemeColor:      ThemeColor,
+		Categories:      []string{"social", "communication"},
+		Icons: []manifestIcon{
+			{Src: iconSmall, Sizes: "192x192", Type: "image/png", Purpose: "any"},
+			{Src: iconLarge, Sizes: "512x512", Type: "image/png", Purpose: "any"},
+			{Src: iconMaskable, Sizes: "512x512", Type: "image/png", Purpose: "maskable"},
+			{Src: iconSVG, Sizes: "any", Type: "image/svg+xml", Purpose: "any"},
+		},
+	}, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode the manifest: %w", err)
+	}
+	return append(b, '\n'), nil
+}

@@ -1,0 +1,530 @@
+//go:build !wasm
+
+package web_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/mutualcoop/mutual/app/web"
+)
+
+func TestWasmEncodings(t *testing.T) {
+	wasm := fakeWasm("encodings")
+	_, srv := serve(t, appDir(t, wasm))
+	tests := []struct {
+		name, accept, want string
+	}{
+		{"brotli first", "gzip, deflate, br, zstd", "br"},
+		{"gzip only", "gzip", "gzip"},
+		{"x-gzip", "x-gzip", "gzip"},
+		{"none", "", ""},
+		{"identity", "identity", ""},
+		{"unknown coding", "deflate", ""},
+		{"brotli refused", "br;q=0, gzip", "gzip"},
+		{"gzip preferred", "gzip;q=0.9, br;q=0.5", "gzip"},
+		{"tie goes to brotli", "gzip;q=0.5, br;q=0.5", "br"},
+		{"wildcard", "*", "br"},
+		{"wildcard but brotli", "br;q=0, *", "gzip"},
+		{"all refused", "*;q=0", ""},
+		{"malformed q", "br;q=x, gzip", "gzip"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, body := get(t, srv, http.MethodGet, "/web/app.wasm", map[string]string{"Accept-Encoding": tt.accept})
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", res.StatusCode)
+			}
+			h := res.Header
+			if got := h.Get("Content-Encoding"); got != tt.want {
+				t.Errorf("Content-Encoding %q, want %q", got, tt.want)
+			}
+			if got := h.Get("Content-Type"); got != "application/wasm" {
+				t.Errorf("Content-Type %q", got)
+			}
+			if got := h.Get("Vary"); got != "Accept-Encoding" {
+				t.Errorf("Vary %q", got)
+			}
+			if got := h.Get("Content-Length"); got != strconv.Itoa(len(body)) {
+				t.Errorf("Content-Length %s for %d bytes", got, len(body))
+			}
+			if tt.want != "" && len(body) >= len(wasm) {
+				t.Errorf("%s body of %d bytes for %d raw", tt.want, len(body), len(wasm))
+			}
+			if !bytes.Equal(decode(t, h.Get("Content-Encoding"), body), wasm) {
+				t.Error("the body does not decode to app.wasm")
+			}
+		})
+	}
+	t.Run("HEAD", func(t *testing.T) {
+		res, body := get(t, srv, http.MethodHead, "/web/app.wasm", map[string]string{"Accept-Encoding": "br"})
+		if res.StatusCode != http.StatusOK || len(body) != 0 || res.Header.Get("Content-Encoding") != "br" {
+			t.Fatalf("HEAD: %d, %d bytes, %q", res.StatusCode, len(body), res.Header.Get("Content-Encoding"))
+		}
+		if n, _ := strconv.Atoi(res.Header.Get("Content-Length")); n == 0 || n >= len(wasm) {
+			t.Errorf("HEAD Content-Length %d", n)
+		}
+	})
+	t.Run("legacy path", func(t *testing.T) {
+		res, body := get(t, srv, http.MethodGet, "/app.wasm", nil)
+		if res.StatusCode != http.StatusOK || !bytes.Equal(body, wasm) {
+			t.Fatalf("/app.wasm: %d, %d bytes", res.StatusCode, len(body))
+		}
+	})
+}
+
+func TestStaticFiles(t *testing.T) {
+	dir := appDir(t, fakeWasm("static"))
+	writeFile(t, filepath.Join(dir, "styles", "extra.css"), []byte("body{color:red}"))
+	writeFile(t, filepath.Join(dir, "icons", "icon.svg"), []byte("<svg xmlns='http://www.w3.org/2000/svg'/>"))
+	_, srv := serve(t, dir)
+	tests := []struct {
+		path, ctype string
+		body        string // "" for any
+	}{
+		{"/web/icons/icon-192.png", "image/png", ""},
+		{"/web/icons/icon-512.png", "image/png", ""},
+		{"/web/icons/icon-maskable-512.png", "image/png", ""},
+		{"/web/icons/icon.svg", "image/svg+xml", "<svg xmlns='http://www.w3.org/2000/svg'/>"}, // the directory's replaces the embedded one
+		{"/web/styles/extra.css", "text/css; charset=utf-8", "body{color:red}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			res, body := get(t, srv, http.MethodGet, tt.path, map[string]string{"Accept-Encoding": "br, gzip"})
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", res.StatusCode)
+			}
+			if got := res.Header.Get("Content-Type"); got != tt.ctype {
+				t.Errorf("Content-Type %q, want %q", got, tt.ctype)
+			}
+			if res.Header.Get("Content-Encoding") != "" || res.Header.Get("Vary") != "" {
+				t.Errorf("a file without compressed copies was sent with %q, Vary %q", res.Header.Get("Content-Encoding"), res.Header.Get("Vary"))
+			}
+			if tt.body != "" && string(body) != tt.body {
+				t.Errorf("body %q", body)
+			}
+			if res.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Error("no X-Content-Type-Options: nosniff")
+			}
+		})
+	}
+}
+
+// TestNoTraversal: only the app's files are served, never a directory
+// listing, a hidden file, a compressed copy by its own name, or anything
+// outside the directory.
+func TestNoTraversal(t *testing.T) {
+	parent := t.TempDir()
+	writeFile(t, filepath.Join(parent, "secret"), []byte("SECRET"))
+	dir := filepath.Join(parent, "web")
+	writeFile(t, filepath.Join(dir, "app.wasm"), fakeWasm("traversal"))
+	writeFile(t, filepath.Join(dir, ".env"), []byte("SECRET"))
+	writeFile(t, filepath.Join(dir, ".git", "config"), []byte("SECRET"))
+	if _, err := web.Prepare(dir); err != nil {
+		t.Fatal(err)
+	}
+	_, srv := serve(t, dir)
+	for _, p := range []string{
+		"/web/", "/web", "/web/icons/", "/web/icons",
+		"/web/../secret", "/web/%2e%2e/secret", "/web/..%2fsecret", "/web/icons/../../secret",
+		"/web//app.wasm", "/web/./app.wasm", "/web/app.wasm/", "/web/app.wasm.br", "/web/app.wasm.gz",
+		"/web/.env", "/web/.git/config", "/web/%2eenv", "/secret", "/../secret",
+	} {
+		t.Run(p, func(t *testing.T) {
+			res, body := get(t, srv, http.MethodGet, p, nil)
+			if res.StatusCode == http.StatusOK && strings.HasPrefix(p, "/web") {
+				t.Errorf("%s: 200", p)
+			}
+			if bytes.Contains(body, []byte("SECRET")) {
+				t.Errorf("%s leaked a file outside the app", p)
+			}
+		})
+	}
+
+	t.Run("symlink out of the directory", func(t *testing.T) {
+		dir := appDir(t, fakeWasm("symlink"))
+		if err := os.Symlink(filepath.Join(parent, "secret"), filepath.Join(dir, "leak.txt")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := web.New(web.Config{Dir: dir, Routes: routes, Page: newShell}); err == nil {
+			t.Fatal("a symlink out of the app's directory was accepted")
+		}
+	})
+}
+
+func TestVersion(t *testing.T) {
+	dir := appDir(t, fakeWasm("v1"))
+	v1 := newHandler(t, dir).Version()
+	if v1 == "" {
+		t.Fatal("empty version")
+	}
+	if again := newHandler(t, dir).Version(); again != v1 {
+		t.Fatalf("two handlers on the same files: %s and %s", v1, again)
+	}
+	if other := newHandler(t, appDir(t, fakeWasm("v1"))).Version(); other != v1 {
+		t.Fatalf("the same files in another directory: %s and %s", v1, other)
+	}
+
+	writeFile(t, filepath.Join(dir, "app.wasm"), fakeWasm("v2"))
+	if _, err := web.Prepare(dir); err != nil {
+		t.Fatal(err)
+	}
+	v2 := newHandler(t, dir).Version()
+	if v2 == v1 || v2 == "" {
+		t.Fatalf("a new app.wasm kept version %s", v1)
+	}
+	writeFile(t, filepath.Join(dir, "styles", "app.css"), []byte("main{}"))
+	if v3 := newHandler(t, dir).Version(); v3 == v2 {
+		t.Fatal("a new style sheet kept the version")
+	}
+
+	// The version reaches the scripts and the cache headers.
+	h, srv := serve(t, dir)
+	_, worker := get(t, srv, http.MethodGet, "/app-worker.js", nil)
+	_, appJS := get(t, srv, http.MethodGet, "/app.js", nil)
+	mustContain(t, "app-worker.js", string(worker), `"mutual-`+h.Version()+`"`)
+	mustContain(t, "app.js", string(appJS), h.Version())
+	res, _ := get(t, srv, http.MethodGet, "/web/app.wasm", nil)
+	if res.Header.Get("ETag") != `"`+h.Version()+`"` || res.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("ETag %q, Cache-Control %q", res.Header.Get("ETag"), res.Header.Get("Cache-Control"))
+	}
+	res, body := get(t, srv, http.MethodGet, "/web/app.wasm", map[string]string{"If-None-Match": `"` + h.Version() + `"`})
+	if res.StatusCode != http.StatusNotModified || len(body) != 0 || res.Header.Get("Vary") != "Accept-Encoding" {
+		t.Fatalf("If-None-Match the version: %d, %d bytes, Vary %q", res.StatusCode, len(body), res.Header.Get("Vary"))
+	}
+}
+
+func TestManifest(t *testing.T) {
+	_, srv := serve(t, appDir(t, fakeWasm("manifest")))
+	for _, path := range []string{"/manifest.webmanifest", "/manifest.json"} {
+		t.Run(path, func(t *testing.T) {
+			res, body := get(t, srv, http.MethodGet, path, nil)
+			if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/manifest+json" {
+				t.Fatalf("status %d, Content-Type %q", res.StatusCode, res.Header.Get("Content-Type"))
+			}
+			var m struct {
+				ID, Name, ShortName, StartURL, Scope, Display, ThemeColor, BackgroundColor, Description string
+				Icons                                                                                   []struct{ Src, Sizes, Type, Purpose string }
+			}
+			if err := json.Unmarshal(body, &struct {
+				ID              *string `json:"id"`
+				Name            *string `json:"name"`
+				ShortName       *string `json:"short_name"`
+				StartURL        *string `json:"start_url"`
+				Scope           *string `json:"scope"`
+				Display         *string `json:"display"`
+				ThemeColor      *string `json:"theme_color"`
+				BackgroundColor *string `json:"background_color"`
+				Description     *string `json:"description"`
+				Icons           any     `json:"icons"`
+			}{&m.ID, &m.Name, &m.ShortName, &m.StartURL, &m.Scope, &m.Display, &m.ThemeColor, &m.BackgroundColor, &m.Description, &m.Icons}); err != nil {
+				t.Fatalf("manifest: %v\n%s", err, body)
+			}
+			want := map[string][2]string{
+				"id": {m.ID, "/"}, "name": {m.Name, "Mutual"}, "short_name": {m.ShortName, "Mutual"},
+				"start_url": {m.StartURL, "/"}, "scope": {m.Scope, "/"}, "display": {m.Display, "standalone"},
+				"theme_color": {m.ThemeColor, web.ThemeColor}, "background_color": {m.BackgroundColor, web.BackgroundColor},
+			}
+			for k, v := range want {
+				if v[0] != v[1] {
+					t.Errorf("%s %q, want %q", k, v[0], v[1])
+				}
+			}
+			if m.Description == "" {
+				t.Error("no description")
+			}
+			seen := map[string]bool{}
+			for _, ic := range m.Icons {
+				seen[ic.Sizes+" "+ic.Type+" "+ic.Purpose] = true
+				res, body := get(t, srv, http.MethodGet, ic.Src, nil)
+				if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != ic.Type {
+					t.Errorf("icon %s: status %d, Content-Type %q", ic.Src, res.StatusCode, res.Header.Get("Content-Type"))
+					continue
+				}
+				if ic.Type == "image/png" {
+					img, err := png.Decode(bytes.NewReader(body))
+					if err != nil {
+						t.Errorf("icon %s: %v", ic.Src, err)
+						continue
+					}
+					if got := fmt.Sprintf("%dx%d", img.Bounds().Dx(), img.Bounds().Dy()); got != ic.Sizes {
+						t.Errorf("icon %s is %s, the manifest says %s", ic.Src, got, ic.Sizes)
+					}
+				}
+			}
+			for _, k := range []string{"192x192 image/png any", "512x512 image/png any", "512x512 image/png maskable", "any image/svg+xml any"} {
+				if !seen[k] {
+					t.Errorf("no icon %s", k)
+				}
+			}
+		})
+	}
+}
+
+// workerResources extracts the list of precached resources of a worker.
+func workerResources(t *testing.T, worker string) []string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^const resourcesToCache = (\[.*\]);$`).FindStringSubmatch(worker)
+	if m == nil {
+		t.Fatalf("no resource list in the worker:\n%s", worker)
+	}
+	var list []string
+	if err := json.Unmarshal([]byte(m[1]), &list); err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
+func TestServiceWorker(t *testing.T) {
+	dir := appDir(t, fakeWasm("worker"))
+	writeFile(t, filepath.Join(dir, "styles", "app.css"), []byte("main{}"))
+	h, srv := serve(t, dir)
+	res, body := get(t, srv, http.MethodGet, "/app-worker.js", nil)
+	if res.StatusCode != http.StatusOK || res.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("status %d, Cache-Control %q", res.StatusCode, res.Header.Get("Cache-Control"))
+	}
+	worker := string(body)
+	if strings.Contains(worker, "{{") {
+		t.Fatal("a placeholder is left in the worker")
+	}
+	mustContain(t, "the worker", worker,
+		`const cacheName = "mutual-`+h.Version()+`";`,
+		// install precaches past the HTTP cache and fails with any resource
+		`event.waitUntil(install());`, `new Request(url, { cache: "reload" })`, `cache.addAll(`, `throw err;`,
+		// activate drops the old caches and takes over
+		`event.waitUntil(activate());`, `caches.delete(key)`, `self.clients.claim()`, `self.skipWaiting()`,
+		// fetch: GET, same origin, never the relay's API
+		`request.method !== "GET"`, `url.origin !== self.location.origin`,
+		`path.startsWith("/v1/")`, `path === "/metrics"`, `path === "/healthz"`,
+		// page loads: network first, with a timeout, then the cached shell
+		`request.mode === "navigate"`, `fetchWithin(request, navigationTimeout)`, `cache.match(shell)`, `const shell = "/";`,
+		// the rest: cache first
+		`cacheFirst(request)`,
+		// go-app's notifications
+		`addEventListener("push"`, `addEventListener("notificationclick"`,
+	)
+
+	resources := workerResources(t, worker)
+	for _, want := range []string{
+		"/", "/app.js", "/app.css", "/wasm_exec.js", "/manifest.webmanifest", "/web/app.wasm",
+		"/web/icons/icon-192.png", "/web/icons/icon-512.png", "/web/icons/icon-maskable-512.png", "/web/icons/icon.svg",
+		"/web/styles/app.css",
+	} {
+		if !contains(resources, want) {
+			t.Errorf("%s is not precached", want)
+		}
+	}
+	// Every precached resource is there: an install never fails on a
+	// missing one.
+	for _, p := range resources {
+		if res, _ := get(t, srv, http.MethodGet, p, nil); res.StatusCode != http.StatusOK {
+			t.Errorf("precached %s: status %d", p, res.StatusCode)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPages(t *testing.T) {
+	dir := appDir(t, fakeWasm("pages"))
+	writeFile(t, filepath.Join(dir, "styles", "app.css"), []byte("main{}"))
+	_, srv := serve(t, dir)
+	tests := []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/", http.StatusOK},
+		{"GET", "/contacts", http.StatusOK},
+		{"GET", chatPath, http.StatusOK}, // a deep link renders the shell
+		{"HEAD", chatPath, http.StatusOK},
+		{"GET", "/chat/not-a-user", http.StatusNotFound},
+		{"GET", "/nowhere", http.StatusNotFound},
+		{"GET", "/v1/ws", http.StatusNotFound}, // the relay's, never the app's
+		{"GET", "/v1/anything", http.StatusNotFound},
+		{"POST", "/", http.StatusMethodNotAllowed},
+		{"PUT", "/web/app.wasm", http.StatusMethodNotAllowed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			res, body := get(t, srv, tt.method, tt.path, nil)
+			if res.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", res.StatusCode, tt.status)
+			}
+			if tt.status != http.StatusOK || tt.method != "GET" {
+				return
+			}
+			if !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+				t.Errorf("Content-Type %q", res.Header.Get("Content-Type"))
+			}
+			mustContain(t, tt.path, string(body),
+				`id="test-shell"`, `<title>Mutual</title>`, `lang="en"`,
+				`href="/manifest.webmanifest"`, `src="/app.js"`, `src="/wasm_exec.js"`,
+				`href="/web/styles/app.css"`, `href="/web/icons/icon.svg"`,
+			)
+			// go-app orders attributes differently on each rendering.
+			if meta := regexp.MustCompile(`<meta [^>]*name="theme-color"[^>]*>`).FindString(string(body)); !strings.Contains(meta, `content="`+web.ThemeColor+`"`) {
+				t.Errorf("theme colour %q", meta)
+			}
+		})
+	}
+
+	t.Run("concurrent", func(t *testing.T) {
+		var wg sync.WaitGroup
+		var failed atomic.Int32
+		for i := range 8 {
+			wg.Go(func() {
+				path := []string{"/", chatPath, "/web/app.wasm", "/app-worker.js"}[i%4]
+				res, err := http.Get(srv.URL + path)
+				if err != nil {
+					failed.Add(1)
+					return
+				}
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					failed.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if n := failed.Load(); n > 0 {
+			t.Fatalf("%d concurrent requests failed", n)
+		}
+	})
+}
+
+// TestNoProxying: go-app fetches /robots.txt, /sitemap.xml and /ads.txt
+// from the Host the request names; the handler serves them from the
+// app's files instead, or not at all.
+func TestNoProxying(t *testing.T) {
+	var hits atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte("from elsewhere"))
+	}))
+	defer elsewhere.Close()
+	dir := appDir(t, fakeWasm("proxy"))
+	writeFile(t, filepath.Join(dir, "robots.txt"), []byte("User-agent: *\n"))
+	h, srv := serve(t, dir)
+	host := strings.TrimPrefix(elsewhere.URL, "http://")
+	for _, tt := range []struct {
+		path   string
+		status int
+	}{
+		{"/robots.txt", http.StatusOK},
+		{"/sitemap.xml", http.StatusNotFound},
+		{"/ads.txt", http.StatusNotFound},
+		{"/" + h.Version() + "/sitemap.xml", http.StatusNotFound},
+	} {
+		res, body := get(t, srv, http.MethodGet, tt.path, map[string]string{"Host": host})
+		if res.StatusCode != tt.status || bytes.Contains(body, []byte("elsewhere")) {
+			t.Errorf("%s: status %d, body %q", tt.path, res.StatusCode, body)
+		}
+	}
+	if n := hits.Load(); n > 0 {
+		t.Fatalf("the handler made %d requests to the Host of a request", n)
+	}
+}
+
+func TestPrepare(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := web.Prepare(dir); err == nil {
+		t.Fatal("Prepare without app.wasm succeeded")
+	}
+	wasm := fakeWasm("prepare")
+	writeFile(t, filepath.Join(dir, "app.wasm"), wasm)
+	written, err := web.Prepare(dir)
+	if err != nil || strings.Join(written, " ") != "app.wasm.br app.wasm.gz" {
+		t.Fatalf("first Prepare wrote %q: %v", written, err)
+	}
+	for ext, enc := range map[string]string{".br": "br", ".gz": "gzip"} {
+		b, err := os.ReadFile(filepath.Join(dir, "app.wasm"+ext))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(decode(t, enc, b), wasm) {
+			t.Fatalf("app.wasm%s does not decode to app.wasm", ext)
+		}
+	}
+	if written, err := web.Prepare(dir); err != nil || len(written) != 0 {
+		t.Fatalf("Prepare of a prepared directory wrote %q: %v", written, err)
+	}
+
+	// A new build: the copies are stale, New refuses them, Prepare
+	// writes them anew.
+	writeFile(t, filepath.Join(dir, "app.wasm"), fakeWasm("rebuilt"))
+	if _, err := web.New(web.Config{Dir: dir, Routes: routes, Page: newShell}); err == nil || !strings.Contains(err.Error(), "app.wasm.br") {
+		t.Fatalf("New on stale copies: %v", err)
+	}
+	// A damaged copy is written anew too.
+	writeFile(t, filepath.Join(dir, "app.wasm.gz"), []byte("not gzip"))
+	if written, err := web.Prepare(dir); err != nil || len(written) != 2 {
+		t.Fatalf("Prepare after a build wrote %q: %v", written, err)
+	}
+	newHandler(t, dir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 3 {
+		t.Fatalf("left behind: %v", entries)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	dir := appDir(t, fakeWasm("config"))
+	for _, tt := range []struct {
+		name string
+		cfg  web.Config
+		want string
+	}{
+		{"no directory", web.Config{Routes: routes, Page: newShell}, "directory"},
+		{"no routes", web.Config{Dir: dir, Page: newShell}, "routes"},
+		{"no page", web.Config{Dir: dir, Routes: routes}, "page"},
+		{"missing directory", web.Config{Dir: filepath.Join(dir, "missing"), Routes: routes, Page: newShell}, "directory"},
+		{"no app.wasm", web.Config{Dir: t.TempDir(), Routes: routes, Page: newShell}, "make web"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := web.New(tt.cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestWasmExecMatchesToolchain: go-app serves its own copy of Go's
+// wasm_exec.js, which must be the one of the Go that builds app.wasm.
+func TestWasmExecMatchesToolchain(t *testing.T) {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	want, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "lib", "wasm", "wasm_exec.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, srv := serve(t, appDir(t, fakeWasm("wasm_exec")))
+	if _, got := get(t, srv, http.MethodGet, "/wasm_exec.js", nil); !bytes.Equal(got, want) {
+		t.Fatal("/wasm_exec.js differs from the toolchain's lib/wasm/wasm_exec.js: update go-app or the toolchain")
+	}
+}
