@@ -47,6 +47,9 @@ type Config struct {
 	// Page is the component the server renders for every page: the
 	// layout without client logic, which the app replaces once loaded.
 	Page func() app.Composer
+	// Head is raw HTML added to every page's <head>, such as the inline
+	// script that applies the user's colour theme before the first paint.
+	Head []string
 }
 
 // Validate reports what is missing.

@@ -79,6 +79,7 @@ func New(cfg Config) (*Handler, error) {
 		Resources:             a,
 		WasmContentLength:     strconv.Itoa(len(a.files[wasmPath].body)),
 		ServiceWorkerTemplate: workerTemplate,
+		RawHeaders:            cfg.Head,
 	}
 	h.version = version(h.goapp, a, manifest)
 	h.etag = `"` + h.version + `"`
@@ -105,7 +106,7 @@ func version(g *app.Handler, a *assets, manifest []byte) string {
 	field(manifest)
 	settings := []string{g.Name, g.ShortName, g.Title, g.Description, g.Lang, g.ThemeColor,
 		g.BackgroundColor, g.LoadingLabel, g.Icon.Default, g.Icon.Large, g.Icon.Maskable, g.Icon.SVG,
-		g.WasmContentLength, strings.Join(g.Styles, " ")}
+		g.WasmContentLength, strings.Join(g.Styles, " "), strings.Join(g.RawHeaders, "\n")}
 	for _, s := range settings {
 		field([]byte(s))
 	}

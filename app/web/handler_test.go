@@ -528,3 +528,23 @@ func TestWasmExecMatchesToolchain(t *testing.T) {
 		t.Fatal("/wasm_exec.js differs from the toolchain's lib/wasm/wasm_exec.js: update go-app or the toolchain")
 	}
 }
+
+// TestHead: the raw head elements reach every page, and they are part of
+// the version (a changed theme script must update installed apps).
+func TestHead(t *testing.T) {
+	dir := appDir(t, fakeWasm("head"))
+	script := `<script>document.documentElement.dataset.theme="dark"</script>`
+	h, err := web.New(web.Config{Dir: dir, Routes: routes, Page: newShell, Head: []string{script}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	for _, path := range []string{"/", chatPath} {
+		_, body := get(t, srv, http.MethodGet, path, nil)
+		mustContain(t, path, string(body), script)
+	}
+	if plain := newHandler(t, dir); plain.Version() == h.Version() {
+		t.Fatalf("the head does not change the version %s", h.Version())
+	}
+}

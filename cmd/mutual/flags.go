@@ -16,6 +16,17 @@ var errUsage = errors.New("usage")
 // parseFlags parses args into fs after applying MUTUAL_* environment
 // variables, so flags given on the command line win over the environment.
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	rest, err := parseFlagsArgs(fs, args, stderr)
+	if err == nil && len(rest) > 0 {
+		fmt.Fprintf(stderr, "unexpected arguments: %q\n", rest)
+		return errUsage
+	}
+	return err
+}
+
+// parseFlagsArgs is parseFlags for a command that takes arguments after
+// its flags: it returns them.
+func parseFlagsArgs(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
 	fs.SetOutput(stderr)
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -28,19 +39,15 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 		f.Usage += fmt.Sprintf(" ($%s)", name)
 	})
 	if envErr != nil {
-		return envErr
+		return nil, envErr
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return errUsage
+			return nil, errUsage
 		}
-		return errUsage
+		return nil, errUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "unexpected arguments: %q\n", fs.Args())
-		return errUsage
-	}
-	return nil
+	return fs.Args(), nil
 }
 
 // logFlags are the logging flags every long-running command has.

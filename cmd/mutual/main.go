@@ -1,7 +1,8 @@
-// Command mutual is the Mutual relay: `mutual serve` runs it, `mutual
-// router` runs a router process for cluster mode, `mutual bench` measures
-// it. Each subcommand's flags can also be set from the environment
-// (MUTUAL_<FLAG>, upper case, dashes as underscores).
+// Command mutual is the Mutual relay: `mutual serve` runs it (with the
+// web app when given --web), `mutual router` runs a router process for
+// cluster mode, `mutual bench` measures it, and `mutual bundle` writes the
+// web app as a static website. Each subcommand's flags can also be set
+// from the environment (MUTUAL_<FLAG>, upper case, dashes as underscores).
 package main
 
 import (
@@ -23,6 +24,7 @@ commands:
   serve     run the relay (gateway, router, bus and directory; embedded by default)
   router    run a router process (cluster mode: Kafka and PostgreSQL)
   bench     load-test a relay (an in-process one unless --server is given)
+  bundle    write the web app as a static website for any web server
   version   print the version
 
 Run 'mutual <command> -h' for a command's flags.
@@ -43,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = routerCmd(ctx, args[1:], stderr)
 	case "bench":
 		err = bench(ctx, args[1:], stdout, stderr)
+	case "bundle":
+		err = bundle(ctx, args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, version)
 	case "help", "-h", "--help":

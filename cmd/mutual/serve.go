@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -26,6 +27,7 @@ type serveFlags struct {
 	shutdown   time.Duration
 	origins    stringList
 	forwarded  bool
+	web        string
 
 	smtpHost     string
 	smtpPort     int
@@ -50,6 +52,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", 15*time.Second, "how long a shutdown waits for connections to finish")
 	fs.Var(&f.origins, "origin", "extra browser origin allowed to connect, such as app.example.org (repeatable)")
 	fs.BoolVar(&f.forwarded, "trust-forwarded-for", false, "take client IPs from X-Forwarded-For (only behind a proxy that sets it)")
+	fs.StringVar(&f.web, "web", "", "serve the web app at / from this directory of the built app (make web: build/web)")
 	fs.StringVar(&f.smtpHost, "smtp-host", "", "SMTP submission server for email codes")
 	fs.IntVar(&f.smtpPort, "smtp-port", 0, "SMTP port (default 587 for starttls, 465 for tls)")
 	fs.StringVar(&f.smtpTLS, "smtp-tls", "starttls", "SMTP TLS: starttls, tls (implicit) or none (loopback only)")
@@ -86,6 +89,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg := server.Config{RunRouter: true, Logger: log}
+	if cfg.Web, err = openWeb(f.web, log); err != nil {
+		return err
+	}
 	cfg.Gateway.OriginPatterns = f.origins
 	cfg.Gateway.TrustForwardedFor = f.forwarded
 	var parts server.Parts
@@ -106,6 +112,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return runServer(ctx, cfg, parts, f.listen, f.shutdown, log)
+}
+
+// openWeb prepares and opens the web app in dir; with no dir, the relay
+// serves its API only.
+func openWeb(dir string, log *slog.Logger) (http.Handler, error) {
+	if dir == "" {
+		log.Info("no --web directory: serving the API only, not the web app")
+		return nil, nil
+	}
+	h, err := openApp(dir, log)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("serving the web app", "dir", dir, "app_version", h.Version())
+	return h, nil
 }
 
 // openCluster opens Kafka and PostgreSQL. Every gateway of a cluster must

@@ -1,0 +1,705 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/mutualcoop/mutual/app/client"
+	"github.com/mutualcoop/mutual/relay/wire"
+)
+
+// Performance marks of opening a conversation.
+const (
+	markOpenStart = "chat-open-start"
+	markOpenDone  = "chat-open-done"
+	measureOpen   = "chat-open"
+)
+
+// conversation is one 1:1 chat: its messages (a window of them, see
+// msgWindow), the composer, and what stands between the user and writing
+// (a request to answer, a block, a changed safety number).
+type conversation struct {
+	app.Compo
+	// Peer is the other person's user ID in hex.
+	Peer string
+
+	s        *Session
+	peer     wire.UserID
+	conv     wire.ConversationID
+	contact  client.Contact
+	win      msgWindow
+	loading  bool // the first page
+	older    bool // reading the page above
+	newer    bool // reading the page below
+	marking  bool // MarkRead is under way
+	bottom   bool // the scroller shows the end
+	fresh    int  // messages arrived below while the reader was up
+	unread   wire.MessageID
+	early    []client.Message // arrived while the first page was read
+	loadErr  string
+	sendErr  string
+	busy     bool // accepting or blocking
+	anchor   *scrollAnchor
+	toBottom bool // scroll to the end after the next render
+	swallow  bool // the line break of the Enter that sent is still to come
+	opened   bool // the first page is on screen
+	releases []func()
+}
+
+// CompoID makes each chat a component of its own: opening another one
+// mounts a new conversation rather than reusing this one's state.
+func (c *conversation) CompoID() string { return c.Peer }
+
+// OnMount starts the measurement, reads the contact and the newest page
+// and follows the events of this chat.
+func (c *conversation) OnMount(ctx app.Context) {
+	perfReset(measureOpen, markOpenStart, markOpenDone)
+	perfMark(markOpenStart)
+	c.peer, _ = wire.ParseUserID(strings.ToLower(c.Peer))
+	c.contact = client.Contact{User: c.peer}
+	c.loading, c.bottom = true, true
+	ctx.Handle(actionEvent, c.onEvent)
+	active := func() { ctx.Dispatch(func(ctx app.Context) { c.markRead(ctx) }) }
+	c.releases = append(c.releases,
+		listen(app.Window(), "focus", active),
+		listen(app.Window().Get("document"), "visibilitychange", active),
+	)
+	c.loadContact(ctx)
+	c.loadNewest(ctx)
+	if wideLayout() {
+		ctx.Defer(func(app.Context) { focusID("composer") })
+	} else {
+		ctx.Defer(func(app.Context) { focusID("chat-title") })
+	}
+}
+
+// OnDismount removes the listeners.
+func (c *conversation) OnDismount() {
+	for _, r := range c.releases {
+		r()
+	}
+	c.releases = nil
+}
+
+func (c *conversation) loadContact(ctx app.Context) {
+	s, peer := c.s, c.peer
+	ctx.Async(func() {
+		ct, err := contactOrRequest(context.Background(), s, peer)
+		ctx.Dispatch(func(ctx app.Context) {
+			if err == nil {
+				c.contact = ct
+				ctx.Page().SetTitle("%s · Mutual", displayName(ct))
+			}
+		})
+	})
+}
+
+// contactOrRequest returns what this device knows of user: a contact, a
+// pending request, or only the ID.
+func contactOrRequest(ctx context.Context, s *Session, user wire.UserID) (client.Contact, error) {
+	c, err := s.client()
+	if err != nil {
+		return client.Contact{}, err
+	}
+	ct, err := c.Contact(ctx, user)
+	if err == nil {
+		return ct, nil
+	}
+	if !errors.Is(err, client.ErrNotContact) {
+		return client.Contact{}, err
+	}
+	reqs, err := c.Requests(ctx)
+	if err != nil {
+		return client.Contact{}, err
+	}
+	for _, r := range reqs {
+		if r.User == user {
+			return r, nil
+		}
+	}
+	return client.Contact{User: user}, nil
+}
+
+// loadNewest shows the newest page and scrolls to the end (or, the first
+// time, to the first unread message).
+func (c *conversation) loadNewest(ctx app.Context) {
+	s, peer := c.s, c.peer
+	ctx.Async(func() {
+		var conv wire.ConversationID
+		var page []client.Message
+		cl, err := s.client()
+		if err == nil {
+			conv, err = cl.Conversation(peer)
+		}
+		if err == nil {
+			page, err = cl.History(context.Background(), conv, 0, pageSize)
+		}
+		ctx.Dispatch(func(ctx app.Context) {
+			first := !c.opened
+			c.loading = false
+			if err != nil {
+				c.loadErr = errorText(err, true)
+				return
+			}
+			c.conv, c.loadErr = conv, ""
+			c.win.reset(page)
+			for _, m := range c.early {
+				c.win.add(m, true)
+			}
+			c.early = nil
+			c.fresh, c.anchor, c.toBottom = 0, nil, true
+			if first {
+				c.unread = firstUnread(page)
+			}
+			ctx.Defer(func(ctx app.Context) {
+				c.afterRender(ctx)
+				if first {
+					c.opened = true
+					perfMark(markOpenDone)
+					perfMeasure(measureOpen, markOpenStart, markOpenDone)
+				}
+			})
+		})
+	})
+}
+
+// firstUnread is the first received message of page not read yet.
+func firstUnread(page []client.Message) wire.MessageID {
+	for _, m := range page {
+		if !m.Outgoing && m.State == client.StateReceived {
+			return m.ID
+		}
+	}
+	return wire.MessageID{}
+}
+
+// loadOlder reads the page above the window.
+func (c *conversation) loadOlder(ctx app.Context) {
+	if c.older || c.loading || !c.win.hasOlder {
+		return
+	}
+	c.older = true
+	s, conv, before := c.s, c.conv, c.win.olderCursor()
+	ctx.Async(func() {
+		var page []client.Message
+		cl, err := s.client()
+		if err == nil {
+			page, err = cl.History(context.Background(), conv, before, pageSize)
+		}
+		ctx.Dispatch(func(ctx app.Context) {
+			c.older = false
+			if err != nil || before != c.win.olderCursor() {
+				return
+			}
+			c.captureAnchor()
+			if c.win.prepend(page) == 0 {
+				c.anchor = nil
+				return
+			}
+			ctx.Defer(c.afterRender)
+		})
+	})
+}
+
+// loadNewer reads the page below the window.
+func (c *conversation) loadNewer(ctx app.Context) {
+	if c.newer || c.loading || !c.win.hasNewer {
+		return
+	}
+	c.newer = true
+	s, conv, before := c.s, c.conv, c.win.newerCursor()
+	ctx.Async(func() {
+		var page []client.Message
+		cl, err := s.client()
+		if err == nil {
+			page, err = cl.History(context.Background(), conv, before, pageSize)
+		}
+		ctx.Dispatch(func(ctx app.Context) {
+			c.newer = false
+			if err != nil || before != c.win.newerCursor() {
+				return
+			}
+			c.captureAnchor()
+			if !c.win.appendNewer(page) {
+				c.anchor = nil
+				c.loadNewest(ctx)
+				return
+			}
+			ctx.Defer(c.afterRender)
+		})
+	})
+}
+
+// captureAnchor notes where the first message on screen is, before the
+// window changes.
+func (c *conversation) captureAnchor() {
+	c.anchor = nil
+	sc := byID("messages")
+	if !sc.Truthy() {
+		return
+	}
+	top := sc.Get("scrollTop").Float()
+	nodes := sc.Call("querySelectorAll", ".msg")
+	n := nodes.Length()
+	// Messages are laid out top to bottom: find the first whose bottom
+	// edge is below the top of the view.
+	i := sort.Search(n, func(i int) bool {
+		el := nodes.Index(i)
+		return el.Get("offsetTop").Float()+el.Get("offsetHeight").Float() > top
+	})
+	if i == n {
+		return
+	}
+	el := nodes.Index(i)
+	c.anchor = &scrollAnchor{
+		id:     el.Get("dataset").Get("id").String(),
+		offset: el.Get("offsetTop").Float() - top,
+	}
+}
+
+// afterRender puts the scroll position where it belongs once the window
+// has been drawn, then reads further pages if the view is still near an
+// end.
+func (c *conversation) afterRender(ctx app.Context) {
+	sc := byID("messages")
+	if !sc.Truthy() {
+		return
+	}
+	switch {
+	case c.toBottom:
+		c.toBottom = false
+		target := sc.Get("scrollHeight").Float()
+		if c.unread != (wire.MessageID{}) && !c.opened {
+			if sep := byID("unread-separator"); sep.Truthy() {
+				if top := sep.Get("offsetTop").Float() - 8; top < target-sc.Get("clientHeight").Float() {
+					target = top
+				}
+			}
+		}
+		sc.Set("scrollTop", target)
+	case c.anchor != nil:
+		a := *c.anchor
+		c.anchor = nil
+		if el := sc.Call("querySelector", `.msg[data-id="`+a.id+`"]`); el.Truthy() {
+			sc.Set("scrollTop", a.restoredScrollTop(el.Get("offsetTop").Float()))
+		}
+	}
+	if c.observeScroll(ctx, sc) {
+		ctx.Update()
+	}
+}
+
+// onScroll follows the reader: at the bottom, near an end.
+func (c *conversation) onScroll(ctx app.Context, e app.Event) {
+	if !c.observeScroll(ctx, ctx.JSSrc()) {
+		ctx.PreventUpdate()
+	}
+}
+
+// observeScroll reads the scroller's position, reads pages near its ends
+// and reports whether what is drawn changes.
+func (c *conversation) observeScroll(ctx app.Context, sc app.Value) bool {
+	top := sc.Get("scrollTop").Float()
+	height := sc.Get("scrollHeight").Float()
+	view := sc.Get("clientHeight").Float()
+	changed := false
+	if b := atBottom(top, height, view); b != c.bottom {
+		c.bottom, changed = b, true
+	}
+	if c.bottom && c.fresh > 0 && !c.win.hasNewer {
+		c.fresh, changed = 0, true
+	}
+	if c.bottom {
+		c.markRead(ctx)
+	}
+	if nearTop(top) && c.win.hasOlder {
+		c.loadOlder(ctx)
+	}
+	if nearBottom(top, height, view) && c.win.hasNewer {
+		c.loadNewer(ctx)
+	}
+	return changed
+}
+
+// jumpToNewest shows the end of the conversation.
+func (c *conversation) jumpToNewest(ctx app.Context, e app.Event) {
+	c.fresh = 0
+	if c.win.hasNewer {
+		c.loadNewest(ctx)
+		return
+	}
+	c.toBottom = true
+	ctx.Defer(c.afterRender)
+}
+
+// markRead marks the received messages read when the reader can see
+// them: the page is visible and focused and the view is at the end.
+func (c *conversation) markRead(ctx app.Context) {
+	if c.marking || !c.bottom || !c.win.unread() || !pageActive() {
+		return
+	}
+	c.marking = true
+	s, conv := c.s, c.conv
+	ctx.Async(func() {
+		cl, err := s.client()
+		if err == nil {
+			err = cl.MarkRead(context.Background(), conv)
+		}
+		ctx.Dispatch(func(ctx app.Context) {
+			c.marking = false
+			if err == nil {
+				c.win.markRead()
+				ctx.NewAction(actionChatsChanged)
+			}
+		})
+	})
+}
+
+// onEvent follows the events of this chat.
+func (c *conversation) onEvent(ctx app.Context, a app.Action) {
+	switch ev := a.Value.(type) {
+	case client.MessageReceived:
+		if ev.Message.Peer != c.peer {
+			ctx.PreventUpdate()
+			return
+		}
+		if c.loading {
+			c.early = append(c.early, ev.Message)
+			return
+		}
+		c.addMessage(ctx, ev.Message)
+		if !ev.Message.Outgoing {
+			ctx.NewActionWithValue(actionAnnounce, displayName(c.contact)+": "+preview(ev.Message.Text, 200))
+		}
+	case client.MessageStateChanged:
+		m := ev.Message
+		switch {
+		case m.Peer != c.peer:
+			ctx.PreventUpdate()
+		case c.loading:
+			c.early = append(c.early, m)
+		case c.win.update(m):
+		case m.Outgoing && m.Seq > 0 && m.Seq > c.win.olderCursor():
+			// Sent here a moment ago and not drawn yet: the newer
+			// record goes in now, the older one changes nothing.
+			c.addMessage(ctx, m)
+		default:
+			ctx.PreventUpdate()
+		}
+	case client.ContactChanged:
+		if ev.User == c.peer {
+			c.loadContact(ctx)
+		}
+	case client.IdentityChanged:
+		if ev.Contact == c.peer {
+			c.loadContact(ctx)
+		}
+	case client.RequestReceived:
+		if ev.Contact.User == c.peer {
+			c.loadContact(ctx)
+		}
+	case client.Connected:
+		// Events are dropped when the UI lags behind them; after a
+		// reconnection, read the end of the conversation again.
+		if c.bottom && !c.win.hasNewer && !c.loading {
+			c.loadNewest(ctx)
+		} else {
+			ctx.PreventUpdate()
+		}
+	default:
+		ctx.PreventUpdate()
+	}
+}
+
+// addMessage shows a new message: at the end if the reader is there,
+// otherwise counted in the "new messages" chip.
+func (c *conversation) addMessage(ctx app.Context, m client.Message) {
+	wasBottom := c.bottom
+	if !wasBottom {
+		c.captureAnchor()
+	}
+	shown := c.win.add(m, wasBottom)
+	switch {
+	case shown && wasBottom:
+		c.toBottom, c.anchor = true, nil
+	case !m.Outgoing:
+		c.fresh++
+	}
+	ctx.Defer(func(ctx app.Context) {
+		c.afterRender(ctx)
+		c.markRead(ctx)
+	})
+}
+
+// onKeyDown sends on Enter; Shift+Enter makes a new line, and Enter that
+// ends a composition (IME) is left to it.
+func (c *conversation) onKeyDown(ctx app.Context, e app.Event) {
+	if e.Get("key").String() != "Enter" || e.Get("shiftKey").Bool() ||
+		e.Get("isComposing").Bool() || e.Get("keyCode").Int() == 229 {
+		ctx.PreventUpdate()
+		return
+	}
+	e.PreventDefault()
+	// Some input paths deliver the line break as an input event of its
+	// own after the keydown: it is dropped too.
+	c.swallow = true
+	c.submit(ctx, e)
+}
+
+// onBeforeInput drops the line break of an Enter that sent.
+func (c *conversation) onBeforeInput(ctx app.Context, e app.Event) {
+	ctx.PreventUpdate()
+	if !c.swallow {
+		return
+	}
+	c.swallow = false
+	switch e.Get("inputType").String() {
+	case "insertLineBreak", "insertParagraph":
+		e.PreventDefault()
+	}
+}
+
+// onKeyUp ends what a keydown started.
+func (c *conversation) onKeyUp(ctx app.Context, e app.Event) {
+	c.swallow = false
+	ctx.PreventUpdate()
+}
+
+// onInput grows the composer with its text.
+func (c *conversation) onInput(ctx app.Context, e app.Event) {
+	growComposer(ctx.JSSrc())
+	if c.sendErr == "" {
+		ctx.PreventUpdate()
+		return
+	}
+	c.sendErr = ""
+}
+
+// growComposer fits the composer's height to its text, up to the CSS
+// max-height.
+func growComposer(ta app.Value) {
+	if !ta.Truthy() {
+		return
+	}
+	st := ta.Get("style")
+	st.Set("height", "auto")
+	st.Set("height", strconv.Itoa(ta.Get("scrollHeight").Int()+2)+"px")
+}
+
+// submit sends what the composer holds.
+func (c *conversation) submit(ctx app.Context, e app.Event) {
+	e.PreventDefault()
+	ta := byID("composer")
+	text := ta.Get("value").String()
+	if strings.TrimSpace(text) == "" {
+		return
+	}
+	if ta.Truthy() {
+		ta.Set("value", "")
+		growComposer(ta)
+		ta.Call("focus")
+	}
+	c.send(ctx, text, true)
+}
+
+// send queues text to the contact and shows it; restore puts the text
+// back in the composer if it cannot be sent.
+func (c *conversation) send(ctx app.Context, text string, restore bool) {
+	s, peer := c.s, c.peer
+	ctx.Async(func() {
+		var m client.Message
+		cl, err := s.client()
+		if err == nil {
+			var id wire.MessageID
+			if id, err = cl.Send(context.Background(), peer, text); err == nil {
+				acct, _ := s.account()
+				m, err = cl.Message(context.Background(), acct.User, id)
+			}
+		}
+		online := s.isOnline()
+		ctx.Dispatch(func(ctx app.Context) {
+			if err != nil {
+				c.sendErr = errorText(err, online)
+				if errors.Is(err, client.ErrIdentityChanged) {
+					c.contact.IdentityChanged = true
+				}
+				if ta := byID("composer"); restore && ta.Truthy() && ta.Get("value").String() == "" {
+					ta.Set("value", text)
+					growComposer(ta)
+				}
+				return
+			}
+			c.sendErr = ""
+			ctx.NewAction(actionChatsChanged)
+			if c.win.hasNewer {
+				c.loadNewest(ctx)
+				return
+			}
+			c.win.add(m, true)
+			c.toBottom, c.anchor, c.fresh = true, nil, 0
+			ctx.Defer(c.afterRender)
+		})
+	})
+}
+
+func (c *conversation) retry(m client.Message) app.EventHandler {
+	return func(ctx app.Context, e app.Event) { c.send(ctx, m.Text, false) }
+}
+
+// answer accepts, blocks or unblocks the contact.
+func (c *conversation) answer(accept bool) app.EventHandler {
+	return func(ctx app.Context, e app.Event) {
+		if c.busy {
+			return
+		}
+		c.busy = true
+		s, peer := c.s, c.peer
+		ctx.Async(func() {
+			cl, err := s.client()
+			if err == nil {
+				rctx, cancel := withTimeout(context.Background())
+				if accept {
+					err = cl.Accept(rctx, peer)
+				} else {
+					err = cl.Block(rctx, peer)
+				}
+				cancel()
+			}
+			online := s.isOnline()
+			ctx.Dispatch(func(ctx app.Context) {
+				c.busy = false
+				if err != nil {
+					c.sendErr = errorText(err, online)
+					return
+				}
+				c.sendErr = ""
+				c.loadContact(ctx)
+				ctx.NewAction(actionChatsChanged)
+			})
+		})
+	}
+}
+
+// Render draws the conversation.
+func (c *conversation) Render() app.UI {
+	ct := c.contact
+	name := displayName(ct)
+	return app.Div().Class("conversation").Body(
+		app.Header().Class("conv-head").Body(
+			app.A().Class("icon-button", "back").Href(pathChats).Aria("label", "Back to chats").Body(icon(iconBack)),
+			avatar(c.peer, name),
+			app.Div().Class("conv-title").Body(
+				app.H1().ID("chat-title").TabIndex(-1).Text(name),
+				app.P().Class("conv-sub").Text(contactSubtitle(ct)),
+			),
+			app.A().Class("icon-button").Href(safetyPath(c.peer)).Aria("label", "Safety number").Title("Safety number").Body(icon(iconShield)),
+		),
+		app.If(ct.IdentityChanged, func() app.UI {
+			return app.Div().Class("conv-banner", "banner-warning").Role("alert").Body(
+				icon(iconWarning),
+				app.P().Text("Your safety number with "+name+" changed. Messages wait until you check it."),
+				app.A().Class("button").Href(safetyPath(c.peer)).Text("Check"),
+			)
+		}),
+		app.Div().ID("messages").Class("messages").Role("log").Aria("live", "off").
+			Aria("label", "Messages with "+name).TabIndex(0).
+			On("scroll", c.onScroll, app.PassiveEvent()).Body(c.messages(name)...),
+		app.If(c.fresh > 0 || (c.win.hasNewer && !c.bottom), func() app.UI {
+			label := "Newest messages"
+			switch {
+			case c.fresh == 1:
+				label = "1 new message"
+			case c.fresh > 1:
+				label = strconv.Itoa(c.fresh) + " new messages"
+			}
+			return app.Button().ID("new-messages").Type("button").Class("new-chip").
+				OnClick(c.jumpToNewest).Body(app.Span().Text(label), icon(iconDown))
+		}),
+		c.footer(ct, name),
+	)
+}
+
+// messages is the content of the scroller.
+func (c *conversation) messages(name string) []app.UI {
+	p := msgListProps{
+		msgs: c.win.msgs, peerName: name, now: c.s.now(), hasOlder: c.win.hasOlder,
+		loading: c.loading, firstUnread: c.unread, onRetry: c.retry,
+	}
+	items := make([]app.UI, 0, len(c.win.msgs)+16)
+	items = append(items, historyEdge(p))
+	if c.loadErr != "" {
+		items = append(items, app.P().Class("error").Role("alert").Text(c.loadErr))
+	}
+	return append(items, messageItems(p)...)
+}
+
+// footer is the composer, or what must happen before writing.
+func (c *conversation) footer(ct client.Contact, name string) app.UI {
+	errLine := app.P().ID("send-error").Class("error").Role("alert").Text(c.sendErr)
+	switch ct.State {
+	case client.ContactRequest:
+		return app.Div().Class("conv-footer", "request-bar").Body(
+			errLine,
+			app.P().Text(name+" wants to chat with you. Accept to reply; they will not know if you block them."),
+			app.Div().Class("row").Body(
+				app.Button().Type("button").Class("button", "block").Disabled(c.busy).OnClick(c.answer(false)).Text("Block"),
+				app.Button().Type("button").Class("button", "button-primary", "accept").Disabled(c.busy).OnClick(c.answer(true)).Text("Accept"),
+			),
+		)
+	case client.ContactBlocked:
+		return app.Div().Class("conv-footer", "request-bar").Body(
+			errLine,
+			app.P().Text("You blocked "+name+"."),
+			app.Button().Type("button").Class("button", "unblock").Disabled(c.busy).OnClick(c.answer(true)).Text("Unblock"),
+		)
+	}
+	var hint app.UI
+	if ct.State == client.ContactAllowed && !ct.Accepted && c.hasOutgoing() {
+		hint = app.P().Class("hint", "conv-hint").Text(name + " has not accepted your request yet. Your first message is waiting for them; more get through once they reply.")
+	}
+	return app.Div().Class("conv-footer").Body(
+		errLine,
+		hint,
+		app.Form().Class("composer").OnSubmit(c.submit).Body(
+			app.Label().For("composer").Class("sr-only").Text("Message to "+name),
+			app.Textarea().ID("composer").Rows(1).Placeholder("Message").
+				Attr("enterkeyhint", "send").Aria("describedby", "composer-hint").
+				OnKeyDown(c.onKeyDown).OnKeyUp(c.onKeyUp).On("beforeinput", c.onBeforeInput).OnInput(c.onInput),
+			app.Button().ID("send").Type("submit").Class("send-button").Aria("label", "Send").Title("Send").Body(icon(iconSend)),
+		),
+		app.P().ID("composer-hint").Class("sr-only").Text("Enter sends. Shift and Enter starts a new line."),
+	)
+}
+
+// hasOutgoing reports whether the window holds a message this account
+// sent.
+func (c *conversation) hasOutgoing() bool {
+	for _, m := range c.win.msgs {
+		if m.Outgoing {
+			return true
+		}
+	}
+	return false
+}
+
+// contactSubtitle is the line under a contact's name.
+func contactSubtitle(ct client.Contact) string {
+	parts := []string{}
+	if ct.Address != "" && displayName(ct) != ct.Address && displayName(ct) != plainAddress(ct.Address) {
+		parts = append(parts, plainAddress(ct.Address))
+	}
+	switch {
+	case ct.State == client.ContactRequest:
+		parts = append(parts, "Contact request")
+	case ct.State == client.ContactBlocked:
+		parts = append(parts, "Blocked")
+	case ct.State == client.ContactAllowed && !ct.Accepted:
+		parts = append(parts, "Waiting for them to accept")
+	}
+	return strings.Join(parts, " · ")
+}
