@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs every test of Mutual: the Go
 # packages (with the race detector), the crypto tests under js/wasm, the
-# interoperability tests against an independent Signal implementation
+# IndexedDB store and the web app end to end in headless Chromium (installed
+# with apt-get when missing), the interoperability tests against an independent Signal implementation
 # (a nested module), and the cluster backends against a real PostgreSQL
 # server and a real Apache Kafka broker, which this script starts and stops,
 # then a cluster of the real binary (two gateways, two routers) on both.
@@ -53,6 +54,7 @@ trap cleanup EXIT
 run "lint" make -s lint
 run "go test -race ./..." go test -race -count=1 -timeout 15m ./...
 run "js/wasm: crypto in Node, the IndexedDB store in Chromium" scripts/test-wasm.sh -count=1
+run "web app end to end in headless Chromium" go test -count=1 -timeout 10m -tags browser ./internal/browsertest
 if [[ -f crypto/interop/go.mod ]]; then
 	run "interop with go.mau.fi/libsignal" bash -c 'cd crypto/interop && go test -race -count=1 ./...'
 fi

@@ -1,0 +1,207 @@
+//go:build browser
+
+package browsertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/pem"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"github.com/mutualcoop/mutual/relay/auth/smtptest"
+)
+
+// relay is `mutual serve --web` run as a child process, mailing its codes
+// to a real SMTP server over STARTTLS. It keeps its port and data
+// directory across stop and start, as a restarted server does.
+type relay struct {
+	t    *testing.T
+	bin  string // the mutual binary
+	web  string // the directory given to --web
+	data string
+	addr string // 127.0.0.1:port
+	mail *smtptest.Server
+	ca   string // PEM file trusting the SMTP server's certificate
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+	log    bytes.Buffer // standard output and error of every run
+}
+
+// startRelay starts the SMTP server and the relay, and stops both when the
+// test ends.
+func startRelay(t *testing.T, bin, web string) *relay {
+	t.Helper()
+	mail := smtptest.Start(t, smtptest.Options{})
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	r := &relay{
+		t: t, bin: bin, web: web, addr: addr, mail: mail,
+		data: filepath.Join(dir, "data"),
+		ca:   filepath.Join(dir, "smtp-ca.pem"),
+	}
+	writeTrust(t, mail, r.ca)
+	r.start()
+	t.Cleanup(func() {
+		r.stop()
+		if t.Failed() {
+			t.Logf("relay output:\n%s", r.output())
+		}
+	})
+	return r
+}
+
+// writeTrust saves the SMTP server's certificate, read from a STARTTLS
+// handshake that verifies it, as the PEM file the relay trusts
+// (SSL_CERT_FILE): the relay checks the server as it would in production.
+func writeTrust(t *testing.T, mail *smtptest.Server, path string) {
+	t.Helper()
+	c, err := gosmtp.DialStartTLS(mail.Addr(), &tls.Config{RootCAs: mail.RootCAs(), ServerName: mail.Host()})
+	if err != nil {
+		t.Fatalf("smtp starttls: %v", err)
+	}
+	defer c.Close()
+	if err := c.Noop(); err != nil { // the first command over TLS runs the handshake
+		t.Fatalf("smtp over tls: %v", err)
+	}
+	state, ok := c.TLSConnectionState()
+	if !ok || len(state.PeerCertificates) == 0 {
+		t.Fatal("smtp: no certificate after STARTTLS")
+	}
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: state.PeerCertificates[0].Raw})
+	if err := os.WriteFile(path, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// url is the address of the app, http://127.0.0.1:port.
+func (r *relay) url() string { return "http://" + r.addr }
+
+// wsURL is the relay's WebSocket endpoint.
+func (r *relay) wsURL() string { return "ws://" + r.addr + "/v1/ws" }
+
+// start runs the relay and waits until it answers /healthz.
+func (r *relay) start() {
+	r.t.Helper()
+	cmd := exec.Command(r.bin, "serve",
+		"--listen", r.addr, "--data", r.data, "--web", r.web, "--log-level", "warn",
+		"--smtp-host", r.mail.Host(), "--smtp-port", strconv.Itoa(r.mail.Port()),
+		"--smtp-tls", "starttls", "--smtp-user", r.mail.Username, "--smtp-from", "codes@mutual.test")
+	cmd.Env = append(os.Environ(), "MUTUAL_SMTP_PASSWORD="+r.mail.Password, "SSL_CERT_FILE="+r.ca)
+	w := lockedWriter{mu: &r.mu, w: &r.log}
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		r.t.Fatalf("start the relay: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	r.mu.Lock()
+	r.cmd, r.exited = cmd, exited
+	r.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	err := poll(ctx, 20*time.Millisecond, func() bool {
+		select {
+		case <-exited:
+			return true
+		default:
+		}
+		resp, err := client.Get(r.url() + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	select {
+	case <-exited:
+		r.t.Fatalf("the relay exited at start: %v\n%s", cmd.ProcessState, r.output())
+	default:
+	}
+	if err != nil {
+		r.t.Fatalf("the relay did not answer /healthz: %v\n%s", err, r.output())
+	}
+}
+
+// stop ends the relay with SIGTERM and waits for it; a relay that does not
+// stop within its shutdown timeout is killed and the test fails.
+func (r *relay) stop() {
+	r.mu.Lock()
+	cmd, exited := r.cmd, r.exited
+	r.mu.Unlock()
+	select {
+	case <-exited:
+		return
+	default:
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	grace := time.NewTimer(20 * time.Second)
+	defer grace.Stop()
+	select {
+	case <-exited:
+	case <-grace.C:
+		cmd.Process.Kill()
+		<-exited
+		r.t.Errorf("the relay did not stop on SIGTERM")
+	}
+}
+
+// output is the end of what the relay printed, for failures.
+func (r *relay) output() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.log.String()
+	if len(s) > 8000 {
+		s = "..." + s[len(s)-8000:]
+	}
+	return s
+}
+
+// lockedWriter lets the process's two pipes share one buffer.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// poll calls cond every interval until it returns true or ctx ends.
+func poll(ctx context.Context, interval time.Duration, cond func() bool) error {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
