@@ -6,10 +6,12 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,7 +106,9 @@ func (a *assets) add(fsys fs.FS, coded bool) error {
 	if err != nil {
 		return err
 	}
-	for name, b := range copies {
+	// In name order, so that an error names the same file every time.
+	for _, name := range slices.Sorted(maps.Keys(copies)) {
+		b := copies[name]
 		for i, enc := range encodings {
 			base, ok := strings.CutSuffix(name, enc.ext)
 			if !ok {
