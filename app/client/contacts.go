@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/mutualcoop/mutual/app/store"
 	"github.com/mutualcoop/mutual/app/transport"
@@ -14,8 +15,9 @@ import (
 // AddContact finds the account registered at address, allows it on the
 // relay and keeps it as a contact with the address as typed (which the
 // relay is not told again). If they had sent a contact request, this
-// accepts it. Messages to a new contact go as contact requests until they
-// answer. Needs Run.
+// accepts it. The first message to a new contact goes as a contact
+// request; later ones wait until they answer (see the package
+// documentation). Needs Run.
 func (c *Client) AddContact(ctx context.Context, address string) (Contact, error) {
 	me, err := c.registered()
 	if err != nil {
@@ -154,7 +156,7 @@ func (c *Client) setState(ctx context.Context, conn *transport.Conn, user wire.U
 		case was == ContactRequest:
 			// They asked first, so they accept this account; and what they
 			// sent is delivered now.
-			ct.Accepted = true
+			ct.accept()
 			if queued, err = c.receiptsForAll(ts.tx, ct); err != nil {
 				return err
 			}
@@ -176,6 +178,19 @@ func (c *Client) setState(ctx context.Context, conn *transport.Conn, user wire.U
 		c.poke()
 	}
 	return out, nil
+}
+
+// noteRequest records that the relay accepted a contact request to peer
+// at at (the relay's clock): until they accept, or until requestWindow
+// has passed, later messages to them wait (see requestWait). An older
+// request than the one noted changes nothing.
+func (c *Client) noteRequest(ts *txState, peer wire.UserID, at time.Time) error {
+	ct, err := getContact(ts.tx, c.me().User, peer)
+	if ct == nil || err != nil || ct.Accepted || !at.After(ct.RequestSent) {
+		return err
+	}
+	ct.RequestSent = at
+	return c.putContact(ts, ct)
 }
 
 // receiptsForAll queues delivery receipts for every message received from

@@ -48,8 +48,10 @@
 //     message. On Rejected{stale_devices} the ciphertexts of removed
 //     devices are dropped (with their sessions) and new devices get
 //     theirs from fetched bundles; the other ciphertexts stay as they
-//     were. Entries go in order; an entry that must wait holds back the
-//     later entries of its conversation only.
+//     were. Entries go in order; an entry that must wait (for an
+//     identity change to be accepted, or for the contact to accept a
+//     request, see below) holds back the later entries of its
+//     conversation only.
 //   - Receiving. Each delivery is decrypted, and the message (or receipt
 //     effect), the advanced session, the used prekeys and the message's
 //     seen-ID are written in one transaction; only after it commits is
@@ -76,15 +78,36 @@
 // # Contacts and requests
 //
 // Adding a contact allows them on the relay (SetContact) and keeps the
-// address as typed, and a nickname, on this device only. Messages to a
-// contact go as contact requests (wire.KindRequest) until they have
-// written back (Contact.Accepted); a KindRequest from someone who is not
-// a contact is listed by Requests until Accept (which sends delivery
-// receipts for what they wrote), Block or Remove. A refusal
-// (not_accepted) makes the next messages requests again. On connecting,
-// the relay's allowlist is merged into the local contacts, so that what
-// another device of the account decided shows here too. Every change to
-// a contact emits a ContactChanged event.
+// address as typed, and a nickname, on this device only. Until a contact
+// has written back (Contact.Accepted), one message goes to them as a
+// contact request (wire.KindRequest); a KindRequest from someone who is
+// not a contact is listed by Requests until Accept (which sends delivery
+// receipts for what they wrote), Block or Remove.
+//
+// The relay lets one request a day through from one user to another and
+// refuses the rest (rate_limited), so a device sends one and waits: in
+// the transaction that records the relay's Accepted for a request, the
+// contact's RequestSent is set to the relay's time (also when the copy
+// of a request sent by another device of the account arrives), and from
+// then on the contact is AwaitingAcceptance and the outbox holds the
+// later entries to them: their messages stay Sending and nothing goes to
+// the relay. Only that conversation waits. When they accept (their first
+// message arrives, usually the delivery receipts Accept sends), Accepted
+// is set and RequestSent cleared in the transaction that stores it, the
+// worker is woken, and the held entries go in order as plain messages,
+// exactly once (they are outbox entries like any other, so they survive
+// restarts). A refusal (not_accepted) of the request, or of anything sent
+// after it, clears RequestSent: the next message becomes a request
+// again (and is refused again if they blocked this account). A client
+// cannot know the relay's window, so it assumes the default: 24 hours
+// after the relay took the request (requestWindow), the next waiting
+// message goes as a new request. A recipient who blocks after receiving
+// the request is not told apart from one who has not answered: messages
+// wait until then.
+//
+// On connecting, the relay's allowlist is merged into the local
+// contacts, so that what another device of the account decided shows
+// here too. Every change to a contact emits a ContactChanged event.
 //
 // # Profile names
 //

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mutualcoop/mutual/app/store"
 	"github.com/mutualcoop/mutual/app/transport"
@@ -207,13 +208,14 @@ func (c *Client) apply(ts *txState, env *wire.Envelope, ct *Contact, m *content)
 			// the sender, perhaps on another device.
 			ct = &Contact{User: env.Sender, State: ContactAllowed, Accepted: true, Added: fromMS(ts.now)}
 		case !ct.Accepted:
-			ct.Accepted = true
-			// They accept this account now: tell them its name.
-			q, err := c.enqueueProfile(ts, ct)
-			if err != nil {
+			ct.accept()
+			// They accept this account now: tell them its name. What
+			// waited for their answer goes too, so the worker looks at
+			// the outbox again.
+			if _, err := c.enqueueProfile(ts, ct); err != nil {
 				return nil, false, err
 			}
-			queued = queued || q
+			queued = true
 		default:
 			dirty = false
 		}
@@ -237,6 +239,13 @@ func (c *Client) apply(ts *txState, env *wire.Envelope, ct *Contact, m *content)
 			msg.State = StateSent
 			if err := c.ensureContact(ts, peer); err != nil {
 				return nil, false, err
+			}
+			if env.Kind == wire.KindRequest {
+				// Another device of this account sent a contact request:
+				// this one waits for the answer too.
+				if err := c.noteRequest(ts, peer, fromMS(env.ServerTimeMS)); err != nil {
+					return nil, false, err
+				}
 			}
 		}
 		if err := c.insertMessage(ts.tx, env.Sender, msg); err != nil {
@@ -293,15 +302,26 @@ func (c *Client) receiveRejection(ctx context.Context, env *wire.Envelope) error
 		return nil
 	}
 	var changed *Message
+	wake := false
 	err := c.update(ctx, func(_ context.Context, ts *txState) error {
-		changed = nil
+		changed, wake = nil, false
 		if env.Code == wire.CodeNotAccepted && !env.Subject.IsZero() {
 			ct, err := getContact(ts.tx, me.User, env.Subject)
 			if err != nil {
 				return err
 			}
+			dirty := false
 			if ct != nil && ct.Accepted {
-				ct.Accepted = false // send contact requests again
+				ct.Accepted, dirty = false, true // send contact requests again
+			}
+			// The pending request (or a message after it) was refused:
+			// no answer is coming, so what waited for one goes now, as
+			// a request again. A refusal of something older changes
+			// nothing.
+			if ct != nil && !ct.RequestSent.IsZero() && !ct.RequestSent.After(fromMS(env.ServerTimeMS)) {
+				ct.RequestSent, dirty, wake = time.Time{}, true, true
+			}
+			if dirty {
 				if err := c.putContact(ts, ct); err != nil {
 					return err
 				}
@@ -324,6 +344,9 @@ func (c *Client) receiveRejection(ctx context.Context, env *wire.Envelope) error
 	}
 	if changed != nil {
 		c.emit(MessageStateChanged{Message: *changed})
+	}
+	if wake {
+		c.poke()
 	}
 	return nil
 }

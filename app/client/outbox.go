@@ -28,6 +28,12 @@ import (
 // could not take (rate limits, devices without keys).
 const retryDelay = 2 * time.Second
 
+// requestWindow is how long after the relay accepted a contact request
+// the next one may go to the same person. The relay lets one through per
+// sender and recipient in a window of its own setting (a day by
+// default); a client cannot know it, so it assumes the default.
+const requestWindow = 24 * time.Hour
+
 // maxRounds bounds the stale_devices corrections of one entry in one
 // flush.
 const maxRounds = 4
@@ -65,8 +71,24 @@ func (c *Client) flushOutbox(ctx context.Context, conn *transport.Conn) (time.Du
 	}
 	waiting := map[wire.UserID]bool{}
 	var retry time.Duration
+	soonest := func(d time.Duration) {
+		if retry == 0 || d < retry {
+			retry = d
+		}
+	}
 	for _, e := range entries {
 		if waiting[e.Peer] {
+			continue
+		}
+		held, wait, err := c.mustWait(ctx, e)
+		if err != nil {
+			return 0, err
+		}
+		if held {
+			waiting[e.Peer] = true
+			if wait > 0 {
+				soonest(wait)
+			}
 			continue
 		}
 		out, err := c.deliver(ctx, conn, e)
@@ -78,10 +100,49 @@ func (c *Client) flushOutbox(ctx context.Context, conn *transport.Conn) (time.Du
 			waiting[e.Peer] = true
 		case outcomeRetry:
 			waiting[e.Peer] = true
-			retry = retryDelay
+			soonest(retryDelay)
 		}
 	}
 	return retry, nil
+}
+
+// mustWait reports whether the entry waits, and how long at most (0:
+// until something wakes the worker): for the user to accept an identity
+// change (AcceptIdentity wakes it), or for the peer to accept the
+// contact request that went to them (their first message wakes it), at
+// most until requestWindow has passed and another request may go.
+func (c *Client) mustWait(ctx context.Context, e *outboxEntry) (held bool, wait time.Duration, err error) {
+	me := c.me()
+	err = c.st.View(ctx, func(tx store.Tx) error {
+		held, wait = false, 0
+		hold, err := unverified(tx, e.Peer, me.User)
+		if err != nil || hold != nil {
+			held = hold != nil
+			return err
+		}
+		ct, err := getContact(tx, me.User, e.Peer)
+		if err != nil {
+			return err
+		}
+		wait = requestWait(ct, c.now())
+		held = wait > 0
+		return nil
+	})
+	if err != nil {
+		return false, 0, fmt.Errorf("check outbox entry: %w", err)
+	}
+	return held, wait, nil
+}
+
+// requestWait is how long messages to ct wait for them to accept the
+// contact request that went: 0 when nothing waits (they accepted, no
+// request is pending, or requestWindow has passed since the relay took
+// it, so the next message may go as a request again).
+func requestWait(ct *Contact, now time.Time) time.Duration {
+	if ct == nil || ct.State != ContactAllowed || !ct.AwaitingAcceptance() {
+		return 0
+	}
+	return max(ct.RequestSent.Add(requestWindow).Sub(now), 0)
 }
 
 // seqFromKey reads a big-endian key (seqKey, idKey) back.
@@ -93,20 +154,9 @@ func seqFromKey(k []byte) uint64 {
 	return n
 }
 
-// deliver encrypts (if needed) and sends one entry until the relay
-// accepts or refuses it.
+// deliver encrypts (if needed) and sends one entry that need not wait
+// (see mustWait) until the relay accepts or refuses it.
 func (c *Client) deliver(ctx context.Context, conn *transport.Conn, e *outboxEntry) (outcome, error) {
-	var hold *IdentityChangedError
-	err := c.st.View(ctx, func(tx store.Tx) (err error) {
-		hold, err = unverified(tx, e.Peer, c.me().User)
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("check identities: %w", err)
-	}
-	if hold != nil {
-		return outcomeHeld, nil
-	}
 	for range maxRounds {
 		if !e.Encrypted {
 			out, err := c.prepare(ctx, conn, e)
@@ -560,11 +610,13 @@ func unverified(tx store.Tx, users ...wire.UserID) (*IdentityChangedError, error
 }
 
 // accepted records the relay's Accepted: the entry goes, the message is
-// sent.
+// sent, and a contact request is noted with the contact (later messages
+// wait for their answer).
 func (c *Client) accepted(ctx context.Context, e *outboxEntry, a *wire.Accepted) error {
 	me := c.me()
 	var changed *Message
-	err := c.st.Update(ctx, func(tx store.Tx) error {
+	err := c.update(ctx, func(_ context.Context, ts *txState) error {
+		tx := ts.tx
 		changed = nil
 		if err := tx.Delete(bOutbox, seqKey(e.seq)); err != nil {
 			return err
@@ -573,6 +625,15 @@ func (c *Client) accepted(ctx context.Context, e *outboxEntry, a *wire.Accepted)
 		// peer: their device list is settled.
 		if err := markListed(tx, e.Peer); err != nil {
 			return err
+		}
+		if e.Kind == wire.KindRequest {
+			at := fromMS(a.ServerTimeMS)
+			if at.IsZero() {
+				at = fromMS(ts.now)
+			}
+			if err := c.noteRequest(ts, e.Peer, at); err != nil {
+				return err
+			}
 		}
 		if e.ContentKind != kindText {
 			return nil

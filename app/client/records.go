@@ -110,7 +110,8 @@ func parseAccount(b []byte) (*accountRecord, error) {
 
 // contactRecord: {1 user, 2 address, 3 nickname, 4 state, 5 accepted,
 // 6 identity changed, 7 added (Unix ms), 8 profile name, 9 when they set
-// it (their clock, Unix ms)}
+// it (their clock, Unix ms), 10 when the relay accepted the last request
+// to them (its clock, Unix ms)}
 func (c *Contact) marshal() []byte {
 	e := newEnc()
 	e.id(1, c.User)
@@ -122,6 +123,7 @@ func (c *Contact) marshal() []byte {
 	e.sint(7, unixMS(c.Added))
 	e.string(8, c.ProfileName)
 	e.sint(9, c.profileAt)
+	e.sint(10, unixMS(c.RequestSent))
 	return e.b
 }
 
@@ -154,6 +156,10 @@ func parseContact(b []byte, self wire.UserID) (*Contact, error) {
 			c.ProfileName, err = f.string(MaxProfileName)
 		case 9:
 			c.profileAt, err = f.sint64()
+		case 10:
+			var ms int64
+			ms, err = f.sint64()
+			c.RequestSent = fromMS(ms)
 		}
 		return err
 	})

@@ -28,11 +28,18 @@ import (
 type testRelay struct {
 	t    testing.TB
 	url  string
+	http string // the relay's HTTP base URL (for /metrics)
 	dir  string // the relay's data directory
 	mail *smtptest.Server
 }
 
 func startRelay(t testing.TB) *testRelay {
+	t.Helper()
+	return startRelayWith(t, nil)
+}
+
+// startRelayWith starts a relay whose configuration tune adjusts, if set.
+func startRelayWith(t testing.TB, tune func(*server.Config)) *testRelay {
 	t.Helper()
 	mail := smtptest.Start(t, smtptest.Options{})
 	sender, err := smtp.New(smtp.Config{
@@ -52,7 +59,11 @@ func startRelay(t testing.TB) *testRelay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(ctx, server.Config{RunRouter: true}, parts)
+	cfg := server.Config{RunRouter: true}
+	if tune != nil {
+		tune(&cfg)
+	}
+	srv, err := server.New(ctx, cfg, parts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +76,7 @@ func startRelay(t testing.TB) *testRelay {
 			t.Errorf("relay shutdown: %v", err)
 		}
 	})
-	return &testRelay{t: t, url: "ws" + strings.TrimPrefix(hs.URL, "http") + "/v1/ws", dir: dir, mail: mail}
+	return &testRelay{t: t, url: "ws" + strings.TrimPrefix(hs.URL, "http") + "/v1/ws", http: hs.URL, dir: dir, mail: mail}
 }
 
 // ctxT is a context for one test step.
@@ -296,8 +307,26 @@ func (d *device) send(to *device, text string) wire.MessageID {
 	return id
 }
 
+// contact returns what d knows of peer.
+func (d *device) contact(peer *device) client.Contact {
+	d.t.Helper()
+	ct, err := d.c.Contact(ctxT(d.t), peer.acct.User)
+	if err != nil {
+		d.t.Fatalf("%s: contact %s: %v", d.name, peer.name, err)
+	}
+	return ct
+}
+
+// waitAccepted waits until peer has written to d (so d's messages to
+// them go as plain messages).
+func (d *device) waitAccepted(peer *device) {
+	d.t.Helper()
+	d.eventually(peer.name+" accepting "+d.name, func() bool { return d.contact(peer).Accepted })
+}
+
 // befriend makes a and b contacts: a adds b, writes (a contact request),
-// b accepts.
+// b accepts, and a learns it (b's delivery receipt arrives), so that a's
+// next messages go at once rather than wait for b's answer.
 func befriend(t testing.TB, a, b *device) {
 	t.Helper()
 	if _, err := a.c.AddContact(ctxT(t), b.address); err != nil {
@@ -311,6 +340,7 @@ func befriend(t testing.TB, a, b *device) {
 	if err := b.c.Accept(ctxT(t), a.acct.User); err != nil {
 		t.Fatalf("%s accepts %s: %v", b.name, a.name, err)
 	}
+	a.waitAccepted(b)
 }
 
 // rawDevice registers a device of address with a bare connection and

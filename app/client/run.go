@@ -282,7 +282,7 @@ func (c *Client) syncContacts(ctx context.Context, conn *transport.Conn) error {
 				continue
 			}
 			if ct.State == ContactRequest && state == ContactAllowed {
-				ct.Accepted = true // accepted on another device
+				ct.accept() // accepted on another device
 			}
 			ct.State = state
 			if err := c.putContact(ts, ct); err != nil {

@@ -62,8 +62,15 @@ type Contact struct {
 	State        ContactState
 	Conversation wire.ConversationID // of the 1:1 conversation
 	// Accepted: they have written to this account (so they accept it);
-	// until then messages to them go as contact requests.
+	// until then a message to them goes as a contact request, and the
+	// next ones wait for their answer (see RequestSent).
 	Accepted bool
+	// RequestSent is when the relay accepted the last contact request to
+	// them (its clock), from this device or another of the account; zero
+	// when none went, once they have accepted, and after a refusal. While
+	// it is set, later messages wait in the outbox (see
+	// AwaitingAcceptance).
+	RequestSent time.Time
 	// IdentityChanged: a device of theirs has a new or changed identity
 	// key the user has not accepted; sending fails until AcceptIdentity.
 	IdentityChanged bool
@@ -87,6 +94,19 @@ func (ct Contact) Name() string {
 		return ct.Address
 	}
 	return ct.User.String()[:8]
+}
+
+// AwaitingAcceptance reports whether a contact request went to them and
+// they have not answered yet: messages written meanwhile wait on this
+// device and go when they accept (their first message arrives).
+func (ct Contact) AwaitingAcceptance() bool {
+	return !ct.Accepted && !ct.RequestSent.IsZero()
+}
+
+// accept records that they accept this account (they wrote to it, or
+// asked first): messages go to them as messages, none waits.
+func (ct *Contact) accept() {
+	ct.Accepted, ct.RequestSent = true, time.Time{}
 }
 
 // checkProfileName reports whether name can be a profile name: at most

@@ -658,13 +658,9 @@ func (c *conversation) footer(ct client.Contact, name string) app.UI {
 			app.Button().Type("button").Class("button", "unblock").Disabled(c.busy).OnClick(c.answer(true)).Text("Unblock"),
 		)
 	}
-	var hint app.UI
-	if ct.State == client.ContactAllowed && !ct.Accepted && c.hasOutgoing() {
-		hint = app.P().Class("hint", "conv-hint").Text(name + " has not accepted your request yet. Your first message is waiting for them; more get through once they reply.")
-	}
 	return app.Div().Class("conv-footer").Body(
 		errLine,
-		hint,
+		awaitingNote(ct, name),
 		app.Form().Class("composer").OnSubmit(c.submit).Body(
 			app.Label().For("composer").Class("sr-only").Text("Message to "+name),
 			app.Textarea().ID("composer").Rows(1).Placeholder("Message").
@@ -676,15 +672,15 @@ func (c *conversation) footer(ct client.Contact, name string) app.UI {
 	)
 }
 
-// hasOutgoing reports whether the window holds a message this account
-// sent.
-func (c *conversation) hasOutgoing() bool {
-	for _, m := range c.win.msgs {
-		if m.Outgoing {
-			return true
-		}
+// awaitingNote tells the user, above the composer, that a contact
+// request went to the contact and what they write meanwhile waits for
+// the answer (client.Contact.AwaitingAcceptance); nil otherwise.
+func awaitingNote(ct client.Contact, name string) app.UI {
+	if ct.State != client.ContactAllowed || !ct.AwaitingAcceptance() {
+		return nil
 	}
-	return false
+	return app.P().Class("hint", "conv-hint", "awaiting-note").Role("status").
+		Text(name + " hasn't accepted your request yet. Your messages will be delivered when they do.")
 }
 
 // contactSubtitle is the line under a contact's name.

@@ -128,6 +128,10 @@ func TestTwoHomesChat(t *testing.T) {
 	if len(got) != 1 || got[0].Text != "hello bob "+canary || got[0].From == "" || got[0].ID == "" {
 		t.Fatalf("bob received %+v", got)
 	}
+	// A second message before Bob accepts waits on Alice's device.
+	if code, _, errs := alice.cli("", "send", bob.addr, "are you there?"); code != 0 || !strings.Contains(errs, "has not accepted your request yet") {
+		t.Fatalf("alice's second send: %d %s", code, errs)
+	}
 	// Bob accepts Alice's request and answers; the text comes from stdin.
 	bob.must("contacts", "accept", alice.addr)
 	if code, out, errs := bob.cli("hi alice\n", "send", alice.addr); code != 0 {
@@ -137,9 +141,12 @@ func TestTwoHomesChat(t *testing.T) {
 	if len(got) != 1 || got[0].Text != "hi alice" || got[0].From != bob.addr {
 		t.Fatalf("alice received %+v", got)
 	}
-	// Nothing is shown twice.
-	if again := bob.receiveJSON(); len(again) != 0 {
-		t.Fatalf("bob received again: %+v", again)
+	// Bob's answer released the message that waited: it goes before the
+	// next one, and nothing is shown twice.
+	alice.must("send", bob.addr, "third")
+	again := bob.receiveJSON()
+	if len(again) != 2 || again[0].Text != "are you there?" || again[1].Text != "third" {
+		t.Fatalf("bob received %+v, want the waiting message then the third", again)
 	}
 
 	// Both sides see the same safety number.
