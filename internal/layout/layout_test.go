@@ -16,6 +16,7 @@ type pkg struct {
 	Name       string
 	Doc        string
 	Deps       []string
+	Imports    []string
 	GoFiles    []string
 }
 
@@ -88,6 +89,23 @@ func TestLayering(t *testing.T) {
 				if d := forbidden(p, r.banned); d != "" {
 					t.Errorf("%s/%s: %s imports %s", target[0], target[1], p.ImportPath, d)
 				}
+			}
+		}
+	}
+}
+
+// TestWasmUsesTheBrowser: the code built into the web app talks to the
+// network through the browser (its WebSocket, fetch), never through Go's
+// HTTP client, which would add its weight to the wasm. go-app itself
+// imports net/http for its server side; our packages do not, directly.
+func TestWasmUsesTheBrowser(t *testing.T) {
+	for _, p := range list(t, "js", "wasm", "./app/...", "./cmd/web") {
+		if len(p.GoFiles) == 0 {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if imp == "net/http" || strings.HasPrefix(imp, "net/http/") {
+				t.Errorf("js/wasm: %s imports %s", p.ImportPath, imp)
 			}
 		}
 	}
