@@ -46,8 +46,8 @@ type Client struct {
 	events   chan Event
 	evClosed bool
 
-	// afterStore, set by tests only, runs after a delivery is stored and
-	// before it is acknowledged.
+	// afterStore, set by tests only, runs after a batch of deliveries is
+	// stored and before it is acknowledged.
 	afterStore func(*transport.Conn)
 }
 

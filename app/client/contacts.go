@@ -208,12 +208,8 @@ func (c *Client) receiptsForAll(tx store.Tx, ct *Contact) (bool, error) {
 		return false, err
 	}
 	queued := len(refs) > 0
-	for len(refs) > 0 {
-		n := min(len(refs), maxReceiptRefs)
-		if err := c.enqueue(tx, ct.User, &content{Kind: kindDelivered, Refs: refs[:n]}); err != nil {
-			return false, err
-		}
-		refs = refs[n:]
+	if err := c.enqueueReceipt(tx, ct.User, kindDelivered, refs...); err != nil {
+		return false, err
 	}
 	return queued, nil
 }

@@ -52,15 +52,30 @@
 //     identity change to be accepted, or for the contact to accept a
 //     request, see below) holds back the later entries of its
 //     conversation only.
-//   - Receiving. Each delivery is decrypted, and the message (or receipt
-//     effect), the advanced session, the used prekeys and the message's
-//     seen-ID are written in one transaction; only after it commits is
-//     the offset acknowledged. A crash before the commit changes nothing
-//     (the relay delivers again); after it, the redelivery is dropped by
-//     its seen-ID (sender user and message ID). A message that does not
-//     decrypt (altered, replayed, garbage) rolls the transaction back,
-//     leaves the session as it was, is reported as an Undecryptable
-//     event and is acknowledged so that it blocks nothing.
+//   - Receiving. The deliveries already waiting (up to 64; the inbox
+//     never waits for more) are decrypted and stored in order in one
+//     transaction: each message (or receipt effect), the advanced
+//     session, the used prekeys and the message's seen-ID. Only after it
+//     commits are their offsets acknowledged. A crash before the commit
+//     changes nothing (the relay delivers them again); after it, a
+//     redelivery is dropped by its seen-ID (sender user and message ID),
+//     also one that comes twice in the same batch. Several messages of
+//     one session in a batch each see the session as the one before
+//     left it (the key store reads through the transaction). A message
+//     that does not decrypt (altered, replayed, garbage) has what its
+//     decryption wrote undone (a journal records what each write
+//     replaced), so it leaves the session as it was and the rest of the
+//     batch stands; it is reported as an Undecryptable event and is
+//     acknowledged so that it blocks nothing.
+//   - Receipts. A message received queues a delivery receipt in the
+//     transaction that stores it; MarkRead queues read receipts. Receipts
+//     to a contact join the newest receipt entry of the same kind to
+//     them while that entry is still in the outbox, not encrypted and
+//     holds fewer than 100 message IDs; the entry is rewritten in the
+//     same transaction. An entry once encrypted is never changed (the
+//     worker reads the entry again in the transaction that encrypts it),
+//     and a new one starts. So a backlog of messages is acknowledged by
+//     a few receipts, not one each.
 //   - Message states: outgoing Sending → Sent (Accepted) → Delivered
 //     (delivery receipt) → Read (read receipt, unless the reader turned
 //     them off), or Failed (refused by the relay or by the recipient's

@@ -50,8 +50,8 @@ func SealOutbox(ctx context.Context, c *Client) ([]*wire.Send, error) {
 	return out, nil
 }
 
-// SetAfterStore installs a hook that runs after each delivery is stored
-// and before it is acknowledged. Set it before Run.
+// SetAfterStore installs a hook that runs after each batch of deliveries
+// is stored and before it is acknowledged. Set it before Run.
 func SetAfterStore(c *Client, fn func(*transport.Conn)) { c.afterStore = fn }
 
 // SignedPreKeyIDs lists the signed prekeys the device keeps.
@@ -181,4 +181,14 @@ func Seen(ctx context.Context, c *Client, sender wire.UserID, id wire.MessageID)
 		return err
 	})
 	return seen, err
+}
+
+// SeenFrom counts the messages and receipts from sender the device has
+// read (see Seen).
+func SeenFrom(ctx context.Context, c *Client, sender wire.UserID) (int, error) {
+	n := 0
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(bSeen, sender[:], func(_, _ []byte) error { n++; return nil })
+	})
+	return n, err
 }

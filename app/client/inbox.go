@@ -17,13 +17,19 @@ import (
 // (the relay allows 256 unacknowledged).
 const ackEvery = 32
 
-// inbox stores what the relay delivers and acknowledges it: each
-// delivery is decrypted and stored, with the advanced session, in one
-// transaction, and acknowledged only after that commits. A crash before
-// the commit leaves the ratchet and the store as they were, and the relay
-// delivers the message again; a crash after it makes the relay deliver a
-// message already seen, which is dropped by its ID. inbox never waits for
-// a reply from the relay.
+// maxBatch bounds the deliveries stored in one transaction. The inbox
+// takes only what the transport has already buffered, never waiting for
+// more, so a lone message is stored at once and a backlog costs one
+// commit per batch rather than one per message.
+const maxBatch = 64
+
+// inbox stores what the relay delivers and acknowledges it: the
+// deliveries already waiting (up to maxBatch) are decrypted and stored,
+// with the advanced sessions, in one transaction, and acknowledged only
+// after that commits. A crash before the commit leaves the ratchets and
+// the store as they were, and the relay delivers the messages again; a
+// crash after it makes the relay deliver messages already seen, which
+// are dropped by their IDs. inbox never waits for a reply from the relay.
 func (c *Client) inbox(ctx context.Context, conn *transport.Conn) error {
 	var pending int64 = -1 // highest stored offset not yet acknowledged
 	unacked := 0
@@ -37,20 +43,39 @@ func (c *Client) inbox(ctx context.Context, conn *transport.Conn) error {
 		pending, unacked = -1, 0
 		return nil
 	}
+	batch := make([]*wire.Deliver, 0, maxBatch)
 	for {
 		select {
 		case d, ok := <-conn.Deliveries():
 			if !ok {
 				return errConnEnded
 			}
-			if err := c.receive(ctx, d); err != nil {
+			batch = append(batch[:0], d)
+			ended := false
+		more:
+			for len(batch) < maxBatch {
+				select {
+				case d, ok := <-conn.Deliveries():
+					if !ok {
+						ended = true
+						break more
+					}
+					batch = append(batch, d)
+				default:
+					break more
+				}
+			}
+			if err := c.receiveBatch(ctx, batch); err != nil {
 				return err
+			}
+			if ended {
+				return errConnEnded // stored; the relay delivers them again
 			}
 			if c.afterStore != nil {
 				c.afterStore(conn)
 			}
-			pending = d.Offset
-			unacked++
+			pending = batch[len(batch)-1].Offset
+			unacked += len(batch)
 			if unacked >= ackEvery || len(conn.Deliveries()) == 0 {
 				if err := ack(); err != nil {
 					return err
@@ -62,99 +87,130 @@ func (c *Client) inbox(ctx context.Context, conn *transport.Conn) error {
 	}
 }
 
-// receive stores one delivery. Only a failure of the store is an error:
-// an envelope that cannot be read is reported as an event and dropped.
-func (c *Client) receive(ctx context.Context, d *wire.Deliver) error {
-	env := &d.Envelope
-	switch env.Kind {
-	case wire.KindRejected:
-		return c.receiveRejection(ctx, env)
-	case wire.KindMessage, wire.KindRequest:
-		return c.receiveMessage(ctx, env)
-	}
-	c.log.Debug("client: ignoring an envelope of unknown kind", "kind", env.Kind)
-	return nil
+// received is what a batch of deliveries did, to make known once it has
+// committed: the events in delivery order (Undecryptable ones included)
+// and whether anything was queued to send.
+type received struct {
+	events []Event
+	queued bool
 }
 
-// errSeen rolls back the transaction of a delivery already stored.
-var errSeen = errors.New("already stored")
-
-// receiveMessage decrypts and stores one message or receipt.
-func (c *Client) receiveMessage(ctx context.Context, env *wire.Envelope) error {
-	me := c.me()
-	if env.Sender == me.User && env.SenderDevice == me.Device {
-		return nil // never encrypted for this device
-	}
-	var events []Event
-	var decryptErr *DecryptError
-	queued := false
+// receiveBatch stores deliveries, in order, in one transaction. Only a
+// failure of the store is an error (then nothing is stored, and the relay
+// delivers them all again): an envelope that cannot be read or decrypted
+// is reported as an event and dropped, and what its decryption wrote is
+// undone without touching the others (see journal).
+func (c *Client) receiveBatch(ctx context.Context, batch []*wire.Deliver) error {
+	var r received
 	err := c.update(ctx, func(ctx context.Context, ts *txState) error {
-		events, queued, decryptErr = events[:0], false, nil
-		seenKey := authoredKey(env.Sender, env.MessageID)
-		switch _, err := ts.tx.Get(bSeen, seenKey); {
-		case err == nil:
-			return errSeen
-		case !errors.Is(err, store.ErrNotFound):
-			return err
-		}
-		markSeen := func() error {
-			return ts.tx.Put(bSeen, seenKey, binary.BigEndian.AppendUint64(nil, uint64(env.ServerTimeMS)))
-		}
-		var ct *Contact
-		if env.Sender != me.User {
-			var err error
-			if ct, err = getContact(ts.tx, me.User, env.Sender); err != nil {
+		r = received{}
+		for _, d := range batch {
+			if err := c.receive(ctx, ts, d, &r); err != nil {
 				return err
 			}
-			if ct != nil && ct.State == ContactBlocked {
-				return markSeen() // the relay should not have delivered it
-			}
 		}
-		msg, err := parseCiphertext(env.Ciphertext)
-		var plaintext []byte
-		if err == nil {
-			plaintext, err = c.mgr.Decrypt(ctx, sessionAddress(env.Sender, env.SenderDevice), msg)
-		}
-		var se *storeError
-		if errors.As(err, &se) {
-			return err // not the message's fault: it is delivered again
-		}
-		if err != nil {
-			decryptErr = &DecryptError{From: env.Sender, Device: env.SenderDevice, MessageID: env.MessageID, Err: err}
-			return errUndecryptable
-		}
-		if err := markSeen(); err != nil {
-			return err
-		}
-		cont, err := openContent(plaintext)
-		if err != nil {
-			// Authentic but unreadable: keep the ratchet step.
-			decryptErr = &DecryptError{From: env.Sender, Device: env.SenderDevice, MessageID: env.MessageID, Err: err}
-			return nil
-		}
-		events, queued, err = c.apply(ts, env, ct, cont)
-		return err
+		return nil
 	})
-	switch {
-	case errors.Is(err, errSeen):
-		return nil
-	case errors.Is(err, errUndecryptable), err == nil && decryptErr != nil:
-		c.log.Warn("client: dropped a message that cannot be decrypted", "msg", env.MessageID, "err", decryptErr.Err)
-		c.emit(Undecryptable{Err: decryptErr})
-		return nil
-	case err != nil:
-		return fmt.Errorf("store message: %w", err)
+	if err != nil {
+		return fmt.Errorf("store deliveries: %w", err)
 	}
-	for _, ev := range events {
+	for _, ev := range r.events {
+		if u, ok := ev.(Undecryptable); ok {
+			c.log.Warn("client: dropped a message that cannot be decrypted", "msg", u.Err.MessageID, "err", u.Err.Err)
+		}
 		c.emit(ev)
 	}
-	if queued {
+	if r.queued {
 		c.poke()
 	}
 	return nil
 }
 
-var errUndecryptable = errors.New("undecryptable")
+// receive stores one delivery in ts.
+func (c *Client) receive(ctx context.Context, ts *txState, d *wire.Deliver, r *received) error {
+	env := &d.Envelope
+	switch env.Kind {
+	case wire.KindRejected:
+		return c.receiveRejection(ts, env, r)
+	case wire.KindMessage, wire.KindRequest:
+		return c.receiveMessage(ctx, ts, env, r)
+	}
+	c.log.Debug("client: ignoring an envelope of unknown kind", "kind", env.Kind)
+	return nil
+}
+
+// receiveMessage decrypts and stores one message or receipt in ts. A
+// message seen before (also earlier in the same transaction) is dropped.
+// The decryption runs under a journal: if it fails, what it wrote (an
+// identity record, a used prekey) is undone and the message is reported,
+// while the rest of the transaction stands.
+func (c *Client) receiveMessage(ctx context.Context, ts *txState, env *wire.Envelope, r *received) error {
+	me := c.me()
+	if env.Sender == me.User && env.SenderDevice == me.Device {
+		return nil // never encrypted for this device
+	}
+	seenKey := authoredKey(env.Sender, env.MessageID)
+	switch _, err := ts.tx.Get(bSeen, seenKey); {
+	case err == nil:
+		return nil // a redelivery
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	markSeen := func() error {
+		return ts.tx.Put(bSeen, seenKey, binary.BigEndian.AppendUint64(nil, uint64(env.ServerTimeMS)))
+	}
+	var ct *Contact
+	if env.Sender != me.User {
+		var err error
+		if ct, err = getContact(ts.tx, me.User, env.Sender); err != nil {
+			return err
+		}
+		if ct != nil && ct.State == ContactBlocked {
+			return markSeen() // the relay should not have delivered it
+		}
+	}
+	undecryptable := func(err error) {
+		r.events = append(r.events, Undecryptable{Err: &DecryptError{From: env.Sender, Device: env.SenderDevice, MessageID: env.MessageID, Err: err}})
+	}
+	msg, err := parseCiphertext(env.Ciphertext)
+	var plaintext []byte
+	if err == nil {
+		j := ts.journal()
+		plaintext, err = c.mgr.Decrypt(ctx, sessionAddress(env.Sender, env.SenderDevice), msg)
+		var se *storeError
+		if errors.As(err, &se) {
+			j.keep()
+			return err // not the message's fault: it is delivered again
+		}
+		if err != nil {
+			if uerr := j.undo(); uerr != nil {
+				return uerr
+			}
+		} else {
+			j.keep()
+		}
+	}
+	if err != nil {
+		undecryptable(err)
+		return nil
+	}
+	if err := markSeen(); err != nil {
+		return err
+	}
+	cont, err := openContent(plaintext)
+	if err != nil {
+		// Authentic but unreadable: keep the ratchet step.
+		undecryptable(err)
+		return nil
+	}
+	events, queued, err := c.apply(ts, env, ct, cont)
+	if err != nil {
+		return err
+	}
+	r.events = append(r.events, events...)
+	r.queued = r.queued || queued
+	return nil
+}
 
 // parseCiphertext splits one device's ciphertext: a type byte (2
 // SignalMessage, 3 PreKeySignalMessage) and the message.
@@ -253,7 +309,7 @@ func (c *Client) apply(ts *txState, env *wire.Envelope, ct *Contact, m *content)
 		}
 		events = append(events, MessageReceived{Message: *msg})
 		if !fromSelf && ct.State == ContactAllowed {
-			if err := c.enqueue(ts.tx, peer, &content{Kind: kindDelivered, Refs: []wire.MessageID{env.MessageID}}); err != nil {
+			if err := c.enqueueReceipt(ts.tx, peer, kindDelivered, env.MessageID); err != nil {
 				return nil, false, err
 			}
 			queued = true
@@ -296,57 +352,41 @@ func (c *Client) ensureContact(ts *txState, peer wire.UserID) error {
 
 // receiveRejection marks a message of this account refused by a
 // recipient.
-func (c *Client) receiveRejection(ctx context.Context, env *wire.Envelope) error {
+func (c *Client) receiveRejection(ts *txState, env *wire.Envelope, r *received) error {
 	me := c.me()
 	if env.Sender != me.User {
 		return nil
 	}
-	var changed *Message
-	wake := false
-	err := c.update(ctx, func(_ context.Context, ts *txState) error {
-		changed, wake = nil, false
-		if env.Code == wire.CodeNotAccepted && !env.Subject.IsZero() {
-			ct, err := getContact(ts.tx, me.User, env.Subject)
-			if err != nil {
-				return err
-			}
-			dirty := false
-			if ct != nil && ct.Accepted {
-				ct.Accepted, dirty = false, true // send contact requests again
-			}
-			// The pending request (or a message after it) was refused:
-			// no answer is coming, so what waited for one goes now, as
-			// a request again. A refusal of something older changes
-			// nothing.
-			if ct != nil && !ct.RequestSent.IsZero() && !ct.RequestSent.After(fromMS(env.ServerTimeMS)) {
-				ct.RequestSent, dirty, wake = time.Time{}, true, true
-			}
-			if dirty {
-				if err := c.putContact(ts, ct); err != nil {
-					return err
-				}
-			}
-		}
-		msg, err := c.loadMessage(ts.tx, me.User, env.MessageID)
-		if msg == nil || err != nil {
+	if env.Code == wire.CodeNotAccepted && !env.Subject.IsZero() {
+		ct, err := getContact(ts.tx, me.User, env.Subject)
+		if err != nil {
 			return err
 		}
-		if !msg.Outgoing || env.Subject != msg.Peer || msg.State >= StateDelivered {
-			return nil
+		dirty := false
+		if ct != nil && ct.Accepted {
+			ct.Accepted, dirty = false, true // send contact requests again
 		}
-		was := msg.State
-		msg.State, msg.Failure = StateFailed, env.Code
-		changed = msg
-		return c.putMessage(ts.tx, msg, was)
-	})
-	if err != nil {
-		return fmt.Errorf("store rejection: %w", err)
+		// The pending request (or a message after it) was refused: no
+		// answer is coming, so what waited for one goes now, as a
+		// request again. A refusal of something older changes nothing.
+		if ct != nil && !ct.RequestSent.IsZero() && !ct.RequestSent.After(fromMS(env.ServerTimeMS)) {
+			ct.RequestSent, dirty, r.queued = time.Time{}, true, true
+		}
+		if dirty {
+			if err := c.putContact(ts, ct); err != nil {
+				return err
+			}
+		}
 	}
-	if changed != nil {
-		c.emit(MessageStateChanged{Message: *changed})
+	msg, err := c.loadMessage(ts.tx, me.User, env.MessageID)
+	if msg == nil || err != nil {
+		return err
 	}
-	if wake {
-		c.poke()
+	if !msg.Outgoing || env.Subject != msg.Peer || msg.State >= StateDelivered {
+		return nil
 	}
-	return nil
+	was := msg.State
+	msg.State, msg.Failure = StateFailed, env.Code
+	r.events = append(r.events, MessageStateChanged{Message: *msg})
+	return c.putMessage(ts.tx, msg, was)
 }

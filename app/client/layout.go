@@ -48,6 +48,11 @@ var (
 	bSeen = []byte("seen")
 	// outbox: sequence (8) → outboxEntry, in sending order.
 	bOutbox = []byte("outbox")
+	// receipts: user (16) || content kind (1) → outbox sequence (8) of
+	// the newest receipt entry of that kind to that user, which later
+	// receipts join while it is not encrypted and has room
+	// (enqueueReceipt). Only a hint: the entry is checked before use.
+	bReceipts = []byte("receipts")
 
 	kAccount  = []byte("account")
 	kIdentity = []byte("identity")
@@ -69,6 +74,10 @@ func deviceFromKey(k []byte) (wire.UserID, wire.DeviceID, bool) {
 	}
 	copy(u[:], k)
 	return u, wire.DeviceID(binary.BigEndian.Uint32(k[len(u):])), true
+}
+
+func receiptKey(peer wire.UserID, kind contentKind) []byte {
+	return append(append(make([]byte, 0, 17), peer[:]...), byte(kind))
 }
 
 func authoredKey(author wire.UserID, id wire.MessageID) []byte {

@@ -228,12 +228,8 @@ func (c *Client) MarkRead(ctx context.Context, conv wire.ConversationID, ids ...
 		if a.ReadReceiptsOff || ct == nil || ct.State != ContactAllowed {
 			return nil
 		}
-		for len(refs) > 0 {
-			n := min(len(refs), maxReceiptRefs)
-			if err := c.enqueue(ts.tx, peer, &content{Kind: kindRead, Refs: refs[:n]}); err != nil {
-				return err
-			}
-			refs = refs[n:]
+		if err := c.enqueueReceipt(ts.tx, peer, kindRead, refs...); err != nil {
+			return err
 		}
 		queued = true
 		return nil
@@ -280,21 +276,103 @@ func (c *Client) enqueue(tx store.Tx, peer wire.UserID, m *content) error {
 }
 
 func (c *Client) enqueueID(tx store.Tx, id wire.MessageID, peer wire.UserID, m *content) error {
+	_, err := c.newEntry(tx, id, peer, m)
+	return err
+}
+
+// newEntry puts m to peer at the end of the outbox and returns its
+// sequence number.
+func (c *Client) newEntry(tx store.Tx, id wire.MessageID, peer wire.UserID, m *content) (uint64, error) {
 	me := c.me()
 	m.Peer = peer
 	padded, err := sealContent(m)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	seq, err := nextOutboxSeq(tx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	e := &outboxEntry{
 		MessageID: id, Conversation: DirectConversation(me.User, peer), Peer: peer,
 		ContentKind: m.Kind, Padded: padded,
 	}
-	return tx.Put(bOutbox, seqKey(seq), e.marshal())
+	return seq, tx.Put(bOutbox, seqKey(seq), e.marshal())
+}
+
+// enqueueReceipt queues a receipt of kind (kindDelivered or kindRead)
+// for ids to peer. The IDs join the newest receipt entry of that kind to
+// peer while it is still in the outbox, not encrypted, and has room (at
+// most maxReceiptRefs per receipt), so a backlog of messages is
+// acknowledged with a few receipts rather than one each. An entry the
+// worker has encrypted is never changed (its bytes go as they are): a
+// new entry starts. The entry is rewritten in tx, the caller's
+// transaction, and the worker reads it again in the transaction that
+// encrypts it (prepare), so no ID added is lost.
+func (c *Client) enqueueReceipt(tx store.Tx, peer wire.UserID, kind contentKind, ids ...wire.MessageID) error {
+	hint := receiptKey(peer, kind)
+	for len(ids) > 0 {
+		seq, e, m, err := openReceipt(tx, hint, peer, kind)
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			n := min(len(ids), maxReceiptRefs)
+			seq, err := c.newEntry(tx, wire.NewMessageID(), peer, &content{Kind: kind, Refs: slices.Clone(ids[:n])})
+			if err != nil {
+				return err
+			}
+			if err := tx.Put(bReceipts, hint, seqKey(seq)); err != nil {
+				return err
+			}
+			ids = ids[n:]
+			continue
+		}
+		n := min(len(ids), maxReceiptRefs-len(m.Refs))
+		m.Refs = append(m.Refs, ids[:n]...)
+		if e.Padded, err = sealContent(m); err != nil {
+			return err
+		}
+		if err := tx.Put(bOutbox, seqKey(seq), e.marshal()); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// openReceipt returns the receipt entry the hint names, with its content,
+// if more receipts may join it: it is still in the outbox, a receipt of
+// kind to peer, not encrypted and not full. Otherwise e is nil.
+func openReceipt(tx store.Tx, hint []byte, peer wire.UserID, kind contentKind) (seq uint64, e *outboxEntry, m *content, err error) {
+	k, err := tx.Get(bReceipts, hint)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil, nil, nil
+	}
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	seq = seqFromKey(k)
+	v, err := tx.Get(bOutbox, seqKey(seq))
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil, nil, nil // sent or dropped
+	}
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if e, err = parseOutbox(v); err != nil {
+		return 0, nil, nil, err
+	}
+	if e.Encrypted || e.Peer != peer || e.ContentKind != kind {
+		return 0, nil, nil, nil
+	}
+	if m, err = openContent(e.Padded); err != nil {
+		return 0, nil, nil, err
+	}
+	if len(m.Refs) >= maxReceiptRefs {
+		return 0, nil, nil, nil
+	}
+	return seq, e, m, nil
 }
 
 // insertMessage stores a new message at the end of its conversation

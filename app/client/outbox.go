@@ -249,6 +249,21 @@ func (c *Client) prepare(ctx context.Context, conn *transport.Conn, e *outboxEnt
 		if err != nil {
 			return err
 		}
+		// Read the entry again: receipts may have joined it since the
+		// outbox was read (enqueueReceipt), and once it is encrypted
+		// here nothing joins it any more.
+		v, err := ts.tx.Get(bOutbox, seqKey(e.seq))
+		if errors.Is(err, store.ErrNotFound) {
+			return errGone
+		}
+		if err != nil {
+			return err
+		}
+		cur, err := parseOutbox(v)
+		if err != nil {
+			return err
+		}
+		e.Padded = cur.Padded
 		if e.ContentKind == kindProfile && (ct == nil || !sharesProfile(ct)) {
 			// No longer theirs to have (see sharesProfile).
 			out = outcomeGone

@@ -101,7 +101,8 @@ type device struct {
 	cancel context.CancelFunc
 	done   chan error // Run's result
 
-	tune func(*client.Config) // adjusts the configuration, if set
+	tune func(*client.Config)          // adjusts the configuration, if set
+	wrap func(store.Store) store.Store // wraps the store, if set
 
 	mu     sync.Mutex
 	events []client.Event
@@ -145,9 +146,13 @@ func (r *testRelay) newDeviceWith(name, address string, tune func(*client.Config
 
 func (d *device) open() {
 	d.t.Helper()
-	st, err := boltstore.Open(d.path, boltstore.Options{})
+	bst, err := boltstore.Open(d.path, boltstore.Options{})
 	if err != nil {
 		d.t.Fatal(err)
+	}
+	var st store.Store = bst
+	if d.wrap != nil {
+		st = d.wrap(st)
 	}
 	cfg := d.r.config()
 	if d.tune != nil {
