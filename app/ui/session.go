@@ -285,6 +285,10 @@ func (s *Session) pump(c *client.Client, done chan struct{}) {
 			case client.Connected:
 				changed = !s.connected
 				s.connected = true
+				// A relay is usually redeployed with a new version of the
+				// app: ask the browser to look for one now, not only at
+				// the next page load (the update banner follows).
+				app.TryUpdate()
 			case client.Disconnected:
 				changed = s.connected
 				s.connected = false

@@ -2,7 +2,8 @@
 // real relay binary (`mutual serve --web`) mailing codes to a real SMTP
 // server, and headless Chromium profiles, each a browser process with its
 // own user data directory, that register, add each other, chat, go
-// offline and come back, through the DOM contract of the app's pages
+// offline and come back, take a newly deployed version of the app,
+// through the DOM contract of the app's pages
 // (element IDs, classes and data attributes; see the app/ui package).
 //
 // The same run takes the screenshots of docs/screenshots and measures the

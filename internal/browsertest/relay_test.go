@@ -7,11 +7,13 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/pem"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"sync"
 	"syscall"
@@ -97,6 +99,45 @@ func (r *relay) url() string { return "http://" + r.addr }
 
 // wsURL is the relay's WebSocket endpoint.
 func (r *relay) wsURL() string { return "ws://" + r.addr + "/v1/ws" }
+
+// deploy puts a file into the web directory (name is slash-separated,
+// relative to it), as deploying a new version of the app does: the relay
+// serves it from its next start, and the app's version changes with it.
+func (r *relay) deploy(name string, body []byte) {
+	r.t.Helper()
+	path := filepath.Join(r.web, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, body, 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// workerCacheName finds the name of the service worker's cache,
+// mutual-<version>, in its script.
+var workerCacheName = regexp.MustCompile(`const cacheName = "mutual-([0-9a-f]+)";`)
+
+// appVersion is the version of the app the relay serves now, as its
+// service worker names it.
+func (r *relay) appVersion() string {
+	r.t.Helper()
+	client := &http.Client{Timeout: stepTimeout}
+	resp, err := client.Get(r.url() + "/app-worker.js")
+	if err != nil {
+		r.t.Fatalf("get the service worker: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		r.t.Fatalf("get the service worker: %s %v", resp.Status, err)
+	}
+	m := workerCacheName.FindSubmatch(b)
+	if m == nil {
+		r.t.Fatalf("no cache name in the service worker:\n%.500s", b)
+	}
+	return string(m[1])
+}
 
 // start runs the relay and waits until it answers /healthz.
 func (r *relay) start() {

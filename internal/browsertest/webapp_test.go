@@ -4,6 +4,7 @@ package browsertest
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -23,7 +24,8 @@ const (
 // chat with ticks moving from sent to read, survive going offline (by the
 // browser's network emulation, and by the relay stopping and coming back
 // on the same port and data), reload from the service worker with their
-// history, pass Chromium's installability check; then a native client
+// history, pass Chromium's installability check, and take a new version
+// of the app when it is deployed; then a native client
 // fills a conversation with 10,000 messages and the time to open it is
 // measured; last, the screenshots.
 func TestWebApp(t *testing.T) {
@@ -61,6 +63,8 @@ func TestWebApp(t *testing.T) {
 	offlineByEmulation(t, alice, bob, aliceID)
 	phase("the relay stops and restarts")
 	relayGone(t, r, alice, bob)
+	phase("a new version is deployed")
+	newVersion(t, r, alice, bobID)
 	phase(fmt.Sprintf("a conversation of %d messages", seedCount))
 	largeChat(t, r, bob, &m)
 	phase("screenshots")
@@ -150,6 +154,71 @@ func relayGone(t *testing.T, r *relay, alice, bob *profile) {
 	alice.waitOnline()
 	alice.waitIncoming(text)
 	bob.waitState(id, "sent", "delivered", "read")
+}
+
+// deployedStyle is the file a deploy adds to the web directory: a style
+// sheet, linked by every page, that sets a custom property the test reads.
+const (
+	deployedStyle = "styles/zz-deploy.css"
+	deployedCSS   = ":root { --mutual-deployed: yes; }\n"
+)
+
+// newVersion: a new version of the app is deployed (a style sheet joins
+// the web directory and the relay restarts with it, on the same port with
+// the same data) while Alice has the installed app open, served by the
+// service worker. When the app reconnects to the restarted relay it asks
+// the browser to check for a new version (app/ui's Session, on
+// client.Connected); the new worker installs and takes over, and the app
+// offers to reload without any page load. Reload brings the new version,
+// served by the new worker from its cache, with her chats.
+func newVersion(t *testing.T, r *relay, alice *profile, bobID string) {
+	old := r.appVersion()
+	// The installed app, as its user opens it: from the service worker.
+	alice.open("/")
+	if !alice.servedByWorker() {
+		t.Fatalf("the service worker did not serve the installed app")
+	}
+	if v := alice.appVersion(); v != old {
+		t.Fatalf("before the deploy the page runs version %s, the relay serves %s", v, old)
+	}
+	if alice.updateShown() {
+		t.Errorf("the app offers an update before any was deployed")
+	}
+
+	r.stop()
+	r.deploy(deployedStyle, []byte(deployedCSS))
+	r.start()
+	next := r.appVersion()
+	if next == old {
+		t.Fatalf("the deploy did not change the app's version %s", old)
+	}
+	t.Logf("deployed: version %s replaces %s", next, old)
+
+	// No page load: the open app reconnects to the restarted relay and
+	// then asks the browser to look for a new version.
+	alice.waitUpdate()
+	if v := alice.appVersion(); v != old {
+		t.Errorf("the app offers an update while it runs version %s already; the old one is %s", v, old)
+	}
+
+	resp := alice.reloadFromBanner()
+	if !resp.FromServiceWorker {
+		t.Errorf("after Reload the page did not come from the service worker")
+	}
+	if v := alice.appVersion(); v != next {
+		t.Errorf("after Reload the page runs version %s, want %s", v, next)
+	}
+	if got, want := alice.appCaches(), []string{"mutual-" + next}; !slices.Equal(got, want) {
+		t.Errorf("the service worker's caches are %v, want %v", got, want)
+	}
+	waitJS[bool](alice, stepTimeout, "the deployed style sheet",
+		`getComputedStyle(document.documentElement).getPropertyValue('--mutual-deployed').trim() === 'yes'`)
+	waitJS[bool](alice, stepTimeout, "the chat with Bob in the chats list",
+		fmt.Sprintf(`!!document.querySelector('#chats li.chat[data-user=%q]')`, bobID))
+	alice.waitOnline()
+	if alice.updateShown() {
+		t.Errorf("the new version still offers an update")
+	}
 }
 
 // largeChat: Carol, on the native client, writes 10,000 messages to Bob
