@@ -184,25 +184,18 @@ func (c *conversation) loadOlder(ctx app.Context) {
 		return
 	}
 	c.older = true
-	s, conv, before := c.s, c.conv, c.win.olderCursor()
-	ctx.Async(func() {
-		var page []client.Message
-		cl, err := s.client()
-		if err == nil {
-			page, err = cl.History(context.Background(), conv, before, pageSize)
+	before := c.win.olderCursor()
+	c.readPage(ctx, before, func(ctx app.Context, page []client.Message, err error) {
+		c.older = false
+		if err != nil || before != c.win.olderCursor() {
+			return
 		}
-		ctx.Dispatch(func(ctx app.Context) {
-			c.older = false
-			if err != nil || before != c.win.olderCursor() {
-				return
-			}
-			c.captureAnchor()
-			if c.win.prepend(page) == 0 {
-				c.anchor = nil
-				return
-			}
-			ctx.Defer(c.afterRender)
-		})
+		c.captureAnchor()
+		if c.win.prepend(page) == 0 {
+			c.anchor = nil
+			return
+		}
+		ctx.Defer(c.afterRender)
 	})
 }
 
@@ -212,26 +205,33 @@ func (c *conversation) loadNewer(ctx app.Context) {
 		return
 	}
 	c.newer = true
-	s, conv, before := c.s, c.conv, c.win.newerCursor()
+	before := c.win.newerCursor()
+	c.readPage(ctx, before, func(ctx app.Context, page []client.Message, err error) {
+		c.newer = false
+		if err != nil || before != c.win.newerCursor() {
+			return
+		}
+		c.captureAnchor()
+		if !c.win.appendNewer(page) {
+			c.anchor = nil
+			c.loadNewest(ctx)
+			return
+		}
+		ctx.Defer(c.afterRender)
+	})
+}
+
+// readPage reads the page of messages before the cursor away from the UI
+// goroutine and hands it to then, back on it.
+func (c *conversation) readPage(ctx app.Context, before uint64, then func(app.Context, []client.Message, error)) {
+	s, conv := c.s, c.conv
 	ctx.Async(func() {
 		var page []client.Message
 		cl, err := s.client()
 		if err == nil {
 			page, err = cl.History(context.Background(), conv, before, pageSize)
 		}
-		ctx.Dispatch(func(ctx app.Context) {
-			c.newer = false
-			if err != nil || before != c.win.newerCursor() {
-				return
-			}
-			c.captureAnchor()
-			if !c.win.appendNewer(page) {
-				c.anchor = nil
-				c.loadNewest(ctx)
-				return
-			}
-			ctx.Defer(c.afterRender)
-		})
+		ctx.Dispatch(func(ctx app.Context) { then(ctx, page, err) })
 	})
 }
 
