@@ -2,9 +2,9 @@
 // real relay binary (`mutual serve --web`) mailing codes to a real SMTP
 // server, and headless Chromium profiles, each a browser process with its
 // own user data directory, that register, add each other, chat, go
-// offline and come back, take a newly deployed version of the app,
-// through the DOM contract of the app's pages
-// (element IDs, classes and data attributes; see the app/ui package).
+// offline and come back, take a newly deployed version of the app and
+// sign out, through the DOM contract of the app's pages (element IDs,
+// classes and data attributes; see the app/ui package).
 //
 // The same run takes the screenshots of docs/screenshots and measures the
 // web app: the size of the wasm (raw and precompressed), the cold and warm

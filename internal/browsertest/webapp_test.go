@@ -27,7 +27,8 @@ const (
 // history, pass Chromium's installability check, and take a new version
 // of the app when it is deployed; then a native client
 // fills a conversation with 10,000 messages and the time to open it is
-// measured; last, the screenshots.
+// measured; then the screenshots; last, a profile signs out: its data
+// leaves the browser and its device the relay.
 func TestWebApp(t *testing.T) {
 	start := time.Now()
 	phase := func(name string) { t.Logf("[%5.1fs] %s", time.Since(start).Seconds(), name) }
@@ -69,6 +70,8 @@ func TestWebApp(t *testing.T) {
 	largeChat(t, r, bob, &m)
 	phase("screenshots")
 	screenshots(t, alice, bobID)
+	phase("sign out")
+	signOut(t, r, alice)
 	phase("done")
 	m.report(t)
 }
