@@ -641,7 +641,17 @@ func (c *Client) accepted(ctx context.Context, e *outboxEntry, a *wire.Accepted)
 		if err := markListed(tx, e.Peer); err != nil {
 			return err
 		}
-		if e.Kind == wire.KindRequest {
+		var m *Message
+		if e.ContentKind == kindText {
+			var err error
+			if m, err = c.loadMessage(tx, me.User, e.MessageID); err != nil {
+				return err
+			}
+		}
+		// The router's refusal of this very request can be stored before
+		// its Accepted (they come by different paths): then nothing waits
+		// for an answer.
+		if e.Kind == wire.KindRequest && (m == nil || m.State != StateFailed) {
 			at := fromMS(a.ServerTimeMS)
 			if at.IsZero() {
 				at = fromMS(ts.now)
@@ -650,12 +660,8 @@ func (c *Client) accepted(ctx context.Context, e *outboxEntry, a *wire.Accepted)
 				return err
 			}
 		}
-		if e.ContentKind != kindText {
+		if m == nil {
 			return nil
-		}
-		m, err := c.loadMessage(tx, me.User, e.MessageID)
-		if m == nil || err != nil {
-			return err
 		}
 		was := m.State
 		m.ServerTime = fromMS(a.ServerTimeMS)
