@@ -66,6 +66,13 @@ func (h *shell) OnMount(ctx app.Context) {
 	h.releases = append(h.releases,
 		listen(win, "online", func() { h.s.setOnline(true) }),
 		listen(win, "offline", func() { h.s.setOnline(false) }),
+		// An app left open for days looks for a new version when its
+		// user comes back to it, as it does when it reconnects.
+		listen(win.Get("document"), "visibilitychange", func() {
+			if win.Get("document").Get("visibilityState").String() == "visible" {
+				app.TryUpdate()
+			}
+		}),
 	)
 	pref := loadTheme(ctx)
 	applyTheme(pref)
