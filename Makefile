@@ -10,7 +10,7 @@ LISTEN    ?= 127.0.0.1:8080
 WEB       ?= build/web
 SITE      ?= build/site
 
-.PHONY: run build server web bundle test test-go test-wasm test-interop test-services bench lint services-up services-down clean
+.PHONY: run build deps server web bundle test test-fresh test-go test-wasm test-interop test-services bench lint services-up services-down clean
 
 ## run: build everything and start the relay, serving the web app, on the embedded default at http://$(LISTEN)
 run: build
@@ -19,8 +19,12 @@ run: build
 ## build: the server, the command-line client and the web app
 build: server web
 
+## deps: check Go and fetch the modules the build needs (make test installs the rest)
+deps:
+	scripts/deps.sh run
+
 ## server: the server and the command-line client
-server:
+server: deps
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN)/mutual ./cmd/mutual
 	$(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN)/mutual-cli ./cmd/mutual-cli
@@ -38,6 +42,10 @@ bundle: web
 ## test: install what the tests need and run every test
 test:
 	scripts/test.sh
+
+## test-fresh: remove what make test installs (Chromium, PostgreSQL, Kafka jars, Go caches), then run it in a clean clone
+test-fresh:
+	scripts/fresh-machine.sh --yes
 
 ## bench: Go benchmarks and the load generator, with figures
 bench: server

@@ -10,7 +10,7 @@
 #
 # Writes OUTDIR/{mobile,desktop,pwa}.report.{json,html} and prints the
 # scores. Needs Node.js 18.16 or later; installs Chromium when it is
-# missing (scripts/chromium.sh).
+# missing (scripts/deps.sh chromium).
 set -euo pipefail
 
 if [[ $# -ne 2 ]]; then
@@ -21,7 +21,7 @@ url=$1
 out=$2
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export CHROME_PATH=${CHROME_PATH:-$("$root/scripts/chromium.sh")}
+export CHROME_PATH=${CHROME_PATH:-$("$root/scripts/deps.sh" chromium)}
 flags="--headless=new --no-sandbox --disable-gpu --disable-background-networking --no-first-run"
 
 # Install the pinned packages when the lock file changed since the last run.

@@ -32,7 +32,7 @@ fi
 
 # Chromium, for the browser tests.
 # Chromium runs the browser tests; install it when it is missing.
-WASMBROWSER_CHROMIUM=${WASMBROWSER_CHROMIUM:-$(scripts/chromium.sh)} || exit 1
+WASMBROWSER_CHROMIUM=${WASMBROWSER_CHROMIUM:-$(scripts/deps.sh chromium)} || exit 1
 export WASMBROWSER_CHROMIUM
 
 status=0

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the tests need and runs every test of Mutual: the Go
-# packages (with the race detector), the crypto tests under js/wasm, the
-# IndexedDB store and the web app end to end in headless Chromium (installed
-# with apt-get when missing), the interoperability tests against an independent Signal implementation
-# (a nested module), and the cluster backends against a real PostgreSQL
-# server and a real Apache Kafka broker, which this script starts and stops,
-# then a cluster of the real binary (two gateways, two routers) on both.
+# Installs what the tests need (scripts/deps.sh test, before any suite runs)
+# and runs every test of Mutual: the Go packages (with the race detector),
+# the crypto tests under js/wasm, the IndexedDB store and the web app end to
+# end in headless Chromium, the interoperability tests against an
+# independent Signal implementation (a nested module), and the cluster
+# backends against a real PostgreSQL server and a real Apache Kafka broker,
+# which this script starts and stops, then a cluster of the real binary (two
+# gateways, two routers) on both.
 #
 # Environment:
 #   MUTUAL_TEST_SERVICES=0   skip the PostgreSQL and Kafka suites (a quick run)
@@ -25,6 +26,12 @@ run() {
 		failed+=("$name")
 	fi
 }
+
+step "installing what the tests need"
+if ! scripts/deps.sh test; then
+	echo "FAILED: scripts/deps.sh could not install what the tests need (see above)"
+	exit 1
+fi
 
 services=${MUTUAL_TEST_SERVICES:-1}
 log_dir=$ROOT/.cache/test-logs

@@ -33,7 +33,7 @@ func chromium(t *testing.T) string {
 		path = "/usr/bin/chromium"
 	}
 	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("no browser at %s (scripts/chromium.sh installs it): %v", path, err)
+		t.Fatalf("no browser at %s (scripts/deps.sh test installs it; make test runs it first): %v", path, err)
 	}
 	return path
 }

@@ -15,7 +15,7 @@
 // The tests are behind the build tag browser, so that `go test ./...`
 // does not need Chromium:
 //
-//	scripts/chromium.sh   # installs Chromium when it is missing
+//	scripts/deps.sh chromium  # installs Chromium when it is missing
 //	go test -tags browser -count=1 -v ./internal/browsertest
 //
 // Environment:

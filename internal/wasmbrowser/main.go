@@ -84,10 +84,13 @@ func (c config) Validate() error {
 	if c.Program == "" {
 		return errors.New("no program to run")
 	}
-	if c.Chromium == "" {
-		return errors.New("no Chromium found: install it or set WASMBROWSER_CHROMIUM")
+	if _, err := os.Stat(c.Program); err != nil {
+		return err
 	}
-	for _, f := range []string{c.Program, c.Chromium, c.WasmExec} {
+	if c.Chromium == "" {
+		return errors.New("no Chromium found: install it with scripts/deps.sh test (make test runs it) or set WASMBROWSER_CHROMIUM")
+	}
+	for _, f := range []string{c.Chromium, c.WasmExec} {
 		if _, err := os.Stat(f); err != nil {
 			return err
 		}

@@ -24,6 +24,9 @@ func buildProg(t *testing.T) string {
 
 // TestRun runs a program in Chromium the way go test -exec does.
 func TestRun(t *testing.T) {
+	if defaultChromium(os.Getenv) == "" {
+		t.Fatal("no Chromium found: install it with scripts/deps.sh test (make test runs it first) or set WASMBROWSER_CHROMIUM")
+	}
 	prog := buildProg(t)
 	allBytes := make([]byte, 256)
 	for i := range allBytes {
