@@ -25,6 +25,7 @@ commands:
   router    run a router process (cluster mode: Kafka and PostgreSQL)
   bench     load-test a relay (an in-process one unless --server is given)
   bundle    write the web app as a static website for any web server
+  health    ask a running relay whether it is healthy (exit 0 when it is)
   version   print the version
 
 Run 'mutual <command> -h' for a command's flags.
@@ -47,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = bench(ctx, args[1:], stdout, stderr)
 	case "bundle":
 		err = bundle(ctx, args[1:], stdout, stderr)
+	case "health":
+		err = health(ctx, args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, version)
 	case "help", "-h", "--help":
