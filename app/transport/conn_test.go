@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/mutualcoop/mutual/app/transport"
+	"github.com/mutualcoop/mutual/internal/wait"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -270,7 +271,7 @@ func TestBackpressure(t *testing.T) {
 	c := relay.dial(t, transport.Options{DeliveryBuffer: buffer})
 
 	<-sent // small frames: all of them sit in socket buffers by now
-	eventually(t, "the reader to stall", func() bool { return transport.Stalls(c) > 0 })
+	wait.For(t, "the reader to stall", func() bool { return transport.Stalls(c) > 0 })
 	if got := transport.FramesRead(c); got != buffer+1 {
 		t.Fatalf("reader took %d frames from the socket while stalled, want %d", got, buffer+1)
 	}
@@ -430,7 +431,7 @@ func TestCloseWhileStalled(t *testing.T) {
 		status <- p.drain()
 	})
 	c := relay.dial(t, transport.Options{DeliveryBuffer: 1})
-	eventually(t, "the reader to stall", func() bool { return transport.Stalls(c) > 0 })
+	wait.For(t, "the reader to stall", func() bool { return transport.Stalls(c) > 0 })
 	c.Close()
 	if got := <-status; got != websocket.StatusNormalClosure {
 		t.Fatalf("relay saw close status %d", got)

@@ -105,21 +105,6 @@ func (p *peer) drain() websocket.StatusCode {
 	return p.serve(func(wire.Frame) []wire.Frame { return nil })
 }
 
-// eventually polls cond until it holds, failing the test after a generous
-// deadline.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
-
 // userOf derives a user ID from an address, so that replies can be checked.
 func userOf(address string) wire.UserID {
 	var u wire.UserID

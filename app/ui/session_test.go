@@ -13,6 +13,7 @@ import (
 
 	"github.com/mutualcoop/mutual/app/client"
 	"github.com/mutualcoop/mutual/app/store/memstore"
+	"github.com/mutualcoop/mutual/internal/wait"
 	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/auth/smtp"
 	"github.com/mutualcoop/mutual/relay/auth/smtptest"
@@ -104,22 +105,6 @@ func (r *recorder) wait(t *testing.T, what string, cond func(any) bool) {
 		case <-r.signal:
 		case <-deadline.C:
 			t.Fatalf("no event: %s", what)
-		}
-	}
-}
-
-// waitFor polls cond until it holds, or fails.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.NewTimer(30 * time.Second)
-	defer deadline.Stop()
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			t.Fatalf("timed out: %s", what)
 		}
 	}
 }
@@ -274,7 +259,7 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec.wait(t, "signedIn", func(ev any) bool { _, ok := ev.(signedIn); return ok })
-	waitFor(t, "online", func() bool { return s.Status() == StatusOnline && s.Registered() })
+	wait.For(t, "online", func() bool { return s.Status() == StatusOnline && s.Registered() })
 
 	bob, bobAcct := newDevice(t, r, "email:bob@example.org")
 	ct, err := bob.AddContact(ctx, alice)
@@ -339,7 +324,7 @@ func TestSessionLifecycle(t *testing.T) {
 	if again.User != acct.User || again.Device == acct.Device {
 		t.Fatalf("signed in again as %v/%d, was %v/%d", again.User, again.Device, acct.User, acct.Device)
 	}
-	waitFor(t, "online again", func() bool { return s.Status() == StatusOnline })
+	wait.For(t, "online again", func() bool { return s.Status() == StatusOnline })
 	if c, err = s.client(); err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
+	"github.com/mutualcoop/mutual/internal/wait"
 	"github.com/mutualcoop/mutual/relay/auth/smtptest"
 )
 
@@ -164,7 +165,7 @@ func (r *relay) start() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	client := &http.Client{Timeout: time.Second}
-	err := poll(ctx, 20*time.Millisecond, func() bool {
+	err := wait.Until(ctx, func() bool {
 		select {
 		case <-exited:
 			return true
@@ -231,18 +232,4 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-// poll calls cond every interval until it returns true or ctx ends.
-func poll(ctx context.Context, interval time.Duration, cond func() bool) error {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mutualcoop/mutual/app/client"
 	"github.com/mutualcoop/mutual/app/store/memstore"
+	"github.com/mutualcoop/mutual/internal/wait"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -120,7 +121,7 @@ func (s *seeder) waitDelivered(timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var state client.MessageState
-	err := poll(ctx, 100*time.Millisecond, func() bool {
+	err := wait.Until(ctx, func() bool {
 		m, err := s.c.Message(ctx, s.me, s.last)
 		if err != nil {
 			return false

@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mutualcoop/mutual/app/transport"
+	"github.com/mutualcoop/mutual/internal/wait"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -115,7 +116,7 @@ func TestClusterCrashUnderLoad(t *testing.T) {
 		for i, c := range cs {
 			base[i] = c.storedCount()
 		}
-		err := waitFor(ctx, func() bool {
+		err := wait.Until(ctx, func() bool {
 			for i, c := range cs {
 				if c.storedCount() < base[i]+n {
 					return false
@@ -167,7 +168,7 @@ func TestClusterCrashUnderLoad(t *testing.T) {
 		}
 		s.proc.kill(t)
 		killed := time.Now()
-		err := waitFor(ctx, func() bool {
+		err := wait.Until(ctx, func() bool {
 			for c, n := range before {
 				if c.sessionsOn[other].Load() <= n {
 					return false
@@ -191,7 +192,7 @@ func TestClusterCrashUnderLoad(t *testing.T) {
 	}
 
 	// Drain: everything is answered Accepted, then delivered.
-	err := waitFor(ctx, func() bool {
+	err := wait.Until(ctx, func() bool {
 		for _, c := range cs {
 			if c.outstanding() > 0 || c.undelivered() > 0 {
 				return false
@@ -439,7 +440,7 @@ func (p *clusterProc) start(t *testing.T, ctx context.Context) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}
-	err := waitFor(ctx, func() bool {
+	err := wait.Until(ctx, func() bool {
 		select {
 		case <-exited:
 			return true

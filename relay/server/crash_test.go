@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mutualcoop/mutual/app/transport"
+	"github.com/mutualcoop/mutual/internal/wait"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -80,7 +81,7 @@ func TestCrashUnderLoad(t *testing.T) {
 	// restart, and again.
 	for k := range kills {
 		base := totalAccepted(cs)
-		if err := waitFor(ctx, func() bool { return totalAccepted(cs) >= base+50 }); err != nil {
+		if err := wait.Until(ctx, func() bool { return totalAccepted(cs) >= base+50 }); err != nil {
 			t.Fatalf("before kill %d, no progress: %v\n%s", k+1, err, proc.logTail())
 		}
 		delay := time.NewTimer(time.Duration(50+rand.IntN(250)) * time.Millisecond)
@@ -94,7 +95,7 @@ func TestCrashUnderLoad(t *testing.T) {
 	}
 	// Load goes on for a little while after the last restart, then stops.
 	base := totalAccepted(cs)
-	if err := waitFor(ctx, func() bool { return totalAccepted(cs) >= base+50 }); err != nil {
+	if err := wait.Until(ctx, func() bool { return totalAccepted(cs) >= base+50 }); err != nil {
 		t.Fatalf("after the last restart, no progress: %v\n%s", err, proc.logTail())
 	}
 	for _, c := range cs {
@@ -102,7 +103,7 @@ func TestCrashUnderLoad(t *testing.T) {
 	}
 
 	// Drain: everything is answered Accepted, then delivered.
-	err := waitFor(ctx, func() bool {
+	err := wait.Until(ctx, func() bool {
 		for _, c := range cs {
 			if c.outstanding() > 0 || c.undelivered() > 0 {
 				return false
@@ -136,20 +137,6 @@ func TestCrashUnderLoad(t *testing.T) {
 		}
 		t.Fatalf("drain: %v; %d accepted messages lost\n%s", err, lost, proc.logTail())
 	}
-}
-
-// waitFor polls cond until it holds or ctx ends.
-func waitFor(ctx context.Context, cond func() bool) error {
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
 }
 
 func totalAccepted(cs []*crashClient) int {
@@ -221,7 +208,7 @@ func (p *crashRelay) start(t *testing.T, ctx context.Context) {
 	p.cmd, p.exited = cmd, exited
 	p.mu.Unlock()
 	client := &http.Client{Timeout: time.Second}
-	err := waitFor(ctx, func() bool {
+	err := wait.Until(ctx, func() bool {
 		select {
 		case <-exited:
 			return true

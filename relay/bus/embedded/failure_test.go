@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
+	"github.com/mutualcoop/mutual/internal/wait"
 	"github.com/mutualcoop/mutual/relay/bus"
 )
 
@@ -65,7 +65,7 @@ func TestAppendWithdrawnOnCancel(t *testing.T) {
 	p.wmu.Lock() // the writer blocks on its first flush
 	first := make(chan error, 1)
 	go func() { first <- b.Append(t.Context(), bus.Message{Topic: "t", Value: []byte("a")}) }()
-	waitFor(t, func() bool {
+	wait.For(t, "the condition", func() bool {
 		b.qmu.Lock()
 		defer b.qmu.Unlock()
 		return b.writing && len(b.queue) == 0
@@ -73,7 +73,7 @@ func TestAppendWithdrawnOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	second := make(chan error, 1)
 	go func() { second <- b.Append(ctx, bus.Message{Topic: "t", Value: []byte("b")}) }()
-	waitFor(t, func() bool {
+	wait.For(t, "the condition", func() bool {
 		b.qmu.Lock()
 		defer b.qmu.Unlock()
 		return len(b.queue) == 1
@@ -87,19 +87,4 @@ func TestAppendWithdrawnOnCancel(t *testing.T) {
 		t.Fatalf("Append: %v", err)
 	}
 	checkValues(t, readRange(t, b, "t", 0), 0, []string{"a"})
-}
-
-// waitFor polls cond until it holds, failing the test after a deadline.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(30 * time.Second)
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("condition not reached")
-		}
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mutualcoop/mutual/internal/wait"
 	"github.com/mutualcoop/mutual/relay/bus"
 )
 
@@ -114,7 +115,7 @@ func TestJanitorRuns(t *testing.T) {
 	createTopic(t, b, "t", 1)
 	appendValues(t, b, "t", "a", "b")
 	clock.Advance(2 * time.Hour)
-	waitFor(t, func() bool {
+	wait.For(t, "the condition", func() bool {
 		oldest, _, _ := b.Bounds(t.Context(), "t", 0)
 		return oldest == 2
 	})

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/mutualcoop/mutual/internal/wait"
 	"github.com/mutualcoop/mutual/relay/bus"
 )
 
@@ -311,7 +312,7 @@ func TestCheckpoint(t *testing.T) {
 	if total := dirBytes(t, filepath.Join(dir, "topics")); total < 4*cfg.WALBytes {
 		t.Fatalf("only %d bytes appended; the test needs several log files", total)
 	}
-	waitFor(t, func() bool {
+	wait.For(t, "the condition", func() bool {
 		seqs, _ := listWAL(walDir)
 		return len(seqs) <= 1
 	})
