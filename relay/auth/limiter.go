@@ -6,11 +6,15 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // netLimiter is a token bucket per client network, in memory: an IPv4
 // address, or an IPv6 /64 (what one household or host is usually given,
 // so that a host cannot dodge the limit by changing its interface ID).
+// Each bucket holds burst tokens and gets one back per every; its clock is
+// the time passed to allow, so that tests can drive it with Config.Now.
 //
 // Its table holds at most max buckets; when full, the bucket used least
 // recently is dropped. A dropped bucket was idle the longest, so it has
@@ -18,8 +22,8 @@ import (
 // can at worst hand a few idle networks a full bucket again, and the
 // per-address limit in the directory still holds.
 type netLimiter struct {
-	burst float64
-	every time.Duration // one token comes back per every
+	burst int
+	every time.Duration
 	max   int
 
 	mu  sync.Mutex
@@ -28,14 +32,13 @@ type netLimiter struct {
 }
 
 type bucket struct {
-	key    netip.Prefix
-	tokens float64
-	last   time.Time
+	key netip.Prefix
+	lim *rate.Limiter
 }
 
 func newNetLimiter(burst int, every time.Duration, max int) *netLimiter {
 	return &netLimiter{
-		burst: float64(burst),
+		burst: burst,
 		every: every,
 		max:   max,
 		m:     make(map[netip.Prefix]*list.Element),
@@ -52,24 +55,19 @@ func (l *netLimiter) allow(clientIP string, now time.Time) (bool, time.Duration)
 	if e, ok := l.m[key]; ok {
 		l.lru.MoveToFront(e)
 		b = e.Value.(*bucket)
-		if d := now.Sub(b.last); d > 0 {
-			b.tokens = min(l.burst, b.tokens+float64(d)/float64(l.every))
-			b.last = now
-		}
 	} else {
 		if l.lru.Len() >= l.max {
 			old := l.lru.Back()
 			l.lru.Remove(old)
 			delete(l.m, old.Value.(*bucket).key)
 		}
-		b = &bucket{key: key, tokens: l.burst, last: now}
+		b = &bucket{key: key, lim: rate.NewLimiter(rate.Every(l.every), l.burst)}
 		l.m[key] = l.lru.PushFront(b)
 	}
-	if b.tokens >= 1 {
-		b.tokens--
+	if b.lim.AllowN(now, 1) {
 		return true, 0
 	}
-	return false, time.Duration((1 - b.tokens) * float64(l.every))
+	return false, time.Duration((1 - b.lim.TokensAt(now)) * float64(l.every))
 }
 
 // len returns the number of buckets held.

@@ -57,11 +57,10 @@ type conn struct {
 }
 
 func newConn(g *Gateway, ws *websocket.Conn, ip string) *conn {
-	now := g.cfg.Now()
 	c := &conn{
 		g: g, ws: ws, ip: ip,
-		sendLimit:   newBucket(g.cfg.SendRate, g.cfg.SendBurst, now),
-		lookupLimit: newBucket(g.cfg.LookupRate, g.cfg.LookupBurst, now),
+		sendLimit:   newBucket(g.cfg.SendRate, g.cfg.SendBurst),
+		lookupLimit: newBucket(g.cfg.LookupRate, g.cfg.LookupBurst),
 		out:         make(chan wire.Frame, g.cfg.OutQueue),
 		writerDone:  make(chan struct{}),
 		sendq:       make(chan *pendingSend, g.cfg.SendQueue),

@@ -1,26 +1,26 @@
 package gateway
 
-import "time"
+import (
+	"time"
 
-// bucket is a token bucket: rate tokens a second, up to burst. It belongs
-// to one connection's reader goroutine and is not safe for concurrent use.
+	"golang.org/x/time/rate"
+)
+
+// bucket is a token bucket of one connection: rate tokens a second, up to
+// burst, full at the start. Its clock is the time passed to take, so that
+// tests can drive it with Config.Now.
 type bucket struct {
-	rate, burst float64
-	tokens      float64
-	last        time.Time
+	lim *rate.Limiter
 }
 
-func newBucket(rate float64, burst int, now time.Time) *bucket {
-	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: now}
+func newBucket(perSecond float64, burst int) *bucket {
+	return &bucket{lim: rate.NewLimiter(rate.Limit(perSecond), burst)}
 }
 
-// take takes one token, or says how long until one is available.
+// take takes one token at now, or says how long until one is available.
 func (b *bucket) take(now time.Time) (ok bool, wait time.Duration) {
-	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
+	if b.lim.AllowN(now, 1) {
 		return true, 0
 	}
-	return false, time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+	return false, time.Duration((1 - b.lim.TokensAt(now)) / float64(b.lim.Limit()) * float64(time.Second))
 }

@@ -1,67 +1,107 @@
 package server
 
 import (
+	"log/slog"
+	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/mutualcoop/mutual/relay/gateway"
-	"github.com/mutualcoop/mutual/relay/metrics"
 	"github.com/mutualcoop/mutual/relay/router"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
-// metricsSet is what /metrics shows. Labels are frame types, close codes
-// and reasons: never a user, an address or anything from a message.
+// metricsSet is what /metrics shows: the relay's own metrics and the
+// standard Go runtime (go_*) and process (process_*) collectors, on a
+// registry that belongs to this server (never Prometheus's global one, so
+// that several servers in one process do not collide).
+//
+// Label values come from small fixed sets (frame types, the relay's close
+// codes, wire error codes): never a user, an address or anything from a
+// message.
 type metricsSet struct {
-	registry     *metrics.Registry
-	connections  *metrics.Gauge
-	closes       *metrics.CounterVec
-	frames       *metrics.CounterVec
-	accepted     *metrics.Counter
-	appendTime   *metrics.Histogram
-	delivered    *metrics.Counter
-	authFailures *metrics.Counter
-	routed       *metrics.Counter
-	rejected     *metrics.CounterVec
-	routeTime    *metrics.Histogram
+	registry     *prometheus.Registry
+	connections  prometheus.Gauge
+	closes       *prometheus.CounterVec
+	frames       *prometheus.CounterVec
+	accepted     prometheus.Counter
+	appendTime   prometheus.Histogram
+	delivered    prometheus.Counter
+	authFailures prometheus.Counter
+	routed       prometheus.Counter
+	rejected     *prometheus.CounterVec
+	routeTime    prometheus.Histogram
+}
+
+// latencyBuckets are upper bounds, in seconds, for latencies from half a
+// millisecond to ten seconds: a durable append takes a few milliseconds.
+func latencyBuckets() []float64 {
+	return []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 }
 
 func newMetrics() *metricsSet {
-	r := metrics.NewRegistry()
-	r.RegisterRuntime()
-	return &metricsSet{
-		registry:     r,
-		connections:  r.NewGauge("mutual_gateway_connections", "Open WebSocket connections."),
-		closes:       r.NewCounterVec("mutual_gateway_closes_total", "Connections closed, by close code.", "code"),
-		frames:       r.NewCounterVec("mutual_gateway_frames_total", "Frames received, by type.", "type"),
-		accepted:     r.NewCounter("mutual_gateway_accepted_total", "Messages made durable and answered accepted."),
-		appendTime:   r.NewHistogram("mutual_gateway_append_seconds", "Time to make a batch of sends durable.", metrics.LatencyBuckets()),
-		delivered:    r.NewCounter("mutual_gateway_delivered_total", "Deliver frames queued to devices."),
-		authFailures: r.NewCounter("mutual_gateway_auth_failures_total", "Failed device authentications."),
-		routed:       r.NewCounter("mutual_router_routed_total", "Records appended to inboxes."),
-		rejected:     r.NewCounterVec("mutual_router_rejected_total", "Messages refused for a recipient, by reason.", "reason"),
-		routeTime:    r.NewHistogram("mutual_router_batch_seconds", "Time to route one batch of the in topic.", metrics.LatencyBuckets()),
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 	}
+	counterVec := func(name, help, label string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{label})
+	}
+	histogram := func(name, help string) prometheus.Histogram {
+		return prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: latencyBuckets()})
+	}
+	m := &metricsSet{
+		registry:     prometheus.NewRegistry(),
+		connections:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "mutual_gateway_connections", Help: "Open WebSocket connections."}),
+		closes:       counterVec("mutual_gateway_closes_total", "Connections closed, by close code.", "code"),
+		frames:       counterVec("mutual_gateway_frames_total", "Frames received, by type.", "type"),
+		accepted:     counter("mutual_gateway_accepted_total", "Messages made durable and answered accepted."),
+		appendTime:   histogram("mutual_gateway_append_seconds", "Time to make a batch of sends durable."),
+		delivered:    counter("mutual_gateway_delivered_total", "Deliver frames queued to devices."),
+		authFailures: counter("mutual_gateway_auth_failures_total", "Failed device authentications."),
+		routed:       counter("mutual_router_routed_total", "Records appended to inboxes."),
+		rejected:     counterVec("mutual_router_rejected_total", "Messages refused for a recipient, by reason.", "reason"),
+		routeTime:    histogram("mutual_router_batch_seconds", "Time to route one batch of the in topic."),
+	}
+	m.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.connections, m.closes, m.frames, m.accepted, m.appendTime, m.delivered,
+		m.authFailures, m.routed, m.rejected, m.routeTime,
+	)
+	return m
+}
+
+// handler serves the registry to a Prometheus scraper. A collector that
+// fails is logged and left out; the rest are still served.
+func (m *metricsSet) handler(log *slog.Logger) http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorHandling: promhttp.ContinueOnError,
+	})
 }
 
 func (m *metricsSet) gatewayHooks() gateway.Metrics {
 	return gateway.Metrics{
-		Connected: func(d int) { m.connections.Add(int64(d)) },
-		Closed:    func(code int) { m.closes.With(strconv.Itoa(code)).Inc() },
-		Frame:     func(t wire.Type) { m.frames.With(t.String()).Inc() },
+		Connected: func(d int) { m.connections.Add(float64(d)) },
+		Closed:    func(code int) { m.closes.WithLabelValues(strconv.Itoa(code)).Inc() },
+		Frame:     func(t wire.Type) { m.frames.WithLabelValues(t.String()).Inc() },
 		Accepted: func(n int, d time.Duration) {
-			m.accepted.Add(uint64(n))
-			m.appendTime.ObserveDuration(d)
+			m.accepted.Add(float64(n))
+			m.appendTime.Observe(d.Seconds())
 		},
-		Delivered:    func(n int) { m.delivered.Add(uint64(n)) },
+		Delivered:    func(n int) { m.delivered.Add(float64(n)) },
 		AuthFailures: m.authFailures.Inc,
 	}
 }
 
 func (m *metricsSet) routerHooks() router.Metrics {
 	return router.Metrics{
-		Routed:   func(n int) { m.routed.Add(uint64(n)) },
-		Rejected: func(c wire.Code) { m.rejected.With(c.String()).Inc() },
-		Batch:    func(_ int, d time.Duration) { m.routeTime.ObserveDuration(d) },
+		Routed:   func(n int) { m.routed.Add(float64(n)) },
+		Rejected: func(c wire.Code) { m.rejected.WithLabelValues(c.String()).Inc() },
+		Batch:    func(_ int, d time.Duration) { m.routeTime.Observe(d.Seconds()) },
 	}
 }

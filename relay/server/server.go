@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/ws", gw)
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("GET /metrics", s.metrics.registry)
+	mux.Handle("GET /metrics", s.metrics.handler(cfg.Logger))
 	if cfg.Web != nil {
 		mux.Handle("/", cfg.Web)
 	}
