@@ -1,5 +1,7 @@
 package wire
 
+import "github.com/mutualcoop/mutual/internal/pb"
+
 // Envelope is a message as a device receives it: the header the relay
 // stamped and the ciphertext for that device alone.
 type Envelope struct {
@@ -17,48 +19,46 @@ type Envelope struct {
 }
 
 func (m *Envelope) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.bytes(1, m.MessageID[:])
-	e.bytes(2, m.Conversation[:])
-	e.bytes(3, m.Sender[:])
-	e.uint(4, uint64(m.SenderDevice))
-	e.int(5, m.ServerTimeMS)
-	e.uint(6, uint64(m.Kind))
-	e.bytes(7, m.Ciphertext)
-	e.uint(8, uint64(m.Code))
-	if !m.Subject.IsZero() {
-		e.bytes(9, m.Subject[:])
-	}
-	return e.b
+	e := pb.Encoder(b)
+	e.Bytes(1, m.MessageID[:])
+	e.Bytes(2, m.Conversation[:])
+	e.Bytes(3, m.Sender[:])
+	e.Uint(4, uint64(m.SenderDevice))
+	e.Sint(5, m.ServerTimeMS)
+	e.Uint(6, uint64(m.Kind))
+	e.Bytes(7, m.Ciphertext)
+	e.Uint(8, uint64(m.Code))
+	e.ID(9, m.Subject)
+	return e
 }
 
 func (m *Envelope) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
-			err = f.fixed(m.MessageID[:])
+			err = f.FixedBytes(m.MessageID[:])
 		case 2:
-			err = f.fixed(m.Conversation[:])
+			err = f.FixedBytes(m.Conversation[:])
 		case 3:
-			err = f.fixed(m.Sender[:])
+			err = f.FixedBytes(m.Sender[:])
 		case 4:
 			var d uint32
-			d, err = f.uint32()
+			d, err = f.Uint32()
 			m.SenderDevice = DeviceID(d)
 		case 5:
-			m.ServerTimeMS, err = f.sint64()
+			m.ServerTimeMS, err = f.Sint64()
 		case 6:
 			var k uint32
-			k, err = f.uint32()
+			k, err = f.Uint32()
 			m.Kind = Kind(k)
 		case 7:
-			m.Ciphertext, err = f.copyBytes(MaxCiphertext)
+			m.Ciphertext, err = f.Bytes(MaxCiphertext)
 		case 8:
 			var c uint32
-			c, err = f.uint32()
+			c, err = f.Uint32()
 			m.Code = Code(c)
 		case 9:
-			err = f.fixed(m.Subject[:])
+			err = f.FixedBytes(m.Subject[:])
 		}
 		return err
 	})
@@ -81,52 +81,50 @@ type Record struct {
 
 // AppendRecord appends the encoding of r to b.
 func AppendRecord(b []byte, r *Record) []byte {
-	e := enc{b}
-	e.bytes(1, r.MessageID[:])
-	e.bytes(2, r.Conversation[:])
-	e.bytes(3, r.Sender[:])
-	e.uint(4, uint64(r.SenderDevice))
-	e.int(5, r.ServerTimeMS)
-	e.uint(6, uint64(r.Kind))
+	e := pb.Encoder(b)
+	e.Bytes(1, r.MessageID[:])
+	e.Bytes(2, r.Conversation[:])
+	e.Bytes(3, r.Sender[:])
+	e.Uint(4, uint64(r.SenderDevice))
+	e.Sint(5, r.ServerTimeMS)
+	e.Uint(6, uint64(r.Kind))
 	for i := range r.Recipients {
-		e.message(7, &r.Recipients[i])
+		e.Message(7, r.Recipients[i].appendTo)
 	}
-	e.uint(8, uint64(r.Code))
-	if !r.Subject.IsZero() {
-		e.bytes(9, r.Subject[:])
-	}
-	return e.b
+	e.Uint(8, uint64(r.Code))
+	e.ID(9, r.Subject)
+	return e
 }
 
 // DecodeRecord decodes a bus record.
 func DecodeRecord(b []byte) (*Record, error) {
 	r := new(Record)
-	err := fields(b, func(f field) (err error) {
-		switch f.num {
+	err := pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
-			err = f.fixed(r.MessageID[:])
+			err = f.FixedBytes(r.MessageID[:])
 		case 2:
-			err = f.fixed(r.Conversation[:])
+			err = f.FixedBytes(r.Conversation[:])
 		case 3:
-			err = f.fixed(r.Sender[:])
+			err = f.FixedBytes(r.Sender[:])
 		case 4:
 			var d uint32
-			d, err = f.uint32()
+			d, err = f.Uint32()
 			r.SenderDevice = DeviceID(d)
 		case 5:
-			r.ServerTimeMS, err = f.sint64()
+			r.ServerTimeMS, err = f.Sint64()
 		case 6:
 			var k uint32
-			k, err = f.uint32()
+			k, err = f.Uint32()
 			r.Kind = Kind(k)
 		case 7:
-			r.Recipients, err = decodeRecipients(r.Recipients, f)
+			r.Recipients, err = appendNested(r.Recipients, f, MaxRecipients, "recipients")
 		case 8:
 			var c uint32
-			c, err = f.uint32()
+			c, err = f.Uint32()
 			r.Code = Code(c)
 		case 9:
-			err = f.fixed(r.Subject[:])
+			err = f.FixedBytes(r.Subject[:])
 		}
 		return err
 	})

@@ -98,6 +98,8 @@ func TestDecodeFrameErrors(t *testing.T) {
 		{"bad utf-8", withBody(10, field(1, []byte{0xff, 0xfe})), ErrMalformed},
 		{"huge ciphertext", withBody(16, field(4, field(3, make([]byte, MaxCiphertext+1)))), ErrMalformed},
 		{"device over uint32", withBody(21, protowire.AppendVarint([]byte{0x08}, 1<<33)), ErrMalformed},
+		{"user id as fixed64", withBody(14, protowire.AppendFixed64([]byte{0x09}, 1)), ErrMalformed},
+		{"packed device cut short", withBody(47, field(5, []byte{0x80})), ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
