@@ -256,6 +256,17 @@ func (m *Recipient) decode(b []byte) error {
 	})
 }
 
+// AppendRecipient appends the encoding of r, a Recipient message, to b.
+// The relay's bus parcels hold recipients in this form.
+func AppendRecipient(b []byte, r *Recipient) []byte { return r.appendTo(b) }
+
+// DecodeRecipient decodes a Recipient message within the limits of Send.
+func DecodeRecipient(b []byte) (Recipient, error) {
+	var r Recipient
+	err := r.decode(b)
+	return r, err
+}
+
 // Send submits a message: one ciphertext per recipient device (the sender's
 // own other devices included, for their copy). Answer: Accepted once the
 // message is durable, or Rejected. The relay stamps the sender itself.

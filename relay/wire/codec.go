@@ -6,9 +6,9 @@ import (
 	"github.com/mutualcoop/mutual/internal/pb"
 )
 
-// The frame and record formats are Protocol Buffers (proto3) messages,
-// written and read with internal/pb rather than generated code so that the
-// client's WebAssembly build stays small. docs/protocol.md has the schema.
+// Frames are Protocol Buffers (proto3) messages, written and read with
+// internal/pb rather than generated code so that the client's WebAssembly
+// build stays small. docs/protocol.md has the schema.
 
 // ErrMalformed is wrapped by every decoding error.
 var ErrMalformed = pb.ErrMalformed

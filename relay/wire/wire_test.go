@@ -148,29 +148,6 @@ func TestPackedAndUnpackedDevices(t *testing.T) {
 	}
 }
 
-func TestRecordRoundTripAndEnvelopeFor(t *testing.T) {
-	u := NewUserID()
-	r := &Record{
-		MessageID: NewMessageID(), Sender: NewUserID(), SenderDevice: 3, ServerTimeMS: 10, Kind: KindMessage,
-		Recipients: []Recipient{{User: u, Device: 1, Ciphertext: []byte("one")}, {User: u, Device: 2, Ciphertext: []byte("two")}},
-	}
-	got, err := DecodeRecord(AppendRecord(nil, r))
-	if err != nil || !reflect.DeepEqual(got, r) {
-		t.Fatalf("round trip: %v %#v", err, got)
-	}
-	env, ok := got.EnvelopeFor(2)
-	if !ok || string(env.Ciphertext) != "two" || env.Sender != r.Sender {
-		t.Fatalf("EnvelopeFor(2) = %+v, %v", env, ok)
-	}
-	if _, ok := got.EnvelopeFor(9); ok {
-		t.Fatal("EnvelopeFor(9): a device with no ciphertext got an envelope")
-	}
-	rej := &Record{Kind: KindRejected, MessageID: r.MessageID, Code: CodeNotAccepted, Subject: u}
-	if env, ok := rej.EnvelopeFor(5); !ok || env.Subject != u || env.Code != CodeNotAccepted {
-		t.Fatalf("rejected notice: %+v %v", env, ok)
-	}
-}
-
 func TestUserIDText(t *testing.T) {
 	u := NewUserID()
 	got, err := ParseUserID(u.String())
@@ -209,20 +186,6 @@ func normal(f Frame) Frame {
 	b := Encode(f)
 	g, _ := DecodeFrame(b)
 	return g
-}
-
-func FuzzDecodeRecord(f *testing.F) {
-	f.Add(AppendRecord(nil, &Record{Kind: KindMessage, Recipients: []Recipient{{Device: 1, Ciphertext: []byte("x")}}}))
-	f.Add(AppendRecord(nil, &Record{Kind: KindRejected, Code: CodeNotAccepted, Subject: UserID{1}}))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := DecodeRecord(b)
-		if err != nil {
-			return
-		}
-		if _, err := DecodeRecord(AppendRecord(nil, r)); err != nil {
-			t.Fatalf("re-decode: %v", err)
-		}
-	})
 }
 
 func BenchmarkEncodeSend(b *testing.B) {
