@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/mutualcoop/mutual/internal/pb"
 )
 
 // Everything this package stores or encrypts is a protobuf message,
-// hand-encoded with protowire, whose field 15 is a format version (now
-// 1). Decoders refuse other versions and skip unknown fields.
+// written and read with internal/pb, whose field 15 is a format version
+// (now 1). Decoders refuse other versions and skip unknown fields. The
+// names below adapt internal/pb to this package's decoders; they add no
+// encoding of their own.
 
 const (
 	formatVersion = 1
@@ -17,62 +19,37 @@ const (
 )
 
 var (
-	errMalformed = errors.New("malformed record")
+	errMalformed = pb.ErrMalformed
 	errVersion   = errors.New("unknown record format version")
 )
 
-type enc struct{ b []byte }
+// enc writes a record, leaving out zero values.
+type enc struct{ b pb.Encoder }
 
+// newEnc starts a record with its format version.
 func newEnc() *enc {
 	e := &enc{}
 	e.uint(fVersion, formatVersion)
 	return e
 }
 
-func (e *enc) uint(n protowire.Number, v uint64) {
-	if v != 0 {
-		e.b = protowire.AppendTag(e.b, n, protowire.VarintType)
-		e.b = protowire.AppendVarint(e.b, v)
-	}
-}
-
-func (e *enc) sint(n protowire.Number, v int64) {
-	e.uint(n, protowire.EncodeZigZag(v))
-}
-
-func (e *enc) bool(n protowire.Number, v bool) {
-	if v {
-		e.uint(n, 1)
-	}
-}
-
-func (e *enc) bytes(n protowire.Number, v []byte) {
-	if len(v) > 0 {
-		e.b = protowire.AppendTag(e.b, n, protowire.BytesType)
-		e.b = protowire.AppendBytes(e.b, v)
-	}
-}
-
-func (e *enc) string(n protowire.Number, s string) {
-	if s != "" {
-		e.b = protowire.AppendTag(e.b, n, protowire.BytesType)
-		e.b = protowire.AppendString(e.b, s)
-	}
-}
+func (e *enc) uint(n pb.Number, v uint64)   { e.b.Uint(n, v) }
+func (e *enc) sint(n pb.Number, v int64)    { e.b.Sint(n, v) }
+func (e *enc) bool(n pb.Number, v bool)     { e.b.Bool(n, v) }
+func (e *enc) bytes(n pb.Number, v []byte)  { e.b.Bytes(n, v) }
+func (e *enc) string(n pb.Number, s string) { e.b.String(n, s) }
 
 // id writes a 16-byte identifier unless it is all zero.
-func (e *enc) id(n protowire.Number, v [16]byte) {
-	if v != ([16]byte{}) {
-		e.bytes(n, v[:])
-	}
-}
+func (e *enc) id(n pb.Number, v [16]byte) { e.b.ID(n, v) }
 
-// field is one decoded field: v for varints, b (aliasing the input) for
+// message appends an embedded message as field n, even an empty one.
+func (e *enc) message(n pb.Number, body []byte) { e.b = pb.AppendBytes(e.b, n, body) }
+
+// field is one decoded field: num, and b (aliasing the input) for
 // length-delimited ones.
 type field struct {
-	num protowire.Number
-	typ protowire.Type
-	v   uint64
+	pb.Field
+	num pb.Number
 	b   []byte
 }
 
@@ -100,101 +77,35 @@ func decodeRecord(b []byte, fn func(f field) error) error {
 	return fmt.Errorf("%w %d (this build reads %d)", errVersion, version, formatVersion)
 }
 
-// decodeFields calls fn for each varint and length-delimited field of b,
-// skipping fields of other wire types.
+// decodeFields calls fn for each field of b.
 func decodeFields(b []byte, fn func(f field) error) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return fmt.Errorf("%w: %v", errMalformed, protowire.ParseError(n))
-		}
-		b = b[n:]
-		f := field{num: num, typ: typ}
-		switch typ {
-		case protowire.VarintType:
-			f.v, n = protowire.ConsumeVarint(b)
-		case protowire.BytesType:
-			f.b, n = protowire.ConsumeBytes(b)
-		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
-		}
-		if n < 0 {
-			return fmt.Errorf("%w: field %d: %v", errMalformed, num, protowire.ParseError(n))
-		}
-		b = b[n:]
-		if typ != protowire.VarintType && typ != protowire.BytesType {
-			continue
-		}
-		if err := fn(f); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// message appends an embedded message as field n.
-func (e *enc) message(n protowire.Number, body []byte) {
-	e.b = protowire.AppendTag(e.b, n, protowire.BytesType)
-	e.b = protowire.AppendBytes(e.b, body)
-}
-
-func (f field) wantVarint() error {
-	if f.typ != protowire.VarintType {
-		return fmt.Errorf("%w: field %d is not a varint", errMalformed, f.num)
-	}
-	return nil
+	return pb.ForEach(b, func(f pb.Field) error {
+		raw, _ := f.ByteSlice() // nil unless length-delimited
+		return fn(field{Field: f, num: f.Num, b: raw})
+	})
 }
 
 func (f field) wantBytes() error {
-	if f.typ != protowire.BytesType {
-		return fmt.Errorf("%w: field %d is not length-delimited", errMalformed, f.num)
-	}
-	return nil
+	_, err := f.ByteSlice()
+	return err
 }
 
-func (f field) uint64() (uint64, error) { return f.v, f.wantVarint() }
-
-func (f field) uint32() (uint32, error) {
-	if err := f.wantVarint(); err != nil {
-		return 0, err
-	}
-	if f.v > 1<<32-1 {
-		return 0, fmt.Errorf("%w: field %d over 32 bits", errMalformed, f.num)
-	}
-	return uint32(f.v), nil
-}
-
-func (f field) sint64() (int64, error) {
-	return protowire.DecodeZigZag(f.v), f.wantVarint()
-}
-
-func (f field) bool() (bool, error) { return f.v != 0, f.wantVarint() }
+func (f field) uint64() (uint64, error) { return f.Uint64() }
+func (f field) uint32() (uint32, error) { return f.Uint32() }
+func (f field) sint64() (int64, error)  { return f.Sint64() }
+func (f field) bool() (bool, error)     { return f.Bool() }
 
 // copyBytes returns a copy of a length-delimited field of at most max
 // bytes.
-func (f field) copyBytes(max int) ([]byte, error) {
-	if err := f.wantBytes(); err != nil {
-		return nil, err
-	}
-	if len(f.b) > max {
-		return nil, fmt.Errorf("%w: field %d has %d bytes, at most %d", errMalformed, f.num, len(f.b), max)
-	}
-	return append([]byte(nil), f.b...), nil
-}
+func (f field) copyBytes(max int) ([]byte, error) { return f.Bytes(max) }
 
+// string returns a length-delimited field of at most max bytes as it is,
+// UTF-8 or not: records stored before may hold any bytes, and must still
+// read. (parseContent checks what a peer sends.)
 func (f field) string(max int) (string, error) {
-	b, err := f.copyBytes(max)
+	b, err := f.Bytes(max)
 	return string(b), err
 }
 
 // id reads a 16-byte identifier.
-func (f field) id(dst *[16]byte) error {
-	if err := f.wantBytes(); err != nil {
-		return err
-	}
-	if len(f.b) != len(dst) {
-		return fmt.Errorf("%w: field %d has %d bytes, want %d", errMalformed, f.num, len(f.b), len(dst))
-	}
-	copy(dst[:], f.b)
-	return nil
-}
+func (f field) id(dst *[16]byte) error { return f.FixedBytes(dst[:]) }

@@ -30,6 +30,7 @@ func TestDeps(t *testing.T) {
 			allowed := []string{
 				"github.com/mutualcoop/mutual/app/transport",
 				"github.com/mutualcoop/mutual/relay/wire",
+				"github.com/mutualcoop/mutual/internal/pb", // relay/wire's field toolkit
 				"github.com/coder/websocket",
 				"google.golang.org/protobuf/encoding/protowire", // relay/wire's encoder
 				"google.golang.org/protobuf/internal",           // protowire's own

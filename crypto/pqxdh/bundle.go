@@ -3,7 +3,7 @@ package pqxdh
 import (
 	"errors"
 	"fmt"
-	"github.com/mutualcoop/mutual/crypto/internal/pb"
+	"github.com/mutualcoop/mutual/internal/pb"
 
 	"github.com/mutualcoop/mutual/crypto/keys"
 )

@@ -1,8 +1,8 @@
 package pqxdh
 
-import "github.com/mutualcoop/mutual/crypto/internal/pb"
+import "github.com/mutualcoop/mutual/internal/pb"
 
-// The field reader is shared by the crypto packages (crypto/internal/pb).
+// Fields are read with the module's protobuf toolkit (internal/pb).
 type field = pb.Field
 
 var errWireType = pb.ErrWireType

@@ -3,7 +3,7 @@ package ratchet
 import (
 	"errors"
 	"fmt"
-	"github.com/mutualcoop/mutual/crypto/internal/pb"
+	"github.com/mutualcoop/mutual/internal/pb"
 
 	"google.golang.org/protobuf/encoding/protowire"
 

@@ -4,7 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
-	"github.com/mutualcoop/mutual/crypto/internal/pb"
+	"github.com/mutualcoop/mutual/internal/pb"
 
 	"github.com/mutualcoop/mutual/crypto/keys"
 )

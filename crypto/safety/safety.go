@@ -29,9 +29,8 @@ import (
 	"errors"
 	"fmt"
 
-	"google.golang.org/protobuf/encoding/protowire"
-
 	"github.com/mutualcoop/mutual/crypto/keys"
+	"github.com/mutualcoop/mutual/internal/pb"
 )
 
 const (
@@ -148,17 +147,10 @@ func (f Fingerprint) Scannable() []byte {
 }
 
 func encodeScanned(version uint32, local, remote []byte) []byte {
-	logical := func(content []byte) []byte {
-		return protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), content)
-	}
 	b := make([]byte, 0, 80)
-	b = protowire.AppendTag(b, 1, protowire.VarintType)
-	b = protowire.AppendVarint(b, uint64(version))
-	b = protowire.AppendTag(b, 2, protowire.BytesType)
-	b = protowire.AppendBytes(b, logical(local))
-	b = protowire.AppendTag(b, 3, protowire.BytesType)
-	b = protowire.AppendBytes(b, logical(remote))
-	return b
+	b = pb.AppendVarint(b, 1, uint64(version))
+	b = pb.AppendBytes(b, 2, pb.AppendBytes(nil, 1, local))
+	return pb.AppendBytes(b, 3, pb.AppendBytes(nil, 1, remote))
 }
 
 // CompareScanned reports whether scanned, the payload read from the other
@@ -199,53 +191,26 @@ func ParseScanned(b []byte) (Scanned, error) {
 	}
 	var s Scanned
 	var seen [4]bool
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return Scanned{}, fmt.Errorf("%w: %v", ErrMalformed, protowire.ParseError(n))
+	err := pb.ForEach(b, func(f pb.Field) (err error) {
+		if f.Num < 1 || f.Num > 3 {
+			return nil // unknown
 		}
-		b = b[n:]
-		if num >= 1 && num <= 3 {
-			if seen[num] {
-				return Scanned{}, fmt.Errorf("%w: field %d repeated", ErrMalformed, num)
-			}
-			seen[num] = true
+		if seen[f.Num] {
+			return fmt.Errorf("field %d repeated", f.Num)
 		}
-		switch {
-		case num == 1 && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return Scanned{}, fmt.Errorf("%w: version: %v", ErrMalformed, protowire.ParseError(n))
-			}
-			if v > 0xFFFFFFFF {
-				return Scanned{}, fmt.Errorf("%w: version out of range", ErrMalformed)
-			}
-			s.Version = uint32(v)
-			b = b[n:]
-		case (num == 2 || num == 3) && typ == protowire.BytesType:
-			msg, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return Scanned{}, fmt.Errorf("%w: fingerprint: %v", ErrMalformed, protowire.ParseError(n))
-			}
-			content, err := parseLogical(msg)
-			if err != nil {
-				return Scanned{}, err
-			}
-			if num == 2 {
-				s.Local = content
-			} else {
-				s.Remote = content
-			}
-			b = b[n:]
-		case num >= 1 && num <= 3:
-			return Scanned{}, fmt.Errorf("%w: field %d has wire type %d", ErrMalformed, num, typ)
-		default:
-			n := protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return Scanned{}, fmt.Errorf("%w: field %d: %v", ErrMalformed, num, protowire.ParseError(n))
-			}
-			b = b[n:]
+		seen[f.Num] = true
+		switch f.Num {
+		case 1:
+			s.Version, err = f.Uint32()
+		case 2:
+			s.Local, err = parseLogical(f)
+		case 3:
+			s.Remote, err = parseLogical(f)
 		}
+		return err
+	})
+	if err != nil {
+		return Scanned{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if s.Local == nil || s.Remote == nil {
 		return Scanned{}, fmt.Errorf("%w: fingerprint missing", ErrMalformed)
@@ -253,41 +218,28 @@ func ParseScanned(b []byte) (Scanned, error) {
 	return s, nil
 }
 
-// parseLogical decodes LogicalFingerprint {content = 1: bytes}.
-func parseLogical(b []byte) ([]byte, error) {
-	var content []byte
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, fmt.Errorf("%w: %v", ErrMalformed, protowire.ParseError(n))
-		}
-		b = b[n:]
-		switch {
-		case num == 1 && typ == protowire.BytesType:
-			if content != nil {
-				return nil, fmt.Errorf("%w: content repeated", ErrMalformed)
-			}
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return nil, fmt.Errorf("%w: content: %v", ErrMalformed, protowire.ParseError(n))
-			}
-			if len(v) != scannableSize {
-				return nil, fmt.Errorf("%w: fingerprint is %d bytes, want %d", ErrMalformed, len(v), scannableSize)
-			}
-			content = append([]byte(nil), v...)
-			b = b[n:]
-		case num == 1:
-			return nil, fmt.Errorf("%w: content has wire type %d", ErrMalformed, typ)
-		default:
-			n := protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return nil, fmt.Errorf("%w: field %d: %v", ErrMalformed, num, protowire.ParseError(n))
-			}
-			b = b[n:]
-		}
+// parseLogical decodes the LogicalFingerprint {content = 1: bytes} in f.
+func parseLogical(f pb.Field) ([]byte, error) {
+	msg, err := f.ByteSlice()
+	if err != nil {
+		return nil, err
 	}
-	if content == nil {
-		return nil, fmt.Errorf("%w: content missing", ErrMalformed)
+	var content []byte
+	err = pb.ForEach(msg, func(g pb.Field) error {
+		if g.Num != 1 {
+			return nil // unknown
+		}
+		if content != nil {
+			return errors.New("content repeated")
+		}
+		content = make([]byte, scannableSize)
+		return g.FixedBytes(content)
+	})
+	if err == nil && content == nil {
+		err = errors.New("content missing")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fingerprint: %w", err)
 	}
 	return content, nil
 }

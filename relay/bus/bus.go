@@ -11,6 +11,8 @@
 // Topics: InTopic receives everything clients send, keyed by the sender so one
 // sender's messages keep their order; each user has an inbox topic named by
 // InboxTopic from their opaque ID (never from an address), with one partition.
+// The value of every record on either is a Parcel: one message with the
+// ciphertexts of its recipient devices.
 package bus
 
 import (

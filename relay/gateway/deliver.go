@@ -32,7 +32,7 @@ func (c *conn) deliver(ctx context.Context, offset int64) {
 		}
 		n := 0
 		for _, r := range recs {
-			rec, err := wire.DecodeRecord(r.Value)
+			rec, err := bus.DecodeParcel(r.Value)
 			if err != nil {
 				c.g.cfg.Logger.Error("gateway: skipping undecodable inbox record", "user", c.key.user, "offset", r.Offset, "err", err)
 				c.skip(r.Offset)

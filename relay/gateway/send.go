@@ -127,12 +127,12 @@ func (c *conn) appendBatch(batch []*pendingSend) {
 	key := c.key.user[:]
 	msgs := make([]bus.Message, len(batch))
 	for i, p := range batch {
-		rec := wire.Record{
+		rec := bus.Parcel{
 			MessageID: p.msg.MessageID, Conversation: p.msg.Conversation,
 			Sender: c.key.user, SenderDevice: c.key.device, // stamped here, never from the frame
 			ServerTimeMS: now.UnixMilli(), Kind: p.msg.Kind, Recipients: p.msg.Recipients,
 		}
-		msgs[i] = bus.Message{Topic: bus.InTopic, Key: key, Value: wire.AppendRecord(nil, &rec)}
+		msgs[i] = bus.Message{Topic: bus.InTopic, Key: key, Value: bus.AppendParcel(nil, &rec)}
 	}
 	// The append is not tied to the connection: once started it completes
 	// (or fails) even if the client goes away, and the client's retry is

@@ -176,7 +176,7 @@ func (r *Router) Route(ctx context.Context, batch []bus.Record) error {
 // decode was written by a gateway of another version or is damaged, and
 // is logged and dropped rather than blocking the partition forever.
 func (r *Router) routeOne(ctx context.Context, value []byte) ([]bus.Message, error) {
-	rec, err := wire.DecodeRecord(value)
+	rec, err := bus.DecodeParcel(value)
 	if err != nil {
 		r.cfg.Logger.Error("router: dropping undecodable record", "err", err)
 		return nil, nil
@@ -196,24 +196,24 @@ func (r *Router) routeOne(ctx context.Context, value []byte) ([]bus.Message, err
 			if r.cfg.Metrics.Rejected != nil {
 				r.cfg.Metrics.Rejected(code)
 			}
-			notice := wire.Record{
+			notice := bus.Parcel{
 				MessageID: rec.MessageID, Conversation: rec.Conversation,
 				Sender: rec.Sender, SenderDevice: rec.SenderDevice,
 				ServerTimeMS: rec.ServerTimeMS, Kind: wire.KindRejected,
 				Code: code, Subject: to,
 			}
-			out = append(out, bus.Message{Topic: bus.InboxTopic(rec.Sender), Value: wire.AppendRecord(nil, &notice)})
+			out = append(out, bus.Message{Topic: bus.InboxTopic(rec.Sender), Value: bus.AppendParcel(nil, &notice)})
 			continue
 		}
 		inbox := *rec
 		inbox.Recipients = group
-		out = append(out, bus.Message{Topic: bus.InboxTopic(to), Value: wire.AppendRecord(nil, &inbox)})
+		out = append(out, bus.Message{Topic: bus.InboxTopic(to), Value: bus.AppendParcel(nil, &inbox)})
 	}
 	return out, nil
 }
 
 // decide returns 0 when to wants rec, or the reason it does not.
-func (r *Router) decide(ctx context.Context, rec *wire.Record, to wire.UserID) (wire.Code, error) {
+func (r *Router) decide(ctx context.Context, rec *bus.Parcel, to wire.UserID) (wire.Code, error) {
 	if to == rec.Sender {
 		return 0, nil // the sender's own other devices
 	}

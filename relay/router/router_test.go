@@ -69,22 +69,22 @@ func (f *fixture) router(tb testing.TB) *router.Router {
 }
 
 func record(from, to wire.UserID, kind wire.Kind, devices ...wire.DeviceID) bus.Record {
-	rec := wire.Record{MessageID: wire.NewMessageID(), Sender: from, SenderDevice: 1, Kind: kind}
+	rec := bus.Parcel{MessageID: wire.NewMessageID(), Sender: from, SenderDevice: 1, Kind: kind}
 	for _, d := range devices {
 		rec.Recipients = append(rec.Recipients, wire.Recipient{User: to, Device: d, Ciphertext: []byte(fmt.Sprint("for ", d))})
 	}
-	return bus.Record{Topic: bus.InTopic, Value: wire.AppendRecord(nil, &rec)}
+	return bus.Record{Topic: bus.InTopic, Value: bus.AppendParcel(nil, &rec)}
 }
 
 // inbox returns what u's inbox holds.
-func (f *fixture) inbox(tb testing.TB, u wire.UserID) []*wire.Record {
+func (f *fixture) inbox(tb testing.TB, u wire.UserID) []*bus.Parcel {
 	tb.Helper()
 	ctx := context.Background()
 	_, next, err := f.bus.Bounds(ctx, bus.InboxTopic(u), 0)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var out []*wire.Record
+	var out []*bus.Parcel
 	if next == 0 {
 		return nil
 	}
@@ -99,7 +99,7 @@ func (f *fixture) inbox(tb testing.TB, u wire.UserID) []*wire.Record {
 			tb.Fatal(err)
 		}
 		for _, r := range recs {
-			rec, err := wire.DecodeRecord(r.Value)
+			rec, err := bus.DecodeParcel(r.Value)
 			if err != nil {
 				tb.Fatal(err)
 			}

@@ -1,5 +1,7 @@
 package wire
 
+import "github.com/mutualcoop/mutual/internal/pb"
+
 // Client frame bodies. Each decode checks the limits of its fields; the
 // relay checks meaning (for example that a recipient exists).
 
@@ -13,15 +15,15 @@ type Register struct {
 func (*Register) Type() Type { return TypeRegister }
 
 func (m *Register) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.string(1, m.Address)
-	return e.b
+	e := pb.Encoder(b)
+	e.String(1, m.Address)
+	return e
 }
 
 func (m *Register) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		if f.num == 1 {
-			m.Address, err = f.text(MaxAddress)
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		if f.Num == 1 {
+			m.Address, err = f.String(MaxAddress)
 		}
 		return err
 	})
@@ -39,22 +41,22 @@ type Verify struct {
 func (*Verify) Type() Type { return TypeVerify }
 
 func (m *Verify) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.string(1, m.Address)
-	e.string(2, m.Code)
-	e.string(3, m.DeviceName)
-	return e.b
+	e := pb.Encoder(b)
+	e.String(1, m.Address)
+	e.String(2, m.Code)
+	e.String(3, m.DeviceName)
+	return e
 }
 
 func (m *Verify) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
-			m.Address, err = f.text(MaxAddress)
+			m.Address, err = f.String(MaxAddress)
 		case 2:
-			m.Code, err = f.text(MaxCode)
+			m.Code, err = f.String(MaxCode)
 		case 3:
-			m.DeviceName, err = f.text(MaxDeviceName)
+			m.DeviceName, err = f.String(MaxDeviceName)
 		}
 		return err
 	})
@@ -72,27 +74,27 @@ type Auth struct {
 func (*Auth) Type() Type { return TypeAuth }
 
 func (m *Auth) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.bytes(1, m.User[:])
-	e.uint(2, uint64(m.Device))
-	e.bytes(3, m.Credential)
-	e.string(4, m.Client)
-	return e.b
+	e := pb.Encoder(b)
+	e.Bytes(1, m.User[:])
+	e.Uint(2, uint64(m.Device))
+	e.Bytes(3, m.Credential)
+	e.String(4, m.Client)
+	return e
 }
 
 func (m *Auth) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
-			err = f.fixed(m.User[:])
+			err = f.FixedBytes(m.User[:])
 		case 2:
 			var d uint32
-			d, err = f.uint32()
+			d, err = f.Uint32()
 			m.Device = DeviceID(d)
 		case 3:
-			m.Credential, err = f.copyBytes(MaxCredential)
+			m.Credential, err = f.Bytes(MaxCredential)
 		case 4:
-			m.Client, err = f.text(MaxClientName)
+			m.Client, err = f.String(MaxClientName)
 		}
 		return err
 	})
@@ -107,33 +109,25 @@ type Prekey struct {
 }
 
 func (m *Prekey) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.uint(1, uint64(m.ID))
-	e.bytes(2, m.Public)
-	e.bytes(3, m.Signature)
-	return e.b
+	e := pb.Encoder(b)
+	e.Uint(1, uint64(m.ID))
+	e.Bytes(2, m.Public)
+	e.Bytes(3, m.Signature)
+	return e
 }
 
 func (m *Prekey) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
-			m.ID, err = f.uint32()
+			m.ID, err = f.Uint32()
 		case 2:
-			m.Public, err = f.copyBytes(MaxKey)
+			m.Public, err = f.Bytes(MaxKey)
 		case 3:
-			m.Signature, err = f.copyBytes(MaxSignature)
+			m.Signature, err = f.Bytes(MaxSignature)
 		}
 		return err
 	})
-}
-
-func decodePrekey(f field) (*Prekey, error) {
-	if err := f.wantBytes(); err != nil {
-		return nil, err
-	}
-	p := new(Prekey)
-	return p, p.decode(f.bytes)
 }
 
 // PublishKeys stores the device's public keys. Empty fields keep what the
@@ -149,47 +143,36 @@ type PublishKeys struct {
 func (*PublishKeys) Type() Type { return TypePublishKeys }
 
 func (m *PublishKeys) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.bytes(1, m.Identity)
+	e := pb.Encoder(b)
+	e.Bytes(1, m.Identity)
 	if m.Signed != nil {
-		e.message(2, m.Signed)
+		e.Message(2, m.Signed.appendTo)
 	}
 	if m.KEMLastResort != nil {
-		e.message(3, m.KEMLastResort)
+		e.Message(3, m.KEMLastResort.appendTo)
 	}
 	for i := range m.OneTime {
-		e.message(4, &m.OneTime[i])
+		e.Message(4, m.OneTime[i].appendTo)
 	}
 	for i := range m.KEMOneTime {
-		e.message(5, &m.KEMOneTime[i])
+		e.Message(5, m.KEMOneTime[i].appendTo)
 	}
-	return e.b
+	return e
 }
 
 func (m *PublishKeys) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		var p *Prekey
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
-			m.Identity, err = f.copyBytes(MaxKey)
+			m.Identity, err = f.Bytes(MaxKey)
 		case 2:
-			m.Signed, err = decodePrekey(f)
+			m.Signed, err = nested[Prekey](f)
 		case 3:
-			m.KEMLastResort, err = decodePrekey(f)
+			m.KEMLastResort, err = nested[Prekey](f)
 		case 4:
-			if len(m.OneTime) == MaxPrekeys {
-				return malformed("more than %d one-time prekeys", MaxPrekeys)
-			}
-			if p, err = decodePrekey(f); err == nil {
-				m.OneTime = append(m.OneTime, *p)
-			}
+			m.OneTime, err = appendNested(m.OneTime, f, MaxPrekeys, "one-time prekeys")
 		case 5:
-			if len(m.KEMOneTime) == MaxPrekeys {
-				return malformed("more than %d KEM one-time prekeys", MaxPrekeys)
-			}
-			if p, err = decodePrekey(f); err == nil {
-				m.KEMOneTime = append(m.KEMOneTime, *p)
-			}
+			m.KEMOneTime, err = appendNested(m.KEMOneTime, f, MaxPrekeys, "KEM one-time prekeys")
 		}
 		return err
 	})
@@ -205,15 +188,15 @@ type FetchBundles struct {
 func (*FetchBundles) Type() Type { return TypeFetchBundles }
 
 func (m *FetchBundles) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.bytes(1, m.User[:])
-	return e.b
+	e := pb.Encoder(b)
+	e.Bytes(1, m.User[:])
+	return e
 }
 
 func (m *FetchBundles) decode(b []byte) error {
-	return fields(b, func(f field) error {
-		if f.num == 1 {
-			return f.fixed(m.User[:])
+	return pb.ForEach(b, func(f pb.Field) error {
+		if f.Num == 1 {
+			return f.FixedBytes(m.User[:])
 		}
 		return nil
 	})
@@ -228,15 +211,15 @@ type Lookup struct {
 func (*Lookup) Type() Type { return TypeLookup }
 
 func (m *Lookup) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.string(1, m.Address)
-	return e.b
+	e := pb.Encoder(b)
+	e.String(1, m.Address)
+	return e
 }
 
 func (m *Lookup) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		if f.num == 1 {
-			m.Address, err = f.text(MaxAddress)
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		if f.Num == 1 {
+			m.Address, err = f.String(MaxAddress)
 		}
 		return err
 	})
@@ -250,41 +233,38 @@ type Recipient struct {
 }
 
 func (m *Recipient) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.bytes(1, m.User[:])
-	e.uint(2, uint64(m.Device))
-	e.bytes(3, m.Ciphertext)
-	return e.b
+	e := pb.Encoder(b)
+	e.Bytes(1, m.User[:])
+	e.Uint(2, uint64(m.Device))
+	e.Bytes(3, m.Ciphertext)
+	return e
 }
 
 func (m *Recipient) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
-			err = f.fixed(m.User[:])
+			err = f.FixedBytes(m.User[:])
 		case 2:
 			var d uint32
-			d, err = f.uint32()
+			d, err = f.Uint32()
 			m.Device = DeviceID(d)
 		case 3:
-			m.Ciphertext, err = f.copyBytes(MaxCiphertext)
+			m.Ciphertext, err = f.Bytes(MaxCiphertext)
 		}
 		return err
 	})
 }
 
-func decodeRecipients(list []Recipient, f field) ([]Recipient, error) {
-	if err := f.wantBytes(); err != nil {
-		return list, err
-	}
-	if len(list) == MaxRecipients {
-		return list, malformed("more than %d recipients", MaxRecipients)
-	}
+// AppendRecipient appends the encoding of r, a Recipient message, to b.
+// The relay's bus parcels hold recipients in this form.
+func AppendRecipient(b []byte, r *Recipient) []byte { return r.appendTo(b) }
+
+// DecodeRecipient decodes a Recipient message within the limits of Send.
+func DecodeRecipient(b []byte) (Recipient, error) {
 	var r Recipient
-	if err := r.decode(f.bytes); err != nil {
-		return list, err
-	}
-	return append(list, r), nil
+	err := r.decode(b)
+	return r, err
 }
 
 // Send submits a message: one ciphertext per recipient device (the sender's
@@ -300,29 +280,29 @@ type Send struct {
 func (*Send) Type() Type { return TypeSend }
 
 func (m *Send) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.bytes(1, m.MessageID[:])
-	e.bytes(2, m.Conversation[:])
-	e.uint(3, uint64(m.Kind))
+	e := pb.Encoder(b)
+	e.Bytes(1, m.MessageID[:])
+	e.Bytes(2, m.Conversation[:])
+	e.Uint(3, uint64(m.Kind))
 	for i := range m.Recipients {
-		e.message(4, &m.Recipients[i])
+		e.Message(4, m.Recipients[i].appendTo)
 	}
-	return e.b
+	return e
 }
 
 func (m *Send) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
-			err = f.fixed(m.MessageID[:])
+			err = f.FixedBytes(m.MessageID[:])
 		case 2:
-			err = f.fixed(m.Conversation[:])
+			err = f.FixedBytes(m.Conversation[:])
 		case 3:
 			var k uint32
-			k, err = f.uint32()
+			k, err = f.Uint32()
 			m.Kind = Kind(k)
 		case 4:
-			m.Recipients, err = decodeRecipients(m.Recipients, f)
+			m.Recipients, err = appendNested(m.Recipients, f, MaxRecipients, "recipients")
 		}
 		return err
 	})
@@ -337,15 +317,15 @@ type Ack struct {
 func (*Ack) Type() Type { return TypeAck }
 
 func (m *Ack) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.uint(1, uint64(m.Offset))
-	return e.b
+	e := pb.Encoder(b)
+	e.Uint(1, uint64(m.Offset))
+	return e
 }
 
 func (m *Ack) decode(b []byte) error {
-	return fields(b, func(f field) error {
-		if f.num == 1 {
-			v, err := f.uint64()
+	return pb.ForEach(b, func(f pb.Field) error {
+		if f.Num == 1 {
+			v, err := f.Uint64()
 			if v > 1<<62 {
 				return malformed("offset out of range")
 			}
@@ -367,20 +347,20 @@ type SetContact struct {
 func (*SetContact) Type() Type { return TypeSetContact }
 
 func (m *SetContact) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.bytes(1, m.User[:])
-	e.uint(2, uint64(m.State))
-	return e.b
+	e := pb.Encoder(b)
+	e.Bytes(1, m.User[:])
+	e.Uint(2, uint64(m.State))
+	return e
 }
 
 func (m *SetContact) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
-			err = f.fixed(m.User[:])
+			err = f.FixedBytes(m.User[:])
 		case 2:
 			var s uint32
-			s, err = f.uint32()
+			s, err = f.Uint32()
 			m.State = ContactState(s)
 		}
 		return err
@@ -392,14 +372,14 @@ type ListContacts struct{}
 
 func (*ListContacts) Type() Type               { return TypeListContacts }
 func (*ListContacts) appendTo(b []byte) []byte { return b }
-func (*ListContacts) decode(b []byte) error    { return fields(b, ignore) }
+func (*ListContacts) decode(b []byte) error    { return ignore(b) }
 
 // ListDevices asks for the user's devices. Answer: Devices.
 type ListDevices struct{}
 
 func (*ListDevices) Type() Type               { return TypeListDevices }
 func (*ListDevices) appendTo(b []byte) []byte { return b }
-func (*ListDevices) decode(b []byte) error    { return fields(b, ignore) }
+func (*ListDevices) decode(b []byte) error    { return ignore(b) }
 
 // RemoveDevice removes one of the user's devices (this one, to sign out).
 // Answer: OK; the removed device's connections close with
@@ -411,20 +391,18 @@ type RemoveDevice struct {
 func (*RemoveDevice) Type() Type { return TypeRemoveDevice }
 
 func (m *RemoveDevice) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.uint(1, uint64(m.Device))
-	return e.b
+	e := pb.Encoder(b)
+	e.Uint(1, uint64(m.Device))
+	return e
 }
 
 func (m *RemoveDevice) decode(b []byte) error {
-	return fields(b, func(f field) error {
-		if f.num == 1 {
-			d, err := f.uint32()
+	return pb.ForEach(b, func(f pb.Field) error {
+		if f.Num == 1 {
+			d, err := f.Uint32()
 			m.Device = DeviceID(d)
 			return err
 		}
 		return nil
 	})
 }
-
-func ignore(field) error { return nil }

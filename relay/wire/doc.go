@@ -1,5 +1,4 @@
-// Package wire is the protocol between Mutual clients and the relay, and
-// the record format the relay keeps on its bus.
+// Package wire is the protocol between Mutual clients and the relay.
 //
 // A client opens a WebSocket at /v1/ws and exchanges binary messages, one
 // Frame each. The first frame must be Register, Verify or Auth; anything

@@ -3,6 +3,10 @@ package wire
 import (
 	"errors"
 	"fmt"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/mutualcoop/mutual/internal/pb"
 )
 
 // Version is the protocol version served at /v1/ws.
@@ -98,10 +102,10 @@ var ErrUnknownFrame = errors.New("wire: unknown frame type")
 
 // AppendFrame appends the encoding of f to b.
 func AppendFrame(b []byte, f Frame) []byte {
-	e := enc{b: b}
-	e.uint(1, f.ID)
-	e.message(num(f.Body.Type()), f.Body)
-	return e.b
+	e := pb.Encoder(b)
+	e.Uint(1, f.ID)
+	e.Message(pb.Number(f.Body.Type()), f.Body.appendTo)
+	return e
 }
 
 // Encode returns the encoding of f.
@@ -112,24 +116,24 @@ func Encode(f Frame) []byte { return AppendFrame(nil, f) }
 func DecodeFrame(b []byte) (Frame, error) {
 	var f Frame
 	var unknown Type
-	err := fields(b, func(fl field) error {
-		if fl.num == 1 {
-			id, err := fl.uint64()
+	err := pb.ForEach(b, func(fl pb.Field) error {
+		switch {
+		case fl.Num == 1:
+			id, err := fl.Uint64()
 			f.ID = id
 			return err
+		case fl.Type != protowire.VarintType && fl.Type != protowire.BytesType:
+			return nil // a fixed-size field or a group is no body: an unknown field
 		}
 		if f.Body != nil || unknown != 0 {
 			return malformed("more than one body")
 		}
-		body := newBody(Type(fl.num))
+		body := newBody(Type(fl.Num))
 		if body == nil {
-			unknown = Type(fl.num)
+			unknown = Type(fl.Num)
 			return nil
 		}
-		if err := fl.wantBytes(); err != nil {
-			return err
-		}
-		if err := body.decode(fl.bytes); err != nil {
+		if err := decodeNested(fl, body); err != nil {
 			return fmt.Errorf("%s: %w", body.Type(), err)
 		}
 		f.Body = body

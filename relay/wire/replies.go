@@ -1,6 +1,6 @@
 package wire
 
-import "google.golang.org/protobuf/encoding/protowire"
+import "github.com/mutualcoop/mutual/internal/pb"
 
 // Relay frame bodies.
 
@@ -9,7 +9,7 @@ type OK struct{}
 
 func (*OK) Type() Type               { return TypeOK }
 func (*OK) appendTo(b []byte) []byte { return b }
-func (*OK) decode(b []byte) error    { return fields(b, ignore) }
+func (*OK) decode(b []byte) error    { return ignore(b) }
 
 // Error answers a request that failed. Message is for people, Code for
 // programs. RetryAfterMS is set with CodeRateLimited and CodeUnavailable.
@@ -29,24 +29,24 @@ func (m *Error) Error() string {
 }
 
 func (m *Error) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.uint(1, uint64(m.Code))
-	e.string(2, m.Message)
-	e.uint(3, m.RetryAfterMS)
-	return e.b
+	e := pb.Encoder(b)
+	e.Uint(1, uint64(m.Code))
+	e.String(2, m.Message)
+	e.Uint(3, m.RetryAfterMS)
+	return e
 }
 
 func (m *Error) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
 			var c uint32
-			c, err = f.uint32()
+			c, err = f.Uint32()
 			m.Code = Code(c)
 		case 2:
-			m.Message, err = f.text(1024)
+			m.Message, err = f.String(1024)
 		case 3:
-			m.RetryAfterMS, err = f.uint64()
+			m.RetryAfterMS, err = f.Uint64()
 		}
 		return err
 	})
@@ -64,27 +64,27 @@ type Verified struct {
 func (*Verified) Type() Type { return TypeVerified }
 
 func (m *Verified) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.bytes(1, m.User[:])
-	e.uint(2, uint64(m.Device))
-	e.bytes(3, m.Credential)
-	e.bool(4, m.Created)
-	return e.b
+	e := pb.Encoder(b)
+	e.Bytes(1, m.User[:])
+	e.Uint(2, uint64(m.Device))
+	e.Bytes(3, m.Credential)
+	e.Bool(4, m.Created)
+	return e
 }
 
 func (m *Verified) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
-			err = f.fixed(m.User[:])
+			err = f.FixedBytes(m.User[:])
 		case 2:
 			var d uint32
-			d, err = f.uint32()
+			d, err = f.Uint32()
 			m.Device = DeviceID(d)
 		case 3:
-			m.Credential, err = f.copyBytes(MaxCredential)
+			m.Credential, err = f.Bytes(MaxCredential)
 		case 4:
-			m.Created, err = f.bool()
+			m.Created, err = f.Bool()
 		}
 		return err
 	})
@@ -102,30 +102,30 @@ type Welcome struct {
 func (*Welcome) Type() Type { return TypeWelcome }
 
 func (m *Welcome) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.bytes(1, m.User[:])
-	e.uint(2, uint64(m.Device))
-	e.int(3, m.ServerTimeMS)
-	e.uint(4, uint64(m.OneTimeLeft))
-	e.uint(5, uint64(m.KEMOneTimeLeft))
-	return e.b
+	e := pb.Encoder(b)
+	e.Bytes(1, m.User[:])
+	e.Uint(2, uint64(m.Device))
+	e.Sint(3, m.ServerTimeMS)
+	e.Uint(4, uint64(m.OneTimeLeft))
+	e.Uint(5, uint64(m.KEMOneTimeLeft))
+	return e
 }
 
 func (m *Welcome) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
-			err = f.fixed(m.User[:])
+			err = f.FixedBytes(m.User[:])
 		case 2:
 			var d uint32
-			d, err = f.uint32()
+			d, err = f.Uint32()
 			m.Device = DeviceID(d)
 		case 3:
-			m.ServerTimeMS, err = f.sint64()
+			m.ServerTimeMS, err = f.Sint64()
 		case 4:
-			m.OneTimeLeft, err = f.uint32()
+			m.OneTimeLeft, err = f.Uint32()
 		case 5:
-			m.KEMOneTimeLeft, err = f.uint32()
+			m.KEMOneTimeLeft, err = f.Uint32()
 		}
 		return err
 	})
@@ -142,40 +142,35 @@ type Bundle struct {
 }
 
 func (m *Bundle) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.uint(1, uint64(m.Device))
-	e.bytes(2, m.Identity)
-	e.message(3, &m.Signed)
+	e := pb.Encoder(b)
+	e.Uint(1, uint64(m.Device))
+	e.Bytes(2, m.Identity)
+	e.Message(3, m.Signed.appendTo)
 	if m.OneTime != nil {
-		e.message(4, m.OneTime)
+		e.Message(4, m.OneTime.appendTo)
 	}
-	e.message(5, &m.KEM)
-	e.bool(6, m.KEMLastResort)
-	return e.b
+	e.Message(5, m.KEM.appendTo)
+	e.Bool(6, m.KEMLastResort)
+	return e
 }
 
 func (m *Bundle) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		var p *Prekey
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
 			var d uint32
-			d, err = f.uint32()
+			d, err = f.Uint32()
 			m.Device = DeviceID(d)
 		case 2:
-			m.Identity, err = f.copyBytes(MaxKey)
+			m.Identity, err = f.Bytes(MaxKey)
 		case 3:
-			if p, err = decodePrekey(f); err == nil {
-				m.Signed = *p
-			}
+			err = decodeNested(f, &m.Signed)
 		case 4:
-			m.OneTime, err = decodePrekey(f)
+			m.OneTime, err = nested[Prekey](f)
 		case 5:
-			if p, err = decodePrekey(f); err == nil {
-				m.KEM = *p
-			}
+			err = decodeNested(f, &m.KEM)
 		case 6:
-			m.KEMLastResort, err = f.bool()
+			m.KEMLastResort, err = f.Bool()
 		}
 		return err
 	})
@@ -193,30 +188,21 @@ const MaxDevices = 16
 func (*Bundles) Type() Type { return TypeBundles }
 
 func (m *Bundles) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.bytes(1, m.User[:])
+	e := pb.Encoder(b)
+	e.Bytes(1, m.User[:])
 	for i := range m.Bundles {
-		e.message(2, &m.Bundles[i])
+		e.Message(2, m.Bundles[i].appendTo)
 	}
-	return e.b
+	return e
 }
 
 func (m *Bundles) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
-			err = f.fixed(m.User[:])
+			err = f.FixedBytes(m.User[:])
 		case 2:
-			if err = f.wantBytes(); err != nil {
-				return err
-			}
-			if len(m.Bundles) == MaxDevices {
-				return malformed("more than %d bundles", MaxDevices)
-			}
-			var bu Bundle
-			if err = bu.decode(f.bytes); err == nil {
-				m.Bundles = append(m.Bundles, bu)
-			}
+			m.Bundles, err = appendNested(m.Bundles, f, MaxDevices, "bundles")
 		}
 		return err
 	})
@@ -230,15 +216,15 @@ type Found struct {
 func (*Found) Type() Type { return TypeFound }
 
 func (m *Found) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.bytes(1, m.User[:])
-	return e.b
+	e := pb.Encoder(b)
+	e.Bytes(1, m.User[:])
+	return e
 }
 
 func (m *Found) decode(b []byte) error {
-	return fields(b, func(f field) error {
-		if f.num == 1 {
-			return f.fixed(m.User[:])
+	return pb.ForEach(b, func(f pb.Field) error {
+		if f.Num == 1 {
+			return f.FixedBytes(m.User[:])
 		}
 		return nil
 	})
@@ -255,19 +241,19 @@ type Accepted struct {
 func (*Accepted) Type() Type { return TypeAccepted }
 
 func (m *Accepted) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.bytes(1, m.MessageID[:])
-	e.int(2, m.ServerTimeMS)
-	return e.b
+	e := pb.Encoder(b)
+	e.Bytes(1, m.MessageID[:])
+	e.Sint(2, m.ServerTimeMS)
+	return e
 }
 
 func (m *Accepted) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
-			err = f.fixed(m.MessageID[:])
+			err = f.FixedBytes(m.MessageID[:])
 		case 2:
-			m.ServerTimeMS, err = f.sint64()
+			m.ServerTimeMS, err = f.Sint64()
 		}
 		return err
 	})
@@ -287,30 +273,28 @@ type Rejected struct {
 func (*Rejected) Type() Type { return TypeRejected }
 
 func (m *Rejected) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.bytes(1, m.MessageID[:])
-	e.uint(2, uint64(m.Code))
-	e.string(3, m.Message)
-	if !m.User.IsZero() {
-		e.bytes(4, m.User[:])
-	}
-	e.b = appendPackedDevices(e.b, 5, m.Devices)
-	return e.b
+	e := pb.Encoder(b)
+	e.Bytes(1, m.MessageID[:])
+	e.Uint(2, uint64(m.Code))
+	e.String(3, m.Message)
+	e.ID(4, m.User)
+	pb.Packed(&e, 5, m.Devices)
+	return e
 }
 
 func (m *Rejected) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
-			err = f.fixed(m.MessageID[:])
+			err = f.FixedBytes(m.MessageID[:])
 		case 2:
 			var c uint32
-			c, err = f.uint32()
+			c, err = f.Uint32()
 			m.Code = Code(c)
 		case 3:
-			m.Message, err = f.text(1024)
+			m.Message, err = f.String(1024)
 		case 4:
-			err = f.fixed(m.User[:])
+			err = f.FixedBytes(m.User[:])
 		case 5:
 			m.Devices, err = decodeDevices(m.Devices, f)
 		}
@@ -329,23 +313,21 @@ type Deliver struct {
 func (*Deliver) Type() Type { return TypeDeliver }
 
 func (m *Deliver) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.uint(1, uint64(m.Offset))
-	e.message(2, &m.Envelope)
-	return e.b
+	e := pb.Encoder(b)
+	e.Uint(1, uint64(m.Offset))
+	e.Message(2, m.Envelope.appendTo)
+	return e
 }
 
 func (m *Deliver) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
 			var v uint64
-			v, err = f.uint64()
+			v, err = f.Uint64()
 			m.Offset = int64(v)
 		case 2:
-			if err = f.wantBytes(); err == nil {
-				err = m.Envelope.decode(f.bytes)
-			}
+			err = decodeNested(f, &m.Envelope)
 		}
 		return err
 	})
@@ -359,24 +341,24 @@ type ContactEntry struct {
 }
 
 func (m *ContactEntry) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.bytes(1, m.User[:])
-	e.uint(2, uint64(m.State))
-	e.int(3, m.UpdatedMS)
-	return e.b
+	e := pb.Encoder(b)
+	e.Bytes(1, m.User[:])
+	e.Uint(2, uint64(m.State))
+	e.Sint(3, m.UpdatedMS)
+	return e
 }
 
 func (m *ContactEntry) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
-			err = f.fixed(m.User[:])
+			err = f.FixedBytes(m.User[:])
 		case 2:
 			var s uint32
-			s, err = f.uint32()
+			s, err = f.Uint32()
 			m.State = ContactState(s)
 		case 3:
-			m.UpdatedMS, err = f.sint64()
+			m.UpdatedMS, err = f.Sint64()
 		}
 		return err
 	})
@@ -390,27 +372,17 @@ type Contacts struct {
 func (*Contacts) Type() Type { return TypeContacts }
 
 func (m *Contacts) appendTo(b []byte) []byte {
-	e := enc{b}
+	e := pb.Encoder(b)
 	for i := range m.Entries {
-		e.message(1, &m.Entries[i])
+		e.Message(1, m.Entries[i].appendTo)
 	}
-	return e.b
+	return e
 }
 
 func (m *Contacts) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		if f.num != 1 {
-			return nil
-		}
-		if err = f.wantBytes(); err != nil {
-			return err
-		}
-		if len(m.Entries) == MaxListEntries {
-			return malformed("more than %d contacts", MaxListEntries)
-		}
-		var c ContactEntry
-		if err = c.decode(f.bytes); err == nil {
-			m.Entries = append(m.Entries, c)
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		if f.Num == 1 {
+			m.Entries, err = appendNested(m.Entries, f, MaxListEntries, "contacts")
 		}
 		return err
 	})
@@ -425,27 +397,27 @@ type DeviceInfo struct {
 }
 
 func (m *DeviceInfo) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.uint(1, uint64(m.ID))
-	e.string(2, m.Name)
-	e.int(3, m.CreatedMS)
-	e.int(4, m.LastSeenMS)
-	return e.b
+	e := pb.Encoder(b)
+	e.Uint(1, uint64(m.ID))
+	e.String(2, m.Name)
+	e.Sint(3, m.CreatedMS)
+	e.Sint(4, m.LastSeenMS)
+	return e
 }
 
 func (m *DeviceInfo) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
 			var d uint32
-			d, err = f.uint32()
+			d, err = f.Uint32()
 			m.ID = DeviceID(d)
 		case 2:
-			m.Name, err = f.text(MaxDeviceName)
+			m.Name, err = f.String(MaxDeviceName)
 		case 3:
-			m.CreatedMS, err = f.sint64()
+			m.CreatedMS, err = f.Sint64()
 		case 4:
-			m.LastSeenMS, err = f.sint64()
+			m.LastSeenMS, err = f.Sint64()
 		}
 		return err
 	})
@@ -459,27 +431,17 @@ type Devices struct {
 func (*Devices) Type() Type { return TypeDevices }
 
 func (m *Devices) appendTo(b []byte) []byte {
-	e := enc{b}
+	e := pb.Encoder(b)
 	for i := range m.Devices {
-		e.message(1, &m.Devices[i])
+		e.Message(1, m.Devices[i].appendTo)
 	}
-	return e.b
+	return e
 }
 
 func (m *Devices) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		if f.num != 1 {
-			return nil
-		}
-		if err = f.wantBytes(); err != nil {
-			return err
-		}
-		if len(m.Devices) == MaxDevices {
-			return malformed("more than %d devices", MaxDevices)
-		}
-		var d DeviceInfo
-		if err = d.decode(f.bytes); err == nil {
-			m.Devices = append(m.Devices, d)
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		if f.Num == 1 {
+			m.Devices, err = appendNested(m.Devices, f, MaxDevices, "devices")
 		}
 		return err
 	})
@@ -496,52 +458,37 @@ type Notice struct {
 func (*Notice) Type() Type { return TypeNotice }
 
 func (m *Notice) appendTo(b []byte) []byte {
-	e := enc{b}
-	e.uint(1, uint64(m.Kind))
-	e.uint(2, uint64(m.OneTimeLeft))
-	e.uint(3, uint64(m.KEMOneTimeLeft))
-	e.uint(4, uint64(m.Oldest))
-	return e.b
+	e := pb.Encoder(b)
+	e.Uint(1, uint64(m.Kind))
+	e.Uint(2, uint64(m.OneTimeLeft))
+	e.Uint(3, uint64(m.KEMOneTimeLeft))
+	e.Uint(4, uint64(m.Oldest))
+	return e
 }
 
 func (m *Notice) decode(b []byte) error {
-	return fields(b, func(f field) (err error) {
-		switch f.num {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
 		case 1:
 			var k uint32
-			k, err = f.uint32()
+			k, err = f.Uint32()
 			m.Kind = NoticeKind(k)
 		case 2:
-			m.OneTimeLeft, err = f.uint32()
+			m.OneTimeLeft, err = f.Uint32()
 		case 3:
-			m.KEMOneTimeLeft, err = f.uint32()
+			m.KEMOneTimeLeft, err = f.Uint32()
 		case 4:
 			var v uint64
-			v, err = f.uint64()
+			v, err = f.Uint64()
 			m.Oldest = int64(v)
 		}
 		return err
 	})
 }
 
-// appendPackedDevices appends a packed repeated uint32 field.
-func appendPackedDevices(b []byte, n num, ds []DeviceID) []byte {
-	if len(ds) == 0 {
-		return b
-	}
-	var p []byte
-	for _, d := range ds {
-		p = protowire.AppendVarint(p, uint64(d))
-	}
-	e := enc{b}
-	e.bytes(n, p)
-	return e.b
-}
-
-// decodeDevices accepts a repeated uint32 field packed or not, as proto3
-// parsers must.
-func decodeDevices(list []DeviceID, f field) ([]DeviceID, error) {
-	add := func(v uint64) error {
+// decodeDevices adds the values of a repeated uint32 field to list.
+func decodeDevices(list []DeviceID, f pb.Field) ([]DeviceID, error) {
+	err := f.Varints(func(v uint64) error {
 		if v > 1<<32-1 {
 			return malformed("device out of range")
 		}
@@ -550,24 +497,6 @@ func decodeDevices(list []DeviceID, f field) ([]DeviceID, error) {
 		}
 		list = append(list, DeviceID(v))
 		return nil
-	}
-	if f.typ != protowire.BytesType {
-		v, err := f.uint64()
-		if err != nil {
-			return list, err
-		}
-		return list, add(v)
-	}
-	b := f.bytes
-	for len(b) > 0 {
-		v, l := protowire.ConsumeVarint(b)
-		if l < 0 {
-			return list, malformed("bad packed varint")
-		}
-		if err := add(v); err != nil {
-			return list, err
-		}
-		b = b[l:]
-	}
-	return list, nil
+	})
+	return list, err
 }
