@@ -138,7 +138,7 @@ func QueuedProfiles(ctx context.Context, c *Client) ([]wire.UserID, error) {
 // Send. Run must not be running.
 func SealProfileRequest(ctx context.Context, c *Client, user wire.UserID, name string, bundles []wire.Bundle) (*wire.Send, error) {
 	var send *wire.Send
-	err := c.update(ctx, func(ctx context.Context, ts *txState) error {
+	err := c.update(ctx, func(ts *txState) error {
 		padded, err := sealContent(&content{Kind: kindProfile, Name: name, SentAt: ts.now, Peer: user})
 		if err != nil {
 			return err

@@ -102,7 +102,7 @@ type received struct {
 // undone without touching the others (see journal).
 func (c *Client) receiveBatch(ctx context.Context, batch []*wire.Deliver) error {
 	var r received
-	err := c.update(ctx, func(ctx context.Context, ts *txState) error {
+	err := c.update(ctx, func(ts *txState) error {
 		r = received{}
 		for _, d := range batch {
 			if err := c.receive(ctx, ts, d, &r); err != nil {
@@ -176,7 +176,7 @@ func (c *Client) receiveMessage(ctx context.Context, ts *txState, env *wire.Enve
 	var plaintext []byte
 	if err == nil {
 		j := ts.journal()
-		plaintext, err = c.mgr.Decrypt(ctx, sessionAddress(env.Sender, env.SenderDevice), msg)
+		plaintext, err = ts.sessions.Decrypt(ctx, sessionAddress(env.Sender, env.SenderDevice), msg)
 		var se *storeError
 		if errors.As(err, &se) {
 			j.keep()

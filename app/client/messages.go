@@ -26,7 +26,7 @@ func (c *Client) Send(ctx context.Context, contact wire.UserID, text string) (wi
 		return wire.MessageID{}, err
 	}
 	id := wire.NewMessageID()
-	err = c.update(ctx, func(_ context.Context, ts *txState) error {
+	err = c.update(ctx, func(ts *txState) error {
 		ct, err := getContact(ts.tx, me.User, contact)
 		if err != nil {
 			return err
@@ -156,7 +156,7 @@ func (c *Client) MarkRead(ctx context.Context, conv wire.ConversationID, ids ...
 		return err
 	}
 	queued := false
-	err = c.update(ctx, func(_ context.Context, ts *txState) error {
+	err = c.update(ctx, func(ts *txState) error {
 		queued = false
 		a, err := mustAccount(ts.tx)
 		if err != nil {

@@ -243,7 +243,7 @@ func (c *Client) prepare(ctx context.Context, conn *transport.Conn, e *outboxEnt
 		}
 	}
 	var out outcome
-	err = c.update(ctx, func(ctx context.Context, ts *txState) error {
+	err = c.update(ctx, func(ts *txState) error {
 		out = outcomeDone
 		ct, err := getContact(ts.tx, me.User, e.Peer)
 		if err != nil {
@@ -357,7 +357,7 @@ func (c *Client) plan(ctx context.Context, ts *txState, e *outboxEntry, user wir
 		}
 		p.need = append(p.need, d)
 		addr := sessionAddress(user, d)
-		ok, err := c.mgr.HasSession(ctx, addr)
+		ok, err := ts.sessions.HasSession(ctx, addr)
 		if err != nil {
 			return nil, false, err
 		}
@@ -384,14 +384,14 @@ func (c *Client) plan(ctx context.Context, ts *txState, e *outboxEntry, user wir
 
 // seal carries out a plan: sessions first, then one ciphertext per
 // device. Each Encrypt stores the advanced session in the transaction.
-func (c *Client) seal(ctx context.Context, e *outboxEntry, p *sealPlan) (outcome, error) {
+func (c *Client) seal(ctx context.Context, ts *txState, e *outboxEntry, p *sealPlan) (outcome, error) {
 	for _, s := range p.setups {
-		if err := c.mgr.ProcessBundle(ctx, s.addr, s.bundle); err != nil {
+		if err := ts.sessions.ProcessBundle(ctx, s.addr, s.bundle); err != nil {
 			return 0, fmt.Errorf("set up session with device %d: %w", s.addr.DeviceID, err)
 		}
 	}
 	for _, d := range p.need {
-		ct, err := c.mgr.Encrypt(ctx, sessionAddress(p.user, d), e.Padded)
+		ct, err := ts.sessions.Encrypt(ctx, sessionAddress(p.user, d), e.Padded)
 		if errors.Is(err, session.ErrUntrusted) {
 			return outcomeHeld, errHeld
 		}
@@ -425,7 +425,7 @@ func (c *Client) planAndSeal(ctx context.Context, ts *txState, e *outboxEntry, b
 		return outcomeHeld, nil
 	}
 	for _, p := range plans {
-		if out, err := c.seal(ctx, e, p); err != nil {
+		if out, err := c.seal(ctx, ts, e, p); err != nil {
 			return out, err
 		}
 	}
@@ -505,7 +505,7 @@ func (c *Client) fixDevices(ctx context.Context, conn *transport.Conn, e *outbox
 	want := slices.DeleteFunc(slices.Clone(devices), func(d wire.DeviceID) bool { return user == me.User && d == me.Device })
 	var missing []wire.DeviceID // devices without a session
 	var out outcome
-	err := c.update(ctx, func(ctx context.Context, ts *txState) error {
+	err := c.update(ctx, func(ts *txState) error {
 		missing = nil
 		kept := e.Recipients[:0:0]
 		for _, r := range e.Recipients {
@@ -555,7 +555,7 @@ func (c *Client) fixDevices(ctx context.Context, conn *transport.Conn, e *outbox
 			return outcomeRetry, nil // that device has not published keys yet
 		}
 	}
-	err = c.update(ctx, func(ctx context.Context, ts *txState) error {
+	err = c.update(ctx, func(ts *txState) error {
 		var err2 error
 		out, err2 = c.planAndSeal(ctx, ts, e, bundles, target{user, want})
 		return err2
@@ -630,7 +630,7 @@ func unverified(tx store.Tx, users ...wire.UserID) (*IdentityChangedError, error
 func (c *Client) accepted(ctx context.Context, e *outboxEntry, a *wire.Accepted) error {
 	me := c.me()
 	var changed *Message
-	err := c.update(ctx, func(_ context.Context, ts *txState) error {
+	err := c.update(ctx, func(ts *txState) error {
 		tx := ts.tx
 		changed = nil
 		if err := tx.Delete(bOutbox, seqKey(e.seq)); err != nil {

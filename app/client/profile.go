@@ -42,7 +42,7 @@ func (c *Client) SetProfileName(ctx context.Context, name string) error {
 		return err
 	}
 	queued := false
-	err = c.update(ctx, func(_ context.Context, ts *txState) error {
+	err = c.update(ctx, func(ts *txState) error {
 		queued = false
 		a, err := mustAccount(ts.tx)
 		if err != nil || a.ProfileName == name {
