@@ -172,7 +172,7 @@ func seal(ctx context.Context, c *Client, user wire.UserID, m *content, wk wire.
 		for _, b := range bundles {
 			devices = append(devices, b.Device)
 		}
-		if out, err := c.planAndSeal(ctx, ts, e, bundles, target{user, devices}); err != nil || out != outcomeDone {
+		if out, err := c.planAndSeal(ctx, ts, e, bundles, target{user, devices}); err != nil || out != outcomeReady {
 			return fmt.Errorf("seal: outcome %d, %w", out, err)
 		}
 		send = &wire.Send{MessageID: e.MessageID, Conversation: e.Conversation, Kind: e.Kind, Recipients: e.Recipients}
