@@ -62,7 +62,7 @@ func openOffline(tb testing.TB, st store.Store) *Client {
 func addContact(tb testing.TB, c *Client, state ContactState, added time.Time) wire.UserID {
 	tb.Helper()
 	u := wire.NewUserID()
-	err := c.update(context.Background(), func(_ context.Context, ts *txState) error {
+	err := c.update(context.Background(), func(ts *txState) error {
 		return c.putContact(ts, &Contact{User: u, State: state, Accepted: true, Added: added})
 	})
 	if err != nil {
@@ -78,7 +78,7 @@ func receive(tb testing.TB, c *Client, peer wire.UserID, n int, at time.Time) []
 	conv := DirectConversation(c.me().User, peer)
 	var ids []wire.MessageID
 	for len(ids) < n {
-		err := c.update(context.Background(), func(_ context.Context, ts *txState) error {
+		err := c.update(context.Background(), func(ts *txState) error {
 			for i := 0; i < 1000 && len(ids) < n; i++ {
 				m := &Message{
 					ID: wire.NewMessageID(), Conversation: conv, Peer: peer, SenderDevice: 1,
@@ -186,7 +186,7 @@ func TestChatSummary(t *testing.T) {
 	}
 
 	// Removing a contact keeps the conversation (and its numbering).
-	err = c.update(ctx, func(_ context.Context, ts *txState) error { return c.deleteContact(ts, bob) })
+	err = c.update(ctx, func(ts *txState) error { return c.deleteContact(ts, bob) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestChatSummary(t *testing.T) {
 	if chats, _ := c.Chats(ctx); len(chats) != 1 || chats[0].Contact.User != carol {
 		t.Fatalf("after removing bob: %+v", chats)
 	}
-	err = c.update(ctx, func(_ context.Context, ts *txState) error {
+	err = c.update(ctx, func(ts *txState) error {
 		return c.putContact(ts, &Contact{User: bob, State: ContactAllowed, Added: t0})
 	})
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/mutualcoop/mutual/app/store"
 	"github.com/mutualcoop/mutual/app/transport"
 	"github.com/mutualcoop/mutual/crypto/pqxdh"
-	"github.com/mutualcoop/mutual/crypto/session"
+	"github.com/mutualcoop/mutual/crypto/ratchet"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -22,9 +22,11 @@ import (
 type Client struct {
 	cfg   Config
 	st    store.Store
-	mgr   *session.Manager
 	log   *slog.Logger
 	clock func() time.Time
+	// ratchetKeys keeps ratchet private keys ready for the session
+	// Managers of successive transactions (see txState.sessions).
+	ratchetKeys *ratchet.KeyCache
 
 	self atomic.Pointer[self] // nil until registered
 
@@ -89,14 +91,11 @@ func Open(ctx context.Context, st store.Store, cfg Config) (*Client, error) {
 		ready:  make(chan struct{}),
 		wake:   make(chan struct{}, 1),
 		events: make(chan Event, cfg.EventBuffer),
+
+		ratchetKeys: ratchet.NewKeyCache(keyCacheSize),
 	}
-	mgr, err := session.New(keyStore{c}, session.Config{Rand: cfg.Rand})
-	if err != nil {
-		return nil, err
-	}
-	c.mgr = mgr
 	layout := uint32(currentLayout)
-	err = st.View(ctx, func(tx store.Tx) error {
+	err := st.View(ctx, func(tx store.Tx) error {
 		acct, err := getAccount(tx)
 		if acct == nil || err != nil {
 			return err
@@ -179,30 +178,6 @@ func (c *Client) registered() (*self, error) {
 		return nil, ErrNotRegistered
 	}
 	return s, nil
-}
-
-// update runs fn in a read-write transaction with a txState for the key
-// store, and emits the identity and contact changes it noticed once it
-// committed.
-func (c *Client) update(ctx context.Context, fn func(ctx context.Context, ts *txState) error) error {
-	var ts *txState
-	err := c.st.Update(ctx, func(tx store.Tx) error {
-		ts = &txState{tx: tx, now: c.now().UnixMilli()}
-		return fn(withTx(ctx, ts), ts)
-	})
-	if err != nil {
-		return err
-	}
-	for u, devs := range ts.changed {
-		c.emit(IdentityChanged{Contact: u, Devices: devs})
-	}
-	for _, d := range ts.ownDevices {
-		c.emit(OwnDeviceSeen{Device: d})
-	}
-	for _, u := range ts.contacts {
-		c.emit(ContactChanged{User: u})
-	}
-	return nil
 }
 
 func getAccount(tx store.Tx) (*accountRecord, error) {

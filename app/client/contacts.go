@@ -95,7 +95,7 @@ func (c *Client) Remove(ctx context.Context, user wire.UserID) error {
 	if _, err := transport.Call[*wire.OK](ctx, conn, &wire.SetContact{User: user, State: wire.ContactNone}); err != nil {
 		return fmt.Errorf("remove contact: %w", err)
 	}
-	err = c.update(ctx, func(_ context.Context, ts *txState) error {
+	err = c.update(ctx, func(ts *txState) error {
 		if err := c.deleteContact(ts, user); err != nil {
 			return err
 		}
@@ -134,7 +134,7 @@ func (c *Client) setState(ctx context.Context, conn *transport.Conn, user wire.U
 	me := c.me()
 	var out *Contact
 	queued := false
-	err := c.update(ctx, func(_ context.Context, ts *txState) error {
+	err := c.update(ctx, func(ts *txState) error {
 		queued = false
 		ct, err := getContact(ts.tx, me.User, user)
 		if err != nil {
@@ -267,7 +267,7 @@ func (c *Client) SetNickname(ctx context.Context, user wire.UserID, nickname str
 	if len(nickname) > MaxNickname {
 		return fmt.Errorf("client: nickname over %d bytes", MaxNickname)
 	}
-	return c.update(ctx, func(_ context.Context, ts *txState) error {
+	return c.update(ctx, func(ts *txState) error {
 		ct, err := getContact(ts.tx, me.User, user)
 		if err != nil {
 			return err

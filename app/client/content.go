@@ -41,6 +41,9 @@ const (
 // Unknown kinds decode (kind is kept) and are ignored by receivers, so
 // that later kinds (reactions) reach older clients harmlessly; clients
 // from before kind 4 ignore profiles so.
+//
+// Each kind has its own file (text.go, receipt.go, profile.go) with what
+// sends it and its contentHandler; handlerFor names the handlers.
 type content struct {
 	Kind   contentKind
 	Text   string
@@ -48,6 +51,29 @@ type content struct {
 	Refs   []wire.MessageID
 	Peer   wire.UserID
 	Name   string
+}
+
+// contentHandler applies one decrypted content of its kind, in the
+// transaction that stores it (ts): it writes what the content changes and
+// adds to r the events to emit once the transaction commits, and whether
+// anything was queued to send. A handler of content that a contact writes
+// calls noteWriter first. An error is the store's: the whole batch of
+// deliveries is then delivered again.
+type contentHandler func(c *Client, ts *txState, in *incoming, r *received) error
+
+// handlerFor returns the handler of a content kind, or nil for a kind
+// this build does not read (such content is dropped, see apply). A new
+// kind is a new file with its handler, and a case here.
+func handlerFor(k contentKind) contentHandler {
+	switch k {
+	case kindText:
+		return (*Client).receiveText
+	case kindDelivered, kindRead:
+		return (*Client).receiveReceipt
+	case kindProfile:
+		return (*Client).receiveProfile
+	}
+	return nil
 }
 
 func (m *content) marshal() []byte {
@@ -115,18 +141,6 @@ func openContent(plaintext []byte) (*content, error) {
 		return nil, fmt.Errorf("content: %w", err)
 	}
 	return parseContent(b)
-}
-
-func checkText(text string) error {
-	switch {
-	case text == "":
-		return ErrEmptyText
-	case len(text) > MaxText:
-		return ErrTextTooLong
-	case !utf8.ValidString(text):
-		return ErrBadText
-	}
-	return nil
 }
 
 func unixMS(t time.Time) int64 {

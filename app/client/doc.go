@@ -37,6 +37,58 @@
 // bounded channel; when its reader lags, the oldest are dropped (the
 // store is the truth; events say when to look).
 //
+// # Message path
+//
+// An incoming message, from the socket to the store and the UI:
+//
+//  1. app/transport's reader decodes a wire.Deliver and queues it
+//     (Conn.Deliveries).
+//  2. inbox (inbox.go) takes the deliveries already waiting and hands
+//     them to receiveBatch, which stores them all in one transaction:
+//     Client.update (tx.go) makes its txState, the store's Tx with a
+//     session.Manager bound to it (keystore.go).
+//  3. receive dispatches on the envelope's kind: a refusal of this
+//     account's message goes to receiveRejection; a message or request
+//     to receiveMessage, which drops what it has seen (its seen-ID) or
+//     what a blocked user sent, decrypts (ts.sessions.Decrypt, under a
+//     journal that undoes a failure, journal.go), records the seen-ID
+//     and opens the content (content.go).
+//  4. apply finds the handler of the content's kind (handlerFor in
+//     content.go): receiveText in text.go, receiveReceipt in receipt.go,
+//     receiveProfile in profile.go; a kind it does not know is dropped.
+//     A handler first lets noteWriter record that a contact who writes
+//     accepts this account, then writes the records (insertMessage and
+//     advanceMessage in messages.go, which keep the chat summary of
+//     chats.go; putContact in client.go), queues what answers it (a
+//     delivery receipt, enqueueReceipt) and notes its events.
+//  5. Once the transaction commits, receiveBatch emits the events
+//     (events.go: MessageReceived, MessageStateChanged, ContactChanged,
+//     ...) that app/ui reads from Events before it reads the store
+//     again, and wakes the worker if anything was queued; then inbox
+//     acknowledges the deliveries' offsets.
+//
+// An outgoing message, from Send to the relay and back:
+//
+//  1. Send (text.go) stores the message (StateSending) and its outbox
+//     entry (newEntry in messages.go: the padded content) in one
+//     transaction, and wakes the worker (run.go).
+//  2. The worker's flushOutbox (outbox.go) goes through the entries in
+//     order: mustWait holds one that waits for the user or the contact;
+//     deliver has prepare encrypt it once for every device (fetching
+//     bundles for a first session), in the transaction that stores the
+//     advanced sessions, and sends it (wire.Send) until the relay
+//     answers.
+//  3. accepted deletes the entry and marks the message Sent, and a
+//     refusal fails it (failed), each with a MessageStateChanged; on
+//     stale_devices, fixDevices corrects the ciphertexts and it goes
+//     again.
+//  4. The contact's receipts come back as incoming messages
+//     (receiveReceipt: Delivered, then Read), and a refusal by the
+//     router (the contact does not accept this account) as a rejection
+//     (receiveRejection: Failed).
+//
+// The outbox's comment (outbox.go) has the table of an entry's states.
+//
 // # Guarantees
 //
 //   - Sending. Send stores the message and its outbox entry in one

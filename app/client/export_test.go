@@ -137,9 +137,23 @@ func QueuedProfiles(ctx context.Context, c *Client) ([]wire.UserID, error) {
 // sends (profiles go as plain messages to contacts), and returns the
 // Send. Run must not be running.
 func SealProfileRequest(ctx context.Context, c *Client, user wire.UserID, name string, bundles []wire.Bundle) (*wire.Send, error) {
+	return seal(ctx, c, user, &content{Kind: kindProfile, Name: name, SentAt: c.now().UnixMilli()}, wire.KindRequest, bundles)
+}
+
+// SealContent encrypts a content of kind, with text, for the devices of
+// user whose bundles are given (their sessions are set up if there are
+// none), as an envelope of kind wk, and returns the Send: content this
+// client does not send, such as a kind it does not know. Run must not be
+// running.
+func SealContent(ctx context.Context, c *Client, user wire.UserID, kind uint32, text string, wk wire.Kind, bundles []wire.Bundle) (*wire.Send, error) {
+	return seal(ctx, c, user, &content{Kind: contentKind(kind), Text: text, SentAt: c.now().UnixMilli()}, wk, bundles)
+}
+
+func seal(ctx context.Context, c *Client, user wire.UserID, m *content, wk wire.Kind, bundles []wire.Bundle) (*wire.Send, error) {
 	var send *wire.Send
-	err := c.update(ctx, func(ctx context.Context, ts *txState) error {
-		padded, err := sealContent(&content{Kind: kindProfile, Name: name, SentAt: ts.now, Peer: user})
+	err := c.update(ctx, func(ts *txState) error {
+		m.Peer = user
+		padded, err := sealContent(m)
 		if err != nil {
 			return err
 		}
@@ -149,7 +163,7 @@ func SealProfileRequest(ctx context.Context, c *Client, user wire.UserID, name s
 		}
 		e := &outboxEntry{
 			seq: seq, MessageID: wire.NewMessageID(), Conversation: DirectConversation(c.me().User, user), Peer: user,
-			ContentKind: kindProfile, Padded: padded, Kind: wire.KindRequest,
+			ContentKind: m.Kind, Padded: padded, Kind: wk,
 		}
 		if err := ts.tx.Put(bOutbox, seqKey(seq), e.marshal()); err != nil {
 			return err
@@ -158,7 +172,7 @@ func SealProfileRequest(ctx context.Context, c *Client, user wire.UserID, name s
 		for _, b := range bundles {
 			devices = append(devices, b.Device)
 		}
-		if out, err := c.planAndSeal(ctx, ts, e, bundles, target{user, devices}); err != nil || out != outcomeDone {
+		if out, err := c.planAndSeal(ctx, ts, e, bundles, target{user, devices}); err != nil || out != outcomeReady {
 			return fmt.Errorf("seal: outcome %d, %w", out, err)
 		}
 		send = &wire.Send{MessageID: e.MessageID, Conversation: e.Conversation, Kind: e.Kind, Recipients: e.Recipients}

@@ -102,7 +102,7 @@ type received struct {
 // undone without touching the others (see journal).
 func (c *Client) receiveBatch(ctx context.Context, batch []*wire.Deliver) error {
 	var r received
-	err := c.update(ctx, func(ctx context.Context, ts *txState) error {
+	err := c.update(ctx, func(ts *txState) error {
 		r = received{}
 		for _, d := range batch {
 			if err := c.receive(ctx, ts, d, &r); err != nil {
@@ -176,7 +176,7 @@ func (c *Client) receiveMessage(ctx context.Context, ts *txState, env *wire.Enve
 	var plaintext []byte
 	if err == nil {
 		j := ts.journal()
-		plaintext, err = c.mgr.Decrypt(ctx, sessionAddress(env.Sender, env.SenderDevice), msg)
+		plaintext, err = ts.sessions.Decrypt(ctx, sessionAddress(env.Sender, env.SenderDevice), msg)
 		var se *storeError
 		if errors.As(err, &se) {
 			j.keep()
@@ -203,13 +203,7 @@ func (c *Client) receiveMessage(ctx context.Context, ts *txState, env *wire.Enve
 		undecryptable(err)
 		return nil
 	}
-	events, queued, err := c.apply(ts, env, ct, cont)
-	if err != nil {
-		return err
-	}
-	r.events = append(r.events, events...)
-	r.queued = r.queued || queued
-	return nil
+	return c.apply(ts, env, ct, cont, r)
 }
 
 // parseCiphertext splits one device's ciphertext: a type byte (2
@@ -225,118 +219,88 @@ func appendCiphertext(dst []byte, ct ratchet.Ciphertext) []byte {
 	return append(append(dst, byte(ct.Type)), ct.Body...)
 }
 
-// apply stores the effect of a decrypted content and returns the events
-// to emit after the commit and whether anything was queued to send.
-func (c *Client) apply(ts *txState, env *wire.Envelope, ct *Contact, m *content) ([]Event, bool, error) {
+// incoming is one decrypted content and where it comes from, as a
+// contentHandler sees it.
+type incoming struct {
+	env     *wire.Envelope // as delivered: sender, device, message ID, kind, server time
+	content *content
+	// fromSelf: written on another device of this account, which sends
+	// its devices a copy of what it sends.
+	fromSelf bool
+	peer     wire.UserID // the other user of the 1:1 conversation
+	// sender is the sender's contact record: nil if there is none, and
+	// for this account's own devices. noteWriter creates one for a
+	// stranger.
+	sender *Contact
+}
+
+// apply hands a decrypted content to the handler of its kind (see
+// handlerFor), which stores its effect in ts and adds to r the events to
+// emit after the commit. A copy from another device of this account that
+// names no other user (content.Peer), and a kind this build does not
+// know, are dropped: the message stays seen (the caller stored its
+// seen-ID) and nothing else changes.
+func (c *Client) apply(ts *txState, env *wire.Envelope, sender *Contact, m *content, r *received) error {
 	me := c.me()
-	fromSelf := env.Sender == me.User
-	peer := env.Sender
-	if fromSelf {
-		peer = m.Peer
-		if peer.IsZero() || peer == me.User {
-			return nil, false, nil
+	in := &incoming{env: env, content: m, peer: env.Sender, sender: sender}
+	if env.Sender == me.User {
+		in.fromSelf, in.peer, in.sender = true, m.Peer, nil
+		if in.peer.IsZero() || in.peer == me.User {
+			return nil
 		}
 	}
-	switch m.Kind {
-	case kindText, kindDelivered, kindRead:
-	case kindProfile:
-		if fromSelf {
-			return nil, false, c.applyOwnProfile(ts, m)
+	h := handlerFor(m.Kind)
+	if h == nil {
+		return nil // a later kind, which reaches this build harmlessly
+	}
+	return h(c, ts, in, r)
+}
+
+// noteWriter records what any content from a contact says about them,
+// before its handler applies the content: a contact who writes accepts
+// this account. A contact request from a stranger makes them a request
+// (RequestReceived); anything else from a stranger (the relay let it
+// through, so the account allowed them, perhaps on another device) makes
+// them an allowed contact; a contact who had not written before is
+// marked accepted and gets this account's profile, and what waited in
+// the outbox for their answer may go. edit, if not nil, changes the
+// record too, in the same write, and reports whether it did. in.sender
+// is the record afterwards. A copy from this account's own devices
+// changes nothing.
+func (c *Client) noteWriter(ts *txState, in *incoming, r *received, edit func(*Contact) bool) error {
+	if in.fromSelf {
+		return nil
+	}
+	me := c.me()
+	ct := in.sender
+	dirty := true
+	switch {
+	case ct == nil && in.env.Kind == wire.KindRequest:
+		ct = &Contact{User: in.env.Sender, State: ContactRequest, Accepted: true, Added: fromMS(ts.now)}
+		ct.Conversation = DirectConversation(me.User, ct.User)
+		r.events = append(r.events, RequestReceived{Contact: *ct})
+	case ct == nil:
+		ct = &Contact{User: in.env.Sender, State: ContactAllowed, Accepted: true, Added: fromMS(ts.now)}
+	case !ct.Accepted:
+		ct.accept()
+		// They accept this account now: tell them its name. What waited
+		// for their answer goes too, so the worker looks at the outbox
+		// again.
+		if _, err := c.enqueueProfile(ts, ct); err != nil {
+			return err
 		}
-		if ct == nil {
-			return nil, false, nil // a stranger's profile makes no contact
-		}
+		r.queued = true
 	default:
-		return nil, false, nil // a later kind this build does not know
+		dirty = false
 	}
-	var events []Event
-	queued := false
-	if !fromSelf {
-		// A contact who writes accepts this account.
-		dirty := true
-		switch {
-		case ct == nil && env.Kind == wire.KindRequest:
-			ct = &Contact{User: env.Sender, State: ContactRequest, Accepted: true, Added: fromMS(ts.now)}
-			ct.Conversation = DirectConversation(me.User, ct.User)
-			events = append(events, RequestReceived{Contact: *ct})
-		case ct == nil:
-			// A plain message gets through only if the account allowed
-			// the sender, perhaps on another device.
-			ct = &Contact{User: env.Sender, State: ContactAllowed, Accepted: true, Added: fromMS(ts.now)}
-		case !ct.Accepted:
-			ct.accept()
-			// They accept this account now: tell them its name. What
-			// waited for their answer goes too, so the worker looks at
-			// the outbox again.
-			if _, err := c.enqueueProfile(ts, ct); err != nil {
-				return nil, false, err
-			}
-			queued = true
-		default:
-			dirty = false
-		}
-		if m.Kind == kindProfile && takeProfile(ct, m) {
-			dirty = true
-		}
-		if dirty {
-			if err := c.putContact(ts, ct); err != nil {
-				return nil, false, err
-			}
-		}
+	if edit != nil && edit(ct) {
+		dirty = true
 	}
-	switch m.Kind {
-	case kindText:
-		msg := &Message{
-			ID: env.MessageID, Conversation: DirectConversation(me.User, peer), Peer: peer,
-			Outgoing: fromSelf, SenderDevice: env.SenderDevice, Text: m.Text,
-			SentAt: fromMS(m.SentAt), ServerTime: fromMS(env.ServerTimeMS), State: StateReceived,
-		}
-		if fromSelf {
-			msg.State = StateSent
-			if err := c.ensureContact(ts, peer); err != nil {
-				return nil, false, err
-			}
-			if env.Kind == wire.KindRequest {
-				// Another device of this account sent a contact request:
-				// this one waits for the answer too.
-				if err := c.noteRequest(ts, peer, fromMS(env.ServerTimeMS)); err != nil {
-					return nil, false, err
-				}
-			}
-		}
-		if err := c.insertMessage(ts.tx, env.Sender, msg); err != nil {
-			return nil, false, err
-		}
-		events = append(events, MessageReceived{Message: *msg})
-		if !fromSelf && ct.State == ContactAllowed {
-			if err := c.enqueueReceipt(ts.tx, peer, kindDelivered, env.MessageID); err != nil {
-				return nil, false, err
-			}
-			queued = true
-		}
-	case kindDelivered, kindRead:
-		state := StateDelivered
-		if m.Kind == kindRead {
-			state = StateRead
-		}
-		author := me.User // a contact acknowledges this account's messages
-		if fromSelf {
-			if m.Kind != kindRead {
-				return events, queued, nil
-			}
-			author = peer // another device of this account read the contact's messages
-		}
-		for _, ref := range m.Refs {
-			msg, err := c.advanceMessage(ts.tx, author, ref, peer, state)
-			if err != nil {
-				return nil, false, err
-			}
-			if msg != nil {
-				events = append(events, MessageStateChanged{Message: *msg})
-			}
-		}
+	in.sender = ct
+	if !dirty {
+		return nil
 	}
-	return events, queued, nil
+	return c.putContact(ts, ct)
 }
 
 // ensureContact creates an allowed contact for peer if there is none: a

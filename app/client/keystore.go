@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/mutualcoop/mutual/app/store"
 	"github.com/mutualcoop/mutual/crypto/keys"
@@ -13,53 +12,19 @@ import (
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
-// The session.Manager reads and writes through keyStore, which works
-// inside the store transaction carried by the context: the caller opens
-// an Update, puts its Tx in the context with withTx, calls the Manager and
-// writes its own records in the same transaction. So a decrypted message
-// and the advanced ratchet commit together (or neither does), and an
-// encrypted message is in the outbox in the same commit as the session
-// that produced it. Every Manager call happens inside an Update, which
-// orders the store's writer lock before the Manager's mutex.
-
-type txKey struct{}
-
-// txState is one transaction as the key store sees it, with what it
-// noticed for the caller.
-type txState struct {
-	tx  store.Tx
-	now int64
-	// changed lists devices whose identity became unverified in this
-	// transaction, by user.
-	changed map[wire.UserID][]wire.DeviceID
-	// ownDevices lists devices of this account seen for the first time.
-	ownDevices []wire.DeviceID
-	// contacts lists the users whose contact record changed.
-	contacts []wire.UserID
+// keyStore is the session.Store of one transaction: the session.Manager
+// a txState holds (ts.sessions) reads and writes sessions, identity keys
+// and prekeys through ts.tx, in the transaction in which its caller
+// writes its own records (or through the journal standing in for it, see
+// journal). So a decrypted message and the advanced ratchet commit
+// together (or neither does), and an encrypted message is in the outbox
+// in the same commit as the session that produced it. A Manager exists
+// only inside an Update (see Client.update): it cannot be reached without
+// a transaction.
+type keyStore struct {
+	c  *Client
+	ts *txState
 }
-
-func (ts *txState) contactChanged(u wire.UserID) {
-	if !slices.Contains(ts.contacts, u) {
-		ts.contacts = append(ts.contacts, u)
-	}
-}
-
-func withTx(ctx context.Context, ts *txState) context.Context {
-	return context.WithValue(ctx, txKey{}, ts)
-}
-
-var errNoTx = errors.New("client: key store used outside a transaction")
-
-func txFrom(ctx context.Context) (*txState, error) {
-	ts, ok := ctx.Value(txKey{}).(*txState)
-	if !ok {
-		return nil, errNoTx
-	}
-	return ts, nil
-}
-
-// keyStore implements session.Store for the Client.
-type keyStore struct{ c *Client }
 
 // storeError marks a failure of the store itself inside a Manager call,
 // so that the caller can tell it from a message that does not decrypt:
@@ -88,16 +53,12 @@ func sessionAddress(u wire.UserID, d wire.DeviceID) session.Address {
 	return session.Address{Name: u.String(), DeviceID: uint32(d)}
 }
 
-func (k keyStore) LoadSession(ctx context.Context, addr session.Address) (*session.Record, error) {
-	ts, err := txFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (k keyStore) LoadSession(_ context.Context, addr session.Address) (*session.Record, error) {
 	u, d, err := userOf(addr)
 	if err != nil {
 		return nil, err
 	}
-	b, err := ts.tx.Get(bSessions, deviceKey(u, d))
+	b, err := k.ts.tx.Get(bSessions, deviceKey(u, d))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -107,11 +68,7 @@ func (k keyStore) LoadSession(ctx context.Context, addr session.Address) (*sessi
 	return session.ParseRecord(b)
 }
 
-func (k keyStore) StoreSession(ctx context.Context, addr session.Address, r *session.Record) error {
-	ts, err := txFrom(ctx)
-	if err != nil {
-		return err
-	}
+func (k keyStore) StoreSession(_ context.Context, addr session.Address, r *session.Record) error {
 	u, d, err := userOf(addr)
 	if err != nil {
 		return err
@@ -120,7 +77,7 @@ func (k keyStore) StoreSession(ctx context.Context, addr session.Address, r *ses
 	if err != nil {
 		return err
 	}
-	return stErr(ts.tx.Put(bSessions, deviceKey(u, d), b))
+	return stErr(k.ts.tx.Put(bSessions, deviceKey(u, d), b))
 }
 
 func (k keyStore) LocalIdentity(context.Context) (pqxdh.Identity, error) {
@@ -133,21 +90,17 @@ func (k keyStore) LocalIdentity(context.Context) (pqxdh.Identity, error) {
 
 // IsTrustedIdentity trusts, for sending, exactly the identity keys
 // recorded as trusted; callers record first-seen keys before they set up
-// a session (see decideIdentity). Receiving is always allowed, as in
+// a session (see recordIdentity). Receiving is always allowed, as in
 // Signal: the message is shown and the change flagged by SaveIdentity.
-func (k keyStore) IsTrustedIdentity(ctx context.Context, addr session.Address, key keys.PublicKey, dir session.Direction) (bool, error) {
+func (k keyStore) IsTrustedIdentity(_ context.Context, addr session.Address, key keys.PublicKey, dir session.Direction) (bool, error) {
 	if dir == session.Receiving {
 		return true, nil
-	}
-	ts, err := txFrom(ctx)
-	if err != nil {
-		return false, err
 	}
 	u, d, err := userOf(addr)
 	if err != nil {
 		return false, err
 	}
-	rec, err := getIdentity(ts.tx, u, d)
+	rec, err := getIdentity(k.ts.tx, u, d)
 	if rec == nil || err != nil {
 		return false, stErr(err)
 	}
@@ -158,29 +111,21 @@ func (k keyStore) IsTrustedIdentity(ctx context.Context, addr session.Address, k
 // before the user's device list is settled is trusted on first use; a
 // new device after that, or a changed key, is recorded as unverified and
 // the contact is flagged.
-func (k keyStore) SaveIdentity(ctx context.Context, addr session.Address, key keys.PublicKey) error {
-	ts, err := txFrom(ctx)
-	if err != nil {
-		return err
-	}
+func (k keyStore) SaveIdentity(_ context.Context, addr session.Address, key keys.PublicKey) error {
 	u, d, err := userOf(addr)
 	if err != nil {
 		return err
 	}
-	settled, err := listed(ts.tx, u)
+	settled, err := listed(k.ts.tx, u)
 	if err != nil {
 		return stErr(err)
 	}
-	_, err = k.c.recordIdentity(ts, u, d, key, !settled)
+	_, err = k.c.recordIdentity(k.ts, u, d, key, !settled)
 	return stErr(err)
 }
 
-func (k keyStore) LoadPreKey(ctx context.Context, id uint32) (pqxdh.PreKey, error) {
-	ts, err := txFrom(ctx)
-	if err != nil {
-		return pqxdh.PreKey{}, err
-	}
-	b, err := ts.tx.Get(bPreKeys, idKey(id))
+func (k keyStore) LoadPreKey(_ context.Context, id uint32) (pqxdh.PreKey, error) {
+	b, err := k.ts.tx.Get(bPreKeys, idKey(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return pqxdh.PreKey{}, fmt.Errorf("prekey %d: %w", id, session.ErrNotFound)
 	}
@@ -190,20 +135,12 @@ func (k keyStore) LoadPreKey(ctx context.Context, id uint32) (pqxdh.PreKey, erro
 	return pqxdh.ParsePreKey(b)
 }
 
-func (k keyStore) RemovePreKey(ctx context.Context, id uint32) error {
-	ts, err := txFrom(ctx)
-	if err != nil {
-		return err
-	}
-	return stErr(ts.tx.Delete(bPreKeys, idKey(id)))
+func (k keyStore) RemovePreKey(_ context.Context, id uint32) error {
+	return stErr(k.ts.tx.Delete(bPreKeys, idKey(id)))
 }
 
-func (k keyStore) LoadSignedPreKey(ctx context.Context, id uint32) (pqxdh.SignedPreKey, error) {
-	ts, err := txFrom(ctx)
-	if err != nil {
-		return pqxdh.SignedPreKey{}, err
-	}
-	b, err := ts.tx.Get(bSigned, idKey(id))
+func (k keyStore) LoadSignedPreKey(_ context.Context, id uint32) (pqxdh.SignedPreKey, error) {
+	b, err := k.ts.tx.Get(bSigned, idKey(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return pqxdh.SignedPreKey{}, fmt.Errorf("signed prekey %d: %w", id, session.ErrNotFound)
 	}
@@ -213,12 +150,8 @@ func (k keyStore) LoadSignedPreKey(ctx context.Context, id uint32) (pqxdh.Signed
 	return pqxdh.ParseSignedPreKey(b)
 }
 
-func (k keyStore) LoadKEMPreKey(ctx context.Context, id uint32) (pqxdh.KEMPreKey, error) {
-	ts, err := txFrom(ctx)
-	if err != nil {
-		return pqxdh.KEMPreKey{}, err
-	}
-	return loadKEM(ts.tx, id)
+func (k keyStore) LoadKEMPreKey(_ context.Context, id uint32) (pqxdh.KEMPreKey, error) {
+	return loadKEM(k.ts.tx, id)
 }
 
 func loadKEM(tx store.Tx, id uint32) (pqxdh.KEMPreKey, error) {
@@ -232,26 +165,22 @@ func loadKEM(tx store.Tx, id uint32) (pqxdh.KEMPreKey, error) {
 	return pqxdh.ParseKEMPreKey(b)
 }
 
-func (k keyStore) MarkKEMPreKeyUsed(ctx context.Context, id, signedPreKeyID uint32, baseKey keys.PublicKey) error {
-	ts, err := txFrom(ctx)
-	if err != nil {
-		return err
-	}
-	pk, err := loadKEM(ts.tx, id)
+func (k keyStore) MarkKEMPreKeyUsed(_ context.Context, id, signedPreKeyID uint32, baseKey keys.PublicKey) error {
+	pk, err := loadKEM(k.ts.tx, id)
 	if err != nil {
 		return err
 	}
 	if !pk.LastResort {
-		return stErr(ts.tx.Delete(bKEM, idKey(id)))
+		return stErr(k.ts.tx.Delete(bKEM, idKey(id)))
 	}
 	use := append(append(idKey(id), idKey(signedPreKeyID)...), baseKey.Bytes()...)
-	switch _, err := ts.tx.Get(bKEMUsed, use); {
+	switch _, err := k.ts.tx.Get(bKEMUsed, use); {
 	case err == nil:
 		return session.ErrReusedBaseKey
 	case !errors.Is(err, store.ErrNotFound):
 		return stErr(err)
 	}
-	return stErr(ts.tx.Put(bKEMUsed, use, nil))
+	return stErr(k.ts.tx.Put(bKEMUsed, use, nil))
 }
 
 // getIdentity returns the identity record of a remote device, or nil.
@@ -282,8 +211,6 @@ func listed(tx store.Tx, u wire.UserID) (bool, error) {
 func markListed(tx store.Tx, u wire.UserID) error {
 	return tx.Put(bIdentities, u[:], nil)
 }
-
-var errStop = errors.New("stop")
 
 // recordIdentity stores key as the identity of device d of u and reports
 // its status: unchanged if the key is the one recorded; trusted if the

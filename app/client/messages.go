@@ -10,59 +10,6 @@ import (
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
-// Send queues a text message to a contact and returns its ID at once; it
-// works offline. The message and its outbox entry are stored together;
-// Run encrypts and sends it, and its state then moves as described at
-// MessageState (watch MessageStateChanged events). Send fails with an
-// *IdentityChangedError while the contact has an identity change the
-// user has not accepted, and with ErrNotContact or ErrBlocked for someone
-// who is not an allowed contact.
-func (c *Client) Send(ctx context.Context, contact wire.UserID, text string) (wire.MessageID, error) {
-	me, err := c.registered()
-	if err != nil {
-		return wire.MessageID{}, err
-	}
-	if err := checkText(text); err != nil {
-		return wire.MessageID{}, err
-	}
-	id := wire.NewMessageID()
-	err = c.update(ctx, func(_ context.Context, ts *txState) error {
-		ct, err := getContact(ts.tx, me.User, contact)
-		if err != nil {
-			return err
-		}
-		if err := canSend(ct); err != nil {
-			return err
-		}
-		now := c.now()
-		msg := &Message{
-			ID: id, Conversation: ct.Conversation, Peer: contact, Outgoing: true,
-			SenderDevice: me.Device, Text: text, SentAt: now, State: StateSending,
-		}
-		if err := c.insertMessage(ts.tx, me.User, msg); err != nil {
-			return err
-		}
-		return c.enqueueID(ts.tx, id, contact, &content{Kind: kindText, Text: text, SentAt: unixMS(now)})
-	})
-	if err != nil {
-		return wire.MessageID{}, fmt.Errorf("send: %w", err)
-	}
-	c.poke()
-	return id, nil
-}
-
-func canSend(ct *Contact) error {
-	switch {
-	case ct == nil || ct.State == ContactRequest:
-		return ErrNotContact
-	case ct.State == ContactBlocked:
-		return ErrBlocked
-	case ct.IdentityChanged:
-		return &IdentityChangedError{Contact: ct.User}
-	}
-	return nil
-}
-
 // Messages returns every message of a conversation, in Seq order. To
 // show a long conversation, page through it with History instead.
 func (c *Client) Messages(ctx context.Context, conv wire.ConversationID) ([]Message, error) {
@@ -156,7 +103,7 @@ func (c *Client) MarkRead(ctx context.Context, conv wire.ConversationID, ids ...
 		return err
 	}
 	queued := false
-	err = c.update(ctx, func(_ context.Context, ts *txState) error {
+	err = c.update(ctx, func(ts *txState) error {
 		queued = false
 		a, err := mustAccount(ts.tx)
 		if err != nil {
@@ -243,32 +190,6 @@ func (c *Client) MarkRead(ctx context.Context, conv wire.ConversationID, ids ...
 	return nil
 }
 
-// SetReadReceipts turns sending read receipts on or off (on by default).
-// Delivery receipts are always sent.
-func (c *Client) SetReadReceipts(ctx context.Context, on bool) error {
-	return c.st.Update(ctx, func(tx store.Tx) error {
-		a, err := mustAccount(tx)
-		if err != nil {
-			return err
-		}
-		a.ReadReceiptsOff = !on
-		return putAccount(tx, a)
-	})
-}
-
-// ReadReceipts reports whether read receipts are sent.
-func (c *Client) ReadReceipts(ctx context.Context) (bool, error) {
-	on := false
-	err := c.st.View(ctx, func(tx store.Tx) error {
-		a, err := mustAccount(tx)
-		if err == nil {
-			on = !a.ReadReceiptsOff
-		}
-		return err
-	})
-	return on, err
-}
-
 // enqueue puts a receipt (or any content without a message record) in
 // the outbox under a new message ID.
 func (c *Client) enqueue(tx store.Tx, peer wire.UserID, m *content) error {
@@ -298,81 +219,6 @@ func (c *Client) newEntry(tx store.Tx, id wire.MessageID, peer wire.UserID, m *c
 		ContentKind: m.Kind, Padded: padded,
 	}
 	return seq, tx.Put(bOutbox, seqKey(seq), e.marshal())
-}
-
-// enqueueReceipt queues a receipt of kind (kindDelivered or kindRead)
-// for ids to peer. The IDs join the newest receipt entry of that kind to
-// peer while it is still in the outbox, not encrypted, and has room (at
-// most maxReceiptRefs per receipt), so a backlog of messages is
-// acknowledged with a few receipts rather than one each. An entry the
-// worker has encrypted is never changed (its bytes go as they are): a
-// new entry starts. The entry is rewritten in tx, the caller's
-// transaction, and the worker reads it again in the transaction that
-// encrypts it (prepare), so no ID added is lost.
-func (c *Client) enqueueReceipt(tx store.Tx, peer wire.UserID, kind contentKind, ids ...wire.MessageID) error {
-	hint := receiptKey(peer, kind)
-	for len(ids) > 0 {
-		seq, e, m, err := openReceipt(tx, hint, peer, kind)
-		if err != nil {
-			return err
-		}
-		if e == nil {
-			n := min(len(ids), maxReceiptRefs)
-			seq, err := c.newEntry(tx, wire.NewMessageID(), peer, &content{Kind: kind, Refs: slices.Clone(ids[:n])})
-			if err != nil {
-				return err
-			}
-			if err := tx.Put(bReceipts, hint, seqKey(seq)); err != nil {
-				return err
-			}
-			ids = ids[n:]
-			continue
-		}
-		n := min(len(ids), maxReceiptRefs-len(m.Refs))
-		m.Refs = append(m.Refs, ids[:n]...)
-		if e.Padded, err = sealContent(m); err != nil {
-			return err
-		}
-		if err := tx.Put(bOutbox, seqKey(seq), e.marshal()); err != nil {
-			return err
-		}
-		ids = ids[n:]
-	}
-	return nil
-}
-
-// openReceipt returns the receipt entry the hint names, with its content,
-// if more receipts may join it: it is still in the outbox, a receipt of
-// kind to peer, not encrypted and not full. Otherwise e is nil.
-func openReceipt(tx store.Tx, hint []byte, peer wire.UserID, kind contentKind) (seq uint64, e *outboxEntry, m *content, err error) {
-	k, err := tx.Get(bReceipts, hint)
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil, nil, nil
-	}
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	seq = seqFromKey(k)
-	v, err := tx.Get(bOutbox, seqKey(seq))
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil, nil, nil // sent or dropped
-	}
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	if e, err = parseOutbox(v); err != nil {
-		return 0, nil, nil, err
-	}
-	if e.Encrypted || e.Peer != peer || e.ContentKind != kind {
-		return 0, nil, nil, nil
-	}
-	if m, err = openContent(e.Padded); err != nil {
-		return 0, nil, nil, err
-	}
-	if len(m.Refs) >= maxReceiptRefs {
-		return 0, nil, nil, nil
-	}
-	return seq, e, m, nil
 }
 
 // insertMessage stores a new message at the end of its conversation

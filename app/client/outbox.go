@@ -23,6 +23,46 @@ import (
 // receivers drop. When the relay answers stale_devices, ciphertexts for
 // removed devices are dropped and new devices get their own (their
 // sessions set up from fetched bundles); the others stay as they were.
+//
+// An entry (outboxEntry, in the outbox bucket by sequence number) is in
+// one of three states:
+//
+//	queued  stored, not encrypted: the padded content (Encrypted false)
+//	sealed  encrypted: the envelope kind and one ciphertext per device
+//	        (Encrypted true), sent as it is from then on
+//	gone    deleted from the outbox
+//
+// The first four moves below happen in the transactions of the calls
+// named; the worker (flushOutbox) makes the others:
+//
+//	from    on                                      to      and
+//	        newEntry (Send, a receipt, a profile)   queued  stored with its cause
+//	queued  receipts of its kind to its peer        queued  they join it (enqueueReceipt)
+//	queued  a newer profile (SetProfileName)        gone
+//	queued  Block or Remove (dropOutbox)            gone    its message fails
+//	queued  a profile its peer no longer gets       gone
+//	queued  sealed for every device (prepare)       sealed  with the advanced sessions
+//	queued  no such user (FetchBundles not_found)   gone    its message fails
+//	queued  too large for one frame                 gone    its message fails (too_large)
+//	queued  encryption failed, or no bundles yet    queued  retried after retryDelay
+//	sealed  Accepted                                gone    its message is sent; a request noted
+//	sealed  Rejected stale_devices                  sealed  ciphertexts fixed (fixDevices)
+//	sealed  rate_limited, unavailable, internal,    sealed  retried after retryDelay
+//	        no_prekeys
+//	sealed  refused otherwise                       gone    its message fails with the code
+//
+// Queued or sealed, an entry is held (it stays as it is) while its peer
+// or this account has an identity key the user has not accepted (until
+// AcceptIdentity), and while a contact request to its peer waits for an
+// answer (until they write, or requestWindow passes). An entry held or
+// retried holds back the later entries to the same peer. Only the worker
+// removes a sealed entry.
+//
+// Each stage of sending an entry returns an outcome (outcomeDone: gone;
+// outcomeHeld, outcomeRetry: it stays and waits; outcomeReady: on to the
+// next stage), and an error only when it failed: the store or the
+// connection, or, in the transaction that encrypts, anything that rolls
+// that transaction back (sealFailed turns those into outcomes).
 
 // retryDelay is the wait before trying entries again that the relay
 // could not take (rate limits, devices without keys).
@@ -38,15 +78,23 @@ const requestWindow = 24 * time.Hour
 // flush.
 const maxRounds = 4
 
+// outcome is where an outbox entry stands after a stage of sending it.
 type outcome int
 
 const (
-	outcomeDone  outcome = iota // accepted or refused for good: the entry is gone
-	outcomeHeld                 // waits for the user to accept an identity change
-	outcomeRetry                // try again later
-	// outcomeGone: the entry left the outbox before it was sent (failed,
-	// dropped, or removed meanwhile); nothing of it may be sent.
-	outcomeGone
+	// outcomeReady: the stage is done; the entry goes on to the next
+	// (checked, encrypted or fixed, it may go to the relay).
+	outcomeReady outcome = iota
+	// outcomeDone: the entry is gone: accepted or refused for good by
+	// the relay, failed or dropped before it was sent, or removed
+	// meanwhile. The next entry to the same peer may go.
+	outcomeDone
+	// outcomeHeld: the entry waits until the worker is woken (see
+	// mustWait), and so do the later entries to the same peer.
+	outcomeHeld
+	// outcomeRetry: the entry is tried again after retryDelay; the later
+	// entries to the same peer wait for it.
+	outcomeRetry
 )
 
 // flushOutbox tries every entry once, in order, keeping each
@@ -80,24 +128,19 @@ func (c *Client) flushOutbox(ctx context.Context, conn *transport.Conn) (time.Du
 		if waiting[e.Peer] {
 			continue
 		}
-		held, wait, err := c.mustWait(ctx, e)
-		if err != nil {
-			return 0, err
+		out, wait, err := c.mustWait(ctx, e)
+		if err == nil && out == outcomeReady {
+			out, err = c.deliver(ctx, conn, e)
 		}
-		if held {
-			waiting[e.Peer] = true
-			if wait > 0 {
-				soonest(wait)
-			}
-			continue
-		}
-		out, err := c.deliver(ctx, conn, e)
 		if err != nil {
 			return 0, err
 		}
 		switch out {
 		case outcomeHeld:
 			waiting[e.Peer] = true
+			if wait > 0 {
+				soonest(wait)
+			}
 		case outcomeRetry:
 			waiting[e.Peer] = true
 			soonest(retryDelay)
@@ -106,32 +149,39 @@ func (c *Client) flushOutbox(ctx context.Context, conn *transport.Conn) (time.Du
 	return retry, nil
 }
 
-// mustWait reports whether the entry waits, and how long at most (0:
-// until something wakes the worker): for the user to accept an identity
-// change (AcceptIdentity wakes it), or for the peer to accept the
-// contact request that went to them (their first message wakes it), at
-// most until requestWindow has passed and another request may go.
-func (c *Client) mustWait(ctx context.Context, e *outboxEntry) (held bool, wait time.Duration, err error) {
+// mustWait returns outcomeHeld if the entry must wait, with how long at
+// most (0: until something wakes the worker): for the user to accept an
+// identity change (AcceptIdentity wakes it), or for the peer to accept
+// the contact request that went to them (their first message wakes it),
+// at most until requestWindow has passed and another request may go.
+// Otherwise it returns outcomeReady.
+func (c *Client) mustWait(ctx context.Context, e *outboxEntry) (outcome, time.Duration, error) {
 	me := c.me()
-	err = c.st.View(ctx, func(tx store.Tx) error {
-		held, wait = false, 0
+	var out outcome
+	var wait time.Duration
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		out, wait = outcomeReady, 0
 		hold, err := unverified(tx, e.Peer, me.User)
-		if err != nil || hold != nil {
-			held = hold != nil
+		if err != nil {
 			return err
+		}
+		if hold != nil {
+			out = outcomeHeld
+			return nil
 		}
 		ct, err := getContact(tx, me.User, e.Peer)
 		if err != nil {
 			return err
 		}
-		wait = requestWait(ct, c.now())
-		held = wait > 0
+		if wait = requestWait(ct, c.now()); wait > 0 {
+			out = outcomeHeld
+		}
 		return nil
 	})
 	if err != nil {
-		return false, 0, fmt.Errorf("check outbox entry: %w", err)
+		return 0, 0, fmt.Errorf("check outbox entry: %w", err)
 	}
-	return held, wait, nil
+	return out, wait, nil
 }
 
 // requestWait is how long messages to ct wait for them to accept the
@@ -155,15 +205,12 @@ func seqFromKey(k []byte) uint64 {
 }
 
 // deliver encrypts (if needed) and sends one entry that need not wait
-// (see mustWait) until the relay accepts or refuses it.
+// (see mustWait) until the relay accepts or refuses it: outcomeDone, or
+// outcomeHeld or outcomeRetry if it must wait after all.
 func (c *Client) deliver(ctx context.Context, conn *transport.Conn, e *outboxEntry) (outcome, error) {
 	for range maxRounds {
 		if !e.Encrypted {
-			out, err := c.prepare(ctx, conn, e)
-			if out == outcomeGone {
-				return outcomeDone, err
-			}
-			if err != nil || out != outcomeDone {
+			if out, err := c.prepare(ctx, conn, e); err != nil || out != outcomeReady {
 				return out, err
 			}
 		}
@@ -179,16 +226,15 @@ func (c *Client) deliver(ctx context.Context, conn *transport.Conn, e *outboxEnt
 		}
 		switch r := reply.(type) {
 		case *wire.Accepted:
-			return outcomeDone, c.accepted(ctx, e, r)
+			if err := c.accepted(ctx, e, r); err != nil {
+				return 0, err
+			}
+			return outcomeDone, nil
 		case *wire.Rejected:
 			if r.Code != wire.CodeStaleDevices {
 				return c.refused(ctx, e, r.Code)
 			}
-			out, err := c.fixDevices(ctx, conn, e, r.User, r.Devices)
-			if out == outcomeGone {
-				return outcomeDone, err
-			}
-			if err != nil || out != outcomeDone {
+			if out, err := c.fixDevices(ctx, conn, e, r.User, r.Devices); err != nil || out != outcomeReady {
 				return out, err
 			}
 		default:
@@ -205,7 +251,10 @@ func (c *Client) refused(ctx context.Context, e *outboxEntry, code wire.Code) (o
 	case wire.CodeRateLimited, wire.CodeUnavailable, wire.CodeInternal, wire.CodeNoPrekeys:
 		return outcomeRetry, nil
 	}
-	return outcomeDone, c.failed(ctx, e, code)
+	if err := c.failed(ctx, e, code); err != nil {
+		return 0, err
+	}
+	return outcomeDone, nil
 }
 
 // prepare sets up missing sessions and encrypts the entry for every
@@ -234,7 +283,7 @@ func (c *Client) prepare(ctx context.Context, conn *transport.Conn, e *outboxEnt
 	var bundles []wire.Bundle
 	if len(peerDevs) == 0 {
 		b, out, err := c.fetchBundles(ctx, conn, e, e.Peer)
-		if err != nil || out != outcomeDone {
+		if err != nil || out != outcomeReady {
 			return out, err
 		}
 		bundles = b
@@ -243,8 +292,7 @@ func (c *Client) prepare(ctx context.Context, conn *transport.Conn, e *outboxEnt
 		}
 	}
 	var out outcome
-	err = c.update(ctx, func(ctx context.Context, ts *txState) error {
-		out = outcomeDone
+	err = c.update(ctx, func(ts *txState) error {
 		ct, err := getContact(ts.tx, me.User, e.Peer)
 		if err != nil {
 			return err
@@ -252,21 +300,18 @@ func (c *Client) prepare(ctx context.Context, conn *transport.Conn, e *outboxEnt
 		// Read the entry again: receipts may have joined it since the
 		// outbox was read (enqueueReceipt), and once it is encrypted
 		// here nothing joins it any more.
-		v, err := ts.tx.Get(bOutbox, seqKey(e.seq))
-		if errors.Is(err, store.ErrNotFound) {
-			return errGone
-		}
+		cur, err := loadEntry(ts.tx, e.seq)
 		if err != nil {
 			return err
 		}
-		cur, err := parseOutbox(v)
-		if err != nil {
-			return err
+		if cur == nil {
+			out = outcomeDone // removed meanwhile (Block, Remove, a newer profile)
+			return nil
 		}
 		e.Padded = cur.Padded
 		if e.ContentKind == kindProfile && (ct == nil || !sharesProfile(ct)) {
 			// No longer theirs to have (see sharesProfile).
-			out = outcomeGone
+			out = outcomeDone
 			return ts.tx.Delete(bOutbox, seqKey(e.seq))
 		}
 		e.Kind = wire.KindRequest
@@ -274,30 +319,49 @@ func (c *Client) prepare(ctx context.Context, conn *transport.Conn, e *outboxEnt
 			e.Kind = wire.KindMessage
 		}
 		e.Recipients = nil
-		var err2 error
-		out, err2 = c.planAndSeal(ctx, ts, e, bundles, target{e.Peer, peerDevs}, target{me.User, ownDevs})
-		return err2
+		out, err = c.planAndSeal(ctx, ts, e, bundles, target{e.Peer, peerDevs}, target{me.User, ownDevs})
+		return err
 	})
-	if errors.Is(err, errHeld) {
-		return outcomeHeld, nil
-	}
 	if err != nil {
 		return c.sealFailed(ctx, e, err)
 	}
 	return out, nil
 }
 
-// sealFailed turns a failure to set up a session or encrypt into an
-// outcome: the entry waits and the user hears of it.
+// loadEntry reads the outbox entry seq; nil if it is gone.
+func loadEntry(tx store.Tx, seq uint64) (*outboxEntry, error) {
+	v, err := tx.Get(bOutbox, seqKey(seq))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	e, err := parseOutbox(v)
+	if err != nil {
+		return nil, err
+	}
+	e.seq = seq
+	return e, nil
+}
+
+// sealFailed turns a failure of the transaction that encrypts an entry
+// (rolled back: nothing of it is stored) into the entry's outcome: a
+// session whose identity key the user has not accepted holds it
+// (session.ErrUntrusted); a message too large for one frame fails; any
+// other failure is reported (a Failure event) and retried.
 func (c *Client) sealFailed(ctx context.Context, e *outboxEntry, err error) (outcome, error) {
+	if errors.Is(err, session.ErrUntrusted) {
+		return outcomeHeld, nil
+	}
 	if ctx.Err() != nil {
 		return 0, ctx.Err()
 	}
 	if errors.Is(err, errTooLarge) {
-		return outcomeGone, c.failed(ctx, e, wire.CodeTooLarge)
-	}
-	if errors.Is(err, errGone) {
-		return outcomeGone, nil
+		if err := c.failed(ctx, e, wire.CodeTooLarge); err != nil {
+			return 0, err
+		}
+		return outcomeDone, nil
 	}
 	e.Encrypted, e.Recipients = false, nil
 	c.emit(Failure{Err: fmt.Errorf("encrypt message %s: %w", e.MessageID, err)})
@@ -306,19 +370,10 @@ func (c *Client) sealFailed(ctx context.Context, e *outboxEntry, err error) (out
 
 var errTooLarge = errors.New("message too large for one frame")
 
-// errGone rolls back the encryption of an entry removed meanwhile (the
-// contact was removed or blocked).
-var errGone = errors.New("outbox entry removed")
-
-// commitEntry stores an encrypted entry after checking that it is still
-// there and fits in a frame.
-func (c *Client) commitEntry(tx store.Tx, e *outboxEntry) error {
-	if _, err := tx.Get(bOutbox, seqKey(e.seq)); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return errGone
-		}
-		return err
-	}
+// commitEntry stores an encrypted entry after checking that it fits in a
+// frame. The caller has found the entry in this transaction, so it is
+// still there.
+func commitEntry(tx store.Tx, e *outboxEntry) error {
 	send := &wire.Send{MessageID: e.MessageID, Conversation: e.Conversation, Kind: e.Kind, Recipients: e.Recipients}
 	if len(wire.Encode(wire.Frame{ID: 1 << 62, Body: send})) > wire.MaxFrameSize {
 		return errTooLarge
@@ -342,94 +397,100 @@ type sessionSetup struct {
 
 // plan lists the devices of user the entry has no ciphertext for, and
 // the sessions to set up for those without one, recording their identity
-// keys (see recordIdentity). held reports a key that is new on a known
-// account or changed: then nothing may be set up until the user accepts
-// it, but the records are kept (the caller commits them).
-func (c *Client) plan(ctx context.Context, ts *txState, e *outboxEntry, user wire.UserID, devices []wire.DeviceID, bundles []wire.Bundle) (p *sealPlan, held bool, err error) {
+// keys (see recordIdentity). It returns outcomeHeld for a key that is
+// new on a known account or changed: then nothing may be set up until
+// the user accepts it, but the records are kept (the caller commits
+// them).
+func (c *Client) plan(ctx context.Context, ts *txState, e *outboxEntry, user wire.UserID, devices []wire.DeviceID, bundles []wire.Bundle) (*sealPlan, outcome, error) {
 	settled, err := listed(ts.tx, user)
 	if err != nil {
-		return nil, false, err
+		return nil, 0, err
 	}
-	p = &sealPlan{user: user}
+	out := outcomeReady
+	p := &sealPlan{user: user}
 	for _, d := range devices {
 		if hasRecipient(e, user, d) {
 			continue
 		}
 		p.need = append(p.need, d)
 		addr := sessionAddress(user, d)
-		ok, err := c.mgr.HasSession(ctx, addr)
+		ok, err := ts.sessions.HasSession(ctx, addr)
 		if err != nil {
-			return nil, false, err
+			return nil, 0, err
 		}
 		if ok {
 			continue
 		}
 		i := slices.IndexFunc(bundles, func(b wire.Bundle) bool { return b.Device == d })
 		if i < 0 {
-			return nil, false, fmt.Errorf("no bundle for device %d", d)
+			return nil, 0, fmt.Errorf("no bundle for device %d", d)
 		}
 		pb, err := BundleFromWire(&bundles[i])
 		if err != nil {
-			return nil, false, err
+			return nil, 0, err
 		}
 		status, err := c.recordIdentity(ts, user, d, pb.IdentityKey, !settled)
 		if err != nil {
-			return nil, false, err
+			return nil, 0, err
 		}
-		held = held || status != identityTrusted
+		if status != identityTrusted {
+			out = outcomeHeld
+		}
 		p.setups = append(p.setups, sessionSetup{addr, pb})
 	}
-	return p, held, nil
+	return p, out, nil
 }
 
 // seal carries out a plan: sessions first, then one ciphertext per
-// device. Each Encrypt stores the advanced session in the transaction.
-func (c *Client) seal(ctx context.Context, e *outboxEntry, p *sealPlan) (outcome, error) {
+// device. Each Encrypt stores the advanced session in the transaction. A
+// session whose identity key the user has not accepted fails with
+// session.ErrUntrusted, which rolls the transaction back (see
+// sealFailed).
+func (c *Client) seal(ctx context.Context, ts *txState, e *outboxEntry, p *sealPlan) error {
 	for _, s := range p.setups {
-		if err := c.mgr.ProcessBundle(ctx, s.addr, s.bundle); err != nil {
-			return 0, fmt.Errorf("set up session with device %d: %w", s.addr.DeviceID, err)
+		if err := ts.sessions.ProcessBundle(ctx, s.addr, s.bundle); err != nil {
+			return fmt.Errorf("set up session with device %d: %w", s.addr.DeviceID, err)
 		}
 	}
 	for _, d := range p.need {
-		ct, err := c.mgr.Encrypt(ctx, sessionAddress(p.user, d), e.Padded)
-		if errors.Is(err, session.ErrUntrusted) {
-			return outcomeHeld, errHeld
-		}
+		ct, err := ts.sessions.Encrypt(ctx, sessionAddress(p.user, d), e.Padded)
 		if err != nil {
-			return 0, fmt.Errorf("encrypt for device %d: %w", d, err)
+			return fmt.Errorf("encrypt for device %d: %w", d, err)
 		}
 		e.Recipients = append(e.Recipients, wire.Recipient{User: p.user, Device: d, Ciphertext: appendCiphertext(nil, ct)})
 	}
-	return outcomeDone, nil
+	return nil
 }
 
-// errHeld rolls back a transaction that found an identity the user has
-// not accepted after it had started encrypting.
-var errHeld = errors.New("held for an identity change")
-
-// planAndSeal plans for each (user, devices) pair, commits only the
-// identity records if any plan is held, and otherwise seals them all and
-// stores the entry.
+// planAndSeal plans for each (user, devices) pair; if any plan is held it
+// returns outcomeHeld, and only the identity records are committed;
+// otherwise it seals them all and stores the entry, sealed
+// (outcomeReady).
 func (c *Client) planAndSeal(ctx context.Context, ts *txState, e *outboxEntry, bundles []wire.Bundle, targets ...target) (outcome, error) {
 	var plans []*sealPlan
-	anyHeld := false
+	out := outcomeReady
 	for _, t := range targets {
-		p, held, err := c.plan(ctx, ts, e, t.user, t.devices, bundles)
+		p, pout, err := c.plan(ctx, ts, e, t.user, t.devices, bundles)
 		if err != nil {
 			return 0, err
 		}
-		anyHeld = anyHeld || held
+		if pout == outcomeHeld {
+			out = outcomeHeld
+		}
 		plans = append(plans, p)
 	}
-	if anyHeld {
+	if out == outcomeHeld {
 		return outcomeHeld, nil
 	}
 	for _, p := range plans {
-		if out, err := c.seal(ctx, e, p); err != nil {
-			return out, err
+		if err := c.seal(ctx, ts, e, p); err != nil {
+			return 0, err
 		}
 	}
-	return outcomeDone, c.commitEntry(ts.tx, e)
+	if err := commitEntry(ts.tx, e); err != nil {
+		return 0, err
+	}
+	return outcomeReady, nil
 }
 
 type target struct {
@@ -477,8 +538,9 @@ func BundleFromWire(b *wire.Bundle) (*pqxdh.Bundle, error) {
 	return pb, nil
 }
 
-// fetchBundles asks the relay for user's bundles; a refusal becomes an
-// outcome for the entry.
+// fetchBundles asks the relay for user's bundles (outcomeReady); a
+// refusal becomes an outcome for the entry: a peer the relay does not
+// know fails it (outcomeDone), anything else is retried.
 func (c *Client) fetchBundles(ctx context.Context, conn *transport.Conn, e *outboxEntry, user wire.UserID) ([]wire.Bundle, outcome, error) {
 	b, err := transport.Call[*wire.Bundles](ctx, conn, &wire.FetchBundles{User: user})
 	if err != nil {
@@ -487,16 +549,19 @@ func (c *Client) fetchBundles(ctx context.Context, conn *transport.Conn, e *outb
 			return nil, 0, err
 		}
 		if we.Code == wire.CodeNotFound && user == e.Peer {
-			return nil, outcomeGone, c.failed(ctx, e, we.Code)
+			if err := c.failed(ctx, e, we.Code); err != nil {
+				return nil, 0, err
+			}
+			return nil, outcomeDone, nil
 		}
 		return nil, outcomeRetry, nil
 	}
-	return b.Bundles, outcomeDone, nil
+	return b.Bundles, outcomeReady, nil
 }
 
 // fixDevices brings the entry's recipients for user in line with the
 // relay's device list: ciphertexts (and sessions) of removed devices go,
-// new devices get theirs.
+// new devices get theirs (outcomeReady: it may be sent again).
 func (c *Client) fixDevices(ctx context.Context, conn *transport.Conn, e *outboxEntry, user wire.UserID, devices []wire.DeviceID) (outcome, error) {
 	me := c.me()
 	if user != e.Peer && user != me.User {
@@ -505,8 +570,12 @@ func (c *Client) fixDevices(ctx context.Context, conn *transport.Conn, e *outbox
 	want := slices.DeleteFunc(slices.Clone(devices), func(d wire.DeviceID) bool { return user == me.User && d == me.Device })
 	var missing []wire.DeviceID // devices without a session
 	var out outcome
-	err := c.update(ctx, func(ctx context.Context, ts *txState) error {
+	err := c.update(ctx, func(ts *txState) error {
 		missing = nil
+		if cur, err := loadEntry(ts.tx, e.seq); cur == nil || err != nil {
+			out = outcomeDone
+			return err
+		}
 		kept := e.Recipients[:0:0]
 		for _, r := range e.Recipients {
 			if r.User != user || slices.Contains(want, r.Device) {
@@ -531,23 +600,20 @@ func (c *Client) fixDevices(ctx context.Context, conn *transport.Conn, e *outbox
 			}
 		}
 		if len(missing) > 0 {
+			out = outcomeReady
 			return nil // bundles first
 		}
-		var err2 error
-		out, err2 = c.planAndSeal(ctx, ts, e, nil, target{user, want})
-		return err2
+		out, err = c.planAndSeal(ctx, ts, e, nil, target{user, want})
+		return err
 	})
-	if errors.Is(err, errHeld) {
-		return outcomeHeld, nil
-	}
 	if err != nil {
 		return c.sealFailed(ctx, e, err)
 	}
-	if len(missing) == 0 {
+	if out != outcomeReady || len(missing) == 0 {
 		return out, nil
 	}
 	bundles, out, err := c.fetchBundles(ctx, conn, e, user)
-	if err != nil || out != outcomeDone {
+	if err != nil || out != outcomeReady {
 		return out, err
 	}
 	for _, d := range missing {
@@ -555,14 +621,15 @@ func (c *Client) fixDevices(ctx context.Context, conn *transport.Conn, e *outbox
 			return outcomeRetry, nil // that device has not published keys yet
 		}
 	}
-	err = c.update(ctx, func(ctx context.Context, ts *txState) error {
-		var err2 error
-		out, err2 = c.planAndSeal(ctx, ts, e, bundles, target{user, want})
-		return err2
+	err = c.update(ctx, func(ts *txState) error {
+		if cur, err := loadEntry(ts.tx, e.seq); cur == nil || err != nil {
+			out = outcomeDone
+			return err
+		}
+		var err error
+		out, err = c.planAndSeal(ctx, ts, e, bundles, target{user, want})
+		return err
 	})
-	if errors.Is(err, errHeld) {
-		return outcomeHeld, nil
-	}
 	if err != nil {
 		return c.sealFailed(ctx, e, err)
 	}
@@ -630,7 +697,7 @@ func unverified(tx store.Tx, users ...wire.UserID) (*IdentityChangedError, error
 func (c *Client) accepted(ctx context.Context, e *outboxEntry, a *wire.Accepted) error {
 	me := c.me()
 	var changed *Message
-	err := c.update(ctx, func(_ context.Context, ts *txState) error {
+	err := c.update(ctx, func(ts *txState) error {
 		tx := ts.tx
 		changed = nil
 		if err := tx.Delete(bOutbox, seqKey(e.seq)); err != nil {

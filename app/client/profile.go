@@ -42,7 +42,7 @@ func (c *Client) SetProfileName(ctx context.Context, name string) error {
 		return err
 	}
 	queued := false
-	err = c.update(ctx, func(_ context.Context, ts *txState) error {
+	err = c.update(ctx, func(ts *txState) error {
 		queued = false
 		a, err := mustAccount(ts.tx)
 		if err != nil || a.ProfileName == name {
@@ -140,6 +140,20 @@ func dropQueuedProfiles(tx store.Tx) error {
 		}
 	}
 	return nil
+}
+
+// receiveProfile takes over a profile: a contact's sets their
+// ProfileName (ContactChanged), unless they have sent a newer one; one
+// from another device of this account sets this account's name. A
+// stranger's profile is dropped: it makes no contact.
+func (c *Client) receiveProfile(ts *txState, in *incoming, r *received) error {
+	if in.fromSelf {
+		return c.applyOwnProfile(ts, in.content)
+	}
+	if in.sender == nil {
+		return nil
+	}
+	return c.noteWriter(ts, in, r, func(ct *Contact) bool { return takeProfile(ct, in.content) })
 }
 
 // takeProfile puts a contact's received profile into ct unless ct holds a

@@ -3,6 +3,7 @@
 package client_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -201,6 +202,16 @@ func TestProfileName(t *testing.T) {
 // returns its message ID.
 func forgeProfile(t *testing.T, d, peer *device, name string) wire.MessageID {
 	t.Helper()
+	return forge(t, d, peer, func(ctx context.Context, bundles []wire.Bundle) (*wire.Send, error) {
+		return client.SealProfileRequest(ctx, d.c, peer.acct.User, name, bundles)
+	})
+}
+
+// forge sends what seal encrypts from d (whose Run is stopped) to peer,
+// given peer's bundles, over a connection of its own, and returns its
+// message ID.
+func forge(t *testing.T, d, peer *device, seal func(context.Context, []wire.Bundle) (*wire.Send, error)) wire.MessageID {
+	t.Helper()
 	ctx := ctxT(t)
 	conn, err := transport.Dial(ctx, d.r.url, transport.Options{})
 	if err != nil {
@@ -215,12 +226,12 @@ func forgeProfile(t *testing.T, d, peer *device, name string) wire.MessageID {
 	if err != nil {
 		t.Fatal(err)
 	}
-	send, err := client.SealProfileRequest(ctx, d.c, peer.acct.User, name, bundles.Bundles)
+	send, err := seal(ctx, bundles.Bundles)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := transport.Call[*wire.Accepted](ctx, conn, send); err != nil {
-		t.Fatalf("send the profile: %v", err)
+		t.Fatalf("send: %v", err)
 	}
 	return send.MessageID
 }

@@ -258,7 +258,7 @@ func (c *Client) syncContacts(ctx context.Context, conn *transport.Conn) error {
 		return fmt.Errorf("list contacts: %w", err)
 	}
 	me := c.me()
-	return c.update(ctx, func(_ context.Context, ts *txState) error {
+	return c.update(ctx, func(ts *txState) error {
 		for _, e := range list.Entries {
 			if e.User == me.User || e.User.IsZero() {
 				continue

@@ -77,7 +77,7 @@ func (c *Client) AcceptIdentity(ctx context.Context, contact wire.UserID) error 
 	if err != nil {
 		return err
 	}
-	err = c.update(ctx, func(_ context.Context, ts *txState) error {
+	err = c.update(ctx, func(ts *txState) error {
 		tx := ts.tx
 		var keys [][]byte
 		var recs []*identityRecord

@@ -31,6 +31,11 @@ type Config struct {
 	// against libsignal. When false (the default), the Manager neither
 	// starts version 3 sessions nor accepts version 3 messages of any kind.
 	AllowX3DH bool
+	// KeyCache keeps ratchet private keys ready between calls (see
+	// ratchet.KeyCache); nil means one of the Manager's own. Managers of
+	// one device over different Stores (one per store transaction, say)
+	// share one so that a key cached by one is found by the next.
+	KeyCache *ratchet.KeyCache
 }
 
 // Validate reports whether the configuration is usable (every value is).
@@ -61,7 +66,11 @@ func New(store Store, cfg Config) (*Manager, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
-	return &Manager{store: store, cfg: cfg, keys: ratchet.NewKeyCache(keyCacheSize)}, nil
+	kc := cfg.KeyCache
+	if kc == nil {
+		kc = ratchet.NewKeyCache(keyCacheSize)
+	}
+	return &Manager{store: store, cfg: cfg, keys: kc}, nil
 }
 
 func (m *Manager) pqxdhOptions() pqxdh.Options {
