@@ -11,6 +11,7 @@ import (
 
 	"github.com/mutualcoop/mutual/app/client"
 	"github.com/mutualcoop/mutual/app/transport"
+	"github.com/mutualcoop/mutual/internal/wait"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -54,9 +55,9 @@ func TestSignedPreKeyRotation(t *testing.T) {
 	clk.advance(8 * 24 * time.Hour)
 	bob.start()
 	bob.waitText(alice, "written to the old signed prekey")
-	poll(t, "the rotated signed prekey", func() bool { return slices.Equal(ids(), []uint32{1, 2}) })
+	wait.For(t, "the rotated signed prekey", func() bool { return slices.Equal(ids(), []uint32{1, 2}) })
 	spy := r.rawDevice("email:carol@example.org")
-	poll(t, "the new signed prekey published", func() bool {
+	wait.For(t, "the new signed prekey published", func() bool {
 		b, err := transport.Call[*wire.Bundles](ctxT(t), spy, &wire.FetchBundles{User: bob.acct.User})
 		return err == nil && len(b.Bundles) == 1 && b.Bundles[0].Signed.ID == 2
 	})
@@ -65,7 +66,7 @@ func TestSignedPreKeyRotation(t *testing.T) {
 	// weeks old by then, is replaced in turn).
 	clk.advance(36 * 24 * time.Hour)
 	bob.restart()
-	poll(t, "the retired signed prekey deleted", func() bool { return slices.Equal(ids(), []uint32{2, 3}) })
+	wait.For(t, "the retired signed prekey deleted", func() bool { return slices.Equal(ids(), []uint32{2, 3}) })
 	if err := bob.c.Accept(ctxT(t), alice.acct.User); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestPrekeyRefill(t *testing.T) {
 	}
 	// Bob refills both pools to 100: 91 new keys of each kind beside the
 	// 100 he still keeps (taken keys stay until a session uses them).
-	poll(t, "the refill", func() bool {
+	wait.For(t, "the refill", func() bool {
 		ec, kem, err := client.OneTimePrekeys(context.Background(), bob.c)
 		return err == nil && ec == 191 && kem == 191
 	})

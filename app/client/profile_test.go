@@ -11,6 +11,7 @@ import (
 
 	"github.com/mutualcoop/mutual/app/client"
 	"github.com/mutualcoop/mutual/app/transport"
+	"github.com/mutualcoop/mutual/internal/wait"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -77,7 +78,7 @@ func TestProfileName(t *testing.T) {
 	if ct, _ := bob.c.Contact(ctxT(t), alice.acct.User); ct.Name() != "Alice Liddell" {
 		t.Fatalf("bob calls alice %q", ct.Name())
 	}
-	poll(t, "alice2 takes the name over", func() bool {
+	wait.For(t, "alice2 takes the name over", func() bool {
 		name, err := alice2.c.ProfileName(ctxT(t))
 		return err == nil && name == "Alice Liddell"
 	})
@@ -121,7 +122,7 @@ func TestProfileName(t *testing.T) {
 	// or request of it.
 	eve.stop()
 	forged := forgeProfile(t, eve, bob, "Bob's bank")
-	poll(t, "bob reads eve's profile", func() bool {
+	wait.For(t, "bob reads eve's profile", func() bool {
 		seen, err := client.Seen(ctxT(t), bob.c, eve.acct.User, forged)
 		return err == nil && seen
 	})

@@ -370,18 +370,3 @@ func (r *testRelay) rawDevice(address string) *transport.Conn {
 	}
 	return conn
 }
-
-// poll checks cond every few milliseconds until it holds, for state that
-// no event announces.
-func poll(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
