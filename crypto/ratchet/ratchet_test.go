@@ -345,3 +345,72 @@ func TestStateEncoding(t *testing.T) {
 		}
 	})
 }
+
+func TestDecryptCost(t *testing.T) {
+	a, b := pair(t, Version4)
+	mustDecrypt(t, b, encrypt(t, a, "0"), "0")
+	skipped := encrypt(t, a, "1")
+	skipSend(a, 9)
+	mustDecrypt(t, b, encrypt(t, a, "11"), "11") // b's chain now at 12, key 1 kept
+	ahead := encrypt(t, a, "12")
+	skipSend(a, 30)
+	far := encrypt(t, a, "43")
+	reply := encrypt(t, b, "reply") // a new chain for a, at counter 0
+	skipSend(b, 7)
+	replyLater := encrypt(t, b, "later") // the same new chain, counter 8
+	for _, tc := range []struct {
+		name     string
+		s        *State
+		m        *SignalMessage
+		keys     uint32
+		newChain bool
+	}{
+		{"skipped key", b, skipped, 0, false},
+		{"next key", b, ahead, 0, false},
+		{"31 ahead", b, far, 31, false},
+		{"new chain", a, reply, 0, true},
+		{"new chain, 8 ahead", a, replyLater, 8, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			keys, newChain := tc.s.DecryptCost(tc.m)
+			if keys != tc.keys || newChain != tc.newChain {
+				t.Fatalf("cost (%d, %v), want (%d, %v)", keys, newChain, tc.keys, tc.newChain)
+			}
+		})
+	}
+}
+
+// failingReader fails every read.
+type failingReader struct{ reads int }
+
+func (r *failingReader) Read([]byte) (int, error) {
+	r.reads++
+	return 0, errors.New("no randomness")
+}
+
+func TestNewChainDrawsKeyOnlyWhenAuthentic(t *testing.T) {
+	// The new ratchet key of a DH step is made only once the message has
+	// authenticated: a forged message costs no key generation, and a
+	// genuine one whose key cannot be made changes nothing.
+	a, b := pair(t, Version4)
+	mustDecrypt(t, b, encrypt(t, a, "hi"), "hi")
+	m := encrypt(t, b, "reply") // a new ratchet key for a
+	raw := bytes.Clone(m.Bytes())
+	raw[len(raw)-1] ^= 1
+	forged, err := ParseSignalMessage(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &failingReader{}
+	before := marshal(t, a)
+	if _, err := a.Decrypt(r, forged); !errors.Is(err, ErrAuth) || r.reads != 0 {
+		t.Fatalf("forged: %v after %d reads, want ErrAuth after none", err, r.reads)
+	}
+	if _, err := a.Decrypt(r, m); err == nil || r.reads == 0 {
+		t.Fatalf("genuine without randomness: %v after %d reads", err, r.reads)
+	}
+	if !bytes.Equal(before, marshal(t, a)) {
+		t.Fatal("refused messages changed the state")
+	}
+	mustDecrypt(t, a, m, "reply")
+}

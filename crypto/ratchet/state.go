@@ -282,6 +282,12 @@ func (s *State) Encrypt(plaintext []byte) (Ciphertext, error) {
 // DH ratchet step when m starts a new chain (drawing a new ratchet key from
 // rand), and clears the pending prekey data. On any error the State is
 // unchanged.
+//
+// Before the MAC can be checked, Decrypt derives as many chain keys as m
+// skips (at most MaxForwardJumps) and, for a new chain, computes the
+// receiving half of the DH ratchet step; the new ratchet key and the
+// sending chain are made only once m has authenticated. DecryptCost tells
+// that work in advance.
 func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 	if !s.initialized() {
 		return nil, ErrNoSession
@@ -293,17 +299,17 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 	// Plan: compute every change aside.
 	ci := s.receiverIndex(m.ratchetKey)
 	var (
-		ck   chainKey
-		step *ratchetStep
+		ck    chainKey
+		root1 [KeySize]byte // the root key after the receiving half of a DH step
 	)
+	defer clear(root1[:])
 	if ci >= 0 {
 		ck = s.receivers[ci].ck
 	} else {
-		st, recv, err := s.planStep(rand, m.ratchetKey)
-		if err != nil {
+		var err error
+		if root1, ck, err = s.receivingStep(m.ratchetKey); err != nil {
 			return nil, err
 		}
-		step, ck = st, recv
 	}
 
 	var (
@@ -353,6 +359,14 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 
+	// The sending half of a DH step, now that m is authentic.
+	var step *ratchetStep
+	if ci < 0 {
+		if step, err = sendingStep(rand, &root1, m.ratchetKey); err != nil {
+			return nil, err
+		}
+	}
+
 	// Commit.
 	if step != nil {
 		s.rootKey = step.root
@@ -387,35 +401,60 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 	return plaintext, nil
 }
 
-// ratchetStep is a planned DH ratchet step.
+// DecryptCost tells, without any cryptography, the work Decrypt(m) would
+// do before it can check m's MAC: how many chain keys it would derive to
+// reach m's key (0 for a skipped or already used key; more than
+// MaxForwardJumps means Decrypt refuses m at once), and whether it would
+// compute a DH (m starts a new receiving chain). A caller that may try a
+// message against many states uses it to bound what a forged message
+// costs.
+func (s *State) DecryptCost(m *SignalMessage) (chainKeys uint32, newChain bool) {
+	var index uint32
+	if ci := s.receiverIndex(m.ratchetKey); ci >= 0 {
+		index = s.receivers[ci].ck.index
+	} else {
+		newChain = true
+	}
+	if m.counter < index {
+		return 0, newChain
+	}
+	return m.counter - index, newChain
+}
+
+// ratchetStep is the sending half of a DH ratchet step.
 type ratchetStep struct {
 	root [KeySize]byte
 	priv keys.PrivateKey
 	send chainKey
 }
 
-// planStep computes the DH ratchet step for a new remote ratchet key: the
-// receiving chain from our current ratchet key, then a new ratchet key and
-// the sending chain from it.
-func (s *State) planStep(rand io.Reader, their keys.PublicKey) (*ratchetStep, chainKey, error) {
+// receivingStep is the receiving half of the DH ratchet step for a new
+// remote ratchet key: the root key and the receiving chain from our
+// current ratchet key.
+func (s *State) receivingStep(their keys.PublicKey) ([KeySize]byte, chainKey, error) {
 	ours, err := s.sender.private(s.cache)
 	if err != nil {
-		return nil, chainKey{}, err
+		return [KeySize]byte{}, chainKey{}, err
 	}
 	root1, recv, err := rootStep(&s.rootKey, ours, their)
 	if err != nil {
-		return nil, chainKey{}, fmt.Errorf("%w: %w", ErrAuth, err)
+		return [KeySize]byte{}, chainKey{}, fmt.Errorf("%w: %w", ErrAuth, err)
 	}
+	return root1, recv, nil
+}
+
+// sendingStep is the sending half: a new ratchet key and the sending chain
+// from it, after root1 (the root key that receivingStep gave).
+func sendingStep(rand io.Reader, root1 *[KeySize]byte, their keys.PublicKey) (*ratchetStep, error) {
 	priv, err := keys.GeneratePrivateKey(rand)
 	if err != nil {
-		return nil, chainKey{}, fmt.Errorf("new ratchet key: %w", err)
+		return nil, fmt.Errorf("new ratchet key: %w", err)
 	}
-	root2, send, err := rootStep(&root1, priv, their)
-	clear(root1[:])
+	root2, send, err := rootStep(root1, priv, their)
 	if err != nil {
-		return nil, chainKey{}, fmt.Errorf("%w: %w", ErrAuth, err)
+		return nil, fmt.Errorf("%w: %w", ErrAuth, err)
 	}
-	return &ratchetStep{root: root2, priv: priv, send: send}, recv, nil
+	return &ratchetStep{root: root2, priv: priv, send: send}, nil
 }
 
 func (s *State) receiverIndex(k keys.PublicKey) int {
