@@ -315,7 +315,8 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 	var (
 		seed       [KeySize]byte
 		skippedPos = -1
-		newSkipped []skippedKey
+		skipped    bool     // m skips keys of its chain
+		skipFrom   chainKey // the first of them to keep
 		nextCK     chainKey
 	)
 	if m.counter < ck.index {
@@ -331,18 +332,17 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 		if jump > MaxForwardJumps {
 			return nil, fmt.Errorf("%w: %d messages ahead", ErrTooFarInFuture, jump)
 		}
-		// Only the newest MaxMessageKeys skipped keys survive eviction;
-		// derive seeds for those alone (the chain keys all the same).
+		// Walk the chain to m's key. Only the newest MaxMessageKeys
+		// skipped keys survive eviction; their seeds are derived from
+		// skipFrom once m has authenticated.
 		keepFrom := ck.index
 		if jump > MaxMessageKeys {
 			keepFrom = m.counter - MaxMessageKeys
-			newSkipped = make([]skippedKey, 0, MaxMessageKeys)
-		} else if jump > 0 {
-			newSkipped = make([]skippedKey, 0, jump)
 		}
+		skipped = jump > 0
 		for ck.index < m.counter {
-			if ck.index >= keepFrom {
-				newSkipped = append(newSkipped, skippedKey{index: ck.index, seed: ck.messageSeed()})
+			if ck.index == keepFrom {
+				skipFrom = ck
 			}
 			ck = ck.next()
 		}
@@ -359,7 +359,15 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 
-	// The sending half of a DH step, now that m is authentic.
+	// The skipped keys' seeds and the sending half of a DH step, now that
+	// m is authentic.
+	var newSkipped []skippedKey
+	if skipped {
+		newSkipped = make([]skippedKey, 0, m.counter-skipFrom.index)
+		for c := skipFrom; c.index < m.counter; c = c.next() {
+			newSkipped = append(newSkipped, skippedKey{index: c.index, seed: c.messageSeed()})
+		}
+	}
 	var step *ratchetStep
 	if ci < 0 {
 		if step, err = sendingStep(rand, &root1, m.ratchetKey); err != nil {
