@@ -158,9 +158,12 @@ func (m *Manager) Encrypt(ctx context.Context, addr Address, plaintext []byte) (
 // PreKeySignalMessage sets up the session it carries (or finds it, if it
 // was set up already) and uses its prekeys; a SignalMessage is tried with
 // the current state, then the archived ones, and the one that decrypts it
-// becomes current. Nothing is stored, and no prekey is used up, unless the
-// message authenticates: a forged, replayed or truncated message leaves
-// the store as it was.
+// becomes current. The current state accepts what libsignal accepts; the
+// archived states together derive at most ArchivedChainKeys chain keys and
+// compute at most ArchivedNewChains DHs for one message, and are not tried
+// with a message beyond what is left of that. Nothing is stored, and no
+// prekey is used up, unless the message authenticates: a forged, replayed
+// or truncated message leaves the store as it was.
 func (m *Manager) Decrypt(ctx context.Context, addr Address, msg ratchet.Ciphertext) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -203,9 +206,16 @@ func (m *Manager) decryptSignal(ctx context.Context, addr Address, body []byte) 
 			firstErr = err
 		}
 	}
+	left := archivedBudget()
 	for i := 0; !decrypted && i < len(rec.previous); i++ {
 		st, perr := rec.archived(i)
 		if perr != nil {
+			continue
+		}
+		if !left.spend(st.DecryptCost(sm)) {
+			if firstErr == nil {
+				firstErr = errArchivedBudget
+			}
 			continue
 		}
 		st.UseKeyCache(m.keys)
