@@ -2,9 +2,15 @@ package ratchet
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/mutualcoop/mutual/crypto/keys"
@@ -95,22 +101,79 @@ func marshal(t testing.TB, s *State) []byte {
 	return b
 }
 
+// TestChainKDF checks the chain step and the message keys against
+// libsignal's chain-key vector, then along a chain against the Double
+// Ratchet specification's KDF_CK computed here with crypto/hmac (message
+// seed = HMAC-SHA256(chain key, 0x01), next chain key = HMAC-SHA256(chain
+// key, 0x02)) and crypto/hkdf (HKDF-SHA256 of the seed, no salt, info
+// "WhisperMessageKeys": AES key, MAC key, IV).
 func TestChainKDF(t *testing.T) {
-	// HMAC-SHA256 with one-byte inputs, and HKDF into 80 bytes: checked
-	// against an independent computation.
-	var ck chainKey
-	for i := range ck.key {
-		ck.key[i] = byte(i)
+	raw, err := os.ReadFile("testdata/libsignal_chain_key.json")
+	if err != nil {
+		t.Fatal(err)
 	}
-	seed := ck.messageSeed()
-	next := ck.next()
-	if next.index != 1 || bytes.Equal(seed[:], next.key[:]) {
-		t.Fatal("seed and next chain key must differ")
+	var v map[string]string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
 	}
-	mk := deriveMessageKeys(&seed)
-	if mk.cipherKey == [32]byte{} || mk.iv == [16]byte{} {
-		t.Fatal("empty message keys")
+	hx := func(k string) []byte {
+		b, err := hex.DecodeString(v[k])
+		if err != nil || len(b) != KeySize {
+			t.Fatalf("%s: %x %v", k, b, err)
+		}
+		return b
 	}
+	hmacByte := func(key []byte, b byte) []byte {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte{b})
+		return m.Sum(nil)
+	}
+
+	t.Run("libsignal vector", func(t *testing.T) {
+		ck := chainKey{key: [KeySize]byte(hx("chainKey"))}
+		seed := ck.messageSeed()
+		mk := deriveMessageKeys(&seed)
+		next := ck.next()
+		for _, f := range []struct {
+			name      string
+			got, want []byte
+		}{
+			{"cipher key", mk.cipherKey[:], hx("cipherKey")},
+			{"mac key", mk.macKey[:], hx("macKey")},
+			{"next chain key", next.key[:], hx("nextChainKey")},
+		} {
+			if !bytes.Equal(f.got, f.want) {
+				t.Errorf("%s %x, want %x", f.name, f.got, f.want)
+			}
+		}
+		if next.index != 1 {
+			t.Errorf("next index %d", next.index)
+		}
+	})
+
+	t.Run("along a chain", func(t *testing.T) {
+		ck := chainKey{key: [KeySize]byte(hx("chainKey"))}
+		want := hx("chainKey")
+		for i := range uint32(50) {
+			if ck.index != i || !bytes.Equal(ck.key[:], want) {
+				t.Fatalf("step %d: chain key %x (index %d), want %x", i, ck.key, ck.index, want)
+			}
+			wantSeed := hmacByte(want, 0x01)
+			if seed := ck.messageSeed(); !bytes.Equal(seed[:], wantSeed) {
+				t.Fatalf("step %d: message seed %x, want %x", i, seed, wantSeed)
+			}
+			keys, err := hkdf.Key(sha256.New, wantSeed, nil, "WhisperMessageKeys", 80)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seed := ck.messageSeed()
+			mk := deriveMessageKeys(&seed)
+			if !bytes.Equal(mk.cipherKey[:], keys[:32]) || !bytes.Equal(mk.macKey[:], keys[32:64]) || !bytes.Equal(mk.iv[:], keys[64:]) {
+				t.Fatalf("step %d: message keys differ", i)
+			}
+			ck, want = ck.next(), hmacByte(want, 0x02)
+		}
+	})
 }
 
 func TestRoundTrip(t *testing.T) {
