@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/mutualcoop/mutual/crypto/keys"
 	"github.com/mutualcoop/mutual/crypto/pqxdh"
 	"github.com/mutualcoop/mutual/crypto/ratchet"
 )
@@ -248,18 +249,28 @@ func (m *Manager) decryptSignal(ctx context.Context, addr Address, body []byte) 
 }
 
 func (m *Manager) checkAndSaveIdentity(ctx context.Context, addr Address, rec *Record) error {
-	remote := rec.current.RemoteIdentity()
-	trusted, err := m.store.IsTrustedIdentity(ctx, addr, remote, Receiving)
+	remote, err := m.trustedIdentity(ctx, addr, rec)
 	if err != nil {
-		return fmt.Errorf("decrypt: %w", err)
-	}
-	if !trusted {
-		return ErrUntrusted
+		return err
 	}
 	if err := m.store.SaveIdentity(ctx, addr, remote); err != nil {
 		return fmt.Errorf("decrypt: %w", err)
 	}
 	return nil
+}
+
+// trustedIdentity returns the remote identity of rec's current state if
+// the Store trusts it for receiving from addr.
+func (m *Manager) trustedIdentity(ctx context.Context, addr Address, rec *Record) (keys.PublicKey, error) {
+	remote := rec.current.RemoteIdentity()
+	trusted, err := m.store.IsTrustedIdentity(ctx, addr, remote, Receiving)
+	if err != nil {
+		return keys.PublicKey{}, fmt.Errorf("decrypt: %w", err)
+	}
+	if !trusted {
+		return keys.PublicKey{}, ErrUntrusted
+	}
+	return remote, nil
 }
 
 func (m *Manager) decryptPreKey(ctx context.Context, addr Address, body []byte) ([]byte, error) {
@@ -300,15 +311,21 @@ func (m *Manager) decryptPreKey(ctx context.Context, addr Address, body []byte) 
 	if err != nil {
 		return nil, fmt.Errorf("decrypt: %w", err)
 	}
-	if err := m.checkAndSaveIdentity(ctx, addr, rec); err != nil {
+	remote, err := m.trustedIdentity(ctx, addr, rec)
+	if err != nil {
 		return nil, err
 	}
-	if !found {
-		if pm.Version() >= ratchet.Version4 {
-			if err := m.store.MarkKEMPreKeyUsed(ctx, pm.KEMPreKeyID(), pm.SignedPreKeyID(), pm.BaseKey()); err != nil {
-				return nil, fmt.Errorf("decrypt: %w", err)
-			}
+	// A replayed session setup on a last-resort KEM prekey is refused
+	// here: before anything, the sender's identity included, is saved.
+	if !found && pm.Version() >= ratchet.Version4 {
+		if err := m.store.MarkKEMPreKeyUsed(ctx, pm.KEMPreKeyID(), pm.SignedPreKeyID(), pm.BaseKey()); err != nil {
+			return nil, fmt.Errorf("decrypt: %w", err)
 		}
+	}
+	if err := m.store.SaveIdentity(ctx, addr, remote); err != nil {
+		return nil, fmt.Errorf("decrypt: %w", err)
+	}
+	if !found {
 		if id, ok := pm.PreKeyID(); ok {
 			if err := m.store.RemovePreKey(ctx, id); err != nil {
 				return nil, fmt.Errorf("decrypt: %w", err)

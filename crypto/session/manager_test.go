@@ -245,3 +245,29 @@ func TestRecordEncoding(t *testing.T) {
 		t.Fatalf("identity format 2: %v", err)
 	}
 }
+
+// TestReplayedLastResortSetupSavesNothing: a prekey message on the
+// last-resort KEM prekey, replayed from another address (as a relay could)
+// once its session is set up, is refused before anything is saved: no
+// session and no identity for the replaying address.
+func TestReplayedLastResortSetupSavesNothing(t *testing.T) {
+	ctx := context.Background()
+	alice := newPeer(t, "alice", 1, nil, Config{})
+	bob := newPeer(t, "bob", 1, nil, Config{})
+	alice.connect(bob) // no one-time prekeys: the last-resort KEM prekey
+	ct := alice.send(bob, "hi")
+	bob.recv(alice, ct, "hi")
+	mallory := Address{Name: "mallory", DeviceID: 1}
+	if _, err := bob.m.Decrypt(ctx, mallory, ct); !errors.Is(err, ErrReusedBaseKey) {
+		t.Fatalf("got %v, want ErrReusedBaseKey", err)
+	}
+	if _, ok := bob.store.Identity(mallory); ok {
+		t.Fatal("the refused replay saved an identity")
+	}
+	if bob.store.SessionBytes(mallory) != nil {
+		t.Fatal("the refused replay stored a session")
+	}
+	if !bob.store.HasKEMPreKey(bob.lastKEM.ID) {
+		t.Fatal("the last-resort KEM prekey is gone")
+	}
+}
