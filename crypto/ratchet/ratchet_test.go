@@ -386,10 +386,16 @@ func TestStateEncoding(t *testing.T) {
 			t.Fatal("round trip changed the encoding")
 		}
 	}
-	// The parsed copy behaves like the original.
-	b2, err := ParseState(marshal(t, b))
+	// The parsed copy behaves like the original, and keeps nothing of the
+	// bytes it was parsed from.
+	raw := marshal(t, b)
+	b2, err := ParseState(raw)
 	if err != nil {
 		t.Fatal(err)
+	}
+	clear(raw)
+	if !bytes.Equal(marshal(t, b), marshal(t, b2)) {
+		t.Fatal("the parsed state changed with the bytes it came from")
 	}
 	m := encrypt(t, a, "z")
 	mustDecrypt(t, b2, m, "z")
@@ -476,4 +482,77 @@ func TestNewChainDrawsKeyOnlyWhenAuthentic(t *testing.T) {
 		t.Fatal("refused messages changed the state")
 	}
 	mustDecrypt(t, a, m, "reply")
+}
+
+// TestUsedAndEvictedKeysCleared: a skipped message key once used, skipped
+// keys once evicted and a receiver chain once evicted leave zeros behind
+// in the memory the state held them in.
+func TestUsedAndEvictedKeysCleared(t *testing.T) {
+	zero := [KeySize]byte{}
+	t.Run("used skipped key", func(t *testing.T) {
+		a, b := pair(t, Version4)
+		mustDecrypt(t, b, encrypt(t, a, "0"), "0")
+		var held []*SignalMessage
+		for i := range 3 {
+			held = append(held, encrypt(t, a, fmt.Sprint(i+1)))
+		}
+		mustDecrypt(t, b, held[2], "3") // keys 1 and 2 are kept
+		rc := b.receivers[len(b.receivers)-1]
+		array := rc.skipped[:cap(rc.skipped)]
+		used := rc.skipped[len(rc.skipped)-1].seed
+		mustDecrypt(t, b, held[1], "2")
+		for i, k := range array {
+			if k.seed == used {
+				t.Fatalf("the used key is still in slot %d", i)
+			}
+		}
+	})
+	t.Run("evicted skipped keys", func(t *testing.T) {
+		a, b := pair(t, Version4)
+		mustDecrypt(t, b, encrypt(t, a, "0"), "0")
+		skipSend(a, MaxMessageKeys-100)
+		mustDecrypt(t, b, encrypt(t, a, "x"), "x")
+		rc := b.receivers[len(b.receivers)-1]
+		array := rc.skipped[:cap(rc.skipped)]
+		evicted := map[[KeySize]byte]bool{}
+		for _, k := range rc.skipped[:500] {
+			evicted[k.seed] = true
+		}
+		skipSend(a, 499)
+		mustDecrypt(t, b, encrypt(t, a, "y"), "y") // 500 more: the oldest 500 go
+		if len(rc.skipped) != MaxMessageKeys {
+			t.Fatalf("%d keys kept", len(rc.skipped))
+		}
+		for i, k := range array {
+			if evicted[k.seed] {
+				t.Fatalf("an evicted key is still in slot %d", i)
+			}
+		}
+	})
+	t.Run("evicted receiver chain", func(t *testing.T) {
+		a, b := pair(t, Version4)
+		mustDecrypt(t, b, encrypt(t, a, "0"), "0")
+		skipSend(a, 3)
+		mustDecrypt(t, b, encrypt(t, a, "4"), "4") // keys 1 to 3 kept
+		oldest := b.receivers[0]
+		if len(oldest.skipped) != 3 {
+			t.Fatalf("%d skipped keys", len(oldest.skipped))
+		}
+		array := oldest.skipped
+		for range MaxReceiverChains {
+			mustDecrypt(t, a, encrypt(t, b, "ack"), "ack")
+			mustDecrypt(t, b, encrypt(t, a, "next"), "next")
+		}
+		if b.receivers[0] == oldest {
+			t.Fatal("the oldest chain was not evicted")
+		}
+		if oldest.ck.key != zero {
+			t.Fatal("the evicted chain key was not cleared")
+		}
+		for i, k := range array {
+			if k.seed != zero {
+				t.Fatalf("skipped key %d of the evicted chain was not cleared", i)
+			}
+		}
+	})
 }

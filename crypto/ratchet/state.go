@@ -256,18 +256,19 @@ func (s *State) Encrypt(plaintext []byte) (Ciphertext, error) {
 		return Ciphertext{}, ErrNoSession
 	}
 	ck := s.sender.ck
+	defer ck.wipe()
 	if ck.index == math.MaxUint32 {
 		return Ciphertext{}, errors.New("ratchet: sending chain exhausted")
 	}
 	seed := ck.messageSeed()
 	mk := deriveMessageKeys(&seed)
+	clear(seed[:])
+	defer mk.wipe()
 	body, err := cbc.Encrypt(mk.cipherKey[:], mk.iv[:], plaintext)
 	if err != nil {
 		return Ciphertext{}, fmt.Errorf("encrypt: %w", err)
 	}
 	msg := newSignalMessage(s.version, &mk.macKey, s.sender.pub, ck.index, s.previousCounter, body, s.localIdentity, s.remoteIdentity)
-	clear(seed[:])
-	mk = messageKeys{}
 	out := Ciphertext{Type: TypeSignal, Body: msg.serialized}
 	if s.pending != nil {
 		out = Ciphertext{Type: TypePreKey, Body: newPreKeySignalMessage(s.version, s.localRegID, s.pending, s.localIdentity, msg)}
@@ -302,6 +303,7 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 		ck    chainKey
 		root1 [KeySize]byte // the root key after the receiving half of a DH step
 	)
+	defer ck.wipe()
 	defer clear(root1[:])
 	if ci >= 0 {
 		ck = s.receivers[ci].ck
@@ -319,6 +321,8 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 		skipFrom   chainKey // the first of them to keep
 		nextCK     chainKey
 	)
+	defer skipFrom.wipe()
+	defer nextCK.wipe()
 	if m.counter < ck.index {
 		if ci >= 0 {
 			skippedPos = findSkipped(s.receivers[ci].skipped, m.counter)
@@ -351,6 +355,7 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 	}
 	mk := deriveMessageKeys(&seed)
 	clear(seed[:])
+	defer mk.wipe()
 	if !m.verifyMAC(s.remoteIdentity, s.localIdentity, &mk.macKey) {
 		return nil, ErrAuth
 	}
@@ -364,9 +369,12 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 	var newSkipped []skippedKey
 	if skipped {
 		newSkipped = make([]skippedKey, 0, m.counter-skipFrom.index)
-		for c := skipFrom; c.index < m.counter; c = c.next() {
+		c := skipFrom
+		for c.index < m.counter {
 			newSkipped = append(newSkipped, skippedKey{index: c.index, seed: c.messageSeed()})
+			c = c.next()
 		}
+		c.wipe()
 	}
 	var step *ratchetStep
 	if ci < 0 {
@@ -375,11 +383,13 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 		}
 	}
 
-	// Commit.
+	// Commit. What is replaced is overwritten in place; what is evicted
+	// or used up is cleared (best effort: see wipe).
 	if step != nil {
 		s.rootKey = step.root
 		s.receivers = append(s.receivers, &receiverChain{ratchetKey: m.ratchetKey, ck: nextCK, skipped: newSkipped})
 		if len(s.receivers) > MaxReceiverChains {
+			s.receivers[0].wipe()
 			s.receivers[0] = nil
 			s.receivers = s.receivers[1:]
 		}
@@ -393,15 +403,13 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 			s.cache.put(step.priv)
 		}
 		s.sender = newSenderChain(step.priv, step.send)
+		step.wipe()
 	} else {
 		rc := s.receivers[ci]
 		if skippedPos >= 0 {
-			rc.skipped = append(rc.skipped[:skippedPos], rc.skipped[skippedPos+1:]...)
+			rc.skipped = removeSkipped(rc.skipped, skippedPos)
 		} else {
-			rc.skipped = append(rc.skipped, newSkipped...)
-			if n := len(rc.skipped); n > MaxMessageKeys {
-				rc.skipped = rc.skipped[n-MaxMessageKeys:]
-			}
+			rc.skipped = appendSkipped(rc.skipped, newSkipped)
 			rc.ck = nextCK
 		}
 	}
@@ -434,6 +442,55 @@ type ratchetStep struct {
 	root [KeySize]byte
 	priv keys.PrivateKey
 	send chainKey
+}
+
+// Wiping. Message keys, message seeds and chain keys are cleared once used,
+// replaced or evicted, as far as Go lets a program: copies the compiler or
+// the runtime makes (stack growth, a slice's old backing array, the
+// garbage collector) are out of reach, and so are the keys inside
+// crypto/ecdh and crypto/aes values. It narrows the window in which a
+// memory disclosure finds old keys; it does not close it.
+
+func (mk *messageKeys) wipe() {
+	clear(mk.cipherKey[:])
+	clear(mk.macKey[:])
+	clear(mk.iv[:])
+}
+
+func (c *chainKey) wipe() { clear(c.key[:]) }
+
+func (rc *receiverChain) wipe() {
+	rc.ck.wipe()
+	clear(rc.skipped)
+	rc.skipped = nil
+}
+
+func (st *ratchetStep) wipe() {
+	clear(st.root[:])
+	st.send.wipe()
+}
+
+// removeSkipped removes skipped key i, used, and clears it.
+func removeSkipped(sk []skippedKey, i int) []skippedKey {
+	out := append(sk[:i], sk[i+1:]...)
+	clear(sk[len(out):]) // the used key, or the copy the shift left behind
+	return out
+}
+
+// appendSkipped appends add to sk and evicts the oldest keys beyond
+// MaxMessageKeys, clearing them, add, and sk's backing array if the append
+// had to move it.
+func appendSkipped(sk, add []skippedKey) []skippedKey {
+	out := append(sk, add...)
+	if len(sk) > 0 && &out[0] != &sk[0] {
+		clear(sk)
+	}
+	clear(add)
+	if n := len(out); n > MaxMessageKeys {
+		clear(out[:n-MaxMessageKeys])
+		out = out[n-MaxMessageKeys:]
+	}
+	return out
 }
 
 // receivingStep is the receiving half of the DH ratchet step for a new
