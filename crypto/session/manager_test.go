@@ -271,3 +271,40 @@ func TestReplayedLastResortSetupSavesNothing(t *testing.T) {
 		t.Fatal("the last-resort KEM prekey is gone")
 	}
 }
+
+// TestRecordClearsDroppedStates: the serialized form of an archived state
+// made current again, and that of the oldest state dropped for a new one,
+// are cleared.
+func TestRecordClearsDroppedStates(t *testing.T) {
+	alice := newPeer(t, "alice", 1, nil, Config{})
+	bob := newPeer(t, "bob", 1, nil, Config{})
+	for range MaxArchivedStates + 1 {
+		alice.connect(bob)
+	}
+	rec, err := alice.store.LoadSession(context.Background(), bob.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := func(b []byte) bool { return len(b) > 0 && bytes.Count(b, []byte{0}) == len(b) }
+	newest, oldest := rec.previous[0], rec.previous[MaxArchivedStates-1]
+	st, err := rec.archived(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.promoteArchived(0, st); err != nil {
+		t.Fatal(err)
+	}
+	if !zero(newest) {
+		t.Fatal("the serialized form of the state made current was not cleared")
+	}
+	other, err := rec.archived(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.promote(other); err != nil {
+		t.Fatal(err)
+	}
+	if rec.ArchivedStates() != MaxArchivedStates || !zero(oldest) {
+		t.Fatal("the dropped state was not cleared")
+	}
+}
