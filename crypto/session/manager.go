@@ -24,7 +24,8 @@ var (
 	ErrUntrusted = errors.New("session: untrusted identity key")
 )
 
-// Config configures a Manager. The zero value is what a client uses.
+// Config configures a Manager. The zero value is what a client uses, and
+// every value is valid: there is nothing to validate.
 type Config struct {
 	// Rand is the source of new keys; nil means crypto/rand.Reader.
 	Rand io.Reader
@@ -33,9 +34,6 @@ type Config struct {
 	// starts version 3 sessions nor accepts version 3 messages of any kind.
 	AllowX3DH bool
 }
-
-// Validate reports whether the configuration is usable (every value is).
-func (c Config) Validate() error { return nil }
 
 // Manager encrypts to and decrypts from remote devices, keeping one Record
 // per device in its Store. Its methods are safe for concurrent use; they
@@ -55,9 +53,6 @@ const keyCacheSize = 256
 func New(store Store, cfg Config) (*Manager, error) {
 	if store == nil {
 		return nil, errors.New("session: nil store")
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("session config: %w", err)
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
