@@ -49,8 +49,9 @@ func archivedStates(tb testing.TB, p, with *peer) int {
 	return rec.ArchivedStates()
 }
 
-// signalMessage returns a SignalMessage anyone can write: its ratchet key
-// and counter, a block of ciphertext and a MAC made of zeros.
+// forgedSignalMessage returns a SignalMessage anyone can write: a ratchet
+// key and a counter of the forger's choice, a block of ciphertext and a
+// MAC made of zeros.
 func forgedSignalMessage(ratchetKey keys.PublicKey, counter uint32) []byte {
 	b := []byte{byte(ratchet.Version4)<<4 | 3}
 	b = protowire.AppendTag(b, 1, protowire.BytesType)
@@ -176,11 +177,12 @@ func TestForgedMessagesAgainstArchivedStates(t *testing.T) {
 	alice.recv(bob, bob.send(alice, "reply"), "reply")
 }
 
-// restarted returns alice and bob after a session in which alice's next
-// messages start a new chain, bob having since started restarts sessions
-// of his own that alice has not heard of: the session alice sends on is
-// bob's archived state restarts-1, behind restarts-1 newer archived
-// states and the current one. It returns the n messages alice then sends.
+// restarted sets up a session between alice and bob in which alice's
+// next messages start a new chain; then bob starts restarts sessions of
+// his own, which alice does not hear of. The session alice still sends on
+// is then bob's archived state number restarts-1 (newest first), behind
+// his current state and restarts-1 newer archived ones. restarted returns
+// the n messages alice sends on it.
 func restarted(t *testing.T, restarts, n int) (alice, bob *peer, msgs []ratchet.Ciphertext) {
 	t.Helper()
 	alice = newPeer(t, "alice", 1, nil, Config{})
