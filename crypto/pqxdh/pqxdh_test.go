@@ -174,70 +174,64 @@ func TestBundleSignatures(t *testing.T) {
 	}
 }
 
-func TestNonCanonicalBaseKeyRefused(t *testing.T) {
+// TestBaseKeyRefused replaces the base key of a genuine prekey message
+// with keys a responder must refuse, as libsignal does: points outside the
+// prime-order subgroup are refused by the key agreement (ErrBaseKey),
+// non-canonical encodings of u already by the message parser.
+func TestBaseKeyRefused(t *testing.T) {
 	alice, bob := newDevice(t), newDevice(t)
 	as, err := ProcessBundle(Options{}, alice.id, bob.bundle(true, true))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ct, _ := as.Encrypt([]byte("x"))
+	ct, err := as.Encrypt([]byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	m, err := ratchet.ParsePreKeySignalMessage(ct.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Add a point of order 8 to the base key: u of a small-order point is
-	// not enough (X25519 would give zero); instead use a known torsioned
-	// encoding: u = 1 (a point of order 4 on the curve, ed y = 0).
-	torsioned := bytes.Clone(m.Bytes())
-	i := bytes.Index(torsioned, m.BaseKey().Bytes())
-	var one [32]byte
-	one[0] = 1
-	copy(torsioned[i+1:], one[:])
-	m2, err := ratchet.ParsePreKeySignalMessage(torsioned)
-	if err != nil {
-		t.Fatal(err)
+	if !canonicalPoint(m.BaseKey()) {
+		t.Fatal("a generated base key is not canonical")
 	}
-	if _, err := ProcessPreKeyMessage(Options{}, bob.id, m2, bob.responderKeys(m2)); !errors.Is(err, ErrBaseKey) {
-		t.Fatalf("got %v, want ErrBaseKey", err)
+	if _, err := ProcessPreKeyMessage(Options{}, bob.id, m, bob.responderKeys(m)); err != nil {
+		t.Fatalf("genuine base key: %v", err)
 	}
-	pub := m.BaseKey()
-	if !canonicalPoint(pub) {
-		t.Fatal("a generated key is not canonical")
-	}
-	_ = keys.PublicKeySize
-}
-
-// TestTorsionedBaseKeyRefused adds a point of order 8 to a real base key
-// (libsignal's test_bob_rejects_torsioned_basekey): X25519 would not notice,
-// the responder must.
-func TestTorsionedBaseKeyRefused(t *testing.T) {
-	alice, bob := newDevice(t), newDevice(t)
-	as, err := ProcessBundle(Options{}, alice.id, bob.bundle(true, true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ct, _ := as.Encrypt([]byte("x"))
-	m, err := ratchet.ParsePreKeySignalMessage(ct.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tweaked := addTorsion(t, m.BaseKey())
-	raw := bytes.Clone(m.Bytes())
-	i := bytes.Index(raw, m.BaseKey().Bytes())
-	copy(raw[i:], tweaked.Bytes())
-	m2, err := ratchet.ParsePreKeySignalMessage(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ProcessPreKeyMessage(Options{}, bob.id, m2, bob.responderKeys(m2)); !errors.Is(err, ErrBaseKey) {
-		t.Fatalf("got %v, want ErrBaseKey", err)
-	}
-	// High bit set (libsignal's test_bob_rejects_highbit_basekey) does not
-	// even parse.
-	hb := bytes.Clone(m.Bytes())
-	hb[i+32] |= 0x80
-	if _, err := ratchet.ParsePreKeySignalMessage(hb); err == nil {
-		t.Fatal("base key with the high bit set parsed")
+	at := bytes.Index(m.Bytes(), m.BaseKey().Bytes()) + 1 // the 32 bytes of u
+	// 2^255 − 19 + 9, little-endian: a second encoding of u = 9.
+	pPlus9, _ := hex.DecodeString("f6ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")
+	for _, tc := range []struct {
+		name      string
+		u         []byte
+		parseFail bool // refused by the parser, before the agreement
+	}{
+		// u = 1: a point of order 4 (Edwards y = 0), canonically encoded.
+		{"small order (u = 1)", append([]byte{1}, make([]byte, 31)...), false},
+		// libsignal's test_bob_rejects_torsioned_basekey: X25519 would not
+		// notice a point of order 8 added to the key.
+		{"torsioned (order 8 added)", addTorsion(t, m.BaseKey()).Raw(), false},
+		// libsignal's test_bob_rejects_highbit_basekey.
+		{"high bit set", func() []byte { u := m.BaseKey().Raw(); u[31] |= 0x80; return u }(), true},
+		{"u at least 2^255 − 19 (9 + p)", pPlus9, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := bytes.Clone(m.Bytes())
+			copy(raw[at:at+32], tc.u)
+			m2, err := ratchet.ParsePreKeySignalMessage(raw)
+			if tc.parseFail {
+				if !errors.Is(err, ratchet.ErrMalformed) {
+					t.Fatalf("parse: %v, want ErrMalformed", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ProcessPreKeyMessage(Options{}, bob.id, m2, bob.responderKeys(m2)); !errors.Is(err, ErrBaseKey) {
+				t.Fatalf("got %v, want ErrBaseKey", err)
+			}
+		})
 	}
 }
 

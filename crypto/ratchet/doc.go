@@ -34,7 +34,9 @@
 // padding check have passed, so a forged, replayed or truncated message
 // leaves the State exactly as it was. Encrypt advances the sending chain
 // before it returns; the caller must persist the State before sending the
-// ciphertext so that no message key is ever used twice.
+// ciphertext so that no message key is ever used twice. Message keys,
+// used or evicted skipped keys and evicted chain keys are cleared from
+// memory, as far as Go allows (docs/crypto.md, "Keys in memory").
 //
 // Session setup (X3DH and PQXDH) lives in package pqxdh, which creates
 // States with NewInitiatorState and NewResponderState; per-device session

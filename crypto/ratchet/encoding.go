@@ -120,7 +120,7 @@ func appendChain(b []byte, pub keys.PublicKey, priv []byte, ck chainKey, skipped
 }
 
 // ParseState parses a State serialized by MarshalBinary, checking that it
-// is complete and within the limits.
+// is complete and within the limits. The State keeps no reference to b.
 func ParseState(b []byte) (*State, error) {
 	s, err := parseState(b)
 	if err != nil {

@@ -1,8 +1,6 @@
 package ratchet
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"fmt"
 
 	"github.com/mutualcoop/mutual/crypto/internal/kdf"
@@ -43,11 +41,7 @@ func (c *chainKey) next() chainKey {
 }
 
 func hmacByte(key *[KeySize]byte, b byte) [KeySize]byte {
-	m := hmac.New(sha256.New, key[:])
-	m.Write([]byte{b})
-	var out [KeySize]byte
-	m.Sum(out[:0])
-	return out
+	return kdf.MACByte(key, b)
 }
 
 // messageKeys are the keys of one message.

@@ -2,9 +2,15 @@ package ratchet
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/mutualcoop/mutual/crypto/keys"
@@ -95,22 +101,79 @@ func marshal(t testing.TB, s *State) []byte {
 	return b
 }
 
+// TestChainKDF checks the chain step and the message keys against
+// libsignal's chain-key vector, then along a chain against the Double
+// Ratchet specification's KDF_CK computed here with crypto/hmac (message
+// seed = HMAC-SHA256(chain key, 0x01), next chain key = HMAC-SHA256(chain
+// key, 0x02)) and crypto/hkdf (HKDF-SHA256 of the seed, no salt, info
+// "WhisperMessageKeys": AES key, MAC key, IV).
 func TestChainKDF(t *testing.T) {
-	// HMAC-SHA256 with one-byte inputs, and HKDF into 80 bytes: checked
-	// against an independent computation.
-	var ck chainKey
-	for i := range ck.key {
-		ck.key[i] = byte(i)
+	raw, err := os.ReadFile("testdata/libsignal_chain_key.json")
+	if err != nil {
+		t.Fatal(err)
 	}
-	seed := ck.messageSeed()
-	next := ck.next()
-	if next.index != 1 || bytes.Equal(seed[:], next.key[:]) {
-		t.Fatal("seed and next chain key must differ")
+	var v map[string]string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
 	}
-	mk := deriveMessageKeys(&seed)
-	if mk.cipherKey == [32]byte{} || mk.iv == [16]byte{} {
-		t.Fatal("empty message keys")
+	hx := func(k string) []byte {
+		b, err := hex.DecodeString(v[k])
+		if err != nil || len(b) != KeySize {
+			t.Fatalf("%s: %x %v", k, b, err)
+		}
+		return b
 	}
+	hmacByte := func(key []byte, b byte) []byte {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte{b})
+		return m.Sum(nil)
+	}
+
+	t.Run("libsignal vector", func(t *testing.T) {
+		ck := chainKey{key: [KeySize]byte(hx("chainKey"))}
+		seed := ck.messageSeed()
+		mk := deriveMessageKeys(&seed)
+		next := ck.next()
+		for _, f := range []struct {
+			name      string
+			got, want []byte
+		}{
+			{"cipher key", mk.cipherKey[:], hx("cipherKey")},
+			{"mac key", mk.macKey[:], hx("macKey")},
+			{"next chain key", next.key[:], hx("nextChainKey")},
+		} {
+			if !bytes.Equal(f.got, f.want) {
+				t.Errorf("%s %x, want %x", f.name, f.got, f.want)
+			}
+		}
+		if next.index != 1 {
+			t.Errorf("next index %d", next.index)
+		}
+	})
+
+	t.Run("along a chain", func(t *testing.T) {
+		ck := chainKey{key: [KeySize]byte(hx("chainKey"))}
+		want := hx("chainKey")
+		for i := range uint32(50) {
+			if ck.index != i || !bytes.Equal(ck.key[:], want) {
+				t.Fatalf("step %d: chain key %x (index %d), want %x", i, ck.key, ck.index, want)
+			}
+			wantSeed := hmacByte(want, 0x01)
+			if seed := ck.messageSeed(); !bytes.Equal(seed[:], wantSeed) {
+				t.Fatalf("step %d: message seed %x, want %x", i, seed, wantSeed)
+			}
+			keys, err := hkdf.Key(sha256.New, wantSeed, nil, "WhisperMessageKeys", 80)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seed := ck.messageSeed()
+			mk := deriveMessageKeys(&seed)
+			if !bytes.Equal(mk.cipherKey[:], keys[:32]) || !bytes.Equal(mk.macKey[:], keys[32:64]) || !bytes.Equal(mk.iv[:], keys[64:]) {
+				t.Fatalf("step %d: message keys differ", i)
+			}
+			ck, want = ck.next(), hmacByte(want, 0x02)
+		}
+	})
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -323,10 +386,16 @@ func TestStateEncoding(t *testing.T) {
 			t.Fatal("round trip changed the encoding")
 		}
 	}
-	// The parsed copy behaves like the original.
-	b2, err := ParseState(marshal(t, b))
+	// The parsed copy behaves like the original, and keeps nothing of the
+	// bytes it was parsed from.
+	raw := marshal(t, b)
+	b2, err := ParseState(raw)
 	if err != nil {
 		t.Fatal(err)
+	}
+	clear(raw)
+	if !bytes.Equal(marshal(t, b), marshal(t, b2)) {
+		t.Fatal("the parsed state changed with the bytes it came from")
 	}
 	m := encrypt(t, a, "z")
 	mustDecrypt(t, b2, m, "z")
@@ -342,6 +411,148 @@ func TestStateEncoding(t *testing.T) {
 		}
 		if _, err := ParseState(raw[2:]); !errors.Is(err, ErrMalformed) {
 			t.Fatalf("no version: %v", err)
+		}
+	})
+}
+
+func TestDecryptCost(t *testing.T) {
+	a, b := pair(t, Version4)
+	mustDecrypt(t, b, encrypt(t, a, "0"), "0")
+	skipped := encrypt(t, a, "1")
+	skipSend(a, 9)
+	mustDecrypt(t, b, encrypt(t, a, "11"), "11") // b's chain now at 12, key 1 kept
+	ahead := encrypt(t, a, "12")
+	skipSend(a, 30)
+	far := encrypt(t, a, "43")
+	reply := encrypt(t, b, "reply") // a new chain for a, at counter 0
+	skipSend(b, 7)
+	replyLater := encrypt(t, b, "later") // the same new chain, counter 8
+	for _, tc := range []struct {
+		name     string
+		s        *State
+		m        *SignalMessage
+		keys     uint32
+		newChain bool
+	}{
+		{"skipped key", b, skipped, 0, false},
+		{"next key", b, ahead, 0, false},
+		{"31 ahead", b, far, 31, false},
+		{"new chain", a, reply, 0, true},
+		{"new chain, 8 ahead", a, replyLater, 8, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			keys, newChain := tc.s.DecryptCost(tc.m)
+			if keys != tc.keys || newChain != tc.newChain {
+				t.Fatalf("cost (%d, %v), want (%d, %v)", keys, newChain, tc.keys, tc.newChain)
+			}
+		})
+	}
+}
+
+// failingReader fails every read.
+type failingReader struct{ reads int }
+
+func (r *failingReader) Read([]byte) (int, error) {
+	r.reads++
+	return 0, errors.New("no randomness")
+}
+
+func TestNewChainDrawsKeyOnlyWhenAuthentic(t *testing.T) {
+	// The new ratchet key of a DH step is made only once the message has
+	// authenticated: a forged message costs no key generation, and a
+	// genuine one whose key cannot be made changes nothing.
+	a, b := pair(t, Version4)
+	mustDecrypt(t, b, encrypt(t, a, "hi"), "hi")
+	m := encrypt(t, b, "reply") // a new ratchet key for a
+	raw := bytes.Clone(m.Bytes())
+	raw[len(raw)-1] ^= 1
+	forged, err := ParseSignalMessage(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &failingReader{}
+	before := marshal(t, a)
+	if _, err := a.Decrypt(r, forged); !errors.Is(err, ErrAuth) || r.reads != 0 {
+		t.Fatalf("forged: %v after %d reads, want ErrAuth after none", err, r.reads)
+	}
+	if _, err := a.Decrypt(r, m); err == nil || r.reads == 0 {
+		t.Fatalf("genuine without randomness: %v after %d reads", err, r.reads)
+	}
+	if !bytes.Equal(before, marshal(t, a)) {
+		t.Fatal("refused messages changed the state")
+	}
+	mustDecrypt(t, a, m, "reply")
+}
+
+// TestUsedAndEvictedKeysCleared: a skipped message key once used, skipped
+// keys once evicted and a receiver chain once evicted leave zeros behind
+// in the memory the state held them in.
+func TestUsedAndEvictedKeysCleared(t *testing.T) {
+	zero := [KeySize]byte{}
+	t.Run("used skipped key", func(t *testing.T) {
+		a, b := pair(t, Version4)
+		mustDecrypt(t, b, encrypt(t, a, "0"), "0")
+		var held []*SignalMessage
+		for i := range 3 {
+			held = append(held, encrypt(t, a, fmt.Sprint(i+1)))
+		}
+		mustDecrypt(t, b, held[2], "3") // keys 1 and 2 are kept
+		rc := b.receivers[len(b.receivers)-1]
+		array := rc.skipped[:cap(rc.skipped)]
+		used := rc.skipped[len(rc.skipped)-1].seed
+		mustDecrypt(t, b, held[1], "2")
+		for i, k := range array {
+			if k.seed == used {
+				t.Fatalf("the used key is still in slot %d", i)
+			}
+		}
+	})
+	t.Run("evicted skipped keys", func(t *testing.T) {
+		a, b := pair(t, Version4)
+		mustDecrypt(t, b, encrypt(t, a, "0"), "0")
+		skipSend(a, MaxMessageKeys-100)
+		mustDecrypt(t, b, encrypt(t, a, "x"), "x")
+		rc := b.receivers[len(b.receivers)-1]
+		array := rc.skipped[:cap(rc.skipped)]
+		evicted := map[[KeySize]byte]bool{}
+		for _, k := range rc.skipped[:500] {
+			evicted[k.seed] = true
+		}
+		skipSend(a, 499)
+		mustDecrypt(t, b, encrypt(t, a, "y"), "y") // 500 more: the oldest 500 go
+		if len(rc.skipped) != MaxMessageKeys {
+			t.Fatalf("%d keys kept", len(rc.skipped))
+		}
+		for i, k := range array {
+			if evicted[k.seed] {
+				t.Fatalf("an evicted key is still in slot %d", i)
+			}
+		}
+	})
+	t.Run("evicted receiver chain", func(t *testing.T) {
+		a, b := pair(t, Version4)
+		mustDecrypt(t, b, encrypt(t, a, "0"), "0")
+		skipSend(a, 3)
+		mustDecrypt(t, b, encrypt(t, a, "4"), "4") // keys 1 to 3 kept
+		oldest := b.receivers[0]
+		if len(oldest.skipped) != 3 {
+			t.Fatalf("%d skipped keys", len(oldest.skipped))
+		}
+		array := oldest.skipped
+		for range MaxReceiverChains {
+			mustDecrypt(t, a, encrypt(t, b, "ack"), "ack")
+			mustDecrypt(t, b, encrypt(t, a, "next"), "next")
+		}
+		if b.receivers[0] == oldest {
+			t.Fatal("the oldest chain was not evicted")
+		}
+		if oldest.ck.key != zero {
+			t.Fatal("the evicted chain key was not cleared")
+		}
+		for i, k := range array {
+			if k.seed != zero {
+				t.Fatalf("skipped key %d of the evicted chain was not cleared", i)
+			}
 		}
 	})
 }

@@ -256,18 +256,19 @@ func (s *State) Encrypt(plaintext []byte) (Ciphertext, error) {
 		return Ciphertext{}, ErrNoSession
 	}
 	ck := s.sender.ck
+	defer ck.wipe()
 	if ck.index == math.MaxUint32 {
 		return Ciphertext{}, errors.New("ratchet: sending chain exhausted")
 	}
 	seed := ck.messageSeed()
 	mk := deriveMessageKeys(&seed)
+	clear(seed[:])
+	defer mk.wipe()
 	body, err := cbc.Encrypt(mk.cipherKey[:], mk.iv[:], plaintext)
 	if err != nil {
 		return Ciphertext{}, fmt.Errorf("encrypt: %w", err)
 	}
 	msg := newSignalMessage(s.version, &mk.macKey, s.sender.pub, ck.index, s.previousCounter, body, s.localIdentity, s.remoteIdentity)
-	clear(seed[:])
-	mk = messageKeys{}
 	out := Ciphertext{Type: TypeSignal, Body: msg.serialized}
 	if s.pending != nil {
 		out = Ciphertext{Type: TypePreKey, Body: newPreKeySignalMessage(s.version, s.localRegID, s.pending, s.localIdentity, msg)}
@@ -282,6 +283,12 @@ func (s *State) Encrypt(plaintext []byte) (Ciphertext, error) {
 // DH ratchet step when m starts a new chain (drawing a new ratchet key from
 // rand), and clears the pending prekey data. On any error the State is
 // unchanged.
+//
+// Before the MAC can be checked, Decrypt derives as many chain keys as m
+// skips (at most MaxForwardJumps) and, for a new chain, computes the
+// receiving half of the DH ratchet step; the new ratchet key and the
+// sending chain are made only once m has authenticated. DecryptCost tells
+// that work in advance.
 func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 	if !s.initialized() {
 		return nil, ErrNoSession
@@ -293,25 +300,29 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 	// Plan: compute every change aside.
 	ci := s.receiverIndex(m.ratchetKey)
 	var (
-		ck   chainKey
-		step *ratchetStep
+		ck    chainKey
+		root1 [KeySize]byte // the root key after the receiving half of a DH step
 	)
+	defer ck.wipe()
+	defer clear(root1[:])
 	if ci >= 0 {
 		ck = s.receivers[ci].ck
 	} else {
-		st, recv, err := s.planStep(rand, m.ratchetKey)
-		if err != nil {
+		var err error
+		if root1, ck, err = s.receivingStep(m.ratchetKey); err != nil {
 			return nil, err
 		}
-		step, ck = st, recv
 	}
 
 	var (
 		seed       [KeySize]byte
 		skippedPos = -1
-		newSkipped []skippedKey
+		skipped    bool     // m skips keys of its chain
+		skipFrom   chainKey // the first of them to keep
 		nextCK     chainKey
 	)
+	defer skipFrom.wipe()
+	defer nextCK.wipe()
 	if m.counter < ck.index {
 		if ci >= 0 {
 			skippedPos = findSkipped(s.receivers[ci].skipped, m.counter)
@@ -325,18 +336,17 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 		if jump > MaxForwardJumps {
 			return nil, fmt.Errorf("%w: %d messages ahead", ErrTooFarInFuture, jump)
 		}
-		// Only the newest MaxMessageKeys skipped keys survive eviction;
-		// derive seeds for those alone (the chain keys all the same).
+		// Walk the chain to m's key. Only the newest MaxMessageKeys
+		// skipped keys survive eviction; their seeds are derived from
+		// skipFrom once m has authenticated.
 		keepFrom := ck.index
 		if jump > MaxMessageKeys {
 			keepFrom = m.counter - MaxMessageKeys
-			newSkipped = make([]skippedKey, 0, MaxMessageKeys)
-		} else if jump > 0 {
-			newSkipped = make([]skippedKey, 0, jump)
 		}
+		skipped = jump > 0
 		for ck.index < m.counter {
-			if ck.index >= keepFrom {
-				newSkipped = append(newSkipped, skippedKey{index: ck.index, seed: ck.messageSeed()})
+			if ck.index == keepFrom {
+				skipFrom = ck
 			}
 			ck = ck.next()
 		}
@@ -345,6 +355,7 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 	}
 	mk := deriveMessageKeys(&seed)
 	clear(seed[:])
+	defer mk.wipe()
 	if !m.verifyMAC(s.remoteIdentity, s.localIdentity, &mk.macKey) {
 		return nil, ErrAuth
 	}
@@ -353,11 +364,32 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 
-	// Commit.
+	// The skipped keys' seeds and the sending half of a DH step, now that
+	// m is authentic.
+	var newSkipped []skippedKey
+	if skipped {
+		newSkipped = make([]skippedKey, 0, m.counter-skipFrom.index)
+		c := skipFrom
+		for c.index < m.counter {
+			newSkipped = append(newSkipped, skippedKey{index: c.index, seed: c.messageSeed()})
+			c = c.next()
+		}
+		c.wipe()
+	}
+	var step *ratchetStep
+	if ci < 0 {
+		if step, err = sendingStep(rand, &root1, m.ratchetKey); err != nil {
+			return nil, err
+		}
+	}
+
+	// Commit. What is replaced is overwritten in place; what is evicted
+	// or used up is cleared (best effort: see wipe).
 	if step != nil {
 		s.rootKey = step.root
 		s.receivers = append(s.receivers, &receiverChain{ratchetKey: m.ratchetKey, ck: nextCK, skipped: newSkipped})
 		if len(s.receivers) > MaxReceiverChains {
+			s.receivers[0].wipe()
 			s.receivers[0] = nil
 			s.receivers = s.receivers[1:]
 		}
@@ -371,15 +403,13 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 			s.cache.put(step.priv)
 		}
 		s.sender = newSenderChain(step.priv, step.send)
+		step.wipe()
 	} else {
 		rc := s.receivers[ci]
 		if skippedPos >= 0 {
-			rc.skipped = append(rc.skipped[:skippedPos], rc.skipped[skippedPos+1:]...)
+			rc.skipped = removeSkipped(rc.skipped, skippedPos)
 		} else {
-			rc.skipped = append(rc.skipped, newSkipped...)
-			if n := len(rc.skipped); n > MaxMessageKeys {
-				rc.skipped = rc.skipped[n-MaxMessageKeys:]
-			}
+			rc.skipped = appendSkipped(rc.skipped, newSkipped)
 			rc.ck = nextCK
 		}
 	}
@@ -387,35 +417,109 @@ func (s *State) Decrypt(rand io.Reader, m *SignalMessage) ([]byte, error) {
 	return plaintext, nil
 }
 
-// ratchetStep is a planned DH ratchet step.
+// DecryptCost tells, without any cryptography, the work Decrypt(m) would
+// do before it can check m's MAC: how many chain keys it would derive to
+// reach m's key (0 for a skipped or already used key; more than
+// MaxForwardJumps means Decrypt refuses m at once), and whether it would
+// compute a DH (m starts a new receiving chain). A caller that may try a
+// message against many states uses it to bound what a forged message
+// costs.
+func (s *State) DecryptCost(m *SignalMessage) (chainKeys uint32, newChain bool) {
+	var index uint32
+	if ci := s.receiverIndex(m.ratchetKey); ci >= 0 {
+		index = s.receivers[ci].ck.index
+	} else {
+		newChain = true
+	}
+	if m.counter < index {
+		return 0, newChain
+	}
+	return m.counter - index, newChain
+}
+
+// ratchetStep is the sending half of a DH ratchet step.
 type ratchetStep struct {
 	root [KeySize]byte
 	priv keys.PrivateKey
 	send chainKey
 }
 
-// planStep computes the DH ratchet step for a new remote ratchet key: the
-// receiving chain from our current ratchet key, then a new ratchet key and
-// the sending chain from it.
-func (s *State) planStep(rand io.Reader, their keys.PublicKey) (*ratchetStep, chainKey, error) {
+// Wiping. Message keys, message seeds and chain keys are cleared once used,
+// replaced or evicted, as far as Go lets a program: copies the compiler or
+// the runtime makes (stack growth, a slice's old backing array, the
+// garbage collector) are out of reach, and so are the keys inside
+// crypto/ecdh and crypto/aes values. It narrows the window in which a
+// memory disclosure finds old keys; it does not close it.
+
+func (mk *messageKeys) wipe() {
+	clear(mk.cipherKey[:])
+	clear(mk.macKey[:])
+	clear(mk.iv[:])
+}
+
+func (c *chainKey) wipe() { clear(c.key[:]) }
+
+func (rc *receiverChain) wipe() {
+	rc.ck.wipe()
+	clear(rc.skipped)
+	rc.skipped = nil
+}
+
+func (st *ratchetStep) wipe() {
+	clear(st.root[:])
+	st.send.wipe()
+}
+
+// removeSkipped removes skipped key i, used, and clears it.
+func removeSkipped(sk []skippedKey, i int) []skippedKey {
+	out := append(sk[:i], sk[i+1:]...)
+	clear(sk[len(out):]) // the used key, or the copy the shift left behind
+	return out
+}
+
+// appendSkipped appends add to sk and evicts the oldest keys beyond
+// MaxMessageKeys, clearing them, add, and sk's backing array if the append
+// had to move it.
+func appendSkipped(sk, add []skippedKey) []skippedKey {
+	out := append(sk, add...)
+	if len(sk) > 0 && &out[0] != &sk[0] {
+		clear(sk)
+	}
+	clear(add)
+	if n := len(out); n > MaxMessageKeys {
+		clear(out[:n-MaxMessageKeys])
+		out = out[n-MaxMessageKeys:]
+	}
+	return out
+}
+
+// receivingStep is the receiving half of the DH ratchet step for a new
+// remote ratchet key: the root key and the receiving chain from our
+// current ratchet key.
+func (s *State) receivingStep(their keys.PublicKey) ([KeySize]byte, chainKey, error) {
 	ours, err := s.sender.private(s.cache)
 	if err != nil {
-		return nil, chainKey{}, err
+		return [KeySize]byte{}, chainKey{}, err
 	}
 	root1, recv, err := rootStep(&s.rootKey, ours, their)
 	if err != nil {
-		return nil, chainKey{}, fmt.Errorf("%w: %w", ErrAuth, err)
+		return [KeySize]byte{}, chainKey{}, fmt.Errorf("%w: %w", ErrAuth, err)
 	}
+	return root1, recv, nil
+}
+
+// sendingStep is the sending half: a new ratchet key and the sending chain
+// from it, after root1 (the root key that receivingStep gave).
+func sendingStep(rand io.Reader, root1 *[KeySize]byte, their keys.PublicKey) (*ratchetStep, error) {
 	priv, err := keys.GeneratePrivateKey(rand)
 	if err != nil {
-		return nil, chainKey{}, fmt.Errorf("new ratchet key: %w", err)
+		return nil, fmt.Errorf("new ratchet key: %w", err)
 	}
-	root2, send, err := rootStep(&root1, priv, their)
-	clear(root1[:])
+	root2, send, err := rootStep(root1, priv, their)
 	if err != nil {
-		return nil, chainKey{}, fmt.Errorf("%w: %w", ErrAuth, err)
+		return nil, fmt.Errorf("%w: %w", ErrAuth, err)
 	}
-	return &ratchetStep{root: root2, priv: priv, send: send}, recv, nil
+	return &ratchetStep{root: root2, priv: priv, send: send}, nil
 }
 
 func (s *State) receiverIndex(k keys.PublicKey) int {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/mutualcoop/mutual/crypto/keys"
 	"github.com/mutualcoop/mutual/crypto/pqxdh"
 	"github.com/mutualcoop/mutual/crypto/ratchet"
 )
@@ -23,7 +24,8 @@ var (
 	ErrUntrusted = errors.New("session: untrusted identity key")
 )
 
-// Config configures a Manager. The zero value is what a client uses.
+// Config configures a Manager. The zero value is what a client uses, and
+// every value is valid: there is nothing to validate.
 type Config struct {
 	// Rand is the source of new keys; nil means crypto/rand.Reader.
 	Rand io.Reader
@@ -37,9 +39,6 @@ type Config struct {
 	// share one so that a key cached by one is found by the next.
 	KeyCache *ratchet.KeyCache
 }
-
-// Validate reports whether the configuration is usable (every value is).
-func (c Config) Validate() error { return nil }
 
 // Manager encrypts to and decrypts from remote devices, keeping one Record
 // per device in its Store. Its methods are safe for concurrent use; they
@@ -59,9 +58,6 @@ const keyCacheSize = 256
 func New(store Store, cfg Config) (*Manager, error) {
 	if store == nil {
 		return nil, errors.New("session: nil store")
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("session config: %w", err)
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
@@ -167,9 +163,12 @@ func (m *Manager) Encrypt(ctx context.Context, addr Address, plaintext []byte) (
 // PreKeySignalMessage sets up the session it carries (or finds it, if it
 // was set up already) and uses its prekeys; a SignalMessage is tried with
 // the current state, then the archived ones, and the one that decrypts it
-// becomes current. Nothing is stored, and no prekey is used up, unless the
-// message authenticates: a forged, replayed or truncated message leaves
-// the store as it was.
+// becomes current. The current state accepts what libsignal accepts; the
+// archived states together derive at most ArchivedChainKeys chain keys and
+// compute at most ArchivedNewChains DHs for one message, and are not tried
+// with a message beyond what is left of that. Nothing is stored, and no
+// prekey is used up, unless the message authenticates: a forged, replayed
+// or truncated message leaves the store as it was.
 func (m *Manager) Decrypt(ctx context.Context, addr Address, msg ratchet.Ciphertext) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -212,9 +211,16 @@ func (m *Manager) decryptSignal(ctx context.Context, addr Address, body []byte) 
 			firstErr = err
 		}
 	}
+	left := archivedBudget()
 	for i := 0; !decrypted && i < len(rec.previous); i++ {
 		st, perr := rec.archived(i)
 		if perr != nil {
+			continue
+		}
+		if !left.spend(st.DecryptCost(sm)) {
+			if firstErr == nil {
+				firstErr = errArchivedBudget
+			}
 			continue
 		}
 		st.UseKeyCache(m.keys)
@@ -247,18 +253,28 @@ func (m *Manager) decryptSignal(ctx context.Context, addr Address, body []byte) 
 }
 
 func (m *Manager) checkAndSaveIdentity(ctx context.Context, addr Address, rec *Record) error {
-	remote := rec.current.RemoteIdentity()
-	trusted, err := m.store.IsTrustedIdentity(ctx, addr, remote, Receiving)
+	remote, err := m.trustedIdentity(ctx, addr, rec)
 	if err != nil {
-		return fmt.Errorf("decrypt: %w", err)
-	}
-	if !trusted {
-		return ErrUntrusted
+		return err
 	}
 	if err := m.store.SaveIdentity(ctx, addr, remote); err != nil {
 		return fmt.Errorf("decrypt: %w", err)
 	}
 	return nil
+}
+
+// trustedIdentity returns the remote identity of rec's current state if
+// the Store trusts it for receiving from addr.
+func (m *Manager) trustedIdentity(ctx context.Context, addr Address, rec *Record) (keys.PublicKey, error) {
+	remote := rec.current.RemoteIdentity()
+	trusted, err := m.store.IsTrustedIdentity(ctx, addr, remote, Receiving)
+	if err != nil {
+		return keys.PublicKey{}, fmt.Errorf("decrypt: %w", err)
+	}
+	if !trusted {
+		return keys.PublicKey{}, ErrUntrusted
+	}
+	return remote, nil
 }
 
 func (m *Manager) decryptPreKey(ctx context.Context, addr Address, body []byte) ([]byte, error) {
@@ -299,15 +315,21 @@ func (m *Manager) decryptPreKey(ctx context.Context, addr Address, body []byte) 
 	if err != nil {
 		return nil, fmt.Errorf("decrypt: %w", err)
 	}
-	if err := m.checkAndSaveIdentity(ctx, addr, rec); err != nil {
+	remote, err := m.trustedIdentity(ctx, addr, rec)
+	if err != nil {
 		return nil, err
 	}
-	if !found {
-		if pm.Version() >= ratchet.Version4 {
-			if err := m.store.MarkKEMPreKeyUsed(ctx, pm.KEMPreKeyID(), pm.SignedPreKeyID(), pm.BaseKey()); err != nil {
-				return nil, fmt.Errorf("decrypt: %w", err)
-			}
+	// A replayed session setup on a last-resort KEM prekey is refused
+	// here: before anything, the sender's identity included, is saved.
+	if !found && pm.Version() >= ratchet.Version4 {
+		if err := m.store.MarkKEMPreKeyUsed(ctx, pm.KEMPreKeyID(), pm.SignedPreKeyID(), pm.BaseKey()); err != nil {
+			return nil, fmt.Errorf("decrypt: %w", err)
 		}
+	}
+	if err := m.store.SaveIdentity(ctx, addr, remote); err != nil {
+		return nil, fmt.Errorf("decrypt: %w", err)
+	}
+	if !found {
 		if id, ok := pm.PreKeyID(); ok {
 			if err := m.store.RemovePreKey(ctx, id); err != nil {
 				return nil, fmt.Errorf("decrypt: %w", err)

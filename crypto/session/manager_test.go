@@ -245,3 +245,66 @@ func TestRecordEncoding(t *testing.T) {
 		t.Fatalf("identity format 2: %v", err)
 	}
 }
+
+// TestReplayedLastResortSetupSavesNothing: a prekey message on the
+// last-resort KEM prekey, replayed from another address (as a relay could)
+// once its session is set up, is refused before anything is saved: no
+// session and no identity for the replaying address.
+func TestReplayedLastResortSetupSavesNothing(t *testing.T) {
+	ctx := context.Background()
+	alice := newPeer(t, "alice", 1, nil, Config{})
+	bob := newPeer(t, "bob", 1, nil, Config{})
+	alice.connect(bob) // no one-time prekeys: the last-resort KEM prekey
+	ct := alice.send(bob, "hi")
+	bob.recv(alice, ct, "hi")
+	mallory := Address{Name: "mallory", DeviceID: 1}
+	if _, err := bob.m.Decrypt(ctx, mallory, ct); !errors.Is(err, ErrReusedBaseKey) {
+		t.Fatalf("got %v, want ErrReusedBaseKey", err)
+	}
+	if _, ok := bob.store.Identity(mallory); ok {
+		t.Fatal("the refused replay saved an identity")
+	}
+	if bob.store.SessionBytes(mallory) != nil {
+		t.Fatal("the refused replay stored a session")
+	}
+	if !bob.store.HasKEMPreKey(bob.lastKEM.ID) {
+		t.Fatal("the last-resort KEM prekey is gone")
+	}
+}
+
+// TestRecordClearsDroppedStates: the serialized form of an archived state
+// made current again, and that of the oldest state dropped for a new one,
+// are cleared.
+func TestRecordClearsDroppedStates(t *testing.T) {
+	alice := newPeer(t, "alice", 1, nil, Config{})
+	bob := newPeer(t, "bob", 1, nil, Config{})
+	for range MaxArchivedStates + 1 {
+		alice.connect(bob)
+	}
+	rec, err := alice.store.LoadSession(context.Background(), bob.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := func(b []byte) bool { return len(b) > 0 && bytes.Count(b, []byte{0}) == len(b) }
+	newest, oldest := rec.previous[0], rec.previous[MaxArchivedStates-1]
+	st, err := rec.archived(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.promoteArchived(0, st); err != nil {
+		t.Fatal(err)
+	}
+	if !zero(newest) {
+		t.Fatal("the serialized form of the state made current was not cleared")
+	}
+	other, err := rec.archived(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.promote(other); err != nil {
+		t.Fatal(err)
+	}
+	if rec.ArchivedStates() != MaxArchivedStates || !zero(oldest) {
+		t.Fatal("the dropped state was not cleared")
+	}
+}

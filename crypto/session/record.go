@@ -36,7 +36,9 @@ var (
 // sides may have started a session at once, or the other side restarted
 // one). An archived state that decrypts a message becomes current again.
 //
-// Archived states stay serialized until a message needs them.
+// Archived states stay serialized until a message needs them. A Record
+// owns the bytes of its archived states (ParseRecord copies them) and
+// clears those of a state it drops or makes current again.
 type Record struct {
 	current  *ratchet.State
 	previous [][]byte
@@ -63,6 +65,9 @@ func (r *Record) promote(st *ratchet.State) error {
 			return fmt.Errorf("archive session state: %w", err)
 		}
 		if len(r.previous) >= MaxArchivedStates {
+			for _, dropped := range r.previous[MaxArchivedStates-1:] {
+				clear(dropped) // best effort, as in package ratchet
+			}
 			r.previous = r.previous[:MaxArchivedStates-1]
 		}
 		r.previous = append(r.previous, nil)
@@ -74,8 +79,9 @@ func (r *Record) promote(st *ratchet.State) error {
 }
 
 // promoteArchived removes archived state i and makes st (its updated form)
-// current.
+// current. The serialized form is cleared: st holds no reference to it.
 func (r *Record) promoteArchived(i int, st *ratchet.State) error {
+	clear(r.previous[i])
 	r.previous = append(r.previous[:i:i], r.previous[i+1:]...)
 	return r.promote(st)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	mrand "math/rand/v2"
 	"os"
 	"testing"
 )
@@ -112,7 +113,7 @@ func TestWycheproofHMAC(t *testing.T) {
 		} `json:"testGroups"`
 	}
 	readJSON(t, "testdata/hmac_sha256_test.json", &doc)
-	n := 0
+	n, macByte := 0, 0
 	for _, g := range doc.TestGroups {
 		for _, c := range g.Tests {
 			n++
@@ -129,10 +130,44 @@ func TestWycheproofHMAC(t *testing.T) {
 			if valid && !bytes.Equal(MAC(key, msg)[:len(tag)], tag) {
 				t.Errorf("%s: MAC differs", name)
 			}
+			if valid && len(key) == HashSize && len(msg) == 1 {
+				macByte++
+				if got := MACByte((*[HashSize]byte)(key), msg[0]); !bytes.Equal(got[:len(tag)], tag) {
+					t.Errorf("%s: MACByte = %x", name, got)
+				}
+			}
 		}
 	}
 	if n != doc.NumberOfTests || n == 0 {
 		t.Fatalf("ran %d of %d", n, doc.NumberOfTests)
+	}
+	if macByte == 0 {
+		t.Fatal("no vector with a 32-byte key and a 1-byte message for MACByte")
+	}
+}
+
+// TestMACByte checks MACByte against crypto/hmac (through MAC) for keys
+// and bytes drawn at random, each byte value and the Double Ratchet's two
+// constants among them.
+func TestMACByte(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	var key [HashSize]byte
+	for i := range 2000 {
+		for j := range key {
+			key[j] = byte(rng.Uint32())
+		}
+		b := byte(i)
+		got := MACByte(&key, b)
+		if want := MAC(key[:], []byte{b}); !bytes.Equal(got[:], want) {
+			t.Fatalf("key %x, byte %#x: MACByte = %x, want %x", key, b, got, want)
+		}
+	}
+}
+
+func TestMACByteAllocatesNothing(t *testing.T) {
+	var key [HashSize]byte
+	if n := testing.AllocsPerRun(100, func() { key = MACByte(&key, 2) }); n != 0 {
+		t.Fatalf("%v allocations", n)
 	}
 }
 
