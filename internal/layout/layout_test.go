@@ -63,7 +63,7 @@ func forbidden(p pkg, banned []string) string {
 var serverSide = []string{
 	module + "/relay/auth", module + "/relay/bus", module + "/relay/directory",
 	module + "/relay/gateway", module + "/relay/router", module + "/relay/server",
-	module + "/relay/loadgen", module + "/relay/metrics", module + "/cmd",
+	module + "/internal/loadgen", module + "/relay/metrics", module + "/cmd",
 	"github.com/IBM/sarama", "github.com/jackc/pgx", "modernc.org/sqlite",
 	"database/sql", "github.com/emersion/go-smtp", "github.com/twmb/franz-go",
 }

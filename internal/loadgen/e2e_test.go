@@ -5,7 +5,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/mutualcoop/mutual/relay/loadgen"
+	"github.com/mutualcoop/mutual/internal/loadgen"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
