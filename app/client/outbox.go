@@ -368,7 +368,7 @@ func (c *Client) plan(ctx context.Context, ts *txState, e *outboxEntry, user wir
 		if i < 0 {
 			return nil, false, fmt.Errorf("no bundle for device %d", d)
 		}
-		pb, err := BundleFromWire(&bundles[i])
+		pb, err := bundleFromWire(&bundles[i])
 		if err != nil {
 			return nil, false, err
 		}
@@ -441,10 +441,10 @@ func hasRecipient(e *outboxEntry, u wire.UserID, d wire.DeviceID) bool {
 	return slices.ContainsFunc(e.Recipients, func(r wire.Recipient) bool { return r.User == u && r.Device == d })
 }
 
-// BundleFromWire converts a bundle as the relay hands it out (formats in
+// bundleFromWire converts a bundle as the relay hands it out (formats in
 // the package documentation) to the form PQXDH takes, and verifies its
 // signatures.
-func BundleFromWire(b *wire.Bundle) (*pqxdh.Bundle, error) {
+func bundleFromWire(b *wire.Bundle) (*pqxdh.Bundle, error) {
 	ik, err := keys.NewPublicKey(b.Identity)
 	if err != nil {
 		return nil, fmt.Errorf("bundle identity key: %w", err)
