@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mutualcoop/mutual/app/ui"
-	"github.com/mutualcoop/mutual/app/web"
+	"github.com/mutualcoop/mutual/pwa"
 )
 
 // bundleFlags are the settings of `mutual bundle`.
@@ -70,7 +70,7 @@ func bundle(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // are current.
 func prepare(dir string, log *slog.Logger) error {
 	start := time.Now()
-	written, err := web.Prepare(dir)
+	written, err := pwa.Prepare(dir)
 	if err != nil {
 		return err
 	}
@@ -81,11 +81,11 @@ func prepare(dir string, log *slog.Logger) error {
 }
 
 // openApp prepares the built app in dir and opens it with Mutual's pages.
-func openApp(dir string, log *slog.Logger) (*web.Handler, error) {
+func openApp(dir string, log *slog.Logger) (*pwa.Handler, error) {
 	if err := prepare(dir, log); err != nil {
 		return nil, err
 	}
-	h, err := web.New(web.Config{Dir: dir, Routes: ui.Routes, Page: ui.Prerender, Head: []string{ui.ThemeScript}})
+	h, err := pwa.New(pwa.Config{Dir: dir, Routes: ui.Routes, Page: ui.Prerender, Head: []string{ui.ThemeScript}})
 	if err != nil {
 		return nil, fmt.Errorf("web app: %w", err)
 	}

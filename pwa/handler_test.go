@@ -1,6 +1,6 @@
 //go:build !wasm
 
-package web_test
+package pwa_test
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/mutualcoop/mutual/app/web"
+	"github.com/mutualcoop/mutual/pwa"
 )
 
 func TestWasmEncodings(t *testing.T) {
@@ -133,7 +133,7 @@ func TestNoTraversal(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "app.wasm"), fakeWasm("traversal"))
 	writeFile(t, filepath.Join(dir, ".env"), []byte("SECRET"))
 	writeFile(t, filepath.Join(dir, ".git", "config"), []byte("SECRET"))
-	if _, err := web.Prepare(dir); err != nil {
+	if _, err := pwa.Prepare(dir); err != nil {
 		t.Fatal(err)
 	}
 	_, srv := serve(t, dir)
@@ -159,7 +159,7 @@ func TestNoTraversal(t *testing.T) {
 		if err := os.Symlink(filepath.Join(parent, "secret"), filepath.Join(dir, "leak.txt")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := web.New(web.Config{Dir: dir, Routes: routes, Page: newShell}); err == nil {
+		if _, err := pwa.New(pwa.Config{Dir: dir, Routes: routes, Page: newShell}); err == nil {
 			t.Fatal("a symlink out of the app's directory was accepted")
 		}
 	})
@@ -179,7 +179,7 @@ func TestVersion(t *testing.T) {
 	}
 
 	writeFile(t, filepath.Join(dir, "app.wasm"), fakeWasm("v2"))
-	if _, err := web.Prepare(dir); err != nil {
+	if _, err := pwa.Prepare(dir); err != nil {
 		t.Fatal(err)
 	}
 	v2 := newHandler(t, dir).Version()
@@ -236,7 +236,7 @@ func TestManifest(t *testing.T) {
 			want := map[string][2]string{
 				"id": {m.ID, "/"}, "name": {m.Name, "Mutual"}, "short_name": {m.ShortName, "Mutual"},
 				"start_url": {m.StartURL, "/"}, "scope": {m.Scope, "/"}, "display": {m.Display, "standalone"},
-				"theme_color": {m.ThemeColor, web.ThemeColor}, "background_color": {m.BackgroundColor, web.BackgroundColor},
+				"theme_color": {m.ThemeColor, pwa.ThemeColor}, "background_color": {m.BackgroundColor, pwa.BackgroundColor},
 			}
 			for k, v := range want {
 				if v[0] != v[1] {
@@ -382,7 +382,7 @@ func TestPages(t *testing.T) {
 				`href="/web/styles/app.css"`, `href="/web/icons/icon.svg"`,
 			)
 			// go-app orders attributes differently on each rendering.
-			if meta := regexp.MustCompile(`<meta [^>]*name="theme-color"[^>]*>`).FindString(string(body)); !strings.Contains(meta, `content="`+web.ThemeColor+`"`) {
+			if meta := regexp.MustCompile(`<meta [^>]*name="theme-color"[^>]*>`).FindString(string(body)); !strings.Contains(meta, `content="`+pwa.ThemeColor+`"`) {
 				t.Errorf("theme colour %q", meta)
 			}
 		})
@@ -447,12 +447,12 @@ func TestNoProxying(t *testing.T) {
 
 func TestPrepare(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := web.Prepare(dir); err == nil {
+	if _, err := pwa.Prepare(dir); err == nil {
 		t.Fatal("Prepare without app.wasm succeeded")
 	}
 	wasm := fakeWasm("prepare")
 	writeFile(t, filepath.Join(dir, "app.wasm"), wasm)
-	written, err := web.Prepare(dir)
+	written, err := pwa.Prepare(dir)
 	if err != nil || strings.Join(written, " ") != "app.wasm.br app.wasm.gz" {
 		t.Fatalf("first Prepare wrote %q: %v", written, err)
 	}
@@ -465,19 +465,19 @@ func TestPrepare(t *testing.T) {
 			t.Fatalf("app.wasm%s does not decode to app.wasm", ext)
 		}
 	}
-	if written, err := web.Prepare(dir); err != nil || len(written) != 0 {
+	if written, err := pwa.Prepare(dir); err != nil || len(written) != 0 {
 		t.Fatalf("Prepare of a prepared directory wrote %q: %v", written, err)
 	}
 
 	// A new build: the copies are stale, New refuses them, Prepare
 	// writes them anew.
 	writeFile(t, filepath.Join(dir, "app.wasm"), fakeWasm("rebuilt"))
-	if _, err := web.New(web.Config{Dir: dir, Routes: routes, Page: newShell}); err == nil || !strings.Contains(err.Error(), "app.wasm.br") {
+	if _, err := pwa.New(pwa.Config{Dir: dir, Routes: routes, Page: newShell}); err == nil || !strings.Contains(err.Error(), "app.wasm.br") {
 		t.Fatalf("New on stale copies: %v", err)
 	}
 	// A damaged copy is written anew too.
 	writeFile(t, filepath.Join(dir, "app.wasm.gz"), []byte("not gzip"))
-	if written, err := web.Prepare(dir); err != nil || len(written) != 2 {
+	if written, err := pwa.Prepare(dir); err != nil || len(written) != 2 {
 		t.Fatalf("Prepare after a build wrote %q: %v", written, err)
 	}
 	newHandler(t, dir)
@@ -494,17 +494,17 @@ func TestConfig(t *testing.T) {
 	dir := appDir(t, fakeWasm("config"))
 	for _, tt := range []struct {
 		name string
-		cfg  web.Config
+		cfg  pwa.Config
 		want string
 	}{
-		{"no directory", web.Config{Routes: routes, Page: newShell}, "directory"},
-		{"no routes", web.Config{Dir: dir, Page: newShell}, "routes"},
-		{"no page", web.Config{Dir: dir, Routes: routes}, "page"},
-		{"missing directory", web.Config{Dir: filepath.Join(dir, "missing"), Routes: routes, Page: newShell}, "directory"},
-		{"no app.wasm", web.Config{Dir: t.TempDir(), Routes: routes, Page: newShell}, "make web"},
+		{"no directory", pwa.Config{Routes: routes, Page: newShell}, "directory"},
+		{"no routes", pwa.Config{Dir: dir, Page: newShell}, "routes"},
+		{"no page", pwa.Config{Dir: dir, Routes: routes}, "page"},
+		{"missing directory", pwa.Config{Dir: filepath.Join(dir, "missing"), Routes: routes, Page: newShell}, "directory"},
+		{"no app.wasm", pwa.Config{Dir: t.TempDir(), Routes: routes, Page: newShell}, "make web"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := web.New(tt.cfg)
+			_, err := pwa.New(tt.cfg)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want one mentioning %q", err, tt.want)
 			}
@@ -534,7 +534,7 @@ func TestWasmExecMatchesToolchain(t *testing.T) {
 func TestHead(t *testing.T) {
 	dir := appDir(t, fakeWasm("head"))
 	script := `<script>document.documentElement.dataset.theme="dark"</script>`
-	h, err := web.New(web.Config{Dir: dir, Routes: routes, Page: newShell, Head: []string{script}})
+	h, err := pwa.New(pwa.Config{Dir: dir, Routes: routes, Page: newShell, Head: []string{script}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 //go:build !wasm
 
-package web
+package pwa
 
 import (
 	"errors"
@@ -56,11 +56,11 @@ type Config struct {
 func (c Config) Validate() error {
 	switch {
 	case c.Dir == "":
-		return errors.New("web: no directory of the built app")
+		return errors.New("pwa: no directory of the built app")
 	case c.Routes == nil:
-		return errors.New("web: no routes")
+		return errors.New("pwa: no routes")
 	case c.Page == nil:
-		return errors.New("web: no page to prerender")
+		return errors.New("pwa: no page to prerender")
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-// Package web serves the Mutual web app, the client compiled to
+// Package pwa serves the Mutual web app, the client compiled to
 // WebAssembly, as an installable progressive web app: the server side of
 // go-app (pages prerendered from the app's routes, app.js, wasm_exec.js),
 // the web app manifest, Mutual's service worker, and the static files
@@ -14,7 +14,7 @@
 //
 // The same Handler writes the app as a static website (WriteBundle) for
 // any web server. Build the WebAssembly with `make web`; redraw the icons
-// with `go generate ./app/web`.
-package web
+// with `go generate ./pwa`.
+package pwa
 
 //go:generate go run ./internal/iconsgen -out static/icons

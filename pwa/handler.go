@@ -1,6 +1,6 @@
 //go:build !wasm
 
-package web
+package pwa
 
 import (
 	"crypto/sha256"
@@ -49,7 +49,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	for _, p := range []string{iconSmall, iconLarge, iconMaskable, iconSVG} {
 		if _, ok := a.files[p]; !ok {
-			return nil, fmt.Errorf("web: no icon %s", p)
+			return nil, fmt.Errorf("pwa: no icon %s", p)
 		}
 	}
 	manifest, err := makeManifest()

@@ -11,7 +11,7 @@ import (
 )
 
 // TestCommittedIcons: the icons under static/icons are this generator's
-// current output (run go generate ./app/web after changing it).
+// current output (run go generate ./pwa after changing it).
 func TestCommittedIcons(t *testing.T) {
 	dir := t.TempDir()
 	if err := write(dir); err != nil {
@@ -30,14 +30,14 @@ func TestCommittedIcons(t *testing.T) {
 			}
 			if filepath.Ext(name) == ".svg" {
 				if !bytes.Equal(got, want) {
-					t.Fatal("out of date: run go generate ./app/web")
+					t.Fatal("out of date: run go generate ./pwa")
 				}
 				return
 			}
 			// Compare pixels, not bytes: PNG encoders may compress
 			// differently.
 			if !samePixels(t, decodePNG(t, got), decodePNG(t, want)) {
-				t.Fatal("out of date: run go generate ./app/web")
+				t.Fatal("out of date: run go generate ./pwa")
 			}
 		})
 	}
