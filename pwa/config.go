@@ -2,11 +2,7 @@
 
 package pwa
 
-import (
-	"errors"
-
-	"github.com/maxence-charriere/go-app/v10/pkg/app"
-)
+import "errors"
 
 // The app's identity, shared by the manifest and the pages.
 const (
@@ -39,14 +35,6 @@ type Config struct {
 	// copies (see Prepare), and any file to serve under /web/ in place of
 	// or beside the embedded ones.
 	Dir string
-	// Routes registers the app's pages with go-app's router (app.Route,
-	// app.RouteWithRegexp), each made by newPage; the web app's main calls
-	// the same function with its real pages. go-app's router is
-	// process-wide.
-	Routes func(newPage func() app.Composer)
-	// Page is the component the server renders for every page: the
-	// layout without client logic, which the app replaces once loaded.
-	Page func() app.Composer
 	// Head is raw HTML added to every page's <head>, such as the inline
 	// script that applies the user's colour theme before the first paint.
 	Head []string
@@ -57,10 +45,6 @@ func (c Config) Validate() error {
 	switch {
 	case c.Dir == "":
 		return errors.New("pwa: no directory of the built app")
-	case c.Routes == nil:
-		return errors.New("pwa: no routes")
-	case c.Page == nil:
-		return errors.New("pwa: no page to prerender")
 	}
 	return nil
 }

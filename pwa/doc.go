@@ -5,6 +5,11 @@
 // under /web/: app.wasm, sent precompressed (brotli or gzip, by
 // Accept-Encoding), the icons and the style sheets.
 //
+// The routes are go-app's, which are process-wide: the program registers
+// them (app.Route), with the component the server renders for each, as
+// the web app's main does with its live pages. This package imports
+// nothing of the app itself.
+//
 // The static files are the union of the ones embedded from static/ (icons
 // and styles) and the directory of the built app (app.wasm, its
 // compressed copies written by Prepare, and any file that replaces an

@@ -37,8 +37,11 @@ type Handler struct {
 	etag     string
 }
 
-// New reads the app from cfg.Dir, registers its routes and returns its
-// handler. The compressed copies of app.wasm must be current (Prepare).
+// New reads the app from cfg.Dir and returns its handler. The compressed
+// copies of app.wasm must be current (Prepare). The pages it serves are
+// the routes registered with go-app's router (app.Route), which is
+// process-wide: the program registers them, before it serves or bundles
+// the app, with the components the server renders.
 func New(cfg Config) (*Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -84,7 +87,6 @@ func New(cfg Config) (*Handler, error) {
 	h.version = version(h.goapp, a, manifest)
 	h.etag = `"` + h.version + `"`
 	h.goapp.Version = h.version
-	cfg.Routes(cfg.Page)
 	return h, nil
 }
 

@@ -159,7 +159,7 @@ func TestNoTraversal(t *testing.T) {
 		if err := os.Symlink(filepath.Join(parent, "secret"), filepath.Join(dir, "leak.txt")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := pwa.New(pwa.Config{Dir: dir, Routes: routes, Page: newShell}); err == nil {
+		if _, err := pwa.New(pwa.Config{Dir: dir}); err == nil {
 			t.Fatal("a symlink out of the app's directory was accepted")
 		}
 	})
@@ -472,7 +472,7 @@ func TestPrepare(t *testing.T) {
 	// A new build: the copies are stale, New refuses them, Prepare
 	// writes them anew.
 	writeFile(t, filepath.Join(dir, "app.wasm"), fakeWasm("rebuilt"))
-	if _, err := pwa.New(pwa.Config{Dir: dir, Routes: routes, Page: newShell}); err == nil || !strings.Contains(err.Error(), "app.wasm.br") {
+	if _, err := pwa.New(pwa.Config{Dir: dir}); err == nil || !strings.Contains(err.Error(), "app.wasm.br") {
 		t.Fatalf("New on stale copies: %v", err)
 	}
 	// A damaged copy is written anew too.
@@ -497,11 +497,9 @@ func TestConfig(t *testing.T) {
 		cfg  pwa.Config
 		want string
 	}{
-		{"no directory", pwa.Config{Routes: routes, Page: newShell}, "directory"},
-		{"no routes", pwa.Config{Dir: dir, Page: newShell}, "routes"},
-		{"no page", pwa.Config{Dir: dir, Routes: routes}, "page"},
-		{"missing directory", pwa.Config{Dir: filepath.Join(dir, "missing"), Routes: routes, Page: newShell}, "directory"},
-		{"no app.wasm", pwa.Config{Dir: t.TempDir(), Routes: routes, Page: newShell}, "make web"},
+		{"no directory", pwa.Config{}, "directory"},
+		{"missing directory", pwa.Config{Dir: filepath.Join(dir, "missing")}, "directory"},
+		{"no app.wasm", pwa.Config{Dir: t.TempDir()}, "make web"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := pwa.New(tt.cfg)
@@ -534,7 +532,7 @@ func TestWasmExecMatchesToolchain(t *testing.T) {
 func TestHead(t *testing.T) {
 	dir := appDir(t, fakeWasm("head"))
 	script := `<script>document.documentElement.dataset.theme="dark"</script>`
-	h, err := pwa.New(pwa.Config{Dir: dir, Routes: routes, Page: newShell, Head: []string{script}})
+	h, err := pwa.New(pwa.Config{Dir: dir, Head: []string{script}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// As a program does: its routes, with the component the server
+	// renders for each.
+	routes(newShell)
 	goleak.VerifyTestMain(m)
 }
 
@@ -33,7 +36,8 @@ func (*shell) Render() app.UI {
 
 func newShell() app.Composer { return &shell{} }
 
-// routes stand for the app's routes: fixed pages and a deep link.
+// routes stand for the app's routes: fixed pages and a deep link, each
+// made by newPage.
 func routes(newPage func() app.Composer) {
 	app.Route("/", newPage)
 	app.Route("/contacts", newPage)
@@ -71,7 +75,7 @@ func writeFile(t *testing.T, path string, b []byte) {
 
 func newHandler(t *testing.T, dir string) *pwa.Handler {
 	t.Helper()
-	h, err := pwa.New(pwa.Config{Dir: dir, Routes: routes, Page: newShell})
+	h, err := pwa.New(pwa.Config{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,12 +80,15 @@ func prepare(dir string, log *slog.Logger) error {
 	return nil
 }
 
-// openApp prepares the built app in dir and opens it with Mutual's pages.
+// openApp prepares the built app in dir and opens it with Mutual's pages:
+// the web app's routes (cmd/web registers the same ones), each rendered
+// on the server as the layout without client logic (ui.Prerender).
 func openApp(dir string, log *slog.Logger) (*pwa.Handler, error) {
 	if err := prepare(dir, log); err != nil {
 		return nil, err
 	}
-	h, err := pwa.New(pwa.Config{Dir: dir, Routes: ui.Routes, Page: ui.Prerender, Head: []string{ui.ThemeScript}})
+	ui.Routes(ui.Prerender)
+	h, err := pwa.New(pwa.Config{Dir: dir, Head: []string{ui.ThemeScript}})
 	if err != nil {
 		return nil, fmt.Errorf("web app: %w", err)
 	}
