@@ -4,25 +4,6 @@ package pwa
 
 import "errors"
 
-// The app's identity, shared by the manifest and the pages.
-const (
-	Name        = "Mutual"
-	Description = "End-to-end encrypted messaging, run by its members' co-operative."
-	// ThemeColor is the brand colour of the icons and the light theme; the
-	// dark theme's colours are the style sheets' business.
-	ThemeColor = "#0f766e"
-	// BackgroundColor is the splash screen's and the light theme's page background.
-	BackgroundColor = "#ffffff"
-)
-
-// The icons, under static/icons (go generate draws them).
-const (
-	iconSmall    = "/web/icons/icon-192.png"
-	iconLarge    = "/web/icons/icon-512.png"
-	iconMaskable = "/web/icons/icon-maskable-512.png"
-	iconSVG      = "/web/icons/icon.svg"
-)
-
 // wasmPath is where the app's WebAssembly is served.
 const wasmPath = "/web/app.wasm"
 
@@ -35,6 +16,11 @@ type Config struct {
 	// copies (see Prepare), and any file to serve under /web/ in place of
 	// or beside the embedded ones.
 	Dir string
+	// Manifest is the web app manifest (JSON), served as it is; the
+	// pages take their name, description, language, colours and icons
+	// from it. Nil means the project's, manifest.webmanifest at the top
+	// of the repository (mutual.Manifest).
+	Manifest []byte
 	// Head is raw HTML added to every page's <head>, such as the inline
 	// script that applies the user's colour theme before the first paint.
 	Head []string

@@ -5,6 +5,12 @@
 // under /web/: app.wasm, sent precompressed (brotli or gzip, by
 // Accept-Encoding), the icons and the style sheets.
 //
+// The manifest is manifest.webmanifest at the top of the repository (the
+// package mutual embeds it), served as it is; the pages take the app's
+// name, description, language, colours and icons from it, and New
+// refuses one that lacks them or whose icons are not among the static
+// files at the sizes it declares.
+//
 // The routes are go-app's, which are process-wide: the program registers
 // them (app.Route), with the component the server renders for each, as
 // the web app's main does with its live pages. This package imports

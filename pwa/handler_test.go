@@ -5,8 +5,6 @@ package pwa_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -207,73 +205,6 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-func TestManifest(t *testing.T) {
-	_, srv := serve(t, appDir(t, fakeWasm("manifest")))
-	for _, path := range []string{"/manifest.webmanifest", "/manifest.json"} {
-		t.Run(path, func(t *testing.T) {
-			res, body := get(t, srv, http.MethodGet, path, nil)
-			if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/manifest+json" {
-				t.Fatalf("status %d, Content-Type %q", res.StatusCode, res.Header.Get("Content-Type"))
-			}
-			var m struct {
-				ID, Name, ShortName, StartURL, Scope, Display, ThemeColor, BackgroundColor, Description string
-				Icons                                                                                   []struct{ Src, Sizes, Type, Purpose string }
-			}
-			if err := json.Unmarshal(body, &struct {
-				ID              *string `json:"id"`
-				Name            *string `json:"name"`
-				ShortName       *string `json:"short_name"`
-				StartURL        *string `json:"start_url"`
-				Scope           *string `json:"scope"`
-				Display         *string `json:"display"`
-				ThemeColor      *string `json:"theme_color"`
-				BackgroundColor *string `json:"background_color"`
-				Description     *string `json:"description"`
-				Icons           any     `json:"icons"`
-			}{&m.ID, &m.Name, &m.ShortName, &m.StartURL, &m.Scope, &m.Display, &m.ThemeColor, &m.BackgroundColor, &m.Description, &m.Icons}); err != nil {
-				t.Fatalf("manifest: %v\n%s", err, body)
-			}
-			want := map[string][2]string{
-				"id": {m.ID, "/"}, "name": {m.Name, "Mutual"}, "short_name": {m.ShortName, "Mutual"},
-				"start_url": {m.StartURL, "/"}, "scope": {m.Scope, "/"}, "display": {m.Display, "standalone"},
-				"theme_color": {m.ThemeColor, pwa.ThemeColor}, "background_color": {m.BackgroundColor, pwa.BackgroundColor},
-			}
-			for k, v := range want {
-				if v[0] != v[1] {
-					t.Errorf("%s %q, want %q", k, v[0], v[1])
-				}
-			}
-			if m.Description == "" {
-				t.Error("no description")
-			}
-			seen := map[string]bool{}
-			for _, ic := range m.Icons {
-				seen[ic.Sizes+" "+ic.Type+" "+ic.Purpose] = true
-				res, body := get(t, srv, http.MethodGet, ic.Src, nil)
-				if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != ic.Type {
-					t.Errorf("icon %s: status %d, Content-Type %q", ic.Src, res.StatusCode, res.Header.Get("Content-Type"))
-					continue
-				}
-				if ic.Type == "image/png" {
-					img, err := png.Decode(bytes.NewReader(body))
-					if err != nil {
-						t.Errorf("icon %s: %v", ic.Src, err)
-						continue
-					}
-					if got := fmt.Sprintf("%dx%d", img.Bounds().Dx(), img.Bounds().Dy()); got != ic.Sizes {
-						t.Errorf("icon %s is %s, the manifest says %s", ic.Src, got, ic.Sizes)
-					}
-				}
-			}
-			for _, k := range []string{"192x192 image/png any", "512x512 image/png any", "512x512 image/png maskable", "any image/svg+xml any"} {
-				if !seen[k] {
-					t.Errorf("no icon %s", k)
-				}
-			}
-		})
-	}
-}
-
 // workerResources extracts the list of precached resources of a worker.
 func workerResources(t *testing.T, worker string) []string {
 	t.Helper()
@@ -382,8 +313,8 @@ func TestPages(t *testing.T) {
 				`href="/web/styles/app.css"`, `href="/web/icons/icon.svg"`,
 			)
 			// go-app orders attributes differently on each rendering.
-			if meta := regexp.MustCompile(`<meta [^>]*name="theme-color"[^>]*>`).FindString(string(body)); !strings.Contains(meta, `content="`+pwa.ThemeColor+`"`) {
-				t.Errorf("theme colour %q", meta)
+			if meta := regexp.MustCompile(`<meta [^>]*name="theme-color"[^>]*>`).FindString(string(body)); !strings.Contains(meta, `content="`+fileManifest(t).ThemeColor+`"`) {
+				t.Errorf("theme colour %q, want the manifest's", meta)
 			}
 		})
 	}
