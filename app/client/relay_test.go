@@ -16,9 +16,9 @@ import (
 	"github.com/mutualcoop/mutual/app/store"
 	"github.com/mutualcoop/mutual/app/store/boltstore"
 	"github.com/mutualcoop/mutual/app/transport"
+	"github.com/mutualcoop/mutual/internal/smtpcatch"
 	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/auth/smtp"
-	"github.com/mutualcoop/mutual/relay/auth/smtptest"
 	"github.com/mutualcoop/mutual/relay/server"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
@@ -30,7 +30,7 @@ type testRelay struct {
 	url  string
 	http string // the relay's HTTP base URL (for /metrics)
 	dir  string // the relay's data directory
-	mail *smtptest.Server
+	mail *smtpcatch.Server
 }
 
 func startRelay(t testing.TB) *testRelay {
@@ -41,7 +41,7 @@ func startRelay(t testing.TB) *testRelay {
 // startRelayWith starts a relay whose configuration tune adjusts, if set.
 func startRelayWith(t testing.TB, tune func(*server.Config)) *testRelay {
 	t.Helper()
-	mail := smtptest.Start(t, smtptest.Options{})
+	mail := smtpcatch.Start(t, smtpcatch.Options{})
 	sender, err := smtp.New(smtp.Config{
 		Host: mail.Host(), Port: mail.Port(), TLS: smtp.StartTLS, RootCAs: mail.RootCAs(),
 		Username: mail.Username, Password: mail.Password, From: "codes@mutual.test",

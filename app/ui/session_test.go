@@ -13,10 +13,10 @@ import (
 
 	"github.com/mutualcoop/mutual/app/client"
 	"github.com/mutualcoop/mutual/app/store/memstore"
+	"github.com/mutualcoop/mutual/internal/smtpcatch"
 	"github.com/mutualcoop/mutual/internal/wait"
 	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/auth/smtp"
-	"github.com/mutualcoop/mutual/relay/auth/smtptest"
 	"github.com/mutualcoop/mutual/relay/server"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
@@ -25,12 +25,12 @@ import (
 // codes mailed to a real SMTP server.
 type testRelay struct {
 	url  string
-	mail *smtptest.Server
+	mail *smtpcatch.Server
 }
 
 func startRelay(t *testing.T) *testRelay {
 	t.Helper()
-	mail := smtptest.Start(t, smtptest.Options{})
+	mail := smtpcatch.Start(t, smtpcatch.Options{})
 	sender, err := smtp.New(smtp.Config{
 		Host: mail.Host(), Port: mail.Port(), TLS: smtp.StartTLS, RootCAs: mail.RootCAs(),
 		Username: mail.Username, Password: mail.Password, From: "codes@mutual.test",

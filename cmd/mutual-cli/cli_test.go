@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mutualcoop/mutual/internal/smtpcatch"
 	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/auth/smtp"
-	"github.com/mutualcoop/mutual/relay/auth/smtptest"
 	"github.com/mutualcoop/mutual/relay/server"
 )
 
@@ -24,12 +24,12 @@ import (
 type relay struct {
 	url  string
 	data string
-	mail *smtptest.Server
+	mail *smtpcatch.Server
 }
 
 func startRelay(t *testing.T) *relay {
 	t.Helper()
-	mail := smtptest.Start(t, smtptest.Options{})
+	mail := smtpcatch.Start(t, smtpcatch.Options{})
 	sender, err := smtp.New(smtp.Config{Host: mail.Host(), Port: mail.Port(), RootCAs: mail.RootCAs(),
 		Username: mail.Username, Password: mail.Password, From: "codes@mutual.test"})
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/mutualcoop/mutual/relay/loadgen"
+	"github.com/mutualcoop/mutual/internal/loadgen"
 )
 
 // benchFlags are the settings of `mutual bench`.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mutualcoop/mutual/app/ui"
-	"github.com/mutualcoop/mutual/app/web"
+	"github.com/mutualcoop/mutual/pwa"
 )
 
 // bundleFlags are the settings of `mutual bundle`.
@@ -70,7 +70,7 @@ func bundle(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // are current.
 func prepare(dir string, log *slog.Logger) error {
 	start := time.Now()
-	written, err := web.Prepare(dir)
+	written, err := pwa.Prepare(dir)
 	if err != nil {
 		return err
 	}
@@ -80,12 +80,15 @@ func prepare(dir string, log *slog.Logger) error {
 	return nil
 }
 
-// openApp prepares the built app in dir and opens it with Mutual's pages.
-func openApp(dir string, log *slog.Logger) (*web.Handler, error) {
+// openApp prepares the built app in dir and opens it with Mutual's pages:
+// the web app's routes (cmd/web registers the same ones), each rendered
+// on the server as the layout without client logic (ui.Prerender).
+func openApp(dir string, log *slog.Logger) (*pwa.Handler, error) {
 	if err := prepare(dir, log); err != nil {
 		return nil, err
 	}
-	h, err := web.New(web.Config{Dir: dir, Routes: ui.Routes, Page: ui.Prerender, Head: []string{ui.ThemeScript}})
+	ui.Routes(ui.Prerender)
+	h, err := pwa.New(pwa.Config{Dir: dir, Head: []string{ui.ThemeScript}})
 	if err != nil {
 		return nil, fmt.Errorf("web app: %w", err)
 	}

@@ -1,7 +1,7 @@
 //go:build js && wasm
 
 // Command web is the Mutual web app: the client and its user interface,
-// compiled to WebAssembly and run by the page that app/web serves. It
+// compiled to WebAssembly and run by the page that pwa serves. It
 // keeps this device's data in the browser's IndexedDB (database "mutual")
 // and talks to the relay of the origin it was loaded from
 // (ws(s)://<host>/v1/ws).

@@ -22,8 +22,8 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
+	"github.com/mutualcoop/mutual/internal/smtpcatch"
 	"github.com/mutualcoop/mutual/internal/wait"
-	"github.com/mutualcoop/mutual/relay/auth/smtptest"
 )
 
 // relay is `mutual serve --web` run as a child process, mailing its codes
@@ -35,7 +35,7 @@ type relay struct {
 	web  string // the directory given to --web
 	data string
 	addr string // 127.0.0.1:port
-	mail *smtptest.Server
+	mail *smtpcatch.Server
 	ca   string // PEM file trusting the SMTP server's certificate
 
 	mu     sync.Mutex
@@ -48,7 +48,7 @@ type relay struct {
 // test ends.
 func startRelay(t *testing.T, bin, web string) *relay {
 	t.Helper()
-	mail := smtptest.Start(t, smtptest.Options{})
+	mail := smtpcatch.Start(t, smtpcatch.Options{})
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -75,7 +75,7 @@ func startRelay(t *testing.T, bin, web string) *relay {
 // writeTrust saves the SMTP server's certificate, read from a STARTTLS
 // handshake that verifies it, as the PEM file the relay trusts
 // (SSL_CERT_FILE): the relay checks the server as it would in production.
-func writeTrust(t *testing.T, mail *smtptest.Server, path string) {
+func writeTrust(t *testing.T, mail *smtpcatch.Server, path string) {
 	t.Helper()
 	c, err := gosmtp.DialStartTLS(mail.Addr(), &tls.Config{RootCAs: mail.RootCAs(), ServerName: mail.Host()})
 	if err != nil {

@@ -60,28 +60,39 @@ func forbidden(p pkg, banned []string) string {
 	return ""
 }
 
+// serverSide are the packages of the server and what only the server may
+// link: the relay, the programs, the web serving, the load generator and
+// its SMTP server, the databases' and Kafka's clients.
 var serverSide = []string{
 	module + "/relay/auth", module + "/relay/bus", module + "/relay/directory",
 	module + "/relay/gateway", module + "/relay/router", module + "/relay/server",
-	module + "/relay/loadgen", module + "/cmd", "github.com/prometheus",
+	module + "/cmd", module + "/pwa", "github.com/prometheus",
+	module + "/internal/loadgen", module + "/internal/smtpcatch",
 	"github.com/IBM/sarama", "github.com/jackc/pgx", "modernc.org/sqlite",
 	"database/sql", "github.com/emersion/go-smtp", "github.com/twmb/franz-go",
 }
 
 // TestLayering: the client and the end-to-end encryption never depend on
 // the server, a database driver or the Kafka client; the encryption and the
-// wire format touch no network.
+// wire format touch no network; the server never depends on the client;
+// the web serving depends on neither (the program registers the app's
+// pages with go-app's router, see package pwa).
 func TestLayering(t *testing.T) {
+	native := [][2]string{{"linux", "amd64"}}
+	both := [][2]string{{"linux", "amd64"}, {"js", "wasm"}}
 	rules := []struct {
 		pattern string
 		banned  []string
+		targets [][2]string
 	}{
-		{"./app/...", serverSide},
-		{"./relay/wire/...", append(serverSide, "net", "net/http", module+"/app")},
-		{"./crypto/...", append(serverSide, "net", "net/http", module+"/app", module+"/relay/wire")},
+		{"./app/...", serverSide, both},
+		{"./relay/wire/...", append(serverSide, "net", "net/http", module+"/app"), both},
+		{"./crypto/...", append(serverSide, "net", "net/http", module+"/app", module+"/relay/wire"), both},
+		{"./relay/...", []string{module + "/app", module + "/internal/loadgen"}, native},
+		{"./pwa/...", []string{module + "/app", module + "/relay"}, native},
 	}
-	for _, target := range [][2]string{{"linux", "amd64"}, {"js", "wasm"}} {
-		for _, r := range rules {
+	for _, r := range rules {
+		for _, target := range r.targets {
 			for _, p := range list(t, target[0], target[1], r.pattern) {
 				if strings.HasSuffix(p.ImportPath, ".test") || len(p.GoFiles) == 0 {
 					continue
@@ -90,6 +101,16 @@ func TestLayering(t *testing.T) {
 					t.Errorf("%s/%s: %s imports %s", target[0], target[1], p.ImportPath, d)
 				}
 			}
+		}
+	}
+}
+
+// TestServerLinksNoTesting: the server binary does not carry the testing
+// package (its flags, its harness) into production.
+func TestServerLinksNoTesting(t *testing.T) {
+	for _, p := range list(t, "linux", "amd64", "./cmd/mutual") {
+		if d := forbidden(p, []string{"testing"}); d != "" {
+			t.Errorf("%s links %s", p.ImportPath, d)
 		}
 	}
 }

@@ -29,6 +29,6 @@
 //     memory, with a bounded table).
 //
 // Senders live in subpackages (auth/smtp) or here (ConsoleSender, for
-// development on a loopback listener only). auth/smtptest is a real SMTP
-// server for tests and the load generator.
+// development on a loopback listener only). internal/smtpcatch is a real
+// SMTP server for tests and the load generator.
 package auth

@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mutualcoop/mutual/internal/smtpcatch"
 	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/auth/smtp"
-	"github.com/mutualcoop/mutual/relay/auth/smtptest"
 )
 
-func smtpSender(t *testing.T, srv *smtptest.Server, mod func(*smtp.Config)) *smtp.Sender {
+func smtpSender(t *testing.T, srv *smtpcatch.Server, mod func(*smtp.Config)) *smtp.Sender {
 	t.Helper()
 	cfg := smtp.Config{
 		Host:     srv.Host(),
@@ -24,7 +24,7 @@ func smtpSender(t *testing.T, srv *smtptest.Server, mod func(*smtp.Config)) *smt
 		Password: srv.Password,
 		From:     "codes@mutual.example",
 	}
-	if srv.Mode() == smtptest.ImplicitTLS {
+	if srv.Mode() == smtpcatch.ImplicitTLS {
 		cfg.TLS = smtp.ImplicitTLS
 	}
 	if mod != nil {
@@ -40,14 +40,14 @@ func smtpSender(t *testing.T, srv *smtptest.Server, mod func(*smtp.Config)) *smt
 func TestEndToEndSMTP(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		opts smtptest.Options
+		opts smtpcatch.Options
 		mech string
 	}{
-		{"starttls plain", smtptest.Options{}, "PLAIN"},
-		{"implicit tls login", smtptest.Options{Mode: smtptest.ImplicitTLS, Mechanisms: []string{"LOGIN"}}, ""},
+		{"starttls plain", smtpcatch.Options{}, "PLAIN"},
+		{"implicit tls login", smtpcatch.Options{Mode: smtpcatch.ImplicitTLS, Mechanisms: []string{"LOGIN"}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := smtptest.Start(t, tc.opts)
+			srv := smtpcatch.Start(t, tc.opts)
 			st := newMemStore()
 			svc, err := auth.New(auth.Config{Secret: testSecret}, st, auth.Senders{
 				auth.SchemeEmail: smtpSender(t, srv, func(c *smtp.Config) { c.Mechanism = tc.mech }),
@@ -81,7 +81,7 @@ func TestEndToEndSMTP(t *testing.T) {
 }
 
 func TestEndToEndSMTPWrongPassword(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{})
+	srv := smtpcatch.Start(t, smtpcatch.Options{})
 	st := newMemStore()
 	svc, err := auth.New(auth.Config{Secret: testSecret}, st, auth.Senders{
 		auth.SchemeEmail: smtpSender(t, srv, func(c *smtp.Config) { c.Password = "not the password" }),
@@ -121,7 +121,7 @@ func (s *syncBuffer) String() string {
 func TestNoSecretsInLogs(t *testing.T) {
 	var out syncBuffer
 	log := slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := smtptest.Start(t, smtptest.Options{Reject: func(rcpt string) bool { return strings.HasPrefix(rcpt, "rejected") }})
+	srv := smtpcatch.Start(t, smtpcatch.Options{Reject: func(rcpt string) bool { return strings.HasPrefix(rcpt, "rejected") }})
 	clk := newClock()
 	st := newMemStore()
 	svc, err := auth.New(auth.Config{Secret: testSecret, Now: clk.Now, Logger: log}, st, auth.Senders{

@@ -15,9 +15,9 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/mutualcoop/mutual/app/transport"
+	"github.com/mutualcoop/mutual/internal/smtpcatch"
 	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/auth/smtp"
-	"github.com/mutualcoop/mutual/relay/auth/smtptest"
 	"github.com/mutualcoop/mutual/relay/server"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
@@ -28,7 +28,7 @@ type relay struct {
 	t    *testing.T
 	srv  *server.Server
 	http *httptest.Server
-	mail *smtptest.Server
+	mail *smtpcatch.Server
 	url  string
 }
 
@@ -38,7 +38,7 @@ func startRelay(t *testing.T, tune func(*server.Config)) *relay {
 
 func startRelayWith(t *testing.T, tune func(*server.Config), tuneParts func(*server.EmbeddedConfig)) *relay {
 	t.Helper()
-	mail := smtptest.Start(t, smtptest.Options{})
+	mail := smtpcatch.Start(t, smtpcatch.Options{})
 	sender, err := smtp.New(smtp.Config{
 		Host: mail.Host(), Port: mail.Port(), TLS: smtp.StartTLS, RootCAs: mail.RootCAs(),
 		Username: mail.Username, Password: mail.Password, From: "codes@mutual.test",

@@ -12,20 +12,20 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/mutualcoop/mutual/internal/smtpcatch"
 	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/auth/smtp"
-	"github.com/mutualcoop/mutual/relay/auth/smtptest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // config returns a Sender configuration for srv.
-func config(srv *smtptest.Server) smtp.Config {
+func config(srv *smtpcatch.Server) smtp.Config {
 	mode := smtp.StartTLS
 	switch srv.Mode() {
-	case smtptest.ImplicitTLS:
+	case smtpcatch.ImplicitTLS:
 		mode = smtp.ImplicitTLS
-	case smtptest.Plaintext:
+	case smtpcatch.Plaintext:
 		mode = smtp.NoTLS
 	}
 	return smtp.Config{
@@ -62,21 +62,21 @@ func send(t *testing.T, cfg smtp.Config, to string, code string) error {
 func TestSend(t *testing.T) {
 	tests := []struct {
 		name       string
-		mode       smtptest.Mode
+		mode       smtpcatch.Mode
 		serverMech []string
 		clientMech string
 	}{
-		{"starttls plain", smtptest.STARTTLS, nil, "PLAIN"},
-		{"starttls login", smtptest.STARTTLS, nil, "LOGIN"},
-		{"starttls auto picks plain", smtptest.STARTTLS, nil, ""},
-		{"starttls auto falls back to login", smtptest.STARTTLS, []string{"LOGIN"}, ""},
-		{"implicit plain", smtptest.ImplicitTLS, nil, "PLAIN"},
-		{"implicit login", smtptest.ImplicitTLS, []string{"LOGIN"}, "LOGIN"},
-		{"loopback plaintext", smtptest.Plaintext, nil, ""},
+		{"starttls plain", smtpcatch.STARTTLS, nil, "PLAIN"},
+		{"starttls login", smtpcatch.STARTTLS, nil, "LOGIN"},
+		{"starttls auto picks plain", smtpcatch.STARTTLS, nil, ""},
+		{"starttls auto falls back to login", smtpcatch.STARTTLS, []string{"LOGIN"}, ""},
+		{"implicit plain", smtpcatch.ImplicitTLS, nil, "PLAIN"},
+		{"implicit login", smtpcatch.ImplicitTLS, []string{"LOGIN"}, "LOGIN"},
+		{"loopback plaintext", smtpcatch.Plaintext, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := smtptest.Start(t, smtptest.Options{Mode: tt.mode, Mechanisms: tt.serverMech})
+			srv := smtpcatch.Start(t, smtpcatch.Options{Mode: tt.mode, Mechanisms: tt.serverMech})
 			cfg := config(srv)
 			cfg.Mechanism = tt.clientMech
 			if err := send(t, cfg, "Alice@Bücher.example", "01234567"); err != nil {
@@ -91,7 +91,7 @@ func TestSend(t *testing.T) {
 				t.Fatalf("%d messages, want 1", len(msgs))
 			}
 			m := msgs[0]
-			if m.TLS != (tt.mode != smtptest.Plaintext) || m.User != srv.Username {
+			if m.TLS != (tt.mode != smtpcatch.Plaintext) || m.User != srv.Username {
 				t.Fatalf("received with TLS %v by %q", m.TLS, m.User)
 			}
 			if m.From != "codes@mutual.example" || len(m.To) != 1 || m.To[0] != "Alice@xn--bcher-kva.example" {
@@ -103,7 +103,7 @@ func TestSend(t *testing.T) {
 }
 
 // checkMessage checks the headers and body of a code mail.
-func checkMessage(t *testing.T, m smtptest.Message) {
+func checkMessage(t *testing.T, m smtpcatch.Message) {
 	t.Helper()
 	pm, err := m.Parse()
 	if err != nil {
@@ -144,7 +144,7 @@ func checkMessage(t *testing.T, m smtptest.Message) {
 }
 
 func TestFromNameEncoded(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{})
+	srv := smtpcatch.Start(t, smtpcatch.Options{})
 	cfg := config(srv)
 	cfg.FromName = "Mutual Coöp, \"Codes\""
 	if err := send(t, cfg, "bob@example.org", "12345678"); err != nil {
@@ -163,23 +163,23 @@ func TestFromNameEncoded(t *testing.T) {
 func TestSendFailures(t *testing.T) {
 	tests := []struct {
 		name string
-		opts smtptest.Options
+		opts smtpcatch.Options
 		mod  func(*smtp.Config)
 	}{
-		{"wrong password", smtptest.Options{}, func(c *smtp.Config) { c.Password = "wrong-password" }},
-		{"wrong password login", smtptest.Options{Mechanisms: []string{"LOGIN"}}, func(c *smtp.Config) { c.Password = "wrong-password" }},
-		{"wrong user implicit", smtptest.Options{Mode: smtptest.ImplicitTLS}, func(c *smtp.Config) { c.Username = "mallory" }},
-		{"no auth", smtptest.Options{}, func(c *smtp.Config) { c.Username, c.Password = "", "" }},
-		{"mechanism not offered", smtptest.Options{Mechanisms: []string{"LOGIN"}}, func(c *smtp.Config) { c.Mechanism = "PLAIN" }},
-		{"untrusted certificate", smtptest.Options{}, func(c *smtp.Config) { c.RootCAs = nil }},
-		{"untrusted certificate implicit", smtptest.Options{Mode: smtptest.ImplicitTLS}, func(c *smtp.Config) { c.RootCAs = nil }},
-		{"no STARTTLS offered", smtptest.Options{Mode: smtptest.Plaintext}, func(c *smtp.Config) { c.TLS = smtp.StartTLS }},
-		{"TLS to a STARTTLS port", smtptest.Options{}, func(c *smtp.Config) { c.TLS = smtp.ImplicitTLS }},
-		{"recipient rejected", smtptest.Options{Reject: func(string) bool { return true }}, nil},
+		{"wrong password", smtpcatch.Options{}, func(c *smtp.Config) { c.Password = "wrong-password" }},
+		{"wrong password login", smtpcatch.Options{Mechanisms: []string{"LOGIN"}}, func(c *smtp.Config) { c.Password = "wrong-password" }},
+		{"wrong user implicit", smtpcatch.Options{Mode: smtpcatch.ImplicitTLS}, func(c *smtp.Config) { c.Username = "mallory" }},
+		{"no auth", smtpcatch.Options{}, func(c *smtp.Config) { c.Username, c.Password = "", "" }},
+		{"mechanism not offered", smtpcatch.Options{Mechanisms: []string{"LOGIN"}}, func(c *smtp.Config) { c.Mechanism = "PLAIN" }},
+		{"untrusted certificate", smtpcatch.Options{}, func(c *smtp.Config) { c.RootCAs = nil }},
+		{"untrusted certificate implicit", smtpcatch.Options{Mode: smtpcatch.ImplicitTLS}, func(c *smtp.Config) { c.RootCAs = nil }},
+		{"no STARTTLS offered", smtpcatch.Options{Mode: smtpcatch.Plaintext}, func(c *smtp.Config) { c.TLS = smtp.StartTLS }},
+		{"TLS to a STARTTLS port", smtpcatch.Options{}, func(c *smtp.Config) { c.TLS = smtp.ImplicitTLS }},
+		{"recipient rejected", smtpcatch.Options{Reject: func(string) bool { return true }}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := smtptest.Start(t, tt.opts)
+			srv := smtpcatch.Start(t, tt.opts)
 			cfg := config(srv)
 			if tt.mod != nil {
 				tt.mod(&cfg)
@@ -204,7 +204,7 @@ func TestSendFailures(t *testing.T) {
 func TestSendPlaintextNeverAuthenticatesInClear(t *testing.T) {
 	// A server without STARTTLS, and a client that wants it: the client
 	// must give up before AUTH, so the password never crosses in clear.
-	srv := smtptest.Start(t, smtptest.Options{Mode: smtptest.Plaintext})
+	srv := smtpcatch.Start(t, smtpcatch.Options{Mode: smtpcatch.Plaintext})
 	cfg := config(srv)
 	cfg.TLS = smtp.StartTLS
 	err := send(t, cfg, "alice@example.org", "12345678")
@@ -242,7 +242,7 @@ func TestSendStalledServer(t *testing.T) {
 		}
 	})
 	t.Run("no reply to data", func(t *testing.T) {
-		srv := smtptest.Start(t, smtptest.Options{StallData: true})
+		srv := smtpcatch.Start(t, smtpcatch.Options{StallData: true})
 		cfg := config(srv)
 		cfg.CommandTimeout = 300 * time.Millisecond
 		err := send(t, cfg, "alice@example.org", "12345678")
@@ -252,7 +252,7 @@ func TestSendStalledServer(t *testing.T) {
 		}
 	})
 	t.Run("context deadline", func(t *testing.T) {
-		srv := smtptest.Start(t, smtptest.Options{StallData: true})
+		srv := smtpcatch.Start(t, smtpcatch.Options{StallData: true})
 		s, err := smtp.New(config(srv)) // command timeout 5 s
 		if err != nil {
 			t.Fatal(err)
@@ -266,7 +266,7 @@ func TestSendStalledServer(t *testing.T) {
 		}
 	})
 	t.Run("context cancelled", func(t *testing.T) {
-		srv := smtptest.Start(t, smtptest.Options{StallData: true})
+		srv := smtpcatch.Start(t, smtpcatch.Options{StallData: true})
 		s, err := smtp.New(config(srv))
 		if err != nil {
 			t.Fatal(err)
@@ -355,7 +355,7 @@ func TestSendWrongScheme(t *testing.T) {
 func TestHeaderParsesAsMail(t *testing.T) {
 	// Guard: an address with every atext special still makes a To header
 	// that parses back to the same mailbox.
-	srv := smtptest.Start(t, smtptest.Options{})
+	srv := smtpcatch.Start(t, smtpcatch.Options{})
 	to := "!#$%&'*+-/=?^_`{|}~@example.org"
 	if err := send(t, config(srv), to, "12345678"); err != nil {
 		t.Fatal(err)
@@ -371,9 +371,9 @@ func TestHeaderParsesAsMail(t *testing.T) {
 }
 
 func BenchmarkSend(b *testing.B) {
-	for _, mode := range []smtptest.Mode{smtptest.STARTTLS, smtptest.ImplicitTLS} {
+	for _, mode := range []smtpcatch.Mode{smtpcatch.STARTTLS, smtpcatch.ImplicitTLS} {
 		b.Run(mode.String(), func(b *testing.B) {
-			srv := smtptest.Start(b, smtptest.Options{Mode: mode})
+			srv := smtpcatch.Start(b, smtpcatch.Options{Mode: mode})
 			s, err := smtp.New(config(srv))
 			if err != nil {
 				b.Fatal(err)

@@ -8,9 +8,9 @@ import (
 	"net"
 	"runtime"
 
+	"github.com/mutualcoop/mutual/internal/smtpcatch"
 	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/auth/smtp"
-	"github.com/mutualcoop/mutual/relay/auth/smtptest"
 	"github.com/mutualcoop/mutual/relay/server"
 )
 
@@ -41,7 +41,7 @@ type EmbeddedRelay struct {
 	// Codes catches the codes the relay mails.
 	Codes CodeSource
 
-	mail      *smtptest.Server
+	mail      *smtpcatch.Server
 	srv       *server.Server
 	served    chan error
 	closeDone bool
@@ -55,7 +55,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*EmbeddedRelay, erro
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	mail, err := smtptest.New(smtptest.Options{})
+	mail, err := smtpcatch.New(smtpcatch.Options{})
 	if err != nil {
 		return nil, err
 	}

@@ -1,19 +1,20 @@
 //go:build !wasm
 
-package web
+package pwa
 
 import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/mutualcoop/mutual"
 )
 
 // workerTemplate is the service worker, with go-app's placeholders
@@ -37,8 +38,11 @@ type Handler struct {
 	etag     string
 }
 
-// New reads the app from cfg.Dir, registers its routes and returns its
-// handler. The compressed copies of app.wasm must be current (Prepare).
+// New reads the app from cfg.Dir and returns its handler. The compressed
+// copies of app.wasm must be current (Prepare). The pages it serves are
+// the routes registered with go-app's router (app.Route), which is
+// process-wide: the program registers them, before it serves or bundles
+// the app, with the components the server renders.
 func New(cfg Config) (*Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -47,32 +51,29 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []string{iconSmall, iconLarge, iconMaskable, iconSVG} {
-		if _, ok := a.files[p]; !ok {
-			return nil, fmt.Errorf("web: no icon %s", p)
-		}
+	raw := cfg.Manifest
+	if raw == nil {
+		raw = mutual.Manifest()
 	}
-	manifest, err := makeManifest()
+	m, err := parseManifest(raw)
+	if err == nil {
+		err = m.checkIcons(a)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pwa: %w", err)
 	}
-	h := &Handler{assets: a, manifest: manifest}
+	h := &Handler{assets: a, manifest: raw}
 	h.goapp = &app.Handler{
-		Name:            Name,
-		ShortName:       Name,
-		Title:           Name,
-		Description:     Description,
-		Lang:            "en",
-		ThemeColor:      ThemeColor,
-		BackgroundColor: BackgroundColor,
+		Name:            m.Name,
+		ShortName:       m.ShortName,
+		Title:           m.Name,
+		Description:     m.Description,
+		Lang:            m.Lang,
+		ThemeColor:      m.ThemeColor,
+		BackgroundColor: m.BackgroundColor,
 		LoadingLabel:    loadingLabel,
-		Icon: app.Icon{
-			Default:  iconSmall,
-			Large:    iconLarge,
-			Maskable: iconMaskable,
-			SVG:      iconSVG,
-		},
-		Styles: a.styles(),
+		Icon:            m.goappIcon(),
+		Styles:          a.styles(),
 		// Every static file is part of the app: precached, so that the
 		// app opens offline.
 		CacheableResources:    a.paths(),
@@ -81,10 +82,9 @@ func New(cfg Config) (*Handler, error) {
 		ServiceWorkerTemplate: workerTemplate,
 		RawHeaders:            cfg.Head,
 	}
-	h.version = version(h.goapp, a, manifest)
+	h.version = version(h.goapp, a, raw)
 	h.etag = `"` + h.version + `"`
 	h.goapp.Version = h.version
-	cfg.Routes(cfg.Page)
 	return h, nil
 }
 
@@ -165,55 +165,4 @@ func (h *Handler) serveManifest(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		w.Write(h.manifest)
 	}
-}
-
-// manifest is the web app manifest (W3C Web Application Manifest).
-type manifest struct {
-	ID              string         `json:"id"`
-	Name            string         `json:"name"`
-	ShortName       string         `json:"short_name"`
-	Description     string         `json:"description"`
-	Lang            string         `json:"lang"`
-	StartURL        string         `json:"start_url"`
-	Scope           string         `json:"scope"`
-	Display         string         `json:"display"`
-	BackgroundColor string         `json:"background_color"`
-	ThemeColor      string         `json:"theme_color"`
-	Categories      []string       `json:"categories"`
-	Icons           []manifestIcon `json:"icons"`
-}
-
-type manifestIcon struct {
-	Src     string `json:"src"`
-	Sizes   string `json:"sizes"`
-	Type    string `json:"type"`
-	Purpose string `json:"purpose"`
-}
-
-// makeManifest encodes Mutual's manifest. go-app's has no id and no
-// purpose "any", so it is replaced.
-func makeManifest() ([]byte, error) {
-	b, err := json.MarshalIndent(manifest{
-		ID:              "/",
-		Name:            Name,
-		ShortName:       Name,
-		Description:     Description,
-		Lang:            "en",
-		StartURL:        "/",
-		Scope:           "/",
-		Display:         "standalone",
-		BackgroundColor: BackgroundColor,
-		ThemeColor:      ThemeColor,
-		Categories:      []string{"social", "communication"},
-		Icons: []manifestIcon{
-			{Src: iconSmall, Sizes: "192x192", Type: "image/png", Purpose: "any"},
-			{Src: iconLarge, Sizes: "512x512", Type: "image/png", Purpose: "any"},
-			{Src: iconMaskable, Sizes: "512x512", Type: "image/png", Purpose: "maskable"},
-			{Src: iconSVG, Sizes: "any", Type: "image/svg+xml", Purpose: "any"},
-		},
-	}, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encode the manifest: %w", err)
-	}
-	return append(b, '\n'), nil
 }

@@ -1,6 +1,6 @@
 //go:build !wasm
 
-package web
+package pwa
 
 import (
 	"net/http"
@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
 // FuzzNegotiate: any Accept-Encoding header picks a copy that exists and
@@ -83,7 +81,7 @@ func BenchmarkServeWasm(b *testing.B) {
 	if _, err := Prepare(dir); err != nil {
 		b.Fatal(err)
 	}
-	h, err := New(Config{Dir: dir, Routes: func(func() app.Composer) {}, Page: func() app.Composer { return nil }})
+	h, err := New(Config{Dir: dir})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,6 @@
-// Package smtptest runs a real SMTP submission server on the loopback
+// Package smtpcatch runs a real SMTP submission server on the loopback
 // interface that keeps the mail it receives in memory, so that tests and
-// the load generator can catch authentication codes.
+// the load generator (`mutual bench`) can catch authentication codes.
 //
 // The server requires authentication (PLAIN and LOGIN, checked against
 // Server.Username and Server.Password) and TLS: STARTTLS by default, or TLS
@@ -9,9 +9,11 @@
 // the pool that trusts it. Plaintext mode, for testing a client's loopback
 // mode, allows authentication without TLS.
 //
-// New takes only Options, for use outside tests; Start wraps it for tests
-// and closes the server at cleanup.
-package smtptest
+// New starts a server, which serves until Close. Start wraps it for tests
+// and closes the server at cleanup; it takes any TB, such as a
+// *testing.T, so that the package does not link the testing package into
+// the programs that use it.
+package smtpcatch
 
 import (
 	"bytes"
@@ -32,7 +34,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -155,7 +156,7 @@ func New(opts Options) (*Server, error) {
 	}
 	for _, m := range mechs {
 		if m != sasl.Plain && m != sasl.Login {
-			return nil, fmt.Errorf("smtptest: unknown mechanism %q", m)
+			return nil, fmt.Errorf("smtpcatch: unknown mechanism %q", m)
 		}
 	}
 	cert, pool, err := selfSigned()
@@ -164,7 +165,7 @@ func New(opts Options) (*Server, error) {
 	}
 	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("smtptest: listen: %w", err)
+		return nil, fmt.Errorf("smtpcatch: listen: %w", err)
 	}
 	s := &Server{
 		Username:  opts.Username,
@@ -191,7 +192,7 @@ func New(opts Options) (*Server, error) {
 	if errLog == nil {
 		errLog = io.Discard
 	}
-	srv.ErrorLog = log.New(errLog, "smtptest: ", 0)
+	srv.ErrorLog = log.New(errLog, "smtpcatch: ", 0)
 	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	var ln net.Listener = s.ln
 	switch opts.Mode {
@@ -203,7 +204,7 @@ func New(opts Options) (*Server, error) {
 		srv.AllowInsecureAuth = true
 	default:
 		tcp.Close()
-		return nil, fmt.Errorf("smtptest: unknown mode %d", opts.Mode)
+		return nil, fmt.Errorf("smtpcatch: unknown mode %d", opts.Mode)
 	}
 	s.srv = srv
 	go func() {
@@ -211,17 +212,6 @@ func New(opts Options) (*Server, error) {
 		srv.Serve(ln)
 	}()
 	return s, nil
-}
-
-// Start starts a server for a test and closes it when the test ends.
-func Start(tb testing.TB, opts Options) *Server {
-	tb.Helper()
-	s, err := New(opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Close() })
-	return s
 }
 
 // Addr returns the server's address, "127.0.0.1:port".
@@ -265,11 +255,11 @@ func (s *Server) WaitCode(ctx context.Context, address string) (string, error) {
 			s.mu.Unlock()
 			text, err := m.Text()
 			if err != nil {
-				return "", fmt.Errorf("smtptest: parse message: %w", err)
+				return "", fmt.Errorf("smtpcatch: parse message: %w", err)
 			}
 			code := codeRE.FindString(text)
 			if code == "" {
-				return "", errors.New("smtptest: no code in the message")
+				return "", errors.New("smtpcatch: no code in the message")
 			}
 			return code, nil
 		}
@@ -277,9 +267,9 @@ func (s *Server) WaitCode(ctx context.Context, address string) (string, error) {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return "", fmt.Errorf("smtptest: wait for a code: %w", ctx.Err())
+			return "", fmt.Errorf("smtpcatch: wait for a code: %w", ctx.Err())
 		case <-s.stop:
-			return "", errors.New("smtptest: server closed")
+			return "", errors.New("smtpcatch: server closed")
 		}
 	}
 }
@@ -291,9 +281,9 @@ func (s *Server) WaitStalled(ctx context.Context) error {
 	case <-s.stalled:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("smtptest: wait for a stalled session: %w", ctx.Err())
+		return fmt.Errorf("smtpcatch: wait for a stalled session: %w", ctx.Err())
 	case <-s.stop:
-		return errors.New("smtptest: server closed")
+		return errors.New("smtpcatch: server closed")
 	}
 }
 
@@ -337,7 +327,7 @@ func (s *Server) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := s.srv.Shutdown(ctx); err != nil && !errors.Is(err, gosmtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-			s.closeErr = fmt.Errorf("smtptest: shutdown: %w", err)
+			s.closeErr = fmt.Errorf("smtpcatch: shutdown: %w", err)
 		}
 		<-s.serveDone
 	})

@@ -1,6 +1,6 @@
 //go:build !wasm
 
-package web_test
+package pwa_test
 
 import (
 	"bytes"

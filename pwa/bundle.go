@@ -1,6 +1,6 @@
 //go:build !wasm
 
-package web
+package pwa
 
 import (
 	_ "embed"

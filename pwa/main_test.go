@@ -1,6 +1,6 @@
 //go:build !wasm
 
-package web_test
+package pwa_test
 
 import (
 	"bytes"
@@ -17,10 +17,13 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 	"go.uber.org/goleak"
 
-	"github.com/mutualcoop/mutual/app/web"
+	"github.com/mutualcoop/mutual/pwa"
 )
 
 func TestMain(m *testing.M) {
+	// As a program does: its routes, with the component the server
+	// renders for each.
+	routes(newShell)
 	goleak.VerifyTestMain(m)
 }
 
@@ -33,7 +36,8 @@ func (*shell) Render() app.UI {
 
 func newShell() app.Composer { return &shell{} }
 
-// routes stand for the app's routes: fixed pages and a deep link.
+// routes stand for the app's routes: fixed pages and a deep link, each
+// made by newPage.
 func routes(newPage func() app.Composer) {
 	app.Route("/", newPage)
 	app.Route("/contacts", newPage)
@@ -53,7 +57,7 @@ func appDir(t *testing.T, wasm []byte) string {
 	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "app.wasm"), wasm)
-	if _, err := web.Prepare(dir); err != nil {
+	if _, err := pwa.Prepare(dir); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -69,9 +73,9 @@ func writeFile(t *testing.T, path string, b []byte) {
 	}
 }
 
-func newHandler(t *testing.T, dir string) *web.Handler {
+func newHandler(t *testing.T, dir string) *pwa.Handler {
 	t.Helper()
-	h, err := web.New(web.Config{Dir: dir, Routes: routes, Page: newShell})
+	h, err := pwa.New(pwa.Config{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +83,7 @@ func newHandler(t *testing.T, dir string) *web.Handler {
 }
 
 // serve starts a test server on a new handler for dir.
-func serve(t *testing.T, dir string) (*web.Handler, *httptest.Server) {
+func serve(t *testing.T, dir string) (*pwa.Handler, *httptest.Server) {
 	t.Helper()
 	h := newHandler(t, dir)
 	srv := httptest.NewServer(h)

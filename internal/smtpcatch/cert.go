@@ -1,4 +1,4 @@
-package smtptest
+package smtpcatch
 
 import (
 	"crypto/ecdsa"
@@ -19,16 +19,16 @@ import (
 func selfSigned() (tls.Certificate, *x509.CertPool, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("smtptest: generate key: %w", err)
+		return tls.Certificate{}, nil, fmt.Errorf("smtpcatch: generate key: %w", err)
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("smtptest: serial: %w", err)
+		return tls.Certificate{}, nil, fmt.Errorf("smtpcatch: serial: %w", err)
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "smtptest"},
+		Subject:               pkix.Name{CommonName: "smtpcatch"},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
@@ -40,11 +40,11 @@ func selfSigned() (tls.Certificate, *x509.CertPool, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("smtptest: create certificate: %w", err)
+		return tls.Certificate{}, nil, fmt.Errorf("smtpcatch: create certificate: %w", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("smtptest: parse certificate: %w", err)
+		return tls.Certificate{}, nil, fmt.Errorf("smtpcatch: parse certificate: %w", err)
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)

@@ -1,12 +1,10 @@
 //go:build !wasm
 
-package web_test
+package pwa_test
 
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,7 +17,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/mutualcoop/mutual/app/web"
+	"github.com/mutualcoop/mutual/pwa"
 )
 
 func TestWasmEncodings(t *testing.T) {
@@ -133,7 +131,7 @@ func TestNoTraversal(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "app.wasm"), fakeWasm("traversal"))
 	writeFile(t, filepath.Join(dir, ".env"), []byte("SECRET"))
 	writeFile(t, filepath.Join(dir, ".git", "config"), []byte("SECRET"))
-	if _, err := web.Prepare(dir); err != nil {
+	if _, err := pwa.Prepare(dir); err != nil {
 		t.Fatal(err)
 	}
 	_, srv := serve(t, dir)
@@ -159,7 +157,7 @@ func TestNoTraversal(t *testing.T) {
 		if err := os.Symlink(filepath.Join(parent, "secret"), filepath.Join(dir, "leak.txt")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := web.New(web.Config{Dir: dir, Routes: routes, Page: newShell}); err == nil {
+		if _, err := pwa.New(pwa.Config{Dir: dir}); err == nil {
 			t.Fatal("a symlink out of the app's directory was accepted")
 		}
 	})
@@ -179,7 +177,7 @@ func TestVersion(t *testing.T) {
 	}
 
 	writeFile(t, filepath.Join(dir, "app.wasm"), fakeWasm("v2"))
-	if _, err := web.Prepare(dir); err != nil {
+	if _, err := pwa.Prepare(dir); err != nil {
 		t.Fatal(err)
 	}
 	v2 := newHandler(t, dir).Version()
@@ -204,73 +202,6 @@ func TestVersion(t *testing.T) {
 	res, body := get(t, srv, http.MethodGet, "/web/app.wasm", map[string]string{"If-None-Match": `"` + h.Version() + `"`})
 	if res.StatusCode != http.StatusNotModified || len(body) != 0 || res.Header.Get("Vary") != "Accept-Encoding" {
 		t.Fatalf("If-None-Match the version: %d, %d bytes, Vary %q", res.StatusCode, len(body), res.Header.Get("Vary"))
-	}
-}
-
-func TestManifest(t *testing.T) {
-	_, srv := serve(t, appDir(t, fakeWasm("manifest")))
-	for _, path := range []string{"/manifest.webmanifest", "/manifest.json"} {
-		t.Run(path, func(t *testing.T) {
-			res, body := get(t, srv, http.MethodGet, path, nil)
-			if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/manifest+json" {
-				t.Fatalf("status %d, Content-Type %q", res.StatusCode, res.Header.Get("Content-Type"))
-			}
-			var m struct {
-				ID, Name, ShortName, StartURL, Scope, Display, ThemeColor, BackgroundColor, Description string
-				Icons                                                                                   []struct{ Src, Sizes, Type, Purpose string }
-			}
-			if err := json.Unmarshal(body, &struct {
-				ID              *string `json:"id"`
-				Name            *string `json:"name"`
-				ShortName       *string `json:"short_name"`
-				StartURL        *string `json:"start_url"`
-				Scope           *string `json:"scope"`
-				Display         *string `json:"display"`
-				ThemeColor      *string `json:"theme_color"`
-				BackgroundColor *string `json:"background_color"`
-				Description     *string `json:"description"`
-				Icons           any     `json:"icons"`
-			}{&m.ID, &m.Name, &m.ShortName, &m.StartURL, &m.Scope, &m.Display, &m.ThemeColor, &m.BackgroundColor, &m.Description, &m.Icons}); err != nil {
-				t.Fatalf("manifest: %v\n%s", err, body)
-			}
-			want := map[string][2]string{
-				"id": {m.ID, "/"}, "name": {m.Name, "Mutual"}, "short_name": {m.ShortName, "Mutual"},
-				"start_url": {m.StartURL, "/"}, "scope": {m.Scope, "/"}, "display": {m.Display, "standalone"},
-				"theme_color": {m.ThemeColor, web.ThemeColor}, "background_color": {m.BackgroundColor, web.BackgroundColor},
-			}
-			for k, v := range want {
-				if v[0] != v[1] {
-					t.Errorf("%s %q, want %q", k, v[0], v[1])
-				}
-			}
-			if m.Description == "" {
-				t.Error("no description")
-			}
-			seen := map[string]bool{}
-			for _, ic := range m.Icons {
-				seen[ic.Sizes+" "+ic.Type+" "+ic.Purpose] = true
-				res, body := get(t, srv, http.MethodGet, ic.Src, nil)
-				if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != ic.Type {
-					t.Errorf("icon %s: status %d, Content-Type %q", ic.Src, res.StatusCode, res.Header.Get("Content-Type"))
-					continue
-				}
-				if ic.Type == "image/png" {
-					img, err := png.Decode(bytes.NewReader(body))
-					if err != nil {
-						t.Errorf("icon %s: %v", ic.Src, err)
-						continue
-					}
-					if got := fmt.Sprintf("%dx%d", img.Bounds().Dx(), img.Bounds().Dy()); got != ic.Sizes {
-						t.Errorf("icon %s is %s, the manifest says %s", ic.Src, got, ic.Sizes)
-					}
-				}
-			}
-			for _, k := range []string{"192x192 image/png any", "512x512 image/png any", "512x512 image/png maskable", "any image/svg+xml any"} {
-				if !seen[k] {
-					t.Errorf("no icon %s", k)
-				}
-			}
-		})
 	}
 }
 
@@ -382,8 +313,8 @@ func TestPages(t *testing.T) {
 				`href="/web/styles/app.css"`, `href="/web/icons/icon.svg"`,
 			)
 			// go-app orders attributes differently on each rendering.
-			if meta := regexp.MustCompile(`<meta [^>]*name="theme-color"[^>]*>`).FindString(string(body)); !strings.Contains(meta, `content="`+web.ThemeColor+`"`) {
-				t.Errorf("theme colour %q", meta)
+			if meta := regexp.MustCompile(`<meta [^>]*name="theme-color"[^>]*>`).FindString(string(body)); !strings.Contains(meta, `content="`+fileManifest(t).ThemeColor+`"`) {
+				t.Errorf("theme colour %q, want the manifest's", meta)
 			}
 		})
 	}
@@ -447,12 +378,12 @@ func TestNoProxying(t *testing.T) {
 
 func TestPrepare(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := web.Prepare(dir); err == nil {
+	if _, err := pwa.Prepare(dir); err == nil {
 		t.Fatal("Prepare without app.wasm succeeded")
 	}
 	wasm := fakeWasm("prepare")
 	writeFile(t, filepath.Join(dir, "app.wasm"), wasm)
-	written, err := web.Prepare(dir)
+	written, err := pwa.Prepare(dir)
 	if err != nil || strings.Join(written, " ") != "app.wasm.br app.wasm.gz" {
 		t.Fatalf("first Prepare wrote %q: %v", written, err)
 	}
@@ -465,19 +396,19 @@ func TestPrepare(t *testing.T) {
 			t.Fatalf("app.wasm%s does not decode to app.wasm", ext)
 		}
 	}
-	if written, err := web.Prepare(dir); err != nil || len(written) != 0 {
+	if written, err := pwa.Prepare(dir); err != nil || len(written) != 0 {
 		t.Fatalf("Prepare of a prepared directory wrote %q: %v", written, err)
 	}
 
 	// A new build: the copies are stale, New refuses them, Prepare
 	// writes them anew.
 	writeFile(t, filepath.Join(dir, "app.wasm"), fakeWasm("rebuilt"))
-	if _, err := web.New(web.Config{Dir: dir, Routes: routes, Page: newShell}); err == nil || !strings.Contains(err.Error(), "app.wasm.br") {
+	if _, err := pwa.New(pwa.Config{Dir: dir}); err == nil || !strings.Contains(err.Error(), "app.wasm.br") {
 		t.Fatalf("New on stale copies: %v", err)
 	}
 	// A damaged copy is written anew too.
 	writeFile(t, filepath.Join(dir, "app.wasm.gz"), []byte("not gzip"))
-	if written, err := web.Prepare(dir); err != nil || len(written) != 2 {
+	if written, err := pwa.Prepare(dir); err != nil || len(written) != 2 {
 		t.Fatalf("Prepare after a build wrote %q: %v", written, err)
 	}
 	newHandler(t, dir)
@@ -494,17 +425,15 @@ func TestConfig(t *testing.T) {
 	dir := appDir(t, fakeWasm("config"))
 	for _, tt := range []struct {
 		name string
-		cfg  web.Config
+		cfg  pwa.Config
 		want string
 	}{
-		{"no directory", web.Config{Routes: routes, Page: newShell}, "directory"},
-		{"no routes", web.Config{Dir: dir, Page: newShell}, "routes"},
-		{"no page", web.Config{Dir: dir, Routes: routes}, "page"},
-		{"missing directory", web.Config{Dir: filepath.Join(dir, "missing"), Routes: routes, Page: newShell}, "directory"},
-		{"no app.wasm", web.Config{Dir: t.TempDir(), Routes: routes, Page: newShell}, "make web"},
+		{"no directory", pwa.Config{}, "directory"},
+		{"missing directory", pwa.Config{Dir: filepath.Join(dir, "missing")}, "directory"},
+		{"no app.wasm", pwa.Config{Dir: t.TempDir()}, "make web"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := web.New(tt.cfg)
+			_, err := pwa.New(tt.cfg)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want one mentioning %q", err, tt.want)
 			}
@@ -534,7 +463,7 @@ func TestWasmExecMatchesToolchain(t *testing.T) {
 func TestHead(t *testing.T) {
 	dir := appDir(t, fakeWasm("head"))
 	script := `<script>document.documentElement.dataset.theme="dark"</script>`
-	h, err := web.New(web.Config{Dir: dir, Routes: routes, Page: newShell, Head: []string{script}})
+	h, err := pwa.New(pwa.Config{Dir: dir, Head: []string{script}})
 	if err != nil {
 		t.Fatal(err)
 	}

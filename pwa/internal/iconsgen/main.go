@@ -4,7 +4,7 @@
 // mark stays inside the central safe circle) and the SVG they are drawn
 // from, so that every size shows the same geometry:
 //
-//	go generate ./app/web
+//	go generate ./pwa
 //
 // The PNGs are rasterised from signed distance functions: each pixel's
 // coverage of a shape edge comes from its distance to that edge, which

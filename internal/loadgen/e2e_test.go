@@ -5,7 +5,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/mutualcoop/mutual/relay/loadgen"
+	"github.com/mutualcoop/mutual/internal/loadgen"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -124,6 +124,11 @@ func TestE2EStartRefusesBadBundles(t *testing.T) {
 		}},
 		{"no kem prekey", func(x *wire.Bundle) { x.KEM = wire.Prekey{} }},
 		{"short identity", func(x *wire.Bundle) { x.Identity = x.Identity[:10] }},
+		{"short signed prekey", func(x *wire.Bundle) { x.Signed.Public = x.Signed.Public[:32] }},
+		{"short one-time prekey", func(x *wire.Bundle) {
+			x.OneTime = &wire.Prekey{ID: x.OneTime.ID, Public: x.OneTime.Public[:32]}
+		}},
+		{"short kem prekey", func(x *wire.Bundle) { x.KEM.Public = x.KEM.Public[:100] }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,6 +139,13 @@ func TestE2EStartRefusesBadBundles(t *testing.T) {
 			}
 		})
 	}
+	t.Run("no one-time prekey", func(t *testing.T) {
+		x := bundleOf(to.Device, b.PublishKeys())
+		x.OneTime = nil
+		if err := a.Start(context.Background(), to, x); err != nil {
+			t.Fatalf("a bundle without a one-time prekey: %v", err)
+		}
+	})
 }
 
 func FuzzE2EDecode(f *testing.F) {

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/mutualcoop/mutual/crypto/padding"
+	"github.com/mutualcoop/mutual/internal/loadgen"
 	"github.com/mutualcoop/mutual/relay/auth"
-	"github.com/mutualcoop/mutual/relay/loadgen"
 	"github.com/mutualcoop/mutual/relay/server"
 )
 

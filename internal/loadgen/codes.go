@@ -15,7 +15,7 @@ import (
 )
 
 // CodeSource gives the authentication code the relay sent to an address.
-// *smtptest.Server is one (it catches the relay's mail); CodeFile reads
+// *smtpcatch.Server is one (it catches the relay's mail); CodeFile reads
 // the DEV CODE lines of a relay started with --dev.
 type CodeSource interface {
 	// WaitCode waits for a code to address newer than the one the

@@ -2,16 +2,61 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"image"
 	"image/png"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/mutualcoop/mutual"
 )
 
+// TestManifest: the icons drawn are the manifest's, at its sizes and
+// purposes, and the brand colour is its theme colour.
+func TestManifest(t *testing.T) {
+	var m struct {
+		ThemeColor string `json:"theme_color"`
+		Icons      []struct{ Src, Sizes, Type, Purpose string }
+	}
+	if err := json.Unmarshal(mutual.Manifest(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.ThemeColor != brand.hex() {
+		t.Errorf("theme_color %s, brand %s", m.ThemeColor, brand.hex())
+	}
+	var want []icon
+	svgs := 0
+	for _, ic := range m.Icons {
+		if !strings.HasPrefix(ic.Src, "/web/icons/") {
+			t.Errorf("icon %s is not under /web/icons/, where the icons are drawn", ic.Src)
+		}
+		switch ic.Type {
+		case "image/png":
+			size, _, _ := strings.Cut(ic.Sizes, "x")
+			n := 0
+			for _, c := range size {
+				n = 10*n + int(c-'0')
+			}
+			want = append(want, icon{path.Base(ic.Src), n, strings.Contains(ic.Purpose, "maskable")})
+		case "image/svg+xml":
+			svgs++
+			if path.Base(ic.Src) != "icon.svg" {
+				t.Errorf("the SVG icon is drawn as icon.svg, not %s", path.Base(ic.Src))
+			}
+		}
+	}
+	if !slices.Equal(want, icons) || svgs != 1 {
+		t.Errorf("the manifest's icons are %v and %d SVG, the generator draws %v and icon.svg", want, svgs, icons)
+	}
+}
+
 // TestCommittedIcons: the icons under static/icons are this generator's
-// current output (run go generate ./app/web after changing it).
+// current output (run go generate ./pwa after changing it).
 func TestCommittedIcons(t *testing.T) {
 	dir := t.TempDir()
 	if err := write(dir); err != nil {
@@ -30,14 +75,14 @@ func TestCommittedIcons(t *testing.T) {
 			}
 			if filepath.Ext(name) == ".svg" {
 				if !bytes.Equal(got, want) {
-					t.Fatal("out of date: run go generate ./app/web")
+					t.Fatal("out of date: run go generate ./pwa")
 				}
 				return
 			}
 			// Compare pixels, not bytes: PNG encoders may compress
 			// differently.
 			if !samePixels(t, decodePNG(t, got), decodePNG(t, want)) {
-				t.Fatal("out of date: run go generate ./app/web")
+				t.Fatal("out of date: run go generate ./pwa")
 			}
 		})
 	}

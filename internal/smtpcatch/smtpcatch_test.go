@@ -1,4 +1,4 @@
-package smtptest_test
+package smtpcatch_test
 
 import (
 	"context"
@@ -17,13 +17,13 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 	"go.uber.org/goleak"
 
-	"github.com/mutualcoop/mutual/relay/auth/smtptest"
+	"github.com/mutualcoop/mutual/internal/smtpcatch"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // mail sends one message with the go-smtp client.
-func mail(t *testing.T, srv *smtptest.Server, to, body string) {
+func mail(t *testing.T, srv *smtpcatch.Server, to, body string) {
 	t.Helper()
 	conf := &tls.Config{RootCAs: srv.RootCAs(), ServerName: srv.Host()}
 	var (
@@ -31,9 +31,9 @@ func mail(t *testing.T, srv *smtptest.Server, to, body string) {
 		err error
 	)
 	switch srv.Mode() {
-	case smtptest.ImplicitTLS:
+	case smtpcatch.ImplicitTLS:
 		c, err = gosmtp.DialTLS(srv.Addr(), conf)
-	case smtptest.STARTTLS:
+	case smtpcatch.STARTTLS:
 		c, err = gosmtp.DialStartTLS(srv.Addr(), conf)
 	default:
 		c, err = gosmtp.Dial(srv.Addr())
@@ -53,9 +53,9 @@ func mail(t *testing.T, srv *smtptest.Server, to, body string) {
 }
 
 func TestWaitCode(t *testing.T) {
-	for _, mode := range []smtptest.Mode{smtptest.STARTTLS, smtptest.ImplicitTLS, smtptest.Plaintext} {
+	for _, mode := range []smtpcatch.Mode{smtpcatch.STARTTLS, smtpcatch.ImplicitTLS, smtpcatch.Plaintext} {
 		t.Run(mode.String(), func(t *testing.T) {
-			srv := smtptest.Start(t, smtptest.Options{Mode: mode})
+			srv := smtpcatch.Start(t, smtpcatch.Options{Mode: mode})
 			ctx := t.Context()
 
 			got := make(chan string, 1)
@@ -95,7 +95,7 @@ func TestWaitCode(t *testing.T) {
 				t.Fatalf("%d messages, want 4", len(msgs))
 			}
 			for _, m := range msgs {
-				if m.TLS != (mode != smtptest.Plaintext) || m.User != srv.Username || m.From != "a@example.org" {
+				if m.TLS != (mode != smtpcatch.Plaintext) || m.User != srv.Username || m.From != "a@example.org" {
 					t.Fatalf("message %+v", m)
 				}
 			}
@@ -104,7 +104,7 @@ func TestWaitCode(t *testing.T) {
 }
 
 func TestWaitCodeNoCode(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{})
+	srv := smtpcatch.Start(t, smtpcatch.Options{})
 	mail(t, srv, "x@example.org", "Hello, no digits here but 12345.")
 	if _, err := srv.WaitCode(t.Context(), "x@example.org"); err == nil {
 		t.Fatal("a code found in a message without one")
@@ -123,7 +123,7 @@ func TestAuthRequired(t *testing.T) {
 		{"plain other identity", "mutual", "", nil, func(u, p string) sasl.Client { return sasl.NewPlainClient("root", u, p) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := smtptest.Start(t, smtptest.Options{Mechanisms: tc.mechs})
+			srv := smtpcatch.Start(t, smtpcatch.Options{Mechanisms: tc.mechs})
 			pass := tc.pass
 			if pass == "" {
 				pass = srv.Password
@@ -149,7 +149,7 @@ func TestAuthRequired(t *testing.T) {
 }
 
 func TestAuthNeedsTLS(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{})
+	srv := smtpcatch.Start(t, smtpcatch.Options{})
 	c, err := gosmtp.Dial(srv.Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +163,7 @@ func TestAuthNeedsTLS(t *testing.T) {
 // TestLoginChallenges speaks LOGIN by hand without an initial response, as
 // older clients do.
 func TestLoginChallenges(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{Mode: smtptest.Plaintext, Mechanisms: []string{"LOGIN"}})
+	srv := smtpcatch.Start(t, smtpcatch.Options{Mode: smtpcatch.Plaintext, Mechanisms: []string{"LOGIN"}})
 	conn, err := net.Dial("tcp", srv.Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +196,7 @@ func TestLoginChallenges(t *testing.T) {
 }
 
 func TestCloseReleasesStalledSessions(t *testing.T) {
-	srv, err := smtptest.New(smtptest.Options{StallData: true})
+	srv, err := smtpcatch.New(smtpcatch.Options{StallData: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,19 +248,54 @@ func TestCloseReleasesStalledSessions(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
-	if _, err := smtptest.New(smtptest.Options{Mechanisms: []string{"CRAM-MD5"}}); err == nil {
+	if _, err := smtpcatch.New(smtpcatch.Options{Mechanisms: []string{"CRAM-MD5"}}); err == nil {
 		t.Fatal("unknown mechanism accepted")
 	}
-	if _, err := smtptest.New(smtptest.Options{Mode: 9}); err == nil {
+	if _, err := smtpcatch.New(smtpcatch.Options{Mode: 9}); err == nil {
 		t.Fatal("unknown mode accepted")
 	}
-	srv := smtptest.Start(t, smtptest.Options{Username: "u", Password: "p"})
+	srv := smtpcatch.Start(t, smtpcatch.Options{Username: "u", Password: "p"})
 	if srv.Username != "u" || srv.Password != "p" || srv.Host() != "127.0.0.1" || srv.Port() == 0 ||
 		srv.Addr() != fmt.Sprintf("127.0.0.1:%d", srv.Port()) || srv.RootCAs() == nil {
 		t.Fatalf("server %+v", srv)
 	}
-	other := smtptest.Start(t, smtptest.Options{})
+	other := smtpcatch.Start(t, smtpcatch.Options{})
 	if other.Password == "" || other.Password == srv.Password || other.Username != "mutual" {
 		t.Fatal("default credentials")
 	}
+}
+
+// recorder is a TB that records what Start does with it.
+type recorder struct {
+	fatal    []any
+	cleanups []func()
+}
+
+func (r *recorder) Helper()           {}
+func (r *recorder) Fatal(args ...any) { r.fatal = append(r.fatal, args...) }
+func (r *recorder) Cleanup(f func())  { r.cleanups = append(r.cleanups, f) }
+
+// TestStartTB: Start fails through its TB, and closes the server in the
+// cleanup it registers.
+func TestStartTB(t *testing.T) {
+	t.Run("bad options", func(t *testing.T) {
+		var r recorder
+		if srv := smtpcatch.Start(&r, smtpcatch.Options{Mechanisms: []string{"CRAM-MD5"}}); srv != nil || len(r.fatal) == 0 || len(r.cleanups) != 0 {
+			t.Fatalf("server %v, fatal %v, %d cleanups", srv, r.fatal, len(r.cleanups))
+		}
+	})
+	t.Run("cleanup closes", func(t *testing.T) {
+		var r recorder
+		srv := smtpcatch.Start(&r, smtpcatch.Options{})
+		if srv == nil || len(r.fatal) != 0 || len(r.cleanups) != 1 {
+			t.Fatalf("server %v, fatal %v, %d cleanups", srv, r.fatal, len(r.cleanups))
+		}
+		r.cleanups[0]()
+		if _, err := net.Dial("tcp", srv.Addr()); err == nil {
+			t.Fatal("the server still accepts connections after the cleanup")
+		}
+		if _, err := srv.WaitCode(context.Background(), "alice@example.org"); err == nil {
+			t.Fatal("WaitCode on a closed server succeeded")
+		}
+	})
 }
