@@ -10,5 +10,8 @@
 // imports neither app/ nor relay/, since the program registers the app's
 // pages with go-app's router and hands the handler to the relay; the
 // server binary, cmd/mutual, does not link the testing package; the web
-// app's packages reach the network through the browser, not net/http.
+// app's packages reach the network through the browser, not net/http;
+// the foundations everything builds on depend only on the standard library
+// and what their rule lists (internal/pb: protowire; app/transport: the
+// wire protocol and the WebSocket library).
 package layout
