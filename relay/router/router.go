@@ -222,7 +222,7 @@ func (r *Router) decide(ctx context.Context, rec *wire.Record, to wire.UserID) (
 	}
 	state, err := r.dir.ContactState(ctx, to, rec.Sender)
 	if err != nil {
-		return 0, fmt.Errorf("contact state: %w", err)
+		return 0, err // the directory names the call
 	}
 	switch state {
 	case directory.Allowed:
@@ -236,7 +236,7 @@ func (r *Router) decide(ctx context.Context, rec *wire.Record, to wire.UserID) (
 	}
 	ok, err := r.dir.NoteRequest(ctx, rec.Sender, to, r.cfg.Now(), r.cfg.Requests)
 	if err != nil {
-		return 0, fmt.Errorf("note request: %w", err)
+		return 0, err
 	}
 	if !ok {
 		return wire.CodeRateLimited, nil
@@ -258,9 +258,6 @@ func (r *Router) cachedAllowed(owner, sender wire.UserID) bool {
 }
 
 func (r *Router) remember(owner, sender wire.UserID) {
-	if r.cfg.AllowCacheTTL == 0 {
-		return
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.allowed) >= r.cfg.AllowCacheMax {
