@@ -169,6 +169,9 @@ type Directory interface {
 	// before now. The window must be positive.
 	CountCodeRequest(ctx context.Context, addrHash []byte, now time.Time, window time.Duration) (int, error)
 
+	// Ping reports whether the database answers, for health checks. It
+	// reads and writes nothing.
+	Ping(ctx context.Context) error
 	Close() error
 }
 

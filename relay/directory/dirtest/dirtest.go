@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Directory) {
 		{"Codes", testCodes},
 		{"CodeRequests", testCodeRequests},
 		{"Cancelled", testCancelled},
+		{"Ping", testPing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -946,6 +947,7 @@ func testCancelled(t *testing.T, d directory.Directory) {
 		{"AddDevice", func() error { _, err := d.AddDevice(ctx, u, "x", randomBytes(32), 0); return err }},
 		{"ClaimBundle", func() error { _, err := d.ClaimBundle(ctx, u, dev); return err }},
 		{"ContactState", func() error { _, err := d.ContactState(ctx, u, wire.NewUserID()); return err }},
+		{"Ping", func() error { return d.Ping(ctx) }},
 		{"NoteRequest", func() error {
 			_, err := d.NoteRequest(ctx, u, wire.NewUserID(), time.Now(), directory.RequestLimits{PairWindow: time.Hour})
 			return err
@@ -961,5 +963,19 @@ func testCancelled(t *testing.T, d directory.Directory) {
 	// The directory still works afterwards.
 	if _, err := d.Device(context.Background(), u, dev); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testPing checks that Ping answers without touching the data.
+func testPing(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	u, dev := newDevice(t, d)
+	for range 3 {
+		if err := d.Ping(ctx); err != nil {
+			t.Fatalf("Ping = %v", err)
+		}
+	}
+	if got, err := d.Devices(ctx, u); err != nil || len(got) != 1 || got[0].ID != dev {
+		t.Fatalf("Devices after Ping = %+v, %v", got, err)
 	}
 }

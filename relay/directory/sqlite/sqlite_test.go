@@ -38,6 +38,23 @@ func BenchmarkDirectory(b *testing.B) {
 	dirtest.Bench(b, func(b *testing.B) directory.Directory { return openTemp(b) })
 }
 
+// TestPingClosed: a closed directory does not pass for a healthy one.
+func TestPingClosed(t *testing.T) {
+	d, err := Open(context.Background(), Config{Path: filepath.Join(t.TempDir(), "directory.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Ping(context.Background()); err != nil {
+		t.Fatalf("Ping = %v", err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Ping(context.Background()); err == nil {
+		t.Fatal("Ping succeeded after Close")
+	}
+}
+
 func TestPragmas(t *testing.T) {
 	d := openTemp(t)
 	ctx := context.Background()
