@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/mutualcoop/mutual/relay/gateway"
 	"github.com/mutualcoop/mutual/relay/wire"
@@ -127,6 +128,8 @@ func TestAck(t *testing.T) {
 				}
 			}
 			bob.quiet()
+			alice.ws.CloseNow()
+			bob.ws.CloseNow()
 			if err := h.gw.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -135,6 +138,51 @@ func TestAck(t *testing.T) {
 				t.Fatalf("stored offset %d, %v; want %d", stored.Offset, err, tt.resume)
 			}
 		})
+	}
+}
+
+// TestReconnectWhileOffsetsAreWritten: a device that reconnects while its
+// acknowledged position is still being written to the directory resumes
+// at that position, not at the older one the directory still holds.
+func TestReconnectWhileOffsetsAreWritten(t *testing.T) {
+	gone := make(chan struct{}, 16)
+	h := newHarness(t, func(c *gateway.Config) {
+		c.OffsetFlush = time.Millisecond
+		c.Metrics.Connected = func(delta int) {
+			if delta < 0 {
+				gone <- struct{}{}
+			}
+		}
+	})
+	alice := h.register(t, "email:alice@example.org")
+	bob := h.register(t, "email:bob@example.org")
+	bob.allow(alice)
+	for off := range int64(3) {
+		alice.mustSend(wire.KindMessage, to(bob))
+		if d := bob.deliver(); d.Offset != off {
+			t.Fatalf("delivery at %d, want %d", d.Offset, off)
+		}
+	}
+	started, release := h.dir.holdCommits()
+	defer release()
+	bob.send(&wire.Ack{Offset: 2})
+	select {
+	case <-started: // the position is on its way to the directory
+	case <-ctxT(t).Done():
+		t.Fatal("the acknowledged position was never written")
+	}
+	bob.ws.CloseNow()
+	select {
+	case <-gone: // the gateway is done with the old connection
+	case <-ctxT(t).Done():
+		t.Fatal("the connection did not end")
+	}
+	h.reconnect(t, bob)
+	bob.quiet()
+	release()
+	id := alice.mustSend(wire.KindMessage, to(bob))
+	if d := bob.deliver(); d.Offset != 3 || d.Envelope.MessageID != id {
+		t.Fatalf("delivery at %d, want the new message at 3", d.Offset)
 	}
 }
 

@@ -181,11 +181,42 @@ func (c *codeBook) code(t *testing.T, addr string) string {
 var errDirectoryDown = errors.New("directory down")
 
 // faultDir is the SQLite directory with device lookups that fail for
-// chosen users.
+// chosen users, and offset writes that can be held back.
 type faultDir struct {
 	*sqlite.Directory
 	mu          sync.Mutex
 	failDevices map[wire.UserID]bool
+	hold        chan struct{} // when set, CommitOffsets waits for it to close
+	holding     chan struct{} // told of each CommitOffsets that waits
+}
+
+// holdCommits makes CommitOffsets wait until release is called; started
+// tells of each one that waits.
+func (d *faultDir) holdCommits() (started <-chan struct{}, release func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	hold, holding := make(chan struct{}), make(chan struct{}, 16)
+	d.hold, d.holding = hold, holding
+	var once sync.Once
+	return holding, func() { once.Do(func() { close(hold) }) }
+}
+
+func (d *faultDir) CommitOffsets(ctx context.Context, offsets []directory.DeviceOffset) error {
+	d.mu.Lock()
+	hold, holding := d.hold, d.holding
+	d.mu.Unlock()
+	if hold != nil {
+		select {
+		case holding <- struct{}{}:
+		default:
+		}
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return d.Directory.CommitOffsets(ctx, offsets)
 }
 
 func (d *faultDir) failDevicesOf(u wire.UserID) {
