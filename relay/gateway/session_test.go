@@ -94,11 +94,14 @@ func TestConnection(t *testing.T) {
 		}, wire.CloseReplaced},
 		{"relay shutting down", nil, func(t *testing.T, h *harness) *client {
 			d := h.register(t, "email:alice@example.org")
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := h.gw.Shutdown(ctx); err != nil {
-				t.Fatal(err)
-			}
+			// Shutdown returns once the device has read the close.
+			done := make(chan error, 1)
+			go func() { done <- h.gw.Shutdown(context.Background()) }()
+			t.Cleanup(func() {
+				if err := <-done; err != nil {
+					t.Errorf("shutdown: %v", err)
+				}
+			})
 			return d.client
 		}, wire.CloseShutdown},
 	}
