@@ -144,12 +144,18 @@ type Directory interface {
 	// Contacts lists owner's contact entries (Allowed or Blocked) in order
 	// of user ID.
 	Contacts(ctx context.Context, owner wire.UserID) ([]Contact, error)
-	// NoteRequest records a contact request from one user to another at now
-	// and reports whether it is within the limits: at most one per pair per
-	// pairWindow, and at most perSender from one sender per senderWindow.
-	// A request over the limits is not recorded. Records older than both
-	// windows are pruned.
-	NoteRequest(ctx context.Context, from, to wire.UserID, now time.Time, lim RequestLimits) (ok bool, err error)
+	// NoteRequest records the contact request id from one user to another
+	// at now and reports whether it is within the limits: at most one per
+	// pair per pairWindow, and at most perSender from one sender per
+	// senderWindow. A request over the limits is not recorded. Records
+	// older than both windows are pruned.
+	//
+	// A request is counted once: noting the same id from the same sender to
+	// the same recipient again, while its record is kept, reports ok without
+	// counting it again, so that a request routed twice (a batch retried
+	// after a failed append or a crash, a client resending it) is neither
+	// refused nor charged twice.
+	NoteRequest(ctx context.Context, from, to wire.UserID, id wire.MessageID, now time.Time, lim RequestLimits) (ok bool, err error)
 
 	// PutCode stores (replacing) the pending code for an address hash.
 	PutCode(ctx context.Context, addrHash []byte, c Code) error
@@ -169,6 +175,9 @@ type Directory interface {
 	// before now. The window must be positive.
 	CountCodeRequest(ctx context.Context, addrHash []byte, now time.Time, window time.Duration) (int, error)
 
+	// Ping reports whether the database answers, for health checks. It
+	// reads and writes nothing.
+	Ping(ctx context.Context) error
 	Close() error
 }
 

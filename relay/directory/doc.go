@@ -17,7 +17,8 @@
 //   - Device IDs count up from 1 per user and are never reused.
 //   - Delivery offsets and last-seen times never move backwards.
 //   - NoteRequest checks and records a contact request atomically, so the
-//     limits hold against concurrent requests.
+//     limits hold against concurrent requests, and counts each request
+//     (sender, recipient, message ID) once however often it is noted.
 //   - Request records are pruned once older than their windows, and expired
 //     codes once CountCodeRequest sees they are.
 package directory

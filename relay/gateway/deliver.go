@@ -12,7 +12,7 @@ import (
 // at most Config.Window deliveries unacknowledged.
 func (c *conn) deliver(ctx context.Context, offset int64) {
 	inbox := bus.InboxTopic(c.key.user)
-	sub, err := c.subscribe(ctx, inbox, offset)
+	sub, offset, err := c.subscribe(ctx, inbox, offset)
 	if err != nil {
 		if ctx.Err() == nil {
 			c.g.cfg.Logger.Warn("gateway: subscribe failed", "user", c.key.user, "err", err)
@@ -21,6 +21,11 @@ func (c *conn) deliver(ctx context.Context, offset int64) {
 		return
 	}
 	defer sub.Close()
+	// The window counts from where this connection starts: nothing before
+	// it is in flight here. (An Ack the reader handles meanwhile refers to
+	// an earlier connection's delivery and changes nothing.)
+	c.lastSent.Store(offset - 1)
+	c.acked.Store(offset - 1)
 	for {
 		recs, err := sub.Next(ctx)
 		if err != nil {
@@ -58,17 +63,17 @@ func (c *conn) deliver(ctx context.Context, offset int64) {
 	}
 }
 
-// subscribe opens the inbox at offset. An offset that retention has
-// removed is reported to the device with a notice and delivery resumes at
-// the oldest record kept.
-func (c *conn) subscribe(ctx context.Context, inbox string, offset int64) (bus.Subscription, error) {
+// subscribe opens the inbox at offset, and returns the offset it opened
+// at. An offset that retention has removed is reported to the device with
+// a notice and delivery resumes at the oldest record kept.
+func (c *conn) subscribe(ctx context.Context, inbox string, offset int64) (bus.Subscription, int64, error) {
 	sub, err := c.g.bus.Subscribe(ctx, inbox, 0, offset)
 	if !errors.Is(err, bus.ErrOutOfRange) {
-		return sub, err
+		return sub, offset, err
 	}
 	oldest, next, berr := c.g.bus.Bounds(ctx, inbox, 0)
 	if berr != nil {
-		return nil, berr
+		return nil, 0, berr
 	}
 	switch {
 	case offset < oldest:
@@ -80,7 +85,8 @@ func (c *conn) subscribe(ctx context.Context, inbox string, offset int64) (bus.S
 		// restored from an older copy): start at its end.
 		offset = next
 	}
-	return c.g.bus.Subscribe(ctx, inbox, 0, offset)
+	sub, err = c.g.bus.Subscribe(ctx, inbox, 0, offset)
+	return sub, offset, err
 }
 
 // skip moves the device past a record that holds nothing for it, if

@@ -108,8 +108,7 @@ func (c *conn) handleVerify(ctx context.Context, id uint64, v *wire.Verify) bool
 		return true
 	}
 	c.g.devices.forget(user)
-	c.reply(id, &wire.Verified{User: user, Device: dev, Credential: cred, Created: created})
-	c.authenticate(devKey{user, dev}, next)
+	c.authenticate(devKey{user, dev}, next, id, &wire.Verified{User: user, Device: dev, Credential: cred, Created: created})
 	return true
 }
 
@@ -131,21 +130,24 @@ func (c *conn) handleAuth(ctx context.Context, id uint64, a *wire.Auth) bool {
 		c.reply(id, c.errorFrame(err))
 		return true
 	}
-	c.reply(id, &wire.Welcome{
+	c.authenticate(devKey{a.User, a.Device}, d.Offset, id, &wire.Welcome{
 		User: a.User, Device: a.Device, ServerTimeMS: c.g.cfg.Now().UnixMilli(),
 		OneTimeLeft: uint32(counts.OneTime), KEMOneTimeLeft: uint32(counts.KEMOneTime),
 	})
-	c.authenticate(devKey{a.User, a.Device}, d.Offset)
 	return true
 }
 
-// authenticate binds the connection to a device and starts delivery from
-// the device's committed offset.
-func (c *conn) authenticate(k devKey, stored int64) {
+// authenticate binds the connection to a device, answers request id with
+// reply, and starts delivery from the device's committed offset. The
+// binding comes before the answer, so that a connection the device opens
+// once it has the answer replaces this one, never the reverse; delivery
+// starts after it, so that the answer comes first.
+func (c *conn) authenticate(k devKey, stored int64, id uint64, reply wire.Body) {
 	c.key = k
 	c.state = stateAuthed
 	c.isAuthed.Store(true)
 	c.g.bind(c)
+	c.reply(id, reply)
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stopDelivery = cancel
 	from := c.g.offsets.get(k, stored)

@@ -12,16 +12,25 @@ import (
 // offsets holds acknowledged delivery offsets until they are written to
 // the directory, and remembers the latest one of each device connected
 // here so that a quick reconnect resumes exactly where the device was.
+// A device's latest offset is dropped only once the directory holds it.
 type offsets struct {
-	dir    Directory
-	log    *slog.Logger
-	mu     sync.Mutex
-	latest map[devKey]int64
-	dirty  map[devKey]time.Time // device -> when it last acknowledged
+	dir     Directory
+	log     *slog.Logger
+	mu      sync.Mutex
+	latest  map[devKey]int64
+	dirty   map[devKey]time.Time // device -> when it last acknowledged
+	writing map[devKey]bool      // in the batch being written
+	idle    map[devKey]bool      // gone from here: drop latest once written
 }
 
 func newOffsets(dir Directory, log *slog.Logger) *offsets {
-	return &offsets{dir: dir, log: log, latest: make(map[devKey]int64), dirty: make(map[devKey]time.Time)}
+	return &offsets{
+		dir: dir, log: log,
+		latest:  make(map[devKey]int64),
+		dirty:   make(map[devKey]time.Time),
+		writing: make(map[devKey]bool),
+		idle:    make(map[devKey]bool),
+	}
 }
 
 // note records that k has stored everything before off.
@@ -39,16 +48,20 @@ func (o *offsets) note(k devKey, off int64, now time.Time) {
 func (o *offsets) get(k devKey, stored int64) int64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	delete(o.idle, k)
 	return max(stored, o.latest[k])
 }
 
-// forget drops k's in-memory offset once it has reached the directory.
+// forget drops k's in-memory offset, at once if the directory holds it,
+// or else once the flush that writes it succeeds.
 func (o *offsets) forget(k devKey) {
 	o.mu.Lock()
-	if _, dirty := o.dirty[k]; !dirty {
-		delete(o.latest, k)
+	defer o.mu.Unlock()
+	if _, dirty := o.dirty[k]; dirty || o.writing[k] {
+		o.idle[k] = true
+		return
 	}
-	o.mu.Unlock()
+	delete(o.latest, k)
 }
 
 func (o *offsets) run(ctx context.Context, every time.Duration) {
@@ -76,19 +89,24 @@ func (o *offsets) flush(ctx context.Context) error {
 	batch := make([]directory.DeviceOffset, 0, len(o.dirty))
 	for k, seen := range o.dirty {
 		batch = append(batch, directory.DeviceOffset{User: k.user, Device: k.device, Offset: o.latest[k], Seen: seen})
+		o.writing[k] = true
 	}
 	clear(o.dirty)
 	o.mu.Unlock()
-	if err := o.dir.CommitOffsets(ctx, batch); err != nil {
-		o.mu.Lock()
-		for _, d := range batch {
-			k := devKey{d.User, d.Device}
-			if _, again := o.dirty[k]; !again {
-				o.dirty[k] = d.Seen
-			}
+	err := o.dir.CommitOffsets(ctx, batch)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, d := range batch {
+		k := devKey{d.User, d.Device}
+		delete(o.writing, k)
+		_, again := o.dirty[k]
+		switch {
+		case err != nil && !again:
+			o.dirty[k] = d.Seen
+		case err == nil && !again && o.idle[k]:
+			delete(o.latest, k)
+			delete(o.idle, k)
 		}
-		o.mu.Unlock()
-		return err
 	}
-	return nil
+	return err
 }

@@ -11,7 +11,10 @@
 // Delivery is at least once: the router's position in `in` moves past a
 // batch only after every append for that batch is durable. After a crash
 // the batch is routed again, and receivers drop the duplicates by message
-// ID. Several routers may run (cluster mode); the bus's consumer group gives
+// ID; a contact request routed again is let through again without being
+// counted twice against its limits (the directory remembers it by message
+// ID), so the sender is never told it was refused when it was delivered.
+// Several routers may run (cluster mode); the bus's consumer group gives
 // each partition of `in` to one of them.
 package router
 
@@ -37,7 +40,7 @@ type Bus interface {
 // Directory is what the router needs of the directory.
 type Directory interface {
 	ContactState(ctx context.Context, owner, other wire.UserID) (directory.ContactState, error)
-	NoteRequest(ctx context.Context, from, to wire.UserID, now time.Time, lim directory.RequestLimits) (bool, error)
+	NoteRequest(ctx context.Context, from, to wire.UserID, id wire.MessageID, now time.Time, lim directory.RequestLimits) (bool, error)
 }
 
 // Metrics receives counts of routing decisions. Nil fields are skipped.
@@ -222,7 +225,7 @@ func (r *Router) decide(ctx context.Context, rec *bus.Parcel, to wire.UserID) (w
 	}
 	state, err := r.dir.ContactState(ctx, to, rec.Sender)
 	if err != nil {
-		return 0, fmt.Errorf("contact state: %w", err)
+		return 0, err // the directory names the call
 	}
 	switch state {
 	case directory.Allowed:
@@ -234,9 +237,11 @@ func (r *Router) decide(ctx context.Context, rec *bus.Parcel, to wire.UserID) (w
 	if rec.Kind != wire.KindRequest {
 		return wire.CodeNotAccepted, nil
 	}
-	ok, err := r.dir.NoteRequest(ctx, rec.Sender, to, r.cfg.Now(), r.cfg.Requests)
+	// Counted by message ID: the same request routed again (this batch
+	// retried, or resent by its client) is let through, not refused.
+	ok, err := r.dir.NoteRequest(ctx, rec.Sender, to, rec.MessageID, r.cfg.Now(), r.cfg.Requests)
 	if err != nil {
-		return 0, fmt.Errorf("note request: %w", err)
+		return 0, err
 	}
 	if !ok {
 		return wire.CodeRateLimited, nil
@@ -258,9 +263,6 @@ func (r *Router) cachedAllowed(owner, sender wire.UserID) bool {
 }
 
 func (r *Router) remember(owner, sender wire.UserID) {
-	if r.cfg.AllowCacheTTL == 0 {
-		return
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.allowed) >= r.cfg.AllowCacheMax {

@@ -2,9 +2,11 @@ package router_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -245,6 +247,134 @@ func TestRunCommitsAfterAppend(t *testing.T) {
 	runUntil(15)
 	if got := len(f.inbox(t, bob)); got != 15 {
 		t.Fatalf("inbox holds %d records, want 15: a committed batch was routed again", got)
+	}
+}
+
+// flakyBus is the embedded bus with appends that fail on demand, as when
+// the disk or Kafka is briefly unavailable.
+type flakyBus struct {
+	*embedded.Bus
+	failures atomic.Int32 // appends still to fail
+}
+
+func (b *flakyBus) Append(ctx context.Context, msgs ...bus.Message) error {
+	if b.failures.Add(-1) >= 0 {
+		return errors.New("append failed")
+	}
+	return b.Bus.Append(ctx, msgs...)
+}
+
+// TestRequestRoutedAgain: a batch holding a contact request that is routed
+// a second time (its append failed, or the router stopped before moving
+// past it) delivers the request again instead of refusing it, and the
+// request counts once against the sender's limit.
+func TestRequestRoutedAgain(t *testing.T) {
+	lim := directory.RequestLimits{PairWindow: 24 * time.Hour, PerSender: 2, SenderWindow: 24 * time.Hour}
+	tests := []struct {
+		name  string
+		route func(t *testing.T, f *fixture, r *router.Router, b *flakyBus, req bus.Record)
+		want  int // copies of the request in the recipient's inbox
+	}{
+		{"append failed once", func(t *testing.T, f *fixture, r *router.Router, b *flakyBus, req bus.Record) {
+			// The router consumes `in`: the failed batch is read again.
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			b.failures.Store(1)
+			if err := f.bus.Append(ctx, bus.Message{Topic: bus.InTopic, Value: req.Value}); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				r.Run(ctx)
+			}()
+			defer func() { cancel(); <-done }()
+			rec, err := wire.DecodeRecord(req.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.waitInboxes(t, rec.Sender, rec.Recipients[0].User)
+			if b.failures.Load() >= 0 {
+				t.Fatal("the append did not fail")
+			}
+		}, 1},
+		{"routed again after its append", func(t *testing.T, f *fixture, r *router.Router, b *flakyBus, req bus.Record) {
+			// As after a crash between the append and the commit.
+			for range 2 {
+				if err := r.Route(context.Background(), []bus.Record{req}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t)
+			b := &flakyBus{Bus: f.bus}
+			r, err := router.New(router.Config{Now: f.clock, Requests: lim}, b, f.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dave, bob, carol, erin := f.user(t), f.user(t), f.user(t), f.user(t)
+			req := record(dave, bob, wire.KindRequest, 1)
+			tt.route(t, f, r, b, req)
+
+			want, err := wire.DecodeRecord(req.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := f.inbox(t, bob)
+			if len(got) != tt.want {
+				t.Fatalf("bob's inbox holds %d records, want %d copies of the request", len(got), tt.want)
+			}
+			for _, rec := range got {
+				if rec.Kind != wire.KindRequest || rec.MessageID != want.MessageID || rec.Sender != dave {
+					t.Fatalf("bob got %+v, want dave's request", rec)
+				}
+			}
+			if got := f.inbox(t, dave); len(got) != 0 {
+				t.Fatalf("dave was told %+v about a request that was delivered", got[0])
+			}
+
+			// The request counted once: one more recipient fits under the
+			// limit of two a day, and no third.
+			if err := r.Route(ctx, []bus.Record{record(dave, carol, wire.KindRequest, 1), record(dave, erin, wire.KindRequest, 1)}); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.inbox(t, carol); len(got) != 1 || got[0].Kind != wire.KindRequest {
+				t.Fatalf("carol's inbox: %+v, want dave's second request", got)
+			}
+			if got := f.inbox(t, dave); len(got) != 1 || got[0].Code != wire.CodeRateLimited || got[0].Subject != erin {
+				t.Fatalf("dave's inbox: %+v, want one rate_limited notice for erin", got)
+			}
+		})
+	}
+}
+
+// waitInboxes waits until one of the users' inboxes holds a record.
+func (f *fixture) waitInboxes(t *testing.T, users ...wire.UserID) {
+	t.Helper()
+	ctx := context.Background()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(20 * time.Second)
+	defer deadline.Stop()
+	for {
+		for _, u := range users {
+			_, next, err := f.bus.Bounds(ctx, bus.InboxTopic(u), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if next > 0 {
+				return
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			t.Fatal("nothing was routed")
+		}
 	}
 }
 

@@ -154,7 +154,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bus unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	if _, err := s.parts.Directory.Devices(ctx, [16]byte{}); err != nil {
+	if err := s.parts.Directory.Ping(ctx); err != nil {
 		http.Error(w, "directory unavailable", http.StatusServiceUnavailable)
 		return
 	}

@@ -125,7 +125,7 @@ func benchNoteRequest(b *testing.B, d directory.Directory) {
 	now := time.Now()
 	i := 0
 	for b.Loop() {
-		if _, err := d.NoteRequest(ctx, senders[i%len(senders)], wire.NewUserID(), now.Add(time.Duration(i)*time.Second), lim); err != nil {
+		if _, err := d.NoteRequest(ctx, senders[i%len(senders)], wire.NewUserID(), wire.NewMessageID(), now.Add(time.Duration(i)*time.Second), lim); err != nil {
 			b.Fatal(err)
 		}
 		i++

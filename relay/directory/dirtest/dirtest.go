@@ -35,9 +35,11 @@ func Run(t *testing.T, open func(t *testing.T) directory.Directory) {
 		{"Contacts", testContacts},
 		{"Requests", testRequests},
 		{"ConcurrentRequests", testConcurrentRequests},
+		{"RequestCountedOnce", testRequestCountedOnce},
 		{"Codes", testCodes},
 		{"CodeRequests", testCodeRequests},
 		{"Cancelled", testCancelled},
+		{"Ping", testPing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -736,7 +738,7 @@ func testRequests(t *testing.T, d directory.Directory) {
 		{"the first leaves the sender window", to[3], 24*time.Hour + time.Hour, true},
 	}
 	for _, s := range steps {
-		ok, err := d.NoteRequest(ctx, from, s.to, t0.Add(s.at), lim)
+		ok, err := d.NoteRequest(ctx, from, s.to, wire.NewMessageID(), t0.Add(s.at), lim)
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
@@ -746,13 +748,13 @@ func testRequests(t *testing.T, d directory.Directory) {
 	}
 
 	// Another sender is counted apart.
-	if ok, err := d.NoteRequest(ctx, wire.NewUserID(), to[0], t0.Add(24*time.Hour+time.Hour), lim); err != nil || !ok {
+	if ok, err := d.NoteRequest(ctx, wire.NewUserID(), to[0], wire.NewMessageID(), t0.Add(24*time.Hour+time.Hour), lim); err != nil || !ok {
 		t.Fatalf("other sender: NoteRequest = %v, %v", ok, err)
 	}
 
 	t.Run("zero limits", func(t *testing.T) {
 		for range 3 {
-			if ok, err := d.NoteRequest(ctx, from, to[0], t0, directory.RequestLimits{}); err != nil || !ok {
+			if ok, err := d.NoteRequest(ctx, from, to[0], wire.NewMessageID(), t0, directory.RequestLimits{}); err != nil || !ok {
 				t.Fatalf("NoteRequest = %v, %v", ok, err)
 			}
 		}
@@ -761,16 +763,16 @@ func testRequests(t *testing.T, d directory.Directory) {
 		pairOnly := directory.RequestLimits{PairWindow: time.Hour}
 		s := wire.NewUserID()
 		for i, r := range to {
-			if ok, err := d.NoteRequest(ctx, s, r, t0, pairOnly); err != nil || !ok {
+			if ok, err := d.NoteRequest(ctx, s, r, wire.NewMessageID(), t0, pairOnly); err != nil || !ok {
 				t.Fatalf("request %d: NoteRequest = %v, %v", i, ok, err)
 			}
 		}
-		if ok, err := d.NoteRequest(ctx, s, to[0], t0, pairOnly); err != nil || ok {
+		if ok, err := d.NoteRequest(ctx, s, to[0], wire.NewMessageID(), t0, pairOnly); err != nil || ok {
 			t.Fatalf("repeat: NoteRequest = %v, %v", ok, err)
 		}
 	})
 	t.Run("negative limit", func(t *testing.T) {
-		if _, err := d.NoteRequest(ctx, from, to[0], t0, directory.RequestLimits{PairWindow: -time.Second}); !errors.Is(err, directory.ErrInvalid) {
+		if _, err := d.NoteRequest(ctx, from, to[0], wire.NewMessageID(), t0, directory.RequestLimits{PairWindow: -time.Second}); !errors.Is(err, directory.ErrInvalid) {
 			t.Fatalf("NoteRequest = %v, want ErrInvalid", err)
 		}
 	})
@@ -791,7 +793,7 @@ func testConcurrentRequests(t *testing.T, d directory.Directory) {
 		)
 		for i := range n {
 			wg.Go(func() {
-				ok, err := d.NoteRequest(ctx, from, to(i), now, lim)
+				ok, err := d.NoteRequest(ctx, from, to(i), wire.NewMessageID(), now, lim)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -815,6 +817,84 @@ func testConcurrentRequests(t *testing.T, d directory.Directory) {
 	if n := count(wire.NewUserID(), func(int) wire.UserID { return wire.NewUserID() }); n != lim.PerSender {
 		t.Errorf("%d racing requests from one sender accepted, want %d", n, lim.PerSender)
 	}
+}
+
+// testRequestCountedOnce checks that noting one request again (the router
+// routing its batch a second time) neither refuses nor counts it again.
+func testRequestCountedOnce(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	lim := directory.RequestLimits{PairWindow: time.Hour, PerSender: 2, SenderWindow: 24 * time.Hour}
+	from, other := wire.NewUserID(), wire.NewUserID()
+	to := []wire.UserID{wire.NewUserID(), wire.NewUserID(), wire.NewUserID(), wire.NewUserID()}
+	a, b, c, e := wire.NewMessageID(), wire.NewMessageID(), wire.NewMessageID(), wire.NewMessageID()
+	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	steps := []struct {
+		name string
+		from wire.UserID
+		to   wire.UserID
+		id   wire.MessageID
+		at   time.Duration
+		want bool
+	}{
+		{"first request", from, to[0], a, 0, true},
+		{"the same request again", from, to[0], a, time.Minute, true},
+		{"and again", from, to[0], a, 2 * time.Minute, true},
+		{"another request to the same person", from, to[0], b, 3 * time.Minute, false},
+		{"a second recipient: the first was counted once", from, to[1], b, 4 * time.Minute, true},
+		{"a third recipient is over the sender limit", from, to[2], c, 5 * time.Minute, false},
+		{"a counted request is still let through", from, to[1], b, 6 * time.Minute, true},
+		{"after the pair window, while the sender window keeps it", from, to[0], a, 2 * time.Hour, true},
+		{"the same ID to another recipient is another request", from, to[3], a, 2 * time.Hour, false},
+		{"the same ID from another sender is another request", other, to[0], a, 2 * time.Hour, true},
+		{"once both windows have passed it counts anew", from, to[0], a, 25 * time.Hour, true},
+		{"and fills the sender window again", from, to[2], e, 25 * time.Hour, true},
+		{"so the limit holds", from, to[3], c, 25 * time.Hour, false},
+	}
+	for _, s := range steps {
+		ok, err := d.NoteRequest(ctx, s.from, s.to, s.id, t0.Add(s.at), lim)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if ok != s.want {
+			t.Fatalf("%s: NoteRequest = %v, want %v", s.name, ok, s.want)
+		}
+	}
+
+	t.Run("racing", func(t *testing.T) {
+		from, id := wire.NewUserID(), wire.NewMessageID()
+		const n = 16
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			oks  int
+			errs []error
+		)
+		for range n {
+			wg.Go(func() {
+				ok, err := d.NoteRequest(ctx, from, to[0], id, t0, lim)
+				mu.Lock()
+				defer mu.Unlock()
+				errs = append(errs, err)
+				if ok {
+					oks++
+				}
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		if oks != n {
+			t.Fatalf("%d of %d copies of one request let through, want all", oks, n)
+		}
+		// Counted once: one more recipient fits under the limit of two.
+		if ok, err := d.NoteRequest(ctx, from, to[1], wire.NewMessageID(), t0, lim); err != nil || !ok {
+			t.Fatalf("second request = %v, %v; want true: the copies were counted more than once", ok, err)
+		}
+		if ok, err := d.NoteRequest(ctx, from, to[2], wire.NewMessageID(), t0, lim); err != nil || ok {
+			t.Fatalf("third request = %v, %v; want false", ok, err)
+		}
+	})
 }
 
 func testCodes(t *testing.T, d directory.Directory) {
@@ -946,8 +1026,9 @@ func testCancelled(t *testing.T, d directory.Directory) {
 		{"AddDevice", func() error { _, err := d.AddDevice(ctx, u, "x", randomBytes(32), 0); return err }},
 		{"ClaimBundle", func() error { _, err := d.ClaimBundle(ctx, u, dev); return err }},
 		{"ContactState", func() error { _, err := d.ContactState(ctx, u, wire.NewUserID()); return err }},
+		{"Ping", func() error { return d.Ping(ctx) }},
 		{"NoteRequest", func() error {
-			_, err := d.NoteRequest(ctx, u, wire.NewUserID(), time.Now(), directory.RequestLimits{PairWindow: time.Hour})
+			_, err := d.NoteRequest(ctx, u, wire.NewUserID(), wire.NewMessageID(), time.Now(), directory.RequestLimits{PairWindow: time.Hour})
 			return err
 		}},
 	}
@@ -961,5 +1042,19 @@ func testCancelled(t *testing.T, d directory.Directory) {
 	// The directory still works afterwards.
 	if _, err := d.Device(context.Background(), u, dev); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testPing checks that Ping answers without touching the data.
+func testPing(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	u, dev := newDevice(t, d)
+	for range 3 {
+		if err := d.Ping(ctx); err != nil {
+			t.Fatalf("Ping = %v", err)
+		}
+	}
+	if got, err := d.Devices(ctx, u); err != nil || len(got) != 1 || got[0].ID != dev {
+		t.Fatalf("Devices after Ping = %+v, %v", got, err)
 	}
 }

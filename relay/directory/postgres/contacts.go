@@ -73,10 +73,10 @@ func (d *Directory) Contacts(ctx context.Context, owner wire.UserID) ([]director
 	return cs, nil
 }
 
-// NoteRequest records a contact request if it is within the limits. A
-// transaction-level advisory lock keyed by the sender makes the checks and
-// the insert atomic against other processes.
-func (d *Directory) NoteRequest(ctx context.Context, from, to wire.UserID, now time.Time, lim directory.RequestLimits) (bool, error) {
+// NoteRequest records a contact request if it is within the limits, or
+// finds it already recorded. A transaction-level advisory lock keyed by the
+// sender makes the checks and the insert atomic against other processes.
+func (d *Directory) NoteRequest(ctx context.Context, from, to wire.UserID, id wire.MessageID, now time.Time, lim directory.RequestLimits) (bool, error) {
 	if err := lim.Validate(); err != nil {
 		return false, fmt.Errorf("note request: %w", err)
 	}
@@ -105,6 +105,17 @@ func (d *Directory) NoteRequest(ctx context.Context, from, to wire.UserID, now t
 			t-int64(keep), pruneBatch); err != nil {
 			return err
 		}
+		// The same request seen again: it was counted the first time.
+		var seen bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM contact_requests
+				WHERE from_user = $1 AND to_user = $2 AND message_id = $3 AND at_ns > $4)`,
+			from[:], to[:], id[:], t-int64(keep)).Scan(&seen); err != nil {
+			return err
+		}
+		if seen {
+			ok = true
+			return nil
+		}
 		if pair {
 			var recent bool
 			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM contact_requests
@@ -126,8 +137,8 @@ func (d *Directory) NoteRequest(ctx context.Context, from, to wire.UserID, now t
 				return nil
 			}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO contact_requests (from_user, to_user, at_ns) VALUES ($1, $2, $3)`,
-			from[:], to[:], t); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO contact_requests (from_user, to_user, message_id, at_ns) VALUES ($1, $2, $3, $4)`,
+			from[:], to[:], id[:], t); err != nil {
 			return err
 		}
 		ok = true

@@ -89,6 +89,14 @@ func Open(ctx context.Context, cfg Config) (*Directory, error) {
 	return &Directory{pool: pool, now: cfg.Now}, nil
 }
 
+// Ping checks that a connection of the pool answers.
+func (d *Directory) Ping(ctx context.Context) error {
+	if err := d.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}
+
 // Close closes the pool's connections.
 func (d *Directory) Close() error {
 	d.pool.Close()

@@ -97,6 +97,7 @@ var oldData = map[int][]string{
 	},
 	2: {
 		`INSERT INTO contacts (owner, other, state, updated_ns) VALUES ('\x000102030405060708090a0b0c0d0e0f', '\x0f0e0d0c0b0a09080706050403020100', 1, 3)`,
+		`INSERT INTO contact_requests (from_user, to_user, at_ns) VALUES ('\x000102030405060708090a0b0c0d0e0f', '\x0f0e0d0c0b0a09080706050403020100', 1000000000)`,
 	},
 }
 
@@ -164,6 +165,11 @@ func TestMigrateFromEachVersion(t *testing.T) {
 			}
 			if _, err := d.CountCodeRequest(ctx, []byte{0xaa}, time.Now(), time.Hour); err != nil {
 				t.Fatal(err)
+			}
+			// A request recorded before request IDs existed still counts.
+			wantOK := v < 2
+			if ok, err := d.NoteRequest(ctx, user, other, wire.NewMessageID(), time.Unix(1, 0).Add(time.Minute), directory.RequestLimits{PairWindow: time.Hour}); err != nil || ok != wantOK {
+				t.Fatalf("NoteRequest = %v, %v; want %v", ok, err, wantOK)
 			}
 		})
 	}
@@ -260,7 +266,7 @@ func TestPruning(t *testing.T) {
 		if _, err := d.CountCodeRequest(ctx, []byte("addr"), later.Add(time.Duration(i)), time.Hour); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := d.NoteRequest(ctx, wire.NewUserID(), wire.NewUserID(), later, lim); err != nil {
+		if _, err := d.NoteRequest(ctx, wire.NewUserID(), wire.NewUserID(), wire.NewMessageID(), later, lim); err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 {

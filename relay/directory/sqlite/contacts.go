@@ -78,9 +78,10 @@ func (d *Directory) Contacts(ctx context.Context, owner wire.UserID) ([]director
 	return cs, nil
 }
 
-// NoteRequest records a contact request if it is within the limits. The
-// checks and the insert share one write transaction.
-func (d *Directory) NoteRequest(ctx context.Context, from, to wire.UserID, now time.Time, lim directory.RequestLimits) (bool, error) {
+// NoteRequest records a contact request if it is within the limits, or
+// finds it already recorded. The checks and the insert share one write
+// transaction.
+func (d *Directory) NoteRequest(ctx context.Context, from, to wire.UserID, id wire.MessageID, now time.Time, lim directory.RequestLimits) (bool, error) {
 	if err := lim.Validate(); err != nil {
 		return false, fmt.Errorf("note request: %w", err)
 	}
@@ -103,6 +104,17 @@ func (d *Directory) NoteRequest(ctx context.Context, from, to wire.UserID, now t
 				SELECT rowid FROM contact_requests WHERE at_ns <= ? LIMIT ?)`, t-int64(keep), pruneBatch); err != nil {
 			return err
 		}
+		// The same request seen again: it was counted the first time.
+		var seen int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM contact_requests
+				WHERE from_user = ? AND to_user = ? AND message_id = ? AND at_ns > ? LIMIT 1)`,
+			from[:], to[:], id[:], t-int64(keep)).Scan(&seen); err != nil {
+			return err
+		}
+		if seen > 0 {
+			ok = true
+			return nil
+		}
 		if pair {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM contact_requests
@@ -124,8 +136,8 @@ func (d *Directory) NoteRequest(ctx context.Context, from, to wire.UserID, now t
 				return nil
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_requests (from_user, to_user, at_ns) VALUES (?, ?, ?)`,
-			from[:], to[:], t); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_requests (from_user, to_user, message_id, at_ns) VALUES (?, ?, ?, ?)`,
+			from[:], to[:], id[:], t); err != nil {
 			return err
 		}
 		ok = true

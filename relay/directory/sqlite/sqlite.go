@@ -157,6 +157,17 @@ func (d *Directory) init(ctx context.Context, cfg Config, busy string) error {
 	return nil
 }
 
+// Ping checks that the writer and the read pool each answer a query.
+func (d *Directory) Ping(ctx context.Context) error {
+	if err := d.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping writer: %w", err)
+	}
+	if err := d.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping readers: %w", err)
+	}
+	return nil
+}
+
 // Close closes the database.
 func (d *Directory) Close() error {
 	var errs []error
