@@ -289,7 +289,7 @@ func TestRequestRoutedAgain(t *testing.T) {
 				r.Run(ctx)
 			}()
 			defer func() { cancel(); <-done }()
-			rec, err := wire.DecodeRecord(req.Value)
+			rec, err := bus.DecodeParcel(req.Value)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -320,7 +320,7 @@ func TestRequestRoutedAgain(t *testing.T) {
 			req := record(dave, bob, wire.KindRequest, 1)
 			tt.route(t, f, r, b, req)
 
-			want, err := wire.DecodeRecord(req.Value)
+			want, err := bus.DecodeParcel(req.Value)
 			if err != nil {
 				t.Fatal(err)
 			}
