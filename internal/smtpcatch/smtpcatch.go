@@ -6,7 +6,8 @@
 // Server.Username and Server.Password) and TLS: STARTTLS by default, or TLS
 // from the first byte (ImplicitTLS), under a self-signed ECDSA P-256
 // certificate for 127.0.0.1, ::1 and localhost made at start; RootCAs gives
-// the pool that trusts it. Plaintext mode, for testing a client's loopback
+// the pool that trusts it, CertificatePEM the certificate for a program
+// that trusts a file. Plaintext mode, for testing a client's loopback
 // mode, allows authentication without TLS.
 //
 // New starts a server, which serves until Close. Start wraps it for tests
@@ -23,6 +24,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -122,6 +124,7 @@ type Server struct {
 	opts  Options
 	mechs []string
 	pool  *x509.CertPool
+	cert  *x509.Certificate
 	addr  *net.TCPAddr
 	srv   *gosmtp.Server
 	ln    *trackingListener
@@ -173,6 +176,7 @@ func New(opts Options) (*Server, error) {
 		opts:      opts,
 		mechs:     mechs,
 		pool:      pool,
+		cert:      cert.Leaf,
 		addr:      tcp.Addr().(*net.TCPAddr),
 		ln:        &trackingListener{Listener: tcp, conns: make(map[net.Conn]struct{})},
 		byRcpt:    make(map[string][]int),
@@ -228,6 +232,12 @@ func (s *Server) Mode() Mode { return s.opts.Mode }
 
 // RootCAs returns a pool trusting the server's certificate.
 func (s *Server) RootCAs() *x509.CertPool { return s.pool }
+
+// CertificatePEM returns the server's certificate in PEM, for a program
+// that must trust it through a file (SSL_CERT_FILE).
+func (s *Server) CertificatePEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.cert.Raw})
+}
 
 // Messages returns the mail received so far, oldest first.
 func (s *Server) Messages() []Message {

@@ -3,6 +3,7 @@ package smtpcatch_test
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -262,6 +263,37 @@ func TestOptions(t *testing.T) {
 	other := smtpcatch.Start(t, smtpcatch.Options{})
 	if other.Password == "" || other.Password == srv.Password || other.Username != "mutual" {
 		t.Fatal("default credentials")
+	}
+}
+
+// TestCertificatePEM: the PEM certificate alone is enough to verify the
+// server over STARTTLS, as a program given it in SSL_CERT_FILE does.
+func TestCertificatePEM(t *testing.T) {
+	srv := smtpcatch.Start(t, smtpcatch.Options{})
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(srv.CertificatePEM()) {
+		t.Fatalf("no certificate in %q", srv.CertificatePEM())
+	}
+	c, err := gosmtp.DialStartTLS(srv.Addr(), &tls.Config{RootCAs: pool, ServerName: srv.Host()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Auth(sasl.NewPlainClient("", srv.Username, srv.Password)); err != nil {
+		t.Fatalf("auth over the verified connection: %v", err)
+	}
+	// Another server's certificate does not verify this one.
+	other := smtpcatch.Start(t, smtpcatch.Options{})
+	wrong := x509.NewCertPool()
+	wrong.AppendCertsFromPEM(other.CertificatePEM())
+	c2, err := gosmtp.DialStartTLS(srv.Addr(), &tls.Config{RootCAs: wrong, ServerName: srv.Host()})
+	if err == nil {
+		defer c2.Close()
+		err = c2.Noop() // the first command over TLS runs the handshake
+	}
+	var unknown x509.UnknownAuthorityError
+	if !errors.As(err, &unknown) {
+		t.Fatalf("STARTTLS against another server's certificate: %v", err)
 	}
 }
 
