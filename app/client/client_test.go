@@ -108,8 +108,8 @@ func TestConversation(t *testing.T) {
 	}
 
 	// The relay's storage holds ciphertext only.
-	assertNoCanary(t, r.dir, canary)
-	assertNoCanary(t, r.dir, "hello from alice")
+	assertNoCanary(t, r.Dir(), canary)
+	assertNoCanary(t, r.Dir(), "hello from alice")
 }
 
 // assertNoCanary fails if any file under dir contains text.

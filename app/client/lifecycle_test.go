@@ -39,7 +39,7 @@ func TestLifecycle(t *testing.T) {
 	if err := c.Register(ctx, "email:erin@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	code, err := r.mail.WaitCode(ctx, "email:erin@example.org")
+	code, err := r.WaitCode(ctx, "email:erin@example.org")
 	if err != nil {
 		t.Fatal(err)
 	}

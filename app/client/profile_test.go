@@ -214,7 +214,7 @@ func forgeProfile(t *testing.T, d, peer *device, name string) wire.MessageID {
 func forge(t *testing.T, d, peer *device, seal func(context.Context, []wire.Bundle) (*wire.Send, error)) wire.MessageID {
 	t.Helper()
 	ctx := ctxT(t)
-	conn, err := transport.Dial(ctx, d.r.url, transport.Options{})
+	conn, err := transport.Dial(ctx, d.r.URL(), transport.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,7 @@ package client_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,9 +14,7 @@ import (
 	"github.com/mutualcoop/mutual/app/store"
 	"github.com/mutualcoop/mutual/app/store/boltstore"
 	"github.com/mutualcoop/mutual/app/transport"
-	"github.com/mutualcoop/mutual/internal/smtpcatch"
-	"github.com/mutualcoop/mutual/relay/auth"
-	"github.com/mutualcoop/mutual/relay/auth/smtp"
+	"github.com/mutualcoop/mutual/internal/relaytest"
 	"github.com/mutualcoop/mutual/relay/server"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
@@ -26,11 +22,8 @@ import (
 // testRelay is a real relay on the embedded default (log on disk, SQLite)
 // on loopback, with codes delivered by SMTP to a real SMTP server.
 type testRelay struct {
-	t    testing.TB
-	url  string
-	http string // the relay's HTTP base URL (for /metrics)
-	dir  string // the relay's data directory
-	mail *smtpcatch.Server
+	*relaytest.Relay
+	t testing.TB
 }
 
 func startRelay(t testing.TB) *testRelay {
@@ -41,42 +34,7 @@ func startRelay(t testing.TB) *testRelay {
 // startRelayWith starts a relay whose configuration tune adjusts, if set.
 func startRelayWith(t testing.TB, tune func(*server.Config)) *testRelay {
 	t.Helper()
-	mail := smtpcatch.Start(t, smtpcatch.Options{})
-	sender, err := smtp.New(smtp.Config{
-		Host: mail.Host(), Port: mail.Port(), TLS: smtp.StartTLS, RootCAs: mail.RootCAs(),
-		Username: mail.Username, Password: mail.Password, From: "codes@mutual.test",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	ctx := context.Background()
-	parts, err := server.OpenEmbedded(ctx, server.EmbeddedConfig{
-		Dir:     dir,
-		Senders: auth.Senders{auth.SchemeEmail: sender},
-		Auth:    auth.Config{NetBurst: 1000},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := server.Config{RunRouter: true}
-	if tune != nil {
-		tune(&cfg)
-	}
-	srv, err := server.New(ctx, cfg, parts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("relay shutdown: %v", err)
-		}
-	})
-	return &testRelay{t: t, url: "ws" + strings.TrimPrefix(hs.URL, "http") + "/v1/ws", http: hs.URL, dir: dir, mail: mail}
+	return &testRelay{Relay: relaytest.Start(t, relaytest.Options{Config: tune}), t: t}
 }
 
 // ctxT is a context for one test step.
@@ -110,7 +68,7 @@ type device struct {
 
 func (r *testRelay) config() client.Config {
 	return client.Config{
-		ServerURL: r.url, ClientName: "client-test/1",
+		ServerURL: r.URL(), ClientName: "client-test/1",
 		MinBackoff: 5 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 	}
 }
@@ -130,7 +88,7 @@ func (r *testRelay) newDeviceWith(name, address string, tune func(*client.Config
 	if err := d.c.Register(ctx, address); err != nil {
 		r.t.Fatalf("%s: register: %v", name, err)
 	}
-	code, err := r.mail.WaitCode(ctx, address)
+	code, err := r.WaitCode(ctx, address)
 	if err != nil {
 		r.t.Fatalf("%s: code: %v", name, err)
 	}
@@ -352,21 +310,10 @@ func befriend(t testing.TB, a, b *device) {
 // returns it, authenticated.
 func (r *testRelay) rawDevice(address string) *transport.Conn {
 	r.t.Helper()
-	ctx := ctxT(r.t)
-	conn, err := transport.Dial(ctx, r.url, transport.Options{})
+	conn, _, err := r.Register(ctxT(r.t), address, "raw")
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	r.t.Cleanup(func() { conn.Close() })
-	if err := conn.Register(ctx, address); err != nil {
-		r.t.Fatal(err)
-	}
-	code, err := r.mail.WaitCode(ctx, address)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	if _, err := conn.Verify(ctx, address, code, "raw"); err != nil {
-		r.t.Fatal(err)
-	}
 	return conn
 }

@@ -19,7 +19,7 @@ import (
 func rawSend(t *testing.T, d *device, s *wire.Send) {
 	t.Helper()
 	ctx := ctxT(t)
-	conn, err := transport.Dial(ctx, d.r.url, transport.Options{})
+	conn, err := transport.Dial(ctx, d.r.URL(), transport.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
