@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,9 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/mutualcoop/mutual/app/transport"
-	"github.com/mutualcoop/mutual/internal/smtpcatch"
-	"github.com/mutualcoop/mutual/relay/auth"
-	"github.com/mutualcoop/mutual/relay/auth/smtp"
+	"github.com/mutualcoop/mutual/internal/relaytest"
 	"github.com/mutualcoop/mutual/relay/server"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
@@ -25,11 +22,8 @@ import (
 // relay is a real relay on the embedded default, on loopback, with codes
 // delivered by SMTP to a real SMTP server.
 type relay struct {
-	t    *testing.T
-	srv  *server.Server
-	http *httptest.Server
-	mail *smtpcatch.Server
-	url  string
+	*relaytest.Relay
+	t *testing.T
 }
 
 func startRelay(t *testing.T, tune func(*server.Config)) *relay {
@@ -38,47 +32,7 @@ func startRelay(t *testing.T, tune func(*server.Config)) *relay {
 
 func startRelayWith(t *testing.T, tune func(*server.Config), tuneParts func(*server.EmbeddedConfig)) *relay {
 	t.Helper()
-	mail := smtpcatch.Start(t, smtpcatch.Options{})
-	sender, err := smtp.New(smtp.Config{
-		Host: mail.Host(), Port: mail.Port(), TLS: smtp.StartTLS, RootCAs: mail.RootCAs(),
-		Username: mail.Username, Password: mail.Password, From: "codes@mutual.test",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	pc := server.EmbeddedConfig{
-		Dir:     t.TempDir(),
-		Senders: auth.Senders{auth.SchemeEmail: sender},
-		// Generous per-network limits: the tests register many addresses
-		// from one IP.
-		Auth: auth.Config{NetBurst: 1000},
-	}
-	if tuneParts != nil {
-		tuneParts(&pc)
-	}
-	parts, err := server.OpenEmbedded(ctx, pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := server.Config{RunRouter: true}
-	if tune != nil {
-		tune(&cfg)
-	}
-	srv, err := server.New(ctx, cfg, parts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return &relay{t: t, srv: srv, http: hs, mail: mail, url: "ws" + strings.TrimPrefix(hs.URL, "http") + "/v1/ws"}
+	return &relay{Relay: relaytest.Start(t, relaytest.Options{Config: tune, Embedded: tuneParts}), t: t}
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -89,7 +43,7 @@ func ctxT(t *testing.T) context.Context {
 
 func (r *relay) dial() *transport.Conn {
 	r.t.Helper()
-	c, err := transport.Dial(ctxT(r.t), r.url, transport.Options{})
+	c, err := r.Dial(ctxT(r.t))
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -112,18 +66,11 @@ type client struct {
 func (r *relay) register(addr string) *client {
 	r.t.Helper()
 	ctx := ctxT(r.t)
-	c := r.dial()
-	if err := c.Register(ctx, addr); err != nil {
-		r.t.Fatalf("register %s: %v", addr, err)
-	}
-	code, err := r.mail.WaitCode(ctx, strings.TrimPrefix(addr, "email:"))
+	c, v, err := r.Register(ctx, addr, "test")
 	if err != nil {
-		r.t.Fatalf("code for %s: %v", addr, err)
+		r.t.Fatal(err)
 	}
-	v, err := c.Verify(ctx, addr, code, "test")
-	if err != nil {
-		r.t.Fatalf("verify %s: %v", addr, err)
-	}
+	r.t.Cleanup(func() { c.Close() })
 	cl := &client{t: r.t, r: r, addr: addr, user: v.User, device: v.Device, cred: v.Credential, conn: c}
 	cl.publishKeys()
 	return cl
@@ -388,7 +335,7 @@ func TestCodes(t *testing.T) {
 	if err := c.Register(ctx, "email:dave@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	code, err := r.mail.WaitCode(ctx, "dave@example.org")
+	code, err := r.WaitCode(ctx, "dave@example.org")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +369,7 @@ func TestCodes(t *testing.T) {
 // rawConn opens a WebSocket without the transport, to misbehave.
 func (r *relay) rawConn() *websocket.Conn {
 	r.t.Helper()
-	ws, _, err := websocket.Dial(ctxT(r.t), r.url, nil)
+	ws, _, err := websocket.Dial(ctxT(r.t), r.URL(), nil)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -491,7 +438,7 @@ func TestHostileInput(t *testing.T) {
 	if d := bob.next(); string(d.Envelope.Ciphertext) != "still here" {
 		t.Fatalf("bob got %q", d.Envelope.Ciphertext)
 	}
-	resp, err := http.Get(r.http.URL + "/healthz")
+	resp, err := http.Get(r.BaseURL() + "/healthz")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz: %v %v", resp, err)
 	}
@@ -529,7 +476,7 @@ func TestSlowReaderIsClosed(t *testing.T) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		resp, err := http.Get(r.http.URL + "/metrics")
+		resp, err := http.Get(r.BaseURL() + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}

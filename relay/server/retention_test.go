@@ -41,7 +41,7 @@ func TestRetentionGap(t *testing.T) {
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			oldest, next, err := r.srv.Bus().Bounds(ctx, inbox, 0)
+			oldest, next, err := r.Server().Bus().Bounds(ctx, inbox, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
