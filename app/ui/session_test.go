@@ -5,7 +5,6 @@ package ui
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -13,58 +12,22 @@ import (
 
 	"github.com/mutualcoop/mutual/app/client"
 	"github.com/mutualcoop/mutual/app/store/memstore"
-	"github.com/mutualcoop/mutual/internal/smtpcatch"
+	"github.com/mutualcoop/mutual/internal/relaytest"
 	"github.com/mutualcoop/mutual/internal/wait"
-	"github.com/mutualcoop/mutual/relay/auth"
-	"github.com/mutualcoop/mutual/relay/auth/smtp"
-	"github.com/mutualcoop/mutual/relay/server"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
 // testRelay is a real relay on the embedded default, on loopback, with
 // codes mailed to a real SMTP server.
-type testRelay struct {
-	url  string
-	mail *smtpcatch.Server
-}
+type testRelay struct{ *relaytest.Relay }
 
 func startRelay(t *testing.T) *testRelay {
 	t.Helper()
-	mail := smtpcatch.Start(t, smtpcatch.Options{})
-	sender, err := smtp.New(smtp.Config{
-		Host: mail.Host(), Port: mail.Port(), TLS: smtp.StartTLS, RootCAs: mail.RootCAs(),
-		Username: mail.Username, Password: mail.Password, From: "codes@mutual.test",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	parts, err := server.OpenEmbedded(ctx, server.EmbeddedConfig{
-		Dir:     t.TempDir(),
-		Senders: auth.Senders{auth.SchemeEmail: sender},
-		Auth:    auth.Config{NetBurst: 1000},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(ctx, server.Config{RunRouter: true}, parts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("relay shutdown: %v", err)
-		}
-	})
-	return &testRelay{url: "ws" + strings.TrimPrefix(hs.URL, "http") + "/v1/ws", mail: mail}
+	return &testRelay{relaytest.Start(t, relaytest.Options{})}
 }
 
 func (r *testRelay) config() client.Config {
-	return client.Config{ServerURL: r.url, ClientName: "ui-test/1", MinBackoff: 5 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
+	return client.Config{ServerURL: r.URL(), ClientName: "ui-test/1", MinBackoff: 5 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
 }
 
 // recorder keeps what a Session publishes.
@@ -126,7 +89,7 @@ func newDevice(t *testing.T, r *testRelay, address string) (*client.Client, clie
 	if err := c.Register(ctx, address); err != nil {
 		t.Fatal(err)
 	}
-	code, err := r.mail.WaitCode(ctx, address)
+	code, err := r.WaitCode(ctx, address)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +206,7 @@ func TestSessionLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := r.mail.WaitCode(ctx, alice)
+	code, err := r.WaitCode(ctx, alice)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +277,7 @@ func TestSessionLifecycle(t *testing.T) {
 	if err := s.Register(ctx, alice); err != nil {
 		t.Fatal(err)
 	}
-	if code, err = r.mail.WaitCode(ctx, alice); err != nil {
+	if code, err = r.WaitCode(ctx, alice); err != nil {
 		t.Fatal(err)
 	}
 	again, err := s.Verify(ctx, alice, code, "Firefox on Linux")
