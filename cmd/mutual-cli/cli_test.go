@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io/fs"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,57 +12,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mutualcoop/mutual/internal/smtpcatch"
-	"github.com/mutualcoop/mutual/relay/auth"
-	"github.com/mutualcoop/mutual/relay/auth/smtp"
-	"github.com/mutualcoop/mutual/relay/server"
+	"github.com/mutualcoop/mutual/internal/relaytest"
 )
 
-// relay runs a real relay on the embedded default with codes mailed to a
-// real SMTP server.
-type relay struct {
-	url  string
-	data string
-	mail *smtpcatch.Server
-}
-
-func startRelay(t *testing.T) *relay {
-	t.Helper()
-	mail := smtpcatch.Start(t, smtpcatch.Options{})
-	sender, err := smtp.New(smtp.Config{Host: mail.Host(), Port: mail.Port(), RootCAs: mail.RootCAs(),
-		Username: mail.Username, Password: mail.Password, From: "codes@mutual.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := t.TempDir()
-	ctx := context.Background()
-	parts, err := server.OpenEmbedded(ctx, server.EmbeddedConfig{Dir: data, Senders: auth.Senders{auth.SchemeEmail: sender}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(ctx, server.Config{RunRouter: true}, parts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return &relay{url: hs.URL, data: data, mail: mail}
-}
-
-// home is one mutual-cli home directory.
+// home is one mutual-cli home directory, on a real relay with codes
+// mailed to a real SMTP server.
 type home struct {
 	t    *testing.T
-	r    *relay
+	r    *relaytest.Relay
 	dir  string
 	addr string
 }
 
-func (r *relay) home(t *testing.T, addr string) *home {
+func newHome(t *testing.T, r *relaytest.Relay, addr string) *home {
 	return &home{t: t, r: r, dir: t.TempDir(), addr: addr}
 }
 
@@ -73,7 +34,7 @@ func (h *home) cli(stdin string, args ...string) (int, string, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var out, errb bytes.Buffer
-	code := run(ctx, append([]string{"--home", h.dir, "--server", h.r.url}, args...), strings.NewReader(stdin), &out, &errb)
+	code := run(ctx, append([]string{"--home", h.dir, "--server", h.r.BaseURL()}, args...), strings.NewReader(stdin), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -91,7 +52,7 @@ func (h *home) register() {
 	h.must("register", h.addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	code, err := h.r.mail.WaitCode(ctx, strings.TrimPrefix(h.addr, "email:"))
+	code, err := h.r.WaitCode(ctx, h.addr)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -115,9 +76,9 @@ func (h *home) receiveJSON() []messageJSON {
 }
 
 func TestTwoHomesChat(t *testing.T) {
-	r := startRelay(t)
-	alice := r.home(t, "email:alice@example.org")
-	bob := r.home(t, "email:bob@example.org")
+	r := relaytest.Start(t, relaytest.Options{})
+	alice := newHome(t, r, "email:alice@example.org")
+	bob := newHome(t, r, "email:bob@example.org")
 	alice.register()
 	bob.register()
 
@@ -164,7 +125,7 @@ func TestTwoHomesChat(t *testing.T) {
 	}
 
 	// The relay's storage (log and database) never held the plaintext.
-	filepath.WalkDir(r.data, func(path string, d fs.DirEntry, err error) error {
+	filepath.WalkDir(r.Dir(), func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -180,8 +141,8 @@ func TestTwoHomesChat(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
-	r := startRelay(t)
-	carol := r.home(t, "email:carol@example.org")
+	r := relaytest.Start(t, relaytest.Options{})
+	carol := newHome(t, r, "email:carol@example.org")
 	if code, _, errs := carol.cli("", "send", "email:dave@example.org", "hi"); code != exitNotRegistered {
 		t.Fatalf("send before registering: exit %d (%s), want %d", code, errs, exitNotRegistered)
 	}
