@@ -3,14 +3,10 @@ package loadgen
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"runtime"
 
-	"github.com/mutualcoop/mutual/internal/smtpcatch"
-	"github.com/mutualcoop/mutual/relay/auth"
-	"github.com/mutualcoop/mutual/relay/auth/smtp"
+	"github.com/mutualcoop/mutual/internal/relaytest"
 	"github.com/mutualcoop/mutual/relay/server"
 )
 
@@ -32,7 +28,7 @@ type EmbeddedOptions struct {
 
 // EmbeddedRelay is a relay on the embedded default (embedded bus, SQLite)
 // running in this process on 127.0.0.1, with its codes mailed to an SMTP
-// server also running in this process.
+// server also running in this process (see package relaytest).
 type EmbeddedRelay struct {
 	// URL is the WebSocket endpoint, ws://127.0.0.1:port/v1/ws.
 	URL string
@@ -41,10 +37,7 @@ type EmbeddedRelay struct {
 	// Codes catches the codes the relay mails.
 	Codes CodeSource
 
-	mail      *smtpcatch.Server
-	srv       *server.Server
-	served    chan error
-	closeDone bool
+	relay *relaytest.Relay
 }
 
 // StartEmbedded starts a relay for a run.
@@ -52,72 +45,31 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*EmbeddedRelay, erro
 	if o.Dir == "" {
 		return nil, errors.New("loadgen: embedded relay needs a data directory")
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	mail, err := smtpcatch.New(smtpcatch.Options{})
-	if err != nil {
-		return nil, err
-	}
-	sender, err := smtp.New(smtp.Config{
-		Host: mail.Host(), Port: mail.Port(), TLS: smtp.StartTLS, RootCAs: mail.RootCAs(),
-		Username: mail.Username, Password: mail.Password, From: "codes@bench.test",
-	})
-	if err != nil {
-		mail.Close()
-		return nil, err
-	}
-	parts, err := server.OpenEmbedded(ctx, server.EmbeddedConfig{
-		Dir:     o.Dir,
-		Senders: auth.Senders{auth.SchemeEmail: sender},
-		// Every account is registered from 127.0.0.1.
-		Auth:   auth.Config{NetBurst: 2*o.Clients + 20},
+	r, err := relaytest.Open(ctx, relaytest.Options{
+		Dir:    o.Dir,
 		Logger: o.Logger,
+		From:   "codes@bench.test",
+		// Every account is registered from 127.0.0.1.
+		Embedded: func(c *server.EmbeddedConfig) { c.Auth.NetBurst = 2*o.Clients + 20 },
+		Config: func(c *server.Config) {
+			c.Gateway.SendRate = o.SendRate
+			c.Gateway.SendBurst = o.SendBurst
+		},
 	})
 	if err != nil {
-		mail.Close()
 		return nil, err
 	}
-	cfg := server.Config{RunRouter: true, Logger: o.Logger}
-	cfg.Gateway.SendRate = o.SendRate
-	cfg.Gateway.SendBurst = o.SendBurst
-	srv, err := server.New(ctx, cfg, parts)
-	if err != nil {
-		parts.Bus.Close()
-		parts.Directory.Close()
-		mail.Close()
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		srv.Shutdown(ctx)
-		mail.Close()
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	r := &EmbeddedRelay{
-		URL:        "ws://" + ln.Addr().String() + "/v1/ws",
-		MetricsURL: "http://" + ln.Addr().String() + "/metrics",
-		Codes:      mail,
-		mail:       mail,
-		srv:        srv,
-		served:     make(chan error, 1),
-	}
-	go func() { r.served <- srv.Serve(ln) }()
-	return r, nil
+	return &EmbeddedRelay{
+		URL:        r.URL(),
+		MetricsURL: r.BaseURL() + "/metrics",
+		Codes:      r.Mail(),
+		relay:      r,
+	}, nil
 }
 
 // Close shuts the relay down within ctx and stops the SMTP server.
 func (r *EmbeddedRelay) Close(ctx context.Context) error {
-	if r.closeDone {
-		return nil
-	}
-	r.closeDone = true
-	err := r.srv.Shutdown(ctx)
-	err = errors.Join(err, <-r.served, r.mail.Close())
-	if err != nil {
-		return fmt.Errorf("close embedded relay: %w", err)
-	}
-	return nil
+	return r.relay.Close(ctx)
 }
 
 // InProcessMemory is a MemoryProbe for a relay running in this process:

@@ -3,7 +3,6 @@ package loadgen_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/mutualcoop/mutual/crypto/padding"
 	"github.com/mutualcoop/mutual/internal/loadgen"
+	"github.com/mutualcoop/mutual/internal/relaytest"
 	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/server"
 )
@@ -106,32 +106,15 @@ func TestRunWithCodeFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	parts, err := server.OpenEmbedded(ctx, server.EmbeddedConfig{
-		Dir:     t.TempDir(),
-		Senders: auth.Senders{auth.SchemeEmail: auth.NewConsoleSender(out)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(ctx, server.Config{RunRouter: true}, parts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-	})
+	relay := relaytest.Start(t, relaytest.Options{Embedded: func(c *server.EmbeddedConfig) {
+		c.Senders = auth.Senders{auth.SchemeEmail: auth.NewConsoleSender(out)}
+	}})
 	codes, err := loadgen.OpenCodeFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer codes.Close()
-	ws, metrics, err := loadgen.Endpoints(hs.URL)
+	ws, metrics, err := loadgen.Endpoints(relay.BaseURL())
 	if err != nil {
 		t.Fatal(err)
 	}
