@@ -5,8 +5,6 @@ package browsertest
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
@@ -14,21 +12,20 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	gosmtp "github.com/emersion/go-smtp"
-
+	"github.com/mutualcoop/mutual/internal/relaytest"
 	"github.com/mutualcoop/mutual/internal/smtpcatch"
 	"github.com/mutualcoop/mutual/internal/wait"
 )
 
 // relay is `mutual serve --web` run as a child process, mailing its codes
-// to a real SMTP server over STARTTLS. It keeps its port and data
-// directory across stop and start, as a restarted server does.
+// to a real SMTP server over STARTTLS (set up by relaytest.MailFlags). It
+// keeps its port and data directory across stop and start, as a restarted
+// server does.
 type relay struct {
 	t    *testing.T
 	bin  string // the mutual binary
@@ -36,7 +33,8 @@ type relay struct {
 	data string
 	addr string // 127.0.0.1:port
 	mail *smtpcatch.Server
-	ca   string // PEM file trusting the SMTP server's certificate
+	// mailArgs and mailEnv make the relay mail its codes to mail.
+	mailArgs, mailEnv []string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -56,12 +54,15 @@ func startRelay(t *testing.T, bin, web string) *relay {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	mailArgs, mailEnv, err := relaytest.MailFlags(mail, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := &relay{
 		t: t, bin: bin, web: web, addr: addr, mail: mail,
-		data: filepath.Join(dir, "data"),
-		ca:   filepath.Join(dir, "smtp-ca.pem"),
+		data:     filepath.Join(dir, "data"),
+		mailArgs: mailArgs, mailEnv: mailEnv,
 	}
-	writeTrust(t, mail, r.ca)
 	r.start()
 	t.Cleanup(func() {
 		r.stop()
@@ -70,29 +71,6 @@ func startRelay(t *testing.T, bin, web string) *relay {
 		}
 	})
 	return r
-}
-
-// writeTrust saves the SMTP server's certificate, read from a STARTTLS
-// handshake that verifies it, as the PEM file the relay trusts
-// (SSL_CERT_FILE): the relay checks the server as it would in production.
-func writeTrust(t *testing.T, mail *smtpcatch.Server, path string) {
-	t.Helper()
-	c, err := gosmtp.DialStartTLS(mail.Addr(), &tls.Config{RootCAs: mail.RootCAs(), ServerName: mail.Host()})
-	if err != nil {
-		t.Fatalf("smtp starttls: %v", err)
-	}
-	defer c.Close()
-	if err := c.Noop(); err != nil { // the first command over TLS runs the handshake
-		t.Fatalf("smtp over tls: %v", err)
-	}
-	state, ok := c.TLSConnectionState()
-	if !ok || len(state.PeerCertificates) == 0 {
-		t.Fatal("smtp: no certificate after STARTTLS")
-	}
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: state.PeerCertificates[0].Raw})
-	if err := os.WriteFile(path, pemBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // url is the address of the app, http://127.0.0.1:port.
@@ -143,11 +121,9 @@ func (r *relay) appVersion() string {
 // start runs the relay and waits until it answers /healthz.
 func (r *relay) start() {
 	r.t.Helper()
-	cmd := exec.Command(r.bin, "serve",
-		"--listen", r.addr, "--data", r.data, "--web", r.web, "--log-level", "warn",
-		"--smtp-host", r.mail.Host(), "--smtp-port", strconv.Itoa(r.mail.Port()),
-		"--smtp-tls", "starttls", "--smtp-user", r.mail.Username, "--smtp-from", "codes@mutual.test")
-	cmd.Env = append(os.Environ(), "MUTUAL_SMTP_PASSWORD="+r.mail.Password, "SSL_CERT_FILE="+r.ca)
+	args := append([]string{"serve", "--listen", r.addr, "--data", r.data, "--web", r.web, "--log-level", "warn"}, r.mailArgs...)
+	cmd := exec.Command(r.bin, args...)
+	cmd.Env = append(os.Environ(), r.mailEnv...)
 	w := lockedWriter{mu: &r.mu, w: &r.log}
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
