@@ -10,7 +10,9 @@
 #   scripts/postgres.sh reset    stop and delete all data
 #
 # Environment (all optional):
-#   MUTUAL_PG_DIR    state directory (default: <repo>/.cache/postgres)
+#   MUTUAL_PG_DIR    state directory (default: <repo>/.cache/postgres, or
+#                    /var/tmp/mutual-postgres-<checksum of the repo's path> when
+#                    running as root in a checkout the postgres user cannot reach)
 #   MUTUAL_PG_PORT   port (default 55432)
 #   MUTUAL_PG_DB     database to create (default mutual_test)
 #   MUTUAL_PG_WAIT   seconds to wait for start (default 60)
@@ -24,7 +26,25 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# others_can_reach reports whether every directory from / to $1 lets other
+# users through (o+x): the server runs as the postgres user.
+others_can_reach() {
+	local d=$1 mode
+	while [[ -n $d && $d != / ]]; do
+		mode=$(stat -c %a "$d" 2>/dev/null) || return 1
+		((8#$mode & 1)) || return 1
+		d=$(dirname "$d")
+	done
+}
+
+# The state lives in the checkout, unless the checkout is where the
+# postgres user cannot go (a clone under root's home, say): then in a
+# directory of its own under /var/tmp, named after the checkout.
 DIR=${MUTUAL_PG_DIR:-$ROOT/.cache/postgres}
+if [[ -z ${MUTUAL_PG_DIR:-} && $(id -u) -eq 0 ]] && ! others_can_reach "$ROOT"; then
+	DIR=/var/tmp/mutual-postgres-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)
+fi
 PORT=${MUTUAL_PG_PORT:-55432}
 DB=${MUTUAL_PG_DB:-mutual_test}
 WAIT=${MUTUAL_PG_WAIT:-60}
