@@ -51,6 +51,9 @@ type Client struct {
 	// afterStore, set by tests only, runs after a batch of deliveries is
 	// stored and before it is acknowledged.
 	afterStore func(*transport.Conn)
+	// afterAck, set by tests only, runs after an Ack is sent, with its
+	// offset.
+	afterAck func(offset int64)
 }
 
 // self is the registered device: what never changes once Verify stored it.

@@ -54,6 +54,10 @@ func SealOutbox(ctx context.Context, c *Client) ([]*wire.Send, error) {
 // is stored and before it is acknowledged. Set it before Run.
 func SetAfterStore(c *Client, fn func(*transport.Conn)) { c.afterStore = fn }
 
+// SetAfterAck installs a hook that runs after each Ack is sent, with its
+// offset. Set it before Run.
+func SetAfterAck(c *Client, fn func(offset int64)) { c.afterAck = fn }
+
 // SignedPreKeyIDs lists the signed prekeys the device keeps.
 func SignedPreKeyIDs(ctx context.Context, c *Client) ([]uint32, error) {
 	var ids []uint32

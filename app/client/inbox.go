@@ -40,6 +40,9 @@ func (c *Client) inbox(ctx context.Context, conn *transport.Conn) error {
 		if err := conn.Send(ctx, &wire.Ack{Offset: pending}); err != nil {
 			return fmt.Errorf("ack: %w", err)
 		}
+		if c.afterAck != nil {
+			c.afterAck(pending)
+		}
 		pending, unacked = -1, 0
 		return nil
 	}
