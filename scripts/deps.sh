@@ -5,7 +5,8 @@
 #
 #   scripts/deps.sh run     Go (checked) and the Go modules: enough to build and start the relay
 #   scripts/deps.sh test    the above, then Node.js (checked), Debian's Chromium and fonts, the
-#                           PostgreSQL server, Java 17 and Maven (checked), the Kafka jars from
+#                           PostgreSQL server, systemd-analyze (Debian's systemd, to verify the
+#                           units in deploy/), Java 17 and Maven (checked), the Kafka jars from
 #                           Maven Central and the interoperability module's Go modules
 #   scripts/deps.sh chromium  install Chromium if it is missing and print its path
 #   scripts/deps.sh check   report what is present and missing, install nothing (exit 1 if anything is missing)
@@ -24,6 +25,8 @@ say() { echo "deps.sh: $*" >&2; }
 # font to render text; the directory's tests need the PostgreSQL server.
 chromium_pkgs=(chromium fonts-dejavu-core)
 postgres_pkgs=(postgresql)
+# The deployment tests check the systemd units with systemd-analyze.
+systemd_pkgs=(systemd)
 
 apt_updated=
 apt_install() {
@@ -89,6 +92,11 @@ postgres() {
 	fi
 }
 
+systemd_analyze() {
+	command -v systemd-analyze >/dev/null 2>&1 || apt_install "${systemd_pkgs[@]}"
+	command -v systemd-analyze >/dev/null 2>&1 || die "systemd was installed but systemd-analyze is not on PATH"
+}
+
 kafka() {
 	command -v java >/dev/null 2>&1 || die "java not found: the Kafka broker needs Java 17 or newer (apt-get install openjdk-17-jre-headless)"
 	command -v mvn >/dev/null 2>&1 || die "mvn not found: the Kafka jars come from Maven Central through Maven (apt-get install maven)"
@@ -106,6 +114,7 @@ test)
 	node_ok
 	chromium
 	postgres
+	systemd_analyze
 	modules
 	kafka
 	say "everything the tests need is installed"
@@ -123,6 +132,7 @@ check)
 	report "chromium" chromium_path
 	b=$(postgres_bin)
 	report "postgresql server" "test -n '$b' && test -x '$b/postgres'"
+	report "systemd-analyze" 'command -v systemd-analyze'
 	report "java" 'command -v java'
 	report "mvn" 'command -v mvn'
 	exit $missing
