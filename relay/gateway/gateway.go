@@ -15,6 +15,7 @@ import (
 
 	"github.com/mutualcoop/mutual/relay/bus"
 	"github.com/mutualcoop/mutual/relay/directory"
+	"github.com/mutualcoop/mutual/relay/limit"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -91,6 +92,11 @@ type Config struct {
 	// X-Forwarded-For entry: set it only behind a proxy that sets it.
 	TrustForwardedFor bool
 
+	// Limits keeps the per-account and per-network rate limits. Every
+	// gateway of one relay must share it (the directory's table in cluster
+	// mode); nil keeps them in this process's memory.
+	Limits limit.Store
+
 	// OnContactChange is called after a user changes what they decided
 	// about another (the in-process router forgets its cached answer).
 	OnContactChange func(owner, other wire.UserID)
@@ -128,6 +134,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.LookupRate == 0 {
 		c.LookupRate = 2
+	}
+	if c.Limits == nil {
+		c.Limits = limit.NewMemory(1 << 20)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
