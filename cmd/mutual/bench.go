@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 
+	"github.com/mutualcoop/mutual/internal/attack"
 	"github.com/mutualcoop/mutual/internal/loadgen"
 )
 
@@ -27,6 +29,7 @@ type benchFlags struct {
 	data         string
 	drainTimeout time.Duration
 	cpuProfile   string
+	attack       string
 	log          logFlags
 }
 
@@ -42,6 +45,7 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "", "data directory of the in-process relay (default: a temporary directory, removed afterwards)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long to wait after the last send for deliveries")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the sending phase to this file")
+	fs.StringVar(&f.attack, "attack", "", "run the bench twice, quiet and then while these attacks run from other loopback addresses: \"all\" or a comma list of "+strings.Join(attack.Names, ", "))
 	f.log.register(fs)
 }
 
@@ -93,7 +97,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.URL, cfg.Codes, cfg.MetricsURL = ws, codes, metrics
 		cfg.Memory = loadgen.MetricsMemory(&http.Client{Timeout: 10 * time.Second}, metrics)
 		cfg.MemoryNote = "resident memory of the relay process"
-		return report(ctx, cfg, stdout)
+		return report(ctx, cfg, f.attacks(), stdout)
 	}
 
 	dir := f.data
@@ -116,24 +120,63 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.URL, cfg.Codes, cfg.MetricsURL = relay.URL, relay.Codes, relay.MetricsURL
 	cfg.Memory = loadgen.InProcessMemory
 	cfg.MemoryNote = "heap and stacks of this process, both ends of each connection"
-	err = report(ctx, cfg, stdout)
+	err = report(ctx, cfg, f.attacks(), stdout)
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return errors.Join(err, relay.Close(sctx))
 }
 
+// attacks are the names given to --attack; nil for none.
+func (f *benchFlags) attacks() []string {
+	switch f.attack {
+	case "":
+		return nil
+	case "all":
+		return attack.Names
+	}
+	return strings.Split(f.attack, ",")
+}
+
 // report runs the bench and prints its report, whose last line is the
-// summary. Lost messages make it fail.
-func report(ctx context.Context, cfg loadgen.Config, stdout io.Writer) error {
-	res, err := loadgen.Run(ctx, cfg)
+// summary. Lost messages make it fail. With attacks, the bench runs twice
+// on the same relay, quiet and then under attack, and the report ends
+// with what the attacks met and the ratio of the two p99 latencies.
+func report(ctx context.Context, cfg loadgen.Config, attacks []string, stdout io.Writer) error {
+	quiet, err := runOnce(ctx, cfg, stdout)
+	if err != nil || attacks == nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "bench: again, under attack")
+	a, err := attack.Start(ctx, attack.Config{URL: cfg.URL, Codes: cfg.Codes, Attacks: attacks})
 	if err != nil {
 		return err
 	}
-	if err := res.WriteReport(stdout); err != nil {
+	cfg.RunID = ""
+	loud, err := runOnce(ctx, cfg, stdout)
+	a.Stop()
+	if err != nil {
 		return err
 	}
-	if res.Lost > 0 {
-		return fmt.Errorf("%d accepted messages were never delivered", res.Lost)
+	if err := a.Report(stdout); err != nil {
+		return err
 	}
-	return nil
+	_, err = fmt.Fprintf(stdout, "bench: under attack p50=%s p99=%s, quiet p50=%s p99=%s: p99 %.2fx quiet\n",
+		loadgen.FormatDuration(loud.Latency.P50), loadgen.FormatDuration(loud.Latency.P99),
+		loadgen.FormatDuration(quiet.Latency.P50), loadgen.FormatDuration(quiet.Latency.P99),
+		float64(loud.Latency.P99)/float64(max(quiet.Latency.P99, 1)))
+	return err
+}
+
+func runOnce(ctx context.Context, cfg loadgen.Config, stdout io.Writer) (*loadgen.Result, error) {
+	res, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := res.WriteReport(stdout); err != nil {
+		return nil, err
+	}
+	if res.Lost > 0 {
+		return nil, fmt.Errorf("%d accepted messages were never delivered", res.Lost)
+	}
+	return res, nil
 }
