@@ -38,32 +38,37 @@ func (c *Client) dial(ctx context.Context) (*transport.Conn, error) {
 }
 
 // Register asks the relay to send a one-time code to address (for
-// example "email:alice@example.org"); Verify proves it. It needs no Run.
-func (c *Client) Register(ctx context.Context, address string) error {
+// example "email:alice@example.org"); Verify proves it with the token
+// Register returns. Only that token can try the code: the caller keeps it
+// (in memory, or in a file only its user can read) until Verify. It needs
+// no Run.
+func (c *Client) Register(ctx context.Context, address string) (token []byte, err error) {
 	c.regMu.Lock()
 	defer c.regMu.Unlock()
 	if c.me() != nil {
-		return ErrRegistered
+		return nil, ErrRegistered
 	}
 	conn, err := c.dial(ctx)
 	if err != nil {
-		return fmt.Errorf("register: %w", err)
+		return nil, fmt.Errorf("register: %w", err)
 	}
 	defer conn.Close()
-	if err := conn.Register(ctx, address); err != nil {
-		return fmt.Errorf("register: %w", err)
+	token, err = conn.Register(ctx, address)
+	if err != nil {
+		return nil, fmt.Errorf("register: %w", err)
 	}
-	return nil
+	return token, nil
 }
 
-// Verify proves the code Register sent to address and makes this store
+// Verify proves the code Register sent to address, with the token it
+// returned, and makes this store
 // a new device of the address's account (creating the account if there
 // was none), named deviceName. It creates the device's identity key and
 // its prekeys (a signed prekey, a last-resort ML-KEM prekey, 100 one-time
 // EC and 100 one-time ML-KEM prekeys), stores them with the relay's
 // credential in one transaction, and publishes the public halves. If
 // publishing fails, Run publishes them when it connects.
-func (c *Client) Verify(ctx context.Context, address, code, deviceName string) (Account, error) {
+func (c *Client) Verify(ctx context.Context, address, code string, token []byte, deviceName string) (Account, error) {
 	c.regMu.Lock()
 	defer c.regMu.Unlock()
 	if c.me() != nil {
@@ -83,7 +88,7 @@ func (c *Client) Verify(ctx context.Context, address, code, deviceName string) (
 		return Account{}, fmt.Errorf("verify: %w", err)
 	}
 	defer conn.Close()
-	v, err := conn.Verify(ctx, address, code, deviceName)
+	v, err := conn.Verify(ctx, address, code, token, deviceName)
 	if err != nil {
 		return Account{}, fmt.Errorf("verify: %w", err)
 	}

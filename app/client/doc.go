@@ -9,8 +9,8 @@
 //
 //	c, _ := client.Open(ctx, st, client.Config{ServerURL: "wss://relay.example.org/v1/ws"})
 //	defer c.Close()                               // then close st
-//	_ = c.Register(ctx, "email:alice@example.org") // a code is mailed
-//	_, _ = c.Verify(ctx, "email:alice@example.org", code, "laptop")
+//	token, _ := c.Register(ctx, "email:alice@example.org") // a code is mailed
+//	_, _ = c.Verify(ctx, "email:alice@example.org", code, token, "laptop")
 //	go c.Run(ctx)                                 // stay connected
 //	bob, _ := c.AddContact(ctx, "email:bob@example.org")
 //	id, _ := c.Send(ctx, bob.User, "hello")       // queued; works offline

@@ -33,24 +33,25 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("add contact before registering: %v", err)
 	}
 	var we *wire.Error
-	if err := c.Register(ctx, "not an address"); !errors.As(err, &we) || we.Code != wire.CodeBadAddress {
+	if _, err := c.Register(ctx, "not an address"); !errors.As(err, &we) || we.Code != wire.CodeBadAddress {
 		t.Fatalf("register a bad address: %v", err)
 	}
-	if err := c.Register(ctx, "email:erin@example.org"); err != nil {
+	token, err := c.Register(ctx, "email:erin@example.org")
+	if err != nil {
 		t.Fatal(err)
 	}
 	code, err := r.WaitCode(ctx, "email:erin@example.org")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Verify(ctx, "email:erin@example.org", "000000"+code[:0], "laptop"); !errors.As(err, &we) || we.Code != wire.CodeBadCode {
+	if _, err := c.Verify(ctx, "email:erin@example.org", "000000"+code[:0], token, "laptop"); !errors.As(err, &we) || we.Code != wire.CodeBadCode {
 		t.Fatalf("verify a wrong code: %v", err)
 	}
-	acct, err := c.Verify(ctx, "email:erin@example.org", code, "laptop")
+	acct, err := c.Verify(ctx, "email:erin@example.org", code, token, "laptop")
 	if err != nil || acct.Device == 0 || acct.Address != "email:erin@example.org" {
 		t.Fatalf("verify: %+v %v", acct, err)
 	}
-	if _, err := c.Verify(ctx, "email:erin@example.org", code, "laptop"); !errors.Is(err, client.ErrRegistered) {
+	if _, err := c.Verify(ctx, "email:erin@example.org", code, token, "laptop"); !errors.Is(err, client.ErrRegistered) {
 		t.Fatalf("verify twice: %v", err)
 	}
 	if _, err := c.AddContact(ctx, "email:bob@example.org"); !errors.Is(err, client.ErrOffline) {

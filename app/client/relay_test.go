@@ -85,14 +85,15 @@ func (r *testRelay) newDeviceWith(name, address string, tune func(*client.Config
 	d := &device{t: r.t, r: r, name: name, address: address, path: filepath.Join(r.t.TempDir(), "client.db"), tune: tune}
 	d.open()
 	ctx := ctxT(r.t)
-	if err := d.c.Register(ctx, address); err != nil {
+	token, err := d.c.Register(ctx, address)
+	if err != nil {
 		r.t.Fatalf("%s: register: %v", name, err)
 	}
 	code, err := r.WaitCode(ctx, address)
 	if err != nil {
 		r.t.Fatalf("%s: code: %v", name, err)
 	}
-	acct, err := d.c.Verify(ctx, address, code, name)
+	acct, err := d.c.Verify(ctx, address, code, token, name)
 	if err != nil {
 		r.t.Fatalf("%s: verify: %v", name, err)
 	}

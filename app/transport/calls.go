@@ -26,16 +26,22 @@ func Call[T wire.Body](ctx context.Context, c *Conn, req wire.Body) (T, error) {
 	return t, nil
 }
 
-// Register asks the relay to send an authentication code to address.
-func (c *Conn) Register(ctx context.Context, address string) error {
-	_, err := Call[*wire.OK](ctx, c, &wire.Register{Address: address})
-	return err
+// Register asks the relay to send an authentication code to address. It
+// returns the token that binds the code to this request: Verify must
+// present it, on this connection or another.
+func (c *Conn) Register(ctx context.Context, address string) (token []byte, err error) {
+	sent, err := Call[*wire.CodeSent](ctx, c, &wire.Register{Address: address})
+	if err != nil {
+		return nil, err
+	}
+	return sent.Token, nil
 }
 
-// Verify proves the code sent to address and registers a new device named
-// deviceName. On success the connection is authenticated as that device.
-func (c *Conn) Verify(ctx context.Context, address, code, deviceName string) (*wire.Verified, error) {
-	return Call[*wire.Verified](ctx, c, &wire.Verify{Address: address, Code: code, DeviceName: deviceName})
+// Verify proves the code sent to address, with the token Register
+// returned, and registers a new device named deviceName. On success the
+// connection is authenticated as that device.
+func (c *Conn) Verify(ctx context.Context, address, code string, token []byte, deviceName string) (*wire.Verified, error) {
+	return Call[*wire.Verified](ctx, c, &wire.Verify{Address: address, Code: code, Token: token, DeviceName: deviceName})
 }
 
 // Auth authenticates a registered device, describing the client with

@@ -136,16 +136,17 @@ func TestHelpers(t *testing.T) {
 	)
 	u := wire.UserID{1, 2, 3}
 	cred := bytes.Repeat([]byte{9}, 32)
+	token := bytes.Repeat([]byte{5}, 16)
 	relay := newRelay(t, func(p *peer) {
 		p.serve(func(f wire.Frame) []wire.Frame {
 			var reply wire.Body = &wire.Error{Code: wire.CodeBadRequest}
 			switch b := f.Body.(type) {
 			case *wire.Register:
 				if b.Address == addr {
-					reply = &wire.OK{}
+					reply = &wire.CodeSent{Token: token}
 				}
 			case *wire.Verify:
-				if b.Address == addr && b.Code == code && b.DeviceName == "Laptop" {
+				if b.Address == addr && b.Code == code && bytes.Equal(b.Token, token) && b.DeviceName == "Laptop" {
 					reply = &wire.Verified{User: u, Device: 1, Credential: cred, Created: true}
 				} else {
 					reply = &wire.Error{Code: wire.CodeBadCode}
@@ -161,14 +162,18 @@ func TestHelpers(t *testing.T) {
 	c := relay.dial(t, transport.Options{Client: client})
 	ctx := context.Background()
 
-	if err := c.Register(ctx, addr); err != nil {
-		t.Fatalf("register: %v", err)
+	tok, err := c.Register(ctx, addr)
+	if err != nil || !bytes.Equal(tok, token) {
+		t.Fatalf("register: %x, %v; want token %x", tok, err, token)
 	}
 	var we *wire.Error
-	if _, err := c.Verify(ctx, addr, "00000000", "Laptop"); !errors.As(err, &we) || we.Code != wire.CodeBadCode {
+	if _, err := c.Verify(ctx, addr, "00000000", tok, "Laptop"); !errors.As(err, &we) || we.Code != wire.CodeBadCode {
 		t.Fatalf("verify with a wrong code: %v", err)
 	}
-	v, err := c.Verify(ctx, addr, code, "Laptop")
+	if _, err := c.Verify(ctx, addr, code, nil, "Laptop"); !errors.As(err, &we) || we.Code != wire.CodeBadCode {
+		t.Fatalf("verify without the token: %v", err)
+	}
+	v, err := c.Verify(ctx, addr, code, tok, "Laptop")
 	if err != nil || v.User != u || !bytes.Equal(v.Credential, cred) || !v.Created {
 		t.Fatalf("verify: %+v, %v", v, err)
 	}

@@ -20,6 +20,7 @@ type onboardingState struct {
 	step    onboardingStep
 	typed   string // the address as typed
 	address string // the address sent to ("email:...")
+	token   []byte // binds the code to the request that asked for it
 	code    string
 	busy    bool
 	err     string
@@ -35,17 +36,23 @@ type onboarding struct {
 }
 
 // pendingKey keeps, for the browser tab's session, the address a code was
-// sent to: a reload (an update, or the browser discarding the tab while
-// the user reads their mail) comes back to the code.
+// sent to. The token that the code is bound to lives only in memory: a
+// reload (an update, or the browser discarding the tab while the user
+// reads their mail) loses it, and comes back to the address, filled in,
+// with reloadedText.
 const pendingKey = "mutual-onboarding-address"
 
-// OnMount resumes at the code if one was sent, and puts the cursor in the
-// first field.
+// reloadedText tells why a reload went back to the address.
+const reloadedText = "The page was reloaded, so the code sent earlier no longer works here. Send a new code."
+
+// OnMount goes back to the address if a code was sent before a reload,
+// and puts the cursor in the first field.
 func (o *onboarding) OnMount(ctx app.Context) {
 	var addr string
 	if err := ctx.SessionStorage().Get(pendingKey, &addr); err == nil && addr != "" {
-		o.st.step, o.st.address, o.st.typed = stepCode, addr, plainAddress(addr)
-		ctx.Defer(func(app.Context) { focusID("code") })
+		ctx.SessionStorage().Del(pendingKey)
+		o.st.typed, o.st.err = plainAddress(addr), reloadedText
+		ctx.Defer(func(app.Context) { focusID("send-code") })
 		return
 	}
 	ctx.Defer(func(app.Context) { focusID("address") })
@@ -70,7 +77,7 @@ func (o *onboarding) sendCode(ctx app.Context, e app.Event) {
 	ctx.Async(func() {
 		rctx, cancel := withTimeout(context.Background())
 		defer cancel()
-		err := s.Register(rctx, addr)
+		token, err := s.Register(rctx, addr)
 		online := browserOnline()
 		ctx.Dispatch(func(ctx app.Context) {
 			o.st.busy = false
@@ -79,7 +86,7 @@ func (o *onboarding) sendCode(ctx app.Context, e app.Event) {
 				return
 			}
 			o.st.sent = o.st.step == stepCode
-			o.st.step, o.st.address, o.st.code = stepCode, addr, ""
+			o.st.step, o.st.address, o.st.token, o.st.code = stepCode, addr, token, ""
 			ctx.SessionStorage().Set(pendingKey, addr)
 			ctx.Defer(func(app.Context) { focusID("code") })
 		})
@@ -102,11 +109,11 @@ func (o *onboarding) verify(ctx app.Context, e app.Event) {
 		return
 	}
 	o.st.busy, o.st.err, o.st.code = true, "", code
-	s, addr, name := o.s, o.st.address, browserDeviceName()
+	s, addr, token, name := o.s, o.st.address, o.st.token, browserDeviceName()
 	ctx.Async(func() {
 		rctx, cancel := withTimeout(context.Background())
 		defer cancel()
-		_, err := s.Verify(rctx, addr, code, name)
+		_, err := s.Verify(rctx, addr, code, token, name)
 		online := browserOnline()
 		ctx.Dispatch(func(ctx app.Context) {
 			o.st.busy = false
@@ -115,6 +122,7 @@ func (o *onboarding) verify(ctx app.Context, e app.Event) {
 				ctx.Defer(func(app.Context) { focusID("code") })
 				return
 			}
+			o.st.token = nil
 			ctx.SessionStorage().Del(pendingKey)
 			ctx.Navigate(pathChats)
 		})
@@ -123,7 +131,7 @@ func (o *onboarding) verify(ctx app.Context, e app.Event) {
 
 func (o *onboarding) changeAddress(ctx app.Context, e app.Event) {
 	ctx.SessionStorage().Del(pendingKey)
-	o.st.step, o.st.err, o.st.sent = stepAddress, "", false
+	o.st.step, o.st.token, o.st.err, o.st.sent = stepAddress, nil, "", false
 	ctx.Defer(func(app.Context) { focusID("address") })
 }
 

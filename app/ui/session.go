@@ -450,23 +450,25 @@ func (s *Session) isOnline() bool {
 // now is the Session's clock.
 func (s *Session) now() time.Time { return s.cfg.Now() }
 
-// Register asks the relay to mail a code to address ("email:...").
-func (s *Session) Register(ctx context.Context, address string) error {
+// Register asks the relay to mail a code to address ("email:...") and
+// returns the token Verify presents with the code.
+func (s *Session) Register(ctx context.Context, address string) (token []byte, err error) {
 	c, err := s.client()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	return c.Register(ctx, address)
 }
 
-// Verify proves the code mailed to address, makes this device part of the
-// address's account under deviceName and starts the connection loop.
-func (s *Session) Verify(ctx context.Context, address, code, deviceName string) (client.Account, error) {
+// Verify proves the code mailed to address, with the token Register
+// returned, makes this device part of the address's account under
+// deviceName and starts the connection loop.
+func (s *Session) Verify(ctx context.Context, address, code string, token []byte, deviceName string) (client.Account, error) {
 	c, err := s.client()
 	if err != nil {
 		return client.Account{}, err
 	}
-	acct, err := c.Verify(ctx, address, code, deviceName)
+	acct, err := c.Verify(ctx, address, code, token, deviceName)
 	if err != nil {
 		return client.Account{}, err
 	}

@@ -86,14 +86,15 @@ func newDevice(t *testing.T, r *testRelay, address string) (*client.Client, clie
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Register(ctx, address); err != nil {
+	token, err := c.Register(ctx, address)
+	if err != nil {
 		t.Fatal(err)
 	}
 	code, err := r.WaitCode(ctx, address)
 	if err != nil {
 		t.Fatal(err)
 	}
-	acct, err := c.Verify(ctx, address, code, "laptop")
+	acct, err := c.Verify(ctx, address, code, token, "laptop")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestSessionLifecycle(t *testing.T) {
 	s.setOnline(true)
 
 	const alice = "email:alice@example.org"
-	err = s.Register(ctx, alice)
+	token, err := s.Register(ctx, alice)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,13 +212,13 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	var we *wire.Error
-	if _, err = s.Verify(ctx, alice, "000000", "Chrome on Linux"); !errors.As(err, &we) || we.Code != wire.CodeBadCode {
+	if _, err = s.Verify(ctx, alice, "000000", token, "Chrome on Linux"); !errors.As(err, &we) || we.Code != wire.CodeBadCode {
 		t.Fatalf("wrong code: %v", err)
 	}
 	if got := errorText(err, true); !strings.Contains(got, "code isn't right") {
 		t.Errorf("wrong code says %q", got)
 	}
-	acct, err := s.Verify(ctx, alice, code, "Chrome on Linux")
+	acct, err := s.Verify(ctx, alice, code, token, "Chrome on Linux")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,13 +275,13 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 	// Signing in again: the account lists the new device only, the one
 	// signed out was removed.
-	if err := s.Register(ctx, alice); err != nil {
+	if token, err = s.Register(ctx, alice); err != nil {
 		t.Fatal(err)
 	}
 	if code, err = r.WaitCode(ctx, alice); err != nil {
 		t.Fatal(err)
 	}
-	again, err := s.Verify(ctx, alice, code, "Firefox on Linux")
+	again, err := s.Verify(ctx, alice, code, token, "Firefox on Linux")
 	if err != nil {
 		t.Fatal(err)
 	}

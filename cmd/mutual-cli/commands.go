@@ -16,7 +16,16 @@ import (
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
-func (c *cli) pendingFile() string { return filepath.Join(c.home, "pending-address") }
+// pendingFile holds, between register and verify, the address a code was
+// sent to and the token that binds the code to that request: without the
+// token the code cannot be tried. Only the home's owner may read it.
+func (c *cli) pendingFile() string { return filepath.Join(c.home, "pending-signin.json") }
+
+// pendingSignIn is what pendingFile holds.
+type pendingSignIn struct {
+	Address string `json:"address"`
+	Token   []byte `json:"token"`
+}
 
 func (c *cli) register(ctx context.Context, args []string) error {
 	if len(args) != 1 {
@@ -27,10 +36,15 @@ func (c *cli) register(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.close()
-	if err := s.client.Register(ctx, args[0]); err != nil {
+	token, err := s.client.Register(ctx, args[0])
+	if err != nil {
 		return explain(err)
 	}
-	if err := os.WriteFile(c.pendingFile(), []byte(args[0]), 0o600); err != nil {
+	b, err := json.Marshal(pendingSignIn{Address: args[0], Token: token})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(c.pendingFile(), b, 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "A code is on its way to %s. Run: mutual-cli verify CODE\n", args[0])
@@ -41,8 +55,12 @@ func (c *cli) verify(ctx context.Context, args []string) error {
 	if len(args) != 1 {
 		return usageError("verify takes the code")
 	}
-	addr, err := os.ReadFile(c.pendingFile())
-	if err != nil {
+	var p pendingSignIn
+	b, err := os.ReadFile(c.pendingFile())
+	if err == nil {
+		err = json.Unmarshal(b, &p)
+	}
+	if err != nil || p.Address == "" {
 		return errors.New("no registration in progress: run 'mutual-cli register ADDRESS' first")
 	}
 	s, err := c.open(ctx)
@@ -51,7 +69,7 @@ func (c *cli) verify(ctx context.Context, args []string) error {
 	}
 	defer s.close()
 	host, _ := os.Hostname()
-	acct, err := s.client.Verify(ctx, string(addr), strings.TrimSpace(args[0]), "mutual-cli on "+host)
+	acct, err := s.client.Verify(ctx, p.Address, strings.TrimSpace(args[0]), p.Token, "mutual-cli on "+host)
 	if err != nil {
 		return explain(err)
 	}

@@ -81,7 +81,8 @@ func TestServeDevAndGracefulStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Register(ctx, "email:alice@example.org"); err != nil {
+	token, err := c.Register(ctx, "email:alice@example.org")
+	if err != nil {
 		t.Fatal(err)
 	}
 	var line string
@@ -94,7 +95,7 @@ func TestServeDevAndGracefulStop(t *testing.T) {
 	if m == nil {
 		t.Fatalf("console line %q", line)
 	}
-	v, err := c.Verify(ctx, "email:alice@example.org", m[1], "laptop")
+	v, err := c.Verify(ctx, "email:alice@example.org", m[1], token, "laptop")
 	if err != nil || v.Device != 1 {
 		t.Fatalf("verify: %+v %v", v, err)
 	}

@@ -35,6 +35,26 @@ func (p *profile) register(r *relay, address string) {
 	p.waitOnline()
 }
 
+// reloadMidSignIn asks for a code for address, reloads before typing it,
+// and checks that onboarding is back at the address, filled in, saying
+// that a new code is needed: the code is bound to the request of the page
+// that asked for it, and the reload lost that request's token.
+func (p *profile) reloadMidSignIn(address string) {
+	p.t.Helper()
+	p.open("/")
+	p.fill("address", address)
+	p.do(stepTimeout, "ask for a code before reloading",
+		chromedp.Click(chromedp.ID("send-code")),
+		chromedp.WaitVisible(chromedp.ID("code")),
+	)
+	p.reload()
+	want, _ := json.Marshal(address)
+	waitJS[bool](p, stepTimeout, "the address step, filled in, asking for a new code after the reload",
+		`document.querySelector('#address')?.value === `+string(want)+
+			` && !document.querySelector('#code')`+
+			` && (document.querySelector('#onboarding-error')?.innerText ?? '').includes('Send a new code')`)
+}
+
 // setName saves the name the profile shows its contacts.
 func (p *profile) setName(name string) {
 	p.t.Helper()

@@ -38,14 +38,15 @@ func newSeeder(t *testing.T, r *relay, address string) *seeder {
 		t.Fatalf("seeder: open: %v", err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if err := c.Register(ctx, address); err != nil {
+	token, err := c.Register(ctx, address)
+	if err != nil {
 		t.Fatalf("seeder: register: %v", err)
 	}
 	code, err := r.mail.WaitCode(ctx, address)
 	if err != nil {
 		t.Fatalf("seeder: %v", err)
 	}
-	acct, err := c.Verify(ctx, address, code, "seeder")
+	acct, err := c.Verify(ctx, address, code, token, "seeder")
 	if err != nil {
 		t.Fatalf("seeder: verify: %v", err)
 	}

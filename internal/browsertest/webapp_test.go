@@ -20,7 +20,9 @@ const (
 )
 
 // TestWebApp runs the web app end to end against the real relay binary:
-// two browser profiles register with codes from the mail, add each other,
+// two browser profiles register with codes from the mail (a reload between
+// asking for a code and typing it sends the first back to ask for a new
+// one), add each other,
 // chat with ticks moving from sent to read, survive going offline (by the
 // browser's network emulation, and by the relay stopping and coming back
 // on the same port and data), reload from the service worker with their
@@ -51,6 +53,9 @@ func TestWebApp(t *testing.T) {
 	if errs := alice.installabilityErrors(); len(errs) > 0 {
 		t.Errorf("Chromium finds the app not installable: %v", errs)
 	}
+
+	phase("a reload between asking for a code and typing it asks for a new one")
+	alice.reloadMidSignIn("alice.reloaded@example.org")
 
 	phase("register both profiles with codes from the mail")
 	alice.register(r, aliceAddress)

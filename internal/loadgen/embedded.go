@@ -50,7 +50,10 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*EmbeddedRelay, erro
 		Logger: o.Logger,
 		From:   "codes@bench.test",
 		// Every account is registered from 127.0.0.1.
-		Embedded: func(c *server.EmbeddedConfig) { c.Auth.NetBurst = 2*o.Clients + 20 },
+		Embedded: func(c *server.EmbeddedConfig) {
+			c.Auth.NetBurst = 2*o.Clients + 20
+			c.Auth.VerifyNetBurst = 2*o.Clients + 20
+		},
 		Config: func(c *server.Config) {
 			c.Gateway.SendRate = o.SendRate
 			c.Gateway.SendBurst = o.SendBurst

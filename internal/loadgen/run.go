@@ -326,14 +326,15 @@ func (r *run) tryRegister(ctx context.Context, c *client) error {
 		return err
 	}
 	defer conn.Close()
-	if err := conn.Register(ctx, c.addr); err != nil {
+	token, err := conn.Register(ctx, c.addr)
+	if err != nil {
 		return err
 	}
 	code, err := r.cfg.Codes.WaitCode(ctx, c.addr)
 	if err != nil {
 		return err
 	}
-	v, err := conn.Verify(ctx, c.addr, code, "bench")
+	v, err := conn.Verify(ctx, c.addr, code, token, "bench")
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/mutualcoop/mutual/app/transport"
 	"github.com/mutualcoop/mutual/internal/smtpcatch"
@@ -16,9 +17,14 @@ import (
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
-// NetBurst is the relay's default per-network code limit here: every
-// address a test registers asks for its code from 127.0.0.1.
+// NetBurst is the relay's default per-network burst of code requests and
+// of verifications here: every address a test registers asks for its code
+// and verifies it from 127.0.0.1.
 const NetBurst = 1000
+
+// RequestGap is the relay's default gap between two codes for one address
+// here: tests sign several devices of one address in one after another.
+const RequestGap = time.Millisecond
 
 // Options configure a relay. The zero value is a relay in a new
 // temporary directory with the router in process and generous code
@@ -33,8 +39,9 @@ type Options struct {
 	From string
 	// Embedded adjusts the configuration of the embedded parts (auth
 	// limits, retention, the bus's clock...) before they open. It starts
-	// with Dir, Logger, the SMTP sender for email addresses and an auth
-	// NetBurst of NetBurst.
+	// with Dir, Logger, the SMTP sender for email addresses, an auth
+	// NetBurst and VerifyNetBurst of NetBurst and a RequestGap of
+	// RequestGap.
 	Embedded func(*server.EmbeddedConfig)
 	// Config adjusts the server's configuration (gateway and router
 	// limits and clocks...) before it starts. It starts with RunRouter
@@ -96,7 +103,7 @@ func (r *Relay) open(ctx context.Context, o Options) error {
 	ec := server.EmbeddedConfig{
 		Dir:     r.dir,
 		Senders: auth.Senders{auth.SchemeEmail: sender},
-		Auth:    auth.Config{NetBurst: NetBurst},
+		Auth:    auth.Config{NetBurst: NetBurst, VerifyNetBurst: NetBurst, RequestGap: RequestGap},
 		Logger:  o.Logger,
 	}
 	if o.Embedded != nil {
@@ -169,14 +176,15 @@ func (r *Relay) Register(ctx context.Context, address, deviceName string) (*tran
 
 // signIn asks for a code for address on conn and verifies it.
 func (r *Relay) signIn(ctx context.Context, conn *transport.Conn, address, deviceName string) (*wire.Verified, error) {
-	if err := conn.Register(ctx, address); err != nil {
+	token, err := conn.Register(ctx, address)
+	if err != nil {
 		return nil, fmt.Errorf("register: %w", err)
 	}
 	code, err := r.WaitCode(ctx, address)
 	if err != nil {
 		return nil, err
 	}
-	v, err := conn.Verify(ctx, address, code, deviceName)
+	v, err := conn.Verify(ctx, address, code, token, deviceName)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}

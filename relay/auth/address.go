@@ -43,8 +43,12 @@ var domains = idna.New(
 // address. Addresses are comparable with ==.
 //
 // Canonical form: the scheme in lower case, and for email the local part
-// exactly as typed (RFC 5321 leaves its case to the receiving host) and the
-// domain in lower-case A-labels.
+// exactly as typed and the domain in lower-case A-labels. Codes are
+// delivered to the local part as typed (RFC 5321 leaves its case to the
+// receiving host), but one mailbox is one account: accounts, codes and
+// limits are keyed by the folded form (see key), in which the local part
+// is in lower case too. Two Addresses that differ only in the case of the
+// local part are two values with one key.
 //
 // An address identifies a person, so it is kept out of logs: fmt verbs and
 // slog print a redacted form. Only String gives the canonical form, for
@@ -291,15 +295,21 @@ func (a Address) Scheme() string { return a.scheme }
 // clear: never log it.
 func (a Address) Target() string { return a.target }
 
-// String returns the canonical form, such as "email:alice@example.org",
-// which is what HashAddress hashes. It is an address in clear: never log
-// it (fmt and slog print a redacted form by themselves).
+// String returns the canonical form, such as "email:Alice@example.org",
+// with the local part as typed; HashAddress hashes its folded form,
+// "email:alice@example.org". It is an address in clear: never log it (fmt
+// and slog print a redacted form by themselves).
 func (a Address) String() string {
 	if a.scheme == "" {
 		return ""
 	}
 	return a.scheme + ":" + a.target
 }
+
+// key returns the form accounts, codes and limits are keyed by: String
+// with the local part folded to lower case (ASCII: ParseAddress accepts
+// nothing else in a local part). It is an address in clear: never log it.
+func (a Address) key() string { return strings.ToLower(a.String()) }
 
 // IsZero reports whether a is the zero Address.
 func (a Address) IsZero() bool { return a.scheme == "" }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"math/big"
 	"strings"
@@ -47,4 +48,24 @@ func normaliseCode(s string, n int) (string, bool) {
 		return "", false
 	}
 	return b.String(), true
+}
+
+// TokenLen is the length in bytes of the token a code request is answered
+// with.
+const TokenLen = 16
+
+// newToken returns a fresh token: 128 random bits, which nobody who did
+// not receive it can guess.
+func newToken() []byte {
+	t := make([]byte, TokenLen)
+	rand.Read(t) // never fails (crypto/rand, Go 1.24+)
+	return t
+}
+
+// hashToken is what the directory keeps of a token: its SHA-256. A plain
+// hash suffices for 128 random bits (see NewCredential); it keeps a copy
+// of the directory from letting anyone try the pending codes.
+func hashToken(t []byte) []byte {
+	h := sha256.Sum256(t)
+	return h[:]
 }

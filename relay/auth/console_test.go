@@ -20,7 +20,8 @@ func TestConsoleSender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Request(t.Context(), "Alice@Bücher.example", "127.0.0.1"); err != nil {
+	tok, err := svc.Request(t.Context(), "Alice@Bücher.example", "127.0.0.1")
+	if err != nil {
 		t.Fatal(err)
 	}
 	line := out.String()
@@ -29,10 +30,10 @@ func TestConsoleSender(t *testing.T) {
 		fields[0] != "DEV" || fields[1] != "CODE" || fields[2] != "email:Alice@xn--bcher-kva.example" || len(fields[3]) != 8 {
 		t.Fatalf("console line %q, want \"DEV CODE <address> <8 digits>\\n\"", line)
 	}
-	if _, _, err := svc.Verify(t.Context(), "alice@bücher.example", fields[3]); !errors.Is(err, auth.ErrBadCode) {
+	if _, _, err := svc.Verify(t.Context(), "other@bücher.example", fields[3], tok, "127.0.0.1"); !errors.Is(err, auth.ErrBadCode) {
 		t.Fatalf("code for another local part: %v", err)
 	}
-	if _, _, err := svc.Verify(t.Context(), "Alice@bücher.example", fields[3]); err != nil {
+	if _, _, err := svc.Verify(t.Context(), "alice@bücher.example", fields[3], tok, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 )
@@ -38,6 +39,7 @@ func ReadSecretFile(path string) ([]byte, error) {
 type keys struct {
 	addr []byte // keys HMAC-SHA256 of canonical addresses
 	code []byte // keys HMAC-SHA256 of (address hash, code)
+	net  []byte // keys HMAC-SHA256 of (address hash, client network)
 }
 
 func deriveKeys(secret []byte) (keys, error) {
@@ -49,14 +51,38 @@ func deriveKeys(secret []byte) (keys, error) {
 	if err != nil {
 		return keys{}, fmt.Errorf("derive code key: %w", err)
 	}
-	return keys{addr: addr, code: code}, nil
+	net, err := hkdf.Key(sha256.New, secret, nil, "mutual auth address network v1", sha256.Size)
+	if err != nil {
+		return keys{}, fmt.Errorf("derive address network key: %w", err)
+	}
+	return keys{addr: addr, code: code, net: net}, nil
 }
 
-// hashAddress is HMAC-SHA256 of the canonical address under the address
-// key: what the directory stores and looks accounts up by.
-func (k keys) hashAddress(a Address) []byte {
+// hashAddress is HMAC-SHA256 of the address's folded form under the
+// address key: what the directory stores and looks accounts, codes and
+// code requests up by.
+func (k keys) hashAddress(a Address) []byte { return k.hashForm(a.key()) }
+
+// hashLegacy is the hash accounts made before addresses were folded are
+// stored under: HMAC-SHA256 of the canonical form with the local part as
+// typed. It equals hashAddress when the local part was typed in lower
+// case.
+func (k keys) hashLegacy(a Address) []byte { return k.hashForm(a.String()) }
+
+func (k keys) hashForm(form string) []byte {
 	m := hmac.New(sha256.New, k.addr)
-	m.Write([]byte(a.String()))
+	m.Write([]byte(form))
+	return m.Sum(nil)
+}
+
+// hashAddressNet is HMAC-SHA256 of an address hash followed by a client
+// network, under its own key: what the requests of one address from one
+// network are counted under. The address hash has a fixed length, so the
+// input is unambiguous.
+func (k keys) hashAddressNet(addrHash []byte, network netip.Prefix) []byte {
+	m := hmac.New(sha256.New, k.net)
+	m.Write(addrHash)
+	m.Write([]byte(network.String()))
 	return m.Sum(nil)
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/directory"
+	"github.com/mutualcoop/mutual/relay/wire"
 )
 
 var testSecret = []byte("test secret: 32 bytes or more, never use it")
@@ -83,13 +84,46 @@ type fixture struct {
 	store *memStore
 	box   *inbox
 	clock *clock
+
+	mu     sync.Mutex
+	tokens map[string][]byte // by folded address: the last request's token
 }
 
 func newFixture(t *testing.T, mod func(*auth.Config)) *fixture {
 	t.Helper()
-	f := &fixture{store: newMemStore(), box: newInbox(), clock: newClock()}
+	f := &fixture{store: newMemStore(), box: newInbox(), clock: newClock(), tokens: make(map[string][]byte)}
 	f.svc = f.service(t, mod)
 	return f
+}
+
+// foldedKey is the key of addr in fixture.tokens.
+func foldedKey(addr string) string {
+	a, err := auth.ParseAddress(addr)
+	if err != nil {
+		return addr
+	}
+	return strings.ToLower(a.String())
+}
+
+// request asks svc for a code for addr from client address ip and keeps
+// the token, as a client does.
+func (f *fixture) request(svc *auth.Service, addr, ip string) error {
+	tok, err := svc.Request(context.Background(), addr, ip)
+	if err == nil {
+		f.mu.Lock()
+		f.tokens[foldedKey(addr)] = tok
+		f.mu.Unlock()
+	}
+	return err
+}
+
+// verify tries code for addr through svc with the token of the last
+// request for addr, from ip.
+func (f *fixture) verify(svc *auth.Service, addr, code string) (wire.UserID, bool, error) {
+	f.mu.Lock()
+	tok := f.tokens[foldedKey(addr)]
+	f.mu.Unlock()
+	return svc.Verify(context.Background(), addr, code, tok, ip)
 }
 
 // service returns another Service over the fixture's store: a second relay,
@@ -124,7 +158,7 @@ func TestRequestVerify(t *testing.T) {
 	if _, err := f.svc.Lookup(ctx, "alice@example.org"); !errors.Is(err, directory.ErrNotFound) {
 		t.Fatalf("Lookup before sign-up: %v, want ErrNotFound", err)
 	}
-	if err := f.svc.Request(ctx, "Alice@Example.ORG", ip); err != nil {
+	if err := f.request(f.svc, "Alice@Example.ORG", ip); err != nil {
 		t.Fatal(err)
 	}
 	code := f.box.code(t, "Alice@example.org")
@@ -138,23 +172,22 @@ func TestRequestVerify(t *testing.T) {
 		t.Fatalf("message TTL %s, want 10m", ttl)
 	}
 	// Typed with a space, for another spelling of the same address.
-	user, created, err := f.svc.Verify(ctx, "email:Alice@example.org", code[:4]+" "+code[4:])
+	user, created, err := f.verify(f.svc, "email:Alice@example.org", code[:4]+" "+code[4:])
 	if err != nil || !created || user.IsZero() {
 		t.Fatalf("Verify = %v, %v, %v; want a new account", user, created, err)
 	}
-	if got, err := f.svc.Lookup(ctx, "alice@EXAMPLE.org"); err == nil {
-		t.Fatalf("Lookup with another local-part case found %v: the local part is case-sensitive", got)
-	}
-	if got, err := f.svc.Lookup(ctx, "Alice@example.org"); err != nil || got != user {
-		t.Fatalf("Lookup = %v, %v; want %v", got, err, user)
+	for _, spelling := range []string{"Alice@example.org", "alice@EXAMPLE.org", "ALICE@example.org"} {
+		if got, err := f.svc.Lookup(ctx, spelling); err != nil || got != user {
+			t.Fatalf("Lookup(%s) = %v, %v; want %v: one mailbox, one account", spelling, got, err, user)
+		}
 	}
 
 	// Signing in again, on another device, finds the same account.
 	f.clock.Add(time.Minute)
-	if err := f.svc.Request(ctx, "Alice@example.org", ip); err != nil {
+	if err := f.request(f.svc, "Alice@example.org", ip); err != nil {
 		t.Fatal(err)
 	}
-	again, created, err := f.svc.Verify(ctx, "Alice@example.org", f.box.code(t, "Alice@example.org"))
+	again, created, err := f.verify(f.svc, "Alice@example.org", f.box.code(t, "Alice@example.org"))
 	if err != nil || created || again != user {
 		t.Fatalf("second Verify = %v, %v, %v; want %v, not created", again, created, err, user)
 	}
@@ -165,23 +198,21 @@ func TestRequestVerify(t *testing.T) {
 
 func TestVerifySingleUse(t *testing.T) {
 	f := newFixture(t, nil)
-	ctx := t.Context()
-	if err := f.svc.Request(ctx, "alice@example.org", ip); err != nil {
+	if err := f.request(f.svc, "alice@example.org", ip); err != nil {
 		t.Fatal(err)
 	}
 	code := f.box.code(t, "alice@example.org")
-	if _, _, err := f.svc.Verify(ctx, "alice@example.org", code); err != nil {
+	if _, _, err := f.verify(f.svc, "alice@example.org", code); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.Verify(ctx, "alice@example.org", code); !errors.Is(err, auth.ErrBadCode) {
+	if _, _, err := f.verify(f.svc, "alice@example.org", code); !errors.Is(err, auth.ErrBadCode) {
 		t.Fatalf("reused code: %v, want ErrBadCode", err)
 	}
 }
 
 func TestVerifyConcurrentRightCode(t *testing.T) {
 	f := newFixture(t, nil)
-	ctx := t.Context()
-	if err := f.svc.Request(ctx, "alice@example.org", ip); err != nil {
+	if err := f.request(f.svc, "alice@example.org", ip); err != nil {
 		t.Fatal(err)
 	}
 	code := f.box.code(t, "alice@example.org")
@@ -193,7 +224,7 @@ func TestVerifyConcurrentRightCode(t *testing.T) {
 	ok := 0
 	for i := range 16 {
 		wg.Go(func() {
-			_, _, err := svcs[i%2].Verify(ctx, "alice@example.org", code)
+			_, _, err := f.verify(svcs[i%2], "alice@example.org", code)
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil {
@@ -211,23 +242,22 @@ func TestVerifyConcurrentRightCode(t *testing.T) {
 
 func TestVerifyAttempts(t *testing.T) {
 	f := newFixture(t, nil)
-	ctx := t.Context()
-	if err := f.svc.Request(ctx, "alice@example.org", ip); err != nil {
+	if err := f.request(f.svc, "alice@example.org", ip); err != nil {
 		t.Fatal(err)
 	}
 	code := f.box.code(t, "alice@example.org")
 	for i := range 4 {
-		_, _, err := f.svc.Verify(ctx, "alice@example.org", wrong(code, i))
+		_, _, err := f.verify(f.svc, "alice@example.org", wrong(code, i))
 		if !errors.Is(err, auth.ErrBadCode) || errors.Is(err, auth.ErrNoCode) {
 			t.Fatalf("wrong code %d: %v, want ErrBadCode", i+1, err)
 		}
 	}
 	// A code that differs only in its last digit is as wrong as any.
 	last := code[:7] + string('0'+(code[7]-'0'+1)%10)
-	if _, _, err := f.svc.Verify(ctx, "alice@example.org", last); !errors.Is(err, auth.ErrTooManyAttempts) {
+	if _, _, err := f.verify(f.svc, "alice@example.org", last); !errors.Is(err, auth.ErrTooManyAttempts) {
 		t.Fatalf("fifth wrong code: %v, want ErrTooManyAttempts", err)
 	}
-	if _, _, err := f.svc.Verify(ctx, "alice@example.org", code); !errors.Is(err, auth.ErrBadCode) {
+	if _, _, err := f.verify(f.svc, "alice@example.org", code); !errors.Is(err, auth.ErrBadCode) {
 		t.Fatalf("right code after five wrong ones: %v, want ErrBadCode", err)
 	}
 	if f.store.codeCount() != 0 {
@@ -235,23 +265,22 @@ func TestVerifyAttempts(t *testing.T) {
 	}
 	// A new code can be asked for once the gap has passed.
 	f.clock.Add(30 * time.Second)
-	if err := f.svc.Request(ctx, "alice@example.org", ip); err != nil {
+	if err := f.request(f.svc, "alice@example.org", ip); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.Verify(ctx, "alice@example.org", f.box.code(t, "alice@example.org")); err != nil {
+	if _, _, err := f.verify(f.svc, "alice@example.org", f.box.code(t, "alice@example.org")); err != nil {
 		t.Fatalf("new code: %v", err)
 	}
 }
 
 func TestVerifyMalformedCode(t *testing.T) {
 	f := newFixture(t, nil)
-	ctx := t.Context()
-	if err := f.svc.Request(ctx, "alice@example.org", ip); err != nil {
+	if err := f.request(f.svc, "alice@example.org", ip); err != nil {
 		t.Fatal(err)
 	}
 	code := f.box.code(t, "alice@example.org")
 	for _, bad := range []string{"", "1234567", "123456789", "abcdefgh", code + "0", code[:7] + "x"} {
-		_, _, err := f.svc.Verify(ctx, "alice@example.org", bad)
+		_, _, err := f.verify(f.svc, "alice@example.org", bad)
 		if !errors.Is(err, auth.ErrBadCode) {
 			t.Fatalf("Verify(%q): %v, want ErrBadCode", bad, err)
 		}
@@ -259,7 +288,7 @@ func TestVerifyMalformedCode(t *testing.T) {
 			t.Fatal("error mentions the code")
 		}
 	}
-	if _, _, err := f.svc.Verify(ctx, "alice@example.org", code[:4]+"-"+code[4:]); err != nil {
+	if _, _, err := f.verify(f.svc, "alice@example.org", code[:4]+"-"+code[4:]); err != nil {
 		t.Fatalf("right code with a hyphen: %v", err)
 	}
 }
@@ -268,8 +297,7 @@ func TestVerifyMalformedCode(t *testing.T) {
 // however many relays, at most MaxAttempts are compared with the code.
 func TestVerifyConcurrentGuesses(t *testing.T) {
 	f := newFixture(t, nil)
-	ctx := t.Context()
-	if err := f.svc.Request(ctx, "alice@example.org", ip); err != nil {
+	if err := f.request(f.svc, "alice@example.org", ip); err != nil {
 		t.Fatal(err)
 	}
 	code := f.box.code(t, "alice@example.org")
@@ -279,7 +307,7 @@ func TestVerifyConcurrentGuesses(t *testing.T) {
 	compared, tooMany := 0, 0
 	for i := range 60 {
 		wg.Go(func() {
-			_, _, err := svcs[i%len(svcs)].Verify(ctx, "alice@example.org", wrong(code, i))
+			_, _, err := f.verify(svcs[i%len(svcs)], "alice@example.org", wrong(code, i))
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -297,38 +325,36 @@ func TestVerifyConcurrentGuesses(t *testing.T) {
 	if compared > 4 || tooMany < 1 {
 		t.Fatalf("%d guesses answered 'wrong code' and %d 'too many'; want at most 4 and at least 1", compared, tooMany)
 	}
-	if _, _, err := f.svc.Verify(ctx, "alice@example.org", code); !errors.Is(err, auth.ErrBadCode) {
+	if _, _, err := f.verify(f.svc, "alice@example.org", code); !errors.Is(err, auth.ErrBadCode) {
 		t.Fatalf("right code after a flood of guesses: %v, want ErrBadCode", err)
 	}
 }
 
 func TestVerifyExpired(t *testing.T) {
 	f := newFixture(t, nil)
-	ctx := t.Context()
-	if err := f.svc.Request(ctx, "alice@example.org", ip); err != nil {
+	if err := f.request(f.svc, "alice@example.org", ip); err != nil {
 		t.Fatal(err)
 	}
 	code := f.box.code(t, "alice@example.org")
 	f.clock.Add(10*time.Minute - time.Nanosecond)
-	if err := f.svc.Request(ctx, "bob@example.org", ip); err != nil {
+	if err := f.request(f.svc, "bob@example.org", ip); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.Verify(ctx, "bob@example.org", f.box.code(t, "bob@example.org")); err != nil {
+	if _, _, err := f.verify(f.svc, "bob@example.org", f.box.code(t, "bob@example.org")); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Add(time.Nanosecond)
-	if _, _, err := f.svc.Verify(ctx, "alice@example.org", code); !errors.Is(err, auth.ErrCodeExpired) {
+	if _, _, err := f.verify(f.svc, "alice@example.org", code); !errors.Is(err, auth.ErrCodeExpired) {
 		t.Fatalf("code at its expiry: %v, want ErrCodeExpired", err)
 	}
-	if _, _, err := f.svc.Verify(ctx, "alice@example.org", code); !errors.Is(err, auth.ErrBadCode) {
+	if _, _, err := f.verify(f.svc, "alice@example.org", code); !errors.Is(err, auth.ErrBadCode) {
 		t.Fatalf("expired code again: %v, want ErrBadCode", err)
 	}
 }
 
 func TestVerifyOneLessBeforeExpiry(t *testing.T) {
 	f := newFixture(t, func(c *auth.Config) { c.CodeTTL = 2 * time.Minute; c.CodeDigits = 6 })
-	ctx := t.Context()
-	if err := f.svc.Request(ctx, "alice@example.org", ip); err != nil {
+	if err := f.request(f.svc, "alice@example.org", ip); err != nil {
 		t.Fatal(err)
 	}
 	code := f.box.code(t, "alice@example.org")
@@ -336,7 +362,7 @@ func TestVerifyOneLessBeforeExpiry(t *testing.T) {
 		t.Fatalf("code %q, want 6 digits", code)
 	}
 	f.clock.Add(2*time.Minute - time.Nanosecond)
-	if _, _, err := f.svc.Verify(ctx, "alice@example.org", code); err != nil {
+	if _, _, err := f.verify(f.svc, "alice@example.org", code); err != nil {
 		t.Fatalf("code just before expiry: %v", err)
 	}
 }
@@ -345,7 +371,7 @@ func TestCodeBoundToAddress(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := t.Context()
 	for _, a := range []string{"alice@example.org", "bob@example.org"} {
-		if err := f.svc.Request(ctx, a, ip); err != nil {
+		if err := f.request(f.svc, a, ip); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -353,24 +379,27 @@ func TestCodeBoundToAddress(t *testing.T) {
 	if ca == cb {
 		t.Fatal("two addresses got the same code") // once in 10^8 runs
 	}
-	if _, _, err := f.svc.Verify(ctx, "bob@example.org", ca); !errors.Is(err, auth.ErrBadCode) {
+	if _, _, err := f.verify(f.svc, "bob@example.org", ca); !errors.Is(err, auth.ErrBadCode) {
 		t.Fatalf("alice's code for bob: %v, want ErrBadCode", err)
 	}
 	// The stored code hash is useless under another address: copy alice's
 	// record to bob and alice's code still fails for bob.
 	a, _ := auth.ParseAddress("alice@example.org")
 	b, _ := auth.ParseAddress("bob@example.org")
-	c, err := f.store.GetCode(ctx, f.svc.HashAddress(a))
+	f.mu.Lock()
+	tokA := f.tokens[foldedKey("alice@example.org")]
+	f.mu.Unlock()
+	c, err := f.store.GetCode(ctx, f.svc.HashAddress(a), auth.HashToken(tokA))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := f.store.PutCode(ctx, f.svc.HashAddress(b), c); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.Verify(ctx, "bob@example.org", ca); !errors.Is(err, auth.ErrBadCode) {
+	if _, _, err := f.svc.Verify(ctx, "bob@example.org", ca, tokA, ip); !errors.Is(err, auth.ErrBadCode) {
 		t.Fatalf("alice's code hash moved to bob: %v, want ErrBadCode", err)
 	}
-	if _, _, err := f.svc.Verify(ctx, "alice@example.org", ca); err != nil {
+	if _, _, err := f.verify(f.svc, "alice@example.org", ca); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -391,8 +420,7 @@ func retryAfter(t *testing.T, err error) time.Duration {
 
 func TestRequestAddressLimits(t *testing.T) {
 	f := newFixture(t, nil)
-	ctx := t.Context()
-	req := func() error { return f.svc.Request(ctx, "alice@example.org", ip) }
+	req := func() error { return f.request(f.svc, "alice@example.org", ip) }
 	if err := req(); err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +442,7 @@ func TestRequestAddressLimits(t *testing.T) {
 	if err := req(); err != nil {
 		t.Fatalf("third request: %v", err)
 	}
-	// The window: three codes per 15 minutes.
+	// The window: three codes per 15 minutes from one network.
 	f.clock.Add(30 * time.Second)
 	if wait := retryAfter(t, req()); wait != 15*time.Minute {
 		t.Fatalf("fourth request: retry after %s, want 15m", wait)
@@ -423,47 +451,61 @@ func TestRequestAddressLimits(t *testing.T) {
 		t.Fatalf("%d codes sent, want 3", f.box.count())
 	}
 	// Another address is not affected.
-	if err := f.svc.Request(ctx, "bob@example.org", ip); err != nil {
+	if err := f.request(f.svc, "bob@example.org", ip); err != nil {
 		t.Fatal(err)
 	}
 	// The limit holds across a restart and on another relay.
 	other := f.service(t, nil)
-	if err := other.Request(ctx, "alice@example.org", "203.0.113.9"); !errors.Is(err, auth.ErrRateLimited) {
+	f.clock.Add(30 * time.Second)
+	if err := f.request(other, "alice@example.org", ip); !errors.Is(err, auth.ErrRateLimited) {
 		t.Fatalf("on another relay: %v, want ErrRateLimited", err)
+	}
+	// Another network still gets codes for the address: three of them,
+	// which make the six an address gets from all networks together.
+	for i := range 3 {
+		if err := f.request(other, "alice@example.org", "203.0.113.9"); err != nil {
+			t.Fatalf("request %d from another network: %v", i+1, err)
+		}
+		f.clock.Add(30 * time.Second)
+	}
+	if wait := retryAfter(t, f.request(other, "alice@example.org", "198.51.100.7")); wait != 15*time.Minute {
+		t.Fatalf("seventh code for the address: retry after %s, want 15m", wait)
+	}
+	if f.box.count() != 7 {
+		t.Fatalf("%d codes sent, want 7 (6 for alice, 1 for bob)", f.box.count())
 	}
 	// After waiting the window it is open again.
 	f.clock.Add(15 * time.Minute)
-	if err := other.Request(ctx, "alice@example.org", "203.0.113.9"); err != nil {
+	if err := f.request(other, "alice@example.org", ip); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 }
 
 func TestRequestNetworkLimit(t *testing.T) {
 	f := newFixture(t, func(c *auth.Config) { c.NetBurst = 3; c.NetRefill = time.Minute })
-	ctx := t.Context()
 	for i := range 3 {
-		if err := f.svc.Request(ctx, fmt.Sprintf("user%d@example.org", i), "2001:db8:5::1"); err != nil {
+		if err := f.request(f.svc, fmt.Sprintf("user%d@example.org", i), "2001:db8:5::1"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	err := f.svc.Request(ctx, "user9@example.org", "[2001:db8:5::ffff]:4433")
+	err := f.request(f.svc, "user9@example.org", "[2001:db8:5::ffff]:4433")
 	if wait := retryAfter(t, err); wait != time.Minute {
 		t.Fatalf("same /64: retry after %s, want 1m", wait)
 	}
-	if err := f.svc.Request(ctx, "user9@example.org", "2001:db8:6::1"); err != nil {
+	if err := f.request(f.svc, "user9@example.org", "2001:db8:6::1"); err != nil {
 		t.Fatalf("another /64: %v", err)
 	}
 	f.clock.Add(time.Minute)
-	if err := f.svc.Request(ctx, "user10@example.org", "2001:db8:5::1"); err != nil {
+	if err := f.request(f.svc, "user10@example.org", "2001:db8:5::1"); err != nil {
 		t.Fatalf("after refill: %v", err)
 	}
 	// Bad addresses cost no token.
 	for range 10 {
-		if err := f.svc.Request(ctx, "not an address", "198.51.100.1"); !errors.Is(err, auth.ErrBadAddress) {
+		if err := f.request(f.svc, "not an address", "198.51.100.1"); !errors.Is(err, auth.ErrBadAddress) {
 			t.Fatal(err)
 		}
 	}
-	if err := f.svc.Request(ctx, "x@example.org", "198.51.100.1"); err != nil {
+	if err := f.request(f.svc, "x@example.org", "198.51.100.1"); err != nil {
 		t.Fatalf("first good request after bad ones: %v", err)
 	}
 }
@@ -472,10 +514,10 @@ func TestRequestUnsupported(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := t.Context()
 	for _, a := range []string{"tel:+447700900123", "+447700900123", "irc:alice@libera.chat"} {
-		if err := f.svc.Request(ctx, a, ip); !errors.Is(err, auth.ErrUnsupportedScheme) {
+		if err := f.request(f.svc, a, ip); !errors.Is(err, auth.ErrUnsupportedScheme) {
 			t.Fatalf("Request(%q): %v, want ErrUnsupportedScheme", a, err)
 		}
-		if _, _, err := f.svc.Verify(ctx, a, "12345678"); !errors.Is(err, auth.ErrUnsupportedScheme) {
+		if _, _, err := f.verify(f.svc, a, "12345678"); !errors.Is(err, auth.ErrUnsupportedScheme) {
 			t.Fatalf("Verify(%q): %v, want ErrUnsupportedScheme", a, err)
 		}
 		if _, err := f.svc.Lookup(ctx, a); !errors.Is(err, auth.ErrUnsupportedScheme) {
@@ -492,17 +534,17 @@ func TestRequestUnsupported(t *testing.T) {
 
 func TestRequestDeliveryFailure(t *testing.T) {
 	f := newFixture(t, nil)
-	ctx := t.Context()
 	f.box.fail = errors.New("connect: connection refused")
-	if err := f.svc.Request(ctx, "alice@example.org", ip); !errors.Is(err, auth.ErrDelivery) {
+	if err := f.request(f.svc, "alice@example.org", ip); !errors.Is(err, auth.ErrDelivery) {
 		t.Fatalf("Request: %v, want ErrDelivery", err)
 	}
 	if f.store.codeCount() != 0 {
 		t.Fatal("undelivered code kept")
 	}
-	// No gap after a failed delivery: the person may retry at once.
+	// The request holds the gap like any other; then a retry goes out.
 	f.box.fail = nil
-	if err := f.svc.Request(ctx, "alice@example.org", ip); err != nil {
+	f.clock.Add(30 * time.Second)
+	if err := f.request(f.svc, "alice@example.org", ip); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 }
@@ -605,7 +647,7 @@ func TestCredential(t *testing.T) {
 func BenchmarkRequestVerify(b *testing.B) {
 	store := newMemStore()
 	box := newInbox()
-	svc, err := auth.New(auth.Config{Secret: testSecret, NetBurst: 1 << 30}, store, auth.Senders{auth.SchemeEmail: box})
+	svc, err := auth.New(auth.Config{Secret: testSecret, NetBurst: 1 << 30, VerifyNetBurst: 1 << 30}, store, auth.Senders{auth.SchemeEmail: box})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -614,13 +656,14 @@ func BenchmarkRequestVerify(b *testing.B) {
 	for b.Loop() {
 		addr := fmt.Sprintf("user%d@example.org", i)
 		i++
-		if err := svc.Request(ctx, addr, ip); err != nil {
+		tok, err := svc.Request(ctx, addr, ip)
+		if err != nil {
 			b.Fatal(err)
 		}
 		box.mu.Lock()
 		code := box.codes["email:"+addr].Code
 		box.mu.Unlock()
-		if _, _, err := svc.Verify(ctx, addr, code); err != nil {
+		if _, _, err := svc.Verify(ctx, addr, code, tok, ip); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"strings"
@@ -56,17 +58,18 @@ func TestEndToEndSMTP(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := t.Context()
-			if err := svc.Request(ctx, "Zoë.Example@Straße.example", "192.0.2.1"); !errors.Is(err, auth.ErrBadAddress) {
+			if _, err := svc.Request(ctx, "Zoë.Example@Straße.example", "192.0.2.1"); !errors.Is(err, auth.ErrBadAddress) {
 				t.Fatalf("non-ASCII local part: %v", err)
 			}
-			if err := svc.Request(ctx, "zoe@Straße.example", "192.0.2.1"); err != nil {
+			tok, err := svc.Request(ctx, "zoe@Straße.example", "192.0.2.1")
+			if err != nil {
 				t.Fatal(err)
 			}
 			code, err := srv.WaitCode(ctx, "email:zoe@straße.example")
 			if err != nil {
 				t.Fatal(err)
 			}
-			user, created, err := svc.Verify(ctx, "zoe@xn--strae-oqa.example", code)
+			user, created, err := svc.Verify(ctx, "zoe@xn--strae-oqa.example", code, tok, "192.0.2.1")
 			if err != nil || !created {
 				t.Fatalf("Verify = %v, %v, %v", user, created, err)
 			}
@@ -89,7 +92,7 @@ func TestEndToEndSMTPWrongPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Request(t.Context(), "alice@example.org", "192.0.2.1"); !errors.Is(err, auth.ErrDelivery) {
+	if _, err := svc.Request(t.Context(), "alice@example.org", "192.0.2.1"); !errors.Is(err, auth.ErrDelivery) {
 		t.Fatalf("Request: %v, want ErrDelivery", err)
 	}
 	if st.codeCount() != 0 || len(srv.Messages()) != 0 {
@@ -132,55 +135,65 @@ func TestNoSecretsInLogs(t *testing.T) {
 	}
 	ctx := t.Context()
 	var codes []string
+	var tokens [][]byte
 	logErr := func(op string, err error) {
 		if err != nil {
 			log.Error("request failed", "op", op, "err", err)
 		}
+	}
+	request := func(addr string) []byte {
+		tok, err := svc.Request(ctx, addr, "192.0.2.1")
+		logErr("request", err)
+		tokens = append(tokens, tok)
+		return tok
 	}
 	const alice = "Alice.Secretname@Hidden-Domain.example"
 	const bob = "bob.othername@bücher-geheim.example"
 
 	// Success, twice (account created, then found).
 	for range 2 {
-		logErr("request", svc.Request(ctx, alice, "192.0.2.1"))
+		tok := request(alice)
 		code, err := srv.WaitCode(ctx, alice)
 		if err != nil {
 			t.Fatal(err)
 		}
 		codes = append(codes, code)
-		_, _, err = svc.Verify(ctx, alice, code)
+		_, _, err = svc.Verify(ctx, alice, code, tok, "192.0.2.1")
 		logErr("verify", err)
 		if err != nil {
 			t.Fatal(err)
 		}
 		clk.Add(time.Minute)
 	}
-	// Wrong codes up to the limit, a rate limit, an expired code.
-	logErr("request", svc.Request(ctx, bob, "192.0.2.1"))
+	// Wrong codes up to the limit, a wrong token, a rate limit, an
+	// expired code.
+	tok := request(bob)
 	code, err := srv.WaitCode(ctx, bob)
 	if err != nil {
 		t.Fatal(err)
 	}
 	codes = append(codes, code)
-	logErr("request", svc.Request(ctx, bob, "192.0.2.1"))
+	request(bob)
+	_, _, err = svc.Verify(ctx, bob, code, make([]byte, auth.TokenLen), "192.0.2.1")
+	logErr("verify", err)
 	for i := range 6 {
-		_, _, err := svc.Verify(ctx, bob, wrong(code, i))
+		_, _, err := svc.Verify(ctx, bob, wrong(code, i), tok, "192.0.2.1")
 		logErr("verify", err)
 	}
 	clk.Add(time.Minute)
-	logErr("request", svc.Request(ctx, bob, "192.0.2.1"))
+	tok = request(bob)
 	if code, err = srv.WaitCode(ctx, bob); err != nil {
 		t.Fatal(err)
 	}
 	codes = append(codes, code)
 	clk.Add(11 * time.Minute)
-	_, _, err = svc.Verify(ctx, bob, code)
+	_, _, err = svc.Verify(ctx, bob, code, tok, "192.0.2.1")
 	logErr("verify", err)
 	if !errors.Is(err, auth.ErrCodeExpired) {
 		t.Fatalf("expired: %v", err)
 	}
 	// A delivery refused by a server that quotes the recipient.
-	err = svc.Request(ctx, "rejected.person@refusing.example", "192.0.2.1")
+	_, err = svc.Request(ctx, "rejected.person@refusing.example", "192.0.2.1")
 	logErr("request", err)
 	if !errors.Is(err, auth.ErrDelivery) {
 		t.Fatalf("rejected: %v", err)
@@ -189,8 +202,8 @@ func TestNoSecretsInLogs(t *testing.T) {
 	logErr("lookup", err)
 	_, err = svc.Lookup(ctx, "nobody.here@hidden-domain.example")
 	logErr("lookup", err)
-	logErr("request", svc.Request(ctx, "tel:+447700900123", "192.0.2.1"))
-	logErr("request", svc.Request(ctx, "bad address@x", "192.0.2.1"))
+	request("tel:+447700900123")
+	request("bad address@x")
 
 	logs := out.String()
 	for _, want := range []string{"code sent", "account created", "code delivery failed", "rate limited", "expired"} {
@@ -203,6 +216,11 @@ func TestNoSecretsInLogs(t *testing.T) {
 		"xn--bcher-geheim", "rejected.person", "refusing", "nobody.here", "447700900123", srv.Password,
 	}
 	secrets = append(secrets, codes...)
+	for _, tok := range tokens {
+		if tok != nil {
+			secrets = append(secrets, hex.EncodeToString(tok), base64.StdEncoding.EncodeToString(tok))
+		}
+	}
 	for _, s := range secrets {
 		if strings.Contains(logs, s) {
 			t.Errorf("logs contain %q:\n%s", s, logs)

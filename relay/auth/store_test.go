@@ -50,43 +50,62 @@ func (m *memStore) CreateAccount(_ context.Context, h []byte, id wire.UserID) (w
 	return id, true, nil
 }
 
+func (m *memStore) MoveAccount(_ context.Context, from, h []byte) (wire.UserID, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if u, ok := m.accounts[string(h)]; ok {
+		return u, nil
+	}
+	u, ok := m.accounts[string(from)]
+	if !ok {
+		return u, directory.ErrNotFound
+	}
+	delete(m.accounts, string(from))
+	m.accounts[string(h)] = u
+	return u, nil
+}
+
+// codeKey is where the code for an address hash and a token hash is kept.
+func codeKey(h, token []byte) string { return string(h) + "/" + string(token) }
+
 func (m *memStore) PutCode(_ context.Context, h []byte, c directory.Code) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c.Hash = append([]byte(nil), c.Hash...)
-	m.codes[string(h)] = c
+	c.Token = append([]byte(nil), c.Token...)
+	m.codes[codeKey(h, c.Token)] = c
 	return nil
 }
 
-func (m *memStore) GetCode(_ context.Context, h []byte) (directory.Code, error) {
+func (m *memStore) GetCode(_ context.Context, h, token []byte) (directory.Code, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.codes[string(h)]
+	c, ok := m.codes[codeKey(h, token)]
 	if !ok {
 		return c, directory.ErrNotFound
 	}
 	return c, nil
 }
 
-func (m *memStore) FailCode(_ context.Context, h []byte) (int, error) {
+func (m *memStore) FailCode(_ context.Context, h, token []byte) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.codes[string(h)]
+	c, ok := m.codes[codeKey(h, token)]
 	if !ok {
 		return 0, directory.ErrNotFound
 	}
 	c.Attempts++
-	m.codes[string(h)] = c
+	m.codes[codeKey(h, token)] = c
 	return c.Attempts, nil
 }
 
-func (m *memStore) DeleteCode(_ context.Context, h []byte) error {
+func (m *memStore) DeleteCode(_ context.Context, h, token []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.codes[string(h)]; !ok {
+	if _, ok := m.codes[codeKey(h, token)]; !ok {
 		return directory.ErrNotFound
 	}
-	delete(m.codes, string(h))
+	delete(m.codes, codeKey(h, token))
 	return nil
 }
 

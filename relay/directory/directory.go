@@ -89,8 +89,10 @@ type Contact struct {
 	Updated time.Time
 }
 
-// Code is a pending authentication code for an address.
+// Code is a pending authentication code for an address. An address may
+// have several, one per request, told apart by Token.
 type Code struct {
+	Token    []byte // hash of the token the request was answered with
 	Hash     []byte // keyed hash of the code
 	Expires  time.Time
 	Attempts int // failed verification attempts so far
@@ -105,6 +107,11 @@ type Directory interface {
 	// CreateAccount returns the user for addrHash, creating one with the
 	// given new ID if there is none; created says which happened.
 	CreateAccount(ctx context.Context, addrHash []byte, id wire.UserID) (user wire.UserID, created bool, err error)
+	// MoveAccount returns the user registered under addrHash. When there
+	// is none, it first moves the account registered under from (an
+	// address hash of an older form) to addrHash, atomically. It returns
+	// ErrNotFound when neither hash has an account.
+	MoveAccount(ctx context.Context, from, addrHash []byte) (wire.UserID, error)
 
 	// AddDevice registers a new device for user with a hashed credential.
 	// Its offset starts at the given inbox offset.
@@ -157,18 +164,20 @@ type Directory interface {
 	// refused nor charged twice.
 	NoteRequest(ctx context.Context, from, to wire.UserID, id wire.MessageID, now time.Time, lim RequestLimits) (ok bool, err error)
 
-	// PutCode stores (replacing) the pending code for an address hash.
+	// PutCode stores a pending code for an address hash under c.Token,
+	// replacing only a code with the same token.
 	PutCode(ctx context.Context, addrHash []byte, c Code) error
-	// GetCode returns the pending code, or ErrNotFound.
-	GetCode(ctx context.Context, addrHash []byte) (Code, error)
-	// FailCode counts a failed attempt and returns the new count, or
+	// GetCode returns the code pending for addrHash under token, or
 	// ErrNotFound.
-	FailCode(ctx context.Context, addrHash []byte) (attempts int, err error)
-	// DeleteCode removes the pending code (after success, expiry or too many
-	// attempts). It returns ErrNotFound when there was no code: of two
-	// relays verifying the same code at once, exactly one deletes it, and
-	// only that one signs the device in.
-	DeleteCode(ctx context.Context, addrHash []byte) error
+	GetCode(ctx context.Context, addrHash, token []byte) (Code, error)
+	// FailCode counts a failed attempt against the code pending for
+	// addrHash under token and returns the new count, or ErrNotFound.
+	FailCode(ctx context.Context, addrHash, token []byte) (attempts int, err error)
+	// DeleteCode removes the code pending for addrHash under token (after
+	// success, expiry or too many attempts). It returns ErrNotFound when
+	// there was no such code: of two relays verifying the same code at
+	// once, exactly one deletes it, and only that one signs the device in.
+	DeleteCode(ctx context.Context, addrHash, token []byte) error
 	// CountCodeRequest records a code request for addrHash at now and returns
 	// how many were recorded since now-window (including this one). It also
 	// prunes request records older than the window and codes that expired

@@ -7,8 +7,8 @@
 //
 //	client                              relay
 //	Register{address}            ->     (code sent to the address)
-//	                             <-     OK
-//	Verify{address, code, name}  ->
+//	                             <-     CodeSent{token}
+//	Verify{address, code, name, token} ->
 //	                             <-     Verified{user, device, credential}
 //	   -- or, on a later connection --
 //	Auth{user, device, credential} ->

@@ -43,11 +43,12 @@ type Directory interface {
 
 // Accounts is what the gateway needs of account authentication.
 type Accounts interface {
-	// Request sends a code to a raw address typed by a person.
-	Request(ctx context.Context, rawAddr, clientIP string) error
-	// Verify checks the code and returns the account, creating it on
-	// first use.
-	Verify(ctx context.Context, rawAddr, code string) (user wire.UserID, created bool, err error)
+	// Request sends a code to a raw address typed by a person and returns
+	// the token that binds the code to this request.
+	Request(ctx context.Context, rawAddr, clientIP string) (token []byte, err error)
+	// Verify checks the code, presented with its request's token, and
+	// returns the account, creating it on first use.
+	Verify(ctx context.Context, rawAddr, code string, token []byte, clientIP string) (user wire.UserID, created bool, err error)
 	// Lookup finds the account registered under an address.
 	Lookup(ctx context.Context, rawAddr string) (wire.UserID, error)
 	// NewCredential returns a fresh device credential and the hash to store.

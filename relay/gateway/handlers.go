@@ -22,7 +22,8 @@ func (c *conn) handle(f wire.Frame) bool {
 	defer cancel()
 	switch b := f.Body.(type) {
 	case *wire.Register:
-		c.replyErr(f.ID, c.g.accounts.Request(ctx, b.Address, c.ip), &wire.OK{})
+		token, err := c.g.accounts.Request(ctx, b.Address, c.ip)
+		c.replyErr(f.ID, err, &wire.CodeSent{Token: token})
 	case *wire.Verify:
 		return c.handleVerify(ctx, f.ID, b)
 	case *wire.Auth:
@@ -75,7 +76,7 @@ func (c *conn) limit(id uint64, b *bucket) bool {
 }
 
 func (c *conn) handleVerify(ctx context.Context, id uint64, v *wire.Verify) bool {
-	user, created, err := c.g.accounts.Verify(ctx, v.Address, v.Code)
+	user, created, err := c.g.accounts.Verify(ctx, v.Address, v.Code, v.Token, c.ip)
 	if err != nil {
 		c.reply(id, c.errorFrame(err))
 		return true

@@ -67,6 +67,7 @@ func newHarness(t *testing.T, tune func(*gateway.Config)) *harness {
 		RequestsPerWindow: 1000,
 		RequestGap:        time.Second,
 		NetBurst:          1000,
+		VerifyNetBurst:    1000,
 		Now:               h.clock.Now,
 	}, d, auth.Senders{auth.SchemeEmail: auth.NewConsoleSender(h.codes)})
 	if err != nil {
@@ -405,10 +406,11 @@ func (h *harness) register(t *testing.T, addr string) *device {
 	t.Helper()
 	h.clock.advance(2 * time.Second) // past the gap between two codes
 	c := h.dial(t)
-	if got := c.call(&wire.Register{Address: addr}); !isOK(got) {
-		t.Fatalf("register %s: %#v", addr, got)
+	sent, ok := c.call(&wire.Register{Address: addr}).(*wire.CodeSent)
+	if !ok {
+		t.Fatalf("register %s: no code sent", addr)
 	}
-	got := c.call(&wire.Verify{Address: addr, Code: h.codes.code(t, addr), DeviceName: "phone"})
+	got := c.call(&wire.Verify{Address: addr, Code: h.codes.code(t, addr), Token: sent.Token, DeviceName: "phone"})
 	v, ok := got.(*wire.Verified)
 	if !ok {
 		t.Fatalf("verify %s: %#v", addr, got)

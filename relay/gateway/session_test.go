@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/gateway"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
@@ -150,8 +151,8 @@ func TestRegister(t *testing.T) {
 			for i, s := range tt.steps {
 				got := c.call(&wire.Register{Address: s.addr})
 				if s.want == 0 {
-					if !isOK(got) {
-						t.Fatalf("step %d: %#v, want OK", i, got)
+					if sent, ok := got.(*wire.CodeSent); !ok || len(sent.Token) != auth.TokenLen {
+						t.Fatalf("step %d: %#v, want a code sent with a token", i, got)
 					}
 					if code := h.codes.code(t, s.addr); len(code) != 8 {
 						t.Fatalf("step %d: code %q, want 8 digits", i, code)
@@ -170,13 +171,17 @@ func TestRegister(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
+	// tokens holds the token of the last request for each address.
+	tokens := make(map[string][]byte)
 	// request asks for a code on c and returns it.
 	request := func(t *testing.T, h *harness, c *client, addr string) string {
 		t.Helper()
 		h.clock.advance(2 * time.Second)
-		if got := c.call(&wire.Register{Address: addr}); !isOK(got) {
-			t.Fatalf("register: %#v", got)
+		sent, ok := c.call(&wire.Register{Address: addr}).(*wire.CodeSent)
+		if !ok {
+			t.Fatalf("register %s: no code sent", addr)
 		}
+		tokens[addr] = sent.Token
 		return h.codes.code(t, addr)
 	}
 	wrong := func(code string) string {
@@ -211,7 +216,7 @@ func TestVerify(t *testing.T) {
 		{"fifth wrong code", func(t *testing.T, h *harness, c *client, addr string) string {
 			code := request(t, h, c, addr)
 			for i := range 4 {
-				got := c.call(&wire.Verify{Address: addr, Code: wrong(code), DeviceName: "x"})
+				got := c.call(&wire.Verify{Address: addr, Code: wrong(code), Token: tokens[addr], DeviceName: "x"})
 				if got := errorCode(t, got); got != wire.CodeBadCode {
 					t.Fatalf("attempt %d: %v", i+1, got)
 				}
@@ -224,13 +229,14 @@ func TestVerify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := "email:user" + string(rune('a'+i)) + "@example.org"
 			c := h.dial(t)
-			got := c.call(&wire.Verify{Address: addr, Code: tt.code(t, h, c, addr), DeviceName: "phone"})
+			code := tt.code(t, h, c, addr)
+			got := c.call(&wire.Verify{Address: addr, Code: code, Token: tokens[addr], DeviceName: "phone"})
 			if tt.want != 0 {
 				if code := errorCode(t, got); code != tt.want {
 					t.Fatalf("got %v, want %v", code, tt.want)
 				}
 				// Still unauthenticated: the connection may try again.
-				if got := c.call(&wire.Verify{Address: addr, Code: "12345678", DeviceName: "phone"}); errorCode(t, got) != wire.CodeBadCode {
+				if got := c.call(&wire.Verify{Address: addr, Code: "12345678", Token: tokens[addr], DeviceName: "phone"}); errorCode(t, got) != wire.CodeBadCode {
 					t.Fatalf("retry: %#v", got)
 				}
 				return
@@ -272,10 +278,11 @@ func TestVerifyDevices(t *testing.T) {
 	}
 	h.clock.advance(2 * time.Second)
 	c := h.dial(t)
-	if got := c.call(&wire.Register{Address: addr}); !isOK(got) {
-		t.Fatalf("register: %#v", got)
+	sent, ok := c.call(&wire.Register{Address: addr}).(*wire.CodeSent)
+	if !ok {
+		t.Fatal("register: no code sent")
 	}
-	got := c.call(&wire.Verify{Address: addr, Code: h.codes.code(t, addr), DeviceName: "one too many"})
+	got := c.call(&wire.Verify{Address: addr, Code: h.codes.code(t, addr), Token: sent.Token, DeviceName: "one too many"})
 	if code := errorCode(t, got); code != wire.CodeBadRequest {
 		t.Fatalf("device %d: %v, want bad_request", wire.MaxDevices+1, code)
 	}

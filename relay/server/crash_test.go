@@ -294,14 +294,15 @@ func registerClient(t *testing.T, ctx context.Context, url string, codes *codeLi
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if err := conn.Register(ctx, addr); err != nil {
+	token, err := conn.Register(ctx, addr)
+	if err != nil {
 		t.Fatalf("register: %v", err)
 	}
 	code, err := codes.wait(ctx, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := conn.Verify(ctx, addr, code, "test")
+	v, err := conn.Verify(ctx, addr, code, token, "test")
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}

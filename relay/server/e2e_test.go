@@ -326,13 +326,14 @@ func TestCodes(t *testing.T) {
 	ctx := ctxT(t)
 	c := r.dial()
 	var e *wire.Error
-	if err := c.Register(ctx, "not an address"); !errors.As(err, &e) || e.Code != wire.CodeBadAddress {
+	if _, err := c.Register(ctx, "not an address"); !errors.As(err, &e) || e.Code != wire.CodeBadAddress {
 		t.Fatalf("bad address: %v", err)
 	}
-	if err := c.Register(ctx, "tel:+447700900123"); !errors.As(err, &e) || e.Code != wire.CodeUnsupportedScheme {
+	if _, err := c.Register(ctx, "tel:+447700900123"); !errors.As(err, &e) || e.Code != wire.CodeUnsupportedScheme {
 		t.Fatalf("tel: %v", err)
 	}
-	if err := c.Register(ctx, "email:dave@example.org"); err != nil {
+	token, err := c.Register(ctx, "email:dave@example.org")
+	if err != nil {
 		t.Fatal(err)
 	}
 	code, err := r.WaitCode(ctx, "dave@example.org")
@@ -343,20 +344,21 @@ func TestCodes(t *testing.T) {
 	if code == wrong {
 		wrong = "11111111"
 	}
-	// Five wrong attempts void the code; the right one then fails too.
+	// Five wrong attempts with the request's token, on any connection,
+	// void the code; the right one then fails too.
 	for i := range 5 {
 		c := r.dial()
-		if _, err := c.Verify(ctx, "email:dave@example.org", wrong, "x"); !errors.As(err, &e) || (e.Code != wire.CodeBadCode && e.Code != wire.CodeTooManyAttempts) {
+		if _, err := c.Verify(ctx, "email:dave@example.org", wrong, token, "x"); !errors.As(err, &e) || (e.Code != wire.CodeBadCode && e.Code != wire.CodeTooManyAttempts) {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
-	if _, err := r.dial().Verify(ctx, "email:dave@example.org", code, "x"); !errors.As(err, &e) || (e.Code != wire.CodeBadCode && e.Code != wire.CodeTooManyAttempts) {
+	if _, err := r.dial().Verify(ctx, "email:dave@example.org", code, token, "x"); !errors.As(err, &e) || (e.Code != wire.CodeBadCode && e.Code != wire.CodeTooManyAttempts) {
 		t.Fatalf("the right code after five wrong ones: %v", err)
 	}
 	// A flood of requests for one address is refused with a retry time.
 	var limited *wire.Error
 	for range 10 {
-		if err := r.dial().Register(ctx, "email:erin@example.org"); errors.As(err, &e) && e.Code == wire.CodeRateLimited {
+		if _, err := r.dial().Register(ctx, "email:erin@example.org"); errors.As(err, &e) && e.Code == wire.CodeRateLimited {
 			limited = e
 			break
 		}

@@ -6,8 +6,8 @@ import "github.com/mutualcoop/mutual/internal/pb"
 // relay checks meaning (for example that a recipient exists).
 
 // Register asks the relay to send an authentication code to Address.
-// Answer: OK, or Error (bad_address, unsupported_scheme, rate_limited,
-// delivery_failed).
+// Answer: CodeSent, whose token the client presents in Verify, or Error
+// (bad_address, unsupported_scheme, rate_limited, delivery_failed).
 type Register struct {
 	Address string
 }
@@ -30,12 +30,15 @@ func (m *Register) decode(b []byte) error {
 }
 
 // Verify proves the code sent to Address and registers a new device.
-// Answer: Verified (and the connection is then authenticated as that
-// device), or Error (bad_code, code_expired, too_many_attempts, rate_limited).
+// Token is CodeSent.Token from the Register that asked for the code: a
+// code can only be tried by whoever asked for it. Answer: Verified (and
+// the connection is then authenticated as that device), or Error
+// (bad_code, code_expired, too_many_attempts, rate_limited).
 type Verify struct {
 	Address    string
 	Code       string
 	DeviceName string
+	Token      []byte
 }
 
 func (*Verify) Type() Type { return TypeVerify }
@@ -45,6 +48,7 @@ func (m *Verify) appendTo(b []byte) []byte {
 	e.String(1, m.Address)
 	e.String(2, m.Code)
 	e.String(3, m.DeviceName)
+	e.Bytes(4, m.Token)
 	return e
 }
 
@@ -57,6 +61,8 @@ func (m *Verify) decode(b []byte) error {
 			m.Code, err = f.String(MaxCode)
 		case 3:
 			m.DeviceName, err = f.String(MaxDeviceName)
+		case 4:
+			m.Token, err = f.Bytes(MaxCodeToken)
 		}
 		return err
 	})

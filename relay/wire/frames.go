@@ -20,6 +20,7 @@ const (
 	MaxCiphertext     = 96 << 10  // one recipient device's ciphertext
 	MaxAddress        = 320       // bytes of an address as typed
 	MaxCode           = 16        // bytes of an authentication code
+	MaxCodeToken      = 32        // bytes of the token that binds Verify to its Register
 	MaxDeviceName     = 64        // bytes of a device name
 	MaxCredential     = 64        // bytes of a device credential
 	MaxKey            = 2048      // bytes of one public key (ML-KEM-1024 keys are 1,569)
@@ -60,6 +61,7 @@ const (
 	TypeContacts Type = 49
 	TypeDevices  Type = 50
 	TypeNotice   Type = 51
+	TypeCodeSent Type = 52
 )
 
 var typeNames = map[Type]string{
@@ -72,6 +74,7 @@ var typeNames = map[Type]string{
 	TypeWelcome: "welcome", TypeBundles: "bundles", TypeFound: "found",
 	TypeAccepted: "accepted", TypeRejected: "rejected", TypeDeliver: "deliver",
 	TypeContacts: "contacts", TypeDevices: "devices", TypeNotice: "notice",
+	TypeCodeSent: "code_sent",
 }
 
 func (t Type) String() string {
@@ -201,6 +204,8 @@ func newBody(t Type) Body {
 		return new(Devices)
 	case TypeNotice:
 		return new(Notice)
+	case TypeCodeSent:
+		return new(CodeSent)
 	}
 	return nil
 }

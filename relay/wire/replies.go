@@ -52,6 +52,31 @@ func (m *Error) decode(b []byte) error {
 	})
 }
 
+// CodeSent answers Register: a code is on its way. Token (random bytes,
+// at most MaxCodeToken) binds the code to this request: the client keeps
+// it until it sends Verify, and only a Verify that presents it can try
+// the code.
+type CodeSent struct {
+	Token []byte
+}
+
+func (*CodeSent) Type() Type { return TypeCodeSent }
+
+func (m *CodeSent) appendTo(b []byte) []byte {
+	e := pb.Encoder(b)
+	e.Bytes(1, m.Token)
+	return e
+}
+
+func (m *CodeSent) decode(b []byte) error {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		if f.Num == 1 {
+			m.Token, err = f.Bytes(MaxCodeToken)
+		}
+		return err
+	})
+}
+
 // Verified answers Verify: the account and the new device's credential,
 // which the device keeps secret and presents in Auth from then on.
 type Verified struct {

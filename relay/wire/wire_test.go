@@ -18,7 +18,7 @@ func sampleFrames() []Frame {
 	big := bytes.Repeat([]byte{0x42}, 300) // longer than a one-byte length
 	return []Frame{
 		{ID: 1, Body: &Register{Address: "email:alice@example.org"}},
-		{ID: 2, Body: &Verify{Address: "email:alice@example.org", Code: "12345678", DeviceName: "Laptop"}},
+		{ID: 2, Body: &Verify{Address: "email:alice@example.org", Code: "12345678", DeviceName: "Laptop", Token: bytes.Repeat([]byte{7}, 16)}},
 		{ID: 3, Body: &Auth{User: u, Device: 2, Credential: bytes.Repeat([]byte{3}, 32), Client: "test/1"}},
 		{ID: 4, Body: &PublishKeys{Identity: pk.Public, Signed: &pk, KEMLastResort: &kem, OneTime: []Prekey{pk, pk}, KEMOneTime: []Prekey{kem}}},
 		{ID: 5, Body: &FetchBundles{User: u}},
@@ -41,6 +41,7 @@ func sampleFrames() []Frame {
 		{ID: 21, Body: &Contacts{Entries: []ContactEntry{{User: u, State: ContactAllowed, UpdatedMS: 9}}}},
 		{ID: 22, Body: &Devices{Devices: []DeviceInfo{{ID: 1, Name: "Phone", CreatedMS: 1, LastSeenMS: 2}}}},
 		{Body: &Notice{Kind: NoticeRetentionGap, Oldest: 1234}},
+		{ID: 23, Body: &CodeSent{Token: bytes.Repeat([]byte{7}, 16)}},
 	}
 }
 
@@ -95,6 +96,8 @@ func TestDecodeFrameErrors(t *testing.T) {
 		{"body as varint", []byte{0x50, 0x01}, ErrMalformed},
 		{"short user id", withBody(14, field(1, []byte{1, 2, 3})), ErrMalformed},
 		{"long address", withBody(10, field(1, bytes.Repeat([]byte{'a'}, MaxAddress+1))), ErrMalformed},
+		{"long verify token", withBody(11, field(4, make([]byte, MaxCodeToken+1))), ErrMalformed},
+		{"long code_sent token", withBody(52, field(1, make([]byte, MaxCodeToken+1))), ErrMalformed},
 		{"bad utf-8", withBody(10, field(1, []byte{0xff, 0xfe})), ErrMalformed},
 		{"huge ciphertext", withBody(16, field(4, field(3, make([]byte, MaxCiphertext+1)))), ErrMalformed},
 		{"device over uint32", withBody(21, protowire.AppendVarint([]byte{0x08}, 1<<33)), ErrMalformed},

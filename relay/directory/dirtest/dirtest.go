@@ -23,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Directory) {
 	}{
 		{"Accounts", testAccounts},
 		{"ConcurrentCreateAccount", testConcurrentCreateAccount},
+		{"MoveAccount", testMoveAccount},
 		{"Devices", testDevices},
 		{"ConcurrentAddDevice", testConcurrentAddDevice},
 		{"Offsets", testOffsets},
@@ -899,42 +900,54 @@ func testRequestCountedOnce(t *testing.T, d directory.Directory) {
 
 func testCodes(t *testing.T, d directory.Directory) {
 	ctx := context.Background()
-	addr := randomBytes(32)
-	if _, err := d.GetCode(ctx, addr); !errors.Is(err, directory.ErrNotFound) {
+	addr, tok := randomBytes(32), randomBytes(32)
+	if _, err := d.GetCode(ctx, addr, tok); !errors.Is(err, directory.ErrNotFound) {
 		t.Fatalf("GetCode(none) = %v, want ErrNotFound", err)
 	}
-	if _, err := d.FailCode(ctx, addr); !errors.Is(err, directory.ErrNotFound) {
+	if _, err := d.FailCode(ctx, addr, tok); !errors.Is(err, directory.ErrNotFound) {
 		t.Fatalf("FailCode(none) = %v, want ErrNotFound", err)
 	}
-	if err := d.DeleteCode(ctx, addr); !errors.Is(err, directory.ErrNotFound) {
+	if err := d.DeleteCode(ctx, addr, tok); !errors.Is(err, directory.ErrNotFound) {
 		t.Fatalf("DeleteCode(none) = %v, want ErrNotFound", err)
 	}
 
 	expires := time.Date(2030, 1, 1, 12, 10, 0, 123, time.UTC)
-	c := directory.Code{Hash: randomBytes(32), Expires: expires}
+	c := directory.Code{Token: tok, Hash: randomBytes(32), Expires: expires}
 	if err := d.PutCode(ctx, addr, c); err != nil {
 		t.Fatal(err)
 	}
-	got, err := d.GetCode(ctx, addr)
-	if err != nil || !bytes.Equal(got.Hash, c.Hash) || !got.Expires.Equal(expires) || got.Attempts != 0 {
+	got, err := d.GetCode(ctx, addr, tok)
+	if err != nil || !bytes.Equal(got.Token, tok) || !bytes.Equal(got.Hash, c.Hash) || !got.Expires.Equal(expires) || got.Attempts != 0 {
 		t.Fatalf("GetCode = %+v, %v; want %+v", got, err, c)
 	}
 	for want := 1; want <= 3; want++ {
-		if n, err := d.FailCode(ctx, addr); err != nil || n != want {
+		if n, err := d.FailCode(ctx, addr, tok); err != nil || n != want {
 			t.Fatalf("FailCode = %d, %v; want %d", n, err, want)
 		}
 	}
-	if got, err := d.GetCode(ctx, addr); err != nil || got.Attempts != 3 {
+	if got, err := d.GetCode(ctx, addr, tok); err != nil || got.Attempts != 3 {
 		t.Fatalf("GetCode after failures = %+v, %v", got, err)
 	}
 
-	// A new code replaces the old one, attempts included.
-	c2 := directory.Code{Hash: randomBytes(32), Expires: expires.Add(time.Minute), Attempts: 1}
+	// A second code for the same address, under another token, stands
+	// beside the first: neither its attempts nor its deletion touch it.
+	tok2 := randomBytes(32)
+	c2 := directory.Code{Token: tok2, Hash: randomBytes(32), Expires: expires.Add(time.Minute), Attempts: 1}
 	if err := d.PutCode(ctx, addr, c2); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := d.GetCode(ctx, addr); err != nil || !bytes.Equal(got.Hash, c2.Hash) || got.Attempts != 1 || !got.Expires.Equal(c2.Expires) {
-		t.Fatalf("GetCode after replace = %+v, %v; want %+v", got, err, c2)
+	if got, err := d.GetCode(ctx, addr, tok2); err != nil || !bytes.Equal(got.Hash, c2.Hash) || got.Attempts != 1 || !got.Expires.Equal(c2.Expires) {
+		t.Fatalf("GetCode(second token) = %+v, %v; want %+v", got, err, c2)
+	}
+	if n, err := d.FailCode(ctx, addr, tok2); err != nil || n != 2 {
+		t.Fatalf("FailCode(second token) = %d, %v; want 2", n, err)
+	}
+	if got, err := d.GetCode(ctx, addr, tok); err != nil || got.Attempts != 3 || !bytes.Equal(got.Hash, c.Hash) {
+		t.Fatalf("first code after the second's failure = %+v, %v", got, err)
+	}
+	// A token is bound to its address.
+	if _, err := d.FailCode(ctx, randomBytes(32), tok); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("FailCode(other address, same token) = %v, want ErrNotFound", err)
 	}
 
 	// Codes of other addresses are apart.
@@ -942,26 +955,93 @@ func testCodes(t *testing.T, d directory.Directory) {
 	if err := d.PutCode(ctx, other, c); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.DeleteCode(ctx, addr); err != nil {
+	if err := d.DeleteCode(ctx, addr, tok); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.GetCode(ctx, addr); !errors.Is(err, directory.ErrNotFound) {
+	if _, err := d.GetCode(ctx, addr, tok); !errors.Is(err, directory.ErrNotFound) {
 		t.Fatalf("GetCode after delete = %v, want ErrNotFound", err)
 	}
 	// Deleting twice: the second finds nothing, so of two verifiers racing
 	// for one code exactly one wins.
-	if err := d.DeleteCode(ctx, addr); !errors.Is(err, directory.ErrNotFound) {
+	if err := d.DeleteCode(ctx, addr, tok); !errors.Is(err, directory.ErrNotFound) {
 		t.Fatalf("second DeleteCode = %v, want ErrNotFound", err)
 	}
-	if got, err := d.GetCode(ctx, other); err != nil || !bytes.Equal(got.Hash, c.Hash) {
+	if _, err := d.GetCode(ctx, addr, tok2); err != nil {
+		t.Fatalf("GetCode(second token) after deleting the first = %v", err)
+	}
+	if got, err := d.GetCode(ctx, other, tok); err != nil || !bytes.Equal(got.Hash, c.Hash) {
 		t.Fatalf("GetCode(other) = %+v, %v", got, err)
 	}
 
 	if err := d.PutCode(ctx, nil, c); !errors.Is(err, directory.ErrInvalid) {
 		t.Fatalf("PutCode(no address) = %v, want ErrInvalid", err)
 	}
-	if err := d.PutCode(ctx, addr, directory.Code{Expires: expires}); !errors.Is(err, directory.ErrInvalid) {
+	if err := d.PutCode(ctx, addr, directory.Code{Token: tok, Expires: expires}); !errors.Is(err, directory.ErrInvalid) {
 		t.Fatalf("PutCode(no hash) = %v, want ErrInvalid", err)
+	}
+	if err := d.PutCode(ctx, addr, directory.Code{Hash: randomBytes(32), Expires: expires}); !errors.Is(err, directory.ErrInvalid) {
+		t.Fatalf("PutCode(no token) = %v, want ErrInvalid", err)
+	}
+}
+
+func testMoveAccount(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	old, addr := randomBytes(32), randomBytes(32)
+	if _, err := d.MoveAccount(ctx, old, addr); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("MoveAccount(neither) = %v, want ErrNotFound", err)
+	}
+	id := wire.NewUserID()
+	if _, _, err := d.CreateAccount(ctx, old, id); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := d.MoveAccount(ctx, old, addr); err != nil || u != id {
+		t.Fatalf("MoveAccount = %v, %v; want %v", u, err, id)
+	}
+	if _, err := d.Account(ctx, old); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("Account(old) after the move = %v, want ErrNotFound", err)
+	}
+	if u, err := d.Account(ctx, addr); err != nil || u != id {
+		t.Fatalf("Account(new) after the move = %v, %v; want %v", u, err, id)
+	}
+	if u, err := d.MoveAccount(ctx, old, addr); err != nil || u != id {
+		t.Fatalf("MoveAccount again = %v, %v; want %v", u, err, id)
+	}
+
+	// When the new hash has an account, the old one stays where it is.
+	other := wire.NewUserID()
+	if _, _, err := d.CreateAccount(ctx, old, other); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := d.MoveAccount(ctx, old, addr); err != nil || u != id {
+		t.Fatalf("MoveAccount onto a taken hash = %v, %v; want %v", u, err, id)
+	}
+	if u, err := d.Account(ctx, old); err != nil || u != other {
+		t.Fatalf("Account(old) after a refused move = %v, %v; want %v", u, err, other)
+	}
+
+	// Concurrent moves of one account all find it.
+	old, addr = randomBytes(32), randomBytes(32)
+	id = wire.NewUserID()
+	if _, _, err := d.CreateAccount(ctx, old, id); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range cap(errs) {
+		go func() {
+			u, err := d.MoveAccount(ctx, old, addr)
+			if err == nil && u != id {
+				err = fmt.Errorf("moved to %v, want %v", u, id)
+			}
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent MoveAccount: %v", err)
+		}
+	}
+	if _, err := d.MoveAccount(ctx, nil, addr); !errors.Is(err, directory.ErrInvalid) {
+		t.Fatalf("MoveAccount(no old hash) = %v, want ErrInvalid", err)
 	}
 }
 
@@ -995,21 +1075,29 @@ func testCodeRequests(t *testing.T, d directory.Directory) {
 
 	// Expired codes are pruned on the way.
 	expired, live := randomBytes(32), randomBytes(32)
+	tok, liveTok := randomBytes(32), randomBytes(32)
 	now := t0.Add(4 * time.Hour)
-	if err := d.PutCode(ctx, expired, directory.Code{Hash: randomBytes(32), Expires: now.Add(-time.Second)}); err != nil {
+	if err := d.PutCode(ctx, expired, directory.Code{Token: tok, Hash: randomBytes(32), Expires: now.Add(-time.Second)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.PutCode(ctx, live, directory.Code{Hash: randomBytes(32), Expires: now.Add(time.Minute)}); err != nil {
+	if err := d.PutCode(ctx, live, directory.Code{Token: tok, Hash: randomBytes(32), Expires: now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	// A live code of the address whose other code expired stays.
+	if err := d.PutCode(ctx, expired, directory.Code{Token: liveTok, Hash: randomBytes(32), Expires: now.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.CountCodeRequest(ctx, randomBytes(32), now, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.GetCode(ctx, expired); !errors.Is(err, directory.ErrNotFound) {
+	if _, err := d.GetCode(ctx, expired, tok); !errors.Is(err, directory.ErrNotFound) {
 		t.Fatalf("GetCode(expired) = %v, want ErrNotFound after pruning", err)
 	}
-	if _, err := d.GetCode(ctx, live); err != nil {
+	if _, err := d.GetCode(ctx, live, tok); err != nil {
 		t.Fatalf("GetCode(live) = %v", err)
+	}
+	if _, err := d.GetCode(ctx, expired, liveTok); err != nil {
+		t.Fatalf("GetCode(live code of an address with an expired one) = %v", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/mutualcoop/mutual/relay/directory"
 	"github.com/mutualcoop/mutual/relay/wire"
@@ -64,4 +65,35 @@ func (d *Directory) CreateAccount(ctx context.Context, addrHash []byte, id wire.
 		return wire.UserID{}, false, fmt.Errorf("create account: %w", err)
 	}
 	return id, true, nil
+}
+
+// uniqueViolation is PostgreSQL's SQLSTATE for a duplicate key.
+const uniqueViolation = "23505"
+
+// MoveAccount returns the user registered under addrHash, first moving
+// the account registered under from there when addrHash has none. When a
+// concurrent CreateAccount or MoveAccount takes addrHash first, the
+// address's primary key refuses the move and the winner's user is
+// returned.
+func (d *Directory) MoveAccount(ctx context.Context, from, addrHash []byte) (wire.UserID, error) {
+	if err := directory.CheckHash("address hash", addrHash); err != nil {
+		return wire.UserID{}, err
+	}
+	if err := directory.CheckHash("old address hash", from); err != nil {
+		return wire.UserID{}, err
+	}
+	if u, err := d.Account(ctx, addrHash); !errors.Is(err, directory.ErrNotFound) {
+		return u, err
+	}
+	var b []byte
+	err := d.pool.QueryRow(ctx, `UPDATE accounts SET addr_hash = $1 WHERE addr_hash = $2 RETURNING user_id`, addrHash, from).Scan(&b)
+	var pgErr *pgconn.PgError
+	if errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
+		// Nothing to move, or it raced with another move or creation.
+		return d.Account(ctx, addrHash)
+	}
+	if err != nil {
+		return wire.UserID{}, fmt.Errorf("move account: %w", err)
+	}
+	return userID(b)
 }

@@ -57,3 +57,31 @@ func (d *Directory) CreateAccount(ctx context.Context, addrHash []byte, id wire.
 	}
 	return user, created, nil
 }
+
+// MoveAccount returns the user registered under addrHash, first moving
+// the account registered under from there when addrHash has none.
+func (d *Directory) MoveAccount(ctx context.Context, from, addrHash []byte) (wire.UserID, error) {
+	if err := directory.CheckHash("address hash", addrHash); err != nil {
+		return wire.UserID{}, err
+	}
+	if err := directory.CheckHash("old address hash", from); err != nil {
+		return wire.UserID{}, err
+	}
+	var user wire.UserID
+	err := d.write(ctx, func(tx *sql.Tx) error {
+		var b []byte
+		err := tx.QueryRowContext(ctx, `SELECT user_id FROM accounts WHERE addr_hash = ?`, addrHash).Scan(&b)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = tx.QueryRowContext(ctx, `UPDATE accounts SET addr_hash = ? WHERE addr_hash = ? RETURNING user_id`, addrHash, from).Scan(&b)
+		}
+		if err != nil {
+			return notFound(err)
+		}
+		user, err = userID(b)
+		return err
+	})
+	if err != nil {
+		return wire.UserID{}, fmt.Errorf("move account: %w", err)
+	}
+	return user, nil
+}

@@ -9,30 +9,31 @@ import (
 	"github.com/mutualcoop/mutual/relay/directory"
 )
 
-// PutCode stores (replacing) the pending code for addrHash.
+// PutCode stores a pending code for addrHash under c.Token.
 func (d *Directory) PutCode(ctx context.Context, addrHash []byte, c directory.Code) error {
 	if err := directory.CheckHash("address hash", addrHash); err != nil {
+		return fmt.Errorf("put code: %w", err)
+	}
+	if err := directory.CheckHash("token hash", c.Token); err != nil {
 		return fmt.Errorf("put code: %w", err)
 	}
 	if err := directory.CheckHash("code hash", c.Hash); err != nil {
 		return fmt.Errorf("put code: %w", err)
 	}
-	_, err := d.w.ExecContext(ctx, `INSERT INTO codes (addr_hash, code_hash, expires_ns, attempts) VALUES (?, ?, ?, ?)
-		ON CONFLICT (addr_hash) DO UPDATE SET code_hash = excluded.code_hash, expires_ns = excluded.expires_ns, attempts = excluded.attempts`,
-		addrHash, c.Hash, ns(c.Expires), c.Attempts)
+	_, err := d.w.ExecContext(ctx, `INSERT INTO codes (addr_hash, token_hash, code_hash, expires_ns, attempts) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (addr_hash, token_hash) DO UPDATE SET code_hash = excluded.code_hash, expires_ns = excluded.expires_ns, attempts = excluded.attempts`,
+		addrHash, c.Token, c.Hash, ns(c.Expires), c.Attempts)
 	if err != nil {
 		return fmt.Errorf("put code: %w", err)
 	}
 	return nil
 }
 
-// GetCode returns the pending code for addrHash.
-func (d *Directory) GetCode(ctx context.Context, addrHash []byte) (directory.Code, error) {
-	var (
-		c       directory.Code
-		expires int64
-	)
-	err := d.r.QueryRowContext(ctx, `SELECT code_hash, expires_ns, attempts FROM codes WHERE addr_hash = ?`, addrHash).
+// GetCode returns the code pending for addrHash under token.
+func (d *Directory) GetCode(ctx context.Context, addrHash, token []byte) (directory.Code, error) {
+	c := directory.Code{Token: append([]byte(nil), token...)}
+	var expires int64
+	err := d.r.QueryRowContext(ctx, `SELECT code_hash, expires_ns, attempts FROM codes WHERE addr_hash = ? AND token_hash = ?`, addrHash, token).
 		Scan(&c.Hash, &expires, &c.Attempts)
 	if err != nil {
 		return directory.Code{}, fmt.Errorf("get code: %w", notFound(err))
@@ -42,18 +43,18 @@ func (d *Directory) GetCode(ctx context.Context, addrHash []byte) (directory.Cod
 }
 
 // FailCode counts a failed attempt and returns the new count.
-func (d *Directory) FailCode(ctx context.Context, addrHash []byte) (int, error) {
+func (d *Directory) FailCode(ctx context.Context, addrHash, token []byte) (int, error) {
 	var n int
-	err := d.w.QueryRowContext(ctx, `UPDATE codes SET attempts = attempts + 1 WHERE addr_hash = ? RETURNING attempts`, addrHash).Scan(&n)
+	err := d.w.QueryRowContext(ctx, `UPDATE codes SET attempts = attempts + 1 WHERE addr_hash = ? AND token_hash = ? RETURNING attempts`, addrHash, token).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("fail code: %w", notFound(err))
 	}
 	return n, nil
 }
 
-// DeleteCode removes the pending code for addrHash, if any.
-func (d *Directory) DeleteCode(ctx context.Context, addrHash []byte) error {
-	res, err := d.w.ExecContext(ctx, `DELETE FROM codes WHERE addr_hash = ?`, addrHash)
+// DeleteCode removes the code pending for addrHash under token.
+func (d *Directory) DeleteCode(ctx context.Context, addrHash, token []byte) error {
+	res, err := d.w.ExecContext(ctx, `DELETE FROM codes WHERE addr_hash = ? AND token_hash = ?`, addrHash, token)
 	if err != nil {
 		return fmt.Errorf("delete code: %w", err)
 	}
@@ -80,8 +81,8 @@ func (d *Directory) CountCodeRequest(ctx context.Context, addrHash []byte, now t
 				SELECT rowid FROM code_requests WHERE at_ns <= ? LIMIT ?)`, t-int64(window), pruneBatch); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE addr_hash IN (
-				SELECT addr_hash FROM codes WHERE expires_ns <= ? LIMIT ?)`, t, pruneBatch); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE (addr_hash, token_hash) IN (
+				SELECT addr_hash, token_hash FROM codes WHERE expires_ns <= ? LIMIT ?)`, t, pruneBatch); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO code_requests (addr_hash, at_ns) VALUES (?, ?)`, addrHash, t); err != nil {
