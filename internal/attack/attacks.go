@@ -217,7 +217,9 @@ func (r *Run) verify(ctx context.Context, src netip.Addr) (func(context.Context)
 				return time.Second
 			}
 			defer vc.close()
-			if b, err := vc.call(ctx, &wire.Register{Address: addr}); outcome(b, err) != "ok" {
+			b, err := vc.call(ctx, &wire.Register{Address: addr})
+			sent, ok := b.(*wire.CodeSent)
+			if !ok {
 				return max(retryAfter(b), time.Second)
 			}
 			code, err := r.cfg.Codes.WaitCode(ctx, addr)
@@ -248,7 +250,7 @@ func (r *Run) verify(ctx context.Context, src netip.Addr) (func(context.Context)
 			if ctx.Err() != nil {
 				return 0
 			}
-			b, err := vc.call(ctx, &wire.Verify{Address: addr, Code: code, DeviceName: "victim"})
+			b, err = vc.call(ctx, &wire.Verify{Address: addr, Code: code, Token: sent.Token, DeviceName: "victim"})
 			if _, ok := b.(*wire.Verified); ok {
 				signedIn.Add(1)
 			} else {

@@ -98,14 +98,16 @@ func (r *Run) register(ctx context.Context, src netip.Addr, addr string, oneTime
 		return nil, err
 	}
 	defer c.close()
-	if b, err := c.call(ctx, &wire.Register{Address: addr}); outcome(b, err) != "ok" {
+	b, err := c.call(ctx, &wire.Register{Address: addr})
+	sent, ok := b.(*wire.CodeSent)
+	if !ok {
 		return nil, fmt.Errorf("register %s: %s %v", addr, outcome(b, err), err)
 	}
 	code, err := r.cfg.Codes.WaitCode(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
-	b, err := c.call(ctx, &wire.Verify{Address: addr, Code: code, DeviceName: "attack"})
+	b, err = c.call(ctx, &wire.Verify{Address: addr, Code: code, Token: sent.Token, DeviceName: "attack"})
 	v, ok := b.(*wire.Verified)
 	if !ok {
 		return nil, fmt.Errorf("verify %s: %s %v", addr, outcome(b, err), err)
