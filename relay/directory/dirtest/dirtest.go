@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Directory) {
 		fn   func(t *testing.T, d directory.Directory)
 	}{
 		{"Accounts", testAccounts},
+		{"UserCreated", testUserCreated},
 		{"ConcurrentCreateAccount", testConcurrentCreateAccount},
 		{"Devices", testDevices},
 		{"ConcurrentAddDevice", testConcurrentAddDevice},
@@ -39,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) directory.Directory) {
 		{"Codes", testCodes},
 		{"CodeRequests", testCodeRequests},
 		{"Cancelled", testCancelled},
+		{"Limits", testLimits},
+		{"ConcurrentLimits", testConcurrentLimits},
 		{"Ping", testPing},
 	}
 	for _, tt := range tests {
