@@ -153,7 +153,9 @@ func (f *serveFlags) openCluster(ctx context.Context, senders auth.Senders, log 
 		dir.Close()
 		return server.Parts{}, err
 	}
-	return server.Parts{Bus: b, Directory: dir, Accounts: accounts}, nil
+	// Every gateway counts the rate limits in the shared directory, so
+	// that a client gets no more by connecting to another.
+	return server.Parts{Bus: b, Directory: dir, Accounts: accounts, Limits: dir.Limits()}, nil
 }
 
 // runServer serves until ctx ends (SIGINT or SIGTERM), then shuts down
