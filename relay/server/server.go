@@ -38,7 +38,7 @@ type Parts struct {
 	Accounts  gateway.Accounts
 	// Limits keeps the rate limits, unless Config.Gateway.Limits is set.
 	// Every gateway of a cluster must share it: use the directory's
-	// (Directory.Limits()). Nil keeps them in this process's memory,
+	// (Directory.Limits(), wrapped in limit.NewHashed). Nil keeps them in this process's memory,
 	// which is right for a relay that is the only gateway.
 	Limits limit.Store
 }
