@@ -1,9 +1,9 @@
 -- Rate-limit buckets shared by every gateway: per key, the theoretical
 -- arrival time of the generic cell rate algorithm (see relay/limit). A
 -- bucket whose time is past is full, the same as no row: such rows are
--- pruned. Keys name what is counted and whose ("lookup/user/<user id>",
--- "lookup/net/<network>"): a client network appears here as its IPv4
--- address or IPv6 /64 prefix while its bucket is not full.
+-- pruned. Keys name what is counted and whose: "lookup/net/<id>", where
+-- the relay writes the ID of the account or client network as a hash
+-- keyed with the server secret (limit.Hashed), never in clear.
 
 CREATE TABLE rate_limits (
 	key    TEXT    PRIMARY KEY,
