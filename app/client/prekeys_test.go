@@ -83,9 +83,9 @@ func TestPrekeyRefill(t *testing.T) {
 	if err != nil || ec != 100 || kem != 100 {
 		t.Fatalf("prekeys after registration: %d EC, %d KEM, %v", ec, kem, err)
 	}
-	// Two connections take 91 of each kind (each connection may fetch 60
+	// Two accounts take 91 of each kind (each account may fetch 60
 	// bundles at once), leaving 9: below the relay's mark of 10.
-	spies := []*transport.Conn{r.rawDevice("email:carol@example.org"), r.rawDevice("email:carol@example.org")}
+	spies := []*transport.Conn{r.rawDevice("email:carol@example.org"), r.rawDevice("email:dave@example.org")}
 	for i := range 91 {
 		b, err := transport.Call[*wire.Bundles](ctxT(t), spies[i%2], &wire.FetchBundles{User: bob.acct.User})
 		if err != nil || len(b.Bundles) != 1 || b.Bundles[0].OneTime == nil || b.Bundles[0].KEMLastResort {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/mutualcoop/mutual/internal/attack"
 	"github.com/mutualcoop/mutual/internal/loadgen"
+	"github.com/mutualcoop/mutual/relay/gateway"
+	"github.com/mutualcoop/mutual/relay/limit"
 )
 
 // benchFlags are the settings of `mutual bench`.
@@ -112,7 +114,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	relay, err := loadgen.StartEmbedded(ctx, loadgen.EmbeddedOptions{
 		Dir: dir, Clients: f.clients, Logger: log,
 		// One connection of a bench sends far more than a person does.
-		SendRate: 1e9, SendBurst: 1e9,
+		Rates: gateway.Rates{Send: limit.PerSecond(1e9, 1e9)},
 	})
 	if err != nil {
 		return err

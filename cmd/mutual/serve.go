@@ -14,6 +14,7 @@ import (
 
 	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/auth/smtp"
+	"github.com/mutualcoop/mutual/relay/limit"
 	"github.com/mutualcoop/mutual/relay/server"
 )
 
@@ -153,7 +154,16 @@ func (f *serveFlags) openCluster(ctx context.Context, senders auth.Senders, log 
 		dir.Close()
 		return server.Parts{}, err
 	}
-	return server.Parts{Bus: b, Directory: dir, Accounts: accounts}, nil
+	// Every gateway counts the rate limits in the shared directory, so
+	// that a client gets no more by connecting to another, under keys
+	// that name no network or user in clear.
+	limits, err := limit.NewHashed(dir.Limits(), secret)
+	if err != nil {
+		b.Close()
+		dir.Close()
+		return server.Parts{}, err
+	}
+	return server.Parts{Bus: b, Directory: dir, Accounts: accounts, Limits: limits}, nil
 }
 
 // runServer serves until ctx ends (SIGINT or SIGTERM), then shuts down

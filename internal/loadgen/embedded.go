@@ -7,6 +7,8 @@ import (
 	"runtime"
 
 	"github.com/mutualcoop/mutual/internal/relaytest"
+	"github.com/mutualcoop/mutual/relay/gateway"
+	"github.com/mutualcoop/mutual/relay/limit"
 	"github.com/mutualcoop/mutual/relay/server"
 )
 
@@ -18,12 +20,13 @@ type EmbeddedOptions struct {
 	// Clients is how many accounts the run registers from this one
 	// address: the relay's per-network code limit is raised to fit.
 	Clients int
-	// SendRate and SendBurst replace the relay's per-connection send
-	// limit (500 a second, bursts of 2,000, by default), which a bench
-	// with few clients would otherwise meet; zero keeps the default.
-	SendRate  float64
-	SendBurst int
-	Logger    *slog.Logger
+	// Rates replace the relay's rate limits; zero fields keep the
+	// defaults. A bench with few clients would meet the per-account send
+	// limit (500 a second, bursts of 2,000): set Send to lift it. The
+	// per-network limits are lifted in any case, since every client of a
+	// run connects from 127.0.0.1.
+	Rates  gateway.Rates
+	Logger *slog.Logger
 }
 
 // EmbeddedRelay is a relay on the embedded default (embedded bus, SQLite)
@@ -55,8 +58,10 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*EmbeddedRelay, erro
 			c.Auth.VerifyNetBurst = 2*o.Clients + 20
 		},
 		Config: func(c *server.Config) {
-			c.Gateway.SendRate = o.SendRate
-			c.Gateway.SendBurst = o.SendBurst
+			c.Gateway.Rates = o.Rates
+			lots := limit.PerSecond(1e9, 1e9)
+			r := &c.Gateway.Rates
+			r.NetLookup, r.NetLookupDaily, r.NetSend, r.NetRequest = lots, lots, lots, lots
 		},
 	})
 	if err != nil {

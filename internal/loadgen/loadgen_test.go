@@ -13,6 +13,8 @@ import (
 	"github.com/mutualcoop/mutual/internal/loadgen"
 	"github.com/mutualcoop/mutual/internal/relaytest"
 	"github.com/mutualcoop/mutual/relay/auth"
+	"github.com/mutualcoop/mutual/relay/gateway"
+	"github.com/mutualcoop/mutual/relay/limit"
 	"github.com/mutualcoop/mutual/relay/server"
 )
 
@@ -24,7 +26,7 @@ func testCtx(t *testing.T) context.Context {
 
 func startEmbedded(t *testing.T, clients int) *loadgen.EmbeddedRelay {
 	t.Helper()
-	r, err := loadgen.StartEmbedded(testCtx(t), loadgen.EmbeddedOptions{Dir: t.TempDir(), Clients: clients, SendRate: 1e6, SendBurst: 1e6})
+	r, err := loadgen.StartEmbedded(testCtx(t), loadgen.EmbeddedOptions{Dir: t.TempDir(), Clients: clients, Rates: gateway.Rates{Send: limit.PerSecond(1e6, 1e6)}})
 	if err != nil {
 		t.Fatal(err)
 	}

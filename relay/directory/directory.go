@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/mutualcoop/mutual/relay/limit"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -112,6 +113,9 @@ type Directory interface {
 	// address hash of an older form) to addrHash, atomically. It returns
 	// ErrNotFound when neither hash has an account.
 	MoveAccount(ctx context.Context, from, addrHash []byte) (wire.UserID, error)
+	// UserCreated returns when the user's account was created, or
+	// ErrNotFound.
+	UserCreated(ctx context.Context, user wire.UserID) (time.Time, error)
 
 	// AddDevice registers a new device for user with a hashed credential.
 	// Its offset starts at the given inbox offset.
@@ -183,6 +187,14 @@ type Directory interface {
 	// prunes request records older than the window and codes that expired
 	// before now. The window must be positive.
 	CountCodeRequest(ctx context.Context, addrHash []byte, now time.Time, window time.Duration) (int, error)
+
+	// Limits returns the rate-limit store kept in the directory, shared by
+	// every process that uses it: of concurrent Takes on one key, from any
+	// process, never more are granted than the bucket holds. Keys are at
+	// most MaxLimitKey bytes; a negative charge is refused with ErrInvalid.
+	// Buckets that have been full for LimitPruneSlack are pruned as Takes
+	// go.
+	Limits() limit.Store
 
 	// Ping reports whether the database answers, for health checks. It
 	// reads and writes nothing.

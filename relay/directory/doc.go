@@ -1,6 +1,7 @@
 // Package directory keeps what the relay must know about accounts: users and
 // their devices, device credentials (hashed), prekeys, contact lists
-// (allowlists), delivery offsets and pending authentication codes.
+// (allowlists), delivery offsets, pending authentication codes, and the
+// rate-limit buckets that every gateway shares.
 //
 // It never holds an address in clear (only keyed hashes computed by the
 // caller), a private key or a plaintext. Two implementations share one schema
@@ -19,6 +20,8 @@
 //   - NoteRequest checks and records a contact request atomically, so the
 //     limits hold against concurrent requests, and counts each request
 //     (sender, recipient, message ID) once however often it is noted.
+//   - A rate-limit Take updates its bucket in one statement, so concurrent
+//     Takes never grant more than the bucket holds; full buckets are pruned.
 //   - Request records are pruned once older than their windows, and expired
 //     codes once CountCodeRequest sees they are.
 package directory

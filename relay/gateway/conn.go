@@ -10,6 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/mutualcoop/mutual/relay/limit"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -22,19 +23,19 @@ const (
 )
 
 // conn is one WebSocket connection. The reader goroutine owns state, key
-// and the rate limiters; the writer is the only goroutine that writes to
+// and created; the writer is the only goroutine that writes to
 // ws, and the only one that closes it.
 type conn struct {
-	g  *Gateway
-	ws *websocket.Conn
-	ip string
+	g       *Gateway
+	ws      *websocket.Conn
+	ip      string
+	network string // limit.Network(ip), the scope of per-network limits
 
 	state        state
 	key          devKey
 	isAuthed     atomic.Bool
 	unauthFrames int
-	sendLimit    *bucket
-	lookupLimit  *bucket
+	created      time.Time // when the account was created; read when first needed
 
 	out        chan wire.Frame
 	writerDone chan struct{}
@@ -59,14 +60,13 @@ type conn struct {
 func newConn(g *Gateway, ws *websocket.Conn, ip string) *conn {
 	c := &conn{
 		g: g, ws: ws, ip: ip,
-		sendLimit:   newBucket(g.cfg.SendRate, g.cfg.SendBurst),
-		lookupLimit: newBucket(g.cfg.LookupRate, g.cfg.LookupBurst),
-		out:         make(chan wire.Frame, g.cfg.OutQueue),
-		writerDone:  make(chan struct{}),
-		sendq:       make(chan *pendingSend, g.cfg.SendQueue),
-		kickCh:      make(chan struct{}),
-		notices:     make(chan *wire.Notice, 4),
-		ackSignal:   make(chan struct{}, 1),
+		network:    limit.Network(ip).String(),
+		out:        make(chan wire.Frame, g.cfg.OutQueue),
+		writerDone: make(chan struct{}),
+		sendq:      make(chan *pendingSend, g.cfg.SendQueue),
+		kickCh:     make(chan struct{}),
+		notices:    make(chan *wire.Notice, 4),
+		ackSignal:  make(chan struct{}, 1),
 	}
 	c.lastSent.Store(-1)
 	c.acked.Store(-1)

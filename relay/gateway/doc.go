@@ -33,6 +33,11 @@
 // directory in batches (Config.OffsetFlush); a crash of the relay can
 // therefore redeliver the last moments' messages, never lose them.
 //
+// Rate limits (Rates) are counted per account and per client network in
+// Config.Limits, never per connection, so that reconnecting, or moving to
+// another gateway that shares the store, gains nothing. The reader checks
+// them before the work they guard.
+//
 // The sender's identity on every record is the authenticated device's,
 // never anything the client wrote.
 package gateway

@@ -39,6 +39,7 @@ type Directory interface {
 	PrekeyCounts(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.PrekeyCounts, error)
 	SetContact(ctx context.Context, owner, other wire.UserID, state directory.ContactState) error
 	Contacts(ctx context.Context, owner wire.UserID) ([]directory.Contact, error)
+	UserCreated(ctx context.Context, user wire.UserID) (time.Time, error)
 }
 
 // Accounts is what the gateway needs of account authentication.
@@ -77,10 +78,6 @@ type Config struct {
 	OutQueue        int           // frames waiting for the writer; 64
 	SendQueue       int           // Sends waiting for the bus; 64
 	Window          int           // unacknowledged deliveries per connection; 256
-	SendRate        float64       // messages a second per connection; 500
-	SendBurst       int           // 2000
-	LookupRate      float64       // lookups and bundle fetches a second per connection; 2
-	LookupBurst     int           // 60
 	OffsetFlush     time.Duration // how often acknowledged offsets reach the directory; 200ms
 	PrekeyLow       int           // one-time prekeys left that trigger a notice; 10
 	DeviceCache     time.Duration // how long a user's device list is reused; 2s
@@ -97,6 +94,8 @@ type Config struct {
 	// gateway of one relay must share it (the directory's table in cluster
 	// mode); nil keeps them in this process's memory.
 	Limits limit.Store
+	// Rates are the limits' values; zero fields take the defaults.
+	Rates Rates
 
 	// OnContactChange is called after a user changes what they decided
 	// about another (the in-process router forgets its cached answer).
@@ -126,16 +125,9 @@ func (c *Config) setDefaults() {
 	defInt(&c.OutQueue, 64)
 	defInt(&c.SendQueue, 64)
 	defInt(&c.Window, 256)
-	defInt(&c.SendBurst, 2000)
-	defInt(&c.LookupBurst, 60)
 	defInt(&c.PrekeyLow, 10)
 	defInt(&c.MaxUnauthFrames, 10)
-	if c.SendRate == 0 {
-		c.SendRate = 500
-	}
-	if c.LookupRate == 0 {
-		c.LookupRate = 2
-	}
+	c.Rates.setDefaults()
 	if c.Limits == nil {
 		c.Limits = limit.NewMemory(1 << 20)
 	}
@@ -152,12 +144,10 @@ func (c *Config) Validate() error {
 	switch {
 	case c.AuthTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0, c.OffsetFlush < 0, c.DeviceCache < 0:
 		return errors.New("gateway: negative duration")
-	case c.OutQueue < 0, c.SendQueue < 0, c.Window < 0, c.SendBurst < 0, c.LookupBurst < 0, c.MaxUnauthFrames < 0:
+	case c.OutQueue < 0, c.SendQueue < 0, c.Window < 0, c.MaxUnauthFrames < 0:
 		return errors.New("gateway: negative size")
-	case c.SendRate < 0 || c.LookupRate < 0:
-		return errors.New("gateway: negative rate")
 	}
-	return nil
+	return c.Rates.validate()
 }
 
 type devKey struct {

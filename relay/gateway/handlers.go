@@ -33,7 +33,7 @@ func (c *conn) handle(f wire.Frame) bool {
 	case *wire.FetchBundles:
 		c.handleFetchBundles(ctx, f.ID, b)
 	case *wire.Lookup:
-		if !c.limit(f.ID, c.lookupLimit) {
+		if !c.limitLookup(ctx, f.ID) {
 			break
 		}
 		u, err := c.g.accounts.Lookup(ctx, b.Address)
@@ -64,15 +64,6 @@ func (c *conn) replyErr(id uint64, err error, ok wire.Body) {
 		return
 	}
 	c.reply(id, ok)
-}
-
-// limit takes a token from b or answers rate_limited.
-func (c *conn) limit(id uint64, b *bucket) bool {
-	ok, wait := b.take(c.g.cfg.Now())
-	if !ok {
-		c.reply(id, &wire.Error{Code: wire.CodeRateLimited, Message: "too many requests", RetryAfterMS: uint64(wait.Milliseconds()) + 1})
-	}
-	return ok
 }
 
 func (c *conn) handleVerify(ctx context.Context, id uint64, v *wire.Verify) bool {
@@ -160,6 +151,9 @@ func (c *conn) authenticate(k devKey, stored int64, id uint64, reply wire.Body) 
 }
 
 func (c *conn) handlePublishKeys(ctx context.Context, id uint64, p *wire.PublishKeys) {
+	if !c.limit(ctx, id, c.perUser("publish-keys", c.g.cfg.Rates.PublishKeys)) {
+		return
+	}
 	k := directory.Keys{Identity: p.Identity, Signed: dirPrekey(p.Signed), KEMLastResort: dirPrekey(p.KEMLastResort)}
 	for i := range p.OneTime {
 		k.OneTime = append(k.OneTime, *dirPrekey(&p.OneTime[i]))
@@ -202,7 +196,7 @@ func wirePrekey(p directory.Prekey) wire.Prekey {
 }
 
 func (c *conn) handleFetchBundles(ctx context.Context, id uint64, fb *wire.FetchBundles) {
-	if !c.limit(id, c.lookupLimit) {
+	if !c.limitLookup(ctx, id) {
 		return
 	}
 	devs, err := c.g.dir.Devices(ctx, fb.User)
@@ -257,6 +251,9 @@ func (g *Gateway) notifyPrekeys(ctx context.Context, k devKey) {
 }
 
 func (c *conn) handleSetContact(ctx context.Context, id uint64, s *wire.SetContact) {
+	if !c.limit(ctx, id, c.perUser("set-contact", c.g.cfg.Rates.SetContact)) {
+		return
+	}
 	if s.User == c.key.user || s.User.IsZero() {
 		c.reply(id, &wire.Error{Code: wire.CodeBadRequest, Message: "not a contact"})
 		return
@@ -284,6 +281,9 @@ func (c *conn) handleSetContact(ctx context.Context, id uint64, s *wire.SetConta
 }
 
 func (c *conn) handleListContacts(ctx context.Context, id uint64) {
+	if !c.limit(ctx, id, c.perUser("list-contacts", c.g.cfg.Rates.ListContacts)) {
+		return
+	}
 	list, err := c.g.dir.Contacts(ctx, c.key.user)
 	if err != nil {
 		c.reply(id, c.errorFrame(err))
@@ -297,6 +297,9 @@ func (c *conn) handleListContacts(ctx context.Context, id uint64) {
 }
 
 func (c *conn) handleListDevices(ctx context.Context, id uint64) {
+	if !c.limit(ctx, id, c.perUser("list-devices", c.g.cfg.Rates.ListDevices)) {
+		return
+	}
 	devs, err := c.g.dir.Devices(ctx, c.key.user)
 	if err != nil {
 		c.reply(id, c.errorFrame(err))
@@ -310,6 +313,9 @@ func (c *conn) handleListDevices(ctx context.Context, id uint64) {
 }
 
 func (c *conn) handleRemoveDevice(ctx context.Context, id uint64, r *wire.RemoveDevice) {
+	if !c.limit(ctx, id, c.perUser("remove-device", c.g.cfg.Rates.RemoveDevice)) {
+		return
+	}
 	err := c.g.dir.RemoveDevice(ctx, c.key.user, r.Device)
 	if err != nil {
 		c.reply(id, c.errorFrame(err))

@@ -2,9 +2,7 @@ package gateway
 
 import (
 	"context"
-	"fmt"
 	"slices"
-	"time"
 
 	"github.com/mutualcoop/mutual/relay/bus"
 	"github.com/mutualcoop/mutual/relay/wire"
@@ -30,8 +28,7 @@ func (c *conn) handleSend(ctx context.Context, id uint64, s *wire.Send) {
 		reject(wire.CodeBadRequest, "no recipients")
 		return
 	}
-	if ok, wait := c.sendLimit.take(c.g.cfg.Now()); !ok {
-		c.reply(id, &wire.Rejected{MessageID: s.MessageID, Code: wire.CodeRateLimited, Message: fmt.Sprintf("sending too fast; retry in %v", wait.Round(time.Millisecond))})
+	if !c.limitSend(ctx, id, s) {
 		return
 	}
 	// Every device of every recipient user must be there, exactly once:

@@ -3,8 +3,10 @@ package gateway_test
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/mutualcoop/mutual/relay/gateway"
+	"github.com/mutualcoop/mutual/relay/limit"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -102,10 +104,10 @@ func TestSend(t *testing.T) {
 	}
 }
 
-// TestSendRateLimited: a connection that sends too fast is refused,
-// and only that connection.
+// TestSendRateLimited: an account that sends too fast is refused, and
+// only that account.
 func TestSendRateLimited(t *testing.T) {
-	h := newHarness(t, func(c *gateway.Config) { c.SendRate, c.SendBurst = 0.001, 2 })
+	h := newHarness(t, func(c *gateway.Config) { c.Rates.Send = limit.Rate{Every: time.Hour, Burst: 2} })
 	alice := h.register(t, "email:alice@example.org")
 	bob := h.register(t, "email:bob@example.org")
 	for range 2 {

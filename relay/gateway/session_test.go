@@ -11,6 +11,7 @@ import (
 
 	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/gateway"
+	"github.com/mutualcoop/mutual/relay/limit"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -500,7 +501,7 @@ func TestLookup(t *testing.T) {
 }
 
 // TestLookupLimit: lookups and bundle fetches share one limit per
-// connection, and a refused one says when to retry.
+// account, and a refused one says when to retry.
 func TestLookupLimit(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -511,7 +512,7 @@ func TestLookupLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, func(c *gateway.Config) { c.LookupRate, c.LookupBurst = 0.001, 2 })
+			h := newHarness(t, func(c *gateway.Config) { c.Rates.Lookup = limit.Rate{Every: time.Hour, Burst: 2} })
 			alice := h.register(t, "email:alice@example.org")
 			bob := h.register(t, "email:bob@example.org")
 			if got := bob.call(keys(3)); !isOK(got) {
@@ -526,9 +527,9 @@ func TestLookupLimit(t *testing.T) {
 			if code := errorCode(t, got); code != wire.CodeRateLimited || got.(*wire.Error).RetryAfterMS == 0 {
 				t.Fatalf("got %#v, want rate_limited with a retry time", got)
 			}
-			// The limit is the connection's: another one is not held back.
+			// The limit is the account's: another one is not held back.
 			if got := bob.call(&wire.Lookup{Address: "email:alice@example.org"}); got.Type() != wire.TypeFound {
-				t.Fatalf("another connection: %#v", got)
+				t.Fatalf("another account: %#v", got)
 			}
 		})
 	}

@@ -11,7 +11,8 @@
 // Keys are kept in a Store: Memory for one process (the embedded relay),
 // or the directory's table when several gateways share the limits
 // (cluster mode), so that reconnecting, or connecting to another gateway,
-// starts from the same bucket.
+// starts from the same bucket. Hashed wraps a store outside the process
+// so that it holds no client network or user ID in clear.
 package limit
 
 import (

@@ -3,6 +3,7 @@ package limit_test
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,4 +128,48 @@ func TestNetwork(t *testing.T) {
 	if got := limit.Network("not an address"); got.IsValid() {
 		t.Errorf("Network of garbage = %s", got)
 	}
+}
+
+// TestHashed: the inner store sees hashed keys that keep what is counted
+// and whose kind, and nothing of the ID; the buckets work the same.
+func TestHashed(t *testing.T) {
+	ctx := context.Background()
+	seen := &recorder{Store: limit.NewMemory(10)}
+	h, err := limit.NewHashed(seen, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := limit.Rate{Every: time.Hour, Burst: 1}
+	if ok, _, _ := h.Take(ctx, "lookup/net/192.0.2.1/32", r, 1, t0); !ok {
+		t.Fatal("first take refused")
+	}
+	if ok, _, _ := h.Take(ctx, "lookup/net/192.0.2.1/32", r, 1, t0); ok {
+		t.Fatal("the same key took twice")
+	}
+	if ok, _, _ := h.Take(ctx, "lookup/net/192.0.2.2/32", r, 1, t0); !ok {
+		t.Fatal("another network shares the bucket")
+	}
+	other, err := limit.NewHashed(seen, []byte("another secret, just as long...."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Take(ctx, "lookup/net/192.0.2.1/32", r, 1, t0)
+	if len(seen.keys) != 4 || seen.keys[0] != seen.keys[1] || seen.keys[0] == seen.keys[2] || seen.keys[0] == seen.keys[3] {
+		t.Fatalf("inner keys %q", seen.keys)
+	}
+	for _, k := range seen.keys {
+		if !strings.HasPrefix(k, "lookup/net/") || len(k) != len("lookup/net/")+32 || strings.Contains(k, "192.0.2") {
+			t.Fatalf("inner key %q", k)
+		}
+	}
+}
+
+type recorder struct {
+	limit.Store
+	keys []string
+}
+
+func (r *recorder) Take(ctx context.Context, key string, rate limit.Rate, n int64, now time.Time) (bool, time.Duration, error) {
+	r.keys = append(r.keys, key)
+	return r.Store.Take(ctx, key, rate, n, now)
 }

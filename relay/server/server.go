@@ -26,6 +26,7 @@ import (
 	"github.com/mutualcoop/mutual/relay/bus"
 	"github.com/mutualcoop/mutual/relay/directory"
 	"github.com/mutualcoop/mutual/relay/gateway"
+	"github.com/mutualcoop/mutual/relay/limit"
 	"github.com/mutualcoop/mutual/relay/router"
 )
 
@@ -35,6 +36,11 @@ type Parts struct {
 	Bus       bus.Bus
 	Directory directory.Directory
 	Accounts  gateway.Accounts
+	// Limits keeps the rate limits, unless Config.Gateway.Limits is set.
+	// Every gateway of a cluster must share it: use the directory's
+	// (Directory.Limits(), wrapped in limit.NewHashed). Nil keeps them in this process's memory,
+	// which is right for a relay that is the only gateway.
+	Limits limit.Store
 }
 
 // Config configures a Server.
@@ -95,6 +101,9 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 		s.router = r
 	}
 	gc := cfg.Gateway
+	if gc.Limits == nil {
+		gc.Limits = parts.Limits
+	}
 	gc.Logger = cfg.Logger
 	gc.Metrics = s.metrics.gatewayHooks()
 	if s.router != nil {

@@ -2,10 +2,13 @@ package dirtest
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mutualcoop/mutual/relay/directory"
+	"github.com/mutualcoop/mutual/relay/limit"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -18,6 +21,30 @@ func Bench(b *testing.B, open func(b *testing.B) directory.Directory) {
 	b.Run("CommitOffsets100", func(b *testing.B) { benchCommitOffsets(b, open(b)) })
 	b.Run("ClaimBundle", func(b *testing.B) { benchClaimBundle(b, open(b)) })
 	b.Run("NoteRequest", func(b *testing.B) { benchNoteRequest(b, open(b)) })
+	b.Run("TakeLimitParallel", func(b *testing.B) { benchTakeLimit(b, open(b)) })
+}
+
+// benchTakeLimit charges the buckets of 1,000 accounts from parallel
+// callers, as gateways do for every request.
+func benchTakeLimit(b *testing.B, d directory.Directory) {
+	ctx := context.Background()
+	s := d.Limits()
+	r := limit.PerSecond(1e6, 1e6)
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("send/user/%032x", i)
+	}
+	var next atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1)
+			if _, _, err := s.Take(ctx, keys[i%int64(len(keys))], r, 1, time.Now()); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
 
 // benchContactState looks up decisions of one owner about 1,000 others,

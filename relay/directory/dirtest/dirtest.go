@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Directory) {
 		fn   func(t *testing.T, d directory.Directory)
 	}{
 		{"Accounts", testAccounts},
+		{"UserCreated", testUserCreated},
 		{"ConcurrentCreateAccount", testConcurrentCreateAccount},
 		{"MoveAccount", testMoveAccount},
 		{"Devices", testDevices},
@@ -40,6 +41,8 @@ func Run(t *testing.T, open func(t *testing.T) directory.Directory) {
 		{"Codes", testCodes},
 		{"CodeRequests", testCodeRequests},
 		{"Cancelled", testCancelled},
+		{"Limits", testLimits},
+		{"ConcurrentLimits", testConcurrentLimits},
 		{"Ping", testPing},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,11 @@
 //   - NoteRequest takes a transaction-level advisory lock keyed by the
 //     sender, so its checks and its insert are atomic per sender.
 //   - CommitOffsets uses GREATEST and touches rows in (user, device) order.
+//   - A rate-limit Take is one upsert whose update applies only when the
+//     charge fits (INSERT ... ON CONFLICT DO UPDATE ... WHERE), so
+//     concurrent Takes on a key decide one after another on the row's
+//     latest time. The rate_limits table is unlogged: a crash of the
+//     server refills the buckets, nothing worse.
 //   - Pruning takes expired rows with FOR UPDATE SKIP LOCKED, a bounded
 //     number per call, so concurrent pruners neither block nor deadlock.
 //

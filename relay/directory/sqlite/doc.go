@@ -8,7 +8,8 @@
 // through one connection, each in a BEGIN IMMEDIATE transaction, so writers
 // queue in the process instead of failing with SQLITE_BUSY; reads use a pool
 // of query-only connections and never wait for the writer. Several processes
-// may open the same file: busy_timeout makes them take turns.
+// may open the same file: busy_timeout makes them take turns. A rate-limit
+// Take is one upsert on the writer, so Takes never race.
 //
 // The schema is versioned (package directory/migrations): Open applies the
 // migrations the file lacks, in order, in one transaction, and refuses a file
