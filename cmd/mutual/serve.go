@@ -148,16 +148,16 @@ func (f *serveFlags) openCluster(ctx context.Context, senders auth.Senders, log 
 	if err != nil {
 		return server.Parts{}, err
 	}
-	accounts, err := auth.New(auth.Config{Secret: secret, Logger: log}, dir, senders)
+	// Every gateway counts the rate limits (the sign-in limits too) in the shared directory, so
+	// that a client gets no more by connecting to another, under keys
+	// that name no network or user in clear.
+	limits, err := limit.NewHashed(dir.Limits(), secret)
 	if err != nil {
 		b.Close()
 		dir.Close()
 		return server.Parts{}, err
 	}
-	// Every gateway counts the rate limits in the shared directory, so
-	// that a client gets no more by connecting to another, under keys
-	// that name no network or user in clear.
-	limits, err := limit.NewHashed(dir.Limits(), secret)
+	accounts, err := auth.New(auth.Config{Secret: secret, Logger: log, Limits: limits}, dir, senders)
 	if err != nil {
 		b.Close()
 		dir.Close()
