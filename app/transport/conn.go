@@ -31,6 +31,10 @@ type Options struct {
 	// Client describes the client to the relay in Auth (for example
 	// "mutual-cli/1"); the relay uses it for metrics only.
 	Client string
+	// DialContext opens the TCP connection, in native builds only (a
+	// browser opens its own); nil uses net.Dialer. The load generator
+	// uses it to give each client its own source address.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Validate reports options that cannot work.
@@ -103,7 +107,7 @@ func Dial(ctx context.Context, url string, opts Options) (*Conn, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	ws, _, err := websocket.Dial(ctx, url, nil)
+	ws, _, err := websocket.Dial(ctx, url, dialOptions(opts))
 	if err != nil {
 		return nil, fmt.Errorf("transport: dial: %w", err)
 	}

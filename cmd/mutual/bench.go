@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"runtime/pprof"
 	"strings"
@@ -97,6 +99,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer codes.Close()
 		cfg.URL, cfg.Codes, cfg.MetricsURL = ws, codes, metrics
+		if loopback(ws) {
+			cfg.LocalNet = benchNet
+		}
 		cfg.Memory = loadgen.MetricsMemory(&http.Client{Timeout: 10 * time.Second}, metrics)
 		cfg.MemoryNote = "resident memory of the relay process"
 		return report(ctx, cfg, f.attacks(), stdout)
@@ -120,12 +125,28 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.URL, cfg.Codes, cfg.MetricsURL = relay.URL, relay.Codes, relay.MetricsURL
+	cfg.LocalNet = benchNet
 	cfg.Memory = loadgen.InProcessMemory
 	cfg.MemoryNote = "heap and stacks of this process, both ends of each connection"
 	err = report(ctx, cfg, f.attacks(), stdout)
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return errors.Join(err, relay.Close(sctx))
+}
+
+// benchNet holds the bench clients' own source addresses when the relay is
+// on loopback, so that its per-network limits meet each client as they
+// would meet one person; attackers use 127.0.0.0/24.
+var benchNet = netip.MustParsePrefix("127.1.0.0/16")
+
+// loopback reports whether the WebSocket URL names a loopback address.
+func loopback(ws string) bool {
+	u, err := url.Parse(ws)
+	if err != nil {
+		return false
+	}
+	a, err := netip.ParseAddr(u.Hostname())
+	return err == nil && a.IsLoopback() && a.Is4()
 }
 
 // attacks are the names given to --attack; nil for none.

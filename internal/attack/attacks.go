@@ -33,7 +33,9 @@ func (r *Run) lookups(ctx context.Context, src netip.Addr) (func(context.Context
 		repeat(ctx, func(ctx context.Context) time.Duration {
 			c, res := r.signIn(ctx, src, a)
 			if c == nil {
-				r.count("lookups", res)
+				if ctx.Err() == nil {
+					r.count("lookups", res)
+				}
 				return time.Second
 			}
 			defer c.close()
@@ -71,7 +73,9 @@ func (r *Run) drain(ctx context.Context, src netip.Addr) (func(context.Context),
 		repeat(ctx, func(ctx context.Context) time.Duration {
 			c, res := r.signIn(ctx, src, a)
 			if c == nil {
-				r.count("drain", res)
+				if ctx.Err() == nil {
+					r.count("drain", res)
+				}
 				return time.Second
 			}
 			defer c.close()
@@ -174,7 +178,9 @@ func (r *Run) flood(ctx context.Context, src netip.Addr) (func(context.Context),
 		repeat(ctx, func(ctx context.Context) time.Duration {
 			c, res := r.signIn(ctx, src, a)
 			if c == nil {
-				r.count("flood", res)
+				if ctx.Err() == nil {
+					r.count("flood", res)
+				}
 				return time.Second
 			}
 			defer c.close()
@@ -297,7 +303,9 @@ func (r *Run) signedInLoop(src netip.Addr, a *account, name string, next func(i 
 		repeat(ctx, func(ctx context.Context) time.Duration {
 			c, res := r.signIn(ctx, src, a)
 			if c == nil {
-				r.count(name, res)
+				if ctx.Err() == nil {
+					r.count(name, res)
+				}
 				return time.Second
 			}
 			defer c.close()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"time"
 
 	"github.com/mutualcoop/mutual/crypto/padding"
@@ -45,6 +46,13 @@ type Config struct {
 	// RunID names this run in the addresses it registers,
 	// email:bench-<RunID>-<i>@bench.test; default 8 random hex digits.
 	RunID string
+
+	// LocalNet, when set, gives each client its own source address in it,
+	// so that the relay's per-network limits meet each client as they
+	// would meet one person at home. The whole of 127.0.0.0/8 reaches a
+	// relay on loopback: 127.1.0.0/16 is the bench's default there
+	// (cmd/mutual bench), leaving 127.0.0.0/24 to attackers.
+	LocalNet netip.Prefix
 
 	// Opaque sends the payload unencrypted (the Opaque encoder), to
 	// measure the relay alone. By default every client encrypts end to end
@@ -123,6 +131,9 @@ func (c Config) Validate() error {
 		return errors.New("loadgen: in-flight and setup parallelism must be positive")
 	case c.DrainTimeout < 0 || c.SendTimeout < 0:
 		return errors.New("loadgen: negative timeout")
+	case c.LocalNet.IsValid() && c.LocalNet.Addr().BitLen()-c.LocalNet.Bits() < 63 &&
+		1<<(c.LocalNet.Addr().BitLen()-c.LocalNet.Bits()) < 2*c.Clients:
+		return fmt.Errorf("loadgen: local network %s is too small for %d clients", c.LocalNet, c.Clients)
 	case len(c.RunID) > 32:
 		return errors.New("loadgen: run ID over 32 characters")
 	}

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bytes"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -161,5 +162,25 @@ func TestScrapeGauge(t *testing.T) {
 	}
 	if _, err := scrapeGauge(strings.NewReader("go_goroutines 3\n"), "process_resident_memory_bytes"); err == nil {
 		t.Fatal("found a sample that is not there")
+	}
+}
+
+func TestSourceAddr(t *testing.T) {
+	tests := []struct {
+		prefix string
+		i      int
+		want   string
+	}{
+		{"127.1.0.0/16", 0, "127.1.0.1"},
+		{"127.1.0.0/16", 253, "127.1.0.254"},
+		{"127.1.0.0/16", 254, "127.1.1.1"},
+		{"127.1.0.0/16", 508, "127.1.2.1"},
+		{"fd00::/64", 0, "fd00::1"},
+		{"fd00::/64", 255, "fd00::100"},
+	}
+	for _, tt := range tests {
+		if got := sourceAddr(netip.MustParsePrefix(tt.prefix), tt.i); got != netip.MustParseAddr(tt.want) {
+			t.Errorf("SourceAddr(%s, %d) = %s, want %s", tt.prefix, tt.i, got, tt.want)
+		}
 	}
 }

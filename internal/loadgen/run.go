@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +23,7 @@ import (
 type client struct {
 	idx  int
 	addr string
+	src  netip.Addr // the source address to connect from; zero for any
 	self Peer
 	cred []byte
 	conn *transport.Conn
@@ -154,6 +157,7 @@ func (r *run) setup(ctx context.Context, res *Result) error {
 		r.clients[i] = &client{
 			idx:  i,
 			addr: fmt.Sprintf("email:bench-%s-%d@bench.test", r.cfg.RunID, i),
+			src:  r.src(i),
 			seen: make(map[wire.MessageID]struct{}),
 		}
 	}
@@ -281,8 +285,42 @@ func (r *run) forEach(ctx context.Context, f func(context.Context, *client) erro
 	return g.Wait()
 }
 
-func (r *run) dial(ctx context.Context) (*transport.Conn, error) {
-	return transport.Dial(ctx, r.cfg.URL, transport.Options{Client: "mutual-bench/1", DeliveryBuffer: 256})
+func (r *run) dial(ctx context.Context, c *client) (*transport.Conn, error) {
+	opts := transport.Options{Client: "mutual-bench/1", DeliveryBuffer: 256}
+	if c.src.IsValid() {
+		d := &net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(c.src, 0))}
+		opts.DialContext = d.DialContext
+	}
+	return transport.Dial(ctx, r.cfg.URL, opts)
+}
+
+// src is client i's source address, if the run gives each its own.
+func (r *run) src(i int) netip.Addr {
+	if !r.cfg.LocalNet.IsValid() {
+		return netip.Addr{}
+	}
+	return sourceAddr(r.cfg.LocalNet, i)
+}
+
+// sourceAddr is client i's own address in p: for IPv4 the i-th after
+// p's first address, skipping those ending in .0 or .255 so that none is
+// a network or broadcast address; for IPv6 the (i+1)-th.
+func sourceAddr(p netip.Prefix, i int) netip.Addr {
+	base := p.Masked().Addr()
+	if !base.Is4() {
+		b := base.As16()
+		off := uint64(i + 1)
+		for k := 15; k >= 8 && off > 0; k-- {
+			sum := uint64(b[k]) + off&0xff
+			b[k] = byte(sum)
+			off = off>>8 + sum>>8
+		}
+		return netip.AddrFrom16(b)
+	}
+	b := base.As4()
+	n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	n += uint32(i/254)*256 + uint32(i%254) + 1
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 }
 
 // register signs the client's device in with a fresh code and publishes
@@ -321,7 +359,7 @@ func (r *run) register(ctx context.Context, c *client) error {
 }
 
 func (r *run) tryRegister(ctx context.Context, c *client) error {
-	conn, err := r.dial(ctx)
+	conn, err := r.dial(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -362,7 +400,7 @@ func minimalKeys() *wire.PublishKeys {
 }
 
 func (r *run) connect(ctx context.Context, c *client) error {
-	conn, err := r.dial(ctx)
+	conn, err := r.dial(ctx, c)
 	if err != nil {
 		return fmt.Errorf("connect client %d: %w", c.idx, err)
 	}
