@@ -37,8 +37,8 @@ type Directory interface {
 	PublishKeys(ctx context.Context, user wire.UserID, device wire.DeviceID, k directory.Keys) error
 	ClaimBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.Bundle, error)
 	PrekeyCounts(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.PrekeyCounts, error)
-	SetContact(ctx context.Context, owner, other wire.UserID, state directory.ContactState) error
-	Contacts(ctx context.Context, owner wire.UserID) ([]directory.Contact, error)
+	SetContact(ctx context.Context, owner, other wire.UserID, state directory.ContactState, max int) error
+	Contacts(ctx context.Context, owner wire.UserID, max int) ([]directory.Contact, error)
 }
 
 // Accounts is what the gateway needs of account authentication.
@@ -84,6 +84,7 @@ type Config struct {
 	PrekeyLow       int           // one-time prekeys left that trigger a notice; 10
 	DeviceCache     time.Duration // how long a user's device list is reused; 2s
 	MaxUnauthFrames int           // frames allowed before authentication; 10
+	MaxContacts     int           // entries in an account's contact list; wire.MaxListEntries, and no more
 
 	// OriginPatterns are the extra browser origins allowed to connect
 	// (same-origin is always allowed; native clients send no Origin).
@@ -129,6 +130,7 @@ func (c *Config) setDefaults() {
 	defInt(&c.LookupBurst, 60)
 	defInt(&c.PrekeyLow, 10)
 	defInt(&c.MaxUnauthFrames, 10)
+	defInt(&c.MaxContacts, wire.MaxListEntries)
 	if c.SendRate == 0 {
 		c.SendRate = 500
 	}
@@ -151,8 +153,10 @@ func (c *Config) Validate() error {
 	switch {
 	case c.AuthTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0, c.OffsetFlush < 0, c.DeviceCache < 0:
 		return errors.New("gateway: negative duration")
-	case c.OutQueue < 0, c.SendQueue < 0, c.Window < 0, c.SendBurst < 0, c.LookupBurst < 0, c.MaxUnauthFrames < 0:
+	case c.OutQueue < 0, c.SendQueue < 0, c.Window < 0, c.SendBurst < 0, c.LookupBurst < 0, c.MaxUnauthFrames < 0, c.MaxContacts < 0:
 		return errors.New("gateway: negative size")
+	case c.MaxContacts > wire.MaxListEntries:
+		return fmt.Errorf("gateway: at most %d contacts fit in one list", wire.MaxListEntries)
 	case c.SendRate < 0 || c.LookupRate < 0:
 		return errors.New("gateway: negative rate")
 	}

@@ -272,7 +272,15 @@ func (c *conn) handleSetContact(ctx context.Context, id uint64, s *wire.SetConta
 		c.reply(id, &wire.Error{Code: wire.CodeBadRequest, Message: "unknown contact state"})
 		return
 	}
-	if err := c.g.dir.SetContact(ctx, c.key.user, s.User, st); err != nil {
+	err := c.g.dir.SetContact(ctx, c.key.user, s.User, st, c.g.cfg.MaxContacts)
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+		c.reply(id, &wire.Error{Code: wire.CodeNotFound, Message: "no such user"})
+		return
+	case errors.Is(err, directory.ErrFull):
+		c.reply(id, &wire.Error{Code: wire.CodeTooLarge, Message: fmt.Sprintf("at most %d contacts: remove one first", c.g.cfg.MaxContacts)})
+		return
+	case err != nil:
 		c.reply(id, c.errorFrame(err))
 		return
 	}
@@ -283,13 +291,13 @@ func (c *conn) handleSetContact(ctx context.Context, id uint64, s *wire.SetConta
 }
 
 func (c *conn) handleListContacts(ctx context.Context, id uint64) {
-	list, err := c.g.dir.Contacts(ctx, c.key.user)
+	list, err := c.g.dir.Contacts(ctx, c.key.user, wire.MaxListEntries)
 	if err != nil {
 		c.reply(id, c.errorFrame(err))
 		return
 	}
 	reply := &wire.Contacts{}
-	for _, ct := range list[:min(len(list), wire.MaxListEntries)] {
+	for _, ct := range list {
 		reply.Entries = append(reply.Entries, wire.ContactEntry{User: ct.User, State: wire.ContactState(ct.State), UpdatedMS: ct.Updated.UnixMilli()})
 	}
 	c.reply(id, reply)
