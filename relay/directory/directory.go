@@ -135,6 +135,12 @@ type Directory interface {
 	// key. One-time prekeys are handed out oldest first. ErrNotFound when
 	// the device does not exist, ErrNoPrekeys when it has no complete bundle.
 	ClaimBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (Bundle, error)
+	// LastResortBundle returns the bundle of a device as its one-time
+	// pools give out when empty: no one-time EC prekey and the last-resort
+	// KEM prekey. It consumes nothing. ErrNotFound when the device does not
+	// exist, ErrNoPrekeys when it lacks its identity key, signed prekey or
+	// last-resort KEM prekey.
+	LastResortBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (Bundle, error)
 	// PrekeyCounts says how many one-time prekeys a device has left, or
 	// returns ErrNotFound.
 	PrekeyCounts(ctx context.Context, user wire.UserID, device wire.DeviceID) (PrekeyCounts, error)

@@ -36,6 +36,8 @@ type Directory interface {
 	CommitOffsets(ctx context.Context, offsets []directory.DeviceOffset) error
 	PublishKeys(ctx context.Context, user wire.UserID, device wire.DeviceID, k directory.Keys) error
 	ClaimBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.Bundle, error)
+	LastResortBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.Bundle, error)
+	ContactState(ctx context.Context, owner, other wire.UserID) (directory.ContactState, error)
 	PrekeyCounts(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.PrekeyCounts, error)
 	SetContact(ctx context.Context, owner, other wire.UserID, state directory.ContactState, max int) error
 	Contacts(ctx context.Context, owner wire.UserID, max int) ([]directory.Contact, error)
@@ -93,6 +95,13 @@ type Config struct {
 	// X-Forwarded-For entry: set it only behind a proxy that sets it.
 	TrustForwardedFor bool
 
+	// One-time prekeys handed out (prekeys.go). Past any of these, and to
+	// someone the device's user blocked, a bundle carries no one-time
+	// prekeys: what an empty pool gives.
+	PrekeyPairRate   limit.Rate // taken by one account from one device; 2 a day
+	PrekeyClaimRate  limit.Rate // taken by one account from all devices; 100 a day
+	PrekeyDeviceRate limit.Rate // handed out by one device to all accounts; 20 an hour
+
 	// Limits keeps the per-account and per-network rate limits. Every
 	// gateway of one relay must share it (the directory's table in cluster
 	// mode); nil keeps them in this process's memory.
@@ -137,6 +146,14 @@ func (c *Config) setDefaults() {
 	if c.LookupRate == 0 {
 		c.LookupRate = 2
 	}
+	defRate := func(r *limit.Rate, v limit.Rate) {
+		if *r == (limit.Rate{}) {
+			*r = v
+		}
+	}
+	defRate(&c.PrekeyPairRate, limit.PerDay(2))
+	defRate(&c.PrekeyClaimRate, limit.PerDay(100))
+	defRate(&c.PrekeyDeviceRate, limit.Rate{Every: 3 * time.Minute, Burst: 20})
 	if c.Limits == nil {
 		c.Limits = limit.NewMemory(1 << 20)
 	}
@@ -159,6 +176,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("gateway: at most %d contacts fit in one list", wire.MaxListEntries)
 	case c.SendRate < 0 || c.LookupRate < 0:
 		return errors.New("gateway: negative rate")
+	case c.PrekeyPairRate.Off(), c.PrekeyClaimRate.Off(), c.PrekeyDeviceRate.Off():
+		return errors.New("gateway: a one-time prekey limit is off")
 	}
 	return nil
 }

@@ -218,7 +218,7 @@ func (c *conn) handleFetchBundles(ctx context.Context, id uint64, fb *wire.Fetch
 		if d.User == c.key.user && d.ID == c.key.device {
 			continue // never a session with oneself
 		}
-		b, err := c.g.dir.ClaimBundle(ctx, fb.User, d.ID)
+		b, took, err := c.claimBundle(ctx, fb.User, d.ID)
 		if errors.Is(err, directory.ErrNoPrekeys) {
 			continue
 		}
@@ -232,7 +232,9 @@ func (c *conn) handleFetchBundles(ctx context.Context, id uint64, fb *wire.Fetch
 			wb.OneTime = &p
 		}
 		reply.Bundles = append(reply.Bundles, wb)
-		c.g.notifyPrekeys(ctx, devKey{fb.User, d.ID})
+		if took {
+			c.g.notifyPrekeys(ctx, devKey{fb.User, d.ID})
+		}
 	}
 	if len(reply.Bundles) == 0 {
 		c.reply(id, &wire.Error{Code: wire.CodeNoPrekeys, Message: "the user's devices have published no keys"})

@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/mutualcoop/mutual/relay/gateway"
+	"github.com/mutualcoop/mutual/relay/limit"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -387,7 +388,10 @@ func TestPublishKeys(t *testing.T) {
 }
 
 func TestFetchBundles(t *testing.T) {
-	h := newHarness(t, func(c *gateway.Config) { c.PrekeyLow = 3 })
+	h := newHarness(t, func(c *gateway.Config) {
+		c.PrekeyLow = 3
+		c.PrekeyPairRate = limit.PerDay(100) // the pools are tested here, not the limits
+	})
 	alice := h.register(t, "email:alice@example.org")
 	alice2 := h.register(t, "email:alice@example.org")
 	bob := h.register(t, "email:bob@example.org")

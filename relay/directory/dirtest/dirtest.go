@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Directory) {
 		{"PartialPublish", testPartialPublish},
 		{"InvalidKeys", testInvalidKeys},
 		{"IncompleteBundle", testIncompleteBundle},
+		{"LastResortBundle", testLastResortBundle},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"RemoveDeviceDropsKeys", testRemoveDeviceDropsKeys},
 		{"Contacts", testContacts},
@@ -434,6 +435,40 @@ func testPrekeys(t *testing.T, d directory.Directory) {
 	b, err := d.ClaimBundle(ctx, u, dev)
 	if err != nil || b.OneTime == nil || !samePrekey(*b.OneTime, again[0]) {
 		t.Fatalf("ClaimBundle after republish = %+v, %v; want key 40 as republished", b.OneTime, err)
+	}
+}
+
+// testLastResortBundle: the bundle without one-time keys is what an
+// empty pool gives, and taking it consumes nothing.
+func testLastResortBundle(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	u, dev := newDevice(t, d)
+	if _, err := d.LastResortBundle(ctx, u, dev+1); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("LastResortBundle(unknown device) = %v, want ErrNotFound", err)
+	}
+	signed, lastResort := prekey(1, true), prekey(2, true)
+	k := directory.Keys{Identity: randomBytes(33), Signed: &signed, KEMOneTime: pool(10, 2, true)}
+	if err := d.PublishKeys(ctx, u, dev, k); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.LastResortBundle(ctx, u, dev); !errors.Is(err, directory.ErrNoPrekeys) {
+		t.Fatalf("LastResortBundle(no last-resort key) = %v, want ErrNoPrekeys", err)
+	}
+	k = directory.Keys{KEMLastResort: &lastResort, OneTime: pool(20, 2, false)}
+	if err := d.PublishKeys(ctx, u, dev, k); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		b, err := d.LastResortBundle(ctx, u, dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Device != dev || !samePrekey(b.Signed, signed) || b.OneTime != nil || !samePrekey(b.KEM, lastResort) || !b.KEMIsLastResort {
+			t.Fatalf("LastResortBundle = %+v", b)
+		}
+	}
+	if c, err := d.PrekeyCounts(ctx, u, dev); err != nil || c != (directory.PrekeyCounts{OneTime: 2, KEMOneTime: 2}) {
+		t.Fatalf("PrekeyCounts = %+v, %v; want nothing consumed", c, err)
 	}
 }
 
@@ -1106,6 +1141,7 @@ func testCancelled(t *testing.T, d directory.Directory) {
 		{"CreateAccount", func() error { _, _, err := d.CreateAccount(ctx, randomBytes(32), wire.NewUserID()); return err }},
 		{"AddDevice", func() error { _, err := d.AddDevice(ctx, u, "x", randomBytes(32), 0); return err }},
 		{"ClaimBundle", func() error { _, err := d.ClaimBundle(ctx, u, dev); return err }},
+		{"LastResortBundle", func() error { _, err := d.LastResortBundle(ctx, u, dev); return err }},
 		{"ContactState", func() error { _, err := d.ContactState(ctx, u, wire.NewUserID()); return err }},
 		{"Ping", func() error { return d.Ping(ctx) }},
 		{"NoteRequest", func() error {
