@@ -236,9 +236,15 @@
 // A device starts with a signed prekey, a last-resort KEM prekey and 100
 // one-time prekeys of each kind. When the relay reports fewer than 10 of
 // a kind left (in Welcome or a NoticePrekeysLow) the pool is refilled to
-// 100. At each connection a signed prekey older than 7 days is replaced,
-// together with the last-resort KEM prekey; replaced ones are kept for 35
-// days (the relay keeps messages 30) for sessions started with them.
+// 100, at most once an hour: reports within the hour are acted on, with
+// the latest counts, when it ends. At each connection a signed prekey
+// older than 7 days is replaced, together with the last-resort KEM
+// prekey; replaced ones are kept for 35 days (the relay keeps messages
+// 30) for sessions started with them. The private halves of one-time
+// prekeys are kept until a session uses them, but never more than 200 of
+// each kind (the oldest go first), and those replaced by a newer batch
+// more than 35 days ago are deleted unless among the newest 100
+// (prekeys.go).
 //
 // The ciphertext for one device (wire.Recipient.Ciphertext) is one byte
 // of ratchet message type, 2 (SignalMessage) or 3 (PreKeySignalMessage),
