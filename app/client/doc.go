@@ -165,12 +165,12 @@
 // exactly once (they are outbox entries like any other, so they survive
 // restarts). A refusal (not_accepted) of the request, or of anything sent
 // after it, clears RequestSent: the next message becomes a request
-// again (and is refused again if they blocked this account). A client
-// cannot know the relay's window, so it assumes the default: 24 hours
-// after the relay took the request (requestWindow), the next waiting
-// message goes as a new request. A recipient who blocks after receiving
-// the request is not told apart from one who has not answered: messages
-// wait until then.
+// again. A client cannot know the relay's window, so it assumes the
+// default: 24 hours after the relay took the request (requestWindow),
+// the next waiting message goes as a new request. A recipient who
+// blocked this account, before or after the request, is not told apart
+// from one who has not answered (the relay drops a request to a blocker
+// without a word): messages wait until then.
 //
 // On connecting, the relay's allowlist is merged into the local
 // contacts, so that what another device of the account decided shows
