@@ -268,11 +268,15 @@ func (c *Client) publish(ctx context.Context, conn *transport.Conn, p *wire.Publ
 	})
 }
 
-// maintainKeys runs when a connection is made: it publishes the current
-// keys if they were not, replaces the signed and last-resort prekeys when
-// they are old, refills the one-time pools, and deletes retired prekeys
-// past their grace period.
-func (c *Client) maintainKeys(ctx context.Context, conn *transport.Conn, oneTimeLeft, kemLeft uint32) error {
+// maintainKeys runs when a connection is made and when the relay reports
+// that one-time prekeys run low: it publishes the current keys if they
+// were not, replaces the signed and last-resort prekeys when they are
+// old, refills the one-time pools, and deletes retired prekeys past their
+// grace period and one-time prekeys past theirs (trimOneTime). The pools
+// are refilled at most once per prekeyRefillInterval: wait is how long
+// until a refill asked for now may run (0 if none waits), when maintainKeys
+// should be called again with the latest counts.
+func (c *Client) maintainKeys(ctx context.Context, conn *transport.Conn, oneTimeLeft, kemLeft uint32) (time.Duration, error) {
 	me := c.me()
 	var a *accountRecord
 	var signed pqxdh.SignedPreKey
@@ -292,23 +296,29 @@ func (c *Client) maintainKeys(ctx context.Context, conn *transport.Conn, oneTime
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("maintain keys: %w", err)
+		return 0, fmt.Errorf("maintain keys: %w", err)
 	}
 	now := c.now()
 	rotate := now.Sub(signed.Created) >= signedPreKeyMaxAge
 	nEC, nKEM := refill(oneTimeLeft), refill(kemLeft)
+	var wait time.Duration
+	if nEC+nKEM > 0 {
+		if wait = refillWait(a.RefilledAt, now); wait > 0 {
+			nEC, nKEM = 0, 0
+		}
+	}
 	if !rotate && nEC == 0 && nKEM == 0 {
 		if !a.Published {
 			ks := &keySet{signed: &signed, lastResort: &lastResort}
 			if err := c.publish(ctx, conn, ks.publishFrame(me.Identity)); err != nil {
-				return err
+				return wait, err
 			}
 		}
-		return c.pruneRetired(ctx)
+		return wait, c.pruneRetired(ctx)
 	}
 	ks, err := c.newKeys(me.Identity, a, now, rotate, nEC, nKEM)
 	if err != nil {
-		return fmt.Errorf("maintain keys: %w", err)
+		return wait, fmt.Errorf("maintain keys: %w", err)
 	}
 	err = c.st.Update(ctx, func(tx store.Tx) error {
 		cur, err := mustAccount(tx)
@@ -327,22 +337,38 @@ func (c *Client) maintainKeys(ctx context.Context, conn *transport.Conn, oneTime
 				return err
 			}
 		}
+		if nEC > 0 {
+			if err := markStale(tx, cur, staleEC, now); err != nil {
+				return err
+			}
+		}
+		if nKEM > 0 {
+			if err := markStale(tx, cur, staleKEM, now); err != nil {
+				return err
+			}
+		}
 		ks.applyTo(cur)
+		if nEC+nKEM > 0 {
+			cur.RefilledAt = now.UnixMilli()
+		}
 		if err := putAccount(tx, cur); err != nil {
 			return err
 		}
-		return ks.store(tx)
+		if err := ks.store(tx); err != nil {
+			return err
+		}
+		return trimOneTime(tx, cur, now)
 	})
 	if err != nil {
-		return fmt.Errorf("maintain keys: %w", err)
+		return wait, fmt.Errorf("maintain keys: %w", err)
 	}
 	if !rotate && !a.Published {
 		ks.signed, ks.lastResort = &signed, &lastResort
 	}
 	if err := c.publish(ctx, conn, ks.publishFrame(me.Identity)); err != nil {
-		return err
+		return wait, err
 	}
-	return c.pruneRetired(ctx)
+	return wait, c.pruneRetired(ctx)
 }
 
 // refill returns how many one-time prekeys to add to a pool of left.
@@ -354,12 +380,21 @@ func refill(left uint32) int {
 }
 
 // pruneRetired deletes signed and last-resort prekeys replaced more than
-// retiredGrace ago, with the records of their uses.
+// retiredGrace ago, with the records of their uses, and trims the
+// one-time prekeys (trimOneTime).
 func (c *Client) pruneRetired(ctx context.Context) error {
-	cutoff := c.now().Add(-retiredGrace).UnixMilli()
+	now := c.now()
+	cutoff := now.Add(-retiredGrace).UnixMilli()
 	return c.st.Update(ctx, func(tx store.Tx) error {
+		a, err := mustAccount(tx)
+		if err != nil {
+			return err
+		}
+		if err := trimOneTime(tx, a, now); err != nil {
+			return err
+		}
 		var old [][]byte
-		err := tx.Scan(bRetired, nil, func(k, v []byte) error {
+		err = tx.Scan(bRetired, nil, func(k, v []byte) error {
 			if len(k) == 5 && len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < cutoff {
 				old = append(old, append([]byte(nil), k...))
 			}

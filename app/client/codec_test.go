@@ -124,6 +124,12 @@ func TestRoundTrips(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("got %+v, %v", got, err)
 		}
+		// Written since the stored formats were fixed; absent, it is 0.
+		want.RefilledAt = 1_700_000_000_002
+		got, err = parseAccount(want.marshal())
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("with the refill time: got %+v, %v", got, err)
+		}
 	})
 	t.Run("identity", func(t *testing.T) {
 		want := sampleIdentity(t)

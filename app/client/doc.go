@@ -165,12 +165,12 @@
 // exactly once (they are outbox entries like any other, so they survive
 // restarts). A refusal (not_accepted) of the request, or of anything sent
 // after it, clears RequestSent: the next message becomes a request
-// again (and is refused again if they blocked this account). A client
-// cannot know the relay's window, so it assumes the default: 24 hours
-// after the relay took the request (requestWindow), the next waiting
-// message goes as a new request. A recipient who blocks after receiving
-// the request is not told apart from one who has not answered: messages
-// wait until then.
+// again. A client cannot know the relay's window, so it assumes the
+// default: 24 hours after the relay took the request (requestWindow),
+// the next waiting message goes as a new request. A recipient who
+// blocked this account, before or after the request, is not told apart
+// from one who has not answered (the relay drops a request to a blocker
+// without a word): messages wait until then.
 //
 // On connecting, the relay's allowlist is merged into the local
 // contacts, so that what another device of the account decided shows
@@ -236,9 +236,15 @@
 // A device starts with a signed prekey, a last-resort KEM prekey and 100
 // one-time prekeys of each kind. When the relay reports fewer than 10 of
 // a kind left (in Welcome or a NoticePrekeysLow) the pool is refilled to
-// 100. At each connection a signed prekey older than 7 days is replaced,
-// together with the last-resort KEM prekey; replaced ones are kept for 35
-// days (the relay keeps messages 30) for sessions started with them.
+// 100, at most once an hour: reports within the hour are acted on, with
+// the latest counts, when it ends. At each connection a signed prekey
+// older than 7 days is replaced, together with the last-resort KEM
+// prekey; replaced ones are kept for 35 days (the relay keeps messages
+// 30) for sessions started with them. The private halves of one-time
+// prekeys are kept until a session uses them, but never more than 200 of
+// each kind (the oldest go first), and those replaced by a newer batch
+// more than 35 days ago are deleted unless among the newest 100
+// (prekeys.go).
 //
 // The ciphertext for one device (wire.Recipient.Ciphertext) is one byte
 // of ratchet message type, 2 (SignalMessage) or 3 (PreKeySignalMessage),

@@ -24,6 +24,10 @@ var (
 	// prekey was replaced (Unix ms, 8); it is deleted after the grace
 	// period.
 	bRetired = []byte("retired")
+	// stale: 'e' (one-time EC) or 'k' (one-time KEM) || ID (4) → when a
+	// newer batch of one-time prekeys replaced the prekey (Unix ms, 8);
+	// see trimOneTime.
+	bStale = []byte("stale")
 	// sessions: user (16) || device (4) → session.Record.
 	bSessions = []byte("sessions")
 	// identities: user (16) || device (4) → identityRecord.

@@ -12,6 +12,8 @@ import (
 	"github.com/mutualcoop/mutual/app/client"
 	"github.com/mutualcoop/mutual/app/transport"
 	"github.com/mutualcoop/mutual/internal/wait"
+	"github.com/mutualcoop/mutual/relay/limit"
+	"github.com/mutualcoop/mutual/relay/server"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -77,7 +79,7 @@ func TestSignedPreKeyRotation(t *testing.T) {
 // TestPrekeyRefill: when others have taken nearly all of a device's
 // one-time prekeys, the relay says so and the device publishes more.
 func TestPrekeyRefill(t *testing.T) {
-	r := startRelay(t)
+	r := startRelayWith(t, openPrekeyLimits)
 	bob := r.newDevice("bob", "email:bob@example.org")
 	ec, kem, err := client.OneTimePrekeys(context.Background(), bob.c)
 	if err != nil || ec != 100 || kem != 100 {
@@ -105,4 +107,75 @@ func TestPrekeyRefill(t *testing.T) {
 			t.Fatalf("fetch %d after the refill: %+v %v", i, b, err)
 		}
 	}
+}
+
+// openPrekeyLimits lets anyone take every one-time prekey at once, as a
+// relay without limits would: the device must defend itself.
+func openPrekeyLimits(c *server.Config) {
+	wide := limit.Rate{Every: time.Microsecond, Burst: 1 << 20}
+	c.Gateway.PrekeyPairRate, c.Gateway.PrekeyClaimRate, c.Gateway.PrekeyDeviceRate = wide, wide, wide
+	c.Gateway.Rates.Lookup, c.Gateway.Rates.LookupDaily = limit.PerSecond(2, 1000), limit.PerDay(100_000)
+}
+
+// TestPrekeyFlood: someone emptying a device's pools over and over, each
+// time setting off a stream of prekeys-low notices, makes the device
+// refill at most once an hour and keep at most 200 one-time prekeys of
+// each kind; keys long replaced are deleted, and sessions still start.
+func TestPrekeyFlood(t *testing.T) {
+	r := startRelayWith(t, openPrekeyLimits)
+	var clk clock
+	bob := r.newDeviceWith("bob", "email:bob@example.org", clk.tune)
+	stored := func() (int, int) {
+		t.Helper()
+		ec, kem, err := client.OneTimePrekeys(context.Background(), bob.c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ec, kem
+	}
+	spy := r.rawDevice("email:mallory@example.org")
+	drain := func(n int) (taken int) {
+		t.Helper()
+		for i := range n {
+			b, err := transport.Call[*wire.Bundles](ctxT(t), spy, &wire.FetchBundles{User: bob.acct.User})
+			if err != nil || len(b.Bundles) != 1 {
+				t.Fatalf("fetch %d: %+v %v", i, b, err)
+			}
+			if b.Bundles[0].OneTime != nil {
+				taken++
+			}
+		}
+		return taken
+	}
+
+	// Three hundred fetches: the pool runs low, the relay says so after
+	// each of the last claims, and Bob refills once (91 keys) however
+	// many notices come. The restart waits for him to have read them.
+	if taken := drain(300); taken < 100 || taken > 191 {
+		t.Fatalf("%d one-time prekeys taken, want 100 and at most one refill of 91", taken)
+	}
+	bob.restart()
+	if ec, kem := stored(); ec != 191 || kem != 191 {
+		t.Fatalf("bob keeps %d EC and %d KEM one-time prekeys, want 191: 100 at registration and one refill", ec, kem)
+	}
+
+	// Two hours later he refills again, and keeps the newest 200.
+	clk.advance(2 * time.Hour)
+	bob.restart()
+	wait.For(t, "the second refill", func() bool { ec, kem := stored(); return ec == 200 && kem == 200 })
+	wait.For(t, "the second refill published", func() bool { return drain(1) == 1 })
+
+	// Five weeks on, what was replaced long ago is gone: the newest batch
+	// is all he keeps.
+	clk.advance(36 * 24 * time.Hour)
+	bob.restart()
+	wait.For(t, "stale one-time prekeys deleted", func() bool { ec, kem := stored(); return ec == 100 && kem == 100 })
+
+	// Sessions still start.
+	alice := r.newDevice("alice", "email:alice@example.org")
+	if _, err := alice.c.AddContact(ctxT(t), bob.address); err != nil {
+		t.Fatal(err)
+	}
+	alice.send(bob, "hello after the flood")
+	bob.waitText(alice, "hello after the flood")
 }

@@ -17,7 +17,8 @@ import (
 //	 9 current signed prekey ID, 10 current last-resort KEM prekey ID,
 //	 11 keys published, 12 read receipts off, 13 retired (the account-wide
 //	 message sequence of layout 0), 14 next outbox sequence,
-//	 16 profile name, 17 when it was set (Unix ms), 18 storage layout}
+//	 16 profile name, 17 when it was set (Unix ms), 18 storage layout,
+//	 19 when the one-time prekeys were last refilled (Unix ms)}
 type accountRecord struct {
 	User            wire.UserID
 	Device          wire.DeviceID
@@ -35,6 +36,7 @@ type accountRecord struct {
 	ProfileName     string
 	ProfileAt       int64
 	Layout          uint32 // see layoutChats
+	RefilledAt      int64  // Unix ms; see refillWait
 }
 
 func (r *accountRecord) marshal() []byte {
@@ -55,6 +57,7 @@ func (r *accountRecord) marshal() []byte {
 	e.string(16, r.ProfileName)
 	e.sint(17, r.ProfileAt)
 	e.uint(18, uint64(r.Layout))
+	e.sint(19, r.RefilledAt)
 	return e.b
 }
 
@@ -96,6 +99,8 @@ func parseAccount(b []byte) (*accountRecord, error) {
 			r.ProfileAt, err = f.sint64()
 		case 18:
 			r.Layout, err = f.uint32()
+		case 19:
+			r.RefilledAt, err = f.sint64()
 		}
 		return err
 	})

@@ -169,36 +169,44 @@ func TestWaitForAcceptance(t *testing.T) {
 	}
 }
 
-// TestRequestRefused: a request refused (the recipient blocked the
-// sender before it came) leaves nothing waiting: each message goes as a
-// request again and fails with not_accepted, as before.
-func TestRequestRefused(t *testing.T) {
+// TestRequestToBlockerLooksUnanswered: to its sender, a request to
+// someone who blocked them looks like one not answered yet, exactly as
+// for someone who has not decided: sent, with the messages after it
+// waiting, and nothing failed. The blocker receives nothing.
+func TestRequestToBlockerLooksUnanswered(t *testing.T) {
 	r := startRelay(t)
-	bob := r.newDevice("bob", "email:bob@example.org")
+	bob := r.newDevice("bob", "email:bob@example.org")       // blocks Eve
+	carol := r.newDevice("carol", "email:carol@example.org") // has not decided
+	dave := r.newDevice("dave", "email:dave@example.org")    // Eve's friend
 	eve := r.newDevice("eve", "email:eve@example.org")
+	befriend(t, eve, dave)
 	if err := bob.c.Block(ctxT(t), eve.acct.User); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := eve.c.AddContact(ctxT(t), bob.address); err != nil {
-		t.Fatal(err)
-	}
-	var ids []wire.MessageID
-	for i := range 3 {
-		ids = append(ids, eve.send(bob, fmt.Sprint("hello ", i)))
-	}
-	for i, id := range ids {
-		eve.waitState(bob, id, client.StateFailed)
-		if m, _ := eve.c.Message(ctxT(t), eve.acct.User, id); m.Failure != wire.CodeNotAccepted {
-			t.Errorf("message %d failed with %v, want not_accepted", i, m.Failure)
+	for _, to := range []*device{bob, carol} {
+		if _, err := eve.c.AddContact(ctxT(t), to.address); err != nil {
+			t.Fatal(err)
 		}
+		var ids []wire.MessageID
+		for i := range 3 {
+			ids = append(ids, eve.send(to, fmt.Sprint("hello ", i)))
+		}
+		eve.waitSent(ids[0])
+		eve.checkHeld(to, dave, ids[1:], "marker for "+to.name)
 	}
-	if ct := eve.contact(bob); ct.Accepted || ct.AwaitingAcceptance() {
-		t.Fatalf("eve's contact bob after refusals: %+v", ct)
+	carol.waitEvent("eve's request", func(ev client.Event) bool {
+		rr, ok := ev.(client.RequestReceived)
+		return ok && rr.Contact.User == eve.acct.User
+	})
+	// Both look the same to Eve.
+	cb, cc := eve.contact(bob), eve.contact(carol)
+	if cb.Accepted != cc.Accepted || cb.AwaitingAcceptance() != cc.AwaitingAcceptance() || cb.State != cc.State {
+		t.Fatalf("eve's contact bob %+v differs from her contact carol %+v", cb, cc)
 	}
-	chats, err := eve.c.Chats(ctxT(t))
-	if err != nil || len(chats) != 1 || chats[0].Last.ID != ids[2] || chats[0].Last.Failure != wire.CodeNotAccepted {
-		t.Fatalf("eve's chat list: %+v %v", chats, err)
+	if f := eve.failures(); len(f) != 0 {
+		t.Fatalf("failed messages: %+v", f)
 	}
+	// Her request to Bob was routed before the one to Carol, which came.
 	if got := bob.incoming(eve); len(got) != 0 {
 		t.Fatalf("bob received %q from a user he blocked", got)
 	}

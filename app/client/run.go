@@ -182,7 +182,9 @@ func (c *Client) connection(ctx context.Context) (*transport.Conn, error) {
 // reply from the relay runs here (or in callers' goroutines), never in
 // inbox: a reply can be stuck behind deliveries that only inbox drains.
 func (c *Client) worker(ctx context.Context, conn *transport.Conn, w *wire.Welcome) error {
-	if err := c.maintainKeys(ctx, conn, w.OneTimeLeft, w.KEMOneTimeLeft); err != nil {
+	keys := &keyUpkeep{c: c, conn: conn}
+	defer keys.stop()
+	if err := keys.run(ctx, w.OneTimeLeft, w.KEMOneTimeLeft); err != nil {
 		if !isRelayError(err) {
 			return err
 		}
@@ -217,19 +219,63 @@ func (c *Client) worker(ctx context.Context, conn *transport.Conn, w *wire.Welco
 		select {
 		case <-c.wake:
 		case <-retryC:
+		case <-keys.due():
+			err = keys.run(ctx, keys.ec, keys.kem)
 		case n, ok := <-conn.Notices():
 			if !ok {
 				return errConnEnded
 			}
-			if err := c.handleNotice(ctx, conn, n); err != nil {
-				if !isRelayError(err) {
-					return err
-				}
-				c.emit(Failure{Err: err})
-			}
+			err = c.handleNotice(ctx, keys, n)
 		case <-ctx.Done():
 			return nil
 		}
+		if err != nil {
+			if !isRelayError(err) {
+				return err
+			}
+			c.emit(Failure{Err: err})
+		}
+	}
+}
+
+// keyUpkeep runs maintainKeys for one connection and, when a refill of
+// the one-time pools has to wait (prekeyRefillInterval), runs it again
+// with the latest counts the relay reported once the wait is over: many
+// reports in a row make one refill.
+type keyUpkeep struct {
+	c       *Client
+	conn    *transport.Conn
+	ec, kem uint32 // the latest counts of one-time prekeys the relay reported
+	timer   *time.Timer
+	waiting bool // timer is set for a refill
+}
+
+// run notes the counts and runs maintainKeys with them.
+func (k *keyUpkeep) run(ctx context.Context, ec, kem uint32) error {
+	k.ec, k.kem, k.waiting = ec, kem, false
+	wait, err := k.c.maintainKeys(ctx, k.conn, ec, kem)
+	if wait > 0 {
+		if k.timer == nil {
+			k.timer = time.NewTimer(wait)
+		} else {
+			k.timer.Reset(wait)
+		}
+		k.waiting = true
+	}
+	return err
+}
+
+// due is ready when a refill that waited may run; nil if none waits.
+func (k *keyUpkeep) due() <-chan time.Time {
+	if !k.waiting {
+		return nil
+	}
+	return k.timer.C
+}
+
+func (k *keyUpkeep) stop() {
+	if k.timer != nil {
+		k.timer.Stop()
 	}
 }
 
@@ -240,10 +286,15 @@ func isRelayError(err error) bool {
 	return errors.As(err, &we)
 }
 
-func (c *Client) handleNotice(ctx context.Context, conn *transport.Conn, n *wire.Notice) error {
+func (c *Client) handleNotice(ctx context.Context, keys *keyUpkeep, n *wire.Notice) error {
 	switch n.Kind {
 	case wire.NoticePrekeysLow:
-		return c.maintainKeys(ctx, conn, n.OneTimeLeft, n.KEMOneTimeLeft)
+		if keys.waiting {
+			// A refill is due when the wait ends; it will use these counts.
+			keys.ec, keys.kem = n.OneTimeLeft, n.KEMOneTimeLeft
+			return nil
+		}
+		return keys.run(ctx, n.OneTimeLeft, n.KEMOneTimeLeft)
 	case wire.NoticeRetentionGap:
 		c.emit(MessagesMissed{})
 	}

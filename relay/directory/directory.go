@@ -21,6 +21,9 @@ var (
 	// keys without a public key or signature, an unknown contact state,
 	// empty hashes, negative limits.
 	ErrInvalid = errors.New("directory: invalid input")
+	// ErrFull is returned by SetContact when a new entry would take the
+	// owner's contact list past its bound. Nothing is written.
+	ErrFull = errors.New("directory: contact list full")
 )
 
 // Device is one registered device of a user.
@@ -143,18 +146,28 @@ type Directory interface {
 	// key. One-time prekeys are handed out oldest first. ErrNotFound when
 	// the device does not exist, ErrNoPrekeys when it has no complete bundle.
 	ClaimBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (Bundle, error)
+	// LastResortBundle returns the bundle of a device as its one-time
+	// pools give out when empty: no one-time EC prekey and the last-resort
+	// KEM prekey. It consumes nothing. ErrNotFound when the device does not
+	// exist, ErrNoPrekeys when it lacks its identity key, signed prekey or
+	// last-resort KEM prekey.
+	LastResortBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (Bundle, error)
 	// PrekeyCounts says how many one-time prekeys a device has left, or
 	// returns ErrNotFound.
 	PrekeyCounts(ctx context.Context, user wire.UserID, device wire.DeviceID) (PrekeyCounts, error)
 
 	// SetContact records owner's decision about other. Setting None removes
-	// the entry.
-	SetContact(ctx context.Context, owner, other wire.UserID, state ContactState) error
+	// the entry (whether or not other exists). Allowed or Blocked needs other
+	// to be a user (else ErrNotFound), and owner may hold at most max
+	// entries: a new one past that is refused with ErrFull, while an
+	// existing entry can always be changed. The check and the write are
+	// one step: concurrent calls for one owner never pass max together.
+	SetContact(ctx context.Context, owner, other wire.UserID, state ContactState, max int) error
 	// ContactState returns owner's decision about other (None if there is none).
 	ContactState(ctx context.Context, owner, other wire.UserID) (ContactState, error)
-	// Contacts lists owner's contact entries (Allowed or Blocked) in order
-	// of user ID.
-	Contacts(ctx context.Context, owner wire.UserID) ([]Contact, error)
+	// Contacts lists at most max of owner's contact entries (Allowed or
+	// Blocked) in order of user ID; the database reads no more than that.
+	Contacts(ctx context.Context, owner wire.UserID, max int) ([]Contact, error)
 	// NoteRequest records the contact request id from one user to another
 	// at now and reports whether it is within the limits: at most one per
 	// pair per pairWindow, and at most perSender from one sender per

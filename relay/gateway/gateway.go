@@ -36,9 +36,11 @@ type Directory interface {
 	CommitOffsets(ctx context.Context, offsets []directory.DeviceOffset) error
 	PublishKeys(ctx context.Context, user wire.UserID, device wire.DeviceID, k directory.Keys) error
 	ClaimBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.Bundle, error)
+	LastResortBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.Bundle, error)
+	ContactState(ctx context.Context, owner, other wire.UserID) (directory.ContactState, error)
 	PrekeyCounts(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.PrekeyCounts, error)
-	SetContact(ctx context.Context, owner, other wire.UserID, state directory.ContactState) error
-	Contacts(ctx context.Context, owner wire.UserID) ([]directory.Contact, error)
+	SetContact(ctx context.Context, owner, other wire.UserID, state directory.ContactState, max int) error
+	Contacts(ctx context.Context, owner wire.UserID, max int) ([]directory.Contact, error)
 	UserCreated(ctx context.Context, user wire.UserID) (time.Time, error)
 }
 
@@ -82,6 +84,7 @@ type Config struct {
 	PrekeyLow       int           // one-time prekeys left that trigger a notice; 10
 	DeviceCache     time.Duration // how long a user's device list is reused; 2s
 	MaxUnauthFrames int           // frames allowed before authentication; 10
+	MaxContacts     int           // entries in an account's contact list; wire.MaxListEntries, and no more
 
 	// OriginPatterns are the extra browser origins allowed to connect
 	// (same-origin is always allowed; native clients send no Origin).
@@ -89,6 +92,13 @@ type Config struct {
 	// TrustForwardedFor takes the client IP for rate limits from the last
 	// X-Forwarded-For entry: set it only behind a proxy that sets it.
 	TrustForwardedFor bool
+
+	// One-time prekeys handed out (prekeys.go). Past any of these, and to
+	// someone the device's user blocked, a bundle carries no one-time
+	// prekeys: what an empty pool gives.
+	PrekeyPairRate   limit.Rate // taken by one account from one device; 2 a day
+	PrekeyClaimRate  limit.Rate // taken by one account from all devices; 100 a day
+	PrekeyDeviceRate limit.Rate // handed out by one device to all accounts; 20 an hour
 
 	// Limits keeps the per-account and per-network rate limits. Every
 	// gateway of one relay must share it (the directory's table in cluster
@@ -128,6 +138,15 @@ func (c *Config) setDefaults() {
 	defInt(&c.PrekeyLow, 10)
 	defInt(&c.MaxUnauthFrames, 10)
 	c.Rates.setDefaults()
+	defInt(&c.MaxContacts, wire.MaxListEntries)
+	defRate := func(r *limit.Rate, v limit.Rate) {
+		if *r == (limit.Rate{}) {
+			*r = v
+		}
+	}
+	defRate(&c.PrekeyPairRate, limit.PerDay(2))
+	defRate(&c.PrekeyClaimRate, limit.PerDay(100))
+	defRate(&c.PrekeyDeviceRate, limit.Rate{Every: 3 * time.Minute, Burst: 20})
 	if c.Limits == nil {
 		c.Limits = limit.NewMemory(1 << 20)
 	}
@@ -144,8 +163,12 @@ func (c *Config) Validate() error {
 	switch {
 	case c.AuthTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0, c.OffsetFlush < 0, c.DeviceCache < 0:
 		return errors.New("gateway: negative duration")
-	case c.OutQueue < 0, c.SendQueue < 0, c.Window < 0, c.MaxUnauthFrames < 0:
+	case c.OutQueue < 0, c.SendQueue < 0, c.Window < 0, c.MaxUnauthFrames < 0, c.MaxContacts < 0:
 		return errors.New("gateway: negative size")
+	case c.MaxContacts > wire.MaxListEntries:
+		return fmt.Errorf("gateway: at most %d contacts fit in one list", wire.MaxListEntries)
+	case c.PrekeyPairRate.Off(), c.PrekeyClaimRate.Off(), c.PrekeyDeviceRate.Off():
+		return errors.New("gateway: a one-time prekey limit is off")
 	}
 	return c.Rates.validate()
 }

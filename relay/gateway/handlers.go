@@ -213,7 +213,7 @@ func (c *conn) handleFetchBundles(ctx context.Context, id uint64, fb *wire.Fetch
 		if d.User == c.key.user && d.ID == c.key.device {
 			continue // never a session with oneself
 		}
-		b, err := c.g.dir.ClaimBundle(ctx, fb.User, d.ID)
+		b, took, err := c.claimBundle(ctx, fb.User, d.ID)
 		if errors.Is(err, directory.ErrNoPrekeys) {
 			continue
 		}
@@ -227,7 +227,9 @@ func (c *conn) handleFetchBundles(ctx context.Context, id uint64, fb *wire.Fetch
 			wb.OneTime = &p
 		}
 		reply.Bundles = append(reply.Bundles, wb)
-		c.g.notifyPrekeys(ctx, devKey{fb.User, d.ID})
+		if took {
+			c.g.notifyPrekeys(ctx, devKey{fb.User, d.ID})
+		}
 	}
 	if len(reply.Bundles) == 0 {
 		c.reply(id, &wire.Error{Code: wire.CodeNoPrekeys, Message: "the user's devices have published no keys"})
@@ -270,7 +272,15 @@ func (c *conn) handleSetContact(ctx context.Context, id uint64, s *wire.SetConta
 		c.reply(id, &wire.Error{Code: wire.CodeBadRequest, Message: "unknown contact state"})
 		return
 	}
-	if err := c.g.dir.SetContact(ctx, c.key.user, s.User, st); err != nil {
+	err := c.g.dir.SetContact(ctx, c.key.user, s.User, st, c.g.cfg.MaxContacts)
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+		c.reply(id, &wire.Error{Code: wire.CodeNotFound, Message: "no such user"})
+		return
+	case errors.Is(err, directory.ErrFull):
+		c.reply(id, &wire.Error{Code: wire.CodeTooLarge, Message: fmt.Sprintf("at most %d contacts: remove one first", c.g.cfg.MaxContacts)})
+		return
+	case err != nil:
 		c.reply(id, c.errorFrame(err))
 		return
 	}
@@ -284,13 +294,13 @@ func (c *conn) handleListContacts(ctx context.Context, id uint64) {
 	if !c.limit(ctx, id, c.perUser("list-contacts", c.g.cfg.Rates.ListContacts)) {
 		return
 	}
-	list, err := c.g.dir.Contacts(ctx, c.key.user)
+	list, err := c.g.dir.Contacts(ctx, c.key.user, wire.MaxListEntries)
 	if err != nil {
 		c.reply(id, c.errorFrame(err))
 		return
 	}
 	reply := &wire.Contacts{}
-	for _, ct := range list[:min(len(list), wire.MaxListEntries)] {
+	for _, ct := range list {
 		reply.Entries = append(reply.Entries, wire.ContactEntry{User: ct.User, State: wire.ContactState(ct.State), UpdatedMS: ct.Updated.UnixMilli()})
 	}
 	c.reply(id, reply)

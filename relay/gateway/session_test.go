@@ -395,7 +395,10 @@ func TestPublishKeys(t *testing.T) {
 }
 
 func TestFetchBundles(t *testing.T) {
-	h := newHarness(t, func(c *gateway.Config) { c.PrekeyLow = 3 })
+	h := newHarness(t, func(c *gateway.Config) {
+		c.PrekeyLow = 3
+		c.PrekeyPairRate = limit.PerDay(100) // the pools are tested here, not the limits
+	})
 	alice := h.register(t, "email:alice@example.org")
 	alice2 := h.register(t, "email:alice@example.org")
 	bob := h.register(t, "email:bob@example.org")
@@ -538,7 +541,7 @@ func TestLookupLimit(t *testing.T) {
 func TestSetContact(t *testing.T) {
 	h := newHarness(t, nil)
 	alice := h.register(t, "email:alice@example.org")
-	bob := wire.NewUserID()
+	bob := h.register(t, "email:bob@example.org").user
 	tests := []struct {
 		name  string
 		set   wire.SetContact
@@ -550,6 +553,7 @@ func TestSetContact(t *testing.T) {
 		{"forget", wire.SetContact{User: bob, State: wire.ContactNone}, 0, wire.ContactNone},
 		{"oneself", wire.SetContact{User: alice.user, State: wire.ContactAllowed}, wire.CodeBadRequest, wire.ContactNone},
 		{"no user", wire.SetContact{State: wire.ContactAllowed}, wire.CodeBadRequest, wire.ContactNone},
+		{"no such user", wire.SetContact{User: wire.NewUserID(), State: wire.ContactBlocked}, wire.CodeNotFound, wire.ContactNone},
 		{"unknown state", wire.SetContact{User: bob, State: 7}, wire.CodeBadRequest, wire.ContactNone},
 	}
 	for _, tt := range tests {
@@ -587,9 +591,9 @@ func TestListContacts(t *testing.T) {
 		t.Fatalf("new account's contacts: %#v", got)
 	}
 	set := map[wire.UserID]wire.ContactState{
-		wire.NewUserID(): wire.ContactAllowed,
-		wire.NewUserID(): wire.ContactBlocked,
-		wire.NewUserID(): wire.ContactAllowed,
+		h.register(t, "email:bob@example.org").user:   wire.ContactAllowed,
+		h.register(t, "email:carol@example.org").user: wire.ContactBlocked,
+		h.register(t, "email:dave@example.org").user:  wire.ContactAllowed,
 	}
 	for u, st := range set {
 		if got := alice.call(&wire.SetContact{User: u, State: st}); !isOK(got) {

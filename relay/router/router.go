@@ -6,7 +6,9 @@
 // is a contact request (wire.KindRequest) from someone they have neither
 // allowed nor blocked, within the request rate limits. Anything else is
 // dropped, and the sender's inbox gets a wire.KindRejected record saying
-// for whom and why, so the sending device can tell its user.
+// for whom and why, so the sending device can tell its user; except a
+// request refused because of a block, which is dropped without a record
+// so that its sender cannot tell a block from a request not answered.
 //
 // Delivery is at least once: the router's position in `in` moves past a
 // batch only after every append for that batch is durable. After a crash
@@ -191,62 +193,90 @@ func (r *Router) routeOne(ctx context.Context, value []byte) ([]bus.Message, err
 	var out []bus.Message
 	for _, group := range byUser(rec.Recipients) {
 		to := group[0].User
-		code, err := r.decide(ctx, rec, to)
+		v, err := r.decide(ctx, rec, to)
 		if err != nil {
 			return nil, err
 		}
-		if code != 0 {
-			if r.cfg.Metrics.Rejected != nil {
-				r.cfg.Metrics.Rejected(code)
-			}
-			notice := bus.Parcel{
-				MessageID: rec.MessageID, Conversation: rec.Conversation,
-				Sender: rec.Sender, SenderDevice: rec.SenderDevice,
-				ServerTimeMS: rec.ServerTimeMS, Kind: wire.KindRejected,
-				Code: code, Subject: to,
-			}
-			out = append(out, bus.Message{Topic: bus.InboxTopic(rec.Sender), Value: bus.AppendParcel(nil, &notice)})
+		if v == deliver {
+			inbox := *rec
+			inbox.Recipients = group
+			out = append(out, bus.Message{Topic: bus.InboxTopic(to), Value: bus.AppendParcel(nil, &inbox)})
 			continue
 		}
-		inbox := *rec
-		inbox.Recipients = group
-		out = append(out, bus.Message{Topic: bus.InboxTopic(to), Value: bus.AppendParcel(nil, &inbox)})
+		if r.cfg.Metrics.Rejected != nil {
+			r.cfg.Metrics.Rejected(v.code())
+		}
+		if v == drop {
+			continue
+		}
+		notice := bus.Parcel{
+			MessageID: rec.MessageID, Conversation: rec.Conversation,
+			Sender: rec.Sender, SenderDevice: rec.SenderDevice,
+			ServerTimeMS: rec.ServerTimeMS, Kind: wire.KindRejected,
+			Code: v.code(), Subject: to,
+		}
+		out = append(out, bus.Message{Topic: bus.InboxTopic(rec.Sender), Value: bus.AppendParcel(nil, &notice)})
 	}
 	return out, nil
 }
 
-// decide returns 0 when to wants rec, or the reason it does not.
-func (r *Router) decide(ctx context.Context, rec *bus.Parcel, to wire.UserID) (wire.Code, error) {
+// verdict is what becomes of a message for one recipient.
+type verdict int
+
+const (
+	deliver     verdict = iota
+	notAccepted         // refused, and the sender is told: not_accepted
+	rateLimited         // refused, and the sender is told: rate_limited
+	// drop refuses without telling anyone: a request to someone who
+	// blocked the sender. Its sender sees what a delivered request shows
+	// (nothing until an answer), so a block cannot be told from silence.
+	drop
+)
+
+// code is the reason a refused message gives.
+func (v verdict) code() wire.Code {
+	if v == rateLimited {
+		return wire.CodeRateLimited
+	}
+	return wire.CodeNotAccepted
+}
+
+// decide returns what becomes of rec for to. A message (not a request)
+// from someone to has not allowed is refused with not_accepted whether
+// to never decided, removed them or blocked them: the sender cannot tell
+// which.
+func (r *Router) decide(ctx context.Context, rec *bus.Parcel, to wire.UserID) (verdict, error) {
 	if to == rec.Sender {
-		return 0, nil // the sender's own other devices
+		return deliver, nil // the sender's own other devices
 	}
 	if r.cachedAllowed(to, rec.Sender) {
-		return 0, nil
+		return deliver, nil
 	}
 	state, err := r.dir.ContactState(ctx, to, rec.Sender)
 	if err != nil {
 		return 0, err // the directory names the call
 	}
-	switch state {
-	case directory.Allowed:
+	switch {
+	case state == directory.Allowed:
 		r.remember(to, rec.Sender)
-		return 0, nil
-	case directory.Blocked:
-		return wire.CodeNotAccepted, nil
+		return deliver, nil
+	case rec.Kind != wire.KindRequest:
+		return notAccepted, nil
 	}
-	if rec.Kind != wire.KindRequest {
-		return wire.CodeNotAccepted, nil
-	}
-	// Counted by message ID: the same request routed again (this batch
-	// retried, or resent by its client) is let through, not refused.
+	// A request to someone who blocked the sender counts against the
+	// limits like any other, so that the limits do not reveal the block
+	// either. Counted by message ID: the same request routed again (this
+	// batch retried, or resent by its client) is let through, not refused.
 	ok, err := r.dir.NoteRequest(ctx, rec.Sender, to, rec.MessageID, r.cfg.Now(), r.cfg.Requests)
-	if err != nil {
+	switch {
+	case err != nil:
 		return 0, err
+	case !ok:
+		return rateLimited, nil
+	case state == directory.Blocked:
+		return drop, nil
 	}
-	if !ok {
-		return wire.CodeRateLimited, nil
-	}
-	return 0, nil
+	return deliver, nil
 }
 
 func (r *Router) cachedAllowed(owner, sender wire.UserID) bool {

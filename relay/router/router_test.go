@@ -54,8 +54,12 @@ func newFixture(tb testing.TB) *fixture {
 	return &fixture{bus: b, dir: d, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 }
 
+// user creates an account and its inbox.
 func (f *fixture) user(tb testing.TB) wire.UserID {
 	u := wire.NewUserID()
+	if _, _, err := f.dir.CreateAccount(context.Background(), u[:], u); err != nil {
+		tb.Fatal(err)
+	}
 	if err := f.bus.CreateTopic(context.Background(), bus.InboxTopic(u), 1); err != nil {
 		tb.Fatal(err)
 	}
@@ -116,17 +120,17 @@ func TestRoute(t *testing.T) {
 	f := newFixture(t)
 	r := f.router(t)
 	alice, bob, carol := f.user(t), f.user(t), f.user(t)
-	if err := f.dir.SetContact(ctx, bob, alice, directory.Allowed); err != nil {
+	if err := f.dir.SetContact(ctx, bob, alice, directory.Allowed, 100); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.dir.SetContact(ctx, bob, carol, directory.Blocked); err != nil {
+	if err := f.dir.SetContact(ctx, bob, carol, directory.Blocked, 100); err != nil {
 		t.Fatal(err)
 	}
 	dave := f.user(t)
 	batch := []bus.Record{
 		record(alice, bob, wire.KindMessage, 1, 2), // allowed: both devices
 		record(carol, bob, wire.KindMessage, 1),    // blocked
-		record(carol, bob, wire.KindRequest, 1),    // blocked: requests too
+		record(carol, bob, wire.KindRequest, 1),    // blocked: requests too, without a word
 		record(dave, bob, wire.KindMessage, 1),     // stranger
 		record(dave, bob, wire.KindRequest, 1),     // stranger's request: allowed once
 		record(dave, bob, wire.KindRequest, 1),     // ... and no more
@@ -139,7 +143,7 @@ func TestRoute(t *testing.T) {
 	if len(in) != 2 || in[0].Sender != alice || len(in[0].Recipients) != 2 || in[1].Sender != dave || in[1].Kind != wire.KindRequest {
 		t.Fatalf("bob's inbox: %+v", in)
 	}
-	if got := f.inbox(t, carol); len(got) != 2 || got[0].Kind != wire.KindRejected || got[0].Code != wire.CodeNotAccepted || got[0].Subject != bob {
+	if got := f.inbox(t, carol); len(got) != 1 || got[0].Kind != wire.KindRejected || got[0].Code != wire.CodeNotAccepted || got[0].Subject != bob {
 		t.Fatalf("carol's inbox: %+v", got)
 	}
 	daves := f.inbox(t, dave)
@@ -156,13 +160,13 @@ func TestBlockTakesEffect(t *testing.T) {
 	f := newFixture(t)
 	r := f.router(t)
 	alice, bob := f.user(t), f.user(t)
-	if err := f.dir.SetContact(ctx, bob, alice, directory.Allowed); err != nil {
+	if err := f.dir.SetContact(ctx, bob, alice, directory.Allowed, 100); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Route(ctx, []bus.Record{record(alice, bob, wire.KindMessage, 1)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.dir.SetContact(ctx, bob, alice, directory.Blocked); err != nil {
+	if err := f.dir.SetContact(ctx, bob, alice, directory.Blocked, 100); err != nil {
 		t.Fatal(err)
 	}
 	// Remembered "allowed" lasts until the cache entry expires...
@@ -171,13 +175,13 @@ func TestBlockTakesEffect(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ... or until the gateway tells the router.
-	if err := f.dir.SetContact(ctx, bob, alice, directory.Allowed); err != nil {
+	if err := f.dir.SetContact(ctx, bob, alice, directory.Allowed, 100); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Route(ctx, []bus.Record{record(alice, bob, wire.KindMessage, 1)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.dir.SetContact(ctx, bob, alice, directory.Blocked); err != nil {
+	if err := f.dir.SetContact(ctx, bob, alice, directory.Blocked, 100); err != nil {
 		t.Fatal(err)
 	}
 	r.Forget(bob, alice)
@@ -203,7 +207,7 @@ func TestRunCommitsAfterAppend(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	alice, bob := f.user(t), f.user(t)
-	if err := f.dir.SetContact(ctx, bob, alice, directory.Allowed); err != nil {
+	if err := f.dir.SetContact(ctx, bob, alice, directory.Allowed, 100); err != nil {
 		t.Fatal(err)
 	}
 	send := func(n int) {
@@ -387,7 +391,7 @@ func BenchmarkRoute(b *testing.B) {
 	var batch []bus.Record
 	for range 10 {
 		from, to := f.user(b), f.user(b)
-		if err := f.dir.SetContact(ctx, to, from, directory.Allowed); err != nil {
+		if err := f.dir.SetContact(ctx, to, from, directory.Allowed, 100); err != nil {
 			b.Fatal(err)
 		}
 		for range 10 {

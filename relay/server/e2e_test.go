@@ -15,6 +15,7 @@ import (
 
 	"github.com/mutualcoop/mutual/app/transport"
 	"github.com/mutualcoop/mutual/internal/relaytest"
+	"github.com/mutualcoop/mutual/relay/limit"
 	"github.com/mutualcoop/mutual/relay/server"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
@@ -150,7 +151,9 @@ func (c *client) next() *wire.Deliver {
 }
 
 func TestChatBetweenContacts(t *testing.T) {
-	r := startRelay(t, nil)
+	// Alice empties Bob's small pool below: more one-time prekeys than
+	// one account may take from one device a day.
+	r := startRelay(t, func(c *server.Config) { c.Gateway.PrekeyPairRate = limit.PerDay(10) })
 	alice := r.register("email:alice@example.org")
 	bob := r.register("email:Bob@Example.ORG")
 	alice.allow(bob, wire.ContactAllowed)

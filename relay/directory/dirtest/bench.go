@@ -56,7 +56,8 @@ func benchContactState(b *testing.B, d directory.Directory, parallel bool) {
 	for i := range others {
 		others[i] = wire.NewUserID()
 		if i%2 == 0 {
-			if err := d.SetContact(ctx, owner, others[i], directory.Allowed); err != nil {
+			others[i] = newUser(b, d)
+			if err := d.SetContact(ctx, owner, others[i], directory.Allowed, len(others)); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -32,9 +32,12 @@ func Run(t *testing.T, open func(t *testing.T) directory.Directory) {
 		{"PartialPublish", testPartialPublish},
 		{"InvalidKeys", testInvalidKeys},
 		{"IncompleteBundle", testIncompleteBundle},
+		{"LastResortBundle", testLastResortBundle},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"RemoveDeviceDropsKeys", testRemoveDeviceDropsKeys},
 		{"Contacts", testContacts},
+		{"ContactBounds", testContactBounds},
+		{"ConcurrentContacts", testConcurrentContacts},
 		{"Requests", testRequests},
 		{"ConcurrentRequests", testConcurrentRequests},
 		{"RequestCountedOnce", testRequestCountedOnce},
@@ -439,6 +442,40 @@ func testPrekeys(t *testing.T, d directory.Directory) {
 	}
 }
 
+// testLastResortBundle: the bundle without one-time keys is what an
+// empty pool gives, and taking it consumes nothing.
+func testLastResortBundle(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	u, dev := newDevice(t, d)
+	if _, err := d.LastResortBundle(ctx, u, dev+1); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("LastResortBundle(unknown device) = %v, want ErrNotFound", err)
+	}
+	signed, lastResort := prekey(1, true), prekey(2, true)
+	k := directory.Keys{Identity: randomBytes(33), Signed: &signed, KEMOneTime: pool(10, 2, true)}
+	if err := d.PublishKeys(ctx, u, dev, k); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.LastResortBundle(ctx, u, dev); !errors.Is(err, directory.ErrNoPrekeys) {
+		t.Fatalf("LastResortBundle(no last-resort key) = %v, want ErrNoPrekeys", err)
+	}
+	k = directory.Keys{KEMLastResort: &lastResort, OneTime: pool(20, 2, false)}
+	if err := d.PublishKeys(ctx, u, dev, k); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		b, err := d.LastResortBundle(ctx, u, dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Device != dev || !samePrekey(b.Signed, signed) || b.OneTime != nil || !samePrekey(b.KEM, lastResort) || !b.KEMIsLastResort {
+			t.Fatalf("LastResortBundle = %+v", b)
+		}
+	}
+	if c, err := d.PrekeyCounts(ctx, u, dev); err != nil || c != (directory.PrekeyCounts{OneTime: 2, KEMOneTime: 2}) {
+		t.Fatalf("PrekeyCounts = %+v, %v; want nothing consumed", c, err)
+	}
+}
+
 func testPartialPublish(t *testing.T, d directory.Directory) {
 	ctx := context.Background()
 	u, dev := newDevice(t, d)
@@ -669,10 +706,10 @@ func testRemoveDeviceDropsKeys(t *testing.T, d directory.Directory) {
 func testContacts(t *testing.T, d directory.Directory) {
 	ctx := context.Background()
 	owner := newUser(t, d)
-	if cs, err := d.Contacts(ctx, owner); err != nil || len(cs) != 0 {
+	if cs, err := d.Contacts(ctx, owner, 10); err != nil || len(cs) != 0 {
 		t.Fatalf("Contacts(new) = %v, %v", cs, err)
 	}
-	a, b, c := wire.NewUserID(), wire.NewUserID(), wire.NewUserID()
+	a, b, c := newUser(t, d), newUser(t, d), newUser(t, d)
 	steps := []struct {
 		other wire.UserID
 		state directory.ContactState
@@ -686,7 +723,7 @@ func testContacts(t *testing.T, d directory.Directory) {
 		{b, directory.Allowed},
 	}
 	for _, s := range steps {
-		if err := d.SetContact(ctx, owner, s.other, s.state); err != nil {
+		if err := d.SetContact(ctx, owner, s.other, s.state, 10); err != nil {
 			t.Fatalf("SetContact(%v): %v", s.state, err)
 		}
 		if got, err := d.ContactState(ctx, owner, s.other); err != nil || got != s.state {
@@ -694,7 +731,7 @@ func testContacts(t *testing.T, d directory.Directory) {
 		}
 	}
 	want := map[wire.UserID]directory.ContactState{b: directory.Allowed, c: directory.Blocked}
-	cs, err := d.Contacts(ctx, owner)
+	cs, err := d.Contacts(ctx, owner, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -714,8 +751,87 @@ func testContacts(t *testing.T, d directory.Directory) {
 	if got, err := d.ContactState(ctx, b, owner); err != nil || got != directory.None {
 		t.Fatalf("ContactState(reverse) = %v, %v; want None", got, err)
 	}
-	if err := d.SetContact(ctx, owner, a, directory.ContactState(7)); !errors.Is(err, directory.ErrInvalid) {
+	if err := d.SetContact(ctx, owner, a, directory.ContactState(7), 10); !errors.Is(err, directory.ErrInvalid) {
 		t.Fatalf("SetContact(7) = %v, want ErrInvalid", err)
+	}
+}
+
+// testContactBounds: a contact must be a user, a list holds at most the
+// bound it is given (entries in it can still change), and listing reads
+// no more than asked.
+func testContactBounds(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	owner := newUser(t, d)
+	stranger := wire.NewUserID() // no such user
+	for _, st := range []directory.ContactState{directory.Allowed, directory.Blocked} {
+		if err := d.SetContact(ctx, owner, stranger, st, 3); !errors.Is(err, directory.ErrNotFound) {
+			t.Fatalf("SetContact(no such user, %v) = %v, want ErrNotFound", st, err)
+		}
+	}
+	if err := d.SetContact(ctx, owner, stranger, directory.None, 3); err != nil {
+		t.Fatalf("SetContact(no such user, none) = %v", err)
+	}
+	var users []wire.UserID
+	for range 4 {
+		users = append(users, newUser(t, d))
+	}
+	for i, u := range users[:3] {
+		if err := d.SetContact(ctx, owner, u, directory.Allowed, 3); err != nil {
+			t.Fatalf("SetContact(%d of 3) = %v", i+1, err)
+		}
+	}
+	if err := d.SetContact(ctx, owner, users[3], directory.Blocked, 3); !errors.Is(err, directory.ErrFull) {
+		t.Fatalf("SetContact(fourth of 3) = %v, want ErrFull", err)
+	}
+	if got, err := d.ContactState(ctx, owner, users[3]); err != nil || got != directory.None {
+		t.Fatalf("ContactState(refused) = %v, %v; want None", got, err)
+	}
+	if err := d.SetContact(ctx, owner, users[0], directory.Blocked, 3); err != nil {
+		t.Fatalf("SetContact(change an entry of a full list) = %v", err)
+	}
+	if err := d.SetContact(ctx, owner, users[1], directory.None, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetContact(ctx, owner, users[3], directory.Blocked, 3); err != nil {
+		t.Fatalf("SetContact(after a removal) = %v", err)
+	}
+	for _, max := range []int{0, 2, 3, 10} {
+		cs, err := d.Contacts(ctx, owner, max)
+		if err != nil || len(cs) != min(max, 3) {
+			t.Fatalf("Contacts(max %d) = %d entries, %v", max, len(cs), err)
+		}
+	}
+	if _, err := d.Contacts(ctx, owner, -1); !errors.Is(err, directory.ErrInvalid) {
+		t.Fatalf("Contacts(-1) = %v, want ErrInvalid", err)
+	}
+}
+
+// testConcurrentContacts: new entries set at once never take a list past
+// its bound.
+func testConcurrentContacts(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	owner := newUser(t, d)
+	const max, tries = 5, 20
+	others := make([]wire.UserID, tries)
+	for i := range others {
+		others[i] = newUser(t, d)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, tries)
+	for _, u := range others {
+		wg.Go(func() {
+			if err := d.SetContact(ctx, owner, u, directory.Allowed, max); err != nil && !errors.Is(err, directory.ErrFull) {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if cs, err := d.Contacts(ctx, owner, tries); err != nil || len(cs) != max {
+		t.Fatalf("Contacts = %d entries, %v; want %d", len(cs), err, max)
 	}
 }
 
@@ -1116,6 +1232,7 @@ func testCancelled(t *testing.T, d directory.Directory) {
 		{"CreateAccount", func() error { _, _, err := d.CreateAccount(ctx, randomBytes(32), wire.NewUserID()); return err }},
 		{"AddDevice", func() error { _, err := d.AddDevice(ctx, u, "x", randomBytes(32), 0); return err }},
 		{"ClaimBundle", func() error { _, err := d.ClaimBundle(ctx, u, dev); return err }},
+		{"LastResortBundle", func() error { _, err := d.LastResortBundle(ctx, u, dev); return err }},
 		{"ContactState", func() error { _, err := d.ContactState(ctx, u, wire.NewUserID()); return err }},
 		{"Ping", func() error { return d.Ping(ctx) }},
 		{"NoteRequest", func() error {

@@ -17,23 +17,53 @@ import (
 // costs each call little and still keeps up (each call adds one row).
 const pruneBatch = 100
 
-// SetContact records owner's decision about other; None removes the entry.
-func (d *Directory) SetContact(ctx context.Context, owner, other wire.UserID, state directory.ContactState) error {
-	if !state.Valid() {
-		return fmt.Errorf("set contact: %w: state %v", directory.ErrInvalid, state)
+// SetContact records owner's decision about other; None removes the
+// entry. A transaction-level advisory lock keyed by the owner makes the
+// bound on the list hold against concurrent calls from other processes.
+func (d *Directory) SetContact(ctx context.Context, owner, other wire.UserID, state directory.ContactState, max int) error {
+	if !state.Valid() || max < 0 {
+		return fmt.Errorf("set contact: %w: state %v, max %d", directory.ErrInvalid, state, max)
 	}
 	var err error
 	if state == directory.None {
 		_, err = d.pool.Exec(ctx, `DELETE FROM contacts WHERE owner = $1 AND other = $2`, owner[:], other[:])
 	} else {
-		_, err = d.pool.Exec(ctx, `INSERT INTO contacts (owner, other, state, updated_ns) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (owner, other) DO UPDATE SET state = excluded.state, updated_ns = excluded.updated_ns`,
-			owner[:], other[:], int16(state), ns(d.now()))
+		err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, contactLockKey(owner)); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO contacts (owner, other, state, updated_ns)
+				SELECT $1, $2, $3, $4
+				WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)
+					AND (EXISTS (SELECT 1 FROM contacts WHERE owner = $1 AND other = $2)
+						OR (SELECT count(*) FROM contacts WHERE owner = $1) < $5)
+				ON CONFLICT (owner, other) DO UPDATE SET state = excluded.state, updated_ns = excluded.updated_ns`,
+				owner[:], other[:], int16(state), ns(d.now()), int64(max))
+			if err != nil || tag.RowsAffected() > 0 {
+				return err
+			}
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)`, other[:]).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				return directory.ErrNotFound
+			}
+			return directory.ErrFull
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("set contact: %w", err)
 	}
 	return nil
+}
+
+// contactLockKey is the advisory lock of owner's contact list. It differs
+// from the lock NoteRequest takes for the same user (the key is flipped),
+// so that the two never wait for each other; two owners sharing a key
+// only wait for each other.
+func contactLockKey(owner wire.UserID) int64 {
+	return ^int64(binary.BigEndian.Uint64(owner[:8]))
 }
 
 // ContactState returns owner's decision about other.
@@ -49,9 +79,13 @@ func (d *Directory) ContactState(ctx context.Context, owner, other wire.UserID) 
 	return directory.ContactState(s), nil
 }
 
-// Contacts lists owner's contact entries in order of user ID.
-func (d *Directory) Contacts(ctx context.Context, owner wire.UserID) ([]directory.Contact, error) {
-	rows, err := d.pool.Query(ctx, `SELECT other, state, updated_ns FROM contacts WHERE owner = $1 ORDER BY other`, owner[:])
+// Contacts lists at most max of owner's contact entries in order of
+// user ID.
+func (d *Directory) Contacts(ctx context.Context, owner wire.UserID, max int) ([]directory.Contact, error) {
+	if max < 0 {
+		return nil, fmt.Errorf("contacts: %w: max %d", directory.ErrInvalid, max)
+	}
+	rows, err := d.pool.Query(ctx, `SELECT other, state, updated_ns FROM contacts WHERE owner = $1 ORDER BY other LIMIT $2`, owner[:], int64(max))
 	if err != nil {
 		return nil, fmt.Errorf("contacts: %w", err)
 	}

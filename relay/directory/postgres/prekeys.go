@@ -134,6 +134,28 @@ func (d *Directory) ClaimBundle(ctx context.Context, user wire.UserID, device wi
 	return b, nil
 }
 
+// LastResortBundle returns a device's bundle without one-time prekeys.
+func (d *Directory) LastResortBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.Bundle, error) {
+	b := directory.Bundle{Device: device, KEMIsLastResort: true}
+	var (
+		sID, kID   *int64
+		sPub, sSig []byte
+		kPub, kSig []byte
+	)
+	err := d.pool.QueryRow(ctx, `SELECT identity, signed_id, signed_pub, signed_sig, kem_id, kem_pub, kem_sig
+		FROM devices WHERE user_id = $1 AND id = $2`, user[:], int64(device)).
+		Scan(&b.Identity, &sID, &sPub, &sSig, &kID, &kPub, &kSig)
+	switch {
+	case err != nil:
+		return directory.Bundle{}, fmt.Errorf("last-resort bundle: %w", notFound(err))
+	case len(b.Identity) == 0 || sID == nil || kID == nil:
+		return directory.Bundle{}, fmt.Errorf("last-resort bundle: %w", directory.ErrNoPrekeys)
+	}
+	b.Signed = directory.Prekey{ID: uint32(*sID), Public: sPub, Signature: sSig}
+	b.KEM = directory.Prekey{ID: uint32(*kID), Public: kPub, Signature: kSig}
+	return b, nil
+}
+
 // claimOne deletes and returns the oldest one-time prekey of a kind that no
 // concurrent claim holds, or nil when there is none.
 func claimOne(ctx context.Context, tx pgx.Tx, user wire.UserID, device wire.DeviceID, kind int16) (*directory.Prekey, error) {

@@ -17,18 +17,41 @@ const pruneBatch = 100
 
 const contactStateQuery = `SELECT state FROM contacts WHERE owner = ? AND other = ?`
 
-// SetContact records owner's decision about other; None removes the entry.
-func (d *Directory) SetContact(ctx context.Context, owner, other wire.UserID, state directory.ContactState) error {
-	if !state.Valid() {
-		return fmt.Errorf("set contact: %w: state %v", directory.ErrInvalid, state)
+// SetContact records owner's decision about other; None removes the
+// entry. One write transaction holds the checks and the write.
+func (d *Directory) SetContact(ctx context.Context, owner, other wire.UserID, state directory.ContactState, max int) error {
+	if !state.Valid() || max < 0 {
+		return fmt.Errorf("set contact: %w: state %v, max %d", directory.ErrInvalid, state, max)
 	}
 	var err error
 	if state == directory.None {
 		_, err = d.w.ExecContext(ctx, `DELETE FROM contacts WHERE owner = ? AND other = ?`, owner[:], other[:])
 	} else {
-		_, err = d.w.ExecContext(ctx, `INSERT INTO contacts (owner, other, state, updated_ns) VALUES (?, ?, ?, ?)
-			ON CONFLICT (owner, other) DO UPDATE SET state = excluded.state, updated_ns = excluded.updated_ns`,
-			owner[:], other[:], int(state), ns(d.now()))
+		err = d.write(ctx, func(tx *sql.Tx) error {
+			// The WHERE clause also keeps SQLite from reading ON CONFLICT
+			// as part of the SELECT.
+			res, err := tx.ExecContext(ctx, `INSERT INTO contacts (owner, other, state, updated_ns)
+				SELECT ?1, ?2, ?3, ?4
+				WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2)
+					AND (EXISTS (SELECT 1 FROM contacts WHERE owner = ?1 AND other = ?2)
+						OR (SELECT count(*) FROM contacts WHERE owner = ?1) < ?5)
+				ON CONFLICT (owner, other) DO UPDATE SET state = excluded.state, updated_ns = excluded.updated_ns`,
+				owner[:], other[:], int(state), ns(d.now()), max)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n > 0 {
+				return err
+			}
+			var exists int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE id = ?`, other[:]).Scan(&exists); err != nil {
+				return err
+			}
+			if exists == 0 {
+				return directory.ErrNotFound
+			}
+			return directory.ErrFull
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("set contact: %w", err)
@@ -49,9 +72,13 @@ func (d *Directory) ContactState(ctx context.Context, owner, other wire.UserID) 
 	return directory.ContactState(s), nil
 }
 
-// Contacts lists owner's contact entries in order of user ID.
-func (d *Directory) Contacts(ctx context.Context, owner wire.UserID) ([]directory.Contact, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT other, state, updated_ns FROM contacts WHERE owner = ? ORDER BY other`, owner[:])
+// Contacts lists at most max of owner's contact entries in order of
+// user ID.
+func (d *Directory) Contacts(ctx context.Context, owner wire.UserID, max int) ([]directory.Contact, error) {
+	if max < 0 {
+		return nil, fmt.Errorf("contacts: %w: max %d", directory.ErrInvalid, max)
+	}
+	rows, err := d.r.QueryContext(ctx, `SELECT other, state, updated_ns FROM contacts WHERE owner = ? ORDER BY other LIMIT ?`, owner[:], max)
 	if err != nil {
 		return nil, fmt.Errorf("contacts: %w", err)
 	}

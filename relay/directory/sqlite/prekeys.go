@@ -132,6 +132,26 @@ func (d *Directory) ClaimBundle(ctx context.Context, user wire.UserID, device wi
 	return b, nil
 }
 
+// LastResortBundle returns a device's bundle without one-time prekeys.
+func (d *Directory) LastResortBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.Bundle, error) {
+	b := directory.Bundle{Device: device, KEMIsLastResort: true}
+	var (
+		sID, kID   sql.NullInt64
+		sPub, sSig []byte
+		kPub, kSig []byte
+	)
+	err := d.r.QueryRowContext(ctx, deviceKeysQuery, user[:], int64(device)).Scan(&b.Identity, &sID, &sPub, &sSig, &kID, &kPub, &kSig)
+	switch {
+	case err != nil:
+		return directory.Bundle{}, fmt.Errorf("last-resort bundle: %w", notFound(err))
+	case len(b.Identity) == 0 || !sID.Valid || !kID.Valid:
+		return directory.Bundle{}, fmt.Errorf("last-resort bundle: %w", directory.ErrNoPrekeys)
+	}
+	b.Signed = directory.Prekey{ID: uint32(sID.Int64), Public: sPub, Signature: sSig}
+	b.KEM = directory.Prekey{ID: uint32(kID.Int64), Public: kPub, Signature: kSig}
+	return b, nil
+}
+
 // claimOne deletes and returns the oldest one-time prekey of a kind, or nil
 // when the pool is empty.
 func claimOne(ctx context.Context, stmt *sql.Stmt, user wire.UserID, device wire.DeviceID, kind int) (*directory.Prekey, error) {
