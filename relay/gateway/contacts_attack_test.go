@@ -7,6 +7,7 @@ import (
 
 	"github.com/mutualcoop/mutual/relay/bus"
 	"github.com/mutualcoop/mutual/relay/gateway"
+	"github.com/mutualcoop/mutual/relay/limit"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -60,7 +61,9 @@ func TestBlockIsNotVisible(t *testing.T) {
 // TestContactsMustBeUsers: an account cannot fill the directory with
 // entries about user IDs nobody has.
 func TestContactsMustBeUsers(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t, func(c *gateway.Config) {
+		c.Rates.SetContact = limit.PerSecond(1, 1000) // not what is tested
+	})
 	mallory := h.register(t, "email:mallory@example.org")
 	for i := range 200 {
 		st := wire.ContactAllowed

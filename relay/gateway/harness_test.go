@@ -404,8 +404,13 @@ type device struct {
 // register signs a new device in for addr with the code sent to it.
 func (h *harness) register(t *testing.T, addr string) *device {
 	t.Helper()
+	return h.registerOn(t, h.dial(t), addr)
+}
+
+// registerOn signs a new device in under addr on the connection c.
+func (h *harness) registerOn(t *testing.T, c *client, addr string) *device {
+	t.Helper()
 	h.clock.advance(2 * time.Second) // past the gap between two codes
-	c := h.dial(t)
 	sent, ok := c.call(&wire.Register{Address: addr}).(*wire.CodeSent)
 	if !ok {
 		t.Fatalf("register %s: no code sent", addr)

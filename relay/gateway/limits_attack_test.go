@@ -49,16 +49,7 @@ func (h *harness) dialFrom(t *testing.T, ip string) *client {
 // registerFrom signs a new device in for addr from ip.
 func (h *harness) registerFrom(t *testing.T, addr, ip string) *device {
 	t.Helper()
-	h.clock.advance(2 * time.Second) // past the gap between two codes
-	c := h.dialFrom(t, ip)
-	if got := c.call(&wire.Register{Address: addr}); !isOK(got) {
-		t.Fatalf("register %s: %#v", addr, got)
-	}
-	v, ok := c.call(&wire.Verify{Address: addr, Code: h.codes.code(t, addr), DeviceName: "phone"}).(*wire.Verified)
-	if !ok {
-		t.Fatalf("verify %s failed", addr)
-	}
-	return &device{client: c, addr: addr, user: v.User, id: v.Device, cred: v.Credential}
+	return h.registerOn(t, h.dialFrom(t, ip), addr)
 }
 
 // reconnectFrom opens a new authenticated connection for d from ip.
