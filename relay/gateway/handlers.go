@@ -140,14 +140,33 @@ func (c *conn) authenticate(k devKey, stored int64, id uint64, reply wire.Body) 
 	c.isAuthed.Store(true)
 	c.g.bind(c)
 	c.reply(id, reply)
+	from := c.resumeAt(k, stored)
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stopDelivery = cancel
-	from := c.g.offsets.get(k, stored)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		c.deliver(ctx, from)
 	}()
+}
+
+// resumeAt is where delivery to k starts: the newest of the offset read
+// from the directory at sign-in and the one acknowledged here. When this
+// gateway holds none, the directory is read again: the read at sign-in
+// may have come just before the previous connection's last offsets were
+// written and dropped from memory, and starting from it would deliver
+// again what the device already has.
+func (c *conn) resumeAt(k devKey, stored int64) int64 {
+	from, held := c.g.offsets.get(k, stored)
+	if held {
+		return from
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	if d, err := c.g.dir.Device(ctx, k.user, k.device); err == nil {
+		from = max(from, d.Offset)
+	}
+	return from
 }
 
 func (c *conn) handlePublishKeys(ctx context.Context, id uint64, p *wire.PublishKeys) {

@@ -44,12 +44,16 @@ func (o *offsets) note(k devKey, off int64, now time.Time) {
 }
 
 // get returns the next offset to deliver to k: what was acknowledged here
-// if that is newer than the directory's value.
-func (o *offsets) get(k devKey, stored int64) int64 {
+// if that is newer than the directory's value. held is false when nothing
+// is held here for k: then stored may predate a flush that has since
+// landed (the in-memory value is dropped only once the directory holds
+// it), and the caller reads the directory again.
+func (o *offsets) get(k devKey, stored int64) (next int64, held bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	delete(o.idle, k)
-	return max(stored, o.latest[k])
+	latest, held := o.latest[k]
+	return max(stored, latest), held
 }
 
 // forget drops k's in-memory offset, at once if the directory holds it,
