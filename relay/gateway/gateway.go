@@ -89,9 +89,10 @@ type Config struct {
 	// over one is refused with 503 (429 for the per-network cap) and a
 	// Retry-After. MaxConns counts every open connection (default 10,000;
 	// the relay derives it from its open-file limit), MaxUnauth those not
-	// yet authenticated (default a quarter of MaxConns), and
-	// MaxUnauthPerNetwork those not yet authenticated from one client
-	// network, an IPv4 address or IPv6 /64 (limit.Network; default 32).
+	// yet authenticated (default a quarter of MaxConns, at most 4,096),
+	// and MaxUnauthPerNetwork those not yet authenticated from one client
+	// network, an IPv4 address or IPv6 /64 (limit.Network; default 32, at
+	// most a quarter of MaxUnauth).
 	MaxConns            int
 	MaxUnauth           int
 	MaxUnauthPerNetwork int
@@ -141,8 +142,9 @@ func (c *Config) setDefaults() {
 	defInt(&c.PrekeyLow, 10)
 	defInt(&c.MaxUnauthFrames, 10)
 	defInt(&c.MaxConns, 10000)
-	defInt(&c.MaxUnauth, max(c.MaxConns/4, 1))
-	defInt(&c.MaxUnauthPerNetwork, 32)
+	defInt(&c.MaxUnauth, min(max(c.MaxConns/4, 1), 4096))
+	// One network never takes more than a quarter of MaxUnauth.
+	defInt(&c.MaxUnauthPerNetwork, min(max(c.MaxUnauth/4, 1), 32))
 	if c.SendRate == 0 {
 		c.SendRate = 500
 	}
