@@ -20,6 +20,11 @@ import (
 // address a test registers asks for its code from 127.0.0.1.
 const NetBurst = 1000
 
+// MaxUnauthPerNetwork is the relay's default cap here on connections not
+// yet authenticated from one network: every client of a test connects
+// from 127.0.0.1.
+const MaxUnauthPerNetwork = 1000
+
 // Options configure a relay. The zero value is a relay in a new
 // temporary directory with the router in process and generous code
 // limits.
@@ -37,8 +42,8 @@ type Options struct {
 	// NetBurst of NetBurst.
 	Embedded func(*server.EmbeddedConfig)
 	// Config adjusts the server's configuration (gateway and router
-	// limits and clocks...) before it starts. It starts with RunRouter
-	// and Logger.
+	// limits and clocks...) before it starts. It starts with RunRouter,
+	// Logger and a gateway MaxUnauthPerNetwork of MaxUnauthPerNetwork.
 	Config func(*server.Config)
 }
 
@@ -108,6 +113,7 @@ func (r *Relay) open(ctx context.Context, o Options) error {
 		return err
 	}
 	cfg := server.Config{RunRouter: true, Logger: o.Logger}
+	cfg.Gateway.MaxUnauthPerNetwork = MaxUnauthPerNetwork
 	if o.Config != nil {
 		o.Config(&cfg)
 	}
