@@ -24,6 +24,19 @@ const (
 	fullNetwork         // Config.MaxUnauthPerNetwork
 )
 
+// String names the cap, for metrics.
+func (r refusal) String() string {
+	switch r {
+	case fullTotal:
+		return "connections"
+	case fullUnauth:
+		return "unauthenticated"
+	case fullNetwork:
+		return "network"
+	}
+	return "admitted"
+}
+
 // admission counts the connections the caps apply to: the open ones and,
 // of those, the ones not yet authenticated, in all and by client network.
 // Every admitted connection is released once, when it ends; one that

@@ -65,6 +65,7 @@ type Metrics struct {
 	Accepted     func(n int, d time.Duration) // messages made durable, and how long the append took
 	Delivered    func(n int)                  // Deliver frames queued
 	AuthFailures func()
+	Refused      func(reason string) // connections refused before the upgrade: network, unauthenticated or connections
 }
 
 // Config configures a Gateway. Zero fields take the defaults in
@@ -231,6 +232,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ip := g.clientIP(r)
 	network := limit.Network(ip)
 	if why := g.adm.admit(&g.cfg, network); why != admitted {
+		if f := g.cfg.Metrics.Refused; f != nil {
+			f(why.String())
+		}
 		refuse(w, why)
 		return
 	}

@@ -71,6 +71,9 @@ func TestUnauthenticatedFloodLeavesRoom(t *testing.T) {
 	resp.Body.Close()
 	checkSecurityHeaders(t, "/healthz", resp.Header, server.StrictContentSecurityPolicy)
 	r.register("email:alice@example.org") // from 127.0.0.1
+	if v, ok := sample(scrape(t, r.MetricsURL()), "mutual_gateway_refused_total", "cap=network"); !ok || v != 50 {
+		t.Errorf("mutual_gateway_refused_total{cap=network} = %v (present %v), want 50", v, ok)
+	}
 }
 
 // TestMetricsNotPublic: the public listener has no /metrics; the metrics
