@@ -22,7 +22,8 @@ var bundleReadme string
 // server: go-app's pages (index.html, the app shell, and one file per
 // fixed route), app.js, app-worker.js, wasm_exec.js, app.css, the
 // manifest, the static files under web/ with the compressed copies of
-// app.wasm, and README.md, the settings the web server needs. dir is
+// app.wasm, README.md, the settings the web server needs, and _headers,
+// the security headers in the format of static hosts that read it. dir is
 // created if missing; files of an earlier bundle are overwritten, others
 // are left alone.
 func (h *Handler) WriteBundle(dir string) error {
@@ -34,7 +35,11 @@ func (h *Handler) WriteBundle(dir string) error {
 	}
 	files := map[string][]byte{
 		"manifest.webmanifest": h.manifest, // replaces go-app's
-		"README.md":            []byte(strings.ReplaceAll(bundleReadme, "{{.Version}}", h.version)),
+		"README.md": []byte(strings.NewReplacer(
+			"{{.Version}}", h.version,
+			"{{.ContentSecurityPolicy}}", h.csp,
+		).Replace(bundleReadme)),
+		"_headers": headersFile(h.csp),
 	}
 	for p, f := range h.assets.files {
 		name := strings.TrimPrefix(p, "/")

@@ -36,6 +36,7 @@ type Handler struct {
 	manifest []byte
 	version  string
 	etag     string
+	csp      string // see ContentSecurityPolicy
 }
 
 // New reads the app from cfg.Dir and returns its handler. The compressed
@@ -85,6 +86,11 @@ func New(cfg Config) (*Handler, error) {
 	h.version = version(h.goapp, a, raw)
 	h.etag = `"` + h.version + `"`
 	h.goapp.Version = h.version
+	hashes, err := h.scriptHashes(cfg.Head, "/")
+	if err != nil {
+		return nil, fmt.Errorf("pwa: %w", err)
+	}
+	h.csp = contentSecurityPolicy(hashes)
 	return h, nil
 }
 

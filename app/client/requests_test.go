@@ -74,7 +74,7 @@ func (d *device) incoming(peer *device) []string {
 // recipient with code, from /metrics.
 func (r *testRelay) rejected(code wire.Code) int {
 	r.t.Helper()
-	resp, err := http.Get(r.BaseURL() + "/metrics")
+	resp, err := http.Get(r.MetricsURL())
 	if err != nil {
 		r.t.Fatal(err)
 	}

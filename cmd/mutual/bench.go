@@ -30,6 +30,7 @@ type benchFlags struct {
 	opaque       bool
 	server       string
 	codesFrom    string
+	metrics      string
 	data         string
 	drainTimeout time.Duration
 	cpuProfile   string
@@ -45,6 +46,7 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.inflight, "inflight", 8, "sends per client waiting for their answer at most")
 	fs.BoolVar(&f.opaque, "opaque", false, "send opaque payloads, without end-to-end encryption, to measure the relay alone")
 	fs.StringVar(&f.server, "server", "", "relay to load, such as http://127.0.0.1:8080 (default: start one in this process)")
+	fs.StringVar(&f.metrics, "metrics", "", "with --server: that relay's metrics page (default: port "+loadgen.DefaultMetricsPort+" of its host, /metrics)")
 	fs.StringVar(&f.codesFrom, "codes-from", "", "with --server: file receiving the standard output of that relay, started with --dev (its DEV CODE lines)")
 	fs.StringVar(&f.data, "data", "", "data directory of the in-process relay (default: a temporary directory, removed afterwards)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long to wait after the last send for deliveries")
@@ -92,6 +94,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ws, metrics, err := loadgen.Endpoints(f.server)
 		if err != nil {
 			return err
+		}
+		if f.metrics != "" {
+			metrics = f.metrics
 		}
 		codes, err := loadgen.OpenCodeFile(f.codesFrom)
 		if err != nil {

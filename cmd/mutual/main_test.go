@@ -53,7 +53,7 @@ func TestServeDevAndGracefulStop(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	data := t.TempDir()
-	cmd := exec.Command(bin, "serve", "--dev", "--listen", "127.0.0.1:0", "--data", data, "--log-format", "json")
+	cmd := exec.Command(bin, "serve", "--dev", "--listen", "127.0.0.1:0", "--metrics-addr", "", "--data", data, "--log-format", "json")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/mutualcoop/mutual/relay/auth"
@@ -21,6 +22,8 @@ import (
 // serveFlags are the settings of `mutual serve`.
 type serveFlags struct {
 	listen     string
+	metrics    string
+	names      nameList
 	data       string
 	dev        bool
 	secretFile string
@@ -46,6 +49,8 @@ type serveFlags struct {
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "HTTP address to listen on")
+	fs.StringVar(&f.metrics, "metrics-addr", "127.0.0.1:9464", "address of /metrics, for operators only (empty: no metrics)")
+	fs.Var(&f.names, "public-name", "host name the relay answers to, such as chat.example.org (repeatable, or comma-separated); without one, only loopback names and IP addresses")
 	fs.StringVar(&f.data, "data", "./data", "data directory (bus, database, secret)")
 	fs.BoolVar(&f.dev, "dev", false, "development: print codes to the console as 'DEV CODE <address> <code>' (loopback listeners only)")
 	fs.StringVar(&f.secretFile, "secret-file", "", "file with the server secret (default DATA/secret, created if missing)")
@@ -71,6 +76,21 @@ type stringList []string
 func (s *stringList) String() string     { return fmt.Sprint(*s) }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
+// nameList is a flag of host names, repeated or comma-separated.
+type nameList []string
+
+func (n *nameList) String() string { return strings.Join(*n, ",") }
+func (n *nameList) Set(v string) error {
+	for _, name := range strings.Split(v, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" || strings.ContainsAny(name, "/: ") {
+			return fmt.Errorf("%q is not a host name", name)
+		}
+		*n = append(*n, name)
+	}
+	return nil
+}
+
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var f serveFlags
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -89,7 +109,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := server.Config{RunRouter: true, Logger: log}
+	files, err := server.RaiseFileLimit()
+	if err != nil {
+		return err
+	}
+	if files > 0 {
+		log.Info("open-file limit", "files", files, "connections", server.MaxConns(files))
+	}
+	if len(f.names) == 0 && !auth.IsLoopback(f.listen) {
+		log.Warn("no --public-name: requests are answered only for loopback names and IP addresses, never for a host name")
+	}
+	cfg := server.Config{RunRouter: true, Logger: log, PublicNames: f.names}
 	if cfg.Web, err = openWeb(f.web, log); err != nil {
 		return err
 	}
@@ -112,7 +142,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return runServer(ctx, cfg, parts, f.listen, f.shutdown, log)
+	return runServer(ctx, cfg, parts, f.listen, f.metrics, f.shutdown, log)
 }
 
 // openWeb prepares and opens the web app in dir; with no dir, the relay
@@ -166,9 +196,10 @@ func (f *serveFlags) openCluster(ctx context.Context, senders auth.Senders, log 
 	return server.Parts{Bus: b, Directory: dir, Accounts: accounts, Limits: limits}, nil
 }
 
-// runServer serves until ctx ends (SIGINT or SIGTERM), then shuts down
-// gracefully within timeout.
-func runServer(ctx context.Context, cfg server.Config, parts server.Parts, listen string, timeout time.Duration, log *slog.Logger) error {
+// runServer serves the relay on listen, and its metrics on metrics unless
+// empty, until ctx ends (SIGINT or SIGTERM), then shuts down gracefully
+// within timeout.
+func runServer(ctx context.Context, cfg server.Config, parts server.Parts, listen, metrics string, timeout time.Duration, log *slog.Logger) error {
 	srv, err := server.New(ctx, cfg, parts)
 	if err != nil {
 		parts.Bus.Close()
@@ -180,11 +211,24 @@ func runServer(ctx context.Context, cfg server.Config, parts server.Parts, liste
 		srv.Shutdown(context.Background())
 		return err
 	}
+	served := make(chan error, 2)
+	running := 1
+	if metrics != "" {
+		// The relay's work does not depend on its metrics: without their
+		// address it still serves, and says so.
+		if mln, err := net.Listen("tcp", metrics); err != nil {
+			log.Error("serving without metrics", "err", err)
+		} else {
+			log.Info("metrics listening", "metrics_url", "http://"+mln.Addr().String()+"/metrics")
+			running++
+			go func() { served <- srv.ServeMetrics(mln) }()
+		}
+	}
 	log.Info("mutual relay listening", "addr", "http://"+ln.Addr().String(), "version", version)
-	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
 	case err = <-served:
+		running--
 	case <-ctx.Done():
 		log.Info("shutting down")
 	}
@@ -193,8 +237,10 @@ func runServer(ctx context.Context, cfg server.Config, parts server.Parts, liste
 	if serr := srv.Shutdown(sctx); serr != nil {
 		err = errors.Join(err, serr)
 	}
-	if ctx.Err() == nil {
-		<-served
+	for ; running > 0; running-- {
+		if serr := <-served; serr != nil && err == nil {
+			err = serr
+		}
 	}
 	if err == nil {
 		log.Info("stopped")

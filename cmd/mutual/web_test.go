@@ -148,7 +148,12 @@ func TestServeWeb(t *testing.T) {
 		if res, body := fetch(base+"/healthz", ""); res.StatusCode != http.StatusOK || string(body) != "ok\n" {
 			t.Fatalf("/healthz: %d %q", res.StatusCode, body)
 		}
-		if res, body := fetch(base+"/metrics", ""); res.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("mutual_gateway_connections")) {
+		// Metrics are on their own listener, never the public one.
+		if res, _ := fetch(base+"/metrics", ""); res.StatusCode == http.StatusOK {
+			t.Fatalf("/metrics on the public listener: %d", res.StatusCode)
+		}
+		metrics := waitForLog(ctx, t, &log.syncBuffer, regexp.MustCompile(`"metrics_url":"([^"]+)"`))
+		if res, body := fetch(metrics, ""); res.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("mutual_gateway_connections")) {
 			t.Fatalf("/metrics: %d", res.StatusCode)
 		}
 		if res, body := fetch(base+"/v1/ws", ""); bytes.Contains(body, []byte("<html")) || res.StatusCode == http.StatusOK {
@@ -179,7 +184,7 @@ type serveLog struct {
 // its address.
 func startServe(t *testing.T, ctx context.Context, bin string, flags ...string) (string, *serveLog) {
 	t.Helper()
-	args := append([]string{"serve", "--dev", "--listen", "127.0.0.1:0", "--data", t.TempDir(), "--log-format", "json"}, flags...)
+	args := append([]string{"serve", "--dev", "--listen", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data", t.TempDir(), "--log-format", "json"}, flags...)
 	log := &serveLog{cmd: exec.Command(bin, args...)}
 	log.cmd.Stderr = log
 	if err := log.cmd.Start(); err != nil {

@@ -121,7 +121,7 @@ func (r *relay) appVersion() string {
 // start runs the relay and waits until it answers /healthz.
 func (r *relay) start() {
 	r.t.Helper()
-	args := append([]string{"serve", "--listen", r.addr, "--data", r.data, "--web", r.web, "--log-level", "warn"}, r.mailArgs...)
+	args := append([]string{"serve", "--listen", r.addr, "--metrics-addr", "", "--data", r.data, "--web", r.web, "--log-level", "warn"}, r.mailArgs...)
 	cmd := exec.Command(r.bin, args...)
 	cmd.Env = append(os.Environ(), r.mailEnv...)
 	w := lockedWriter{mu: &r.mu, w: &r.log}

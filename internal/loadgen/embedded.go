@@ -65,7 +65,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*EmbeddedRelay, erro
 	}
 	return &EmbeddedRelay{
 		URL:        r.URL(),
-		MetricsURL: r.BaseURL() + "/metrics",
+		MetricsURL: r.MetricsURL(),
 		Codes:      r.Mail(),
 		relay:      r,
 	}, nil

@@ -116,13 +116,13 @@ func TestRunWithCodeFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer codes.Close()
-	ws, metrics, err := loadgen.Endpoints(relay.BaseURL())
+	ws, _, err := loadgen.Endpoints(relay.BaseURL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, err := loadgen.Run(ctx, loadgen.Config{
 		URL: ws, Codes: codes, Clients: 4, Messages: 400,
-		Memory: loadgen.MetricsMemory(http.DefaultClient, metrics),
+		Memory: loadgen.MetricsMemory(http.DefaultClient, relay.MetricsURL()),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -176,10 +176,10 @@ func TestCodeFileFollowsTheFile(t *testing.T) {
 
 func TestEndpoints(t *testing.T) {
 	tests := []struct{ in, ws, metrics string }{
-		{"http://127.0.0.1:8080", "ws://127.0.0.1:8080/v1/ws", "http://127.0.0.1:8080/metrics"},
-		{"127.0.0.1:8080", "ws://127.0.0.1:8080/v1/ws", "http://127.0.0.1:8080/metrics"},
-		{"ws://[::1]:9000/v1/ws", "ws://[::1]:9000/v1/ws", "http://[::1]:9000/metrics"},
-		{"https://relay.example.org/", "wss://relay.example.org/v1/ws", "https://relay.example.org/metrics"},
+		{"http://127.0.0.1:8080", "ws://127.0.0.1:8080/v1/ws", "http://127.0.0.1:9464/metrics"},
+		{"127.0.0.1:8080", "ws://127.0.0.1:8080/v1/ws", "http://127.0.0.1:9464/metrics"},
+		{"ws://[::1]:9000/v1/ws", "ws://[::1]:9000/v1/ws", "http://[::1]:9464/metrics"},
+		{"https://relay.example.org/", "wss://relay.example.org/v1/ws", "http://relay.example.org:9464/metrics"},
 		{"ftp://relay.example.org", "", ""},
 		{"http://", "", ""},
 	}

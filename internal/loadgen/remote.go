@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,9 +13,16 @@ import (
 	"time"
 )
 
+// DefaultMetricsPort is the port of the relay's metrics listener by
+// default (mutual serve --metrics-addr 127.0.0.1:9464).
+const DefaultMetricsPort = "9464"
+
 // Endpoints derives a relay's WebSocket endpoint and its /metrics page
 // from the address an operator gives: "http://host:port",
-// "https://host", "ws://host:port/v1/ws" or a bare "host:port".
+// "https://host", "ws://host:port/v1/ws" or a bare "host:port". The
+// metrics page is guessed on the same host at DefaultMetricsPort, over
+// plain HTTP, as a relay started with the default --metrics-addr serves
+// it to its own machine.
 func Endpoints(server string) (ws, metrics string, err error) {
 	if !strings.Contains(server, "://") {
 		server = "http://" + server
@@ -26,16 +34,16 @@ func Endpoints(server string) (ws, metrics string, err error) {
 	if u.Host == "" {
 		return "", "", fmt.Errorf("server address %q has no host", server)
 	}
-	var wsScheme, httpScheme string
+	var wsScheme string
 	switch u.Scheme {
 	case "http", "ws":
-		wsScheme, httpScheme = "ws", "http"
+		wsScheme = "ws"
 	case "https", "wss":
-		wsScheme, httpScheme = "wss", "https"
+		wsScheme = "wss"
 	default:
 		return "", "", fmt.Errorf("server address: scheme %q, want http, https, ws or wss", u.Scheme)
 	}
-	return wsScheme + "://" + u.Host + "/v1/ws", httpScheme + "://" + u.Host + "/metrics", nil
+	return wsScheme + "://" + u.Host + "/v1/ws", "http://" + net.JoinHostPort(u.Hostname(), DefaultMetricsPort) + "/metrics", nil
 }
 
 // MemoryProbe reports the memory a relay is using, in bytes.

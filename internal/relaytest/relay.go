@@ -26,6 +26,11 @@ const NetBurst = 1000
 // here: tests sign several devices of one address in one after another.
 const RequestGap = time.Millisecond
 
+// MaxUnauthPerNetwork is the relay's default cap here on connections not
+// yet authenticated from one network: every client of a test connects
+// from 127.0.0.1.
+const MaxUnauthPerNetwork = 1000
+
 // Options configure a relay. The zero value is a relay in a new
 // temporary directory with the router in process and generous code
 // limits.
@@ -44,8 +49,8 @@ type Options struct {
 	// RequestGap.
 	Embedded func(*server.EmbeddedConfig)
 	// Config adjusts the server's configuration (gateway and router
-	// limits and clocks...) before it starts. It starts with RunRouter
-	// and Logger.
+	// limits and clocks...) before it starts. It starts with RunRouter,
+	// Logger and a gateway MaxUnauthPerNetwork of MaxUnauthPerNetwork.
 	Config func(*server.Config)
 }
 
@@ -53,11 +58,12 @@ type Options struct {
 // Its methods are safe for concurrent use.
 type Relay struct {
 	addr   string // 127.0.0.1:port
+	maddr  string // 127.0.0.1:port of /metrics
 	dir    string
 	ownDir bool // Open made dir and Close removes it
 	mail   *smtpcatch.Server
 	srv    *server.Server
-	served chan error
+	served chan error // Serve, then ServeMetrics
 
 	closeOnce sync.Once
 	closeErr  error
@@ -69,7 +75,7 @@ func Open(ctx context.Context, o Options) (*Relay, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Relay{dir: o.Dir, served: make(chan error, 1)}
+	r := &Relay{dir: o.Dir, served: make(chan error, 2)}
 	if r.dir == "" {
 		dir, err := os.MkdirTemp("", "mutual-relaytest-")
 		if err != nil {
@@ -114,6 +120,7 @@ func (r *Relay) open(ctx context.Context, o Options) error {
 		return err
 	}
 	cfg := server.Config{RunRouter: true, Logger: o.Logger}
+	cfg.Gateway.MaxUnauthPerNetwork = MaxUnauthPerNetwork
 	if o.Config != nil {
 		o.Config(&cfg)
 	}
@@ -125,8 +132,14 @@ func (r *Relay) open(ctx context.Context, o Options) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("listen: %w", err), srv.Shutdown(ctx))
 	}
-	r.srv, r.addr = srv, ln.Addr().String()
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		return errors.Join(fmt.Errorf("listen: %w", err), srv.Shutdown(ctx))
+	}
+	r.srv, r.addr, r.maddr = srv, ln.Addr().String(), mln.Addr().String()
 	go func() { r.served <- srv.Serve(ln) }()
+	go func() { r.served <- srv.ServeMetrics(mln) }()
 	return nil
 }
 
@@ -134,8 +147,12 @@ func (r *Relay) open(ctx context.Context, o Options) error {
 func (r *Relay) URL() string { return "ws://" + r.addr + "/v1/ws" }
 
 // BaseURL is the relay's HTTP address, http://127.0.0.1:port, under which
-// it serves /healthz and /metrics.
+// it serves /healthz.
 func (r *Relay) BaseURL() string { return "http://" + r.addr }
+
+// MetricsURL is the relay's /metrics page, on a listener of its own:
+// http://127.0.0.1:port/metrics.
+func (r *Relay) MetricsURL() string { return "http://" + r.maddr + "/metrics" }
 
 // Dir is the relay's data directory.
 func (r *Relay) Dir() string { return r.dir }
@@ -197,7 +214,7 @@ func (r *Relay) signIn(ctx context.Context, conn *transport.Conn, address, devic
 func (r *Relay) Close(ctx context.Context) error {
 	r.closeOnce.Do(func() {
 		err := r.srv.Shutdown(ctx)
-		err = errors.Join(err, <-r.served, r.mail.Close())
+		err = errors.Join(err, <-r.served, <-r.served, r.mail.Close())
 		if r.ownDir {
 			err = errors.Join(err, os.RemoveAll(r.dir))
 		}

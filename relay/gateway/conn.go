@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,14 +23,25 @@ const (
 	stateAuthed              // a device is authenticated
 )
 
-// conn is one WebSocket connection. The reader goroutine owns state, key
-// and created; the writer is the only goroutine that writes to
-// ws, and the only one that closes it.
+// conn is one WebSocket connection. The reader goroutine owns state, key,
+// created and unauth; the writer is the only goroutine that writes to ws,
+// and the only one that closes it.
+//
+// What only an authenticated device uses (the send queue and its sender,
+// the acknowledgement signal) is made by startSession when it
+// authenticates: a connection that never does costs its reader, its
+// writer and a small reply queue.
 type conn struct {
 	g       *Gateway
 	ws      *websocket.Conn
 	ip      string
 	network string // limit.Network(ip), the scope of per-network limits
+
+	// The client network (limit.Network of ip), and whether the
+	// connection still counts as unauthenticated in the gateway's caps
+	// (admission.go).
+	net    netip.Prefix
+	unauth bool
 
 	state        state
 	key          devKey
@@ -63,14 +75,24 @@ func newConn(g *Gateway, ws *websocket.Conn, ip string) *conn {
 		network:    limit.Network(ip).String(),
 		out:        make(chan wire.Frame, g.cfg.OutQueue),
 		writerDone: make(chan struct{}),
-		sendq:      make(chan *pendingSend, g.cfg.SendQueue),
 		kickCh:     make(chan struct{}),
 		notices:    make(chan *wire.Notice, 4),
-		ackSignal:  make(chan struct{}, 1),
 	}
 	c.lastSent.Store(-1)
 	c.acked.Store(-1)
 	return c
+}
+
+// startSession makes what an authenticated device uses and starts its
+// sender. The reader calls it once, when the device authenticates.
+func (c *conn) startSession() {
+	c.sendq = make(chan *pendingSend, c.g.cfg.SendQueue)
+	c.ackSignal = make(chan struct{}, 1)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.sender()
+	}()
 }
 
 func (c *conn) authed() bool { return c.isAuthed.Load() }
@@ -126,12 +148,9 @@ func (c *conn) serve() {
 		defer close(writerExited)
 		c.writer()
 	}()
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		c.sender()
-	}()
 
+	// One deadline for the whole of authentication: frames sent before it
+	// do not extend it.
 	authTimer := time.AfterFunc(c.g.cfg.AuthTimeout, func() {
 		c.kick(wire.CloseIdle, "authentication timeout")
 	})
@@ -140,7 +159,9 @@ func (c *conn) serve() {
 
 	// Teardown, in order: queued sends become durable and are answered,
 	// delivery stops, the writer flushes what is left and closes.
-	close(c.sendq)
+	if c.sendq != nil {
+		close(c.sendq)
+	}
 	if c.stopDelivery != nil {
 		c.stopDelivery()
 	}
@@ -303,8 +324,6 @@ func (c *conn) readLoop(authTimer *time.Timer) {
 				c.kick(wire.CloseProtocolError, "too many frames before authentication")
 				return
 			}
-			// Restart the deadline for the next frame.
-			authTimer.Reset(c.g.cfg.AuthTimeout)
 		} else if t == wire.TypeRegister || t == wire.TypeVerify || t == wire.TypeAuth {
 			c.kick(wire.CloseProtocolError, "already authenticated")
 			return
@@ -314,6 +333,7 @@ func (c *conn) readLoop(authTimer *time.Timer) {
 		}
 		if c.state == stateAuthed {
 			authTimer.Stop()
+			c.authenticated()
 		}
 	}
 }

@@ -21,8 +21,8 @@
 // Goroutines per connection, all owned by serve and joined before it
 // returns: the reader (decodes frames, runs the state machine and the
 // directory requests), the writer (the only one to write to the socket,
-// with a deadline on every write), the sender (gathers queued Sends into one
-// durable bus append) and, once authenticated, the deliverer (reads the
+// with a deadline on every write) and, once authenticated, the sender
+// (gathers queued Sends into one durable bus append) and the deliverer (reads the
 // inbox from the device's committed offset and queues Deliver frames,
 // keeping at most Config.Window unacknowledged).
 //

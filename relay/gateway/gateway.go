@@ -69,12 +69,13 @@ type Metrics struct {
 	Accepted     func(n int, d time.Duration) // messages made durable, and how long the append took
 	Delivered    func(n int)                  // Deliver frames queued
 	AuthFailures func()
+	Refused      func(reason string) // connections refused before the upgrade: network, unauthenticated or connections
 }
 
 // Config configures a Gateway. Zero fields take the defaults in
 // setDefaults.
 type Config struct {
-	AuthTimeout     time.Duration // first frame and every frame before authentication; 30s
+	AuthTimeout     time.Duration // from the upgrade to authentication, in all; 30s
 	PingInterval    time.Duration // keepalive pings after authentication; 30s
 	WriteTimeout    time.Duration // one frame to the socket; 10s
 	OutQueue        int           // frames waiting for the writer; 64
@@ -85,6 +86,18 @@ type Config struct {
 	DeviceCache     time.Duration // how long a user's device list is reused; 2s
 	MaxUnauthFrames int           // frames allowed before authentication; 10
 	MaxContacts     int           // entries in an account's contact list; wire.MaxListEntries, and no more
+
+	// Connection caps, checked before the WebSocket upgrade: a connection
+	// over one is refused with 503 (429 for the per-network cap) and a
+	// Retry-After. MaxConns counts every open connection (default 10,000;
+	// the relay derives it from its open-file limit), MaxUnauth those not
+	// yet authenticated (default a quarter of MaxConns, at most 4,096),
+	// and MaxUnauthPerNetwork those not yet authenticated from one client
+	// network, an IPv4 address or IPv6 /64 (limit.Network; default 32, at
+	// most a quarter of MaxUnauth).
+	MaxConns            int
+	MaxUnauth           int
+	MaxUnauthPerNetwork int
 
 	// OriginPatterns are the extra browser origins allowed to connect
 	// (same-origin is always allowed; native clients send no Origin).
@@ -137,6 +150,10 @@ func (c *Config) setDefaults() {
 	defInt(&c.Window, 256)
 	defInt(&c.PrekeyLow, 10)
 	defInt(&c.MaxUnauthFrames, 10)
+	defInt(&c.MaxConns, 10000)
+	defInt(&c.MaxUnauth, min(max(c.MaxConns/4, 1), 4096))
+	// One network never takes more than a quarter of MaxUnauth.
+	defInt(&c.MaxUnauthPerNetwork, min(max(c.MaxUnauth/4, 1), 32))
 	c.Rates.setDefaults()
 	defInt(&c.MaxContacts, wire.MaxListEntries)
 	defRate := func(r *limit.Rate, v limit.Rate) {
@@ -163,7 +180,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.AuthTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0, c.OffsetFlush < 0, c.DeviceCache < 0:
 		return errors.New("gateway: negative duration")
-	case c.OutQueue < 0, c.SendQueue < 0, c.Window < 0, c.MaxUnauthFrames < 0, c.MaxContacts < 0:
+	case c.OutQueue < 0, c.SendQueue < 0, c.Window < 0, c.MaxUnauthFrames < 0, c.MaxContacts < 0,
+		c.MaxConns < 0, c.MaxUnauth < 0, c.MaxUnauthPerNetwork < 0:
 		return errors.New("gateway: negative size")
 	case c.MaxContacts > wire.MaxListEntries:
 		return fmt.Errorf("gateway: at most %d contacts fit in one list", wire.MaxListEntries)
@@ -192,6 +210,7 @@ type Gateway struct {
 	all    map[*conn]struct{}
 	closed bool
 	wg     sync.WaitGroup // connections
+	adm    admission
 
 	stop      context.CancelFunc
 	flusherWG sync.WaitGroup
@@ -221,17 +240,30 @@ func New(cfg Config, b Bus, dir Directory, accounts Accounts) (*Gateway, error) 
 }
 
 // ServeHTTP upgrades the request to a WebSocket and serves it until the
-// connection ends.
+// connection ends. A connection over one of the caps (Config.MaxConns...)
+// is refused before the upgrade.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ip := g.clientIP(r)
+	network := limit.Network(ip)
+	if why := g.adm.admit(&g.cfg, network); why != admitted {
+		if f := g.cfg.Metrics.Refused; f != nil {
+			f(why.String())
+		}
+		refuse(w, why)
+		return
+	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		OriginPatterns:  g.cfg.OriginPatterns,
 		CompressionMode: websocket.CompressionDisabled, // ciphertext does not compress
 	})
 	if err != nil {
+		g.adm.release(network, true)
 		return // Accept has written the HTTP error
 	}
 	ws.SetReadLimit(wire.MaxFrameSize)
-	c := newConn(g, ws, g.clientIP(r))
+	c := newConn(g, ws, ip)
+	c.net, c.unauth = network, true
+	defer func() { g.adm.release(network, c.unauth) }()
 	if !g.track(c) {
 		ws.Close(wire.CloseShutdown, "relay shutting down")
 		return

@@ -135,6 +135,7 @@ func (c *conn) handleAuth(ctx context.Context, id uint64, a *wire.Auth) bool {
 // once it has the answer replaces this one, never the reverse; delivery
 // starts after it, so that the answer comes first.
 func (c *conn) authenticate(k devKey, stored int64, id uint64, reply wire.Body) {
+	c.startSession()
 	c.key = k
 	c.state = stateAuthed
 	c.isAuthed.Store(true)

@@ -30,8 +30,9 @@ func frozenHarness(t *testing.T) (*harness, *clock) {
 	return h, gc
 }
 
-// dialFrom connects as a client at ip (no ip: the loopback address).
-func (h *harness) dialFrom(t *testing.T, ip string) *client {
+// dialForwarded connects as a client at ip, given in X-Forwarded-For (no ip:
+// the loopback address).
+func (h *harness) dialForwarded(t *testing.T, ip string) *client {
 	t.Helper()
 	var opts *websocket.DialOptions
 	if ip != "" {
@@ -49,14 +50,14 @@ func (h *harness) dialFrom(t *testing.T, ip string) *client {
 // registerFrom signs a new device in for addr from ip.
 func (h *harness) registerFrom(t *testing.T, addr, ip string) *device {
 	t.Helper()
-	return h.registerOn(t, h.dialFrom(t, ip), addr)
+	return h.registerOn(t, h.dialForwarded(t, ip), addr)
 }
 
 // reconnectFrom opens a new authenticated connection for d from ip.
 func (h *harness) reconnectFrom(t *testing.T, d *device, ip string) {
 	t.Helper()
 	d.ws.CloseNow()
-	d.client = h.dialFrom(t, ip)
+	d.client = h.dialForwarded(t, ip)
 	if _, ok := d.call(&wire.Auth{User: d.user, Device: d.id, Credential: d.cred}).(*wire.Welcome); !ok {
 		t.Fatal("auth failed")
 	}

@@ -481,7 +481,7 @@ func TestSlowReaderIsClosed(t *testing.T) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		resp, err := http.Get(r.BaseURL() + "/metrics")
+		resp, err := http.Get(r.MetricsURL())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -32,6 +32,7 @@ type metricsSet struct {
 	appendTime   prometheus.Histogram
 	delivered    prometheus.Counter
 	authFailures prometheus.Counter
+	refused      *prometheus.CounterVec
 	routed       prometheus.Counter
 	rejected     *prometheus.CounterVec
 	routeTime    prometheus.Histogram
@@ -62,6 +63,7 @@ func newMetrics() *metricsSet {
 		appendTime:   histogram("mutual_gateway_append_seconds", "Time to make a batch of sends durable."),
 		delivered:    counter("mutual_gateway_delivered_total", "Deliver frames queued to devices."),
 		authFailures: counter("mutual_gateway_auth_failures_total", "Failed device authentications."),
+		refused:      counterVec("mutual_gateway_refused_total", "Connections refused before the upgrade, by the cap they did not fit.", "cap"),
 		routed:       counter("mutual_router_routed_total", "Records appended to inboxes."),
 		rejected:     counterVec("mutual_router_rejected_total", "Messages refused for a recipient, by reason.", "reason"),
 		routeTime:    histogram("mutual_router_batch_seconds", "Time to route one batch of the in topic."),
@@ -70,7 +72,7 @@ func newMetrics() *metricsSet {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.connections, m.closes, m.frames, m.accepted, m.appendTime, m.delivered,
-		m.authFailures, m.routed, m.rejected, m.routeTime,
+		m.authFailures, m.refused, m.routed, m.rejected, m.routeTime,
 	)
 	return m
 }
@@ -95,6 +97,7 @@ func (m *metricsSet) gatewayHooks() gateway.Metrics {
 		},
 		Delivered:    func(n int) { m.delivered.Add(float64(n)) },
 		AuthFailures: m.authFailures.Inc,
+		Refused:      func(name string) { m.refused.WithLabelValues(name).Inc() },
 	}
 }
 

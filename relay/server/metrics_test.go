@@ -73,7 +73,7 @@ func TestMetrics(t *testing.T) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		families := scrape(t, r.BaseURL()+"/metrics")
+		families := scrape(t, r.MetricsURL())
 		var failed []string
 		for _, c := range checks {
 			v, ok := sample(families, c.name, c.label)

@@ -1,6 +1,11 @@
 // Package server assembles a Mutual relay from its parts (bus, directory,
 // accounts, gateway, router) and serves it over HTTP: the WebSocket
-// endpoint, /healthz, /metrics and the web client.
+// endpoint, /healthz and the web client on the public listener, and
+// /metrics on a listener of its own (ServeMetrics), which is not public.
+//
+// Every public response carries a Content-Security-Policy, nosniff and
+// no-referrer, and a request for a host name the relay does not answer to
+// is refused (Config.PublicNames).
 //
 // With the embedded defaults everything runs in one process on one data
 // directory; in cluster mode the bus is Kafka, the directory PostgreSQL,
@@ -58,6 +63,11 @@ type Config struct {
 	Logger  *slog.Logger
 	// ReadHeaderTimeout and IdleTimeout bound plain HTTP requests.
 	ReadHeaderTimeout time.Duration
+	// PublicNames are the host names the relay answers to, such as
+	// chat.example.org (any port); a request for another Host gets 421.
+	// Loopback names and addresses are always answered; with no public
+	// names, so is any IP address (see hostCheck).
+	PublicNames []string
 }
 
 // Server is a running relay.
@@ -68,6 +78,8 @@ type Server struct {
 	router  *router.Router
 	metrics *metricsSet
 	http    *http.Server
+	// metricsHTTP serves /metrics for ServeMetrics.
+	metricsHTTP *http.Server
 
 	routerCancel context.CancelFunc
 	routerDone   chan struct{}
@@ -104,6 +116,9 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 	if gc.Limits == nil {
 		gc.Limits = parts.Limits
 	}
+	if limit, ok := fileLimit(); ok && gc.MaxConns == 0 {
+		gc.MaxConns = MaxConns(limit)
+	}
 	gc.Logger = cfg.Logger
 	gc.Metrics = s.metrics.gatewayHooks()
 	if s.router != nil {
@@ -118,12 +133,20 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/ws", gw)
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("GET /metrics", s.metrics.handler(cfg.Logger))
 	if cfg.Web != nil {
 		mux.Handle("/", cfg.Web)
 	}
 	s.http = &http.Server{
-		Handler:           mux,
+		Handler:           secure(mux, contentSecurityPolicy(cfg.Web), newHostCheck(cfg.PublicNames)),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", s.metrics.handler(cfg.Logger))
+	s.metricsHTTP = &http.Server{
+		Handler:           metricsMux,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
@@ -144,12 +167,23 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 // Bus is the bus the server runs on.
 func (s *Server) Bus() bus.Bus { return s.parts.Bus }
 
-// Handler is the server's HTTP handler (for tests with httptest).
+// Handler is the server's public HTTP handler (for tests with httptest).
 func (s *Server) Handler() http.Handler { return s.http.Handler }
 
-// Serve accepts connections on ln until Shutdown.
+// Serve accepts connections on ln, the public listener, until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
 	err := s.http.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// ServeMetrics serves /metrics, the Prometheus exposition, on ln until
+// Shutdown. Give it a listener only operators reach (loopback, or a
+// private network): the metrics show when people connect.
+func (s *Server) ServeMetrics(ln net.Listener) error {
+	err := s.metricsHTTP.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -179,6 +213,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		if err := s.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http: %w", err))
+		}
+		if err := s.metricsHTTP.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("metrics http: %w", err))
 		}
 		if err := s.gw.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("gateway: %w", err))
