@@ -78,13 +78,7 @@ func TestUnauthenticatedConnectionCaps(t *testing.T) {
 	// Another network signs in for real; once authenticated, it no longer
 	// counts against the caps for connections not authenticated.
 	c := h.mustDialFrom(t, "127.0.0.2")
-	h.clock.advance(2 * time.Second)
-	if got := c.call(&wire.Register{Address: "email:alice@example.org"}); !isOK(got) {
-		t.Fatalf("register: %#v", got)
-	}
-	if _, ok := c.call(&wire.Verify{Address: "email:alice@example.org", Code: h.codes.code(t, "email:alice@example.org"), DeviceName: "phone"}).(*wire.Verified); !ok {
-		t.Fatal("a real client could not sign in")
-	}
+	h.registerOn(t, c, "email:alice@example.org")
 	h.mustDialFrom(t, "127.0.0.2")
 	h.mustDialFrom(t, "127.0.0.3")
 	// Six unauthenticated connections in all: the next is refused, from
