@@ -24,8 +24,15 @@ func (b *Bus) DeleteRecords(ctx context.Context, topic string, partition int32, 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if offset <= 0 {
-		return nil // nothing lies below it (and -1 means the end to Kafka)
+	// Some brokers refuse an offset below the log start: ask first.
+	oldest, next, err := b.Bounds(ctx, topic, partition)
+	switch {
+	case err != nil:
+		return fmt.Errorf("delete records: %w", err)
+	case offset > next:
+		return fmt.Errorf("delete records of %s/%d below %d, beyond the end (%d): %w", topic, partition, offset, next, bus.ErrOutOfRange)
+	case offset <= oldest:
+		return nil
 	}
 	if err := b.admin.DeleteRecords(b.cfg.TopicPrefix+topic, map[int32]int64{partition: offset}); err != nil {
 		return fmt.Errorf("delete records of %s/%d below %d: %w", topic, partition, offset, mapErr(err))
@@ -47,6 +54,9 @@ func (b *Bus) Committed(ctx context.Context, group, topic string, partition int3
 	}
 	name := b.cfg.TopicPrefix + topic
 	resp, err := b.admin.ListConsumerGroupOffsets(b.cfg.TopicPrefix+group, map[string][]int32{name: {partition}})
+	if errors.Is(err, sarama.ErrGroupIDNotFound) {
+		return -1, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("committed %s/%d: %w", topic, partition, mapErr(err))
 	}
