@@ -20,6 +20,9 @@ const requestTimeout = 10 * time.Second
 func (c *conn) handle(f wire.Frame) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
+	if run, keep := c.checkDevice(ctx, f.ID); !run {
+		return keep
+	}
 	switch b := f.Body.(type) {
 	case *wire.Register:
 		c.replyErr(f.ID, c.g.accounts.Request(ctx, b.Address, c.ip), &wire.OK{})
@@ -309,16 +312,12 @@ func (c *conn) handleListDevices(ctx context.Context, id uint64) {
 }
 
 func (c *conn) handleRemoveDevice(ctx context.Context, id uint64, r *wire.RemoveDevice) {
-	err := c.g.dir.RemoveDevice(ctx, c.key.user, r.Device)
-	if err != nil {
+	if err := c.removeDevice(ctx, r.Device); err != nil {
 		c.reply(id, c.errorFrame(err))
 		return
 	}
-	c.g.devices.forget(c.key.user)
 	c.reply(id, &wire.OK{})
-	if other := c.g.local(devKey{c.key.user, r.Device}); other != nil {
-		other.kick(wire.CloseDeviceRemoved, "device removed")
-	}
+	c.g.deviceRemoved(devKey{c.key.user, r.Device})
 }
 
 func (c *conn) handleAck(a *wire.Ack) {
