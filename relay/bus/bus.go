@@ -12,7 +12,12 @@
 // sender's messages keep their order; each user has an inbox topic named by
 // InboxTopic from their opaque ID (never from an address), with one partition.
 // The value of every record on either is a Parcel: one message with the
-// ciphertexts of its recipient devices.
+// ciphertexts of its recipient devices. ControlTopic carries announcements
+// between gateways.
+//
+// Records are deleted by retention, or sooner by DeleteRecords once no one
+// needs them (the router's janitor: routed records of InTopic, inbox records
+// every device has acknowledged).
 package bus
 
 import (
