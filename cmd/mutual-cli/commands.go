@@ -51,9 +51,22 @@ func (c *cli) register(ctx context.Context, args []string) error {
 	return nil
 }
 
+// defaultDeviceName is how a device registered by mutual-cli is listed
+// unless named: the same on every machine.
+const defaultDeviceName = "Mutual CLI"
+
 func (c *cli) verify(ctx context.Context, args []string) error {
-	if len(args) != 1 {
-		return usageError("verify takes the code")
+	if len(args) != 1 && len(args) != 2 {
+		return usageError("verify takes the code, and optionally a name for this device")
+	}
+	// The relay stores the name as it is and shows it only to the
+	// account's devices: the default says nothing about the machine.
+	name := defaultDeviceName
+	if len(args) == 2 {
+		name = args[1]
+	}
+	if len(name) > wire.MaxDeviceName {
+		return usageError("a device name has at most %d bytes", wire.MaxDeviceName)
 	}
 	var p pendingSignIn
 	b, err := os.ReadFile(c.pendingFile())
@@ -68,8 +81,7 @@ func (c *cli) verify(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.close()
-	host, _ := os.Hostname()
-	acct, err := s.client.Verify(ctx, p.Address, strings.TrimSpace(args[0]), p.Token, "mutual-cli on "+host)
+	acct, err := s.client.Verify(ctx, p.Address, strings.TrimSpace(args[0]), p.Token, name)
 	if err != nil {
 		return explain(err)
 	}

@@ -41,7 +41,8 @@ const usage = `usage: mutual-cli [--home DIR] [--server URL] <command> [args]
 
 commands:
   register ADDRESS            ask for a sign-in code (email:alice@example.org)
-  verify CODE                 finish registering with the code received
+  verify CODE [NAME]          finish registering with the code received; NAME is
+                              how this device is listed (default "Mutual CLI")
   contacts add ADDRESS        add a contact (accepts their request if they sent one)
   contacts list [--json]      list contacts and pending requests
   contacts accept ADDRESS|ID  accept a contact request

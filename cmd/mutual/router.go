@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"io"
+	"sync"
+	"time"
 
 	"github.com/mutualcoop/mutual/relay/router"
 )
@@ -14,7 +16,9 @@ import (
 func routerCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	var c clusterFlags
 	var lf logFlags
+	var janitor time.Duration
 	fs := flag.NewFlagSet("router", flag.ContinueOnError)
+	fs.DurationVar(&janitor, "janitor-interval", time.Minute, "how often to delete records that every device has acknowledged or that have been routed")
 	c.register(fs)
 	lf.register(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -37,8 +41,15 @@ func routerCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	j, err := router.NewJanitor(router.JanitorConfig{Interval: janitor, Logger: log}, b, dir)
+	if err != nil {
+		return err
+	}
 	log.Info("mutual router running", "brokers", c.brokers, "version", version)
+	var wg sync.WaitGroup
+	wg.Go(func() { j.Run(ctx) })
 	err = r.Run(ctx)
+	wg.Wait()
 	log.Info("router stopped")
 	return err
 }

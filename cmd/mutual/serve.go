@@ -28,6 +28,7 @@ type serveFlags struct {
 	dev        bool
 	secretFile string
 	retention  time.Duration
+	janitor    time.Duration
 	shutdown   time.Duration
 	origins    stringList
 	forwarded  bool
@@ -54,7 +55,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "./data", "data directory (bus, database, secret)")
 	fs.BoolVar(&f.dev, "dev", false, "development: print codes to the console as 'DEV CODE <address> <code>' (loopback listeners only)")
 	fs.StringVar(&f.secretFile, "secret-file", "", "file with the server secret (default DATA/secret, created if missing)")
-	fs.DurationVar(&f.retention, "retention", 30*24*time.Hour, "how long undelivered messages are kept")
+	fs.DurationVar(&f.retention, "retention", 30*24*time.Hour, "embedded bus: the longest any record is kept, for devices that have not fetched it (records every device has acknowledged, and routed intake, go sooner: --janitor-interval)")
+	fs.DurationVar(&f.janitor, "janitor-interval", time.Minute, "how often the router deletes records that every device has acknowledged or that have been routed")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", 15*time.Second, "how long a shutdown waits for connections to finish")
 	fs.Var(&f.origins, "origin", "extra browser origin allowed to connect, such as app.example.org (repeatable)")
 	fs.BoolVar(&f.forwarded, "trust-forwarded-for", false, "take client IPs from X-Forwarded-For (only behind a proxy that sets it)")
@@ -120,6 +122,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn("no --public-name: requests are answered only for loopback names and IP addresses, never for a host name")
 	}
 	cfg := server.Config{RunRouter: true, Logger: log, PublicNames: f.names}
+	cfg.Janitor.Interval = f.janitor
 	if cfg.Web, err = openWeb(f.web, log); err != nil {
 		return err
 	}

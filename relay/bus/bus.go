@@ -12,7 +12,12 @@
 // sender's messages keep their order; each user has an inbox topic named by
 // InboxTopic from their opaque ID (never from an address), with one partition.
 // The value of every record on either is a Parcel: one message with the
-// ciphertexts of its recipient devices.
+// ciphertexts of its recipient devices. ControlTopic carries announcements
+// between gateways.
+//
+// Records are deleted by retention, or sooner by DeleteRecords once no one
+// needs them (the router's janitor: routed records of InTopic, inbox records
+// every device has acknowledged).
 package bus
 
 import (
@@ -25,6 +30,12 @@ import (
 
 // InTopic is the global topic onto which gateways append what clients send.
 const InTopic = "in"
+
+// ControlTopic carries the relay's announcements between gateways (a
+// device was removed: close its connections everywhere). It has one
+// partition; each gateway reads it from its end at start, and records are
+// kept only briefly.
+const ControlTopic = "control"
 
 // InboxTopic names the inbox topic of a user.
 func InboxTopic(u wire.UserID) string { return "u." + u.String() }
@@ -78,6 +89,20 @@ type Bus interface {
 	// Bounds returns the oldest retained offset and the next offset to be
 	// written of one partition.
 	Bounds(ctx context.Context, topic string, partition int32) (oldest, next int64, err error)
+
+	// DeleteRecords deletes the records of one partition below offset,
+	// before retention would: from then on oldest (Bounds) is at least
+	// offset, and reading below it gives ErrOutOfRange, also after a
+	// restart. An offset at or below the oldest retained one changes
+	// nothing; one beyond the next offset gives ErrOutOfRange. Offset may
+	// equal the next offset, deleting every record. How soon the bytes
+	// leave the disk depends on the implementation (package docs).
+	DeleteRecords(ctx context.Context, topic string, partition int32, offset int64) error
+
+	// Committed returns a consumer group's position in one partition: the
+	// next offset it will read, every record below it having been handled.
+	// It is -1 when the group has committed nothing there.
+	Committed(ctx context.Context, group, topic string, partition int32) (int64, error)
 
 	// Consume reads every partition of topic as a member of a consumer group
 	// until ctx is done, calling handle with batches of records from one

@@ -33,8 +33,16 @@ type Device struct {
 	Name     string
 	CredHash []byte // hash of the device credential; the credential itself is never stored
 	Created  time.Time
-	LastSeen time.Time
-	Offset   int64 // committed offset in the user's inbox: next record to deliver
+	LastSeen time.Time // the day (UTC midnight) it last acknowledged a delivery, or was added
+	Offset   int64     // committed offset in the user's inbox: next record to deliver
+}
+
+// InboxFloor is the lowest committed offset over a user's devices: every
+// device has acknowledged every record of the inbox below it.
+type InboxFloor struct {
+	User    wire.UserID
+	Offset  int64 // meaningless when Devices is 0
+	Devices int   // how many devices the user has
 }
 
 // Prekey is a public prekey as published by a device: an ID the client
@@ -132,9 +140,15 @@ type Directory interface {
 	RemoveDevice(ctx context.Context, user wire.UserID, id wire.DeviceID) error
 	// CommitOffsets records delivery offsets (and last-seen times) for
 	// several devices in one transaction. An offset never moves backwards,
-	// nor does a last-seen time; a zero Seen leaves it as it is. Devices that
-	// no longer exist are skipped.
+	// nor does a last-seen time; a zero Seen leaves it as it is. Last-seen
+	// times are stored to the day (Day). Devices that no longer exist are
+	// skipped.
 	CommitOffsets(ctx context.Context, offsets []DeviceOffset) error
+	// InboxFloors returns, for up to limit users with IDs after after in
+	// ID order, the lowest committed offset over their devices. Users
+	// without devices are listed with Devices 0. A zero after starts at
+	// the first user.
+	InboxFloors(ctx context.Context, after wire.UserID, limit int) ([]InboxFloor, error)
 
 	// PublishKeys stores a device's public keys, or returns ErrNotFound. A
 	// one-time prekey published again under the same ID replaces the stored

@@ -16,7 +16,8 @@
 //     ClaimBundle at most once, even to concurrent claimers in different
 //     processes, and none is lost: a claim that fails consumes nothing.
 //   - Device IDs count up from 1 per user and are never reused.
-//   - Delivery offsets and last-seen times never move backwards.
+//   - Delivery offsets and last-seen times never move backwards; last-seen
+//     times are kept to the day.
 //   - NoteRequest checks and records a contact request atomically, so the
 //     limits hold against concurrent requests, and counts each request
 //     (sender, recipient, message ID) once however often it is noted.

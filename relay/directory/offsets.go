@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/mutualcoop/mutual/relay/wire"
 )
@@ -34,4 +35,14 @@ func MergeOffsets(offsets []DeviceOffset) []DeviceOffset {
 		}
 		return cmp.Compare(a.Device, b.Device)
 	})
+}
+
+// Day returns the UTC midnight that begins t's day: the precision at which
+// last-seen times are kept, so that the directory does not record when
+// each device is in use. The zero time stays zero.
+func Day(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(24 * time.Hour)
 }

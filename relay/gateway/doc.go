@@ -24,7 +24,9 @@
 // with a deadline on every write) and, once authenticated, the sender
 // (gathers queued Sends into one durable bus append) and the deliverer (reads the
 // inbox from the device's committed offset and queues Deliver frames,
-// keeping at most Config.Window unacknowledged).
+// keeping at most Config.Window unacknowledged). Gateway-wide, besides the
+// offset flusher, one goroutine reads bus.ControlTopic and closes the
+// connections of devices removed through any gateway (removals.go).
 //
 // Backpressure: every queue is bounded. A device that stops reading stalls
 // only its own writer; when a write misses its deadline the connection is

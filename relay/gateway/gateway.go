@@ -214,9 +214,12 @@ type Gateway struct {
 
 	stop      context.CancelFunc
 	flusherWG sync.WaitGroup
+	watchWG   sync.WaitGroup // the reader of removal announcements
 }
 
-// New returns a gateway. Its offset flusher runs until Shutdown or Close.
+// New returns a gateway. It creates bus.ControlTopic if missing and reads
+// removal announcements from its end; that reader and the offset flusher
+// run until Shutdown or Close.
 func New(cfg Config, b Bus, dir Directory, accounts Accounts) (*Gateway, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -230,6 +233,10 @@ func New(cfg Config, b Bus, dir Directory, accounts Accounts) (*Gateway, error) 
 		conns:   make(map[devKey]*conn),
 		all:     make(map[*conn]struct{}),
 		stop:    stop,
+	}
+	if err := g.watchRemovals(ctx); err != nil {
+		stop()
+		return nil, err
 	}
 	g.flusherWG.Add(1)
 	go func() {
@@ -364,6 +371,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	g.stop()
 	g.flusherWG.Wait()
+	g.watchWG.Wait()
 	if ferr := g.offsets.flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
 		err = fmt.Errorf("flush offsets: %w", ferr)
 	}

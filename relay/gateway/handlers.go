@@ -20,6 +20,9 @@ const requestTimeout = 10 * time.Second
 func (c *conn) handle(f wire.Frame) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
+	if run, keep := c.checkDevice(ctx, f.ID); !run {
+		return keep
+	}
 	switch b := f.Body.(type) {
 	case *wire.Register:
 		token, err := c.g.accounts.Request(ctx, b.Address, c.ip)
@@ -346,16 +349,12 @@ func (c *conn) handleRemoveDevice(ctx context.Context, id uint64, r *wire.Remove
 	if !c.limit(ctx, id, c.perUser("remove-device", c.g.cfg.Rates.RemoveDevice)) {
 		return
 	}
-	err := c.g.dir.RemoveDevice(ctx, c.key.user, r.Device)
-	if err != nil {
+	if err := c.removeDevice(ctx, r.Device); err != nil {
 		c.reply(id, c.errorFrame(err))
 		return
 	}
-	c.g.devices.forget(c.key.user)
 	c.reply(id, &wire.OK{})
-	if other := c.g.local(devKey{c.key.user, r.Device}); other != nil {
-		other.kick(wire.CloseDeviceRemoved, "device removed")
-	}
+	c.g.deviceRemoved(devKey{c.key.user, r.Device})
 }
 
 func (c *conn) handleAck(a *wire.Ack) {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/mutualcoop/mutual/app/transport"
 	"github.com/mutualcoop/mutual/internal/wait"
+	"github.com/mutualcoop/mutual/relay/bus"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -249,6 +250,7 @@ func dupSummary(cs []*clusterClient) string {
 type cluster struct {
 	gateways [2]*clusterProc
 	routers  [2]*clusterProc
+	prefix   string // of the run's topics
 }
 
 // newCluster builds the binary, writes the shared secret and starts two
@@ -271,14 +273,14 @@ func newCluster(t *testing.T, ctx context.Context, brokers, db string) *cluster 
 
 	common := []string{"--kafka-brokers", brokers, "--kafka-topic-prefix", prefix, "--db-schema", schema}
 	env := append(os.Environ(), "MUTUAL_DB="+db) // the database URL stays off the command line
-	cl := &cluster{}
+	cl := &cluster{prefix: prefix}
 	for i := range cl.gateways {
 		addr := freeAddr(t)
 		args := append([]string{"serve", "--bus", "kafka", "--dev", "--listen", addr, "--secret-file", secret, "--log-level", "warn"}, common...)
 		cl.gateways[i] = &clusterProc{name: fmt.Sprintf("gateway %d", i+1), bin: bin, args: args, env: env, addr: addr, out: newCodeLines()}
 	}
 	for i := range cl.routers {
-		args := append([]string{"router", "--log-level", "info"}, common...)
+		args := append([]string{"router", "--log-level", "info", "--janitor-interval", "100ms"}, common...)
 		cl.routers[i] = &clusterProc{name: fmt.Sprintf("router %d", i+1), bin: bin, args: args, env: env}
 	}
 	// One at a time: the first creates the schema and the `in` topic.
@@ -681,4 +683,136 @@ func (c *clusterClient) storedCount() int {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	return len(c.stored)
+}
+
+// TestClusterDevicesAndMetadata runs the cluster of TestClusterCrashUnderLoad
+// without load. A device removed through gateway 1 while connected to
+// gateway 2 is closed there with the device-removed code, and cannot sign
+// in again. Then messages, one accepted and one refused, leave Kafka for
+// good once routed and acknowledged: the routers' janitors delete them
+// below the offsets every device has acknowledged, and `in` below the
+// routers' position.
+func TestClusterDevicesAndMetadata(t *testing.T) {
+	brokers, db := clusterServices(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cl := newCluster(t, ctx, brokers, db)
+	defer cl.stop(t)
+	gw1, gw2 := cl.gateways[0], cl.gateways[1]
+
+	const addr = "email:owner@mutual.test"
+	owner := registerClient(t, ctx, gw1.url(), gw1.out, addr, 0)
+	stolen := registerClient(t, ctx, gw2.url(), gw2.out, addr, 1)
+	friend := registerClient(t, ctx, gw1.url(), gw1.out, "email:friend@mutual.test", 2)
+	stranger := registerClient(t, ctx, gw2.url(), gw2.out, "email:stranger@mutual.test", 3)
+
+	t.Run("removed device closed everywhere", func(t *testing.T) {
+		thief, err := gw2.auth(ctx, stolen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer thief.Close()
+		if _, err := transport.Call[*wire.OK](ctx, thief, &wire.SetContact{User: friend.user, State: wire.ContactAllowed}); err != nil {
+			t.Fatalf("the device works before its removal: %v", err)
+		}
+		conn, err := gw1.auth(ctx, owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := transport.Call[*wire.OK](ctx, conn, &wire.RemoveDevice{Device: stolen.device}); err != nil {
+			t.Fatalf("remove device: %v", err)
+		}
+		removed := time.Now()
+		select {
+		case <-thief.Done():
+		case <-ctx.Done():
+			t.Fatalf("the removed device is still connected to gateway 2\n%s", cl.logs())
+		}
+		var ce *transport.CloseError
+		if !errors.As(thief.Err(), &ce) || ce.Code != int(wire.CloseDeviceRemoved) {
+			t.Fatalf("the removed device's connection ended with %v, want close code %d", thief.Err(), wire.CloseDeviceRemoved)
+		}
+		t.Logf("gateway 2 closed the removed device's connection %v after gateway 1 answered the removal", time.Since(removed))
+		for _, gw := range []*clusterProc{gw1, gw2} {
+			c, err := gw.auth(ctx, stolen)
+			var ce *transport.CloseError
+			if err == nil || !errors.As(err, &ce) || ce.Code != int(wire.CloseAuthFailed) {
+				if c != nil {
+					c.Close()
+				}
+				t.Fatalf("the removed device signed in again at %s: %v", gw.name, err)
+			}
+		}
+	})
+
+	t.Run("routed and acknowledged records deleted", func(t *testing.T) {
+		oc, err := gw1.auth(ctx, owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer oc.Close()
+		if _, err := transport.Call[*wire.OK](ctx, oc, &wire.SetContact{User: friend.user, State: wire.ContactAllowed}); err != nil {
+			t.Fatal(err)
+		}
+		fc, err := gw2.auth(ctx, friend)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fc.Close()
+		send := func(to *crashClient) {
+			t.Helper()
+			_, err := transport.Call[*wire.Accepted](ctx, fc, &wire.Send{MessageID: wire.NewMessageID(), Kind: wire.KindMessage,
+				Recipients: []wire.Recipient{{User: to.user, Device: to.device, Ciphertext: []byte("sealed")}}})
+			if err != nil {
+				t.Fatalf("send: %v", err)
+			}
+		}
+		send(owner)    // allowed: delivered to the owner
+		send(stranger) // refused: a notice comes back to the friend
+		for _, c := range []*transport.Conn{oc, fc} {
+			select {
+			case d := <-c.Deliveries():
+				if err := c.Send(ctx, &wire.Ack{Offset: d.Offset}); err != nil {
+					t.Fatal(err)
+				}
+			case <-ctx.Done():
+				t.Fatalf("no delivery\n%s", cl.logs())
+			}
+		}
+
+		kc := kafkaClient(t, brokers)
+		emptied := func(topic string) bool {
+			parts, err := kc.Partitions(cl.prefix + topic)
+			if err != nil {
+				return false
+			}
+			for _, p := range parts {
+				oldest, err1 := kc.GetOffset(cl.prefix+topic, p, sarama.OffsetOldest)
+				next, err2 := kc.GetOffset(cl.prefix+topic, p, sarama.OffsetNewest)
+				if err1 != nil || err2 != nil || oldest != next {
+					return false
+				}
+			}
+			return true
+		}
+		for _, topic := range []string{bus.InTopic, bus.InboxTopic(owner.user), bus.InboxTopic(friend.user)} {
+			if err := wait.Until(ctx, func() bool { return emptied(topic) }); err != nil {
+				t.Fatalf("%s still holds readable records: %v\n%s", topic, err, cl.logs())
+			}
+		}
+	})
+}
+
+// kafkaClient connects to the test broker for offset queries.
+func kafkaClient(t *testing.T, brokers string) sarama.Client {
+	t.Helper()
+	conf := sarama.NewConfig()
+	conf.Version = sarama.V4_1_0_0
+	c, err := sarama.NewClient(strings.Split(brokers, ","), conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

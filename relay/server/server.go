@@ -60,6 +60,9 @@ type Config struct {
 
 	Gateway gateway.Config
 	Router  router.Config
+	// Janitor deletes routed and acknowledged records; it runs with the
+	// router (RunRouter). Its Group is the router's.
+	Janitor router.JanitorConfig
 	Logger  *slog.Logger
 	// ReadHeaderTimeout and IdleTimeout bound plain HTTP requests.
 	ReadHeaderTimeout time.Duration
@@ -81,6 +84,7 @@ type Server struct {
 	// metricsHTTP serves /metrics for ServeMetrics.
 	metricsHTTP *http.Server
 
+	janitor      *router.Janitor
 	routerCancel context.CancelFunc
 	routerDone   chan struct{}
 	closeOnce    sync.Once
@@ -111,6 +115,11 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 			return nil, err
 		}
 		s.router = r
+		jc := cfg.Janitor
+		jc.Group, jc.Logger = rc.Group, cfg.Logger
+		if s.janitor, err = router.NewJanitor(jc, parts.Bus, parts.Directory); err != nil {
+			return nil, err
+		}
 	}
 	gc := cfg.Gateway
 	if gc.Limits == nil {
@@ -158,7 +167,10 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 		s.routerDone = make(chan struct{})
 		go func() {
 			defer close(s.routerDone)
+			var wg sync.WaitGroup
+			wg.Go(func() { s.janitor.Run(rctx) })
 			s.router.Run(rctx)
+			wg.Wait()
 		}()
 	}
 	return s, nil
@@ -206,7 +218,8 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // Shutdown stops accepting connections, lets each connection finish what
-// it was doing, stops the router after its current batch, writes the
+// it was doing, stops the router after its current batch (and the
+// janitor after its current round), writes the
 // delivery offsets and closes the bus and directory.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
@@ -237,7 +250,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // LoadSecret reads the server secret (the key of the address and code
 // hashes) from path, first creating the file with 32 random bytes in hex
 // and mode 0600 if it does not exist. The secret must never change once
-// accounts exist: back it up with the database.
+// accounts exist: back it up, but apart from the database, since with
+// both a thief can test guessed addresses against the stored hashes.
 func LoadSecret(path string) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	switch {

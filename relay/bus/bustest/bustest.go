@@ -20,7 +20,12 @@
 //   - a group with no committed position starts at the oldest record;
 //   - Consume returns nil or ctx's error when ctx ends, and the handler's
 //     error (errors.Is) when the handler fails; when it returns, every batch
-//     the handler accepted is committed, and no other.
+//     the handler accepted is committed, and no other, and Committed says
+//     so (-1 before the group commits anything);
+//   - DeleteRecords moves the oldest offset to exactly the offset given,
+//     also across a reopen; reading below it gives ErrOutOfRange; deleting
+//     below the oldest changes nothing, beyond the end gives ErrOutOfRange,
+//     and at the end empties the partition, whose offsets go on.
 package bustest
 
 import (
@@ -63,6 +68,8 @@ func Run(t *testing.T, open func(t *testing.T) bus.Bus) {
 		{"ConsumeCommitsAfterHandler", testConsumeCommits},
 		{"ConsumeGroupsIndependent", testConsumeGroupsIndependent},
 		{"ConsumeExclusivePartitions", testConsumeExclusive},
+		{"Committed", testCommitted},
+		{"DeleteRecords", testDeleteRecords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,6 +91,7 @@ func RunReopen(t *testing.T, open func(t *testing.T) (b bus.Bus, reopen func(t *
 	}{
 		{"RecordsSurviveReopen", testReopen},
 		{"ConsumeResumesAfterReopen", testConsumeResumes},
+		{"DeletedRecordsStayDeleted", testDeleteReopen},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -826,4 +834,112 @@ func testConsumeResumes(t *testing.T, b bus.Bus, reopen func(t *testing.T) bus.B
 		t.Fatalf("after reopening, delivered %d records (%d distinct), want the %d new ones", len(rest), len(r), each)
 	}
 	checkOrdered(t, rest)
+}
+
+func testCommitted(t *testing.T, b bus.Bus) {
+	ctx := testContext(t)
+	const parts, total = 2, 12
+	topic := newTopic(t, ctx, b, parts)
+	group := name("group")
+	for p := range int32(parts) {
+		off, err := b.Committed(ctx, group, topic, p)
+		if err != nil || off != -1 {
+			t.Fatalf("Committed(%d) of a new group = %d, %v; want -1", p, off, err)
+		}
+	}
+	var batch []bus.Message
+	for i := range total {
+		batch = append(batch, msg(topic, fmt.Sprint("k", i), fmt.Sprint(i)))
+	}
+	appendAll(t, ctx, b, batch...)
+	consumeUntil(t, ctx, b, group, topic, func(seen []bus.Record) bool { return len(keys(seen)) == total })
+	for p := range int32(parts) {
+		_, next, err := b.Bounds(ctx, topic, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		off, err := b.Committed(ctx, group, topic, p)
+		if err != nil {
+			t.Fatalf("Committed(%d): %v", p, err)
+		}
+		if next > 0 && off != next || next == 0 && off != -1 {
+			t.Fatalf("Committed(%d) = %d after handling every record; the partition ends at %d", p, off, next)
+		}
+	}
+}
+
+// appendNumbered appends n records with values from..from+n-1 to
+// partition 0 of a one-partition topic.
+func appendNumbered(t *testing.T, ctx context.Context, b bus.Bus, topic string, from, n int) {
+	t.Helper()
+	var batch []bus.Message
+	for i := from; i < from+n; i++ {
+		batch = append(batch, msg(topic, "", fmt.Sprint(i)))
+	}
+	appendAll(t, ctx, b, batch...)
+}
+
+// checkDeletedBelow checks that reading below oldest fails and reading from
+// it gives the records up to next, whose values are their offsets.
+func checkDeletedBelow(t *testing.T, ctx context.Context, b bus.Bus, topic string, oldest, next int64) {
+	t.Helper()
+	checkBounds(t, ctx, b, topic, 0, oldest, next)
+	if oldest > 0 {
+		sub, err := b.Subscribe(ctx, topic, 0, oldest-1)
+		if err == nil {
+			sub.Close()
+		}
+		if !errors.Is(err, bus.ErrOutOfRange) {
+			t.Fatalf("Subscribe below the deleted offset %d: %v, want ErrOutOfRange", oldest, err)
+		}
+	}
+	if next > oldest {
+		for i, r := range read(t, ctx, b, topic, 0, oldest, int(next-oldest)) {
+			checkRecord(t, r, topic, 0, oldest+int64(i), "", fmt.Sprint(oldest+int64(i)))
+		}
+	}
+}
+
+func testDeleteRecords(t *testing.T, b bus.Bus) {
+	ctx := testContext(t)
+	topic := newTopic(t, ctx, b, 1)
+	appendNumbered(t, ctx, b, topic, 0, 10)
+
+	if err := b.DeleteRecords(ctx, topic, 0, 4); err != nil {
+		t.Fatalf("DeleteRecords(4): %v", err)
+	}
+	checkDeletedBelow(t, ctx, b, topic, 4, 10)
+
+	if err := b.DeleteRecords(ctx, topic, 0, 2); err != nil {
+		t.Fatalf("DeleteRecords below the oldest: %v", err)
+	}
+	checkDeletedBelow(t, ctx, b, topic, 4, 10)
+
+	if err := b.DeleteRecords(ctx, topic, 0, 11); !errors.Is(err, bus.ErrOutOfRange) {
+		t.Fatalf("DeleteRecords beyond the end: %v, want ErrOutOfRange", err)
+	}
+	checkDeletedBelow(t, ctx, b, topic, 4, 10)
+
+	if err := b.DeleteRecords(ctx, topic, 0, 10); err != nil {
+		t.Fatalf("DeleteRecords(end): %v", err)
+	}
+	checkDeletedBelow(t, ctx, b, topic, 10, 10)
+
+	// The partition goes on where it was.
+	appendNumbered(t, ctx, b, topic, 10, 2)
+	checkDeletedBelow(t, ctx, b, topic, 10, 12)
+}
+
+func testDeleteReopen(t *testing.T, b bus.Bus, reopen func(t *testing.T) bus.Bus) {
+	ctx := testContext(t)
+	topic := newTopic(t, ctx, b, 1)
+	appendNumbered(t, ctx, b, topic, 0, 10)
+	if err := b.DeleteRecords(ctx, topic, 0, 6); err != nil {
+		t.Fatalf("DeleteRecords: %v", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	b2 := reopen(t)
+	checkDeletedBelow(t, ctx, b2, topic, 6, 10)
 }

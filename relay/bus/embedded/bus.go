@@ -90,7 +90,7 @@ func Open(cfg Config) (*Bus, error) {
 		ckpts:     make(chan *walFile, 2),
 	}
 	b.bufs.New = func() any { return new([]byte) }
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(cfg.Dir, dirMode); err != nil {
 		return nil, fmt.Errorf("open bus: %w", err)
 	}
 	lock, err := lockDir(filepath.Join(cfg.Dir, "LOCK"))
@@ -119,7 +119,7 @@ func (b *Bus) openDirs() error {
 		return err
 	}
 	for _, d := range []string{b.topicsDir, b.groupsDir, b.tmpDir, b.walDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := os.MkdirAll(d, dirMode); err != nil {
 			return err
 		}
 	}
@@ -238,10 +238,10 @@ func (b *Bus) buildTopic(dir string, partitions int32) error {
 	defer os.RemoveAll(stage)
 	for i := range partitions {
 		pdir := filepath.Join(stage, strconv.Itoa(int(i)))
-		if err := os.Mkdir(pdir, 0o755); err != nil {
+		if err := os.Mkdir(pdir, dirMode); err != nil {
 			return err
 		}
-		f, err := os.OpenFile(filepath.Join(pdir, segmentName(0, logSuffix)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		f, err := os.OpenFile(filepath.Join(pdir, segmentName(0, logSuffix)), os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
 		if err != nil {
 			return err
 		}
@@ -266,7 +266,7 @@ func (b *Bus) buildTopic(dir string, partitions int32) error {
 
 // writeFileSync writes a new file and syncs it.
 func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
 	if err != nil {
 		return err
 	}

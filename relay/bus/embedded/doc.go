@@ -11,6 +11,7 @@
 //	<dir>/topics/<topic>/partitions     partition count, written once
 //	<dir>/topics/<topic>/<p>/<base>.log segment: records from offset <base> on
 //	<dir>/topics/<topic>/<p>/<base>.idx index cache of a segment (see below)
+//	<dir>/topics/<topic>/<p>/start      oldest readable offset, if DeleteRecords set it inside a segment
 //	<dir>/groups/<group>/<topic>        a consumer group's committed positions
 //	<dir>/tmp/                          staging for new topics; emptied on open
 //
@@ -18,6 +19,9 @@
 // then the body: offset, append time (Unix ns), key length, key, value. A
 // partition starts a new segment when the active one would exceed
 // Config.SegmentBytes or its first record is older than Config.SegmentAge.
+//
+// Files are created 0600 and directories 0700: the records say who wrote
+// to whom, when and how much.
 //
 // # Durability and the fsync policy
 //
@@ -98,4 +102,14 @@
 // Config.Retention (default 30 days); an active segment that old is first
 // sealed, a new empty segment keeping the partition's next offset. Reading
 // below the oldest retained offset gives bus.ErrOutOfRange.
+//
+// DeleteRecords deletes records sooner, below an offset: the segments
+// wholly below it go at once (the active one is sealed first when the
+// offset is the partition's end, so a partition whose records are all
+// deleted keeps none on disk), and the offset, when it falls inside a
+// segment, is written to the partition's start file before anything is
+// deleted, so the records below it are never read again, even after a
+// crash; their bytes go with their segment. Deleted records also remain in
+// the write-ahead log until its file is checkpointed: Checkpoint does that
+// at once.
 package embedded

@@ -84,7 +84,7 @@ func (b *Bus) groupTopic(group, topic string, partitions int) (*groupTopic, erro
 		g.offsets = append(g.offsets, -1)
 	}
 	g.offsets = g.offsets[:partitions]
-	if err := os.MkdirAll(g.dir, 0o755); err != nil {
+	if err := os.MkdirAll(g.dir, dirMode); err != nil {
 		return nil, fmt.Errorf("load group %s on %s: %w", group, topic, err)
 	}
 	if err := syncDir(b.groupsDir); err != nil {

@@ -39,6 +39,7 @@ type partition struct {
 	mu     sync.Mutex
 	segs   []*segment // ascending by base; the last is active; replaced, never edited
 	next   int64      // next offset; every offset below it is durable
+	start  int64      // no record below it is readable (DeleteRecords); 0 if none
 	notify chan struct{}
 	failed error // sticky: set when writing to the segment files fails
 }
@@ -89,6 +90,9 @@ func loadPartition(b *Bus, topic string, id int32, dir string) (*partition, erro
 	p.segs[len(bases)-1] = act
 	p.next = act.next
 	p.idxStale = stale
+	if p.start, err = readStart(dir); err != nil {
+		return nil, fmt.Errorf("load partition %s/%d: %w", topic, id, err)
+	}
 	return p, nil
 }
 
@@ -152,7 +156,7 @@ func (p *partition) roll(act *segment) (*segment, error) {
 		minTime: act.minTime, maxTime: act.maxTime, lastPos: act.lastPos, index: act.index,
 	})
 	ns := &segment{base: act.next, next: act.next, lastPos: -1}
-	f, err := os.OpenFile(p.segPath(ns.base), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(p.segPath(ns.base), os.O_RDWR|os.O_CREATE|os.O_TRUNC, fileMode)
 	if err != nil {
 		return nil, fmt.Errorf("roll segment: %w", err)
 	}
@@ -202,7 +206,12 @@ func (p *partition) writeActiveIndex() error {
 func (p *partition) bounds() (oldest, next int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.segs[0].base, p.next
+	return p.oldest(), p.next
+}
+
+// oldest is the oldest readable offset. Called with mu held.
+func (p *partition) oldest() int64 {
+	return max(p.segs[0].base, p.start)
 }
 
 // readHint remembers where a reader stopped: the record at offset of the
@@ -226,7 +235,7 @@ func (p *partition) read(offset int64, hint *readHint) ([]bus.Record, <-chan str
 
 func (p *partition) readOnce(offset int64, hint *readHint) ([]bus.Record, <-chan struct{}, error) {
 	p.mu.Lock()
-	oldest := p.segs[0].base
+	oldest := p.oldest()
 	if offset < oldest || offset > p.next {
 		next := p.next
 		p.mu.Unlock()
@@ -409,8 +418,17 @@ func (p *partition) expire(cutoff int64) error {
 	p.mu.Lock()
 	p.segs = append([]*segment(nil), segs[k:]...)
 	p.mu.Unlock()
+	if err := p.removeSegments(segs[:k]); err != nil {
+		return fmt.Errorf("retention of %s/%d: %w", p.topic, p.id, err)
+	}
+	return nil
+}
+
+// removeSegments deletes the files of segments already taken out of
+// p.segs. Called with wmu held.
+func (p *partition) removeSegments(old []*segment) error {
 	var errs []error
-	for _, s := range segs[:k] {
+	for _, s := range old {
 		path := p.segPath(s.base)
 		p.b.files.forget(path)
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -423,10 +441,7 @@ func (p *partition) expire(cutoff int64) error {
 	if err := syncDir(p.dir); err != nil {
 		errs = append(errs, err)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("retention of %s/%d: %w", p.topic, p.id, err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // sealedMaxTime returns the newest record time of a sealed segment, or 1 if

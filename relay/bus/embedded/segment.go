@@ -226,7 +226,7 @@ func decodeIdx(b []byte) (idxFile, error) {
 func writeIdx(dir string, x idxFile) error {
 	path := filepath.Join(dir, segmentName(x.base, idxSuffix))
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, encodeIdx(x), 0o644); err != nil {
+	if err := os.WriteFile(tmp, encodeIdx(x), fileMode); err != nil {
 		return fmt.Errorf("write index: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

@@ -102,6 +102,8 @@ type walFile struct {
 	f     *os.File
 	size  int64
 	dirty map[string]struct{} // segment files written since this file began
+	// waiters are told when this file has been checkpointed (Checkpoint).
+	waiters []chan error
 }
 
 func walName(seq uint64) string { return fmt.Sprintf("%020d%s", seq, walSuffix) }
@@ -111,7 +113,7 @@ func walName(seq uint64) string { return fmt.Sprintf("%020d%s", seq, walSuffix) 
 func (b *Bus) walAppend(buf []byte) error {
 	if b.wal == nil {
 		path := filepath.Join(b.walDir, walName(b.walSeq))
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
 		if err == nil {
 			err = syncDir(b.walDir)
 			if err != nil {
@@ -155,15 +157,17 @@ func (b *Bus) rotateWAL() {
 // relies on the remaining ones being an unbroken run of the latest.
 func (b *Bus) runCheckpointer() {
 	defer b.ckptWG.Done()
-	failed := false
+	var failed error
 	for w := range b.ckpts {
-		if failed {
-			continue
+		if failed == nil {
+			if err := b.checkpoint(w); err != nil {
+				failed = err
+				b.failBus(err)
+				b.cfg.Logger.Error("bus checkpoint", "err", err)
+			}
 		}
-		if err := b.checkpoint(w); err != nil {
-			failed = true
-			b.failBus(err)
-			b.cfg.Logger.Error("bus checkpoint", "err", err)
+		for _, done := range w.waiters {
+			done <- failed
 		}
 	}
 }

@@ -7,9 +7,10 @@ import (
 	"github.com/mutualcoop/mutual/relay/bus"
 )
 
-// appendReq is the part of one Append call that goes to one partition.
+// appendReq is the part of one Append call that goes to one partition,
+// or, with no partition, a Checkpoint call.
 type appendReq struct {
-	p    *partition
+	p    *partition // nil for a checkpoint
 	msgs []bus.Message
 	size int        // bytes of keys and values
 	done chan error // buffered; receives exactly one result
@@ -99,7 +100,12 @@ type partBatch struct {
 func (b *Bus) cycle(reqs []*appendReq) {
 	now := b.cfg.Now().UnixNano()
 	var batches []*partBatch
+	var ckpts []chan error
 	for _, r := range reqs {
+		if r.p == nil {
+			ckpts = append(ckpts, r.done)
+			continue
+		}
 		pb := r.p.batch
 		if pb == nil {
 			pb = &partBatch{}
@@ -156,8 +162,14 @@ func (b *Bus) cycle(reqs []*appendReq) {
 		*bp = buf[:0]
 		b.bufs.Put(bp)
 	}
-	if err == nil && b.wal != nil && b.wal.size >= b.cfg.WALBytes {
+	switch {
+	case err == nil && b.wal != nil && (b.wal.size >= b.cfg.WALBytes || len(ckpts) > 0 && b.wal.size > 0):
+		b.wal.waiters = ckpts
 		b.rotateWAL()
+	default:
+		for _, done := range ckpts {
+			done <- err
+		}
 	}
 }
 

@@ -14,6 +14,11 @@
 // Config.TopicPrefix puts every topic and group of a deployment under a
 // prefix, so deployments and test runs can share a cluster.
 //
+// Deleting. DeleteRecords moves a partition's log start offset through the
+// admin API: the records below it are unreadable at once, and the broker
+// deletes the segments that lie wholly below it on its next retention check.
+// Committed asks a group's coordinator for its committed offset.
+//
 // Append. One idempotent producer per process (acks=all, one request in
 // flight per broker, retries) on its own client. Append hands its messages to
 // sarama's AsyncProducer and waits for the acknowledgement of each one, found

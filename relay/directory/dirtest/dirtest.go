@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Directory) {
 		{"Devices", testDevices},
 		{"ConcurrentAddDevice", testConcurrentAddDevice},
 		{"Offsets", testOffsets},
+		{"InboxFloors", testInboxFloors},
 		{"Prekeys", testPrekeys},
 		{"PartialPublish", testPartialPublish},
 		{"InvalidKeys", testInvalidKeys},
@@ -216,8 +217,8 @@ func testDevices(t *testing.T, d directory.Directory) {
 	if dev.User != u || dev.ID != id2 || dev.Name != "laptop" || !bytes.Equal(dev.CredHash, cred2) || dev.Offset != 42 {
 		t.Fatalf("Device = %+v", dev)
 	}
-	if dev.Created.IsZero() || dev.LastSeen.Before(dev.Created) {
-		t.Fatalf("Device times: created %v, last seen %v", dev.Created, dev.LastSeen)
+	if dev.Created.IsZero() || !dev.LastSeen.Equal(directory.Day(dev.Created)) {
+		t.Fatalf("Device times: created %v, last seen %v; want the day it was created", dev.Created, dev.LastSeen)
 	}
 	if _, err := d.Device(ctx, u, 99); !errors.Is(err, directory.ErrNotFound) {
 		t.Fatalf("Device(99) = %v, want ErrNotFound", err)
@@ -291,42 +292,45 @@ func testOffsets(t *testing.T, d directory.Directory) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t0 := dev.LastSeen
+	t0 := dev.LastSeen // a UTC midnight
+	if !t0.Equal(directory.Day(t0)) {
+		t.Fatalf("last seen %v is not a day", t0)
+	}
+	const day = 24 * time.Hour
 
 	steps := []struct {
-		name             string
-		commit           []directory.DeviceOffset
-		wantA, wantB     int64
-		wantSeenA        time.Time
-		wantSeenBAtLeast time.Time
+		name         string
+		commit       []directory.DeviceOffset
+		wantA, wantB int64
+		wantSeenA    time.Time
 	}{
 		{
-			name:   "forward",
-			commit: []directory.DeviceOffset{{User: u, Device: a, Offset: 10, Seen: t0.Add(time.Second)}, {User: u, Device: b, Offset: 150, Seen: t0.Add(time.Second)}},
+			name:   "forward, to the day",
+			commit: []directory.DeviceOffset{{User: u, Device: a, Offset: 10, Seen: t0.Add(day + 3*time.Hour + time.Second)}, {User: u, Device: b, Offset: 150, Seen: t0.Add(time.Second)}},
 			wantA:  10, wantB: 150,
-			wantSeenA: t0.Add(time.Second),
+			wantSeenA: t0.Add(day),
 		},
 		{
 			name:   "backwards is ignored",
-			commit: []directory.DeviceOffset{{User: u, Device: a, Offset: 5, Seen: t0}, {User: u, Device: b, Offset: 151, Seen: t0.Add(2 * time.Second)}},
+			commit: []directory.DeviceOffset{{User: u, Device: a, Offset: 5, Seen: t0}, {User: u, Device: b, Offset: 151, Seen: t0.Add(2 * day)}},
 			wantA:  10, wantB: 151,
-			wantSeenA: t0.Add(time.Second),
+			wantSeenA: t0.Add(day),
 		},
 		{
 			name: "duplicates in one batch take the highest",
 			commit: []directory.DeviceOffset{
-				{User: u, Device: a, Offset: 30, Seen: t0.Add(3 * time.Second)},
-				{User: u, Device: a, Offset: 20, Seen: t0.Add(4 * time.Second)},
-				{User: u, Device: a, Offset: 25, Seen: t0.Add(2 * time.Second)},
+				{User: u, Device: a, Offset: 30, Seen: t0.Add(3*day + time.Minute)},
+				{User: u, Device: a, Offset: 20, Seen: t0.Add(4*day + 23*time.Hour)},
+				{User: u, Device: a, Offset: 25, Seen: t0.Add(2 * day)},
 			},
 			wantA: 30, wantB: 151,
-			wantSeenA: t0.Add(4 * time.Second),
+			wantSeenA: t0.Add(4 * day),
 		},
 		{
 			name:   "zero seen keeps the time",
 			commit: []directory.DeviceOffset{{User: u, Device: a, Offset: 31}},
 			wantA:  31, wantB: 151,
-			wantSeenA: t0.Add(4 * time.Second),
+			wantSeenA: t0.Add(4 * day),
 		},
 		{
 			name: "unknown devices are skipped",
@@ -336,12 +340,12 @@ func testOffsets(t *testing.T, d directory.Directory) {
 				{User: u, Device: a, Offset: 32, Seen: t0},
 			},
 			wantA: 32, wantB: 151,
-			wantSeenA: t0.Add(4 * time.Second),
+			wantSeenA: t0.Add(4 * day),
 		},
 		{
 			name:  "empty batch",
 			wantA: 32, wantB: 151,
-			wantSeenA: t0.Add(4 * time.Second),
+			wantSeenA: t0.Add(4 * day),
 		},
 	}
 	for _, s := range steps {
@@ -1264,5 +1268,93 @@ func testPing(t *testing.T, d directory.Directory) {
 	}
 	if got, err := d.Devices(ctx, u); err != nil || len(got) != 1 || got[0].ID != dev {
 		t.Fatalf("Devices after Ping = %+v, %v", got, err)
+	}
+}
+
+func testInboxFloors(t *testing.T, d directory.Directory) {
+	ctx := context.Background()
+	if _, err := d.InboxFloors(ctx, wire.UserID{}, 0); !errors.Is(err, directory.ErrInvalid) {
+		t.Fatalf("InboxFloors(limit 0) = %v, want ErrInvalid", err)
+	}
+	// Three users: two devices at 7 and 3, one device at 12, none.
+	two, one, none := newUser(t, d), newUser(t, d), newUser(t, d)
+	for _, dev := range []struct {
+		u   wire.UserID
+		off int64
+	}{{two, 7}, {two, 3}, {one, 12}} {
+		if _, err := d.AddDevice(ctx, dev.u, "device", randomBytes(32), dev.off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[wire.UserID]directory.InboxFloor{
+		two:  {User: two, Offset: 3, Devices: 2},
+		one:  {User: one, Offset: 12, Devices: 1},
+		none: {User: none, Devices: 0},
+	}
+	// Page through every user two at a time, in ID order.
+	seen := make(map[wire.UserID]directory.InboxFloor)
+	var after wire.UserID
+	for pages := 0; ; pages++ {
+		page, err := d.InboxFloors(ctx, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) > 2 || pages > 1000 {
+			t.Fatalf("page of %d floors", len(page))
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, f := range page {
+			if bytes.Compare(f.User[:], after[:]) <= 0 {
+				t.Fatalf("user %v listed after %v", f.User, after)
+			}
+			after = f.User
+			seen[f.User] = f
+		}
+	}
+	for u, w := range want {
+		got, ok := seen[u]
+		if w.Devices == 0 {
+			got.Offset = 0
+		}
+		if !ok || got != w {
+			t.Fatalf("floor of a user = %+v (listed %v), want %+v", got, ok, w)
+		}
+	}
+
+	// The floor follows the slowest device, and its removal.
+	devs, err := d.Devices(ctx, two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CommitOffsets(ctx, []directory.DeviceOffset{{User: two, Device: devs[1].ID, Offset: 9}}); err != nil {
+		t.Fatal(err)
+	}
+	floorOf := func(u wire.UserID) directory.InboxFloor {
+		t.Helper()
+		var before wire.UserID
+		copy(before[:], u[:])
+		// The greatest ID below u: decrement it as a big-endian number.
+		for i := len(before) - 1; i >= 0; i-- {
+			before[i]--
+			if before[i] != 0xff {
+				break
+			}
+		}
+		page, err := d.InboxFloors(ctx, before, 1)
+		if err != nil || len(page) != 1 || page[0].User != u {
+			t.Fatalf("InboxFloors just before a user = %+v, %v", page, err)
+		}
+		return page[0]
+	}
+	if f := floorOf(two); f.Offset != 7 || f.Devices != 2 {
+		t.Fatalf("after the slower device acknowledged, floor = %+v, want 7", f)
+	}
+	if err := d.RemoveDevice(ctx, two, devs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if f := floorOf(two); f.Offset != 9 || f.Devices != 1 {
+		t.Fatalf("after the slower device was removed, floor = %+v, want 9", f)
 	}
 }

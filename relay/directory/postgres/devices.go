@@ -26,9 +26,9 @@ func (d *Directory) AddDevice(ctx context.Context, user wire.UserID, name string
 		if id > math.MaxUint32 {
 			return fmt.Errorf("user has used all device ids")
 		}
-		now := ns(d.now())
+		now := d.now()
 		_, err = tx.Exec(ctx, `INSERT INTO devices (user_id, id, name, cred_hash, created_ns, last_seen_ns, inbox_offset)
-			VALUES ($1, $2, $3, $4, $5, $5, $6)`, user[:], id, name, credHash, now, offset)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, user[:], id, name, credHash, ns(now), ns(directory.Day(now)), offset)
 		return err
 	})
 	if err != nil {
@@ -101,7 +101,7 @@ func (d *Directory) CommitOffsets(ctx context.Context, offsets []directory.Devic
 	var b pgx.Batch
 	for _, o := range directory.MergeOffsets(offsets) {
 		b.Queue(`UPDATE devices SET inbox_offset = GREATEST(inbox_offset, $1), last_seen_ns = GREATEST(last_seen_ns, $2)
-			WHERE user_id = $3 AND id = $4`, o.Offset, ns(o.Seen), o.User[:], int64(o.Device))
+			WHERE user_id = $3 AND id = $4`, o.Offset, ns(directory.Day(o.Seen)), o.User[:], int64(o.Device))
 	}
 	if err := d.pool.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("commit offsets: %w", err)

@@ -24,9 +24,9 @@ func (d *Directory) AddDevice(ctx context.Context, user wire.UserID, name string
 		if id > math.MaxUint32 {
 			return fmt.Errorf("user has used all device ids")
 		}
-		now := ns(d.now())
+		now := d.now()
 		_, err = tx.ExecContext(ctx, `INSERT INTO devices (user_id, id, name, cred_hash, created_ns, last_seen_ns, inbox_offset)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, user[:], id, name, credHash, now, now, offset)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, user[:], id, name, credHash, ns(now), ns(directory.Day(now)), offset)
 		return err
 	})
 	if err != nil {
@@ -108,7 +108,7 @@ func (d *Directory) CommitOffsets(ctx context.Context, offsets []directory.Devic
 	err := d.write(ctx, func(tx *sql.Tx) error {
 		stmt := tx.StmtContext(ctx, d.commitOffset)
 		for _, o := range directory.MergeOffsets(offsets) {
-			if _, err := stmt.ExecContext(ctx, o.Offset, ns(o.Seen), o.User[:], int64(o.Device)); err != nil {
+			if _, err := stmt.ExecContext(ctx, o.Offset, ns(directory.Day(o.Seen)), o.User[:], int64(o.Device)); err != nil {
 				return err
 			}
 		}

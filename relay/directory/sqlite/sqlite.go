@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -18,8 +19,9 @@ import (
 
 // Config configures a Directory.
 type Config struct {
-	// Path is the database file, created if missing. Its directory must
-	// exist. The WAL (-wal, -shm) files live beside it.
+	// Path is the database file, created if missing with mode 0600 (the
+	// relay user's alone). Its directory must exist. The WAL (-wal, -shm)
+	// files live beside it and take its mode.
 	Path string
 	// ReadConns is the size of the read pool. Default 4.
 	ReadConns int
@@ -86,6 +88,13 @@ func Open(ctx context.Context, cfg Config) (*Directory, error) {
 	}
 	cfg.setDefaults()
 	busy := strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)
+	// SQLite would create the file 0644, and its -wal and -shm files
+	// with the same mode.
+	f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite directory: %w", err)
+	}
+	f.Close()
 
 	wq := url.Values{}
 	wq.Set("_txlock", "immediate")

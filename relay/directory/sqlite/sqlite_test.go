@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -363,5 +364,29 @@ func TestPruning(t *testing.T) {
 	}
 	if n := count("contact_requests"); n != 3 {
 		t.Errorf("%d contact requests left, want 3", n)
+	}
+}
+
+// TestFileModes: the database and its -wal and -shm files are the relay
+// user's alone.
+func TestFileModes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "directory.db")
+	d, err := Open(context.Background(), Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	u := wire.NewUserID()
+	if _, _, err := d.CreateAccount(context.Background(), bytes.Repeat([]byte{1}, 32), u); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(p), st.Mode().Perm())
+		}
 	}
 }
