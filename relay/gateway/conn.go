@@ -333,7 +333,6 @@ func (c *conn) readLoop(authTimer *time.Timer) {
 		}
 		if c.state == stateAuthed {
 			authTimer.Stop()
-			c.authenticated()
 		}
 	}
 }

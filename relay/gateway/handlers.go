@@ -142,6 +142,7 @@ func (c *conn) authenticate(k devKey, stored int64, id uint64, reply wire.Body) 
 	c.key = k
 	c.state = stateAuthed
 	c.isAuthed.Store(true)
+	c.authenticated() // before the answer: the client may open another connection on reading it
 	c.g.bind(c)
 	c.reply(id, reply)
 	from := c.resumeAt(k, stored)

@@ -51,10 +51,7 @@ func (f *fixture) checkBounds(t *testing.T, topic string, oldest, next int64) {
 func (f *fixture) account(t *testing.T, n int) (wire.UserID, []wire.DeviceID) {
 	t.Helper()
 	ctx := context.Background()
-	u := f.user(t)
-	if _, _, err := f.dir.CreateAccount(ctx, bytes.Repeat(u[:], 2), u); err != nil {
-		t.Fatal(err)
-	}
+	u := f.user(t) // an account
 	var ids []wire.DeviceID
 	for range n {
 		id, err := f.dir.AddDevice(ctx, u, "device", bytes.Repeat([]byte{1}, 32), 0)
