@@ -39,6 +39,7 @@ type Directory interface {
 	PrekeyCounts(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.PrekeyCounts, error)
 	SetContact(ctx context.Context, owner, other wire.UserID, state directory.ContactState) error
 	Contacts(ctx context.Context, owner wire.UserID) ([]directory.Contact, error)
+	ContactState(ctx context.Context, owner, other wire.UserID) (directory.ContactState, error)
 }
 
 // Accounts is what the gateway needs of account authentication.
@@ -84,6 +85,20 @@ type Config struct {
 	PrekeyLow       int           // one-time prekeys left that trigger a notice; 10
 	DeviceCache     time.Duration // how long a user's device list is reused; 2s
 	MaxUnauthFrames int           // frames allowed before authentication; 10
+	ContactCache    time.Duration // how long a recipient's decision about a sender is reused; 2s
+	RequestMaxBytes int           // ciphertext per device of a contact request; 16 KiB
+
+	// Quota bounds what each account may have stored (see Quota).
+	Quota Quota
+
+	// DiskFree reports the free and total bytes of the filesystem that
+	// messages are written to; nil skips the check (a Kafka cluster
+	// watches its own disks). While the free space is below the larger of
+	// MinFreeBytes (default 1 GiB; negative: no check) and MinFreePercent
+	// of the filesystem (default 2), Send answers unavailable.
+	DiskFree       func() (free, total uint64, err error)
+	MinFreeBytes   int64
+	MinFreePercent float64
 
 	// OriginPatterns are the extra browser origins allowed to connect
 	// (same-origin is always allowed; native clients send no Origin).
@@ -122,6 +137,15 @@ func (c *Config) setDefaults() {
 	def(&c.WriteTimeout, 10*time.Second)
 	def(&c.OffsetFlush, 200*time.Millisecond)
 	def(&c.DeviceCache, 2*time.Second)
+	def(&c.ContactCache, 2*time.Second)
+	defInt(&c.RequestMaxBytes, 16<<10)
+	c.Quota.setDefaults()
+	if c.MinFreeBytes == 0 {
+		c.MinFreeBytes = 1 << 30
+	}
+	if c.MinFreePercent == 0 {
+		c.MinFreePercent = 2
+	}
 	defInt(&c.OutQueue, 64)
 	defInt(&c.SendQueue, 64)
 	defInt(&c.Window, 256)
@@ -155,8 +179,12 @@ func (c *Config) Validate() error {
 		return errors.New("gateway: negative size")
 	case c.SendRate < 0 || c.LookupRate < 0:
 		return errors.New("gateway: negative rate")
+	case c.ContactCache < 0 || c.RequestMaxBytes < 0:
+		return errors.New("gateway: negative contact setting")
+	case c.MinFreePercent < 0 || c.MinFreePercent >= 100:
+		return errors.New("gateway: free disk percentage not in [0, 100)")
 	}
-	return nil
+	return c.Quota.validate()
 }
 
 type devKey struct {
@@ -172,6 +200,9 @@ type Gateway struct {
 	accounts Accounts
 	offsets  *offsets
 	devices  *deviceCache
+	contacts *contactCache
+	quota    []quotaRate
+	disk     *diskGuard // nil: no check
 
 	mu     sync.Mutex
 	conns  map[devKey]*conn // authenticated connections by device
@@ -192,11 +223,14 @@ func New(cfg Config, b Bus, dir Directory, accounts Accounts) (*Gateway, error) 
 	ctx, stop := context.WithCancel(context.Background())
 	g := &Gateway{
 		cfg: cfg, bus: b, dir: dir, accounts: accounts,
-		offsets: newOffsets(dir, cfg.Logger),
-		devices: newDeviceCache(cfg.DeviceCache, cfg.Now),
-		conns:   make(map[devKey]*conn),
-		all:     make(map[*conn]struct{}),
-		stop:    stop,
+		offsets:  newOffsets(dir, cfg.Logger),
+		devices:  newDeviceCache(cfg.DeviceCache, cfg.Now),
+		contacts: newContactCache(cfg.ContactCache, cfg.Now),
+		quota:    cfg.Quota.rates(),
+		disk:     newDiskGuard(&cfg),
+		conns:    make(map[devKey]*conn),
+		all:      make(map[*conn]struct{}),
+		stop:     stop,
 	}
 	g.flusherWG.Add(1)
 	go func() {

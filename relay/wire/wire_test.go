@@ -41,6 +41,7 @@ func sampleFrames() []Frame {
 		{ID: 21, Body: &Contacts{Entries: []ContactEntry{{User: u, State: ContactAllowed, UpdatedMS: 9}}}},
 		{ID: 22, Body: &Devices{Devices: []DeviceInfo{{ID: 1, Name: "Phone", CreatedMS: 1, LastSeenMS: 2}}}},
 		{Body: &Notice{Kind: NoticeRetentionGap, Oldest: 1234}},
+		{ID: 23, Body: &Rejected{MessageID: m, Code: CodeRateLimited, Message: "over the daily quota", RetryAfterMS: 1500}},
 	}
 }
 
