@@ -97,6 +97,12 @@ type partBatch struct {
 // segment files; writes and syncs the log; then writes each partition's
 // segment and makes its records visible.
 func (b *Bus) cycle(reqs []*appendReq) {
+	if !b.roomFor(reqs) {
+		for _, r := range reqs {
+			r.done <- errNoSpace
+		}
+		return
+	}
 	now := b.cfg.Now().UnixNano()
 	var batches []*partBatch
 	for _, r := range reqs {
@@ -134,7 +140,9 @@ func (b *Bus) cycle(reqs []*appendReq) {
 
 	var err error
 	if len(buf) > 0 {
-		err = b.walAppend(buf)
+		if err = b.reserve(batches); err == nil {
+			err = b.walAppend(buf)
+		}
 	}
 	for _, pb := range batches {
 		p := pb.reqs[0].p
@@ -159,6 +167,23 @@ func (b *Bus) cycle(reqs []*appendReq) {
 	if err == nil && b.wal != nil && b.wal.size >= b.cfg.WALBytes {
 		b.rotateWAL()
 	}
+}
+
+// reserve allocates, before anything is logged, the segment space the
+// cycle's records will take, so that a full disk fails the cycle while
+// nothing is written rather than after the log holds records a segment
+// lacks. New segment files are not reserved: the free-space floor covers
+// them.
+func (b *Bus) reserve(batches []*partBatch) error {
+	for _, pb := range batches {
+		if pb.err != nil {
+			continue
+		}
+		if err := pb.w.reserve(); err != nil {
+			return fmt.Errorf("append: reserve segment space: %w", err)
+		}
+	}
+	return nil
 }
 
 // A run is a stretch of one cycle's records for one partition that goes to
@@ -221,6 +246,26 @@ func (w *partWriter) add(buf, key, value []byte, t int64) []byte {
 	r.next, r.lastIdx, r.lastPos, r.minTime = w.next, w.lastIdx, w.lastPos, w.minTime
 	r.maxTime = max(r.maxTime, t)
 	return buf
+}
+
+// reserve allocates the space of the runs that go to the active segment.
+func (w *partWriter) reserve() error {
+	for i := range w.runs {
+		r := &w.runs[i]
+		if r.roll {
+			return nil
+		}
+		cf, err := w.p.b.files.acquire(w.p.segPath(r.base))
+		if err != nil {
+			return nil // apply will say
+		}
+		err = reserveSpace(cf.f, r.pos, int64(r.to-r.from))
+		w.p.b.files.release(cf)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // apply writes the planned runs to the segment files (rolling where
