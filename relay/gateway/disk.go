@@ -68,7 +68,10 @@ func (g *diskGuard) full() bool {
 		return false
 	}
 	g.failing = false
-	need := max(g.minBytes, uint64(g.minPct/100*float64(total)))
+	need := g.minBytes
+	if g.minPct > 0 {
+		need = max(need, uint64(g.minPct/100*float64(total)))
+	}
 	low := free < need
 	if low != g.low {
 		if low {

@@ -95,7 +95,8 @@ type Config struct {
 	// messages are written to; nil skips the check (a Kafka cluster
 	// watches its own disks). While the free space is below the larger of
 	// MinFreeBytes (default 1 GiB; negative: no check) and MinFreePercent
-	// of the filesystem (default 2), Send answers unavailable.
+	// of the filesystem (default 2; negative: none), Send answers
+	// unavailable.
 	DiskFree       func() (free, total uint64, err error)
 	MinFreeBytes   int64
 	MinFreePercent float64
@@ -181,8 +182,8 @@ func (c *Config) Validate() error {
 		return errors.New("gateway: negative rate")
 	case c.ContactCache < 0 || c.RequestMaxBytes < 0:
 		return errors.New("gateway: negative contact setting")
-	case c.MinFreePercent < 0 || c.MinFreePercent >= 100:
-		return errors.New("gateway: free disk percentage not in [0, 100)")
+	case c.MinFreePercent >= 100:
+		return errors.New("gateway: free disk percentage of 100 or more")
 	}
 	return c.Quota.validate()
 }

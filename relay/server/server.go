@@ -35,6 +35,10 @@ type Parts struct {
 	Bus       bus.Bus
 	Directory directory.Directory
 	Accounts  gateway.Accounts
+	// DiskSpace reports the free and total bytes of the data directory's
+	// filesystem, which the gateway watches (gateway.Config.DiskFree);
+	// nil when the data is elsewhere (cluster mode).
+	DiskSpace func() (free, total uint64, err error)
 }
 
 // Config configures a Server.
@@ -97,6 +101,9 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 	gc := cfg.Gateway
 	gc.Logger = cfg.Logger
 	gc.Metrics = s.metrics.gatewayHooks()
+	if gc.DiskFree == nil {
+		gc.DiskFree = parts.DiskSpace
+	}
 	if s.router != nil {
 		gc.OnContactChange = s.router.Forget
 	}
