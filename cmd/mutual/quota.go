@@ -16,16 +16,19 @@ type quotaFlags struct {
 	messagesDay int64
 	rate        byteSize
 	burst       byteSize
+	readRate    byteSize
 	minFree     byteSize
 	minFreePct  float64
 }
 
 func (q *quotaFlags) register(fs *flag.FlagSet) {
 	q.bytesDay, q.rate, q.burst, q.minFree = gateway.DefaultBytesPerDay, gateway.DefaultByteRate, gateway.DefaultByteBurst, 1<<30
+	q.readRate = gateway.DefaultReadRate
 	fs.Var(&q.bytesDay, "quota-bytes-day", "ciphertext one account may send a day, such as 256MiB (0: no limit)")
 	fs.Int64Var(&q.messagesDay, "quota-messages-day", gateway.DefaultMessagesPerDay, "messages one account may send a day (0: no limit)")
 	fs.Var(&q.rate, "quota-rate", "ciphertext one account may send a second, sustained, such as 256KiB (0: no limit)")
 	fs.Var(&q.burst, "quota-burst", "ciphertext one account may send at once, at least 512KiB")
+	fs.Var(&q.readRate, "quota-read-rate", "ciphertext of one account's messages, stored or refused, read a second before its connections wait (0: no limit)")
 	fs.Var(&q.minFree, "min-free-disk", "refuse messages while the data directory's disk has less free space than this, such as 1GiB (0: never)")
 	fs.Float64Var(&q.minFreePct, "min-free-disk-percent", 2, "... or less than this percentage of its size, whichever is larger")
 }
@@ -41,6 +44,7 @@ func (q *quotaFlags) apply(c *gateway.Config) {
 	c.Quota = gateway.Quota{
 		MessagesPerDay: off(q.messagesDay), BytesPerDay: off(int64(q.bytesDay)),
 		ByteRate: float64(off(int64(q.rate))), ByteBurst: int64(q.burst),
+		ReadRate: float64(off(int64(q.readRate))),
 	}
 	c.MinFreeBytes, c.MinFreePercent = off(int64(q.minFree)), q.minFreePct
 	if q.minFreePct == 0 {

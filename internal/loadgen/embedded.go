@@ -7,6 +7,7 @@ import (
 	"runtime"
 
 	"github.com/mutualcoop/mutual/internal/relaytest"
+	"github.com/mutualcoop/mutual/relay/gateway"
 	"github.com/mutualcoop/mutual/relay/server"
 )
 
@@ -23,7 +24,11 @@ type EmbeddedOptions struct {
 	// with few clients would otherwise meet; zero keeps the default.
 	SendRate  float64
 	SendBurst int
-	Logger    *slog.Logger
+	// Quota replaces the relay's per-account quotas, which one bench
+	// client sending thousands of messages a second would meet; the zero
+	// value keeps the defaults.
+	Quota  gateway.Quota
+	Logger *slog.Logger
 }
 
 // EmbeddedRelay is a relay on the embedded default (embedded bus, SQLite)
@@ -54,6 +59,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*EmbeddedRelay, erro
 		Config: func(c *server.Config) {
 			c.Gateway.SendRate = o.SendRate
 			c.Gateway.SendBurst = o.SendBurst
+			c.Gateway.Quota = o.Quota
 		},
 	})
 	if err != nil {

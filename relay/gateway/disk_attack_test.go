@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mutualcoop/mutual/internal/wait"
 	"github.com/mutualcoop/mutual/relay/bus"
 	"github.com/mutualcoop/mutual/relay/gateway"
 	"github.com/mutualcoop/mutual/relay/wire"
@@ -200,4 +201,56 @@ func TestDiskNearlyFull(t *testing.T) {
 	clk.advance(time.Second)
 	alice.mustSend(wire.KindMessage, to(bob))
 	h.waitInbox(bob.user, 2)
+}
+
+// TestFloodIsThrottled: an account that keeps sending past its read rate
+// (here to strangers, so that nothing is stored and no quota refuses
+// it) is no longer read from until its rate allows, while everyone
+// else's messages go through at once.
+func TestFloodIsThrottled(t *testing.T) {
+	clk := &clock{now: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
+	var sends atomic.Int64 // Send frames read, from anyone
+	h := newHarness(t, func(c *gateway.Config) {
+		c.Now = clk.Now
+		c.Quota.ReadRate, c.Quota.ReadBurst = 1<<20, 1<<20
+		c.Metrics.Frame = func(t wire.Type) {
+			if t == wire.TypeSend {
+				sends.Add(1)
+			}
+		}
+	})
+	mallory := h.register(t, "email:mallory@example.org")
+	var strangers []*device
+	for _, a := range []string{"a", "b", "c", "d", "e"} {
+		strangers = append(strangers, h.register(t, "email:"+a+"@example.org"))
+	}
+	alice := h.register(t, "email:alice@example.org")
+	bob := h.register(t, "email:bob@example.org")
+	bob.allow(alice)
+
+	flood := big(96<<10, strangers...) // 480 KiB: two fit in the burst
+	var ids []uint64
+	for range 4 {
+		ids = append(ids, mallory.send(&wire.Send{MessageID: wire.NewMessageID(), Kind: wire.KindMessage, Recipients: flood}))
+	}
+	for _, id := range ids[:2] {
+		if f := mallory.read(); f.ID != id {
+			t.Fatalf("answer to %d, want %d", f.ID, id)
+		}
+	}
+	// The third was read and waits for the rate; the fourth is not read.
+	wait.For(t, "the third flood frame read", func() bool { return sends.Load() >= 3 })
+	alice.mustSend(wire.KindMessage, to(bob))
+	if d := bob.deliver(); d.Envelope.Sender != alice.user {
+		t.Fatalf("bob got %+v", d.Envelope)
+	}
+	if n := sends.Load(); n != 4 {
+		t.Fatalf("%d Send frames read, want the flood's first three and alice's", n)
+	}
+	clk.advance(time.Second) // a second's worth of rate: the last two
+	for _, id := range ids[2:] {
+		if f := mallory.read(); f.ID != id {
+			t.Fatalf("answer to %d, want %d", f.ID, id)
+		}
+	}
 }

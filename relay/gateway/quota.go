@@ -21,6 +21,13 @@ type Quota struct {
 	BytesPerDay    int64   // ciphertext bytes stored a day; 256 MiB
 	ByteRate       float64 // ciphertext bytes a second, sustained; 256 KiB
 	ByteBurst      int64   // ciphertext bytes at once; 4 MiB (a Send is at most 512 KiB)
+
+	// ReadRate and ReadBurst bound the ciphertext bytes of every Send an
+	// account's connections are read, stored or refused: past them the
+	// gateway reads that account's connections no faster (see
+	// throttle). Defaults 1 MiB a second and 8 MiB.
+	ReadRate  float64
+	ReadBurst int64
 }
 
 // Default quota.
@@ -29,6 +36,8 @@ const (
 	DefaultBytesPerDay    = 256 << 20
 	DefaultByteRate       = 256 << 10
 	DefaultByteBurst      = 4 << 20
+	DefaultReadRate       = 1 << 20
+	DefaultReadBurst      = 8 << 20
 )
 
 func (q *Quota) setDefaults() {
@@ -44,11 +53,20 @@ func (q *Quota) setDefaults() {
 	if q.ByteBurst == 0 {
 		q.ByteBurst = DefaultByteBurst
 	}
+	if q.ReadRate == 0 {
+		q.ReadRate = DefaultReadRate
+	}
+	if q.ReadBurst == 0 {
+		q.ReadBurst = DefaultReadBurst
+	}
 }
 
 func (q *Quota) validate() error {
 	if q.ByteRate > 0 && q.ByteBurst < wire.MaxFrameSize {
 		return fmt.Errorf("gateway: quota burst of %d bytes is below one Send (%d bytes)", q.ByteBurst, wire.MaxFrameSize)
+	}
+	if q.ReadRate > 0 && q.ReadBurst < wire.MaxFrameSize {
+		return fmt.Errorf("gateway: read burst of %d bytes is below one Send (%d bytes)", q.ReadBurst, wire.MaxFrameSize)
 	}
 	return nil
 }

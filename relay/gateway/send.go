@@ -30,6 +30,10 @@ func (c *conn) handleSend(ctx context.Context, id uint64, s *wire.Send) {
 		reject(wire.CodeBadRequest, "no recipients")
 		return
 	}
+	cost := sendCost(s)
+	if !c.throttle(ctx, cost) {
+		return // the connection is closing
+	}
 	if c.g.disk.full() {
 		c.reply(id, &wire.Rejected{MessageID: s.MessageID, Code: wire.CodeUnavailable, Message: "the relay's disk is full; retry later", RetryAfterMS: uint64(diskRetry.Milliseconds())})
 		return
@@ -114,7 +118,7 @@ func (c *conn) handleSend(ctx context.Context, id uint64, s *wire.Send) {
 			return
 		}
 	}
-	if err := c.chargeQuota(ctx, sendCost(s)); err != nil {
+	if err := c.chargeQuota(ctx, cost); err != nil {
 		c.rejectQuota(id, s, err)
 		return
 	}
