@@ -9,15 +9,67 @@ import (
 
 // appendReq is the part of one Append call that goes to one partition.
 type appendReq struct {
-	p    *partition
-	msgs []bus.Message
-	size int        // bytes of keys and values
-	done chan error // buffered; receives exactly one result
+	p      *partition
+	msgs   []bus.Message
+	size   int        // bytes of keys and values
+	done   chan error // buffered; receives exactly one result
+	waited bool       // a large request that already gave way once (see take)
 }
 
 // maxCycleBytes bounds what one write cycle takes from the queue (at least
 // one request), and so the writer's buffer.
 const maxCycleBytes = 8 << 20
+
+// largeReq is the size from which a request gives way, once, to the
+// smaller ones queued with it: a cycle lasts as long as its write and
+// sync, and a message of a few hundred bytes should not wait for someone
+// else's half megabyte. Requests of concurrent Appends have no order
+// between them, so this reorders nothing anyone relies on.
+const largeReq = 64 << 10
+
+// take removes from the queue the requests of the next cycle and appends
+// them to reqs: the queue's head up to maxCycleBytes (at least one
+// request), except that large requests that have not given way yet do so
+// when small ones are queued too. Called with qmu held.
+func (b *Bus) take(reqs []*appendReq) []*appendReq {
+	small, large := 0, false
+	for _, r := range b.queue {
+		if r.size >= largeReq && !r.waited {
+			large = true
+		} else {
+			small++
+		}
+	}
+	if large && small > 0 {
+		size := 0
+		rest := b.queue[:0]
+		for _, r := range b.queue {
+			switch {
+			case r.size >= largeReq && !r.waited:
+				r.waited = true
+				rest = append(rest, r)
+			case size+r.size <= maxCycleBytes || len(reqs) == 0:
+				size += r.size
+				reqs = append(reqs, r)
+			default:
+				rest = append(rest, r)
+			}
+		}
+		clear(b.queue[len(rest):])
+		b.queue = rest
+		return reqs
+	}
+	n, size := 0, 0
+	for n < len(b.queue) && (n == 0 || size+b.queue[n].size <= maxCycleBytes) {
+		size += b.queue[n].size
+		n++
+	}
+	reqs = append(reqs, b.queue[:n]...)
+	rest := copy(b.queue, b.queue[n:])
+	clear(b.queue[rest:])
+	b.queue = b.queue[:rest]
+	return reqs
+}
 
 // enqueue queues requests for the writer, starting it if it is not running.
 // The caller holds closeMu for reading.
@@ -70,15 +122,7 @@ func (b *Bus) runWriter() {
 			b.qmu.Unlock()
 			return
 		}
-		n, size := 0, 0
-		for n < len(b.queue) && (n == 0 || size+b.queue[n].size <= maxCycleBytes) {
-			size += b.queue[n].size
-			n++
-		}
-		reqs = append(reqs[:0], b.queue[:n]...)
-		rest := copy(b.queue, b.queue[n:])
-		clear(b.queue[rest:])
-		b.queue = b.queue[:rest]
+		reqs = b.take(reqs[:0])
 		b.qmu.Unlock()
 		b.cycle(reqs)
 		clear(reqs)
