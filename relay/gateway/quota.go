@@ -95,13 +95,13 @@ type quotaRate struct {
 	why    string
 }
 
-// errQuota is a Send over its account's quota; retry says when it fits.
-type errQuota struct {
+// quotaError is a Send over its account's quota; retry says when it fits.
+type quotaError struct {
 	why   string
 	retry time.Duration
 }
 
-func (e *errQuota) Error() string { return e.why }
+func (e *quotaError) Error() string { return e.why }
 
 // sendCost is what a Send stores, in the bytes the quota counts.
 func sendCost(s *wire.Send) int64 {
@@ -113,7 +113,7 @@ func sendCost(s *wire.Send) int64 {
 }
 
 // chargeQuota charges a Send of n bytes to the sending account, or
-// returns an *errQuota. Each limit is charged in turn, all or nothing: a
+// returns an *quotaError. Each limit is charged in turn, all or nothing: a
 // Send refused by a later limit keeps what earlier ones charged, which
 // only ever counts against an account already at its limit.
 func (c *conn) chargeQuota(ctx context.Context, n int64) error {
@@ -129,7 +129,7 @@ func (c *conn) chargeQuota(ctx context.Context, n int64) error {
 			return fmt.Errorf("send quota: %w", err)
 		}
 		if !ok {
-			return &errQuota{why: q.why, retry: retry}
+			return &quotaError{why: q.why, retry: retry}
 		}
 	}
 	return nil
@@ -137,7 +137,7 @@ func (c *conn) chargeQuota(ctx context.Context, n int64) error {
 
 // rejectQuota answers a Send refused by chargeQuota.
 func (c *conn) rejectQuota(id uint64, s *wire.Send, err error) {
-	var q *errQuota
+	var q *quotaError
 	if !errors.As(err, &q) {
 		c.reply(id, c.errorFrame(err))
 		return
