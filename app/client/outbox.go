@@ -250,11 +250,45 @@ func (c *Client) refused(ctx context.Context, e *outboxEntry, code wire.Code) (o
 	switch code {
 	case wire.CodeRateLimited, wire.CodeUnavailable, wire.CodeInternal, wire.CodeNoPrekeys:
 		return outcomeRetry, nil
+	case wire.CodeNotAccepted:
+		if err := c.notAccepted(ctx, e); err != nil {
+			return 0, err
+		}
+		return outcomeDone, nil
 	}
 	if err := c.failed(ctx, e, code); err != nil {
 		return 0, err
 	}
 	return outcomeDone, nil
+}
+
+// notAccepted handles a message the relay refused at once because its
+// peer has not accepted this account: as the same refusal delivered
+// later by the relay's router (receiveRejection), the message fails and
+// what follows goes as a contact request again.
+func (c *Client) notAccepted(ctx context.Context, e *outboxEntry) error {
+	var r received
+	err := c.update(ctx, func(ts *txState) error {
+		r = received{}
+		if err := ts.tx.Delete(bOutbox, seqKey(e.seq)); err != nil {
+			return err
+		}
+		env := &wire.Envelope{
+			MessageID: e.MessageID, Sender: c.me().User, ServerTimeMS: ts.now,
+			Kind: wire.KindRejected, Code: wire.CodeNotAccepted, Subject: e.Peer,
+		}
+		return c.receiveRejection(ts, env, &r)
+	})
+	if err != nil {
+		return fmt.Errorf("record refused message: %w", err)
+	}
+	for _, ev := range r.events {
+		c.emit(ev)
+	}
+	if r.queued {
+		c.poke()
+	}
+	return nil
 }
 
 // prepare sets up missing sessions and encrypts the entry for every

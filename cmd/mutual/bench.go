@@ -35,6 +35,9 @@ type benchFlags struct {
 	drainTimeout time.Duration
 	cpuProfile   string
 	attack       string
+	flood        int
+	floodSize    int
+	floodTo      string
 	log          logFlags
 }
 
@@ -52,6 +55,9 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long to wait after the last send for deliveries")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the sending phase to this file")
 	fs.StringVar(&f.attack, "attack", "", "run the bench twice, quiet and then while these attacks run from other loopback addresses: \"all\" or a comma list of "+strings.Join(attack.Names, ", "))
+	fs.IntVar(&f.flood, "flood", 0, "add one account sending fan-outs to this many recipients as fast as it can while the clients are measured (0: none)")
+	fs.IntVar(&f.floodSize, "flood-size", 96<<10, "ciphertext bytes per flood recipient")
+	fs.StringVar(&f.floodTo, "flood-to", "strangers", "flood recipients: strangers, or contacts (they allowed the flooder)")
 	f.log.register(fs)
 }
 
@@ -71,6 +77,12 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := loadgen.Config{
 		Clients: f.clients, Messages: f.messages, Rate: f.rate, Size: f.size,
 		InFlight: f.inflight, Opaque: f.opaque, DrainTimeout: f.drainTimeout, Progress: stderr,
+	}
+	if f.flood > 0 {
+		if f.floodTo != "strangers" && f.floodTo != "contacts" {
+			return fmt.Errorf("--flood-to %q: want strangers or contacts", f.floodTo)
+		}
+		cfg.Flood = &loadgen.Flood{Recipients: f.flood, Size: f.floodSize, Allowed: f.floodTo == "contacts"}
 	}
 	if f.cpuProfile != "" {
 		out, err := os.Create(f.cpuProfile)
@@ -121,11 +133,18 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	relay, err := loadgen.StartEmbedded(ctx, loadgen.EmbeddedOptions{
+	opts := loadgen.EmbeddedOptions{
 		Dir: dir, Clients: f.clients, Logger: log,
 		// One connection of a bench sends far more than a person does.
 		Rates: gateway.Rates{Send: limit.PerSecond(1e9, 1e9)},
-	})
+		Quota: gateway.Quota{MessagesPerDay: -1, BytesPerDay: -1, ByteRate: -1, ReadRate: -1},
+	}
+	if cfg.Flood != nil || f.attack != "" {
+		// Floods and attacks meet the relay as it is; the clients stay
+		// well below its limits at the rates such runs use.
+		opts.Rates, opts.Quota = gateway.Rates{}, gateway.Quota{}
+	}
+	relay, err := loadgen.StartEmbedded(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,7 @@ type serveFlags struct {
 	bus     string
 	router  bool
 	cluster clusterFlags
+	quota   quotaFlags
 
 	log logFlags
 }
@@ -70,6 +71,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.bus, "bus", "embedded", "message bus: embedded (one machine) or kafka (cluster; needs --kafka-brokers and --db)")
 	fs.BoolVar(&f.router, "router", false, "with --bus kafka, also run a router in this process")
 	f.cluster.register(fs)
+	f.quota.register(fs)
 	f.log.register(fs)
 }
 
@@ -128,6 +130,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.Gateway.OriginPatterns = f.origins
 	cfg.Gateway.TrustForwardedFor = f.forwarded
+	f.quota.apply(&cfg.Gateway)
 	var parts server.Parts
 	switch f.bus {
 	case "embedded":

@@ -81,6 +81,10 @@ type Config struct {
 	// profile, for instance).
 	OnSending func() (stop func())
 
+	// Flood, when set, adds one account that floods the relay with large
+	// fan-outs while the clients are measured.
+	Flood *Flood
+
 	// Progress receives a line per setup phase; nil discards them.
 	Progress io.Writer
 }
@@ -138,6 +142,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("loadgen: local network %s is too small for %d clients", c.LocalNet, c.Clients)
 	case len(c.RunID) > 32:
 		return errors.New("loadgen: run ID over 32 characters")
+	}
+	if c.Flood != nil {
+		f := *c.Flood
+		return f.validate()
 	}
 	return nil
 }

@@ -24,7 +24,11 @@ type EmbeddedOptions struct {
 	// limit (500 a second, bursts of 2,000): set Send to lift it. A run
 	// with many clients meets the per-network limits unless its clients
 	// connect from addresses of their own (Config.LocalNet).
-	Rates  gateway.Rates
+	Rates gateway.Rates
+	// Quota replaces the relay's per-account quotas, which one bench
+	// client sending thousands of messages a second would meet; the zero
+	// value keeps the defaults.
+	Quota  gateway.Quota
 	Logger *slog.Logger
 }
 
@@ -58,6 +62,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*EmbeddedRelay, erro
 		},
 		Config: func(c *server.Config) {
 			c.Gateway.Rates = o.Rates
+			c.Gateway.Quota = o.Quota
 		},
 	})
 	if err != nil {

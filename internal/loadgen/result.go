@@ -56,6 +56,9 @@ type Result struct {
 	// Relay is the relay's own account of the sending phase, when
 	// Config.MetricsURL was given.
 	Relay *RelayStats
+
+	// Flood is what the flooding account got, with Config.Flood.
+	Flood *FloodResult
 }
 
 // Rate is the delivery rate: distinct deliveries over Elapsed, per second.
@@ -147,6 +150,10 @@ func (r *Result) WriteReport(w io.Writer) error {
 	}
 	if r.Relay != nil {
 		fmt.Fprintf(&b, "relay         %s\n", r.Relay)
+	}
+	if f := r.Flood; f != nil {
+		fmt.Fprintf(&b, "flood         sent=%d accepted=%d (%s stored) refused=%d rejected%s\n",
+			f.Sent, f.Accepted, formatBytes(f.AcceptedBytes), f.Refused, byCode(f.RejectedBy))
 	}
 	b.WriteString(r.Summary())
 	b.WriteByte('\n')

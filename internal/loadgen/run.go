@@ -31,6 +31,9 @@ type client struct {
 	e2e  *E2E    // with end-to-end encryption: enc, made before registering
 	peer *client // the client this one sends to
 	conv wire.ConversationID
+	// plain: registers with a minimal key set, never encrypts (the
+	// flooding account and its recipients).
+	plain bool
 
 	quota atomic.Int64 // messages still to send
 	seq   atomic.Uint64
@@ -59,6 +62,8 @@ type run struct {
 	mu         sync.Mutex
 	rejectedBy map[wire.Code]int64
 	warnOnce   sync.Once
+
+	flood *flooder // with Config.Flood
 }
 
 // ackEvery is the most deliveries a receiver takes before acknowledging;
@@ -128,6 +133,21 @@ func (r *run) measure(ctx context.Context, res *Result) error {
 		defer r.cfg.OnSending()()
 	}
 	r.t0 = time.Now()
+	stopFlood := func() {}
+	if r.flood != nil {
+		fctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r.flood.run(fctx, r.cfg.SendTimeout)
+		}()
+		stopFlood = func() {
+			cancel()
+			<-done
+			res.Flood = r.flood.result()
+		}
+		defer stopFlood()
+	}
 	if err := r.sendAll(ctx); err != nil {
 		return err
 	}
@@ -136,6 +156,8 @@ func (r *run) measure(ctx context.Context, res *Result) error {
 	if err := r.drain(ctx); err != nil {
 		return err
 	}
+	stopFlood()
+	stopFlood = func() {}
 	finish() // the counts are final once the receivers have stopped
 	if r.cfg.MetricsURL != "" {
 		after, err := ScrapeRelayStats(ctx, metrics, r.cfg.MetricsURL)
@@ -221,6 +243,9 @@ func (r *run) setup(ctx context.Context, res *Result) error {
 		for _, c := range r.clients {
 			c.enc = Opaque{}
 		}
+	}
+	if r.cfg.Flood != nil {
+		return r.setupFlood(ctx)
 	}
 	return nil
 }
@@ -327,7 +352,7 @@ func sourceAddr(p netip.Prefix, i int) netip.Addr {
 // its keys. The connection is closed afterwards: connect opens the one
 // the run uses, so that memory is measured for connections alone.
 func (r *run) register(ctx context.Context, c *client) error {
-	if r.cfg.e2e() && c.e2e == nil {
+	if r.cfg.e2e() && c.e2e == nil && !c.plain {
 		e, err := NewE2E(nil)
 		if err != nil {
 			return fmt.Errorf("client %d keys: %w", c.idx, err)

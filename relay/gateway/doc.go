@@ -42,4 +42,10 @@
 //
 // The sender's identity on every record is the authenticated device's,
 // never anything the client wrote.
+//
+// What may reach the bus: before a Send is written, its account's read
+// rate is charged (throttle.go; past it the reader waits), the disk must
+// have room (disk.go), every recipient of a message must have allowed the
+// sender (contacts.go; the router keeps its own check) and the account's
+// quota must allow it (quota.go). A refused Send writes nothing.
 package gateway

@@ -99,6 +99,22 @@ type Config struct {
 	MaxUnauth           int
 	MaxUnauthPerNetwork int
 
+	ContactCache    time.Duration // how long a recipient's decision about a sender is reused; 2s
+	RequestMaxBytes int           // ciphertext per device of a contact request; 16 KiB
+
+	// Quota bounds what each account may have stored (see Quota).
+	Quota Quota
+
+	// DiskFree reports the free and total bytes of the filesystem that
+	// messages are written to; nil skips the check (a Kafka cluster
+	// watches its own disks). While the free space is below the larger of
+	// MinFreeBytes (default 1 GiB; negative: no check) and MinFreePercent
+	// of the filesystem (default 2; negative: none), Send answers
+	// unavailable.
+	DiskFree       func() (free, total uint64, err error)
+	MinFreeBytes   int64
+	MinFreePercent float64
+
 	// OriginPatterns are the extra browser origins allowed to connect
 	// (same-origin is always allowed; native clients send no Origin).
 	OriginPatterns []string
@@ -145,6 +161,15 @@ func (c *Config) setDefaults() {
 	def(&c.WriteTimeout, 10*time.Second)
 	def(&c.OffsetFlush, 200*time.Millisecond)
 	def(&c.DeviceCache, 2*time.Second)
+	def(&c.ContactCache, 2*time.Second)
+	defInt(&c.RequestMaxBytes, 16<<10)
+	c.Quota.setDefaults()
+	if c.MinFreeBytes == 0 {
+		c.MinFreeBytes = 1 << 30
+	}
+	if c.MinFreePercent == 0 {
+		c.MinFreePercent = 2
+	}
 	defInt(&c.OutQueue, 64)
 	defInt(&c.SendQueue, 64)
 	defInt(&c.Window, 256)
@@ -187,8 +212,15 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("gateway: at most %d contacts fit in one list", wire.MaxListEntries)
 	case c.PrekeyPairRate.Off(), c.PrekeyClaimRate.Off(), c.PrekeyDeviceRate.Off():
 		return errors.New("gateway: a one-time prekey limit is off")
+	case c.ContactCache < 0 || c.RequestMaxBytes < 0:
+		return errors.New("gateway: negative contact setting")
+	case c.MinFreePercent >= 100:
+		return errors.New("gateway: free disk percentage of 100 or more")
 	}
-	return c.Rates.validate()
+	if err := c.Rates.validate(); err != nil {
+		return err
+	}
+	return c.Quota.validate()
 }
 
 type devKey struct {
@@ -204,6 +236,9 @@ type Gateway struct {
 	accounts Accounts
 	offsets  *offsets
 	devices  *deviceCache
+	contacts *contactCache
+	quota    []quotaRate
+	disk     *diskGuard // nil: no check
 
 	mu     sync.Mutex
 	conns  map[devKey]*conn // authenticated connections by device
@@ -228,11 +263,14 @@ func New(cfg Config, b Bus, dir Directory, accounts Accounts) (*Gateway, error) 
 	ctx, stop := context.WithCancel(context.Background())
 	g := &Gateway{
 		cfg: cfg, bus: b, dir: dir, accounts: accounts,
-		offsets: newOffsets(dir, cfg.Logger),
-		devices: newDeviceCache(cfg.DeviceCache, cfg.Now),
-		conns:   make(map[devKey]*conn),
-		all:     make(map[*conn]struct{}),
-		stop:    stop,
+		offsets:  newOffsets(dir, cfg.Logger),
+		devices:  newDeviceCache(cfg.DeviceCache, cfg.Now),
+		contacts: newContactCache(cfg.ContactCache, cfg.Now),
+		quota:    cfg.Quota.rates(),
+		disk:     newDiskGuard(&cfg),
+		conns:    make(map[devKey]*conn),
+		all:      make(map[*conn]struct{}),
+		stop:     stop,
 	}
 	if err := g.watchRemovals(ctx); err != nil {
 		stop()

@@ -308,6 +308,7 @@ func (c *conn) handleSetContact(ctx context.Context, id uint64, s *wire.SetConta
 		c.reply(id, c.errorFrame(err))
 		return
 	}
+	c.g.contacts.forget(c.key.user, s.User)
 	if f := c.g.cfg.OnContactChange; f != nil {
 		f(c.key.user, s.User)
 	}

@@ -164,7 +164,7 @@ func (c *conn) limitSend(ctx context.Context, id uint64, s *wire.Send) bool {
 		if s.Kind == wire.KindRequest {
 			what = "too many contact requests"
 		}
-		c.reply(id, &wire.Rejected{MessageID: s.MessageID, Code: wire.CodeRateLimited,
+		c.reply(id, &wire.Rejected{MessageID: s.MessageID, Code: wire.CodeRateLimited, RetryAfterMS: uint64(retry.Milliseconds()) + 1,
 			Message: fmt.Sprintf("%s; retry in %v", what, retry.Round(time.Millisecond))})
 	}
 	return ok && err == nil

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/mutualcoop/mutual/relay/bus"
 	"github.com/mutualcoop/mutual/relay/wire"
@@ -26,6 +27,18 @@ func (c *conn) handleSend(ctx context.Context, id uint64, s *wire.Send) {
 	}
 	if len(s.Recipients) == 0 {
 		reject(wire.CodeBadRequest, "no recipients")
+		return
+	}
+	cost := sendCost(s)
+	if !c.throttle(ctx, cost) {
+		return // the connection is closing
+	}
+	if c.g.disk.full() {
+		c.reply(id, &wire.Rejected{MessageID: s.MessageID, Code: wire.CodeUnavailable, Message: "the relay's disk is full; retry later", RetryAfterMS: uint64(diskRetry.Milliseconds())})
+		return
+	}
+	if s.Kind == wire.KindRequest && c.requestTooLarge(s) {
+		reject(wire.CodeTooLarge, "a contact request is one short first message")
 		return
 	}
 	if !c.limitSend(ctx, id, s) {
@@ -91,8 +104,27 @@ func (c *conn) handleSend(ctx context.Context, id uint64, s *wire.Send) {
 			return
 		}
 	}
+	if s.Kind == wire.KindMessage {
+		u, err := c.refuser(ctx, users)
+		if err != nil {
+			c.reply(id, c.errorFrame(err))
+			return
+		}
+		if !u.IsZero() {
+			// What the router would say, without storing anything.
+			c.reply(id, &wire.Rejected{MessageID: s.MessageID, Code: wire.CodeNotAccepted, Message: "the recipient has not accepted you", User: u})
+			return
+		}
+	}
+	if err := c.chargeQuota(ctx, cost); err != nil {
+		c.rejectQuota(id, s, err)
+		return
+	}
 	c.sendq <- &pendingSend{id: id, msg: s}
 }
+
+// appendRetry is the wait suggested to a Send the bus failed to store.
+const appendRetry = time.Second
 
 // maxSendBatch bounds how many queued Sends share one bus append.
 const maxSendBatch = 64
@@ -140,7 +172,7 @@ func (c *conn) appendBatch(batch []*pendingSend) {
 	if err != nil {
 		c.g.cfg.Logger.Warn("gateway: append to in failed", "err", err, "messages", len(batch))
 		for _, p := range batch {
-			c.reply(p.id, &wire.Rejected{MessageID: p.msg.MessageID, Code: wire.CodeUnavailable, Message: "not stored; retry"})
+			c.reply(p.id, &wire.Rejected{MessageID: p.msg.MessageID, Code: wire.CodeUnavailable, Message: "not stored; retry", RetryAfterMS: uint64(appendRetry.Milliseconds())})
 		}
 		return
 	}

@@ -29,6 +29,13 @@ func TestSend(t *testing.T) {
 	erin := h.register(t, "email:erin@example.org")
 	h.dir.failDevicesOf(broken.user)
 	h.dir.failDevicesOf(erin.user)
+	bob.allow(carol, alice)
+	carol.allow(alice, erin)
+	dave.allow(carol)
+	blocker := h.register(t, "email:blocker@example.org")
+	if got := blocker.call(&wire.SetContact{User: carol.user, State: wire.ContactBlocked}); !isOK(got) {
+		t.Fatalf("block: %#v", got)
+	}
 
 	withCiphertext := func(rs []wire.Recipient, i int, ct []byte) []wire.Recipient {
 		rs[i].Ciphertext = ct
@@ -69,6 +76,10 @@ func TestSend(t *testing.T) {
 		{name: "a device of the sender that does not exist", from: alice, kind: wire.KindMessage, recipients: to(carol, alice3), want: wire.CodeStaleDevices, user: alice.user, devices: []wire.DeviceID{alice2.id}},
 		{name: "directory fails on a recipient", from: carol, kind: wire.KindMessage, recipients: to(broken), want: wire.CodeInternal, errFrame: true},
 		{name: "directory fails on the sender", from: erin, kind: wire.KindMessage, recipients: to(carol), want: wire.CodeInternal, errFrame: true},
+		{name: "message to a stranger", from: carol, kind: wire.KindMessage, recipients: to(alice, alice2), want: wire.CodeNotAccepted, user: alice.user},
+		{name: "message to several users, one a stranger", from: alice, kind: wire.KindMessage, recipients: to(bob, dave, bob2, carol, alice2), want: wire.CodeNotAccepted, user: dave.user},
+		{name: "message to a user who blocked the sender", from: carol, kind: wire.KindMessage, recipients: to(blocker), want: wire.CodeNotAccepted, user: blocker.user},
+		{name: "request to a user who blocked the sender", from: carol, kind: wire.KindRequest, recipients: to(blocker)},
 		{name: "bus fails", from: carol, kind: wire.KindMessage, recipients: to(dave), failAppend: true, want: wire.CodeUnavailable},
 	}
 	for _, tt := range tests {
@@ -110,6 +121,8 @@ func TestSendRateLimited(t *testing.T) {
 	h := newHarness(t, func(c *gateway.Config) { c.Rates.Send = limit.Rate{Every: time.Hour, Burst: 2} })
 	alice := h.register(t, "email:alice@example.org")
 	bob := h.register(t, "email:bob@example.org")
+	alice.allow(bob)
+	bob.allow(alice)
 	for range 2 {
 		alice.mustSend(wire.KindMessage, to(bob))
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mutualcoop/mutual/app/transport"
 	"github.com/mutualcoop/mutual/internal/relaytest"
+	"github.com/mutualcoop/mutual/relay/gateway"
 	"github.com/mutualcoop/mutual/relay/limit"
 	"github.com/mutualcoop/mutual/relay/server"
 	"github.com/mutualcoop/mutual/relay/wire"
@@ -212,12 +213,10 @@ func TestStrangersAndContactRequests(t *testing.T) {
 	carol := r.register("email:carol@example.org")
 	carol.allow(bob, wire.ContactAllowed) // Carol wants to hear back; Bob has not decided
 
-	// A message from a stranger is accepted (durable) and then refused by
-	// the router: Carol's inbox gets a rejection naming Bob.
-	id := carol.mustSend(bob, wire.KindMessage, "buy now")
-	d := carol.next()
-	if d.Envelope.Kind != wire.KindRejected || d.Envelope.MessageID != id || d.Envelope.Subject != bob.user || d.Envelope.Code != wire.CodeNotAccepted {
-		t.Fatalf("carol got %+v, want a not_accepted rejection", d.Envelope)
+	// A message to a stranger is refused at once, unstored, naming Bob.
+	id, reply := carol.send(bob, wire.KindMessage, "buy now")
+	if r, ok := reply.(*wire.Rejected); !ok || r.MessageID != id || r.User != bob.user || r.Code != wire.CodeNotAccepted {
+		t.Fatalf("carol got %#v, want not_accepted", reply)
 	}
 	// A contact request goes through once.
 	req := carol.mustSend(bob, wire.KindRequest, "hi, it's carol")
@@ -235,9 +234,13 @@ func TestStrangersAndContactRequests(t *testing.T) {
 	if d := bob.next(); string(d.Envelope.Ciphertext) != "thanks" {
 		t.Fatalf("bob got %+v", d.Envelope)
 	}
-	// Bob blocks: refused at once, and requests too.
+	// Bob blocks: refused at once, as when he had not decided; requests
+	// are refused by the router.
 	bob.allow(carol, wire.ContactBlocked)
-	carol.mustSend(bob, wire.KindMessage, "but why")
+	if _, reply := carol.send(bob, wire.KindMessage, "but why"); reply.(*wire.Rejected).Code != wire.CodeNotAccepted {
+		t.Fatalf("carol got %#v after the block", reply)
+	}
+	carol.mustSend(bob, wire.KindRequest, "please")
 	if d := carol.next(); d.Envelope.Kind != wire.KindRejected || d.Envelope.Code != wire.CodeNotAccepted {
 		t.Fatalf("carol got %+v after the block", d.Envelope)
 	}
@@ -454,6 +457,7 @@ func TestSlowReaderIsClosed(t *testing.T) {
 	r := startRelay(t, func(c *server.Config) {
 		c.Gateway.WriteTimeout = 100 * time.Millisecond
 		c.Gateway.Window = 1 << 20
+		c.Gateway.Quota = gateway.Quota{ByteRate: -1, BytesPerDay: -1, MessagesPerDay: -1}
 	})
 	alice := r.register("email:alice@example.org")
 	bob := r.register("email:bob@example.org")

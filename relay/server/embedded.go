@@ -63,5 +63,5 @@ func OpenEmbedded(ctx context.Context, cfg EmbeddedConfig) (Parts, error) {
 		dir.Close()
 		return Parts{}, err
 	}
-	return Parts{Bus: b, Directory: dir, Accounts: accounts}, nil
+	return Parts{Bus: b, Directory: dir, Accounts: accounts, DiskSpace: b.DiskSpace}, nil
 }

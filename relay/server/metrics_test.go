@@ -29,7 +29,8 @@ func TestMetrics(t *testing.T) {
 
 	alice.mustSend(bob, wire.KindMessage, "hello")
 	bob.next()
-	alice.mustSend(carol, wire.KindMessage, "not wanted") // carol has not allowed alice
+	carol.allow(alice, wire.ContactBlocked)
+	alice.mustSend(carol, wire.KindRequest, "not wanted") // the router refuses it
 	if d := alice.next(); d.Envelope.Kind != wire.KindRejected {
 		t.Fatalf("alice got %+v, want a rejection", d.Envelope)
 	}

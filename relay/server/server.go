@@ -46,6 +46,11 @@ type Parts struct {
 	// (Directory.Limits(), wrapped in limit.NewHashed). Nil keeps them in this process's memory,
 	// which is right for a relay that is the only gateway.
 	Limits limit.Store
+
+	// DiskSpace reports the free and total bytes of the data directory's
+	// filesystem, which the gateway watches (gateway.Config.DiskFree);
+	// nil when the data is elsewhere (cluster mode).
+	DiskSpace func() (free, total uint64, err error)
 }
 
 // Config configures a Server.
@@ -130,6 +135,9 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 	}
 	gc.Logger = cfg.Logger
 	gc.Metrics = s.metrics.gatewayHooks()
+	if gc.DiskFree == nil {
+		gc.DiskFree = parts.DiskSpace
+	}
 	if s.router != nil {
 		gc.OnContactChange = s.router.Forget
 	}

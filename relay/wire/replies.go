@@ -286,13 +286,16 @@ func (m *Accepted) decode(b []byte) error {
 
 // Rejected answers Send when the relay refuses the message outright. With
 // CodeStaleDevices, User and Devices say which user's device list the
-// sender must refresh and what it is now.
+// sender must refresh and what it is now; with CodeNotAccepted, User is
+// the recipient who has not accepted the sender. RetryAfterMS is set with
+// CodeRateLimited and CodeUnavailable.
 type Rejected struct {
-	MessageID MessageID
-	Code      Code
-	Message   string
-	User      UserID
-	Devices   []DeviceID
+	MessageID    MessageID
+	Code         Code
+	Message      string
+	User         UserID
+	Devices      []DeviceID
+	RetryAfterMS uint64
 }
 
 func (*Rejected) Type() Type { return TypeRejected }
@@ -304,6 +307,7 @@ func (m *Rejected) appendTo(b []byte) []byte {
 	e.String(3, m.Message)
 	e.ID(4, m.User)
 	pb.Packed(&e, 5, m.Devices)
+	e.Uint(6, m.RetryAfterMS)
 	return e
 }
 
@@ -322,6 +326,8 @@ func (m *Rejected) decode(b []byte) error {
 			err = f.FixedBytes(m.User[:])
 		case 5:
 			m.Devices, err = decodeDevices(m.Devices, f)
+		case 6:
+			m.RetryAfterMS, err = f.Uint64()
 		}
 		return err
 	})

@@ -42,6 +42,7 @@ func sampleFrames() []Frame {
 		{ID: 22, Body: &Devices{Devices: []DeviceInfo{{ID: 1, Name: "Phone", CreatedMS: 1, LastSeenMS: 2}}}},
 		{Body: &Notice{Kind: NoticeRetentionGap, Oldest: 1234}},
 		{ID: 23, Body: &CodeSent{Token: bytes.Repeat([]byte{7}, 16)}},
+		{ID: 24, Body: &Rejected{MessageID: m, Code: CodeRateLimited, Message: "over the daily quota", RetryAfterMS: 1500}},
 	}
 }
 

@@ -30,6 +30,7 @@ type Bus struct {
 	groupsDir string
 	tmpDir    string
 	walDir    string
+	space     func() (free, total uint64, err error) // of the filesystem; see space.go
 
 	// The append queue and the writer; see writer.go.
 	qmu     sync.Mutex
@@ -89,6 +90,7 @@ func Open(cfg Config) (*Bus, error) {
 		done:      make(chan struct{}),
 		ckpts:     make(chan *walFile, 2),
 	}
+	b.space = func() (uint64, uint64, error) { return diskSpace(cfg.Dir) }
 	b.bufs.New = func() any { return new([]byte) }
 	if err := os.MkdirAll(cfg.Dir, dirMode); err != nil {
 		return nil, fmt.Errorf("open bus: %w", err)

@@ -53,6 +53,12 @@ type Config struct {
 	// 100ms; negative writes after every batch.
 	GroupCommitInterval time.Duration
 
+	// MinFreeBytes is the free space the bus leaves on its filesystem:
+	// appends that would take it below are refused (with an error
+	// wrapping syscall.ENOSPC) until there is space again. Default 64 MiB;
+	// negative: no floor.
+	MinFreeBytes int64
+
 	// Now is the clock used for record times and retention. Default time.Now.
 	Now func() time.Time
 	// Logger receives what the background janitor cannot return: failures
@@ -73,6 +79,7 @@ const (
 	DefaultIndexIntervalBytes  = 4 << 10
 	DefaultMaxOpenFiles        = 1024
 	DefaultGroupCommitInterval = 100 * time.Millisecond
+	DefaultMinFreeBytes        = 64 << 20
 )
 
 // withDefaults returns cfg with zero fields set to their defaults.
@@ -109,6 +116,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.GroupCommitInterval == 0 {
 		cfg.GroupCommitInterval = DefaultGroupCommitInterval
+	}
+	if cfg.MinFreeBytes == 0 {
+		cfg.MinFreeBytes = DefaultMinFreeBytes
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

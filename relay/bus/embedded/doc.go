@@ -55,7 +55,11 @@
 //     checkpoint fails, the bus refuses further appends until it is
 //     reopened, and deletes no more log files: after a failed fsync the
 //     state of the page cache is unknown, so recovery replays the log
-//     rather than the bus retrying. Reads go on.
+//     rather than the bus retrying. Reads go on. A full disk is the
+//     exception: the bus keeps Config.MinFreeBytes free, reserves the
+//     segment space of a cycle before logging it, and cuts back a log
+//     write that found no space; such appends fail with ENOSPC and the
+//     next ones succeed once there is space (see space.go).
 //   - Index files and retention deletions are not synced: an index file is a
 //     checksummed cache that is rebuilt when it does not match its segment,
 //     and a deleted segment that reappears after a crash is deleted again.

@@ -109,11 +109,16 @@ type walFile struct {
 func walName(seq uint64) string { return fmt.Sprintf("%020d%s", seq, walSuffix) }
 
 // walAppend appends buf to the current log file and syncs it. A failure
-// fails the bus: the file's state is unknown.
+// fails the bus, since the file's state is unknown, except a full disk:
+// then the file is cut back to what was synced before (nothing of buf
+// was acknowledged) and the bus goes on (see space.go).
 func (b *Bus) walAppend(buf []byte) error {
 	if b.wal == nil {
 		path := filepath.Join(b.walDir, walName(b.walSeq))
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+		if isNoSpace(err) {
+			return fmt.Errorf("append: start log file: %w", err)
+		}
 		if err == nil {
 			err = syncDir(b.walDir)
 			if err != nil {
@@ -130,6 +135,11 @@ func (b *Bus) walAppend(buf []byte) error {
 	}
 	if _, err := b.wal.f.WriteAt(buf, b.wal.size); err != nil {
 		err = fmt.Errorf("append: write log: %w", err)
+		if isNoSpace(err) {
+			if terr := b.wal.f.Truncate(b.wal.size); terr == nil {
+				return err
+			}
+		}
 		b.failBus(err)
 		return err
 	}

@@ -10,15 +10,67 @@ import (
 // appendReq is the part of one Append call that goes to one partition,
 // or, with no partition, a Checkpoint call.
 type appendReq struct {
-	p    *partition // nil for a checkpoint
-	msgs []bus.Message
-	size int        // bytes of keys and values
-	done chan error // buffered; receives exactly one result
+	p      *partition // nil for a checkpoint
+	msgs   []bus.Message
+	size   int        // bytes of keys and values
+	done   chan error // buffered; receives exactly one result
+	waited bool       // a large request that already gave way once (see take)
 }
 
 // maxCycleBytes bounds what one write cycle takes from the queue (at least
 // one request), and so the writer's buffer.
 const maxCycleBytes = 8 << 20
+
+// largeReq is the size from which a request gives way, once, to the
+// smaller ones queued with it: a cycle lasts as long as its write and
+// sync, and a message of a few hundred bytes should not wait for someone
+// else's half megabyte. Requests of concurrent Appends have no order
+// between them, so this reorders nothing anyone relies on.
+const largeReq = 64 << 10
+
+// take removes from the queue the requests of the next cycle and appends
+// them to reqs: the queue's head up to maxCycleBytes (at least one
+// request), except that large requests that have not given way yet do so
+// when small ones are queued too. Called with qmu held.
+func (b *Bus) take(reqs []*appendReq) []*appendReq {
+	small, large := 0, false
+	for _, r := range b.queue {
+		if r.size >= largeReq && !r.waited {
+			large = true
+		} else {
+			small++
+		}
+	}
+	if large && small > 0 {
+		size := 0
+		rest := b.queue[:0]
+		for _, r := range b.queue {
+			switch {
+			case r.size >= largeReq && !r.waited:
+				r.waited = true
+				rest = append(rest, r)
+			case size+r.size <= maxCycleBytes || len(reqs) == 0:
+				size += r.size
+				reqs = append(reqs, r)
+			default:
+				rest = append(rest, r)
+			}
+		}
+		clear(b.queue[len(rest):])
+		b.queue = rest
+		return reqs
+	}
+	n, size := 0, 0
+	for n < len(b.queue) && (n == 0 || size+b.queue[n].size <= maxCycleBytes) {
+		size += b.queue[n].size
+		n++
+	}
+	reqs = append(reqs, b.queue[:n]...)
+	rest := copy(b.queue, b.queue[n:])
+	clear(b.queue[rest:])
+	b.queue = b.queue[:rest]
+	return reqs
+}
 
 // enqueue queues requests for the writer, starting it if it is not running.
 // The caller holds closeMu for reading.
@@ -71,15 +123,7 @@ func (b *Bus) runWriter() {
 			b.qmu.Unlock()
 			return
 		}
-		n, size := 0, 0
-		for n < len(b.queue) && (n == 0 || size+b.queue[n].size <= maxCycleBytes) {
-			size += b.queue[n].size
-			n++
-		}
-		reqs = append(reqs[:0], b.queue[:n]...)
-		rest := copy(b.queue, b.queue[n:])
-		clear(b.queue[rest:])
-		b.queue = b.queue[:rest]
+		reqs = b.take(reqs[:0])
 		b.qmu.Unlock()
 		b.cycle(reqs)
 		clear(reqs)
@@ -98,6 +142,12 @@ type partBatch struct {
 // segment files; writes and syncs the log; then writes each partition's
 // segment and makes its records visible.
 func (b *Bus) cycle(reqs []*appendReq) {
+	if !b.roomFor(reqs) {
+		for _, r := range reqs {
+			r.done <- errNoSpace
+		}
+		return
+	}
 	now := b.cfg.Now().UnixNano()
 	var batches []*partBatch
 	var ckpts []chan error
@@ -140,7 +190,9 @@ func (b *Bus) cycle(reqs []*appendReq) {
 
 	var err error
 	if len(buf) > 0 {
-		err = b.walAppend(buf)
+		if err = b.reserve(batches); err == nil {
+			err = b.walAppend(buf)
+		}
 	}
 	for _, pb := range batches {
 		p := pb.reqs[0].p
@@ -171,6 +223,23 @@ func (b *Bus) cycle(reqs []*appendReq) {
 			done <- err
 		}
 	}
+}
+
+// reserve allocates, before anything is logged, the segment space the
+// cycle's records will take, so that a full disk fails the cycle while
+// nothing is written rather than after the log holds records a segment
+// lacks. New segment files are not reserved: the free-space floor covers
+// them.
+func (b *Bus) reserve(batches []*partBatch) error {
+	for _, pb := range batches {
+		if pb.err != nil {
+			continue
+		}
+		if err := pb.w.reserve(); err != nil {
+			return fmt.Errorf("append: reserve segment space: %w", err)
+		}
+	}
+	return nil
 }
 
 // A run is a stretch of one cycle's records for one partition that goes to
@@ -233,6 +302,26 @@ func (w *partWriter) add(buf, key, value []byte, t int64) []byte {
 	r.next, r.lastIdx, r.lastPos, r.minTime = w.next, w.lastIdx, w.lastPos, w.minTime
 	r.maxTime = max(r.maxTime, t)
 	return buf
+}
+
+// reserve allocates the space of the runs that go to the active segment.
+func (w *partWriter) reserve() error {
+	for i := range w.runs {
+		r := &w.runs[i]
+		if r.roll {
+			return nil
+		}
+		cf, err := w.p.b.files.acquire(w.p.segPath(r.base))
+		if err != nil {
+			return nil // apply will say
+		}
+		err = reserveSpace(cf.f, r.pos, int64(r.to-r.from))
+		w.p.b.files.release(cf)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // apply writes the planned runs to the segment files (rolling where
