@@ -234,14 +234,15 @@ func TestStrangersAndContactRequests(t *testing.T) {
 	if d := bob.next(); string(d.Envelope.Ciphertext) != "thanks" {
 		t.Fatalf("bob got %+v", d.Envelope)
 	}
-	// Bob blocks: refused at once, as when he had not decided; requests
-	// are refused by the router.
+	// Bob blocks: refused at once, as when he had not decided; a request
+	// meets the same limits as before the block (the pair's one a day is
+	// spent), so the block does not show.
 	bob.allow(carol, wire.ContactBlocked)
 	if _, reply := carol.send(bob, wire.KindMessage, "but why"); reply.(*wire.Rejected).Code != wire.CodeNotAccepted {
 		t.Fatalf("carol got %#v after the block", reply)
 	}
 	carol.mustSend(bob, wire.KindRequest, "please")
-	if d := carol.next(); d.Envelope.Kind != wire.KindRejected || d.Envelope.Code != wire.CodeNotAccepted {
+	if d := carol.next(); d.Envelope.Kind != wire.KindRejected || d.Envelope.Code != wire.CodeRateLimited {
 		t.Fatalf("carol got %+v after the block", d.Envelope)
 	}
 	list, err := transport.Call[*wire.Contacts](ctxT(t), bob.conn, &wire.ListContacts{})

@@ -106,9 +106,13 @@ func TestRefusedMessagesLeaveTheDisk(t *testing.T) {
 	carol := r.register("email:carol@example.org")
 	dave := r.register("email:dave@example.org") // has not allowed Carol
 
+	// A message to Dave is refused before it is stored; a second contact
+	// request on one day is stored, then refused by the router.
+	carol.mustSend(dave, wire.KindRequest, "hello")
+	dave.next() // and acknowledged
 	marker := []byte("a-message-dave-never-wanted")
 	id := wire.NewMessageID()
-	reply, err := carol.conn.Request(ctxT(t), &wire.Send{MessageID: id, Kind: wire.KindMessage, Recipients: []wire.Recipient{
+	reply, err := carol.conn.Request(ctxT(t), &wire.Send{MessageID: id, Kind: wire.KindRequest, Recipients: []wire.Recipient{
 		{User: dave.user, Device: dave.device, Ciphertext: marker},
 	}})
 	if _, ok := reply.(*wire.Accepted); err != nil || !ok {
