@@ -143,6 +143,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// Floods and attacks meet the relay as it is; the clients stay
 		// well below its limits at the rates such runs use.
 		opts.Rates, opts.Quota = gateway.Rates{}, gateway.Quota{}
+		// Each client connects from its own address (cfg.LocalNet).
+		opts.Stock = true
 	}
 	relay, err := loadgen.StartEmbedded(ctx, opts)
 	if err != nil {

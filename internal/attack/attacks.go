@@ -89,6 +89,7 @@ func (r *Run) drain(ctx context.Context, src netip.Addr) (func(context.Context),
 					for _, bd := range bs.Bundles {
 						if bd.OneTime != nil {
 							oneTime.Add(1)
+							r.count("drain", "one-time prekey")
 						}
 						if !bd.KEMLastResort {
 							kem.Add(1)
@@ -259,8 +260,10 @@ func (r *Run) verify(ctx context.Context, src netip.Addr) (func(context.Context)
 			b, err = vc.call(ctx, &wire.Verify{Address: addr, Code: code, Token: sent.Token, DeviceName: "victim"})
 			if _, ok := b.(*wire.Verified); ok {
 				signedIn.Add(1)
+				r.count("verify", "victim signed in")
 			} else {
 				lockedOut.Add(1)
+				r.count("verify", "victim locked out")
 			}
 			r.note("verify", "the victim signed in %d times of %d", signedIn.Load(), signedIn.Load()+lockedOut.Load())
 			return 0

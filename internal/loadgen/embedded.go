@@ -7,6 +7,7 @@ import (
 	"runtime"
 
 	"github.com/mutualcoop/mutual/internal/relaytest"
+	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/gateway"
 	"github.com/mutualcoop/mutual/relay/server"
 )
@@ -28,7 +29,12 @@ type EmbeddedOptions struct {
 	// Quota replaces the relay's per-account quotas, which one bench
 	// client sending thousands of messages a second would meet; the zero
 	// value keeps the defaults.
-	Quota  gateway.Quota
+	Quota gateway.Quota
+	// Stock runs the relay with every limit as deployed, none of the
+	// allowances made for clients that all connect from 127.0.0.1: for
+	// runs whose clients each have an address of their own
+	// (Config.LocalNet), and for attacks. Rates and Quota still apply.
+	Stock  bool
 	Logger *slog.Logger
 }
 
@@ -55,14 +61,21 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*EmbeddedRelay, erro
 		Dir:    o.Dir,
 		Logger: o.Logger,
 		From:   "codes@bench.test",
-		// Every account is registered from 127.0.0.1.
 		Embedded: func(c *server.EmbeddedConfig) {
+			if o.Stock {
+				c.Auth = auth.Config{}
+				return
+			}
+			// Every account is registered from 127.0.0.1.
 			c.Auth.NetBurst = 2*o.Clients + 20
 			c.Auth.VerifyNetBurst = 2*o.Clients + 20
 		},
 		Config: func(c *server.Config) {
 			c.Gateway.Rates = o.Rates
 			c.Gateway.Quota = o.Quota
+			if o.Stock {
+				c.Gateway.MaxUnauthPerNetwork = 0
+			}
 		},
 	})
 	if err != nil {
