@@ -760,16 +760,20 @@ func TestClusterDevicesAndMetadata(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer fc.Close()
-		send := func(to *crashClient) {
+		send := func(to *crashClient, kind wire.Kind) {
 			t.Helper()
-			_, err := transport.Call[*wire.Accepted](ctx, fc, &wire.Send{MessageID: wire.NewMessageID(), Kind: wire.KindMessage,
+			_, err := transport.Call[*wire.Accepted](ctx, fc, &wire.Send{MessageID: wire.NewMessageID(), Kind: kind,
 				Recipients: []wire.Recipient{{User: to.user, Device: to.device, Ciphertext: []byte("sealed")}}})
 			if err != nil {
 				t.Fatalf("send: %v", err)
 			}
 		}
-		send(owner)    // allowed: delivered to the owner
-		send(stranger) // refused: a notice comes back to the friend
+		send(owner, wire.KindMessage) // allowed: delivered to the owner
+		// A message to the stranger would be refused before it is stored;
+		// a second contact request on one day is stored, then refused by
+		// the router: a notice comes back to the friend.
+		send(stranger, wire.KindRequest)
+		send(stranger, wire.KindRequest)
 		for _, c := range []*transport.Conn{oc, fc} {
 			select {
 			case d := <-c.Deliveries():

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -289,7 +290,11 @@ func (p *crashRelay) register(t *testing.T, ctx context.Context, i int) *crashCl
 // it prints, and returns it as a load-driving client.
 func registerClient(t *testing.T, ctx context.Context, url string, codes *codeLines, addr string, i int) *crashClient {
 	t.Helper()
-	conn, err := transport.Dial(ctx, url, transport.Options{})
+	// Each client signs in from an address of its own, as people do: the
+	// relay limits codes per address and client network.
+	src := netip.AddrFrom4([4]byte{127, 0, 1 + byte(i/250), 1 + byte(i%250)})
+	d := &net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))}
+	conn, err := transport.Dial(ctx, url, transport.Options{DialContext: d.DialContext})
 	if err != nil {
 		t.Fatal(err)
 	}
