@@ -33,6 +33,9 @@ func openRelay(t *testing.T, clk *clock) *relaytest.Relay {
 			c.Auth.NetBurst, c.Auth.VerifyNetBurst, c.Auth.RequestGap = 0, 0, 0
 			c.Auth.Now = clk.Now
 		},
+		// The code limits run on clk; a refused client's pause runs on
+		// real time (the gateway's tests cover it).
+		Config: func(c *server.Config) { c.Gateway.RefusalPause = time.Millisecond },
 	})
 	if err != nil {
 		t.Fatal(err)

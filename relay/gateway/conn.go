@@ -47,6 +47,7 @@ type conn struct {
 	key          devKey
 	isAuthed     atomic.Bool
 	unauthFrames int
+	refusedFor   atomic.Int64 // the wait of the last rate_limited answer, in ns; taken by the reader
 	created      time.Time // when the account was created; read when first needed
 
 	out        chan wire.Frame
@@ -139,7 +140,50 @@ func (c *conn) enqueue(f wire.Frame) bool {
 	}
 }
 
-func (c *conn) reply(id uint64, b wire.Body) { c.enqueue(wire.Frame{ID: id, Body: b}) }
+func (c *conn) reply(id uint64, b wire.Body) {
+	if d := refusedFor(b); d > 0 {
+		c.refusedFor.Store(int64(d))
+	}
+	c.enqueue(wire.Frame{ID: id, Body: b})
+}
+
+// refusedFor is how long an answer tells the client to wait before asking
+// again: its retry time when it is a rate_limited refusal, else zero.
+func refusedFor(b wire.Body) time.Duration {
+	var ms uint64
+	switch r := b.(type) {
+	case *wire.Error:
+		if r.Code == wire.CodeRateLimited {
+			ms = max(r.RetryAfterMS, 1)
+		}
+	case *wire.Rejected:
+		if r.Code == wire.CodeRateLimited {
+			ms = max(r.RetryAfterMS, 1)
+		}
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// pauseAfterRefusal makes the reader wait, after a request it answered
+// rate_limited, for as long as the answer said (at most
+// Config.RefusalPause), before it reads the next frame: a client that asks
+// again at once gets nothing sooner, and a flood of refused frames waits
+// in its own socket rather than costing the relay. An honest client
+// waits anyway. It returns false when the connection is closing.
+func (c *conn) pauseAfterRefusal() bool {
+	d := time.Duration(c.refusedFor.Swap(0))
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(min(d, c.g.cfg.RefusalPause))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.kickCh:
+		return false
+	}
+}
 
 // serve runs the connection to its end and joins every goroutine.
 func (c *conn) serve() {
@@ -333,6 +377,9 @@ func (c *conn) readLoop(authTimer *time.Timer) {
 		}
 		if c.state == stateAuthed {
 			authTimer.Stop()
+		}
+		if !c.pauseAfterRefusal() {
+			return
 		}
 	}
 }

@@ -85,6 +85,7 @@ type Config struct {
 	PrekeyLow       int           // one-time prekeys left that trigger a notice; 10
 	DeviceCache     time.Duration // how long a user's device list is reused; 2s
 	MaxUnauthFrames int           // frames allowed before authentication; 10
+	RefusalPause    time.Duration // longest wait before reading on after a rate_limited answer; 1s
 	MaxContacts     int           // entries in an account's contact list; wire.MaxListEntries, and no more
 
 	// Connection caps, checked before the WebSocket upgrade: a connection
@@ -161,6 +162,7 @@ func (c *Config) setDefaults() {
 	def(&c.WriteTimeout, 10*time.Second)
 	def(&c.OffsetFlush, 200*time.Millisecond)
 	def(&c.DeviceCache, 2*time.Second)
+	def(&c.RefusalPause, time.Second)
 	def(&c.ContactCache, 2*time.Second)
 	defInt(&c.RequestMaxBytes, 16<<10)
 	c.Quota.setDefaults()
@@ -203,7 +205,7 @@ func (c *Config) setDefaults() {
 // Validate reports a configuration that cannot work.
 func (c *Config) Validate() error {
 	switch {
-	case c.AuthTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0, c.OffsetFlush < 0, c.DeviceCache < 0:
+	case c.AuthTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0, c.OffsetFlush < 0, c.DeviceCache < 0, c.RefusalPause < 0:
 		return errors.New("gateway: negative duration")
 	case c.OutQueue < 0, c.SendQueue < 0, c.Window < 0, c.MaxUnauthFrames < 0, c.MaxContacts < 0,
 		c.MaxConns < 0, c.MaxUnauth < 0, c.MaxUnauthPerNetwork < 0:

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/mutualcoop/mutual/relay/gateway"
+	"github.com/mutualcoop/mutual/relay/limit"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -26,6 +28,9 @@ func frozenHarness(t *testing.T) (*harness, *clock) {
 	h := newHarness(t, func(c *gateway.Config) {
 		c.Now = gc.Now
 		c.TrustForwardedFor = true
+		// The limits run on gc; the pause after a refusal on real time
+		// (TestRefusedClientWaits).
+		c.RefusalPause = time.Millisecond
 	})
 	return h, gc
 }
@@ -246,4 +251,36 @@ func TestRequestSpamFromNewAccounts(t *testing.T) {
 	target.allow(spammers[2])
 	h.reconnect(t, spammers[2])
 	spammers[2].mustSend(wire.KindMessage, to(target))
+}
+
+// TestRefusedClientWaits: after answering a request rate_limited, the
+// gateway reads nothing more from that connection until the wait it gave
+// has passed (at most Config.RefusalPause), so a client that keeps asking
+// floods only its own socket; other connections are served meanwhile.
+func TestRefusedClientWaits(t *testing.T) {
+	gc := &clock{now: time.Now()}
+	h := newHarness(t, func(c *gateway.Config) {
+		c.Now = gc.Now
+		// A refusal says to wait an hour, and the pause is as long: the
+		// test ends first.
+		c.Rates.Lookup = limit.Rate{Every: time.Hour, Burst: 3}
+		c.RefusalPause = time.Hour
+	})
+	mallory := h.register(t, "email:mallory@example.org")
+	alice := h.register(t, "email:alice@example.org")
+	untilLimited(t, mallory, func() wire.Body { return &wire.Lookup{Address: "email:alice@example.org"} })
+	mallory.send(&wire.Lookup{Address: "email:alice@example.org"})
+	mallory.send(&wire.ListContacts{})
+	// Another account is answered at once.
+	if got := alice.call(&wire.ListContacts{}); got.Type() != wire.TypeContacts {
+		t.Fatalf("another account: %#v", got)
+	}
+	// Mallory's frames wait in the socket, unread; a gateway that read on
+	// would answer both within milliseconds.
+	ctx, cancel := context.WithTimeout(ctxT(t), 300*time.Millisecond)
+	defer cancel()
+	if _, data, err := mallory.ws.Read(ctx); err == nil {
+		f, _ := wire.DecodeFrame(data)
+		t.Fatalf("answered during the pause: %#v", f.Body)
+	}
 }
