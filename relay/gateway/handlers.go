@@ -108,6 +108,10 @@ func (c *conn) handleVerify(ctx context.Context, id uint64, v *wire.Verify) bool
 }
 
 func (c *conn) handleAuth(ctx context.Context, id uint64, a *wire.Auth) bool {
+	r := c.g.cfg.Rates
+	if !c.limit(ctx, id, c.perNet("auth", r.NetAuth)) {
+		return true
+	}
 	d, err := c.g.dir.Device(ctx, a.User, a.Device)
 	if errors.Is(err, directory.ErrNotFound) || (err == nil && !c.g.accounts.CheckCredential(a.Credential, d.CredHash)) {
 		if m := c.g.cfg.Metrics.AuthFailures; m != nil {
@@ -118,6 +122,11 @@ func (c *conn) handleAuth(ctx context.Context, id uint64, a *wire.Auth) bool {
 	}
 	if err != nil {
 		c.reply(id, c.errorFrame(err))
+		return true
+	}
+	// Counted once the credential is checked: a stranger naming the
+	// account cannot spend its sign-ins.
+	if !c.limit(ctx, id, charge{key: "auth/user/" + a.User.String(), rate: r.Auth}) {
 		return true
 	}
 	counts, err := c.g.dir.PrekeyCounts(ctx, a.User, a.Device)

@@ -42,6 +42,12 @@ type Rates struct {
 	// RemoveDevice one every 10 seconds with bursts of 16 (every device);
 	// PublishKeys one every 10 seconds with bursts of 20.
 	SetContact, ListContacts, ListDevices, RemoveDevice, PublishKeys limit.Rate
+
+	// Sign-ins (Auth): per network 120, then 2 a second, counted before
+	// the directory is asked; per account, once its credential is
+	// checked, 30 (every device twice over), then one every 6 seconds.
+	// A client that reconnects after every refusal gets no more.
+	NetAuth, Auth limit.Rate
 }
 
 func (r *Rates) setDefaults() {
@@ -63,6 +69,8 @@ func (r *Rates) setDefaults() {
 	def(&r.ListDevices, limit.Rate{Every: 10 * time.Second, Burst: 20})
 	def(&r.RemoveDevice, limit.Rate{Every: 10 * time.Second, Burst: wire.MaxDevices})
 	def(&r.PublishKeys, limit.Rate{Every: 10 * time.Second, Burst: 20})
+	def(&r.NetAuth, limit.PerSecond(2, 120))
+	def(&r.Auth, limit.Rate{Every: 6 * time.Second, Burst: 30})
 	if r.NewAccount == 0 {
 		r.NewAccount = 24 * time.Hour
 	}
@@ -71,7 +79,7 @@ func (r *Rates) setDefaults() {
 func (r *Rates) validate() error {
 	for _, x := range []limit.Rate{
 		r.Lookup, r.LookupDaily, r.NetLookup, r.NetLookupDaily, r.Send, r.NetSend, r.NewRequest, r.NetRequest,
-		r.SetContact, r.ListContacts, r.ListDevices, r.RemoveDevice, r.PublishKeys,
+		r.SetContact, r.ListContacts, r.ListDevices, r.RemoveDevice, r.PublishKeys, r.NetAuth, r.Auth,
 	} {
 		if x.Every < 0 || x.Burst < 0 {
 			return errors.New("gateway: negative rate")

@@ -284,3 +284,45 @@ func TestRefusedClientWaits(t *testing.T) {
 		t.Fatalf("answered during the pause: %#v", f.Body)
 	}
 }
+
+// TestSignInLimits: an account signs in again at most Rates.Auth times,
+// from however many networks, and a network at most Rates.NetAuth times,
+// whoever signs in: a client that reconnects after every refusal to
+// start afresh gets nothing by it.
+func TestSignInLimits(t *testing.T) {
+	gc := &clock{now: time.Now()}
+	h := newHarness(t, func(c *gateway.Config) {
+		c.Now = gc.Now
+		c.TrustForwardedFor = true
+		c.RefusalPause = time.Millisecond
+		c.Rates.NetAuth = limit.Rate{Every: time.Hour, Burst: 5}
+	})
+	auth := func(d *device, ip string) wire.Body {
+		t.Helper()
+		return h.dialForwarded(t, ip).call(&wire.Auth{User: d.user, Device: d.id, Credential: d.cred})
+	}
+	mallory := h.registerFrom(t, "email:mallory@example.org", "192.0.2.1")
+	signIns := 0
+	for i := range 100 {
+		got := auth(mallory, fmt.Sprintf("198.51.100.%d", i/5+1)) // five from each network
+		if e, ok := got.(*wire.Error); ok && e.Code == wire.CodeRateLimited {
+			break
+		}
+		if got.Type() != wire.TypeWelcome {
+			t.Fatalf("sign-in %d: %#v", i, got)
+		}
+		signIns++
+	}
+	if signIns != 30 {
+		t.Fatalf("one account signed in %d times at one instant, want its 30", signIns)
+	}
+	alice := h.registerFrom(t, "email:alice@example.org", "192.0.2.2")
+	if got := auth(alice, "198.51.100.200"); got.Type() != wire.TypeWelcome {
+		t.Fatalf("another account: %#v", got)
+	}
+	// 198.51.100.1 has signed five in: the next sign-in from there is
+	// refused before its credential is looked at.
+	if e, ok := auth(alice, "198.51.100.1").(*wire.Error); !ok || e.Code != wire.CodeRateLimited {
+		t.Fatal("a sixth sign-in from one network was not refused")
+	}
+}
