@@ -48,7 +48,7 @@ type conn struct {
 	isAuthed     atomic.Bool
 	unauthFrames int
 	refusedFor   atomic.Int64 // the wait of the last rate_limited answer, in ns; taken by the reader
-	created      time.Time // when the account was created; read when first needed
+	created      time.Time    // when the account was created; read when first needed
 
 	out        chan wire.Frame
 	writerDone chan struct{}
