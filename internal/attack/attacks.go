@@ -202,9 +202,8 @@ func (r *Run) flood(ctx context.Context, src netip.Addr) (func(context.Context),
 				if err != nil {
 					return time.Second
 				}
-				if w := retryAfter(b); w > 0 {
-					return w
-				}
+				// Refused: send the next at once on the same connection,
+				// as a flooder does; the relay decides how fast it reads.
 			}
 			return 0
 		})
