@@ -360,12 +360,7 @@ func (c *conn) handleRemoveDevice(ctx context.Context, id uint64, r *wire.Remove
 	if !c.limit(ctx, id, c.perUser("remove-device", c.g.cfg.Rates.RemoveDevice)) {
 		return
 	}
-	if err := c.removeDevice(ctx, r.Device); err != nil {
-		c.reply(id, c.errorFrame(err))
-		return
-	}
-	c.reply(id, &wire.OK{})
-	c.g.deviceRemoved(devKey{c.key.user, r.Device})
+	c.removeDevice(ctx, id, r.Device)
 }
 
 func (c *conn) handleAck(a *wire.Ack) {

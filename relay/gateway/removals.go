@@ -180,17 +180,20 @@ func (c *conn) checkDevice(ctx context.Context, id uint64) (run, keep bool) {
 	return true, true
 }
 
-// removeDevice removes a device of the connection's user and announces
-// it to every gateway.
-func (c *conn) removeDevice(ctx context.Context, d wire.DeviceID) error {
+// removeDevice removes a device of the connection's user, answers
+// request id, and then announces the removal to every gateway: a device
+// signing itself out gets its answer before it is closed.
+func (c *conn) removeDevice(ctx context.Context, id uint64, d wire.DeviceID) {
 	if err := c.g.dir.RemoveDevice(ctx, c.key.user, d); err != nil {
-		return err
+		c.reply(id, c.errorFrame(err))
+		return
 	}
 	k := devKey{c.key.user, d}
 	c.g.devices.forget(k.user)
+	c.reply(id, &wire.OK{})
 	if err := c.g.announceRemoval(ctx, k); err != nil {
 		// Other gateways find out by their device check instead.
 		c.g.cfg.Logger.Warn("gateway: announcing a device removal failed", "err", err)
 	}
-	return nil
+	c.g.deviceRemoved(k)
 }
