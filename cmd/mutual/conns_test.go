@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"net"
 	"net/http"
@@ -29,28 +28,11 @@ func TestServeSurvivesConnectionFlood(t *testing.T) {
 	}
 	cmd := exec.Command("sh", "-c", `ulimit -n 256 && exec "$0" "$@"`, bin,
 		"serve", "--dev", "--listen", "127.0.0.1:0", "--metrics-addr", "", "--data", t.TempDir(), "--log-format", "json")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	codes := make(chan string, 4)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			codes <- sc.Text()
-		}
-		close(codes)
-	}()
+	stderr, codes := startDev(t, cmd)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	addr := waitForLog(ctx, t, &stderr, regexp.MustCompile(`"addr":"http://([^"]+)"`))
-	if got := waitForLog(ctx, t, &stderr, regexp.MustCompile(`"msg":"open-file limit","files":(\d+)`)); got != "256" {
+	addr := waitForLog(ctx, t, stderr, regexp.MustCompile(`"addr":"http://([^"]+)"`))
+	if got := waitForLog(ctx, t, stderr, regexp.MustCompile(`"msg":"open-file limit","files":(\d+)`)); got != "256" {
 		t.Fatalf("open-file limit %s, want %d", got, files)
 	}
 

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"os/exec"
 	"regexp"
 	"sync"
 	"testing"
@@ -45,6 +47,32 @@ func waitForLog(ctx context.Context, t *testing.T, buf *syncBuffer, re *regexp.R
 		case <-tick.C:
 		}
 	}
+}
+
+// startDev starts cmd, a `mutual serve --dev` with JSON logs, and returns
+// its log and the lines of its standard output (its DEV CODE lines). The
+// process is killed when the test ends.
+func startDev(t *testing.T, cmd *exec.Cmd) (*syncBuffer, <-chan string) {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := new(syncBuffer)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := make(chan string, 4)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	return stderr, lines
 }
 
 func asClose(err error, target **transport.CloseError) bool { return errors.As(err, target) }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"os"
@@ -54,28 +53,11 @@ func TestServeDevAndGracefulStop(t *testing.T) {
 	}
 	data := t.TempDir()
 	cmd := exec.Command(bin, "serve", "--dev", "--listen", "127.0.0.1:0", "--metrics-addr", "", "--data", data, "--log-format", "json")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	codes := make(chan string, 4)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			codes <- sc.Text()
-		}
-		close(codes)
-	}()
+	stderr, codes := startDev(t, cmd)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	addr := waitForLog(ctx, t, &stderr, regexp.MustCompile(`"addr":"http://([^"]+)"`))
+	addr := waitForLog(ctx, t, stderr, regexp.MustCompile(`"addr":"http://([^"]+)"`))
 	c, err := transport.Dial(ctx, "ws://"+addr+"/v1/ws", transport.Options{})
 	if err != nil {
 		t.Fatal(err)
