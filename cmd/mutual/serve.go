@@ -187,12 +187,15 @@ func (f *serveFlags) openCluster(ctx context.Context, senders auth.Senders, log 
 	// Every gateway counts the rate limits (the sign-in limits too) in the shared directory, so
 	// that a client gets no more by connecting to another, under keys
 	// that name no network or user in clear.
-	limits, err := limit.NewHashed(dir.Limits(), secret)
+	hashed, err := limit.NewHashed(dir.Limits(), secret)
 	if err != nil {
 		b.Close()
 		dir.Close()
 		return server.Parts{}, err
 	}
+	// A busy account or network takes its units in leases, so that a
+	// send costs a database write only now and then.
+	limits := limit.NewLeased(hashed, 1<<20)
 	accounts, err := auth.New(auth.Config{Secret: secret, Logger: log, Limits: limits}, dir, senders)
 	if err != nil {
 		b.Close()

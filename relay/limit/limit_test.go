@@ -173,3 +173,56 @@ func (r *recorder) Take(ctx context.Context, key string, rate limit.Rate, n int6
 	r.keys = append(r.keys, key)
 	return r.Store.Take(ctx, key, rate, n, now)
 }
+
+// countingStore counts the Takes that reach a Memory.
+type countingStore struct {
+	*limit.Memory
+	takes int
+}
+
+func (s *countingStore) Take(ctx context.Context, key string, r limit.Rate, n int64, now time.Time) (bool, time.Duration, error) {
+	s.takes++
+	return s.Memory.Take(ctx, key, r, n, now)
+}
+
+// TestLeased: an idle key is counted in the shared store as it is; a busy
+// one takes growing leases, so that few Takes reach the shared store; and
+// however the units are leased, no more are granted than the bucket
+// holds, and unused leased units are forfeited after a second.
+func TestLeased(t *testing.T) {
+	ctx := context.Background()
+	shared := &countingStore{Memory: limit.NewMemory(100)}
+	l := limit.NewLeased(shared, 100)
+	r := limit.Rate{Every: time.Millisecond, Burst: 1000} // 1,000 a second
+
+	// Idle: one request a second, each counted in the shared store.
+	for i := range 3 {
+		if ok, _, _ := l.Take(ctx, "idle", r, 1, at(time.Duration(i)*2*time.Second)); !ok {
+			t.Fatal("idle key refused")
+		}
+	}
+	if shared.takes != 3 {
+		t.Fatalf("%d shared takes for 3 idle requests, want 3", shared.takes)
+	}
+
+	// Busy: the whole burst at one instant, in far fewer shared Takes,
+	// and not one unit more.
+	shared.takes = 0
+	granted := 0
+	for range 2000 {
+		if ok, _, _ := l.Take(ctx, "busy", r, 1, t0); ok {
+			granted++
+		}
+	}
+	if granted != 1000 {
+		t.Fatalf("granted %d of a burst of 1,000", granted)
+	}
+	if shared.takes > 1000/8 {
+		t.Fatalf("%d shared takes for a burst of 1,000", shared.takes)
+	}
+	// What a lease left unused is gone after a second: the shared bucket
+	// decides again.
+	if ok, _, _ := l.Take(ctx, "busy", r, 1, at(500*time.Millisecond)); !ok {
+		t.Fatal("no unit back after refilling half a second")
+	}
+}
