@@ -459,7 +459,7 @@ func (c *Client) plan(ctx context.Context, ts *txState, e *outboxEntry, user wir
 		if i < 0 {
 			return nil, 0, fmt.Errorf("no bundle for device %d", d)
 		}
-		pb, err := bundleFromWire(&bundles[i])
+		pb, err := BundleFromWire(&bundles[i])
 		if err != nil {
 			return nil, 0, err
 		}
@@ -539,7 +539,7 @@ func hasRecipient(e *outboxEntry, u wire.UserID, d wire.DeviceID) bool {
 // bundleFromWire converts a bundle as the relay hands it out (formats in
 // the package documentation) to the form PQXDH takes, and verifies its
 // signatures.
-func bundleFromWire(b *wire.Bundle) (*pqxdh.Bundle, error) {
+func BundleFromWire(b *wire.Bundle) (*pqxdh.Bundle, error) {
 	ik, err := keys.NewPublicKey(b.Identity)
 	if err != nil {
 		return nil, fmt.Errorf("bundle identity key: %w", err)

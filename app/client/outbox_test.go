@@ -104,7 +104,7 @@ func newOutboxFixture(t *testing.T) *outboxFixture {
 	c := offlineClient(t, st)
 	f := &outboxFixture{c: c, bob: newPeerDevice(t, addContact(t, c, ContactAllowed, time.Now()))}
 	err := c.update(ctx, func(ts *txState) error {
-		pb, err := bundleFromWire(&f.bob.bundle)
+		pb, err := BundleFromWire(&f.bob.bundle)
 		if err != nil {
 			return err
 		}
@@ -212,7 +212,7 @@ func TestPrepare(t *testing.T) {
 		},
 		{
 			"unverified identity", func(t *testing.T, f *outboxFixture) {
-				pb, err := bundleFromWire(&f.bob.bundle)
+				pb, err := BundleFromWire(&f.bob.bundle)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -284,7 +284,7 @@ func TestMustWait(t *testing.T) {
 	if out, wait, err := f.c.mustWait(ctx, f.entry); err != nil || out != outcomeHeld || wait <= 0 || wait > requestWindow {
 		t.Fatalf("request pending: %d, %v, %v", out, wait, err)
 	}
-	pb, err := bundleFromWire(&f.bob.bundle)
+	pb, err := BundleFromWire(&f.bob.bundle)
 	if err != nil {
 		t.Fatal(err)
 	}

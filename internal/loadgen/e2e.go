@@ -3,11 +3,12 @@ package loadgen
 import (
 	"context"
 	cryptorand "crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"time"
 
-	"github.com/mutualcoop/mutual/crypto/keys"
+	appclient "github.com/mutualcoop/mutual/app/client"
 	"github.com/mutualcoop/mutual/crypto/padding"
 	"github.com/mutualcoop/mutual/crypto/pqxdh"
 	"github.com/mutualcoop/mutual/crypto/ratchet"
@@ -90,46 +91,15 @@ func (e *E2E) Start(ctx context.Context, to Peer, b *wire.Bundle) error {
 	if b.Device != to.Device {
 		return fmt.Errorf("start session: bundle of device %d for device %d", b.Device, to.Device)
 	}
-	pb, err := fromWire(b)
+	pb, err := appclient.BundleFromWire(b)
 	if err != nil {
 		return fmt.Errorf("start session: %w", err)
 	}
+	if !pb.HasKEMPreKey() {
+		// Every bench device publishes one: the session is PQXDH.
+		return errors.New("start session: bundle without a KEM prekey")
+	}
 	return e.mgr.ProcessBundle(ctx, address(to), pb)
-}
-
-// fromWire converts a bundle as the relay hands it out, in the byte forms
-// the client publishes (app/client's package documentation), to the form
-// PQXDH takes, and verifies its signatures. Unlike the client it demands
-// a KEM prekey: every bench device publishes one.
-func fromWire(b *wire.Bundle) (*pqxdh.Bundle, error) {
-	ik, err := keys.NewPublicKey(b.Identity)
-	if err != nil {
-		return nil, fmt.Errorf("bundle identity key: %w", err)
-	}
-	spk, err := keys.NewPublicKey(b.Signed.Public)
-	if err != nil {
-		return nil, fmt.Errorf("bundle signed prekey: %w", err)
-	}
-	kk, err := keys.NewKEMPublicKey(b.KEM.Public)
-	if err != nil {
-		return nil, fmt.Errorf("bundle kem prekey: %w", err)
-	}
-	pb := &pqxdh.Bundle{
-		DeviceID: uint32(b.Device), IdentityKey: ik,
-		SignedPreKeyID: b.Signed.ID, SignedPreKey: spk, SignedPreKeySignature: b.Signed.Signature,
-		KEMPreKeyID: b.KEM.ID, KEMPreKey: kk, KEMPreKeySignature: b.KEM.Signature,
-	}
-	if b.OneTime != nil {
-		pk, err := keys.NewPublicKey(b.OneTime.Public)
-		if err != nil {
-			return nil, fmt.Errorf("bundle one-time prekey: %w", err)
-		}
-		pb.HasPreKey, pb.PreKeyID, pb.PreKey = true, b.OneTime.ID, pk
-	}
-	if err := pb.Verify(); err != nil {
-		return nil, err
-	}
-	return pb, nil
 }
 
 // Encode pads payload and encrypts it for to.
