@@ -28,33 +28,9 @@ func (r *Run) lookups(ctx context.Context, src netip.Addr) (func(context.Context
 	if err != nil {
 		return nil, err
 	}
-	var answered atomic.Int64
-	return func(ctx context.Context) {
-		repeat(ctx, func(ctx context.Context) time.Duration {
-			c, res := r.signIn(ctx, src, a)
-			if c == nil {
-				if ctx.Err() == nil {
-					r.count("lookups", res)
-				}
-				return time.Second
-			}
-			defer c.close()
-			for i := 0; ctx.Err() == nil; i++ {
-				b, err := c.call(ctx, &wire.Lookup{Address: fmt.Sprintf("email:guess-%s-%d@example.org", rand.Text()[:8], i)})
-				if stopped(ctx, err) {
-					return 0
-				}
-				o := outcome(b, err)
-				r.count("lookups", o)
-				if o == "ok" || o == wire.CodeNotFound.String() {
-					r.note("lookups", "%d lookups answered", answered.Add(1))
-					continue
-				}
-				return 0 // refused: reconnect at once
-			}
-			return 0
-		})
-	}, nil
+	return r.signedInLoop(src, a, "lookups", func(i int) wire.Body {
+		return &wire.Lookup{Address: fmt.Sprintf("email:guess-%s-%d@example.org", rand.Text()[:8], i)}
+	}, nil), nil
 }
 
 // drain: one account claims another's bundles as fast as it can; the
@@ -69,45 +45,22 @@ func (r *Run) drain(ctx context.Context, src netip.Addr) (func(context.Context),
 		return nil, err
 	}
 	var oneTime, kem atomic.Int64
-	return func(ctx context.Context) {
-		repeat(ctx, func(ctx context.Context) time.Duration {
-			c, res := r.signIn(ctx, src, a)
-			if c == nil {
-				if ctx.Err() == nil {
-					r.count("drain", res)
-				}
-				return time.Second
+	return r.signedInLoop(src, a, "drain", func(int) wire.Body { return &wire.FetchBundles{User: victim.user} }, func(b wire.Body) {
+		bs, ok := b.(*wire.Bundles)
+		if !ok {
+			return
+		}
+		for _, bd := range bs.Bundles {
+			if bd.OneTime != nil {
+				oneTime.Add(1)
+				r.count("drain", "one-time prekey")
 			}
-			defer c.close()
-			for ctx.Err() == nil {
-				b, err := c.call(ctx, &wire.FetchBundles{User: victim.user})
-				if stopped(ctx, err) {
-					return 0
-				}
-				r.count("drain", outcome(b, err))
-				if bs, ok := b.(*wire.Bundles); ok {
-					for _, bd := range bs.Bundles {
-						if bd.OneTime != nil {
-							oneTime.Add(1)
-							r.count("drain", "one-time prekey")
-						}
-						if !bd.KEMLastResort {
-							kem.Add(1)
-						}
-					}
-					r.note("drain", "%d one-time EC and %d one-time KEM prekeys taken of 100 each", oneTime.Load(), kem.Load())
-					continue
-				}
-				if err != nil {
-					return time.Second
-				}
-				if w := retryAfter(b); w > 0 {
-					return 0 // refused: reconnect at once
-				}
+			if !bd.KEMLastResort {
+				kem.Add(1)
 			}
-			return 0
-		})
-	}, nil
+		}
+		r.note("drain", "%d one-time EC and %d one-time KEM prekeys taken of 100 each", oneTime.Load(), kem.Load())
+	}), nil
 }
 
 // unauth: one address opens connections and never authenticates, keeping
@@ -284,7 +237,7 @@ func (r *Run) contacts(ctx context.Context, src netip.Addr) (func(context.Contex
 		var u wire.UserID
 		rand.Read(u[:])
 		return &wire.SetContact{User: u, State: wire.ContactAllowed}
-	}), nil
+	}, nil), nil
 }
 
 // keys: one account publishes a full set of one-time prekeys in a loop.
@@ -294,12 +247,14 @@ func (r *Run) keys(ctx context.Context, src netip.Addr) (func(context.Context), 
 		return nil, err
 	}
 	k := keys(wire.MaxPrekeys)
-	return r.signedInLoop(src, a, "keys", func(int) wire.Body { return k }), nil
+	return r.signedInLoop(src, a, "keys", func(int) wire.Body { return k }, nil), nil
 }
 
 // signedInLoop sends next(i) for i = 0, 1, ... on a signed-in connection
-// of a, reconnecting when it ends and waiting as a refusal says.
-func (r *Run) signedInLoop(src netip.Addr, a *account, name string, next func(i int) wire.Body) func(context.Context) {
+// of a, hands each answer to seen (when not nil), and reconnects at once
+// when the relay refuses one, as an attacker whose limits used to be a
+// connection's would.
+func (r *Run) signedInLoop(src netip.Addr, a *account, name string, next func(i int) wire.Body, seen func(wire.Body)) func(context.Context) {
 	return func(ctx context.Context) {
 		i := 0
 		repeat(ctx, func(ctx context.Context) time.Duration {
@@ -320,6 +275,9 @@ func (r *Run) signedInLoop(src netip.Addr, a *account, name string, next func(i 
 				r.count(name, outcome(b, err))
 				if err != nil {
 					return time.Second
+				}
+				if seen != nil {
+					seen(b)
 				}
 				if w := retryAfter(b); w > 0 {
 					return 0 // refused: reconnect at once
@@ -359,7 +317,7 @@ func (r *Run) requests(ctx context.Context, src netip.Addr) (func(context.Contex
 					n++
 					return &wire.Send{MessageID: wire.NewMessageID(), Kind: wire.KindRequest,
 						Recipients: []wire.Recipient{{User: v.user, Device: v.device, Ciphertext: body}}}
-				})(ctx)
+				}, nil)(ctx)
 			})
 		}
 		wg.Wait()
