@@ -100,6 +100,9 @@ func Open(cfg Config) (*Bus, error) {
 		return nil, fmt.Errorf("open bus: %w", err)
 	}
 	b.lock = lock
+	if _, _, err := b.space(); errors.Is(err, errors.ErrUnsupported) && cfg.MinFreeBytes >= 0 {
+		cfg.Logger.Warn("bus: this system's free disk space cannot be read: no floor is kept", "err", err)
+	}
 	if err := b.openDirs(); err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("open bus: %w", err)
