@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mutualcoop/mutual/app/transport"
+	"github.com/mutualcoop/mutual/relay/wire"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writing process and a reading test.
@@ -73,6 +74,29 @@ func startDev(t *testing.T, cmd *exec.Cmd) (*syncBuffer, <-chan string) {
 		close(lines)
 	}()
 	return stderr, lines
+}
+
+// signInDev signs alice@example.org in on c, reading the code from the
+// DEV CODE lines of the relay's standard output; it returns the code too.
+func signInDev(ctx context.Context, t *testing.T, c *transport.Conn, codes <-chan string) (*wire.Verified, string, error) {
+	t.Helper()
+	const addr = "email:alice@example.org"
+	token, err := c.Register(ctx, addr)
+	if err != nil {
+		return nil, "", err
+	}
+	var line string
+	select {
+	case line = <-codes:
+	case <-ctx.Done():
+		t.Fatal("no DEV CODE line")
+	}
+	m := regexp.MustCompile(`^DEV CODE ` + regexp.QuoteMeta(addr) + ` (\d{6,8})$`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("console line %q", line)
+	}
+	v, err := c.Verify(ctx, addr, m[1], token, "laptop")
+	return v, m[1], err
 }
 
 func asClose(err error, target **transport.CloseError) bool { return errors.As(err, target) }

@@ -63,21 +63,7 @@ func TestServeDevAndGracefulStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	token, err := c.Register(ctx, "email:alice@example.org")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var line string
-	select {
-	case line = <-codes:
-	case <-ctx.Done():
-		t.Fatal("no DEV CODE line")
-	}
-	m := regexp.MustCompile(`^DEV CODE email:alice@example.org (\d{6,8})$`).FindStringSubmatch(line)
-	if m == nil {
-		t.Fatalf("console line %q", line)
-	}
-	v, err := c.Verify(ctx, "email:alice@example.org", m[1], token, "laptop")
+	v, code, err := signInDev(ctx, t, c, codes)
 	if err != nil || v.Device != 1 {
 		t.Fatalf("verify: %+v %v", v, err)
 	}
@@ -94,7 +80,7 @@ func TestServeDevAndGracefulStop(t *testing.T) {
 		t.Fatalf("connection ended with %v, want close %d", cerr, wire.CloseShutdown)
 	}
 	// Codes and addresses never reach the log.
-	if log := stderr.String(); strings.Contains(log, m[1]) || strings.Contains(log, "alice@") {
+	if log := stderr.String(); strings.Contains(log, code) || strings.Contains(log, "alice@") {
 		t.Fatalf("the log holds the code or the address:\n%s", log)
 	}
 	if _, err := os.Stat(filepath.Join(data, "secret")); err != nil {
