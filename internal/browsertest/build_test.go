@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,15 +22,32 @@ type builtApp struct {
 	web    string // app.wasm and its precompressed copies
 }
 
-// buildApp builds the WebAssembly client and the relay side by side, and
-// writes the wasm's compressed copies with the relay binary, as `make web`
-// does.
+// built is the one build the package's tests share (see TestMain).
+var built struct {
+	once sync.Once
+	dir  string
+	app  builtApp
+	err  error
+}
+
+// buildApp returns the WebAssembly client and the relay, built side by
+// side on first use, with the wasm's compressed copies written next to
+// the relay binary as `make web` does. Every test of the package shares
+// the build; a test must not change its files.
 func buildApp(t *testing.T) builtApp {
 	t.Helper()
-	dir := t.TempDir()
+	built.once.Do(func() { built.app, built.err = build(built.dir) })
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.app
+}
+
+// build builds the app into dir.
+func build(dir string) (builtApp, error) {
 	app := builtApp{mutual: filepath.Join(dir, "mutual"), web: filepath.Join(dir, "web")}
 	if err := os.Mkdir(app.web, 0o755); err != nil {
-		t.Fatal(err)
+		return app, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -41,13 +59,13 @@ func buildApp(t *testing.T) builtApp {
 		return goBuild(ctx, nil, app.mutual, "./cmd/mutual")
 	})
 	if err := g.Wait(); err != nil {
-		t.Fatal(err)
+		return app, err
 	}
 	prep := exec.CommandContext(ctx, app.mutual, "bundle", "--prepare-only", "--web", app.web)
 	if out, err := prep.CombinedOutput(); err != nil {
-		t.Fatalf("mutual bundle --prepare-only: %v\n%s", err, out)
+		return app, fmt.Errorf("mutual bundle --prepare-only: %v\n%s", err, out)
 	}
-	return app
+	return app, nil
 }
 
 // goBuild runs go build at the module's root.

@@ -43,11 +43,15 @@ type relay struct {
 }
 
 // startRelay starts the SMTP server and the relay, and stops both when the
-// test ends.
+// test ends. The relay serves a copy of web, which deploy may change.
 func startRelay(t *testing.T, bin, web string) *relay {
 	t.Helper()
 	mail := smtpcatch.Start(t, smtpcatch.Options{})
 	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "web"), os.DirFS(web)); err != nil {
+		t.Fatal(err)
+	}
+	web = filepath.Join(dir, "web")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
