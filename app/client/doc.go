@@ -214,7 +214,15 @@
 // Safety numbers (SafetyNumbers) are Signal's numeric fingerprints
 // (crypto/safety, scannable version 2) over each side's 16-byte user ID
 // and identity key, one per device of the contact: 60 digits both sides
-// compute alike, and a scannable payload.
+// compute alike, and a scannable payload. MatchScanned finds the number
+// a scanned code shows (the other person's screen), and MarkVerified
+// records that the user compared them, aloud or by a matching scan:
+// Contact.Verified, kept on this device only, until ClearVerified or
+// until any identity key of the contact is new or changes (the path that
+// sets IdentityChanged clears it). MarkVerified takes the numbers the
+// user compared and refuses them (ErrSafetyNumberStale) if the contact's
+// keys are no longer exactly those; it accepts a change they include, as
+// AcceptIdentity does.
 //
 // # Byte formats
 //

@@ -116,7 +116,8 @@ func parseAccount(b []byte) (*accountRecord, error) {
 // contactRecord: {1 user, 2 address, 3 nickname, 4 state, 5 accepted,
 // 6 identity changed, 7 added (Unix ms), 8 profile name, 9 when they set
 // it (their clock, Unix ms), 10 when the relay accepted the last request
-// to them (its clock, Unix ms)}
+// to them (its clock, Unix ms), 20 when the user marked their safety
+// numbers verified (Unix ms)}
 func (c *Contact) marshal() []byte {
 	e := newEnc()
 	e.id(1, c.User)
@@ -129,6 +130,7 @@ func (c *Contact) marshal() []byte {
 	e.string(8, c.ProfileName)
 	e.sint(9, c.profileAt)
 	e.sint(10, unixMS(c.RequestSent))
+	e.sint(20, unixMS(c.Verified))
 	return e.b
 }
 
@@ -165,6 +167,10 @@ func parseContact(b []byte, self wire.UserID) (*Contact, error) {
 			var ms int64
 			ms, err = f.sint64()
 			c.RequestSent = fromMS(ms)
+		case 20:
+			var ms int64
+			ms, err = f.sint64()
+			c.Verified = fromMS(ms)
 		}
 		return err
 	})

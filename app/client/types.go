@@ -75,6 +75,11 @@ type Contact struct {
 	// key the user has not accepted; sending fails until AcceptIdentity.
 	IdentityChanged bool
 	Added           time.Time
+	// Verified is when the user marked their safety numbers as verified
+	// (this device's clock): compared aloud or by scanning their code
+	// (MarkVerified). Zero when not, and cleared when any identity key
+	// of theirs is new or changes.
+	Verified time.Time
 
 	// profileAt is when they set ProfileName (their clock, Unix ms): an
 	// older profile arriving late does not replace a newer one.

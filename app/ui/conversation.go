@@ -49,6 +49,10 @@ type conversation struct {
 	swallow  bool // the line break of the Enter that sent is still to come
 	opened   bool // the first page is on screen
 	releases []func()
+
+	// showFiles: a photo or file was pasted or dropped; the notice that
+	// only text can be sent shows.
+	showFiles bool
 }
 
 // CompoID makes each chat a component of its own: opening another one
@@ -589,7 +593,7 @@ func (c *conversation) answer(accept bool) app.EventHandler {
 func (c *conversation) Render() app.UI {
 	ct := c.contact
 	name := displayName(ct)
-	return app.Div().Class("conversation").Body(
+	return app.Div().Class("conversation").On("dragover", c.onDragOver).On("drop", c.onDrop).Body(
 		app.Header().Class("conv-head").Body(
 			app.A().Class("icon-button", "back").Href(pathChats).Aria("label", "Back to chats").Body(icon(iconBack)),
 			avatar(c.peer, name),
@@ -597,6 +601,7 @@ func (c *conversation) Render() app.UI {
 				app.H1().ID("chat-title").TabIndex(-1).Text(name),
 				app.P().Class("conv-sub").Text(contactSubtitle(ct)),
 			),
+			verifiedMark(ct),
 			app.A().Class("icon-button").Href(safetyPath(c.peer)).Aria("label", "Safety number").Title("Safety number").Body(icon(iconShield)),
 		),
 		app.If(ct.IdentityChanged, func() app.UI {
@@ -661,11 +666,12 @@ func (c *conversation) footer(ct client.Contact, name string) app.UI {
 	return app.Div().Class("conv-footer").Body(
 		errLine,
 		awaitingNote(ct, name),
+		c.filesNote(),
 		app.Form().Class("composer").OnSubmit(c.submit).Body(
 			app.Label().For("composer").Class("sr-only").Text("Message to "+name),
 			app.Textarea().ID("composer").Rows(1).Placeholder("Message").
 				Attr("enterkeyhint", "send").Aria("describedby", "composer-hint").
-				OnKeyDown(c.onKeyDown).OnKeyUp(c.onKeyUp).On("beforeinput", c.onBeforeInput).OnInput(c.onInput),
+				OnKeyDown(c.onKeyDown).OnKeyUp(c.onKeyUp).On("beforeinput", c.onBeforeInput).OnInput(c.onInput).On("paste", c.onPaste),
 			app.Button().ID("send").Type("submit").Class("send-button").Aria("label", "Send").Title("Send").Body(icon(iconSend)),
 		),
 		app.P().ID("composer-hint").Class("sr-only").Text("Enter sends. Shift and Enter starts a new line."),

@@ -31,6 +31,30 @@
 // each event to the root component, which posts it as a go-app action on
 // the UI goroutine to the components that handle it.
 //
+// # Text size and small screens
+//
+// The style sheet (pwa/static/styles/mutual.css) sizes text, and what
+// holds text, in rem and em: the page follows the browser's text size.
+// Every screen fits a 360 px wide phone at 200% text without scrolling
+// sideways (internal/browsertest's TestLayout checks each one).
+//
+// # Safety numbers
+//
+// The safety screen shows the number with each device of the contact, a
+// QR code of this side's scannable payload for each (see
+// docs/crypto-primitives.md), and the verified mark (client.MarkVerified):
+// set by the person after comparing the numbers, or by scanning the
+// contact's code, which must match every device's number. Scanning uses
+// the browser's BarcodeDetector and the camera (getUserMedia); where
+// either is missing the screen says so and offers comparing the numbers.
+// The chat header shows a small mark for a verified contact.
+//
+// # Photos and files
+//
+// Mutual sends text only. A file pasted into the composer or dropped on a
+// conversation shows a notice saying so next to the composer (a dropped
+// file is not opened in place of the app); pasted text pastes as always.
+//
 // # Long conversations
 //
 // A conversation shows a window of at most 300 messages: the newest page

@@ -330,7 +330,7 @@ func TestSafetyView(t *testing.T) {
 	}
 	st := safetyState{name: "Bob", peer: user(2), loaded: true,
 		devices: []safetyDevice{{device: 1, groups: digitGroups(digits), qr: qr}}}
-	d := render(t, func() app.UI { return safetyView(st, nil) })
+	d := render(t, func() app.UI { return safetyView(st, safetyActions{}) })
 	num := d.one("#safety-number")
 	groups := d.within(num).all(".digits")
 	if len(groups) != 12 {
@@ -353,7 +353,7 @@ func TestSafetyView(t *testing.T) {
 
 	st.changed = true
 	st.devices = append(st.devices, safetyDevice{device: 4, groups: digitGroups(digits), unverified: true})
-	d = render(t, func() app.UI { return safetyView(st, nil) })
+	d = render(t, func() app.UI { return safetyView(st, safetyActions{}) })
 	if len(d.all("button", "#accept-identity")) != 1 {
 		t.Error("no accept button after a change")
 	}

@@ -117,8 +117,19 @@ func TestTwoHomesChat(t *testing.T) {
 	if sa == "" || sa != sb {
 		t.Fatalf("safety numbers differ: %q vs %q", sa, sb)
 	}
-	if out := alice.must("contacts", "list", "--json"); !strings.Contains(out, `"state":"contact"`) {
+	if out := alice.must("contacts", "list", "--json"); !strings.Contains(out, `"state":"contact"`) || strings.Contains(out, `"verified"`) {
 		t.Fatalf("contacts list: %s", out)
+	}
+	// Once compared, Alice marks Bob verified, and takes it back.
+	if out := alice.must("contacts", "verify", bob.addr); !strings.Contains(out, sa) || !strings.Contains(out, "Marked") {
+		t.Fatalf("contacts verify: %s", out)
+	}
+	if out := alice.must("contacts", "list", "--json"); !strings.Contains(out, `"verified":true`) {
+		t.Fatalf("contacts list after verify: %s", out)
+	}
+	alice.must("contacts", "verify", bob.addr, "--clear")
+	if out := alice.must("contacts", "list", "--json"); strings.Contains(out, `"verified"`) {
+		t.Fatalf("contacts list after verify --clear: %s", out)
 	}
 	if out := alice.must("devices", "--json"); !strings.Contains(out, `"this":true`) {
 		t.Fatalf("devices: %s", out)

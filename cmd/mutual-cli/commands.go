@@ -92,11 +92,14 @@ func (c *cli) verify(ctx context.Context, args []string) error {
 
 func (c *cli) contacts(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usageError("contacts needs add, list, accept, block or trust")
+		return usageError("contacts needs add, list, accept, block, trust or verify")
 	}
 	sub, args := args[0], args[1:]
-	if sub == "list" {
+	switch sub {
+	case "list":
 		return c.listContacts(ctx, args)
+	case "verify":
+		return c.verifyContact(ctx, args)
 	}
 	if len(args) != 1 {
 		return usageError("contacts %s takes one address", sub)
@@ -153,6 +156,52 @@ func (c *cli) contacts(ctx context.Context, args []string) error {
 	return usageError("unknown contacts command %q", sub)
 }
 
+// verifyContact marks a contact's safety numbers verified, after the
+// user compared them ('safety-number'), or takes the mark back with
+// --clear. It needs only the device's store.
+func (c *cli) verifyContact(ctx context.Context, args []string) error {
+	clear := false
+	var rest []string
+	for _, a := range args {
+		if a == "--clear" || a == "-clear" {
+			clear = true
+			continue
+		}
+		rest = append(rest, a)
+	}
+	if len(rest) != 1 {
+		return usageError("contacts verify takes one address, and optionally --clear")
+	}
+	s, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	ct, err := s.contact(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	if clear {
+		if err := s.client.ClearVerified(ctx, ct.User); err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(c.stdout, "%s is no longer marked as verified.\n", c.name(ct))
+		return nil
+	}
+	nums, err := s.client.SafetyNumbers(ctx, ct.User)
+	if err != nil {
+		return explain(err)
+	}
+	if err := s.client.MarkVerified(ctx, ct.User, nums); err != nil {
+		return explain(err)
+	}
+	for _, n := range nums {
+		fmt.Fprintf(c.stdout, "device %d: %s\n", n.Device, strings.Join(n.Fingerprint.Groups(), " "))
+	}
+	fmt.Fprintf(c.stdout, "Marked %s as verified with these safety numbers.\n", c.name(ct))
+	return nil
+}
+
 type contactJSON struct {
 	User            string `json:"user"`
 	Address         string `json:"address,omitempty"`
@@ -160,6 +209,7 @@ type contactJSON struct {
 	State           string `json:"state"`
 	Accepted        bool   `json:"accepted"`
 	IdentityChanged bool   `json:"identity_changed,omitempty"`
+	Verified        bool   `json:"verified,omitempty"`
 }
 
 func stateName(s client.ContactState) string {
@@ -193,14 +243,17 @@ func (c *cli) listContacts(ctx context.Context, args []string) error {
 	enc := json.NewEncoder(c.stdout)
 	for _, ct := range all {
 		if *asJSON {
-			if err := enc.Encode(contactJSON{User: ct.User.String(), Address: ct.Address, Nickname: ct.Nickname, State: stateName(ct.State), Accepted: ct.Accepted, IdentityChanged: ct.IdentityChanged}); err != nil {
+			if err := enc.Encode(contactJSON{User: ct.User.String(), Address: ct.Address, Nickname: ct.Nickname, State: stateName(ct.State), Accepted: ct.Accepted, IdentityChanged: ct.IdentityChanged, Verified: !ct.Verified.IsZero()}); err != nil {
 				return err
 			}
 			continue
 		}
 		note := ""
-		if ct.IdentityChanged {
+		switch {
+		case ct.IdentityChanged:
 			note = "  (safety number changed)"
+		case !ct.Verified.IsZero():
+			note = "  (verified)"
 		}
 		fmt.Fprintf(c.stdout, "%-8s %s  %s%s\n", stateName(ct.State), ct.User, ct.Address, note)
 	}

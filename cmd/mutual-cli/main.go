@@ -48,6 +48,8 @@ commands:
   contacts accept ADDRESS|ID  accept a contact request
   contacts block ADDRESS|ID   block someone
   contacts trust ADDRESS|ID   accept a contact's changed safety number
+  contacts verify ADDRESS|ID [--clear]
+                              mark their safety numbers verified once compared
   send ADDRESS [TEXT]         send TEXT (read from standard input when absent)
   receive [--follow] [--json] print messages received (one JSON object per line with --json)
   safety-number ADDRESS|ID    print the safety number(s) to compare with a contact

@@ -31,14 +31,14 @@ type seeder struct {
 // client connected until the test ends.
 func newSeeder(t *testing.T, r *relay, address string) *seeder {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), messageTimeout)
 	defer cancel()
 	c, err := client.Open(ctx, memstore.New(), client.Config{ServerURL: r.wsURL(), ClientName: "browsertest-seeder/1"})
 	if err != nil {
 		t.Fatalf("seeder: open: %v", err)
 	}
 	t.Cleanup(func() { c.Close() })
-	token, err := c.Register(ctx, address)
+	token, err := register(ctx, c, address)
 	if err != nil {
 		t.Fatalf("seeder: register: %v", err)
 	}
@@ -63,6 +63,26 @@ func newSeeder(t *testing.T, r *relay, address string) *seeder {
 		t.Fatalf("seeder: not connected: %v", err)
 	}
 	return &seeder{t: t, c: c, me: acct.User}
+}
+
+// register asks the relay for a code for address. A second device of the
+// same address asks soon after the first: the relay then says how long
+// to wait (rate_limited), and it asks again after that wait, within ctx.
+func register(ctx context.Context, c *client.Client, address string) ([]byte, error) {
+	for {
+		token, err := c.Register(ctx, address)
+		var we *wire.Error
+		if !errors.As(err, &we) || we.Code != wire.CodeRateLimited {
+			return token, err
+		}
+		retry := time.NewTimer(time.Duration(we.RetryAfterMS) * time.Millisecond)
+		select {
+		case <-retry.C:
+		case <-ctx.Done():
+			retry.Stop()
+			return nil, err
+		}
+	}
 }
 
 // waitConnected waits for Run's first connection, which the calls that
