@@ -62,6 +62,11 @@ type onboarding struct {
 	s  *Session
 	st onboardingState
 
+	// ctx is the component's own context, for the work that outlives an
+	// event: an event's context belongs to the element that fired it,
+	// which a change of step removes, and go-app drops what is dispatched
+	// or deferred on a removed element.
+	ctx     app.Context
 	gen     int  // numbers the requests: answers to older ones are dropped
 	ticking bool // the countdown to st.retryAt runs
 }
@@ -79,6 +84,7 @@ const reloadedText = "The page was reloaded, so the code sent earlier no longer 
 // OnMount goes back to the address if a code was sent before a reload,
 // and puts the cursor in the first field.
 func (o *onboarding) OnMount(ctx app.Context) {
+	o.ctx = ctx
 	var addr string
 	if err := ctx.SessionStorage().Get(pendingKey, &addr); err == nil && addr != "" {
 		ctx.SessionStorage().Del(pendingKey)
@@ -86,7 +92,7 @@ func (o *onboarding) OnMount(ctx app.Context) {
 		ctx.Defer(func(app.Context) { focusID("send-code") })
 		return
 	}
-	o.focusStep(ctx)
+	o.focusStep()
 }
 
 // callGrace is how long onboarding waits past a request's own deadline
@@ -99,17 +105,17 @@ const tooSlowText = "The server took too long to answer. Try again."
 
 // start marks a request as in flight and arms its deadline; the returned
 // number identifies it to finish.
-func (o *onboarding) start(ctx app.Context, call onboardingCall) int {
+func (o *onboarding) start(call onboardingCall) int {
 	o.gen++
 	gen := o.gen
 	o.st.call, o.st.err, o.st.sent = call, "", false
-	ctx.After(busyTimeout+callGrace, func(ctx app.Context) {
+	o.ctx.After(busyTimeout+callGrace, func(ctx app.Context) {
 		if o.gen != gen || !o.st.busy() {
 			return
 		}
 		o.gen++
 		o.st.call, o.st.err = callNone, tooSlowText
-		o.focusStep(ctx)
+		o.focusStep()
 	})
 	return gen
 }
@@ -125,12 +131,12 @@ func (o *onboarding) finish(gen int) bool {
 }
 
 // focusStep puts the cursor in the current step's field.
-func (o *onboarding) focusStep(ctx app.Context) {
+func (o *onboarding) focusStep() {
 	id := "address"
 	if o.st.step == stepCode {
 		id = "code"
 	}
-	ctx.Defer(func(app.Context) { focusID(id) })
+	o.ctx.Defer(func(app.Context) { focusID(id) })
 }
 
 func (o *onboarding) sendCode(ctx app.Context, e app.Event) {
@@ -145,49 +151,49 @@ func (o *onboarding) sendCode(ctx app.Context, e app.Event) {
 	addr, err := emailAddress(o.st.typed)
 	if err != nil {
 		o.st.err = errorText(err, true)
-		ctx.Defer(func(app.Context) { focusID("address") })
+		o.focusStep()
 		return
 	}
-	gen := o.start(ctx, callSend)
+	gen := o.start(callSend)
 	s := o.s
-	ctx.Async(func() {
+	o.ctx.Async(func() {
 		rctx, cancel := withTimeout(context.Background())
 		defer cancel()
 		token, err := s.Register(rctx, addr)
 		online := browserOnline()
-		ctx.Dispatch(func(ctx app.Context) {
+		o.ctx.Dispatch(func(ctx app.Context) {
 			if !o.finish(gen) {
 				return
 			}
 			if err != nil {
-				o.codeRefused(ctx, err, online)
+				o.codeRefused(err, online)
 				return
 			}
 			o.st.sent = o.st.step == stepCode
 			o.st.step, o.st.address, o.st.token, o.st.code = stepCode, addr, token, ""
 			ctx.SessionStorage().Set(pendingKey, addr)
-			o.focusStep(ctx)
+			o.focusStep()
 		})
 	})
 }
 
 // codeRefused shows why a code was not sent. A rate limit says what
 // happened and counts down to when another may be asked for.
-func (o *onboarding) codeRefused(ctx app.Context, err error, online bool) {
+func (o *onboarding) codeRefused(err error, online bool) {
 	var we *wire.Error
 	if errors.As(err, &we) && we.Code == wire.CodeRateLimited && we.RetryAfterMS > 0 {
 		o.st.now = o.s.now()
 		o.st.retryAt = o.st.now.Add(time.Duration(we.RetryAfterMS) * time.Millisecond)
 		o.st.err = ""
-		o.tick(ctx)
+		o.tick()
 		return
 	}
 	o.st.err = errorText(err, online)
-	o.focusStep(ctx)
+	o.focusStep()
 }
 
 // tick redraws the countdown to retryAt every second until it ends.
-func (o *onboarding) tick(ctx app.Context) {
+func (o *onboarding) tick() {
 	if o.ticking {
 		return
 	}
@@ -201,7 +207,7 @@ func (o *onboarding) tick(ctx app.Context) {
 		}
 		ctx.After(time.Second, next)
 	}
-	ctx.After(time.Second, next)
+	o.ctx.After(time.Second, next)
 }
 
 func (o *onboarding) verify(ctx app.Context, e app.Event) {
@@ -225,20 +231,20 @@ func (o *onboarding) verify(ctx app.Context, e app.Event) {
 		return
 	}
 	o.st.code = code
-	gen := o.start(ctx, callVerify)
+	gen := o.start(callVerify)
 	s, addr, token, name := o.s, o.st.address, o.st.token, browserDeviceName()
-	ctx.Async(func() {
+	o.ctx.Async(func() {
 		rctx, cancel := withTimeout(context.Background())
 		defer cancel()
 		_, err := s.Verify(rctx, addr, code, token, name)
 		online := browserOnline()
-		ctx.Dispatch(func(ctx app.Context) {
+		o.ctx.Dispatch(func(ctx app.Context) {
 			if !o.finish(gen) {
 				return
 			}
 			if err != nil {
 				o.st.err = errorText(err, online)
-				o.focusStep(ctx)
+				o.focusStep()
 				return
 			}
 			o.st.token = nil
@@ -254,7 +260,7 @@ func (o *onboarding) changeAddress(ctx app.Context, e app.Event) {
 	}
 	ctx.SessionStorage().Del(pendingKey)
 	o.st.step, o.st.token, o.st.err, o.st.sent = stepAddress, nil, "", false
-	o.focusStep(ctx)
+	o.focusStep()
 }
 
 // Render draws the current step.
