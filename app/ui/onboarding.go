@@ -121,7 +121,7 @@ func (o *onboarding) start(call onboardingCall) int {
 }
 
 // finish ends request gen; it reports false if that request was given up
-// (its deadline passed, or the user went back), so its answer is dropped.
+// (its deadline passed), so that its answer is dropped.
 func (o *onboarding) finish(gen int) bool {
 	if o.gen != gen {
 		return false
