@@ -24,6 +24,11 @@ type Config struct {
 	// Head is raw HTML added to every page's <head>, such as the inline
 	// script that applies the user's colour theme before the first paint.
 	Head []string
+	// Known reports whether a path is one of the app's pages. A page for
+	// any other path is served with status 404: it is the page the app's
+	// routes render for it, which should say that there is no such page.
+	// Nil: every page the routes render is served with status 200.
+	Known func(path string) bool
 }
 
 // Validate reports what is missing.

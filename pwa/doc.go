@@ -16,6 +16,9 @@
 // the web app's main does with its live pages. This package imports
 // nothing of the app itself.
 //
+// A path that is none of the app's pages (Config.Known) gets the page the
+// routes render for it, which says so, with status 404.
+//
 // The static files are the union of the ones embedded from static/ (icons
 // and styles) and the directory of the built app (app.wasm, its
 // compressed copies written by Prepare, and any file that replaces an

@@ -37,6 +37,7 @@ type Handler struct {
 	version  string
 	etag     string
 	csp      string // see ContentSecurityPolicy
+	known    func(path string) bool
 }
 
 // New reads the app from cfg.Dir and returns its handler. The compressed
@@ -63,7 +64,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pwa: %w", err)
 	}
-	h := &Handler{assets: a, manifest: raw}
+	h := &Handler{assets: a, manifest: raw, known: cfg.Known}
 	h.goapp = &app.Handler{
 		Name:            m.Name,
 		ShortName:       m.ShortName,
@@ -153,8 +154,43 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// Also on a 304, which go-app answers by itself.
 			w.Header().Set("Vary", "Accept-Encoding")
 		}
+		if h.known != nil && !h.known(p) {
+			h.serveNotFound(w, r)
+			return
+		}
 		h.goapp.ServeHTTP(w, r)
 	}
+}
+
+// serveNotFound serves a path that is not one of the app's pages: go-app's
+// own files as they are, and a page, which the app's routes render as not
+// found, with status 404.
+func (h *Handler) serveNotFound(w http.ResponseWriter, r *http.Request) {
+	h.goapp.ServeHTTP(&notFoundWriter{ResponseWriter: w}, r)
+}
+
+// notFoundWriter answers an HTML page with status 404 instead of 200.
+type notFoundWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (n *notFoundWriter) WriteHeader(code int) {
+	if n.wrote {
+		return
+	}
+	n.wrote = true
+	if code == http.StatusOK && strings.HasPrefix(n.Header().Get("Content-Type"), "text/html") {
+		code = http.StatusNotFound
+	}
+	n.ResponseWriter.WriteHeader(code)
+}
+
+func (n *notFoundWriter) Write(b []byte) (int, error) {
+	if !n.wrote {
+		n.WriteHeader(http.StatusOK)
+	}
+	return n.ResponseWriter.Write(b)
 }
 
 // serveManifest serves the web app manifest with go-app's cache headers.

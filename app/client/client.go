@@ -30,7 +30,7 @@ type Client struct {
 
 	self atomic.Pointer[self] // nil until registered
 
-	// regMu serialises Register and Verify.
+	// regMu serialises Verify.
 	regMu sync.Mutex
 
 	mu      sync.Mutex

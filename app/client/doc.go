@@ -20,6 +20,8 @@
 //	older, _ := c.History(ctx, bob.Conversation, page[0].Seq, 50) // the 50 before them
 //	_ = c.MarkRead(ctx, bob.Conversation)         // read receipts go to Bob
 //	_ = c.SetProfileName(ctx, "Alice")            // shown to contacts, end to end
+//	archive, _ := c.Export(ctx)                   // the contacts and every message on this device
+//	_ = archive.WriteJSON(w)                      // or WriteText, for reading
 //
 // Calls that need the relay (AddContact, Accept, Block, Remove, Devices,
 // RemoveDevice) wait for Run's connection within their context and fail

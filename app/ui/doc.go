@@ -9,6 +9,34 @@
 // heights the app uses), so that nothing moves when the WebAssembly takes
 // over.
 //
+// Paths that are none of the app's pages show its not-found page, in the
+// frame, with a link home; KnownPath tells the server which paths those
+// are, and it answers them with status 404.
+//
+// # Signing in and out
+//
+// Onboarding asks the relay for a code (client.Register) and proves it
+// (client.Verify), one request at a time: a press while one is in flight
+// does nothing. Each request has a deadline; when it passes the form
+// comes back with a message whatever the request does, and a late answer
+// is dropped. A code request the relay refuses for its rate limit says
+// so and counts down, with the buttons that ask for a code off, until
+// another may be asked for. The code field hints wire.CodeDigits digits.
+//
+// Signing out erases the device's data for good. The settings say how
+// many other devices the account has (from client.Devices) and offer,
+// first, to export the chats (client.Export): a JSON or text file the
+// browser saves from a Blob through a link with a download name. It
+// holds only what this device has.
+//
+// # Frame
+//
+// The number of unread messages of every chat is in the document's title,
+// "(3) Mutual", and on the installed app's icon (the Badging API where
+// there is one); both clear once read. On a phone, where a conversation
+// covers the chats list, Escape goes back to the list unless a dialog is
+// open; on a wide screen it leaves the conversation open.
+//
 // # State
 //
 // A Session, made by the program's main, holds everything that lives as

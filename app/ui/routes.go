@@ -28,6 +28,16 @@ func Routes(newPage func() app.Composer) {
 	app.Route(pathSettings, newPage)
 	app.RouteWithRegexp("^"+prefixChat+"[0-9a-fA-F]{32}$", newPage)
 	app.RouteWithRegexp("^"+prefixSafety+"[0-9a-fA-F]{32}$", newPage)
+	// Every other path too: the app says it has no such page, in its
+	// own frame, with a way back (the server answers it with status 404,
+	// see KnownPath).
+	app.RouteWithRegexp("^/", newPage)
+}
+
+// KnownPath reports whether path is one of the app's pages. The server
+// answers the others with the app's not-found page and status 404.
+func KnownPath(path string) bool {
+	return parseRoute(path).kind != routeNotFound
 }
 
 // Prerender returns the component the server renders for every page: the
@@ -99,6 +109,8 @@ func (r route) title() string {
 		return "Settings · Mutual"
 	case routeSafety:
 		return "Safety number · Mutual"
+	case routeNotFound:
+		return "Page not found · Mutual"
 	default:
 		return "Mutual"
 	}
@@ -206,6 +218,18 @@ func (k *skeleton) Render() app.UI {
 		main = split(app.Div().Class("chat-list"), app.Div().Class("placeholder"))
 	case routeWelcome:
 		main = app.Div().Class("welcome")
+	case routeNotFound:
+		main = notFoundView()
 	}
 	return layout(frame{route: k.route, status: StatusConnecting}, main)
+}
+
+// notFoundView is the page of a path the app does not have: the server's
+// and the app's.
+func notFoundView() app.UI {
+	return app.Div().ID("not-found").Class("page", "not-found").Body(
+		app.H1().TabIndex(-1).Text("Page not found"),
+		app.P().Text("Mutual has no page at this address. The link may be mistyped, or the page may have moved."),
+		app.A().ID("not-found-home").Class("button", "button-primary").Href(pathChats).Text("Go to your chats"),
+	)
 }

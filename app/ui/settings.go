@@ -42,6 +42,7 @@ type settingsState struct {
 	err          string
 	online       bool
 	now          time.Time
+	export       exportState
 }
 
 // settingsPage is the profile name, read receipts, theme, this device and
@@ -66,6 +67,11 @@ func (p *settingsPage) OnMount(ctx app.Context) {
 	})
 	p.load(ctx)
 	p.loadDevices(ctx)
+}
+
+// OnDismount lets go of an exported file.
+func (p *settingsPage) OnDismount() {
+	p.st.export.release()
 }
 
 func (p *settingsPage) load(ctx app.Context) {
@@ -260,6 +266,7 @@ func (p *settingsPage) Render() app.UI {
 	return settingsView(p.st, settingsHandlers{
 		saveName: p.saveName, readReceipts: p.setReadReceipts, theme: p.setTheme,
 		ask: p.ask, cancel: p.closeDialog, closed: p.onDialogClose, confirm: p.confirmed,
+		exportJSON: p.exportChats(exportJSON), exportText: p.exportChats(exportText),
 	})
 }
 
@@ -269,6 +276,7 @@ type settingsHandlers struct {
 	saveName, readReceipts, theme app.EventHandler
 	ask                           func(confirmKind, wire.DeviceID) app.EventHandler
 	cancel, closed, confirm       app.EventHandler
+	exportJSON, exportText        app.EventHandler
 }
 
 // settingsView draws the settings page.
@@ -353,7 +361,8 @@ func settingsView(st settingsState, h settingsHandlers) app.UI {
 		),
 		app.Section().Class("card").Aria("labelledby", "signout-heading").Body(
 			app.H2().ID("signout-heading").Text("Sign out"),
-			app.P().Class("hint").Text("Signing out deletes your messages and keys from this device. Your account and your other devices keep working."),
+			app.P().ID("sign-out-hint").Class("hint").Text(signOutText(st)),
+			exportView(st.export, "export", "export-text", h.exportJSON, h.exportText),
 			app.Button().ID("sign-out").Type("button").Class("button", "button-danger").
 				OnClick(ask(confirmSignOut, 0)).Text("Sign out of this device"),
 		),
@@ -368,7 +377,7 @@ func confirmDialog(st settingsState, h settingsHandlers) app.UI {
 	switch st.confirm {
 	case confirmSignOut:
 		title = "Sign out of this device?"
-		text = "Your messages and keys on this device will be deleted. Your account and your other devices are not affected."
+		text = signOutText(st)
 		if !st.online {
 			text += " You are offline: your account will list this device until you remove it from another one."
 		}
@@ -391,6 +400,9 @@ func confirmDialog(st settingsState, h settingsHandlers) app.UI {
 		app.Form().Class("stack").OnSubmit(h.confirm).Body(
 			app.H2().ID("confirm-title").Text(title),
 			app.P().ID("confirm-text").Text(text),
+			app.If(st.confirm == confirmSignOut, func() app.UI {
+				return exportView(st.export, "confirm-export", "", h.exportJSON, nil)
+			}),
 			app.Div().Class("row", "row-end").Body(
 				app.Button().ID("cancel-confirm").Type("button").Class("button").
 					Disabled(st.busy).OnClick(h.cancel).Text("Cancel"),
@@ -436,5 +448,35 @@ func lastSeen(d wire.DeviceInfo, this bool, now time.Time) string {
 		return "Never connected"
 	default:
 		return "Last active " + chatTime(time.UnixMilli(d.LastSeenMS), now)
+	}
+}
+
+// otherDevices counts the account's devices other than this one, from
+// the list the relay gave; known is false while there is no list.
+func otherDevices(st settingsState) (n int, known bool) {
+	if len(st.devices) == 0 {
+		return 0, false
+	}
+	for _, d := range st.devices {
+		if d.ID != st.acct.Device {
+			n++
+		}
+	}
+	return n, true
+}
+
+// signOutText says what signing out does to this device's chats, and
+// whether the account lives on elsewhere.
+func signOutText(st settingsState) string {
+	n, known := otherDevices(st)
+	switch {
+	case !known:
+		return "Signing out erases your chats and keys from this device for good. Mutual cannot tell now whether your account is signed in on other devices; export your chats first to keep them."
+	case n == 0:
+		return "This is your only device: signing out erases your chats from it for good. Export them first to keep them."
+	case n == 1:
+		return "Signing out erases your chats and keys from this device. Your account stays signed in on 1 other device, which keeps what it has received."
+	default:
+		return "Signing out erases your chats and keys from this device. Your account stays signed in on " + strconv.Itoa(n) + " other devices, which keep what they have received."
 	}
 }

@@ -49,6 +49,10 @@ type shell struct {
 	taking      bool   // taking over from another tab
 	takeErr     string // why that failed
 	releases    []func()
+
+	unread        int  // received messages not read, in every chat
+	loadingUnread bool // a count is under way
+	unreadAgain   bool // count again when it ends
 }
 
 // OnMount subscribes to the Session and to the browser's events.
@@ -89,7 +93,12 @@ func (h *shell) OnMount(ctx app.Context) {
 	if h.s.Registered() {
 		requestPersistence()
 	}
+	ctx.Handle(actionChatsChanged, func(ctx app.Context, a app.Action) { h.loadUnread(ctx) })
+	h.releases = append(h.releases, listenEscape(func() {
+		ctx.Dispatch(func(ctx app.Context) { h.onEscape(ctx) })
+	}))
 	h.settle(ctx, false)
+	h.loadUnread(ctx)
 }
 
 // OnDismount releases the subscriptions.
@@ -119,15 +128,17 @@ func (h *shell) settle(ctx app.Context, navigated bool) {
 	switch {
 	case h.s.isElsewhere() || h.s.openError() != nil:
 		// The page says why nothing else can be shown.
-	case !registered && h.route.kind != routeWelcome:
+	case !registered && h.route.kind != routeWelcome && h.route.kind != routeNotFound:
 		h.route = route{kind: routeWelcome}
 		ctx.Page().ReplaceURL(&url.URL{Path: pathWelcome})
 	case registered && h.route.kind == routeWelcome:
 		h.route = route{kind: routeChats}
 		ctx.Page().ReplaceURL(&url.URL{Path: pathChats})
 	}
-	ctx.Page().SetTitle("%s", h.route.title())
-	if navigated && h.route.kind != routeChat {
+	h.setTitle(ctx)
+	// A conversation puts the cursor in its composer, onboarding in its
+	// field.
+	if navigated && h.route.kind != routeChat && h.route.kind != routeWelcome {
 		ctx.Defer(func(app.Context) {
 			if h := app.Window().Get("document").Call("querySelector", "#main h1"); h.Truthy() {
 				h.Call("focus", map[string]any{"preventScroll": true})
@@ -142,10 +153,15 @@ func (h *shell) onEvent(ctx app.Context, ev any) {
 	switch ev.(type) {
 	case sessionReset:
 		h.notices = nil
+		h.setUnread(ctx, 0)
 		ctx.Navigate(pathWelcome)
 		return
 	case signedIn:
 		requestPersistence()
+		h.settle(ctx, false)
+		h.loadUnread(ctx)
+	case client.MessageReceived, client.MessageStateChanged, client.ContactChanged, client.Connected:
+		h.loadUnread(ctx)
 	case client.OwnDeviceSeen:
 		h.addNotice("A new device signed in to your account. If it wasn't you, remove it in Settings.", pathSettings, "Settings")
 	case client.MessagesMissed:
@@ -200,6 +216,9 @@ func (h *shell) page() app.UI {
 			app.P().Text("This browser did not let Mutual open its storage. Private windows and some privacy settings block it; open Mutual in a normal window."),
 		)
 	}
+	if h.route.kind == routeNotFound {
+		return notFoundView()
+	}
 	if !h.s.Registered() {
 		return &onboarding{s: h.s}
 	}
@@ -215,10 +234,7 @@ func (h *shell) page() app.UI {
 	case routeSettings:
 		return &settingsPage{s: h.s}
 	default:
-		return app.Div().Class("page").Body(
-			app.H1().TabIndex(-1).Text("Page not found"),
-			app.P().Body(app.A().Href(pathChats).Text("Back to your chats")),
-		)
+		return notFoundView()
 	}
 }
 

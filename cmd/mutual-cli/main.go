@@ -54,6 +54,9 @@ commands:
   receive [--follow] [--json] print messages received (one JSON object per line with --json)
   safety-number ADDRESS|ID    print the safety number(s) to compare with a contact
   devices [--json]            list this account's devices
+  export [--out FILE] [--text] save the chats on this device (JSON, or text with
+                              --text) to FILE or standard output; only what this
+                              device holds goes in
 
 The home directory (default ~/.mutual-cli, or $MUTUAL_HOME) holds the keys:
 keep it private. The relay (default http://127.0.0.1:8080, or
@@ -111,6 +114,8 @@ func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {
 		return c.safetyNumber(ctx, args)
 	case "devices":
 		return c.devices(ctx, args)
+	case "export":
+		return c.export(ctx, args)
 	}
 	return usageError("unknown command %q", cmd)
 }

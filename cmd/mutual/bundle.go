@@ -88,7 +88,7 @@ func openApp(dir string, log *slog.Logger) (*pwa.Handler, error) {
 		return nil, err
 	}
 	ui.Routes(ui.Prerender)
-	h, err := pwa.New(pwa.Config{Dir: dir, Head: []string{ui.ThemeScript}})
+	h, err := pwa.New(pwa.Config{Dir: dir, Head: []string{ui.ThemeScript}, Known: ui.KnownPath})
 	if err != nil {
 		return nil, fmt.Errorf("web app: %w", err)
 	}

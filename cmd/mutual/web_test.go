@@ -139,6 +139,11 @@ func TestServeWeb(t *testing.T) {
 		if res.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`src="/app.js"`)) {
 			t.Fatalf("deep link: %d", res.StatusCode)
 		}
+		// A path the app does not have: its own not-found page, status 404.
+		res, body = fetch(base+"/no-such-page", "")
+		if res.StatusCode != http.StatusNotFound || !bytes.Contains(body, []byte("Page not found")) || !bytes.Contains(body, []byte(`src="/app.js"`)) {
+			t.Fatalf("GET /no-such-page: %d\n%s", res.StatusCode, body)
+		}
 		res, body = fetch(base+"/web/app.wasm", "br, gzip")
 		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Encoding") != "br" ||
 			res.Header.Get("Content-Type") != "application/wasm" || len(body) >= len(wasm) {

@@ -76,8 +76,8 @@ type Config struct {
 	// never change: the directory's accounts are found by it.
 	Secret []byte
 
-	// CodeDigits is the code length, 6 to 8; default 8. With the limits
-	// below at most AddressRequestsPerWindow*MaxAttempts = 30 guesses are
+	// CodeDigits is the code length, 6 to 8; default wire.CodeDigits (8),
+	// the length clients hint. With the limits below at most AddressRequestsPerWindow*MaxAttempts = 30 guesses are
 	// compared per address per 15 minutes, 2,880 a day, however many
 	// networks the attacker has, while the victim receives 576 mails a
 	// day. Against 10^8 codes that succeeds with probability 2.9e-5 a day
@@ -145,7 +145,7 @@ func (c *Config) setDefaults() {
 			*p = v
 		}
 	}
-	def(&c.CodeDigits, 8)
+	def(&c.CodeDigits, wire.CodeDigits)
 	defd(&c.CodeTTL, 10*time.Minute)
 	def(&c.MaxAttempts, 5)
 	def(&c.RequestsPerWindow, 3)

@@ -12,6 +12,11 @@ import (
 // Version is the protocol version served at /v1/ws.
 const Version = 1
 
+// CodeDigits is how many decimal digits the sign-in codes a relay mails
+// have, unless its operator chose fewer (relay/auth's Config.CodeDigits):
+// what clients ask people to type.
+const CodeDigits = 8
+
 // Limits. The relay closes a connection whose frame breaks one of them.
 const (
 	MaxFrameSize      = 512 << 10 // a whole client frame
