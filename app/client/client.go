@@ -225,6 +225,9 @@ func (c *Client) putContact(ts *txState, ct *Contact) error {
 	if err := ts.tx.Put(bContacts, ct.User[:], ct.marshal()); err != nil {
 		return err
 	}
+	if err := indexClaim(ts, ct); err != nil {
+		return err
+	}
 	chat, err := c.chatFor(ts.tx, ct.Conversation, ct.User)
 	if err != nil {
 		return err
@@ -239,6 +242,9 @@ func (c *Client) putContact(ts *txState, ct *Contact) error {
 // stays (without the contact) with its messages.
 func (c *Client) deleteContact(ts *txState, user wire.UserID) error {
 	if err := ts.tx.Delete(bContacts, user[:]); err != nil {
+		return err
+	}
+	if err := ts.tx.Delete(bClaims, user[:]); err != nil {
 		return err
 	}
 	conv := DirectConversation(c.me().User, user)

@@ -216,7 +216,8 @@ func markListed(tx store.Tx, u wire.UserID) error {
 // its status: unchanged if the key is the one recorded; trusted if the
 // device is new and firstSight (u's device list is not settled, see
 // listed) or u is this account; otherwise unverified, which flags the
-// contact.
+// contact. A device met for the first time gets what it lacks (metDevice:
+// a contacts sync, or the profile again).
 func (c *Client) recordIdentity(ts *txState, u wire.UserID, d wire.DeviceID, key keys.PublicKey, firstSight bool) (identityStatus, error) {
 	rec, err := getIdentity(ts.tx, u, d)
 	if err != nil {
@@ -243,6 +244,11 @@ func (c *Client) recordIdentity(ts *txState, u wire.UserID, d wire.DeviceID, key
 	}
 	if rec == nil && u == c.me().User {
 		ts.ownDevices = append(ts.ownDevices, d)
+	}
+	if rec == nil {
+		if err := c.metDevice(ts, u, firstSight); err != nil {
+			return 0, err
+		}
 	}
 	if status == identityUnverified {
 		if err := c.flagIdentityChanged(ts, u); err != nil {

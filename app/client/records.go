@@ -116,7 +116,9 @@ func parseAccount(b []byte) (*accountRecord, error) {
 // contactRecord: {1 user, 2 address, 3 nickname, 4 state, 5 accepted,
 // 6 identity changed, 7 added (Unix ms), 8 profile name, 9 when they set
 // it (their clock, Unix ms), 10 when the relay accepted the last request
-// to them (its clock, Unix ms)}
+// to them (its clock, Unix ms), 11 verified address, 12 address mismatch,
+// 13 the address they gave, not checked yet, 14 the last address they gave
+// that a Lookup did not confirm}
 func (c *Contact) marshal() []byte {
 	e := newEnc()
 	e.id(1, c.User)
@@ -129,6 +131,10 @@ func (c *Contact) marshal() []byte {
 	e.string(8, c.ProfileName)
 	e.sint(9, c.profileAt)
 	e.sint(10, unixMS(c.RequestSent))
+	e.string(11, c.VerifiedAddress)
+	e.bool(12, c.AddressMismatch)
+	e.string(13, c.claim)
+	e.string(14, c.refused)
 	return e.b
 }
 
@@ -165,6 +171,14 @@ func parseContact(b []byte, self wire.UserID) (*Contact, error) {
 			var ms int64
 			ms, err = f.sint64()
 			c.RequestSent = fromMS(ms)
+		case 11:
+			c.VerifiedAddress, err = f.string(wire.MaxAddress)
+		case 12:
+			c.AddressMismatch, err = f.bool()
+		case 13:
+			c.claim, err = f.string(wire.MaxAddress)
+		case 14:
+			c.refused, err = f.string(wire.MaxAddress)
 		}
 		return err
 	})
