@@ -162,6 +162,9 @@ func (c *Client) checkClaims(ctx context.Context, conn *transport.Conn) (time.Du
 		found := false
 		if claim != "" {
 			f, err := transport.Call[*wire.Found](ctx, conn, &wire.Lookup{Address: claim})
+			if c.afterLookup != nil {
+				c.afterLookup(err)
+			}
 			var we *wire.Error
 			switch {
 			case err == nil:

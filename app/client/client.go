@@ -54,6 +54,9 @@ type Client struct {
 	// afterAck, set by tests only, runs after an Ack is sent, with its
 	// offset.
 	afterAck func(offset int64)
+	// afterLookup, set by tests only, runs after each Lookup of an
+	// address a contact gave, with the relay's answer.
+	afterLookup func(err error)
 }
 
 // self is the registered device: what never changes once Verify stored it.

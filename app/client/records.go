@@ -185,6 +185,11 @@ func parseContact(b []byte, self wire.UserID) (*Contact, error) {
 	if err != nil {
 		return nil, fmt.Errorf("contact record: %w", err)
 	}
+	if c.VerifiedAddress == "" && c.Address != "" {
+		// A record from before addresses were confirmed: only AddContact
+		// set Address, and its Lookup found the contact there.
+		c.VerifiedAddress = canonicalAddress(c.Address)
+	}
 	c.Conversation = DirectConversation(self, c.User)
 	return c, nil
 }
