@@ -595,7 +595,7 @@ func (c *conversation) Render() app.UI {
 			avatar(c.peer, name),
 			app.Div().Class("conv-title").Body(
 				app.H1().ID("chat-title").TabIndex(-1).Text(name),
-				app.P().Class("conv-sub").Text(contactSubtitle(ct)),
+				conversationSubtitle(ct),
 			),
 			app.A().Class("icon-button").Href(safetyPath(c.peer)).Aria("label", "Safety number").Title("Safety number").Body(icon(iconShield)),
 		),
@@ -683,15 +683,13 @@ func awaitingNote(ct client.Contact, name string) app.UI {
 		Text(name + " hasn't accepted your request yet. Your messages will be delivered when they do.")
 }
 
-// contactSubtitle is the line under a contact's name.
+// contactSubtitle is what the line under a contact's name says of where
+// they stand (their address is beside it, see conversationSubtitle).
 func contactSubtitle(ct client.Contact) string {
 	parts := []string{}
-	if ct.Address != "" && displayName(ct) != ct.Address && displayName(ct) != plainAddress(ct.Address) {
-		parts = append(parts, plainAddress(ct.Address))
-	}
 	switch {
 	case ct.State == client.ContactRequest:
-		parts = append(parts, "Contact request")
+		parts = append(parts, notContactText)
 	case ct.State == client.ContactBlocked:
 		parts = append(parts, "Blocked")
 	case ct.State == client.ContactAllowed && !ct.Accepted:
