@@ -18,9 +18,12 @@ const MaxText = 4096
 
 // Account is the registered device a store belongs to.
 type Account struct {
-	User    wire.UserID
-	Device  wire.DeviceID
-	Address string // as typed at registration; never sent again
+	User   wire.UserID
+	Device wire.DeviceID
+	// Address is as typed at registration. It is never sent to the relay
+	// again; contacts get it end to end, in canonical form, to know who
+	// writes (see the package documentation).
+	Address string
 }
 
 // ContactState is what this user decided about another.

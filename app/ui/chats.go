@@ -208,7 +208,7 @@ func chatItem(ch client.Chat, active wire.UserID, now time.Time) app.UI {
 			avatar(ct.User, name),
 			app.Span().Class("chat-body").Body(
 				app.Span().Class("chat-top").Body(
-					app.Span().Class("chat-name").Text(name),
+					app.Span().Class("chat-name").Body(nameUI(ct)),
 					app.If(!when.IsZero(), func() app.UI {
 						return app.Time().Class("chat-time").DateTime(when.UTC().Format(time.RFC3339)).Text(chatTime(when, now))
 					}),

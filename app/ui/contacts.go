@@ -214,7 +214,7 @@ func contactsView(st contactsState, add app.EventHandler, answer func(wire.UserI
 						return app.Li().Class("person", "request").DataSet("user", ct.User.String()).Body(
 							avatar(ct.User, name),
 							app.Div().Class("person-body").Body(
-								app.A().Class("person-name").Href(chatPath(ct.User)).Text(name),
+								app.A().Class("person-name").Href(chatPath(ct.User)).Body(nameUI(ct)),
 								identityLine(ct, "person-sub"),
 								notContactBadge(),
 							),
@@ -241,7 +241,7 @@ func contactsView(st contactsState, add app.EventHandler, answer func(wire.UserI
 					return app.Li().Class("person", "contact").DataSet("user", ct.User.String()).Body(
 						avatar(ct.User, name),
 						app.Div().Class("person-body").Body(
-							app.A().Class("person-name", "contact-chat").Href(chatPath(ct.User)).Text(name),
+							app.A().Class("person-name", "contact-chat").Href(chatPath(ct.User)).Body(nameUI(ct)),
 							identityLine(ct, "person-sub"),
 						),
 						app.If(ct.State == client.ContactBlocked, func() app.UI {

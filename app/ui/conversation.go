@@ -594,7 +594,7 @@ func (c *conversation) Render() app.UI {
 			app.A().Class("icon-button", "back").Href(pathChats).Aria("label", "Back to chats").Body(icon(iconBack)),
 			avatar(c.peer, name),
 			app.Div().Class("conv-title").Body(
-				app.H1().ID("chat-title").TabIndex(-1).Text(name),
+				app.H1().ID("chat-title").TabIndex(-1).Body(nameUI(ct)),
 				conversationSubtitle(ct),
 			),
 			app.A().Class("icon-button").Href(safetyPath(c.peer)).Aria("label", "Safety number").Title("Safety number").Body(icon(iconShield)),

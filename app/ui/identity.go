@@ -89,6 +89,16 @@ func addressUI(display string, classes ...string) app.UI {
 	)
 }
 
+// nameUI is a person's name as shown (displayName): when the name is
+// their address, shown as an address, its domain kept whole.
+func nameUI(ct client.Contact) app.UI {
+	name := displayName(ct)
+	if a := ct.DisplayAddress(); a != "" && a == name {
+		return addressUI(name)
+	}
+	return app.Text(name)
+}
+
 // identityLine is the line under a person's name: their confirmed
 // address, and what is to be said about it (addressNote); nil when there
 // is nothing to show.
