@@ -24,8 +24,9 @@ func TestHandlerFor(t *testing.T) {
 		{"delivery receipt", kindDelivered, true},
 		{"read receipt", kindRead, true},
 		{"profile", kindProfile, true},
+		{"contacts sync", kindContacts, true},
 		{"no kind", 0, false},
-		{"next kind", kindProfile + 1, false},
+		{"next kind", kindContacts + 1, false},
 		{"a later kind", 99, false},
 		{"largest kind", 1<<32 - 1, false},
 	} {

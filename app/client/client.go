@@ -54,6 +54,9 @@ type Client struct {
 	// afterAck, set by tests only, runs after an Ack is sent, with its
 	// offset.
 	afterAck func(offset int64)
+	// afterLookup, set by tests only, runs after each Lookup of an
+	// address a contact gave, with the relay's answer.
+	afterLookup func(err error)
 }
 
 // self is the registered device: what never changes once Verify stored it.
@@ -225,6 +228,9 @@ func (c *Client) putContact(ts *txState, ct *Contact) error {
 	if err := ts.tx.Put(bContacts, ct.User[:], ct.marshal()); err != nil {
 		return err
 	}
+	if err := indexClaim(ts, ct); err != nil {
+		return err
+	}
 	chat, err := c.chatFor(ts.tx, ct.Conversation, ct.User)
 	if err != nil {
 		return err
@@ -239,6 +245,9 @@ func (c *Client) putContact(ts *txState, ct *Contact) error {
 // stays (without the contact) with its messages.
 func (c *Client) deleteContact(ts *txState, user wire.UserID) error {
 	if err := ts.tx.Delete(bContacts, user[:]); err != nil {
+		return err
+	}
+	if err := ts.tx.Delete(bClaims, user[:]); err != nil {
 		return err
 	}
 	conv := DirectConversation(c.me().User, user)

@@ -35,7 +35,7 @@ func sampleMessage() *Message {
 
 func sampleContact() *Contact {
 	u := wire.UserID{7}
-	return &Contact{User: u, Address: "email:bob@example.org", Nickname: "Bob", ProfileName: "Robert", State: ContactAllowed,
+	return &Contact{User: u, Address: "email:bob@example.org", VerifiedAddress: "email:bob@example.org", Nickname: "Bob", ProfileName: "Robert", State: ContactAllowed,
 		Accepted: true, IdentityChanged: true, Added: time.UnixMilli(1_600_000_000_000), Conversation: DirectConversation(wire.UserID{1}, u),
 		RequestSent: time.UnixMilli(1_700_000_100_000), profileAt: 1_650_000_000_000}
 }

@@ -9,13 +9,16 @@ import (
 
 	"github.com/mutualcoop/mutual/app/store"
 	"github.com/mutualcoop/mutual/app/transport"
+	addr "github.com/mutualcoop/mutual/internal/address"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
 // AddContact finds the account registered at address, allows it on the
 // relay and keeps it as a contact with the address as typed (which the
-// relay is not told again). If they had sent a contact request, this
-// accepts it. The first message to a new contact goes as a contact
+// relay is not told again) and as their verified address (the Lookup
+// found them there; the relay folds the case of the local part, so
+// another case finds the same account). If they had sent a contact
+// request, this accepts it. The first message to a new contact goes as a contact
 // request; later ones wait until they answer (see the package
 // documentation). Needs Run.
 func (c *Client) AddContact(ctx context.Context, address string) (Contact, error) {
@@ -38,7 +41,14 @@ func (c *Client) AddContact(ctx context.Context, address string) (Contact, error
 	if found.User == me.User {
 		return Contact{}, ErrSelf
 	}
-	ct, err := c.setState(ctx, conn, found.User, ContactAllowed, func(ct *Contact) { ct.Address = address })
+	typed, err := addr.Parse(address)
+	if err != nil {
+		return Contact{}, fmt.Errorf("add contact: %w", err) // the relay parsed it: it does not happen
+	}
+	ct, err := c.setState(ctx, conn, found.User, ContactAllowed, func(ct *Contact) {
+		ct.Address = address
+		verifyAddress(ct, typed.String()) // the Lookup found them there
+	})
 	if err != nil {
 		return Contact{}, fmt.Errorf("add contact: %w", err)
 	}

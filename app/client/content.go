@@ -17,6 +17,7 @@ const (
 	kindDelivered     contentKind = 2 // delivery receipt
 	kindRead          contentKind = 3 // read receipt
 	kindProfile       contentKind = 4 // the writer's profile (name)
+	kindContacts      contentKind = 5 // the writer's contacts, to the account's own devices
 	maxReceiptRefs                = 100
 	maxContentTextLen             = MaxText
 )
@@ -35,22 +36,36 @@ const (
 //	                 most MaxProfileName bytes, no control characters,
 //	                 line separators or bidirectional controls; absent:
 //	                 no name
+//	  7  address     string   kinds 1 (sent as a contact request) and 4: the
+//	                 address the writer's account is registered under, in
+//	                 canonical form, at most wire.MaxAddress bytes; a
+//	                 claim the receiver confirms with a Lookup (claims.go)
+//	  8  contacts    repeated SyncedContact: kind 5, at most
+//	                 maxSyncedContacts (sync.go)
 //	  15 version     uint32   1
+//	}
+//	SyncedContact {
+//	  1 user bytes (16), 2 verified address string, 3 profile name string,
+//	  4 when it was set sint64 (their clock, Unix ms), 5 nickname string,
+//	  6 state uint32 (ContactState: 1 allowed, 2 blocked), 7 accepted bool
 //	}
 //
 // Unknown kinds decode (kind is kept) and are ignored by receivers, so
 // that later kinds (reactions) reach older clients harmlessly; clients
-// from before kind 4 ignore profiles so.
+// from before kind 4 ignore profiles so, and unknown fields are skipped.
 //
-// Each kind has its own file (text.go, receipt.go, profile.go) with what
-// sends it and its contentHandler; handlerFor names the handlers.
+// Each kind has its own file (text.go, receipt.go, profile.go, sync.go)
+// with what sends it and its contentHandler; handlerFor names the
+// handlers.
 type content struct {
-	Kind   contentKind
-	Text   string
-	SentAt int64
-	Refs   []wire.MessageID
-	Peer   wire.UserID
-	Name   string
+	Kind     contentKind
+	Text     string
+	SentAt   int64
+	Refs     []wire.MessageID
+	Peer     wire.UserID
+	Name     string
+	Address  string
+	Contacts []syncedContact
 }
 
 // contentHandler applies one decrypted content of its kind, in the
@@ -72,6 +87,8 @@ func handlerFor(k contentKind) contentHandler {
 		return (*Client).receiveReceipt
 	case kindProfile:
 		return (*Client).receiveProfile
+	case kindContacts:
+		return (*Client).receiveContacts
 	}
 	return nil
 }
@@ -86,6 +103,10 @@ func (m *content) marshal() []byte {
 	}
 	e.id(5, m.Peer)
 	e.string(6, m.Name)
+	e.string(7, m.Address)
+	for i := range m.Contacts {
+		e.message(8, m.Contacts[i].marshal())
+	}
 	return e.b
 }
 
@@ -119,6 +140,16 @@ func parseContent(b []byte) (*content, error) {
 				if perr := checkProfileName(m.Name); perr != nil {
 					err = fmt.Errorf("%w: %w", errMalformed, perr)
 				}
+			}
+		case 7:
+			m.Address, err = f.string(wire.MaxAddress)
+		case 8:
+			if len(m.Contacts) == maxSyncedContacts {
+				return fmt.Errorf("%w: more than %d contacts", errMalformed, maxSyncedContacts)
+			}
+			var sc syncedContact
+			if sc, err = parseSyncedContact(f); err == nil {
+				m.Contacts = append(m.Contacts, sc)
 			}
 		}
 		return err

@@ -57,7 +57,8 @@
 //     and opens the content (content.go).
 //  4. apply finds the handler of the content's kind (handlerFor in
 //     content.go): receiveText in text.go, receiveReceipt in receipt.go,
-//     receiveProfile in profile.go; a kind it does not know is dropped.
+//     receiveProfile in profile.go, receiveContacts in sync.go; a kind it
+//     does not know is dropped.
 //     A handler first lets noteWriter record that a contact who writes
 //     accepts this account, then writes the records (insertMessage and
 //     advanceMessage in messages.go, which keep the chat summary of
@@ -178,6 +179,30 @@
 // contacts, so that what another device of the account decided shows
 // here too. Every change to a contact emits a ContactChanged event.
 //
+// # Who writes
+//
+// The relay cannot say which address a user is registered under, so the
+// writer's client says it, end to end: a text that goes as a contact
+// request and every profile carry the account's address (a claim).
+// Contact.VerifiedAddress shows it only once confirmed: the receiving
+// device notes the claim in the transaction that stores the content,
+// and the connection's worker looks the address up (one Lookup per new
+// claim): if it finds the writer, the address is verified; if it finds
+// someone else or nobody, it is never shown and the contact is marked
+// (Contact.AddressMismatch); a Lookup the relay refuses for now
+// (rate_limited) leaves it pending (Contact.AddressPending) and is tried
+// again later; each change emits ContactChanged (claims.go). An address
+// typed in AddContact is verified by the Lookup that found the contact.
+// Addresses are parsed, compared and shown with internal/address, as the
+// relay parses them: another case of the local part is the same account.
+//
+// A device that meets a new device of its own account sends it a
+// contacts sync (content kind 5: for each contact the verified address,
+// the profile name, the nickname, the state), which it merges; a device
+// that meets a new device of a contact sends that contact its profile
+// again (sync.go). So a new device, or a contact who signed in anew,
+// shows who writes rather than bare user IDs.
+//
 // # Profile names
 //
 // SetProfileName sets what the user calls themself (at most
@@ -188,13 +213,15 @@
 // request, and when a contact the user added writes for the first time.
 // It never travels as a contact request, so it never reaches a stranger,
 // a pending request or a blocked user, and never uses up the request the
-// relay lets through to a stranger. A received profile sets the sender's
-// Contact.ProfileName (the newest by when it was set wins) and emits
-// ContactChanged; it is not a message. A profile from someone who is not
-// a contact is dropped. The account's other devices get a copy and take
-// the name over. Contact.Name gives what to call someone: the local
-// nickname, else their profile name, else the address, else a short form
-// of the user ID.
+// relay lets through to a stranger. A profile also carries the account's
+// address, a claim the contact confirms (see Who writes). A received
+// profile sets the sender's Contact.ProfileName (the newest by when it
+// was set wins) and emits ContactChanged; it is not a message. A profile
+// from someone who is not a contact is dropped. The account's other
+// devices get a copy and take the name over. Contact.Name gives what to
+// call someone: the local nickname, else their profile name, else their
+// verified address, else the address as typed, else a short form of the
+// user ID.
 //
 // # Identity keys and trust
 //
@@ -262,7 +289,8 @@
 //
 // The plaintext inside is a Content protobuf (see content in
 // content.go: kind, text, sent-at milliseconds, referenced message IDs,
-// peer, profile name, format version 1 in field 15), padded with
+// peer, profile name, the writer's address, synced contacts, format
+// version 1 in field 15), padded with
 // crypto/padding (text messages of up to MaxText bytes pad to at most
 // 8 KiB). Message IDs are wire.NewMessageID. The ID of the 1:1 conversation between users a and b
 // is the first 16 bytes of SHA-256("Mutual direct conversation v1" ||

@@ -210,3 +210,15 @@ func SeenFrom(ctx context.Context, c *Client, sender wire.UserID) (int, error) {
 	})
 	return n, err
 }
+
+// SetAfterLookup installs a hook that runs after each Lookup of an
+// address a contact gave, with the relay's answer. Set it before Run.
+func SetAfterLookup(c *Client, fn func(err error)) { c.afterLookup = fn }
+
+// SealClaim encrypts a text that says it comes from address (which a
+// client puts only its own account's address in) for the devices of user
+// whose bundles are given, as a contact request, and returns the Send.
+// Run must not be running.
+func SealClaim(ctx context.Context, c *Client, user wire.UserID, text, address string, bundles []wire.Bundle) (*wire.Send, error) {
+	return seal(ctx, c, user, &content{Kind: kindText, Text: text, Address: address, SentAt: c.now().UnixMilli()}, wire.KindRequest, bundles)
+}

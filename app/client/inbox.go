@@ -240,15 +240,16 @@ type incoming struct {
 // apply hands a decrypted content to the handler of its kind (see
 // handlerFor), which stores its effect in ts and adds to r the events to
 // emit after the commit. A copy from another device of this account that
-// names no other user (content.Peer), and a kind this build does not
-// know, are dropped: the message stays seen (the caller stored its
+// names no other user (content.Peer), unless it is a contacts sync (which
+// goes to the account itself), and a kind this build does not know, are
+// dropped: the message stays seen (the caller stored its
 // seen-ID) and nothing else changes.
 func (c *Client) apply(ts *txState, env *wire.Envelope, sender *Contact, m *content, r *received) error {
 	me := c.me()
 	in := &incoming{env: env, content: m, peer: env.Sender, sender: sender}
 	if env.Sender == me.User {
 		in.fromSelf, in.peer, in.sender = true, m.Peer, nil
-		if in.peer.IsZero() || in.peer == me.User {
+		if (in.peer.IsZero() || in.peer == me.User) && m.Kind != kindContacts {
 			return nil
 		}
 	}

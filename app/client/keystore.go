@@ -217,7 +217,9 @@ func markListed(tx store.Tx, u wire.UserID) error {
 // device is new and firstSight (u's device list is not settled, see
 // listed) or u is this account; otherwise unverified, which flags the
 // contact. A key that is not the one recorded also clears the contact's
-// Verified mark: the user compared other keys.
+// Verified mark: the user compared other keys. A device met for the
+// first time gets what it lacks (metDevice: a contacts sync, or the
+// profile again).
 func (c *Client) recordIdentity(ts *txState, u wire.UserID, d wire.DeviceID, key keys.PublicKey, firstSight bool) (identityStatus, error) {
 	rec, err := getIdentity(ts.tx, u, d)
 	if err != nil {
@@ -247,6 +249,11 @@ func (c *Client) recordIdentity(ts *txState, u wire.UserID, d wire.DeviceID, key
 	}
 	if err := c.clearVerified(ts, u); err != nil {
 		return 0, err
+	}
+	if rec == nil {
+		if err := c.metDevice(ts, u, firstSight); err != nil {
+			return 0, err
+		}
 	}
 	if status == identityUnverified {
 		if err := c.flagIdentityChanged(ts, u); err != nil {

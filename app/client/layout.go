@@ -34,6 +34,10 @@ var (
 	bIdentities = []byte("identities")
 	// contacts: user (16) → Contact.
 	bContacts = []byte("contacts")
+	// claims: user (16) → empty: the contacts who gave an address a
+	// Lookup has not checked yet (Contact.AddressPending), kept with the
+	// contact by putContact (claims.go).
+	bClaims = []byte("claims")
 	// messages: conversation (16) || sequence (8) → Message. Sequences
 	// count from 1 in each conversation (the chat summary holds the last
 	// one given).

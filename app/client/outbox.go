@@ -292,9 +292,14 @@ func (c *Client) notAccepted(ctx context.Context, e *outboxEntry) error {
 }
 
 // prepare sets up missing sessions and encrypts the entry for every
-// device of its peer and this account's other devices.
+// device of its peer and this account's other devices (only the latter
+// for an entry to this account itself, see prepareOwn). A text that goes
+// as a contact request carries the account's address (claims.go).
 func (c *Client) prepare(ctx context.Context, conn *transport.Conn, e *outboxEntry) (outcome, error) {
 	me := c.me()
+	if e.Peer == me.User {
+		return c.prepareOwn(ctx, conn, e)
+	}
 	var peerDevs, ownDevs []wire.DeviceID
 	var hold *IdentityChangedError
 	err := c.st.View(ctx, func(tx store.Tx) (err error) {
@@ -351,6 +356,11 @@ func (c *Client) prepare(ctx context.Context, conn *transport.Conn, e *outboxEnt
 		e.Kind = wire.KindRequest
 		if ct != nil && ct.Accepted {
 			e.Kind = wire.KindMessage
+		}
+		if e.Kind == wire.KindRequest && e.ContentKind == kindText {
+			if e.Padded, err = c.withOwnAddress(e.Padded); err != nil {
+				return err
+			}
 		}
 		e.Recipients = nil
 		out, err = c.planAndSeal(ctx, ts, e, bundles, target{e.Peer, peerDevs}, target{me.User, ownDevs})

@@ -9,13 +9,17 @@ import (
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
-// The profile is what the user calls themself, shared end to end: a
-// content of kind profile (see content) sent through the outbox like a
-// message, so that it goes when the device is next online and survives
-// restarts. It goes to every allowed contact who has accepted this
-// account (has written to it) when the name changes, and to a contact
-// when they come to that state: when the user accepts their request, or
-// when a contact the user added writes for the first time. So it always
+// The profile is what the user calls themself, and the address the
+// account is registered under (a claim the contact confirms, claims.go),
+// shared end to end: a content of kind profile (see content) sent
+// through the outbox like a message, so that it goes when the device is
+// next online and survives restarts. It goes to every allowed contact
+// who has accepted this account (has written to it) when the name
+// changes, to a contact when they come to that state (if the account has
+// a name): when the user accepts their request, or when a contact the
+// user added writes for the first time, and again when a device of the contact's that this device
+// did not know appears (sync.go), so that a contact who signed in anew
+// sees the name and the address again. So it always
 // travels as a plain message, never as a contact request (the relay lets
 // one request a day, by default, through to a stranger, and it is for the
 // user's first message), and never to blocked users or unanswered
@@ -68,7 +72,7 @@ func (c *Client) SetProfileName(ctx context.Context, name string) error {
 			return err
 		}
 		for _, u := range allowed {
-			if err := c.enqueue(ts.tx, u, &content{Kind: kindProfile, Name: a.ProfileName, SentAt: a.ProfileAt}); err != nil {
+			if err := c.enqueue(ts.tx, u, c.profile(a)); err != nil {
 				return err
 			}
 		}
@@ -107,8 +111,9 @@ func (c *Client) ProfileName(ctx context.Context) (string, error) {
 // the one request the relay lets through to a stranger in a while.)
 func sharesProfile(ct *Contact) bool { return ct.State == ContactAllowed && ct.Accepted }
 
-// enqueueProfile queues the account's profile for ct if the account has
-// a name and ct gets it (sharesProfile), and reports whether it did.
+// enqueueProfile queues the account's profile (its name and address) for
+// ct if the account has a name and ct gets it (sharesProfile), and
+// reports whether it did.
 func (c *Client) enqueueProfile(ts *txState, ct *Contact) (bool, error) {
 	if !sharesProfile(ct) {
 		return false, nil
@@ -117,7 +122,13 @@ func (c *Client) enqueueProfile(ts *txState, ct *Contact) (bool, error) {
 	if err != nil || a.ProfileName == "" {
 		return false, err
 	}
-	return true, c.enqueue(ts.tx, ct.User, &content{Kind: kindProfile, Name: a.ProfileName, SentAt: a.ProfileAt})
+	return true, c.enqueue(ts.tx, ct.User, c.profile(a))
+}
+
+// profile is the account's profile as it is sent: the name, when it was
+// set, and the account's address (a claim the contact confirms).
+func (c *Client) profile(a *accountRecord) *content {
+	return &content{Kind: kindProfile, Name: a.ProfileName, SentAt: a.ProfileAt, Address: c.ownAddress()}
 }
 
 // dropQueuedProfiles removes the profiles still waiting in the outbox
@@ -143,7 +154,8 @@ func dropQueuedProfiles(tx store.Tx) error {
 }
 
 // receiveProfile takes over a profile: a contact's sets their
-// ProfileName (ContactChanged), unless they have sent a newer one; one
+// ProfileName (ContactChanged), unless they have sent a newer one, and
+// the address it carries is a claim to check (claims.go); one
 // from another device of this account sets this account's name. A
 // stranger's profile is dropped: it makes no contact.
 func (c *Client) receiveProfile(ts *txState, in *incoming, r *received) error {
@@ -153,7 +165,11 @@ func (c *Client) receiveProfile(ts *txState, in *incoming, r *received) error {
 	if in.sender == nil {
 		return nil
 	}
-	return c.noteWriter(ts, in, r, func(ct *Contact) bool { return takeProfile(ct, in.content) })
+	claim := c.claimFrom(in, r)
+	return c.noteWriter(ts, in, r, func(ct *Contact) bool {
+		changed := takeProfile(ct, in.content)
+		return claim(ct) || changed
+	})
 }
 
 // takeProfile puts a contact's received profile into ct unless ct holds a

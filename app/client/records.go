@@ -116,7 +116,9 @@ func parseAccount(b []byte) (*accountRecord, error) {
 // contactRecord: {1 user, 2 address, 3 nickname, 4 state, 5 accepted,
 // 6 identity changed, 7 added (Unix ms), 8 profile name, 9 when they set
 // it (their clock, Unix ms), 10 when the relay accepted the last request
-// to them (its clock, Unix ms), 20 when the user marked their safety
+// to them (its clock, Unix ms), 11 verified address, 12 address mismatch,
+// 13 the address they gave, not checked yet, 14 the last address they gave
+// that a Lookup did not confirm, 20 when the user marked their safety
 // numbers verified (Unix ms)}
 func (c *Contact) marshal() []byte {
 	e := newEnc()
@@ -130,6 +132,10 @@ func (c *Contact) marshal() []byte {
 	e.string(8, c.ProfileName)
 	e.sint(9, c.profileAt)
 	e.sint(10, unixMS(c.RequestSent))
+	e.string(11, c.VerifiedAddress)
+	e.bool(12, c.AddressMismatch)
+	e.string(13, c.claim)
+	e.string(14, c.refused)
 	e.sint(20, unixMS(c.Verified))
 	return e.b
 }
@@ -167,6 +173,14 @@ func parseContact(b []byte, self wire.UserID) (*Contact, error) {
 			var ms int64
 			ms, err = f.sint64()
 			c.RequestSent = fromMS(ms)
+		case 11:
+			c.VerifiedAddress, err = f.string(wire.MaxAddress)
+		case 12:
+			c.AddressMismatch, err = f.bool()
+		case 13:
+			c.claim, err = f.string(wire.MaxAddress)
+		case 14:
+			c.refused, err = f.string(wire.MaxAddress)
 		case 20:
 			var ms int64
 			ms, err = f.sint64()
@@ -176,6 +190,11 @@ func parseContact(b []byte, self wire.UserID) (*Contact, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("contact record: %w", err)
+	}
+	if c.VerifiedAddress == "" && c.Address != "" {
+		// A record from before addresses were confirmed: only AddContact
+		// set Address, and its Lookup found the contact there.
+		c.VerifiedAddress = canonicalAddress(c.Address)
 	}
 	c.Conversation = DirectConversation(self, c.User)
 	return c, nil

@@ -178,7 +178,8 @@ func (c *Client) connection(ctx context.Context) (*transport.Conn, error) {
 }
 
 // worker does what a connection needs besides receiving: key upkeep,
-// contact sync, the outbox and notices. Everything that waits for a
+// contact sync, the outbox, the Lookups that confirm the addresses
+// contacts gave (checkClaims) and notices. Everything that waits for a
 // reply from the relay runs here (or in callers' goroutines), never in
 // inbox: a reply can be stuck behind deliveries that only inbox drains.
 func (c *Client) worker(ctx context.Context, conn *transport.Conn, w *wire.Welcome) error {
@@ -206,6 +207,13 @@ func (c *Client) worker(ctx context.Context, conn *transport.Conn, w *wire.Welco
 		delay, err := c.flushOutbox(ctx, conn)
 		if err != nil {
 			return err
+		}
+		claims, err := c.checkClaims(ctx, conn)
+		if err != nil {
+			return err
+		}
+		if claims > 0 && (delay == 0 || claims < delay) {
+			delay = claims
 		}
 		var retryC <-chan time.Time
 		if delay > 0 {

@@ -83,9 +83,10 @@ func checkText(text string) error {
 // (not an unanswered request). A copy of one sent from another device of
 // this account is stored as sent, in a conversation made for it if
 // there is none; if it went as a contact request, this device too waits
-// for the answer.
+// for the answer. The address it carries, if any, is a claim to check
+// (claims.go).
 func (c *Client) receiveText(ts *txState, in *incoming, r *received) error {
-	if err := c.noteWriter(ts, in, r, nil); err != nil {
+	if err := c.noteWriter(ts, in, r, c.claimFrom(in, r)); err != nil {
 		return err
 	}
 	me := c.me()

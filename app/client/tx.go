@@ -32,6 +32,8 @@ type txState struct {
 	ownDevices []wire.DeviceID
 	// contacts lists the users whose contact record changed.
 	contacts []wire.UserID
+	// queued: something was put in the outbox for the worker to send.
+	queued bool
 }
 
 func (ts *txState) contactChanged(u wire.UserID) {
@@ -42,7 +44,8 @@ func (ts *txState) contactChanged(u wire.UserID) {
 
 // update runs fn in a read-write transaction, with a session.Manager
 // bound to it, and emits the identity and contact changes it noticed
-// once it committed.
+// once it committed (and wakes the worker if it queued something to
+// send).
 func (c *Client) update(ctx context.Context, fn func(ts *txState) error) error {
 	var ts *txState
 	err := c.st.Update(ctx, func(tx store.Tx) error {
@@ -65,6 +68,9 @@ func (c *Client) update(ctx context.Context, fn func(ts *txState) error) error {
 	}
 	for _, u := range ts.contacts {
 		c.emit(ContactChanged{User: u})
+	}
+	if ts.queued {
+		c.poke()
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mutualcoop/mutual/internal/address"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -17,9 +18,12 @@ const MaxText = 4096
 
 // Account is the registered device a store belongs to.
 type Account struct {
-	User    wire.UserID
-	Device  wire.DeviceID
-	Address string // as typed at registration; never sent again
+	User   wire.UserID
+	Device wire.DeviceID
+	// Address is as typed at registration. It is never sent to the relay
+	// again; contacts get it end to end, in canonical form, to know who
+	// writes (see the package documentation).
+	Address string
 }
 
 // ContactState is what this user decided about another.
@@ -54,13 +58,27 @@ const MaxProfileName = 64
 // Nickname are local: the relay never learns them (the address only for
 // the Lookup that found the user). ProfileName is what they call
 // themselves, from the profile their devices send (end-to-end encrypted).
+// VerifiedAddress is the address their account is registered under, once
+// confirmed (see the package documentation): anyone can call themselves
+// "Bank", but only the account registered at an address can have it shown.
 type Contact struct {
-	User         wire.UserID
-	Address      string // as the user typed it; empty when they wrote first
-	Nickname     string
-	ProfileName  string // what they call themselves; empty until their profile arrives
-	State        ContactState
-	Conversation wire.ConversationID // of the 1:1 conversation
+	User        wire.UserID
+	Address     string // as the user typed it; empty when they wrote first
+	Nickname    string
+	ProfileName string // what they call themselves; empty until their profile arrives
+	// VerifiedAddress is their address in canonical form
+	// ("email:Ann-UX@example.org"), once confirmed: typed by the user in
+	// AddContact (the relay's Lookup found them), given by them end to end
+	// and confirmed by a Lookup that found them, or from another device of
+	// this account. Empty until then. DisplayAddress shows it.
+	VerifiedAddress string
+	// AddressMismatch: an address they gave could not be confirmed (a
+	// Lookup of it found someone else, or nobody). It is never shown; the
+	// user should be told that the address this person gave could not be
+	// confirmed.
+	AddressMismatch bool
+	State           ContactState
+	Conversation    wire.ConversationID // of the 1:1 conversation
 	// Accepted: they have written to this account (so they accept it);
 	// until then a message to them goes as a contact request, and the
 	// next ones wait for their answer (see RequestSent).
@@ -84,22 +102,45 @@ type Contact struct {
 	// profileAt is when they set ProfileName (their clock, Unix ms): an
 	// older profile arriving late does not replace a newer one.
 	profileAt int64
+	// claim is an address they gave (canonical form) that a Lookup has
+	// not checked yet (see checkClaims); refused is the last one a Lookup
+	// did not confirm, so that the same claim is not looked up again.
+	claim, refused string
 }
 
 // Name is what to call the contact: the nickname given on this device,
-// else their profile name, else the address as typed, else the first
-// eight hex digits of their user ID.
+// else their profile name, else their verified address (DisplayAddress),
+// else the address as typed, else the first eight hex digits of their
+// user ID.
 func (ct Contact) Name() string {
 	switch {
 	case ct.Nickname != "":
 		return ct.Nickname
 	case ct.ProfileName != "":
 		return ct.ProfileName
+	case ct.VerifiedAddress != "":
+		return ct.DisplayAddress()
 	case ct.Address != "":
 		return ct.Address
 	}
 	return ct.User.String()[:8]
 }
+
+// DisplayAddress is the verified address as people read it, without the
+// "email:" scheme ("Ann-UX@example.org"); empty when there is none.
+func (ct Contact) DisplayAddress() string {
+	if ct.VerifiedAddress == "" {
+		return ""
+	}
+	if a, err := address.Parse(ct.VerifiedAddress); err == nil {
+		return a.Display()
+	}
+	return ct.VerifiedAddress
+}
+
+// AddressPending reports whether they gave an address that is not
+// confirmed yet: a Lookup of it is due (see checkClaims).
+func (ct Contact) AddressPending() bool { return ct.claim != "" }
 
 // AwaitingAcceptance reports whether a contact request went to them and
 // they have not answered yet: messages written meanwhile wait on this

@@ -111,8 +111,8 @@ func sortChats(chats []client.Chat) []client.Chat {
 	return out
 }
 
-// filterChats keeps the chats whose name (or address) contains filter,
-// ignoring case.
+// filterChats keeps the chats whose name (or address, as typed or
+// confirmed) contains filter, ignoring case.
 func filterChats(chats []client.Chat, filter string) []client.Chat {
 	f := strings.ToLower(strings.TrimSpace(filter))
 	if f == "" {
@@ -121,7 +121,8 @@ func filterChats(chats []client.Chat, filter string) []client.Chat {
 	var out []client.Chat
 	for _, ch := range chats {
 		if strings.Contains(strings.ToLower(displayName(ch.Contact)), f) ||
-			strings.Contains(strings.ToLower(plainAddress(ch.Contact.Address)), f) {
+			strings.Contains(strings.ToLower(plainAddress(ch.Contact.Address)), f) ||
+			strings.Contains(strings.ToLower(ch.Contact.DisplayAddress()), f) {
 			out = append(out, ch)
 		}
 	}
@@ -165,7 +166,8 @@ func chatListView(p chatListProps, onFilter app.EventHandler) app.UI {
 	)
 }
 
-// chatItem is one row of the chats list.
+// chatItem is one row of the chats list: the name, the confirmed address
+// under it (identityLine), the newest message.
 func chatItem(ch client.Chat, active wire.UserID, now time.Time) app.UI {
 	ct := ch.Contact
 	name := displayName(ct)
@@ -206,11 +208,12 @@ func chatItem(ch client.Chat, active wire.UserID, now time.Time) app.UI {
 			avatar(ct.User, name),
 			app.Span().Class("chat-body").Body(
 				app.Span().Class("chat-top").Body(
-					app.Span().Class("chat-name").Text(name),
+					app.Span().Class("chat-name").Body(nameUI(ct)),
 					app.If(!when.IsZero(), func() app.UI {
 						return app.Time().Class("chat-time").DateTime(when.UTC().Format(time.RFC3339)).Text(chatTime(when, now))
 					}),
 				),
+				identityLine(ct, "chat-address"),
 				app.Span().Class("chat-bottom").Body(
 					tick,
 					app.Span().Class("chat-preview").Text(text),
@@ -224,12 +227,6 @@ func chatItem(ch client.Chat, active wire.UserID, now time.Time) app.UI {
 			),
 		),
 	)
-}
-
-// displayName is how a contact is shown: nickname, profile name, address
-// (without "email:") or a short form of the user ID.
-func displayName(ct client.Contact) string {
-	return plainAddress(ct.Name())
 }
 
 func unreadLabel(n int) string {

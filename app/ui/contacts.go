@@ -12,7 +12,9 @@ import (
 )
 
 // contactsPage adds contacts by address, answers requests and lists the
-// contacts with links to their chat and safety number.
+// contacts with links to their chat and safety number. Each person is
+// shown with their confirmed address (identity.go); a request is marked
+// as not in the user's contacts.
 type contactsPage struct {
 	app.Compo
 	s  *Session
@@ -28,6 +30,7 @@ type contactsState struct {
 	adding   bool
 	err      string
 	added    string // the name of the contact just added
+	already  string // the name of the contact the address typed is already
 	busy     map[wire.UserID]bool
 }
 
@@ -83,11 +86,17 @@ func (p *contactsPage) add(ctx app.Context, e app.Event) {
 	p.st.typed = byID("contact-address").Get("value").String()
 	addr, err := emailAddress(p.st.typed)
 	if err != nil {
-		p.st.err, p.st.added = errorText(err, true), ""
+		p.st.err, p.st.added, p.st.already = errorText(err, true), "", ""
 		ctx.Defer(func(app.Context) { focusID("contact-address") })
 		return
 	}
-	p.st.adding, p.st.err, p.st.added = true, "", ""
+	// The relay folds the local part's case: another spelling of a
+	// contact's address is the same person, not a new contact.
+	if ct, ok := contactAt(p.st.contacts, addr); ok && ct.State == client.ContactAllowed {
+		p.st.err, p.st.added, p.st.already = "", "", displayName(ct)
+		return
+	}
+	p.st.adding, p.st.err, p.st.added, p.st.already = true, "", "", ""
 	s := p.s
 	ctx.Async(func() {
 		var ct client.Contact
@@ -106,6 +115,11 @@ func (p *contactsPage) add(ctx app.Context, e app.Event) {
 				return
 			}
 			p.st.typed, p.st.added = "", displayName(ct)
+			if slices.ContainsFunc(p.st.contacts, func(x client.Contact) bool {
+				return x.User == ct.User && x.State == client.ContactAllowed
+			}) {
+				p.st.added, p.st.already = "", displayName(ct)
+			}
 			if el := byID("contact-address"); el.Truthy() {
 				el.Set("value", "")
 			}
@@ -185,6 +199,9 @@ func contactsView(st contactsState, add app.EventHandler, answer func(wire.UserI
 			app.If(st.added != "", func() app.UI {
 				return app.P().Class("success").Role("status").Text(st.added + " is now a contact.")
 			}),
+			app.If(st.already != "", func() app.UI {
+				return app.P().ID("contacts-already").Class("hint").Role("status").Text(st.already + alreadyAddedText)
+			}),
 		),
 		app.If(len(st.requests) > 0, func() app.UI {
 			return app.Section().Class("card").Aria("labelledby", "requests-heading").Body(
@@ -196,7 +213,11 @@ func contactsView(st contactsState, add app.EventHandler, answer func(wire.UserI
 						name := displayName(ct)
 						return app.Li().Class("person", "request").DataSet("user", ct.User.String()).Body(
 							avatar(ct.User, name),
-							app.A().Class("person-name").Href(chatPath(ct.User)).Text(name),
+							app.Div().Class("person-body").Body(
+								app.A().Class("person-name").Href(chatPath(ct.User)).Body(nameUI(ct)),
+								identityLine(ct, "person-sub"),
+								notContactBadge(),
+							),
 							app.Div().Class("row").Body(
 								app.Button().Type("button").Class("button", "block").Disabled(st.busy[ct.User]).
 									Aria("label", "Block "+name).OnClick(handler(ct.User, false)).Text("Block"),
@@ -217,15 +238,11 @@ func contactsView(st contactsState, add app.EventHandler, answer func(wire.UserI
 				app.Range(st.contacts).Slice(func(i int) app.UI {
 					ct := st.contacts[i]
 					name := displayName(ct)
-					sub := ""
-					if ct.Address != "" && plainAddress(ct.Address) != name {
-						sub = plainAddress(ct.Address)
-					}
 					return app.Li().Class("person", "contact").DataSet("user", ct.User.String()).Body(
 						avatar(ct.User, name),
 						app.Div().Class("person-body").Body(
-							app.A().Class("person-name", "contact-chat").Href(chatPath(ct.User)).Text(name),
-							app.If(sub != "", func() app.UI { return app.Span().Class("person-sub").Text(sub) }),
+							app.A().Class("person-name", "contact-chat").Href(chatPath(ct.User)).Body(nameUI(ct)),
+							identityLine(ct, "person-sub"),
 						),
 						app.If(ct.State == client.ContactBlocked, func() app.UI {
 							return app.Button().Type("button").Class("button", "unblock").Disabled(st.busy[ct.User]).

@@ -598,8 +598,8 @@ func (c *conversation) Render() app.UI {
 			app.A().Class("icon-button", "back").Href(pathChats).Aria("label", "Back to chats").Body(icon(iconBack)),
 			avatar(c.peer, name),
 			app.Div().Class("conv-title").Body(
-				app.H1().ID("chat-title").TabIndex(-1).Text(name),
-				app.P().Class("conv-sub").Text(contactSubtitle(ct)),
+				app.H1().ID("chat-title").TabIndex(-1).Body(nameUI(ct)),
+				conversationSubtitle(ct),
 			),
 			verifiedMark(ct),
 			app.A().Class("icon-button").Href(safetyPath(c.peer)).Aria("label", "Safety number").Title("Safety number").Body(icon(iconShield)),
@@ -689,15 +689,13 @@ func awaitingNote(ct client.Contact, name string) app.UI {
 		Text(name + " hasn't accepted your request yet. Your messages will be delivered when they do.")
 }
 
-// contactSubtitle is the line under a contact's name.
+// contactSubtitle is what the line under a contact's name says of where
+// they stand (their address is beside it, see conversationSubtitle).
 func contactSubtitle(ct client.Contact) string {
 	parts := []string{}
-	if ct.Address != "" && displayName(ct) != ct.Address && displayName(ct) != plainAddress(ct.Address) {
-		parts = append(parts, plainAddress(ct.Address))
-	}
 	switch {
 	case ct.State == client.ContactRequest:
-		parts = append(parts, "Contact request")
+		parts = append(parts, notContactText)
 	case ct.State == client.ContactBlocked:
 		parts = append(parts, "Blocked")
 	case ct.State == client.ContactAllowed && !ct.Accepted:

@@ -3,6 +3,15 @@
 // settings, laid out as one pane on phones and two panes (chats beside the
 // conversation) from 900 px on.
 //
+// People are named by what the app can vouch for: the address their
+// account is registered under, once confirmed end to end
+// (client.Contact.VerifiedAddress), shown under the name in the chats
+// list, the contacts list and a conversation's header, its domain never
+// cut off on narrow screens. A request is named by that address (a name
+// only beside it), marked "Not in your contacts", or "Unknown" with a
+// short code until the address is confirmed; an address that could not be
+// confirmed is never shown, and the app says so (identity.go).
+//
 // The same package builds natively, for the server: Routes registers the
 // app's paths with go-app and Prerender is the skeleton the server renders
 // for every page (header, navigation and an empty main area with the

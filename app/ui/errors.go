@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mutualcoop/mutual/app/client"
+	"github.com/mutualcoop/mutual/internal/address"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -14,18 +15,19 @@ import (
 var errBadAddress = errors.New("ui: not an email address")
 
 // emailAddress turns what the user typed into the address the relay
-// takes, "email:" and the address; the prefix may be typed or not.
+// takes, in the canonical form the relay gives it (package
+// internal/address: "email:", the local part as typed, the domain in
+// lower case); the prefix may be typed or not.
 func emailAddress(typed string) (string, error) {
 	s := strings.TrimSpace(typed)
 	if len(s) >= len("email:") && strings.EqualFold(s[:len("email:")], "email:") {
 		s = strings.TrimSpace(s[len("email:"):])
 	}
-	at := strings.IndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 || strings.Count(s, "@") != 1 ||
-		strings.ContainsAny(s, " \t\r\n<>,;:\"") || strings.HasPrefix(s[at+1:], ".") || strings.HasSuffix(s, ".") {
+	a, err := address.Parse(s)
+	if err != nil || a.Scheme() != address.SchemeEmail {
 		return "", errBadAddress
 	}
-	return "email:" + s, nil
+	return a.String(), nil
 }
 
 // plainAddress is an address as people write it, without "email:".

@@ -20,8 +20,9 @@ func TestEmailAddress(t *testing.T) {
 		{typed: "  alice@example.org \n", want: "email:alice@example.org"},
 		{typed: "email:alice@example.org", want: "email:alice@example.org"},
 		{typed: "EMAIL: alice@example.org", want: "email:alice@example.org"},
-		{typed: "Alice.Martin+chat@Example.ORG", want: "email:Alice.Martin+chat@Example.ORG"},
-		{typed: "dev@localhost", want: "email:dev@localhost"},
+		{typed: "Alice.Martin+chat@Example.ORG", want: "email:Alice.Martin+chat@example.org"},
+		{typed: "bob@BÜCHER.example", want: "email:bob@xn--bcher-kva.example"},
+		{typed: "dev@localhost", bad: true}, // the relay refuses a domain without a dot
 		{typed: "", bad: true},
 		{typed: "alice", bad: true},
 		{typed: "@example.org", bad: true},

@@ -233,9 +233,9 @@ func TestChatList(t *testing.T) {
 
 func TestChatListFilter(t *testing.T) {
 	chats := []client.Chat{
-		{Contact: client.Contact{User: user(1), ProfileName: "Alice Martin"}},
-		{Contact: client.Contact{User: user(2), Address: "email:bob@example.org"}},
-		{Contact: client.Contact{User: user(3), Nickname: "Martine", Address: "email:m@example.org"}},
+		{Contact: client.Contact{User: user(1), ProfileName: "Alice Martin", State: client.ContactAllowed}},
+		{Contact: client.Contact{User: user(2), Address: "email:bob@example.org", State: client.ContactAllowed}},
+		{Contact: client.Contact{User: user(3), Nickname: "Martine", Address: "email:m@example.org", State: client.ContactAllowed}},
 	}
 	for _, tc := range []struct {
 		filter string

@@ -99,7 +99,7 @@ func TestTwoHomesChat(t *testing.T) {
 		t.Fatalf("bob's send: %d %s %s", code, out, errs)
 	}
 	got = alice.receiveJSON()
-	if len(got) != 1 || got[0].Text != "hi alice" || got[0].From != bob.addr {
+	if len(got) != 1 || got[0].Text != "hi alice" || got[0].From != "bob@example.org" {
 		t.Fatalf("alice received %+v", got)
 	}
 	// Bob's answer released the message that waited: it goes before the
@@ -166,5 +166,59 @@ func TestExitCodes(t *testing.T) {
 	carol.register()
 	if code, _, errs := carol.cli("", "send", "email:nobody@example.org", "hi"); code != exitFailure || !strings.Contains(errs, "nobody uses Mutual") {
 		t.Fatalf("unknown recipient: exit %d, %q", code, errs)
+	}
+}
+
+// contactsJSON reads 'contacts list --json'.
+func (h *home) contactsJSON() []contactJSON {
+	h.t.Helper()
+	var out []contactJSON
+	for _, line := range strings.Split(strings.TrimSpace(h.must("contacts", "list", "--json")), "\n") {
+		if line == "" {
+			continue
+		}
+		var c contactJSON
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			h.t.Fatalf("contacts list --json printed %q: %v", line, err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// TestAddressCase: addresses are matched as the relay matches them. Ann
+// registered as Ann-UX@Example.ORG; Ben finds her typing it in lower
+// case, and names her in upper case afterwards. His contact request
+// tells Ann who he is: she sees his address, confirmed, and that he is
+// not a contact; he sees hers.
+func TestAddressCase(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Options{})
+	ann := newHome(t, r, "email:Ann-UX@Example.ORG")
+	ben := newHome(t, r, "email:ben@example.org")
+	ann.register()
+	ben.register()
+
+	if out := ben.must("contacts", "add", "ann-ux@example.org"); !strings.Contains(out, "Added ann-ux@example.org") {
+		t.Fatalf("ben adds ann in lower case: %q", out)
+	}
+	ben.must("send", "EMAIL:ANN-UX@EXAMPLE.ORG", "hello ann")
+	if got := ann.receiveJSON(); len(got) != 1 || got[0].Text != "hello ann" {
+		t.Fatalf("ann received %+v", got)
+	}
+	cs := ann.contactsJSON()
+	if len(cs) != 1 || cs[0].State != "request" || cs[0].Address != "ben@example.org" || cs[0].AddressMismatch {
+		t.Fatalf("ann's contacts: %+v", cs)
+	}
+	if out := ann.must("contacts", "list"); !strings.Contains(out, "request") || !strings.Contains(out, "ben@example.org") || strings.Contains(out, "email:") {
+		t.Fatalf("ann's contacts list: %q", out)
+	}
+	cs = ben.contactsJSON()
+	if len(cs) != 1 || cs[0].State != "contact" || cs[0].Address != "ann-ux@example.org" {
+		t.Fatalf("ben's contacts: %+v", cs)
+	}
+	// Ann accepts by his address in another case.
+	ann.must("contacts", "accept", "BEN@example.org")
+	if cs := ann.contactsJSON(); len(cs) != 1 || cs[0].State != "contact" {
+		t.Fatalf("ann's contacts after accepting: %+v", cs)
 	}
 }

@@ -47,7 +47,7 @@ func (c *cli) register(ctx context.Context, args []string) error {
 	if err := os.WriteFile(c.pendingFile(), b, 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "A code is on its way to %s. Run: mutual-cli verify CODE\n", args[0])
+	fmt.Fprintf(c.stdout, "A code is on its way to %s. Run: mutual-cli verify CODE\n", displayAddress(args[0]))
 	return nil
 }
 
@@ -86,7 +86,7 @@ func (c *cli) verify(ctx context.Context, args []string) error {
 		return explain(err)
 	}
 	os.Remove(c.pendingFile())
-	fmt.Fprintf(c.stdout, "Registered %s (device %d).\n", acct.Address, acct.Device)
+	fmt.Fprintf(c.stdout, "Registered %s (device %d).\n", displayAddress(acct.Address), acct.Device)
 	return nil
 }
 
@@ -202,12 +202,19 @@ func (c *cli) verifyContact(ctx context.Context, args []string) error {
 	return nil
 }
 
+// contactJSON is one line of 'contacts list --json'. Address is the
+// address confirmed to be theirs (without "email:"), empty when none is;
+// AddressMismatch says that an address they gave could not be confirmed
+// (it is never shown), AddressPending that one is being confirmed.
 type contactJSON struct {
 	User            string `json:"user"`
 	Address         string `json:"address,omitempty"`
+	Name            string `json:"name,omitempty"`
 	Nickname        string `json:"nickname,omitempty"`
 	State           string `json:"state"`
 	Accepted        bool   `json:"accepted"`
+	AddressMismatch bool   `json:"address_mismatch,omitempty"`
+	AddressPending  bool   `json:"address_pending,omitempty"`
 	IdentityChanged bool   `json:"identity_changed,omitempty"`
 	Verified        bool   `json:"verified,omitempty"`
 }
@@ -243,21 +250,58 @@ func (c *cli) listContacts(ctx context.Context, args []string) error {
 	enc := json.NewEncoder(c.stdout)
 	for _, ct := range all {
 		if *asJSON {
-			if err := enc.Encode(contactJSON{User: ct.User.String(), Address: ct.Address, Nickname: ct.Nickname, State: stateName(ct.State), Accepted: ct.Accepted, IdentityChanged: ct.IdentityChanged, Verified: !ct.Verified.IsZero()}); err != nil {
+			j := contactJSON{
+				User: ct.User.String(), Address: ct.DisplayAddress(), Name: ct.ProfileName, Nickname: ct.Nickname,
+				State: stateName(ct.State), Accepted: ct.Accepted, AddressMismatch: ct.AddressMismatch,
+				AddressPending: ct.AddressPending(), IdentityChanged: ct.IdentityChanged, Verified: !ct.Verified.IsZero(),
+			}
+			if err := enc.Encode(j); err != nil {
 				return err
 			}
 			continue
 		}
-		note := ""
-		switch {
-		case ct.IdentityChanged:
-			note = "  (safety number changed)"
-		case !ct.Verified.IsZero():
-			note = "  (verified)"
-		}
-		fmt.Fprintf(c.stdout, "%-8s %s  %s%s\n", stateName(ct.State), ct.User, ct.Address, note)
+		fmt.Fprintf(c.stdout, "%-8s %s  %s%s\n", stateName(ct.State), ct.User, whoText(ct), notes(ct))
 	}
 	return nil
+}
+
+// whoText is who a contact is, as 'contacts list' prints it: the address
+// confirmed to be theirs and their name beside it; a name alone only for
+// a contact (someone who is not a contact is named by their address).
+func whoText(ct client.Contact) string {
+	addr := ct.DisplayAddress()
+	name := ct.Nickname
+	if name == "" {
+		name = ct.ProfileName
+	}
+	switch {
+	case addr != "" && name != "":
+		return fmt.Sprintf("%s  %q", addr, name)
+	case addr != "":
+		return addr
+	case ct.AddressMismatch:
+		return "(address not confirmed)"
+	case ct.AddressPending():
+		return "(address being confirmed)"
+	case name != "" && ct.State != client.ContactRequest:
+		return fmt.Sprintf("%q", name)
+	}
+	return "(no address confirmed)"
+}
+
+// notes are the marks after a contact in 'contacts list'.
+func notes(ct client.Contact) string {
+	var out string
+	if ct.AddressMismatch {
+		out += "  (the address they gave could not be confirmed)"
+	}
+	switch {
+	case ct.IdentityChanged:
+		out += "  (safety number changed)"
+	case !ct.Verified.IsZero():
+		out += "  (verified)"
+	}
+	return out
 }
 
 func (c *cli) send(ctx context.Context, args []string) error {
@@ -412,7 +456,7 @@ func (c *cli) receive(ctx context.Context, args []string) error {
 				}
 			case client.RequestReceived:
 				if !*asJSON {
-					fmt.Fprintf(c.stderr, "contact request from %s: 'mutual-cli contacts accept %s' or 'contacts block %s'\n", ev.Contact.User, ev.Contact.User, ev.Contact.User)
+					fmt.Fprintf(c.stderr, "contact request from %s (not in your contacts; 'mutual-cli contacts list' shows their address once confirmed): 'mutual-cli contacts accept %s' or 'contacts block %s'\n", ev.Contact.User, ev.Contact.User, ev.Contact.User)
 				}
 			case client.IdentityChanged:
 				fmt.Fprintf(c.stderr, "the safety number with %s changed: compare it before you trust it\n", s.name(ctx, ev.Contact))

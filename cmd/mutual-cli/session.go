@@ -11,6 +11,7 @@ import (
 
 	"github.com/mutualcoop/mutual/app/client"
 	"github.com/mutualcoop/mutual/app/store/boltstore"
+	"github.com/mutualcoop/mutual/internal/address"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -122,7 +123,8 @@ func (s *session) contact(ctx context.Context, arg string) (client.Contact, erro
 		return client.Contact{}, err
 	}
 	for _, ct := range all {
-		if ct.Address != "" && sameAddress(ct.Address, arg) {
+		if (ct.VerifiedAddress != "" && sameAddress(ct.VerifiedAddress, arg)) ||
+			(ct.Address != "" && sameAddress(ct.Address, arg)) {
 			return ct, nil
 		}
 		if ct.User.String() == strings.ToLower(arg) {
@@ -144,19 +146,30 @@ func (s *session) everyone(ctx context.Context) ([]client.Contact, error) {
 	return append(cts, reqs...), nil
 }
 
-// sameAddress compares addresses as typed, with or without "email:".
+// sameAddress reports whether two addresses, as typed or stored, are one
+// account's, compared as the relay compares them (package
+// internal/address: with or without "email:", the local part's case
+// folded, the domain in A-labels).
 func sameAddress(a, b string) bool {
-	norm := func(s string) string {
-		s = strings.TrimPrefix(s, "email:")
-		if i := strings.LastIndexByte(s, '@'); i >= 0 {
-			s = s[:i] + strings.ToLower(s[i:])
-		}
-		return s
+	x, err := address.Parse(a)
+	if err != nil {
+		return false
 	}
-	return norm(a) == norm(b)
+	y, err := address.Parse(b)
+	return err == nil && x.Same(y)
 }
 
-// name is how a user is shown: nickname, address, or ID.
+// displayAddress is an address as people write it: canonical, without
+// "email:"; as it is if it does not parse.
+func displayAddress(s string) string {
+	a, err := address.Parse(s)
+	if err != nil {
+		return s
+	}
+	return a.Display()
+}
+
+// name is how a user is shown: nickname, confirmed address, or ID.
 func (s *session) name(ctx context.Context, u wire.UserID) string {
 	if s.names == nil {
 		s.names = make(map[wire.UserID]string)
@@ -165,8 +178,8 @@ func (s *session) name(ctx context.Context, u wire.UserID) string {
 				switch {
 				case ct.Nickname != "":
 					s.names[ct.User] = ct.Nickname
-				case ct.Address != "":
-					s.names[ct.User] = ct.Address
+				case ct.VerifiedAddress != "":
+					s.names[ct.User] = ct.DisplayAddress()
 				}
 			}
 		}
@@ -177,10 +190,11 @@ func (s *session) name(ctx context.Context, u wire.UserID) string {
 	return u.String()
 }
 
-// name shows a contact in an error message.
+// name shows a contact in an error message: their confirmed address, or
+// their ID.
 func (c *cli) name(ct client.Contact) string {
-	if ct.Address != "" {
-		return ct.Address
+	if a := ct.DisplayAddress(); a != "" {
+		return a
 	}
 	return ct.User.String()
 }

@@ -4,18 +4,21 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/mutualcoop/mutual/internal/address"
 )
 
 // Errors callers branch on. The gateway maps each to a wire code. Their
 // messages, and those of every error wrapping them, never contain the
 // address or the code.
 var (
-	// ErrBadAddress: the input is not a valid address of any scheme.
-	ErrBadAddress = errors.New("auth: bad address")
+	// ErrBadAddress: the input is not a valid address of any scheme
+	// (address.ErrBad).
+	ErrBadAddress = address.ErrBad
 	// ErrUnsupportedScheme: a well-formed address of a scheme this relay
-	// cannot deliver codes to yet (tel:, irc:), or one with no Sender
-	// configured.
-	ErrUnsupportedScheme = errors.New("auth: address scheme not supported yet")
+	// cannot deliver codes to yet (tel:, irc:; address.ErrUnsupportedScheme),
+	// or one with no Sender configured.
+	ErrUnsupportedScheme = address.ErrUnsupportedScheme
 	// ErrRateLimited: too many code requests for this address or from this
 	// network. The error is a *RateLimitError saying how long to wait.
 	ErrRateLimited = errors.New("auth: rate limited")
@@ -65,5 +68,3 @@ func rateLimited(why string, wait time.Duration) error {
 	}
 	return &RateLimitError{wait: wait, why: why}
 }
-
-func badAddress(why string) error { return fmt.Errorf("%w: %s", ErrBadAddress, why) }

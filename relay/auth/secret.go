@@ -61,7 +61,7 @@ func deriveKeys(secret []byte) (keys, error) {
 // hashAddress is HMAC-SHA256 of the address's folded form under the
 // address key: what the directory stores and looks accounts, codes and
 // code requests up by.
-func (k keys) hashAddress(a Address) []byte { return k.hashForm(a.key()) }
+func (k keys) hashAddress(a Address) []byte { return k.hashForm(a.Key()) }
 
 // hashLegacy is the hash accounts made before addresses were folded are
 // stored under: HMAC-SHA256 of the canonical form with the local part as
