@@ -279,11 +279,12 @@ func (p *safetyPage) startScan(ctx app.Context, e app.Event) {
 	}
 	p.st.scanning, p.st.scanErr, p.st.scanNote = true, "", "Point the camera at "+p.st.name+"'s code."
 	ctx.Defer(func(ctx app.Context) {
-		video := byID("scan-video")
-		if !video.Truthy() || !p.st.scanning {
+		if !p.st.scanning {
 			return
 		}
-		p.scan = startScanner(ctx, video, p.scanned, func(ctx app.Context, why string) {
+		// The scanner finds the video element by its ID whenever it
+		// needs it: it may not be drawn yet, or be drawn again.
+		p.scan = startScanner(ctx, "scan-video", p.scanned, func(ctx app.Context, why string) {
 			p.endScan()
 			p.st.scanErr, p.st.scanNote = why, ""
 		})

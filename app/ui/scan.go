@@ -27,7 +27,7 @@ func canScanCodes() bool {
 // it with BarcodeDetector until stop. Its callbacks run on the JavaScript
 // side: they hand their work to the UI goroutine with ctx.Dispatch.
 type scanner struct {
-	video   app.Value
+	videoID string // the video element the camera shows in
 	stream  app.Value
 	timer   app.Value
 	funcs   []app.Func
@@ -35,11 +35,12 @@ type scanner struct {
 }
 
 // startScanner asks for the camera (the one facing away on a phone),
-// shows it in video and calls found with the text of each QR code it
-// reads, or failed with why the camera could not start. Only the UI
-// goroutine calls it, found and failed included (through ctx.Dispatch).
-func startScanner(ctx app.Context, video app.Value, found func(app.Context, string), failed func(app.Context, string)) *scanner {
-	s := &scanner{video: video}
+// shows it in the video element with the ID videoID and calls found with
+// the text of each QR code it reads, or failed with why the camera could
+// not start. Only the UI goroutine calls it, found and failed included
+// (through ctx.Dispatch).
+func startScanner(ctx app.Context, videoID string, found func(app.Context, string), failed func(app.Context, string)) *scanner {
+	s := &scanner{videoID: videoID}
 	w := app.Window()
 	detector, err := newQRDetector()
 	if err != nil {
@@ -79,7 +80,7 @@ func startScanner(ctx app.Context, video app.Value, found func(app.Context, stri
 	tick = s.fn(func([]app.Value) {
 		ctx.Dispatch(func(ctx app.Context) {
 			if !s.stopped {
-				detector.Call("detect", s.video).Call("then", onDetected, onDetectFailed)
+				detector.Call("detect", s.video()).Call("then", onDetected, onDetectFailed)
 			}
 		})
 	})
@@ -91,8 +92,7 @@ func startScanner(ctx app.Context, video app.Value, found func(app.Context, stri
 				return
 			}
 			s.stream = stream
-			s.video.Set("srcObject", stream)
-			s.video.Call("play")
+			s.video()
 			s.timer = w.Call("setTimeout", tick, scanInterval)
 		})
 	})
@@ -151,9 +151,22 @@ func (s *scanner) stop() {
 	if s.stream.Truthy() {
 		stopTracks(s.stream)
 	}
-	if s.video.Truthy() {
-		s.video.Set("srcObject", nil)
+	if v := byID(s.videoID); v.Truthy() {
+		v.Set("srcObject", nil)
 	}
+}
+
+// video returns the element the camera shows in, found again each time
+// (a render may have replaced it, or not drawn it yet), with the
+// camera's stream set on it; a missing element makes detect fail, and
+// the scanner tries again.
+func (s *scanner) video() app.Value {
+	v := byID(s.videoID)
+	if v.Truthy() && s.stream.Truthy() && !v.Get("srcObject").Equal(s.stream) {
+		v.Set("srcObject", s.stream)
+		v.Call("play")
+	}
+	return v
 }
 
 // release frees the scanner's JavaScript functions, once nothing can call

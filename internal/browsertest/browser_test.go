@@ -17,6 +17,8 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/mutualcoop/mutual/internal/wait"
 )
 
 // Timeouts of the steps a profile takes. They bound waits; nothing sleeps.
@@ -166,6 +168,24 @@ func waitJS[T any](p *profile, timeout time.Duration, what, expr string) T {
 	return v
 }
 
+// waitNavigated waits until the JavaScript expression is true in the
+// document that a navigation under way leads to: unlike waitJS, it
+// tries again when the document it asked goes away.
+func (p *profile) waitNavigated(timeout time.Duration, what, expr string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, timeout)
+	defer cancel()
+	err := wait.Until(ctx, func() bool {
+		try, stop := context.WithTimeout(ctx, time.Second)
+		defer stop()
+		ok, err := chromedp.Run(try, chromedp.Evaluate[bool](expr))
+		return err == nil && ok
+	})
+	if err != nil {
+		p.fatalf("wait for %s: %v", what, err)
+	}
+}
+
 // js quotes s as a JavaScript string literal.
 func js(s string) string {
 	b, _ := json.Marshal(s)
@@ -202,6 +222,15 @@ func (p *profile) goTo(path string) {
 	p.t.Helper()
 	eval[bool](p, fmt.Sprintf(`(goappNav(%s), true)`, js(path)))
 	waitJS[bool](p, stepTimeout, "the page "+path, fmt.Sprintf(`location.pathname === %s`, js(path)))
+}
+
+// click clicks the visible element with the ID once it is there. The
+// check and the click are one evaluation in the page, so that a render
+// that replaces the element between them cannot lose the click.
+func (p *profile) click(id string) {
+	p.t.Helper()
+	waitJS[bool](p, stepTimeout, "to click #"+id, fmt.Sprintf(
+		`(() => { const e = document.getElementById(%s); if (!e || !e.checkVisibility() || e.disabled) return false; e.click(); return true; })()`, js(id)))
 }
 
 // fill types text into the input or textarea with the ID, emptied first,

@@ -5,7 +5,6 @@ package browsertest
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -156,26 +155,23 @@ func (p *profile) signInAgain(r *relay, address string) {
 	p.t.Helper()
 	p.fill("address", address)
 	for {
-		// What is read next is the answer to this request: the code's
-		// field, or a refusal other than the one shown before.
-		before := eval[string](p, `document.querySelector('#onboarding-error')?.innerText ?? ''`)
-		p.do(stepTimeout, "ask for a code", chromedp.Click(chromedp.ID("send-code")))
-		wait := waitJS[string](p, stepTimeout, "a code or a wait", fmt.Sprintf(`(() => {
+		p.click("send-code")
+		// The answer: the code's field, or the relay's wait, counted
+		// down beside a button that stays off until it runs out.
+		got := waitJS[string](p, stepTimeout, "a code or a wait", `(() => {
 		  if (document.querySelector('#code')) return 'code';
+		  if (document.querySelector('#retry-wait')) return 'wait';
 		  const e = document.querySelector('#onboarding-error')?.innerText ?? '';
-		  if (e === '' || e === %s) return '';
-		  const m = e.match(/Try again in (\d+) seconds?/);
-		  return m ? m[1] : (e.includes('Try again in a moment') ? '1' : 'error: ' + e);
-		})()`, js(before)))
-		if wait == "code" {
+		  return e === '' ? '' : 'error: ' + e;
+		})()`)
+		if got == "code" {
 			break
 		}
-		secs, err := strconv.Atoi(wait)
-		if err != nil {
-			p.fatalf("ask for a code: %s", wait)
+		if got != "wait" {
+			p.fatalf("ask for a code: %s", got)
 		}
-		eval[bool](p, fmt.Sprintf(`(window.mutualTestUntil = Date.now() + %d, true)`, (secs+1)*1000))
-		waitJS[bool](p, messageTimeout, "the wait the relay asked for", `Date.now() > window.mutualTestUntil`)
+		waitJS[bool](p, messageTimeout, "the wait the relay asked for",
+			`!document.querySelector('#retry-wait') && !document.getElementById('send-code')?.disabled`)
 	}
 	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
 	defer cancel()

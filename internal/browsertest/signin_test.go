@@ -268,8 +268,8 @@ func (p *profile) notFound() {
 	waitJS[bool](p, stepTimeout, "the app's not-found page",
 		`!!document.querySelector('#not-found h1')?.checkVisibility() && !!document.querySelector('#nav-chats')?.checkVisibility()
 		  && document.title === 'Page not found · Mutual'`)
-	p.do(stepTimeout, "follow the link home", chromedp.Click(chromedp.ID("not-found-home")))
-	waitJS[bool](p, stepTimeout, "the chats list", `location.pathname === '/' && !!document.querySelector('#chats')`)
+	p.click("not-found-home")
+	p.waitNavigated(stepTimeout, "the chats list", `location.pathname === '/' && !!document.querySelector('#chats')`)
 }
 
 // readExport waits for the browser to save the exported file at path and
