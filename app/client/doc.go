@@ -81,7 +81,11 @@
 //  3. accepted deletes the entry and marks the message Sent, and a
 //     refusal fails it (failed), each with a MessageStateChanged; on
 //     stale_devices, fixDevices corrects the ciphertexts and it goes
-//     again.
+//     again; on no_devices (the contact signed out of every device) the
+//     entry waits and the message is Waiting (away), tried again with
+//     backoff until the contact signs in again or 30 days have passed.
+//     Retry sends a failed message again under the same ID, through a
+//     new entry.
 //  4. The contact's receipts come back as incoming messages
 //     (receiveReceipt: Delivered, then Read), and a refusal by the
 //     router (the contact does not accept this account) as a rejection
@@ -130,9 +134,13 @@
 //     a few receipts, not one each.
 //   - Message states: outgoing Sending → Sent (Accepted) → Delivered
 //     (delivery receipt) → Read (read receipt, unless the reader turned
-//     them off), or Failed (refused by the relay or by the recipient's
-//     allowlist, with the reason); states never move back. Receipts are
-//     end-to-end encrypted messages like any other.
+//     them off; and shown only while this user has them on: they are
+//     mutual), or Failed (refused by the relay or by the recipient's
+//     allowlist, with the reason); Sending and Waiting (the contact has
+//     no device signed in) alternate before the relay takes it. States
+//     never move back, except that Retry makes a Failed message Sending
+//     again (Message.Attempt counts those). Receipts are end-to-end
+//     encrypted messages like any other.
 //   - Chat list. Every conversation has a summary record (a copy of
 //     the contact, the newest message, the unread count, the last
 //     sequence number given), written in the same transaction as each
@@ -149,7 +157,8 @@
 // has written back (Contact.Accepted), one message goes to them as a
 // contact request (wire.KindRequest); a KindRequest from someone who is
 // not a contact is listed by Requests until Accept (which sends delivery
-// receipts for what they wrote), Block or Remove.
+// receipts for what they wrote, and read receipts for what the user read
+// of it already), Block or Remove.
 //
 // The relay lets one request a day through from one user to another and
 // refuses the rest (rate_limited), so a device sends one and waits: in
@@ -202,8 +211,8 @@
 // names every device) is trusted. After that, a device not seen before,
 // or a changed key, is recorded as unverified: the contact is flagged
 // (Contact.IdentityChanged), an IdentityChanged event names the devices,
-// Send fails with an *IdentityChangedError (errors.Is ErrIdentityChanged)
-// and queued messages wait, until AcceptIdentity. Nothing is encrypted to
+// and messages to them, those queued and those Send queues meanwhile,
+// wait in the outbox until AcceptIdentity, which sends them in order. Nothing is encrypted to
 // an unverified key. Messages received from one are shown, as Signal
 // does. This account's own new devices are trusted on first use, with
 // an OwnDeviceSeen event so that the user can remove one they did not
