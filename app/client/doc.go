@@ -105,9 +105,9 @@
 //     devices are dropped (with their sessions) and new devices get
 //     theirs from fetched bundles; the other ciphertexts stay as they
 //     were. Entries go in order; an entry that must wait (for an
-//     identity change to be accepted, or for the contact to accept a
-//     request, see below) holds back the later entries of its
-//     conversation only.
+//     identity change to be accepted, for the contact to accept a
+//     request, see below, or for them to have a device signed in, up to
+//     30 days) holds back the later entries of its conversation only.
 //   - Receiving. The deliveries already waiting (up to 64; the inbox
 //     never waits for more) are decrypted and stored in order in one
 //     transaction: each message (or receipt effect), the advanced
