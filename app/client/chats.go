@@ -156,10 +156,17 @@ func (c *Client) Chats(ctx context.Context) ([]Chat, error) {
 	}
 	var out []Chat
 	err = c.st.View(ctx, func(tx store.Tx) error {
+		hidden, err := readsHidden(tx)
+		if err != nil {
+			return err
+		}
 		return tx.Scan(bChats, nil, func(_, v []byte) error {
 			r, err := parseChat(v, me.User)
 			if err != nil {
 				return err
+			}
+			if r.Last != nil {
+				hideRead(r.Last, hidden)
 			}
 			if r.Contact == nil || (r.Contact.State != ContactAllowed && r.Contact.State != ContactRequest) {
 				return nil

@@ -204,13 +204,17 @@ func (c *Client) noteRequest(ts *txState, peer wire.UserID, at time.Time) error 
 }
 
 // receiptsForAll queues delivery receipts for every message received from
-// ct.
+// ct, and read receipts for those the user read already (a request is
+// read before it is accepted, when no receipt may go yet).
 func (c *Client) receiptsForAll(tx store.Tx, ct *Contact) (bool, error) {
-	var refs []wire.MessageID
+	var refs, read []wire.MessageID
 	err := tx.Scan(bMessages, ct.Conversation[:], func(_, v []byte) error {
 		m, err := parseMessage(v)
 		if err == nil && !m.Outgoing {
 			refs = append(refs, m.ID)
+			if m.State == StateRead {
+				read = append(read, m.ID)
+			}
 		}
 		return err
 	})
@@ -219,6 +223,9 @@ func (c *Client) receiptsForAll(tx store.Tx, ct *Contact) (bool, error) {
 	}
 	queued := len(refs) > 0
 	if err := c.enqueueReceipt(tx, ct.User, kindDelivered, refs...); err != nil {
+		return false, err
+	}
+	if _, err := c.readReceiptsFor(tx, ct.User, read); err != nil {
 		return false, err
 	}
 	return queued, nil
@@ -256,11 +263,12 @@ func (c *Client) dropOutbox(tx store.Tx, me, peer wire.UserID) error {
 		if err != nil {
 			return err
 		}
-		if m == nil || m.State != StateSending {
+		if m == nil || !unsent(m.State) {
 			continue
 		}
+		was := m.State
 		m.State, m.Failure = StateFailed, wire.CodeNotAccepted
-		if err := c.putMessage(tx, m, StateSending); err != nil {
+		if err := c.putMessage(tx, m, was); err != nil {
 			return err
 		}
 	}

@@ -84,7 +84,11 @@
 //  3. accepted deletes the entry and marks the message Sent, and a
 //     refusal fails it (failed), each with a MessageStateChanged; on
 //     stale_devices, fixDevices corrects the ciphertexts and it goes
-//     again.
+//     again; on no_devices (the contact signed out of every device) the
+//     entry waits and the message is Waiting (away), tried again with
+//     backoff until the contact signs in again or 30 days have passed.
+//     Retry sends a failed message again under the same ID, through a
+//     new entry.
 //  4. The contact's receipts come back as incoming messages
 //     (receiveReceipt: Delivered, then Read), and a refusal by the
 //     router (the contact does not accept this account) as a rejection
@@ -104,9 +108,9 @@
 //     devices are dropped (with their sessions) and new devices get
 //     theirs from fetched bundles; the other ciphertexts stay as they
 //     were. Entries go in order; an entry that must wait (for an
-//     identity change to be accepted, or for the contact to accept a
-//     request, see below) holds back the later entries of its
-//     conversation only.
+//     identity change to be accepted, for the contact to accept a
+//     request, see below, or for them to have a device signed in, up to
+//     30 days) holds back the later entries of its conversation only.
 //   - Receiving. The deliveries already waiting (up to 64; the inbox
 //     never waits for more) are decrypted and stored in order in one
 //     transaction: each message (or receipt effect), the advanced
@@ -133,9 +137,13 @@
 //     a few receipts, not one each.
 //   - Message states: outgoing Sending → Sent (Accepted) → Delivered
 //     (delivery receipt) → Read (read receipt, unless the reader turned
-//     them off), or Failed (refused by the relay or by the recipient's
-//     allowlist, with the reason); states never move back. Receipts are
-//     end-to-end encrypted messages like any other.
+//     them off; and shown only while this user has them on: they are
+//     mutual), or Failed (refused by the relay or by the recipient's
+//     allowlist, with the reason); Sending and Waiting (the contact has
+//     no device signed in) alternate before the relay takes it. States
+//     never move back, except that Retry makes a Failed message Sending
+//     again (Message.Attempt counts those). Receipts are end-to-end
+//     encrypted messages like any other.
 //   - Chat list. Every conversation has a summary record (a copy of
 //     the contact, the newest message, the unread count, the last
 //     sequence number given), written in the same transaction as each
@@ -152,7 +160,8 @@
 // has written back (Contact.Accepted), one message goes to them as a
 // contact request (wire.KindRequest); a KindRequest from someone who is
 // not a contact is listed by Requests until Accept (which sends delivery
-// receipts for what they wrote), Block or Remove.
+// receipts for what they wrote, and read receipts for what the user read
+// of it already), Block or Remove.
 //
 // The relay lets one request a day through from one user to another and
 // refuses the rest (rate_limited), so a device sends one and waits: in
@@ -231,8 +240,8 @@
 // names every device) is trusted. After that, a device not seen before,
 // or a changed key, is recorded as unverified: the contact is flagged
 // (Contact.IdentityChanged), an IdentityChanged event names the devices,
-// Send fails with an *IdentityChangedError (errors.Is ErrIdentityChanged)
-// and queued messages wait, until AcceptIdentity. Nothing is encrypted to
+// and messages to them, those queued and those Send queues meanwhile,
+// wait in the outbox until AcceptIdentity, which sends them in order. Nothing is encrypted to
 // an unverified key. Messages received from one are shown, as Signal
 // does. This account's own new devices are trusted on first use, with
 // an OwnDeviceSeen event so that the user can remove one they did not

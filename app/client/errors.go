@@ -55,10 +55,11 @@ var (
 	ErrBadProfileName = errors.New("client: unusable profile name")
 )
 
-// IdentityChangedError is the error of Send to a contact whose identity
-// changed: Devices are the contact's devices whose keys are new or
-// changed. It matches ErrIdentityChanged with errors.Is. Compare safety
-// numbers, then call AcceptIdentity.
+// IdentityChangedError says that a contact's identity changed and that
+// messages to them wait for the user: Devices are the contact's devices
+// whose keys are new or changed (none when not known). It matches
+// ErrIdentityChanged with errors.Is. Compare safety numbers, then call
+// AcceptIdentity.
 type IdentityChangedError struct {
 	Contact wire.UserID
 	Devices []wire.DeviceID

@@ -41,8 +41,8 @@ type RequestReceived struct{ Contact Contact }
 type ContactChanged struct{ User wire.UserID }
 
 // IdentityChanged: a contact has a new or changed identity key on the
-// listed devices. Sending to them fails with ErrIdentityChanged (and
-// queued messages wait) until AcceptIdentity.
+// listed devices. Messages to them wait in the outbox until
+// AcceptIdentity.
 type IdentityChanged struct {
 	Contact wire.UserID
 	Devices []wire.DeviceID

@@ -350,7 +350,7 @@ func (c *Client) receiveRejection(ts *txState, env *wire.Envelope, r *received) 
 	if msg == nil || err != nil {
 		return err
 	}
-	if !msg.Outgoing || env.Subject != msg.Peer || msg.State >= StateDelivered {
+	if !msg.Outgoing || env.Subject != msg.Peer || (!unsent(msg.State) && msg.State != StateSent) {
 		return nil
 	}
 	was := msg.State

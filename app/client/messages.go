@@ -15,12 +15,17 @@ import (
 func (c *Client) Messages(ctx context.Context, conv wire.ConversationID) ([]Message, error) {
 	var out []Message
 	err := c.st.View(ctx, func(tx store.Tx) error {
+		hidden, err := readsHidden(tx)
+		if err != nil {
+			return err
+		}
 		return tx.Scan(bMessages, conv[:], func(k, v []byte) error {
 			m, err := parseMessage(v)
 			if err != nil {
 				return err
 			}
 			m.Seq = seqFromKey(k[len(conv):])
+			hideRead(m, hidden)
 			out = append(out, *m)
 			return nil
 		})
@@ -48,12 +53,17 @@ func (c *Client) History(ctx context.Context, conv wire.ConversationID, before u
 	out := make([]Message, 0, min(limit, 256))
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		out = out[:0]
-		err := tx.ScanBefore(bMessages, conv[:], bound, func(k, v []byte) error {
+		hidden, err := readsHidden(tx)
+		if err != nil {
+			return err
+		}
+		err = tx.ScanBefore(bMessages, conv[:], bound, func(k, v []byte) error {
 			m, err := parseMessage(v)
 			if err != nil {
 				return err
 			}
 			m.Seq = seqFromKey(k[len(conv):])
+			hideRead(m, hidden)
 			out = append(out, *m)
 			if len(out) == limit {
 				return errPageFull
@@ -80,7 +90,11 @@ var errPageFull = errors.New("page full")
 func (c *Client) Message(ctx context.Context, author wire.UserID, id wire.MessageID) (Message, error) {
 	var m *Message
 	err := c.st.View(ctx, func(tx store.Tx) (err error) {
-		m, err = c.loadMessage(tx, author, id)
+		if m, err = c.loadMessage(tx, author, id); m == nil || err != nil {
+			return err
+		}
+		hidden, err := readsHidden(tx)
+		hideRead(m, hidden)
 		return err
 	})
 	if err == nil && m == nil {
@@ -282,10 +296,14 @@ func (c *Client) putMessage(tx store.Tx, m *Message, was MessageState) error {
 	return putChat(tx, m.Conversation, chat)
 }
 
+// unsent reports whether an outgoing message in state s waits for the
+// relay to take it.
+func unsent(s MessageState) bool { return s == StateSending || s == StateWaiting }
+
 // rank orders the states an outgoing message goes through.
 func rank(s MessageState) int {
 	switch s {
-	case StateSending:
+	case StateSending, StateWaiting:
 		return 1
 	case StateSent, StateFailed:
 		return 2

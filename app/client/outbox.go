@@ -43,12 +43,14 @@ import (
 //	queued  a profile its peer no longer gets       gone
 //	queued  sealed for every device (prepare)       sealed  with the advanced sessions
 //	queued  no such user (FetchBundles not_found)   gone    its message fails
+//	queued  no device (FetchBundles no_devices)     queued  waiting: tried again later (see below)
 //	queued  too large for one frame                 gone    its message fails (too_large)
 //	queued  encryption failed, or no bundles yet    queued  retried after retryDelay
 //	sealed  Accepted                                gone    its message is sent; a request noted
 //	sealed  Rejected stale_devices                  sealed  ciphertexts fixed (fixDevices)
 //	sealed  rate_limited, unavailable, internal,    sealed  retried after retryDelay
 //	        no_prekeys
+//	sealed  Rejected no_devices                     sealed  waiting: tried again later (see below)
 //	sealed  refused otherwise                       gone    its message fails with the code
 //
 // Queued or sealed, an entry is held (it stays as it is) while its peer
@@ -57,6 +59,21 @@ import (
 // answer (until they write, or requestWindow passes). An entry held or
 // retried holds back the later entries to the same peer. Only the worker
 // removes a sealed entry.
+//
+// When the relay says the peer has no device signed in (no_devices: they
+// signed out of every device), the entry waits for them to sign in again
+// (awayState) and its message is StateWaiting, and so are the later
+// entries to them. It is tried again on every new connection and, while
+// connected, after awayDelay: a minute, doubling up to an hour. A try
+// that needs the peer's bundles (no session with them yet) costs one of
+// the relay's lookups (500 a day per account), so FetchBundles is asked
+// for a waiting entry at most once every awayFetchGap whatever the
+// connections do; tries with a session are Sends and cost no lookup. An
+// entry that has waited waitRetention fails with no_devices, its message
+// with it: by then a message the relay had taken would have expired from
+// their inbox unread. When the relay answers otherwise (bundles of a new
+// device, stale_devices), the entry goes on as any other and its message
+// is Sending again.
 //
 // Each stage of sending an entry returns an outcome (outcomeDone: gone;
 // outcomeHeld, outcomeRetry: it stays and waits; outcomeReady: on to the
@@ -78,6 +95,34 @@ const requestWindow = 24 * time.Hour
 // flush.
 const maxRounds = 4
 
+// waitRetention is how long an entry waits for its peer to have a device
+// signed in before its message fails: the relay keeps a message in an
+// inbox 30 days (its default retention; the relay does not announce its
+// own), and a message it took would be gone unread by then too.
+const waitRetention = 30 * 24 * time.Hour
+
+// awayFirst and awayMax bound the wait between two tries of an entry
+// whose peer has no device signed in (see awayDelay).
+const (
+	awayFirst = time.Minute
+	awayMax   = time.Hour
+)
+
+// awayFetchGap is the least time between two FetchBundles for an entry
+// whose peer has no device signed in: at most four a day per waiting
+// peer.
+const awayFetchGap = 6 * time.Hour
+
+// awayDelay is the wait after the nth no_devices answer in a row:
+// awayFirst doubled n-1 times, at most awayMax.
+func awayDelay(n uint32) time.Duration {
+	d := awayFirst
+	for i := uint32(1); i < n && d < awayMax; i++ {
+		d *= 2
+	}
+	return min(d, awayMax)
+}
+
 // outcome is where an outbox entry stands after a stage of sending it.
 type outcome int
 
@@ -95,13 +140,19 @@ const (
 	// outcomeRetry: the entry is tried again after retryDelay; the later
 	// entries to the same peer wait for it.
 	outcomeRetry
+	// outcomeAway: the peer has no device signed in; the entry waits
+	// until its Away.NextTry or the next connection, and the later
+	// entries to the same peer wait with it (see awayState).
+	outcomeAway
 )
 
 // flushOutbox tries every entry once, in order, keeping each
 // conversation's order: after an entry that must wait, the later entries
-// of the same conversation wait too. It returns when to try again (0 if
-// nothing waits for time) or a connection or store error.
-func (c *Client) flushOutbox(ctx context.Context, conn *transport.Conn) (time.Duration, error) {
+// of the same conversation wait too. fresh says that the connection is
+// new: entries waiting for their peer to have a device are tried then
+// even before their time. It returns when to try again (0 if nothing
+// waits for time) or a connection or store error.
+func (c *Client) flushOutbox(ctx context.Context, conn *transport.Conn, fresh bool) (time.Duration, error) {
 	var entries []*outboxEntry
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		return tx.Scan(bOutbox, nil, func(k, v []byte) error {
@@ -118,14 +169,28 @@ func (c *Client) flushOutbox(ctx context.Context, conn *transport.Conn) (time.Du
 		return 0, fmt.Errorf("load outbox: %w", err)
 	}
 	waiting := map[wire.UserID]bool{}
+	away := map[wire.UserID]bool{} // peers without a device signed in
 	var retry time.Duration
 	soonest := func(d time.Duration) {
+		d = max(d, time.Millisecond)
 		if retry == 0 || d < retry {
 			retry = d
 		}
 	}
+	now := c.now()
 	for _, e := range entries {
+		if away[e.Peer] {
+			if err := c.stillAway(ctx, e, now); err != nil {
+				return 0, err
+			}
+			continue
+		}
 		if waiting[e.Peer] {
+			continue
+		}
+		if next := fromMS(e.Away.NextTry); e.Away.waiting() && !fresh && now.Before(next) {
+			away[e.Peer] = true
+			soonest(next.Sub(now))
 			continue
 		}
 		out, wait, err := c.mustWait(ctx, e)
@@ -144,9 +209,124 @@ func (c *Client) flushOutbox(ctx context.Context, conn *transport.Conn) (time.Du
 		case outcomeRetry:
 			waiting[e.Peer] = true
 			soonest(retryDelay)
+		case outcomeAway:
+			away[e.Peer] = true
+			soonest(fromMS(e.Away.NextTry).Sub(now))
 		}
 	}
 	return retry, nil
+}
+
+// stillAway deals with an entry behind one whose peer has no device
+// signed in, without asking the relay: it waits too (its message shows
+// as waiting), or fails once it has waited waitRetention.
+func (c *Client) stillAway(ctx context.Context, e *outboxEntry, now time.Time) error {
+	if e.Away.waiting() && now.Before(fromMS(e.Away.Since).Add(waitRetention)) {
+		return nil // noted already
+	}
+	_, err := c.away(ctx, e, false, false)
+	return err
+}
+
+// away records that e's peer has no device signed in, as the relay said
+// (asked; fetched: in answer to FetchBundles) or as an earlier entry to
+// them found: the entry waits, its message shows as waiting, and, when
+// the relay was asked, the next try is set (awayDelay; awayFetchGap after
+// a FetchBundles). An entry that has waited waitRetention is dropped and
+// its message fails with no_devices (outcomeDone).
+func (c *Client) away(ctx context.Context, e *outboxEntry, asked, fetched bool) (outcome, error) {
+	me := c.me()
+	var out outcome
+	var changed *Message
+	err := c.st.Update(ctx, func(tx store.Tx) error {
+		out, changed = outcomeAway, nil
+		cur, err := loadEntry(tx, e.seq)
+		if cur == nil || err != nil {
+			out = outcomeDone
+			return err
+		}
+		now := c.now()
+		a := cur.Away
+		if !a.waiting() {
+			a = awayState{Since: unixMS(now)}
+		}
+		if !now.Before(fromMS(a.Since).Add(waitRetention)) {
+			out = outcomeDone
+			changed, err = c.failEntry(tx, cur, wire.CodeNoDevices)
+			return err
+		}
+		if asked {
+			a.Tries++
+			wait := awayDelay(a.Tries)
+			if fetched {
+				a.Fetched = unixMS(now)
+				wait = max(wait, awayFetchGap)
+			}
+			a.NextTry = unixMS(now.Add(wait))
+		}
+		cur.Away = a
+		if err := tx.Put(bOutbox, seqKey(e.seq), cur.marshal()); err != nil {
+			return err
+		}
+		e.Away = a
+		if cur.ContentKind != kindText {
+			return nil
+		}
+		m, err := c.loadMessage(tx, me.User, cur.MessageID)
+		if m == nil || err != nil || m.State != StateSending {
+			return err
+		}
+		m.State = StateWaiting
+		changed = m
+		return c.putMessage(tx, m, StateSending)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("record a message waiting for a device: %w", err)
+	}
+	if changed != nil {
+		c.emit(MessageStateChanged{Message: *changed})
+	}
+	return out, nil
+}
+
+// resume ends the wait of an entry whose peer has a device signed in
+// again (the relay handed out their bundles, or listed their devices):
+// its message is sending again, until the relay takes it.
+func (c *Client) resume(ctx context.Context, e *outboxEntry) error {
+	if !e.Away.waiting() {
+		return nil
+	}
+	me := c.me()
+	var changed *Message
+	err := c.st.Update(ctx, func(tx store.Tx) error {
+		changed = nil
+		cur, err := loadEntry(tx, e.seq)
+		if cur == nil || err != nil {
+			return err
+		}
+		cur.Away = awayState{}
+		if err := tx.Put(bOutbox, seqKey(e.seq), cur.marshal()); err != nil {
+			return err
+		}
+		if cur.ContentKind != kindText {
+			return nil
+		}
+		m, err := c.loadMessage(tx, me.User, cur.MessageID)
+		if m == nil || err != nil || m.State != StateWaiting {
+			return err
+		}
+		m.State = StateSending
+		changed = m
+		return c.putMessage(tx, m, StateWaiting)
+	})
+	if err != nil {
+		return fmt.Errorf("record a device signed in again: %w", err)
+	}
+	e.Away = awayState{}
+	if changed != nil {
+		c.emit(MessageStateChanged{Message: *changed})
+	}
+	return nil
 }
 
 // mustWait returns outcomeHeld if the entry must wait, with how long at
@@ -234,6 +414,11 @@ func (c *Client) deliver(ctx context.Context, conn *transport.Conn, e *outboxEnt
 			if r.Code != wire.CodeStaleDevices {
 				return c.refused(ctx, e, r.Code)
 			}
+			if r.User == e.Peer {
+				if err := c.resume(ctx, e); err != nil {
+					return 0, err
+				}
+			}
 			if out, err := c.fixDevices(ctx, conn, e, r.User, r.Devices); err != nil || out != outcomeReady {
 				return out, err
 			}
@@ -255,6 +440,8 @@ func (c *Client) refused(ctx context.Context, e *outboxEntry, code wire.Code) (o
 			return 0, err
 		}
 		return outcomeDone, nil
+	case wire.CodeNoDevices:
+		return c.away(ctx, e, true, false)
 	}
 	if err := c.failed(ctx, e, code); err != nil {
 		return 0, err
@@ -584,21 +771,37 @@ func BundleFromWire(b *wire.Bundle) (*pqxdh.Bundle, error) {
 
 // fetchBundles asks the relay for user's bundles (outcomeReady); a
 // refusal becomes an outcome for the entry: a peer the relay does not
-// know fails it (outcomeDone), anything else is retried.
+// know fails it (outcomeDone), a peer without a device signed in makes
+// it wait (outcomeAway), anything else is retried. For an entry waiting
+// for its peer's device, the relay is asked at most once every
+// awayFetchGap.
 func (c *Client) fetchBundles(ctx context.Context, conn *transport.Conn, e *outboxEntry, user wire.UserID) ([]wire.Bundle, outcome, error) {
+	peer := user == e.Peer
+	if a := e.Away; peer && a.waiting() && a.Fetched != 0 && c.now().Before(fromMS(a.Fetched).Add(awayFetchGap)) {
+		return nil, outcomeAway, nil
+	}
 	b, err := transport.Call[*wire.Bundles](ctx, conn, &wire.FetchBundles{User: user})
 	if err != nil {
 		var we *wire.Error
 		if !errors.As(err, &we) {
 			return nil, 0, err
 		}
-		if we.Code == wire.CodeNotFound && user == e.Peer {
+		switch {
+		case we.Code == wire.CodeNotFound && peer:
 			if err := c.failed(ctx, e, we.Code); err != nil {
 				return nil, 0, err
 			}
 			return nil, outcomeDone, nil
+		case we.Code == wire.CodeNoDevices && peer:
+			out, err := c.away(ctx, e, true, true)
+			return nil, out, err
 		}
 		return nil, outcomeRetry, nil
+	}
+	if peer {
+		if err := c.resume(ctx, e); err != nil {
+			return nil, 0, err
+		}
 	}
 	return b.Bundles, outcomeReady, nil
 }
@@ -776,7 +979,7 @@ func (c *Client) accepted(ctx context.Context, e *outboxEntry, a *wire.Accepted)
 		}
 		was := m.State
 		m.ServerTime = fromMS(a.ServerTimeMS)
-		if m.State == StateSending {
+		if unsent(m.State) {
 			m.State = StateSent
 		}
 		changed = m
@@ -793,23 +996,10 @@ func (c *Client) accepted(ctx context.Context, e *outboxEntry, a *wire.Accepted)
 
 // failed drops the entry and marks its message failed with code.
 func (c *Client) failed(ctx context.Context, e *outboxEntry, code wire.Code) error {
-	me := c.me()
 	var changed *Message
-	err := c.st.Update(ctx, func(tx store.Tx) error {
-		changed = nil
-		if err := tx.Delete(bOutbox, seqKey(e.seq)); err != nil {
-			return err
-		}
-		if e.ContentKind != kindText {
-			return nil
-		}
-		m, err := c.loadMessage(tx, me.User, e.MessageID)
-		if m == nil || err != nil || m.State != StateSending {
-			return err
-		}
-		m.State, m.Failure = StateFailed, code
-		changed = m
-		return c.putMessage(tx, m, StateSending)
+	err := c.st.Update(ctx, func(tx store.Tx) (err error) {
+		changed, err = c.failEntry(tx, e, code)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("record failed message: %w", err)
@@ -818,4 +1008,23 @@ func (c *Client) failed(ctx context.Context, e *outboxEntry, code wire.Code) err
 		c.emit(MessageStateChanged{Message: *changed})
 	}
 	return nil
+}
+
+// failEntry drops the entry in tx and marks its message, if it still
+// waits for the relay, failed with code; it returns the message if it
+// changed.
+func (c *Client) failEntry(tx store.Tx, e *outboxEntry, code wire.Code) (*Message, error) {
+	if err := tx.Delete(bOutbox, seqKey(e.seq)); err != nil {
+		return nil, err
+	}
+	if e.ContentKind != kindText {
+		return nil, nil
+	}
+	m, err := c.loadMessage(tx, c.me().User, e.MessageID)
+	if m == nil || err != nil || !unsent(m.State) {
+		return nil, err
+	}
+	was := m.State
+	m.State, m.Failure = StateFailed, code
+	return m, c.putMessage(tx, m, was)
 }

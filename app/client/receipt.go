@@ -19,8 +19,15 @@ import (
 // from another device of this account marks the contact's messages read
 // here too.
 
-// SetReadReceipts turns sending read receipts on or off (on by default).
-// Delivery receipts are always sent.
+// Read receipts are mutual, as in other messengers: with them off, the
+// user neither sends read receipts nor sees others'. A read receipt from
+// a contact that arrives meanwhile counts as a delivery receipt, and the
+// messages read before are shown delivered (readsHidden) until they are
+// on again.
+
+// SetReadReceipts turns read receipts on or off (on by default): off,
+// none is sent and others' are not shown (see above). Delivery receipts
+// are always sent.
 func (c *Client) SetReadReceipts(ctx context.Context, on bool) error {
 	return c.st.Update(ctx, func(tx store.Tx) error {
 		a, err := mustAccount(tx)
@@ -32,7 +39,8 @@ func (c *Client) SetReadReceipts(ctx context.Context, on bool) error {
 	})
 }
 
-// ReadReceipts reports whether read receipts are sent.
+// ReadReceipts reports whether read receipts are on: sent, and others'
+// shown.
 func (c *Client) ReadReceipts(ctx context.Context) (bool, error) {
 	on := false
 	err := c.st.View(ctx, func(tx store.Tx) error {
@@ -141,6 +149,14 @@ func (c *Client) receiveReceipt(ts *txState, in *incoming, r *received) error {
 			return nil
 		}
 		author = in.peer // another device of this account read the contact's messages
+	} else if state == StateRead {
+		hidden, err := readsHidden(ts.tx)
+		if err != nil {
+			return err
+		}
+		if hidden {
+			state = StateDelivered // read receipts are mutual
+		}
 	}
 	for _, ref := range m.Refs {
 		msg, err := c.advanceMessage(ts.tx, author, ref, in.peer, state)
@@ -152,4 +168,36 @@ func (c *Client) receiveReceipt(ts *txState, in *incoming, r *received) error {
 		}
 	}
 	return nil
+}
+
+// readsHidden reports whether others' read receipts are hidden: the user
+// turned read receipts off.
+func readsHidden(tx store.Tx) (bool, error) {
+	a, err := getAccount(tx)
+	if a == nil || err != nil {
+		return false, err
+	}
+	return a.ReadReceiptsOff, nil
+}
+
+// hideRead shows a message as the user may see it: with read receipts
+// off (hidden), a message of theirs the contact read is delivered.
+func hideRead(m *Message, hidden bool) {
+	if hidden && m.Outgoing && m.State == StateRead {
+		m.State = StateDelivered
+	}
+}
+
+// readReceiptsFor queues read receipts to peer for the messages ids,
+// which the user has read, unless read receipts are off; it reports
+// whether it queued any.
+func (c *Client) readReceiptsFor(tx store.Tx, peer wire.UserID, ids []wire.MessageID) (bool, error) {
+	if len(ids) == 0 {
+		return false, nil
+	}
+	off, err := readsHidden(tx)
+	if off || err != nil {
+		return false, err
+	}
+	return true, c.enqueueReceipt(tx, peer, kindRead, ids...)
 }

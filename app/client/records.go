@@ -202,7 +202,7 @@ func parseContact(b []byte, self wire.UserID) (*Contact, error) {
 
 // messageRecord: {1 ID, 2 conversation, 3 peer, 4 outgoing, 5 sender
 // device, 6 text, 7 sent at (ms), 8 server time (ms), 9 state, 10 failure
-// code}
+// code, 11 attempt (how many times the user sent it again, Retry)}
 func (m *Message) marshal() []byte {
 	e := newEnc()
 	e.id(1, m.ID)
@@ -215,6 +215,7 @@ func (m *Message) marshal() []byte {
 	e.sint(8, unixMS(m.ServerTime))
 	e.uint(9, uint64(m.State))
 	e.uint(10, uint64(m.Failure))
+	e.uint(11, uint64(m.Attempt))
 	return e.b
 }
 
@@ -249,6 +250,8 @@ func parseMessage(b []byte) (*Message, error) {
 		case 10:
 			u, err = f.uint32()
 			m.Failure = wire.Code(u)
+		case 11:
+			m.Attempt, err = f.uint32()
 		}
 		return err
 	})
@@ -262,10 +265,15 @@ func parseMessage(b []byte) (*Message, error) {
 // is encrypted it holds only the padded plaintext; once encrypted (in
 // the same transaction that stored the advanced sessions) its
 // ciphertexts are sent as they are, with the same message ID, until the
-// relay accepts them.
+// relay accepts them. While its peer has no device signed in (the relay
+// answered no_devices) it also says since when, and when to try again
+// (see awayDelay).
 //
 //	{1 message ID, 2 conversation, 3 peer, 4 content kind, 5 padded plaintext,
-//	 6 encrypted, 7 wire kind, 8 recipients: repeated {1 user, 2 device, 3 ciphertext}}
+//	 6 encrypted, 7 wire kind, 8 recipients: repeated {1 user, 2 device, 3 ciphertext},
+//	 9 waiting since (this device's clock, Unix ms; absent: not waiting),
+//	 10 no_devices answers since then, 11 next try (Unix ms),
+//	 12 last FetchBundles answered no_devices (Unix ms)}
 type outboxEntry struct {
 	seq          uint64 // the key; not encoded
 	MessageID    wire.MessageID
@@ -276,7 +284,20 @@ type outboxEntry struct {
 	Encrypted    bool
 	Kind         wire.Kind
 	Recipients   []wire.Recipient
+	Away         awayState
 }
+
+// awayState is how an outbox entry waits for its peer to have a device
+// signed in again; the zero value: it does not.
+type awayState struct {
+	Since   int64  // Unix ms: when the relay first said the peer has no device
+	Tries   uint32 // no_devices answers since
+	NextTry int64  // Unix ms: when to ask again (a new connection asks at once)
+	Fetched int64  // Unix ms: the last FetchBundles that said no_devices
+}
+
+// waiting reports whether the entry waits for its peer to have a device.
+func (a awayState) waiting() bool { return a.Since != 0 }
 
 func (o *outboxEntry) marshal() []byte {
 	e := newEnc()
@@ -294,6 +315,10 @@ func (o *outboxEntry) marshal() []byte {
 		re.bytes(3, r.Ciphertext)
 		e.message(8, re.b)
 	}
+	e.sint(9, o.Away.Since)
+	e.uint(10, uint64(o.Away.Tries))
+	e.sint(11, o.Away.NextTry)
+	e.sint(12, o.Away.Fetched)
 	return e.b
 }
 
@@ -341,6 +366,14 @@ func parseOutbox(b []byte) (*outboxEntry, error) {
 			}); err == nil {
 				o.Recipients = append(o.Recipients, r)
 			}
+		case 9:
+			o.Away.Since, err = f.sint64()
+		case 10:
+			o.Away.Tries, err = f.uint32()
+		case 11:
+			o.Away.NextTry, err = f.sint64()
+		case 12:
+			o.Away.Fetched, err = f.sint64()
 		}
 		return err
 	})

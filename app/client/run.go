@@ -203,8 +203,10 @@ func (c *Client) worker(ctx context.Context, conn *transport.Conn, w *wire.Welco
 			retry.Stop()
 		}
 	}()
+	fresh := true // the first flush of a connection tries what waits for a device
 	for {
-		delay, err := c.flushOutbox(ctx, conn)
+		delay, err := c.flushOutbox(ctx, conn, fresh)
+		fresh = false
 		if err != nil {
 			return err
 		}

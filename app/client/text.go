@@ -3,8 +3,10 @@ package client
 import (
 	"context"
 	"fmt"
+	"time"
 	"unicode/utf8"
 
+	"github.com/mutualcoop/mutual/app/store"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -15,9 +17,10 @@ import (
 // Send queues a text message to a contact and returns its ID at once; it
 // works offline. The message and its outbox entry are stored together;
 // Run encrypts and sends it, and its state then moves as described at
-// MessageState (watch MessageStateChanged events). Send fails with an
-// *IdentityChangedError while the contact has an identity change the
-// user has not accepted, and with ErrNotContact or ErrBlocked for someone
+// MessageState (watch MessageStateChanged events). While the contact has
+// an identity change the user has not accepted (Contact.IdentityChanged),
+// the message is queued all the same and waits, StateSending, until
+// AcceptIdentity. Send fails with ErrNotContact or ErrBlocked for someone
 // who is not an allowed contact.
 func (c *Client) Send(ctx context.Context, contact wire.UserID, text string) (wire.MessageID, error) {
 	me, err := c.registered()
@@ -53,14 +56,64 @@ func (c *Client) Send(ctx context.Context, contact wire.UserID, text string) (wi
 	return id, nil
 }
 
+// Retry sends a failed message again, with the same ID, so that no one
+// ever sees it twice (a device that got it after all drops the copy):
+// the message is Sending again, as written, its Attempt counted and its
+// SentAt now, and a new outbox entry carries it. It returns the message
+// as it now is; one that has not failed is left as it is. Retry fails as
+// Send does for someone who is no longer an allowed contact.
+func (c *Client) Retry(ctx context.Context, id wire.MessageID) (Message, error) {
+	me, err := c.registered()
+	if err != nil {
+		return Message{}, err
+	}
+	var out Message
+	changed := false
+	err = c.update(ctx, func(ts *txState) error {
+		changed = false
+		m, err := c.loadMessage(ts.tx, me.User, id)
+		if err != nil {
+			return err
+		}
+		if m == nil {
+			return store.ErrNotFound
+		}
+		out = *m
+		if m.State != StateFailed {
+			return nil
+		}
+		ct, err := getContact(ts.tx, me.User, m.Peer)
+		if err != nil {
+			return err
+		}
+		if err := canSend(ct); err != nil {
+			return err
+		}
+		now := c.now()
+		m.State, m.Failure, m.Attempt = StateSending, 0, m.Attempt+1
+		m.SentAt, m.ServerTime = now, time.Time{}
+		if err := c.putMessage(ts.tx, m, StateFailed); err != nil {
+			return err
+		}
+		out, changed = *m, true
+		return c.enqueueID(ts.tx, id, m.Peer, &content{Kind: kindText, Text: m.Text, SentAt: unixMS(now)})
+	})
+	if err != nil {
+		return Message{}, fmt.Errorf("send again: %w", err)
+	}
+	if changed {
+		c.emit(MessageStateChanged{Message: out})
+		c.poke()
+	}
+	return out, nil
+}
+
 func canSend(ct *Contact) error {
 	switch {
 	case ct == nil || ct.State == ContactRequest:
 		return ErrNotContact
 	case ct.State == ContactBlocked:
 		return ErrBlocked
-	case ct.IdentityChanged:
-		return &IdentityChangedError{Contact: ct.User}
 	}
 	return nil
 }

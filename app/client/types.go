@@ -178,7 +178,11 @@ func checkProfileName(name string) error {
 type MessageState int
 
 // Outgoing messages go Sending → Sent → Delivered → Read, or to Failed;
-// incoming ones are Received, then Read once MarkRead is called.
+// a message the relay cannot take yet because the contact has no device
+// signed in goes Sending → Waiting (and back to Sending when they have
+// one again) before that. Retry sends a failed message again: Failed →
+// Sending, with the same ID. Incoming messages are Received, then Read
+// once MarkRead is called.
 const (
 	StateSending   MessageState = 1 // stored, waiting for the relay
 	StateSent      MessageState = 2 // the relay accepted it (durable)
@@ -186,6 +190,11 @@ const (
 	StateRead      MessageState = 4 // the contact read it (or, incoming: the user did)
 	StateFailed    MessageState = 5 // refused; see Message.Failure
 	StateReceived  MessageState = 6 // incoming, not read yet
+	// StateWaiting: stored; the contact has no device signed in (the
+	// relay answered no_devices), so it is tried again now and then, and
+	// goes when they sign in again, or fails (wire.CodeNoDevices) once it
+	// has waited as long as the relay keeps messages (30 days).
+	StateWaiting MessageState = 7
 )
 
 func (s MessageState) String() string {
@@ -202,6 +211,8 @@ func (s MessageState) String() string {
 		return "failed"
 	case StateReceived:
 		return "received"
+	case StateWaiting:
+		return "waiting"
 	}
 	return "unknown"
 }
@@ -222,6 +233,10 @@ type Message struct {
 	ServerTime   time.Time // when the relay accepted it; zero until known
 	State        MessageState
 	Failure      wire.Code // with StateFailed: why (for example wire.CodeNotAccepted)
+	// Attempt counts how many times the user sent the message again after
+	// it failed (Retry): a record of a later attempt replaces any record
+	// of an earlier one, whatever their states.
+	Attempt uint32
 }
 
 // Chat is the summary of a 1:1 conversation, as Chats lists it.

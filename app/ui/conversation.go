@@ -388,6 +388,7 @@ func (c *conversation) onEvent(ctx app.Context, a app.Action) {
 		case c.loading:
 			c.early = append(c.early, m)
 		case c.win.update(m):
+			c.revealLine(ctx, m)
 		case m.Outgoing && m.Seq > 0 && m.Seq > c.win.olderCursor():
 			// Sent here a moment ago and not drawn yet: the newer
 			// record goes in now, the older one changes nothing.
@@ -437,6 +438,43 @@ func (c *conversation) addMessage(ctx app.Context, m client.Message) {
 	ctx.Defer(func(ctx app.Context) {
 		c.afterRender(ctx)
 		c.markRead(ctx)
+	})
+}
+
+// revealLine brings into view the line that appears under an outgoing
+// message when it fails (why, and Send again) or starts to wait (why),
+// if the reader was at the end or sees the message: drawn under the last
+// message, it would otherwise be below the visible area.
+func (c *conversation) revealLine(ctx app.Context, m client.Message) {
+	if !m.Outgoing || (m.State != client.StateFailed && m.State != client.StateWaiting) {
+		return
+	}
+	wasBottom, id := c.bottom, m.ID.String()
+	ctx.Defer(func(ctx app.Context) {
+		sc := byID("messages")
+		if !sc.Truthy() {
+			return
+		}
+		msg := sc.Call("querySelector", `.msg[data-id="`+id+`"]`)
+		if !msg.Truthy() {
+			return
+		}
+		line := msg.Call("querySelector", ".msg-line")
+		if !line.Truthy() {
+			line = msg // the note is under a later message of the run
+		}
+		top, view := sc.Get("scrollTop").Float(), sc.Get("clientHeight").Float()
+		msgTop := msg.Get("offsetTop").Float()
+		seen := msgTop < top+view && msgTop+msg.Get("offsetHeight").Float() > top
+		if !wasBottom && !seen {
+			return
+		}
+		if end := line.Get("offsetTop").Float() + line.Get("offsetHeight").Float() + 8; end > top+view {
+			sc.Set("scrollTop", end-view)
+		}
+		if c.observeScroll(ctx, sc) {
+			ctx.Update()
+		}
 	})
 }
 
@@ -529,9 +567,6 @@ func (c *conversation) send(ctx app.Context, text string, restore bool) {
 		ctx.Dispatch(func(ctx app.Context) {
 			if err != nil {
 				c.sendErr = errorText(err, online)
-				if errors.Is(err, client.ErrIdentityChanged) {
-					c.contact.IdentityChanged = true
-				}
 				if ta := byID("composer"); restore && ta.Truthy() && ta.Get("value").String() == "" {
 					ta.Set("value", text)
 					growComposer(ta)
@@ -544,15 +579,42 @@ func (c *conversation) send(ctx app.Context, text string, restore bool) {
 				c.loadNewest(ctx)
 				return
 			}
-			c.win.add(m, true)
+			if !c.win.has(m.ID) { // an event may have brought a newer record
+				c.win.add(m, true)
+			}
 			c.toBottom, c.anchor, c.fresh = true, nil, 0
 			ctx.Defer(c.afterRender)
 		})
 	})
 }
 
+// retry sends a failed message again: the same message, with its ID
+// (client.Client.Retry), never a copy of it.
 func (c *conversation) retry(m client.Message) app.EventHandler {
-	return func(ctx app.Context, e app.Event) { c.send(ctx, m.Text, false) }
+	return func(ctx app.Context, e app.Event) {
+		s, id := c.s, m.ID
+		ctx.Async(func() {
+			var again client.Message
+			cl, err := s.client()
+			if err == nil {
+				again, err = cl.Retry(context.Background(), id)
+			}
+			online := s.isOnline()
+			ctx.Dispatch(func(ctx app.Context) {
+				if err != nil {
+					c.sendErr = errorText(err, online)
+					return
+				}
+				c.sendErr = ""
+				c.win.update(again)
+				ctx.NewAction(actionChatsChanged)
+				if c.bottom {
+					c.toBottom = true
+					ctx.Defer(c.afterRender)
+				}
+			})
+		})
+	}
 }
 
 // answer accepts, blocks or unblocks the contact.
@@ -633,7 +695,7 @@ func (c *conversation) Render() app.UI {
 func (c *conversation) messages(name string) []app.UI {
 	p := msgListProps{
 		msgs: c.win.msgs, peerName: name, now: c.s.now(), hasOlder: c.win.hasOlder,
-		loading: c.loading, firstUnread: c.unread, onRetry: c.retry,
+		loading: c.loading, firstUnread: c.unread, held: c.contact.IdentityChanged, onRetry: c.retry,
 	}
 	items := make([]app.UI, 0, len(c.win.msgs)+16)
 	items = append(items, historyEdge(p))

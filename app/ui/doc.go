@@ -92,6 +92,17 @@
 // conversation shows a notice saying so next to the composer (a dropped
 // file is not opened in place of the app); pasted text pastes as always.
 //
+// # Messages
+//
+// A conversation orders its messages, and files them under days, by when
+// the relay took them (the same clock for everyone); the writer's clock,
+// which may be wrong, is only in a message's details. An outgoing
+// message's state is a mark told apart by shape and colour, with its
+// state in words for assistive technology. A message that fails, or
+// starts to wait (for the contact's device, or for the user to check a
+// changed safety number), says why on a line under it, scrolled into
+// view; Send again sends that same message (client.Client.Retry).
+//
 // # Long conversations
 //
 // A conversation shows a window of at most 300 messages: the newest page

@@ -117,9 +117,12 @@ func wireErrorText(we *wire.Error) string {
 	}
 }
 
-// failureText says why an outgoing message failed and what to do.
-func failureText(code wire.Code) string {
+// failureText says why an outgoing message to name failed and what to
+// do.
+func failureText(code wire.Code, name string) string {
 	switch code {
+	case wire.CodeNoDevices:
+		return "Not delivered: " + name + " has had no device signed in for 30 days."
 	case wire.CodeNotAccepted:
 		return "Not delivered: they haven't accepted your request, or they blocked you."
 	case wire.CodeRateLimited:

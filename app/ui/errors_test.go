@@ -107,10 +107,11 @@ func TestFailureText(t *testing.T) {
 		{wire.CodeNotAccepted, "haven't accepted"},
 		{wire.CodeRateLimited, "not accepted your request yet"},
 		{wire.CodeNotFound, "no longer exists"},
+		{wire.CodeNoDevices, "Bob has had no device signed in for 30 days"},
 		{0, "Not delivered."},
 	} {
 		t.Run(tc.code.String(), func(t *testing.T) {
-			if got := failureText(tc.code); !strings.Contains(got, tc.want) {
+			if got := failureText(tc.code, "Bob"); !strings.Contains(got, tc.want) {
 				t.Errorf("failureText = %q, want it to contain %q", got, tc.want)
 			}
 		})

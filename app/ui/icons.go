@@ -18,12 +18,17 @@ const (
 	iconDown     = svgOpen + `<path d="M12 5v14M6 13l6 6 6-6"/>` + svgClose
 	iconWarning  = svgOpen + `<path d="M12 3.5 2.5 20h19z"/><path d="M12 10v4.5M12 17.5v.01"/>` + svgClose
 
-	// Message state marks, 16 px.
+	// Message state marks, 16 px, told apart by shape as well as colour:
+	// a clock while sending, an hourglass while waiting for the contact's
+	// device, one tick sent, two ticks delivered, two ticks on a filled
+	// pill read, a warning sign when it failed.
 	tickOpen      = `<svg class="tick" viewBox="0 0 24 16" width="18" height="12" aria-hidden="true" focusable="false" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round">`
 	iconSending   = tickOpen + `<circle cx="12" cy="8" r="6"/><path d="M12 5v3.2l2 1.6"/>` + svgClose
+	iconWaiting   = tickOpen + `<path d="M8 1.5h8M8 14.5h8"/><path d="M9 1.5c0 4 6 3.5 6 6.5s-6 2.5-6 6.5M15 1.5c0 4-6 3.5-6 6.5s6 2.5 6 6.5"/>` + svgClose
 	iconSent      = tickOpen + `<path d="M6 8.5l3.5 3.5L17 4"/>` + svgClose
 	iconDelivered = tickOpen + `<path d="M2 8.5l3.5 3.5L13 4"/><path d="M10.5 11l1 1L19 4"/>` + svgClose
-	iconFailed    = tickOpen + `<circle cx="12" cy="8" r="6.5"/><path d="M12 5v3.5M12 11v.01"/>` + svgClose
+	iconRead      = tickOpen + `<rect class="tick-fill" x="0.5" y="0.5" width="23" height="15" rx="7.5" fill="currentColor" stroke="none"/><path class="tick-on-fill" d="M4.5 8.5l2.8 2.8L13 5.3"/><path class="tick-on-fill" d="M11.3 10.6l.7.7L17.8 5.3"/>` + svgClose
+	iconFailed    = tickOpen + `<path d="M12 1.5 3.5 14.5h17z"/><path d="M12 6.5v3.5M12 12.2v.01"/>` + svgClose
 
 	logo = `<svg class="logo" viewBox="0 0 32 32" width="28" height="28" aria-hidden="true" focusable="false"><circle cx="12.5" cy="13" r="8.5" fill="currentColor"/><circle cx="19.5" cy="19" r="8.5" fill="none" stroke="currentColor" stroke-width="2.5"/></svg>`
 )

@@ -320,7 +320,7 @@ func settingsView(st settingsState, h settingsHandlers) app.UI {
 					Aria("describedby", "read-receipts-hint").OnChange(h.readReceipts),
 				app.Label().For("read-receipts").Text("Send read receipts"),
 			),
-			app.P().ID("read-receipts-hint").Class("hint").Text("Let people know when you have read their messages. Delivery receipts are always sent."),
+			app.P().ID("read-receipts-hint").Class("hint").Text("Let people know when you have read their messages. If you turn them off, you won't see others' either. Delivery receipts are always sent."),
 		),
 		app.Section().Class("card").Aria("labelledby", "appearance-heading").Body(
 			app.H2().ID("appearance-heading").Text("Appearance"),

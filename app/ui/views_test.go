@@ -34,6 +34,7 @@ func TestTicksMatch(t *testing.T) {
 		label string
 	}{
 		{client.StateSending, "ticks", "Sending"},
+		{client.StateWaiting, "ticks ticks-waiting", "Waiting"},
 		{client.StateSent, "ticks", "Sent"},
 		{client.StateDelivered, "ticks", "Delivered"},
 		{client.StateRead, "ticks ticks-read", "Read"},

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"github.com/mutualcoop/mutual/app/client"
+	"github.com/mutualcoop/mutual/relay/wire"
 )
 
 // A conversation shows a window of its messages, so that a chat of any
@@ -139,19 +140,55 @@ func (w *msgWindow) add(m client.Message, atBottom bool) bool {
 
 // update replaces a message of the window by its new record (same ID and
 // direction); it reports whether the message was there. The state of an
-// outgoing message never moves back (Sending, Sent, Delivered, Read;
-// Failed only after Sending), so an older record read before a newer one
-// arrived changes nothing.
+// outgoing message never moves back within one attempt (Sending or
+// Waiting, then Sent or Failed, Delivered, Read), and a later attempt
+// (client.Client.Retry) replaces an earlier one: an older record read
+// before a newer one arrived changes nothing.
 func (w *msgWindow) update(m client.Message) bool {
 	for i := range w.msgs {
 		if w.msgs[i].ID == m.ID && w.msgs[i].Outgoing == m.Outgoing {
-			if m.Outgoing && m.State < w.msgs[i].State {
+			if m.Outgoing && olderRecord(m, w.msgs[i]) {
 				return true
 			}
 			if m.Seq == 0 {
 				m.Seq = w.msgs[i].Seq
 			}
 			w.msgs[i] = m
+			return true
+		}
+	}
+	return false
+}
+
+// olderRecord reports whether m is an older record of the outgoing
+// message have: of an earlier attempt, or of the same one in a state it
+// has moved on from.
+func olderRecord(m, have client.Message) bool {
+	if m.Attempt != have.Attempt {
+		return m.Attempt < have.Attempt
+	}
+	return stateRank(m.State) < stateRank(have.State)
+}
+
+// stateRank orders the states of one attempt of an outgoing message.
+func stateRank(s client.MessageState) int {
+	switch s {
+	case client.StateSending, client.StateWaiting:
+		return 1
+	case client.StateSent, client.StateFailed:
+		return 2
+	case client.StateDelivered:
+		return 3
+	case client.StateRead:
+		return 4
+	}
+	return 0
+}
+
+// has reports whether the window holds the outgoing message id.
+func (w *msgWindow) has(id wire.MessageID) bool {
+	for i := range w.msgs {
+		if w.msgs[i].ID == id && w.msgs[i].Outgoing {
 			return true
 		}
 	}

@@ -351,9 +351,16 @@ func (c *cli) send(ctx context.Context, args []string) error {
 		case client.StateFailed:
 			return &refusedErr{refusal(m.Failure, c.name(ct))}
 		}
-		// A contact request already went: later messages wait on this
-		// device until the contact accepts.
-		if now, err := s.client.Contact(ctx, ct.User); err == nil && now.AwaitingAcceptance() {
+		now, err := s.client.Contact(ctx, ct.User)
+		switch {
+		case err != nil:
+		case now.IdentityChanged:
+			// The message waits on this device for the user to check the
+			// new safety number.
+			return &client.IdentityChangedError{Contact: ct.User}
+		case now.AwaitingAcceptance():
+			// A contact request already went: later messages wait on
+			// this device until the contact accepts.
 			fmt.Fprintf(c.stderr, "%s has not accepted your request yet: the message waits and goes with a later command once they do\n", c.name(now))
 			return nil
 		}

@@ -9,6 +9,7 @@
 //	1  failure (the message says why)
 //	2  usage error
 //	3  a contact's safety number changed: verify it, then 'contacts trust'
+//	   (the message waits until then)
 //	4  this home is not registered yet ('register', then 'verify')
 //	5  the relay refused the message (see the message: not accepted, rate limited)
 package main
@@ -149,7 +150,8 @@ func (c *cli) report(err error) int {
 	case errors.As(err, &ie):
 		who := ie.Contact.String()
 		fmt.Fprintf(c.stderr, "mutual-cli: the safety number with %s changed (a new device or a reinstall, or someone in the middle).\n"+
-			"Compare it with them ('mutual-cli safety-number %s'), then 'mutual-cli contacts trust %s' to send.\n",
+			"Compare it with them ('mutual-cli safety-number %s'), then 'mutual-cli contacts trust %s':\n"+
+			"your message waits on this device until you do, and goes with a later command.\n",
 			who, who, who)
 		return exitIdentity
 	case errors.Is(err, client.ErrNotRegistered):

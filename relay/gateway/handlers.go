@@ -238,7 +238,16 @@ func (c *conn) handleFetchBundles(ctx context.Context, id uint64, fb *wire.Fetch
 		return
 	}
 	if len(devs) == 0 {
-		c.reply(id, &wire.Error{Code: wire.CodeNotFound, Message: "no such user"})
+		code, err := c.noDevices(ctx, fb.User)
+		if err != nil {
+			c.reply(id, c.errorFrame(err))
+			return
+		}
+		msg := "no such user"
+		if code == wire.CodeNoDevices {
+			msg = "the user has no device signed in"
+		}
+		c.reply(id, &wire.Error{Code: code, Message: msg})
 		return
 	}
 	reply := &wire.Bundles{User: fb.User}
@@ -269,6 +278,20 @@ func (c *conn) handleFetchBundles(ctx context.Context, id uint64, fb *wire.Fetch
 		return
 	}
 	c.reply(id, reply)
+}
+
+// noDevices says why a user has no devices: not_found when there is no
+// such user, no_devices when the account exists but every device of it
+// signed out (it may sign in again on a new one).
+func (c *conn) noDevices(ctx context.Context, u wire.UserID) (wire.Code, error) {
+	_, err := c.g.dir.UserCreated(ctx, u)
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+		return wire.CodeNotFound, nil
+	case err != nil:
+		return 0, fmt.Errorf("account of a user without devices: %w", err)
+	}
+	return wire.CodeNoDevices, nil
 }
 
 // notifyPrekeys tells a device connected here that its one-time prekeys

@@ -80,7 +80,21 @@ func (c *conn) handleSend(ctx context.Context, id uint64, s *wire.Send) {
 			have = slices.DeleteFunc(slices.Clone(have), func(d wire.DeviceID) bool { return d == c.key.device })
 		}
 		if len(have) == 0 {
-			reject(wire.CodeNotFound, "no such user")
+			if u == c.key.user {
+				// The sender named other devices of its own, and has none.
+				c.reply(id, &wire.Rejected{MessageID: s.MessageID, Code: wire.CodeStaleDevices, Message: "you have no other devices", User: u})
+				return
+			}
+			code, err := c.noDevices(ctx, u)
+			if err != nil {
+				c.reply(id, c.errorFrame(err))
+				return
+			}
+			if code == wire.CodeNoDevices {
+				c.reply(id, &wire.Rejected{MessageID: s.MessageID, Code: code, Message: "the user has no device signed in", User: u})
+				return
+			}
+			reject(code, "no such user")
 			return
 		}
 		got := slices.Clone(byUser[u])

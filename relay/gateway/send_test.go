@@ -32,6 +32,13 @@ func TestSend(t *testing.T) {
 	bob.allow(carol, alice)
 	carol.allow(alice, erin)
 	dave.allow(carol)
+	// Frank signed out of his only device: his account stays.
+	frank := h.register(t, "email:frank@example.org")
+	if got := frank.call(&wire.RemoveDevice{Device: frank.id}); !isOK(got) {
+		t.Fatalf("sign out: %#v", got)
+	}
+	lone := h.register(t, "email:lone@example.org")        // one device
+	loneGhost := &device{user: lone.user, id: lone.id + 1} // and none other
 	blocker := h.register(t, "email:blocker@example.org")
 	if got := blocker.call(&wire.SetContact{User: carol.user, State: wire.ContactBlocked}); !isOK(got) {
 		t.Fatalf("block: %#v", got)
@@ -69,6 +76,8 @@ func TestSend(t *testing.T) {
 		{name: "request to two users", from: carol, kind: wire.KindRequest, recipients: to(bob, bob2, dave), want: wire.CodeBadRequest},
 		{name: "request to no other user", from: alice, kind: wire.KindRequest, recipients: to(alice2), want: wire.CodeBadRequest},
 		{name: "no such user", from: carol, kind: wire.KindMessage, recipients: to(ghost), want: wire.CodeNotFound},
+		{name: "a user who has no device signed in", from: carol, kind: wire.KindMessage, recipients: to(frank), want: wire.CodeNoDevices, user: frank.user},
+		{name: "other devices of a sender who has none", from: lone, kind: wire.KindMessage, recipients: to(carol, loneGhost), want: wire.CodeStaleDevices, user: lone.user},
 		{name: "a device left out", from: carol, kind: wire.KindMessage, recipients: to(bob), want: wire.CodeStaleDevices, user: bob.user, devices: []wire.DeviceID{bob.id, bob2.id}},
 		{name: "a device that does not exist", from: carol, kind: wire.KindMessage, recipients: to(bob, bob2, bob3), want: wire.CodeStaleDevices, user: bob.user, devices: []wire.DeviceID{bob.id, bob2.id}},
 		{name: "a device twice", from: carol, kind: wire.KindMessage, recipients: to(bob, bob2, bob), want: wire.CodeStaleDevices, user: bob.user, devices: []wire.DeviceID{bob.id, bob2.id}},

@@ -404,6 +404,10 @@ func TestFetchBundles(t *testing.T) {
 	bob := h.register(t, "email:bob@example.org")
 	bob2 := h.register(t, "email:bob@example.org")
 	carol := h.register(t, "email:carol@example.org") // publishes nothing
+	dave := h.register(t, "email:dave@example.org")   // signs out of his only device
+	if got := dave.call(&wire.RemoveDevice{Device: dave.id}); !isOK(got) {
+		t.Fatalf("sign out: %#v", got)
+	}
 	for _, d := range []*device{alice, alice2, bob, bob2} {
 		if got := d.call(keys(3)); !isOK(got) {
 			t.Fatalf("publish keys: %#v", got)
@@ -418,6 +422,7 @@ func TestFetchBundles(t *testing.T) {
 		{"every device of a user", bob.user, 0, []wire.DeviceID{bob.id, bob2.id}},
 		{"never a session with oneself", alice.user, 0, []wire.DeviceID{alice2.id}},
 		{"no such user", wire.NewUserID(), wire.CodeNotFound, nil},
+		{"no device signed in", dave.user, wire.CodeNoDevices, nil},
 		{"no keys published", carol.user, wire.CodeNoPrekeys, nil},
 	}
 	for _, tt := range tests {

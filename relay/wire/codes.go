@@ -26,6 +26,7 @@ const (
 	CodeStaleDevices      Code = 16 // the recipient list does not match the user's devices: see Rejected.Devices
 	CodeUnavailable       Code = 17 // the relay is shutting down or overloaded; retry
 	CodeBadKind           Code = 18 // the Send kind is not one a client may send
+	CodeNoDevices         Code = 19 // the user exists but has no device signed in
 )
 
 var codeNames = map[Code]string{
@@ -37,7 +38,7 @@ var codeNames = map[Code]string{
 	CodeTooManyRecipients: "too_many_recipients", CodeNotAccepted: "not_accepted",
 	CodeDeliveryFailed: "delivery_failed", CodeInternal: "internal",
 	CodeStaleDevices: "stale_devices", CodeUnavailable: "unavailable",
-	CodeBadKind: "bad_kind",
+	CodeBadKind: "bad_kind", CodeNoDevices: "no_devices",
 }
 
 func (c Code) String() string {
