@@ -61,7 +61,7 @@ trap cleanup EXIT
 run "lint" make -s lint
 run "go test -race ./..." go test -race -count=1 -timeout 15m ./...
 run "js/wasm: crypto in Node, the IndexedDB store in Chromium" scripts/test-wasm.sh -count=1
-run "web app end to end in headless Chromium" go test -count=1 -timeout 10m -tags browser ./internal/browsertest
+run "web app end to end in headless Chromium" go test -count=1 -timeout 25m -tags browser ./internal/browsertest
 if [[ -f crypto/interop/go.mod ]]; then
 	run "interop with go.mau.fi/libsignal" bash -c 'cd crypto/interop && go test -race -count=1 ./...'
 fi

@@ -121,6 +121,7 @@ type safetyPage struct {
 	Peer string
 
 	s       *Session
+	ctx     app.Context // the page's own, for work that outlives an element
 	st      safetyState
 	numbers []client.SafetyNumber // what the page shows
 	scan    *scanner
@@ -132,6 +133,7 @@ func (p *safetyPage) CompoID() string { return p.Peer }
 
 // OnMount loads the numbers.
 func (p *safetyPage) OnMount(ctx app.Context) {
+	p.ctx = ctx
 	p.st.peer, _ = wire.ParseUserID(strings.ToLower(p.Peer))
 	p.st.name = displayName(client.Contact{User: p.st.peer})
 	p.st.canScan = canScanCodes()
@@ -278,7 +280,9 @@ func (p *safetyPage) startScan(ctx app.Context, e app.Event) {
 		return
 	}
 	p.st.scanning, p.st.scanErr, p.st.scanNote = true, "", "Point the camera at "+p.st.name+"'s code."
-	ctx.Defer(func(ctx app.Context) {
+	// Through the page's context: the button pressed is replaced by the
+	// render, and go-app drops work for an element no longer there.
+	p.ctx.Defer(func(ctx app.Context) {
 		if !p.st.scanning {
 			return
 		}

@@ -75,6 +75,24 @@ func (h *home) receiveJSON() []messageJSON {
 	return msgs
 }
 
+// chatting starts a relay and two registered homes, Alice and Bob, who
+// have written to each other once (she asked, he accepted).
+func chatting(t *testing.T) (r *relaytest.Relay, alice, bob *home) {
+	t.Helper()
+	r = relaytest.Start(t, relaytest.Options{})
+	alice = newHome(t, r, "email:alice@example.org")
+	bob = newHome(t, r, "email:bob@example.org")
+	alice.register()
+	bob.register()
+	alice.must("contacts", "add", bob.addr)
+	alice.must("send", bob.addr, "hello bob")
+	bob.receiveJSON()
+	bob.must("contacts", "accept", alice.addr)
+	bob.must("send", alice.addr, "hi alice")
+	alice.receiveJSON()
+	return r, alice, bob
+}
+
 func TestTwoHomesChat(t *testing.T) {
 	r := relaytest.Start(t, relaytest.Options{})
 	alice := newHome(t, r, "email:alice@example.org")

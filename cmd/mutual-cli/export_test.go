@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/mutualcoop/mutual/app/client"
-	"github.com/mutualcoop/mutual/internal/relaytest"
 )
 
 // TestExport: after a chat, 'export --out FILE' writes the home's chats
@@ -16,17 +15,7 @@ import (
 // --out; --text renders them for reading. A home that is not registered
 // has nothing to export.
 func TestExport(t *testing.T) {
-	r := relaytest.Start(t, relaytest.Options{})
-	alice := newHome(t, r, "email:alice@example.org")
-	bob := newHome(t, r, "email:bob@example.org")
-	alice.register()
-	bob.register()
-	alice.must("contacts", "add", bob.addr)
-	alice.must("send", bob.addr, "hello bob")
-	bob.receiveJSON()
-	bob.must("contacts", "accept", alice.addr)
-	bob.must("send", alice.addr, "hi alice")
-	alice.receiveJSON()
+	r, alice, _ := chatting(t)
 
 	out := filepath.Join(t.TempDir(), "chats.json")
 	code, _, errs := alice.cli("", "export", "--out", out)

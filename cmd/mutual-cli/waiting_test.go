@@ -3,25 +3,13 @@ package main
 import (
 	"strings"
 	"testing"
-
-	"github.com/mutualcoop/mutual/internal/relaytest"
 )
 
 // TestSendWaitsForTrust: when a contact's safety number changes, what is
 // sent to them is kept on this device, not dropped: send says so (exit
 // 3), and once the user trusts the new number the messages go, in order.
 func TestSendWaitsForTrust(t *testing.T) {
-	r := relaytest.Start(t, relaytest.Options{})
-	alice := newHome(t, r, "email:alice@example.org")
-	bob := newHome(t, r, "email:bob@example.org")
-	alice.register()
-	bob.register()
-	alice.must("contacts", "add", bob.addr)
-	alice.must("send", bob.addr, "hello bob")
-	bob.receiveJSON()
-	bob.must("contacts", "accept", alice.addr)
-	bob.must("send", alice.addr, "hi alice")
-	alice.receiveJSON()
+	r, alice, bob := chatting(t)
 
 	// Bob signs in on a second device, which publishes its keys: a
 	// safety number Alice has not seen.

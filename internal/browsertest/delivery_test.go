@@ -4,7 +4,6 @@ package browsertest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -13,7 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/mutualcoop/mutual/app/client"
-	"github.com/mutualcoop/mutual/app/store/memstore"
 	"github.com/mutualcoop/mutual/internal/wait"
 )
 
@@ -164,7 +162,7 @@ func waitForDevice(t *testing.T, r *relay, alice, bob *profile, aliceID, bobID s
 	// Bob signs in again, on a new device of his account. Alice's app
 	// tries again when it connects again: the relay lists the new
 	// device, whose safety number she has not seen.
-	bob.registerAgain(r, bobAddress)
+	bob.signInAgain(r, bobAddress)
 	alice.reload()
 	waitJS[bool](alice, messageTimeout, "the safety number warning",
 		`(document.querySelector('.conv-banner')?.innerText ?? '').includes('changed')`)
@@ -223,40 +221,6 @@ func sendAgain(t *testing.T, alice *profile, dave *seeder, size string) {
 	if n := dave.count(text); n != 1 {
 		t.Errorf("Dave has the message %d times", n)
 	}
-}
-
-// registerAgain signs up with address as register does, for an address
-// that asked for a code a moment ago: while the relay refuses because
-// the gap between two codes for one address (30 seconds) has not passed,
-// it asks again.
-func (p *profile) registerAgain(r *relay, address string) {
-	p.t.Helper()
-	p.open("/")
-	p.fill("address", address)
-	// Ask, and while the relay refuses for the gap, ask again every 8
-	// seconds: a few requests, well within its other limits.
-	waitJS[bool](p, 2*time.Minute, "a code for "+address, `(() => {
-	  if (document.querySelector('#code')) return true;
-	  const b = document.querySelector('#send-code');
-	  if (b && !b.disabled && !(Date.now() < window.mutualAskedAt + 8000)) {
-	    window.mutualAskedAt = Date.now();
-	    b.click();
-	  }
-	  return false;
-	})()`)
-	p.do(stepTimeout, "the code field", chromedp.WaitVisible(chromedp.ID("code")))
-	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
-	defer cancel()
-	code, err := r.mail.WaitCode(ctx, address)
-	if err != nil {
-		p.fatalf("read the code: %v", err)
-	}
-	p.fill("code", code)
-	p.do(stepTimeout, "verify the code",
-		chromedp.Click(chromedp.ID("verify")),
-		chromedp.WaitReady(chromedp.ID("chats")),
-	)
-	p.waitOnline()
 }
 
 // readAll scrolls the open conversation to its end and waits until every
@@ -351,41 +315,7 @@ func (p *profile) checkContrast(id, state string) {
 // ahead by skew.
 func newClockSeeder(t *testing.T, r *relay, address string, skew time.Duration) *seeder {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
-	defer cancel()
-	c, err := client.Open(ctx, memstore.New(), client.Config{
-		ServerURL: r.wsURL(), ClientName: "browsertest-seeder/1",
-		Now: func() time.Time { return time.Now().Add(skew) },
-	})
-	if err != nil {
-		t.Fatalf("seeder: open: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	token, err := c.Register(ctx, address)
-	if err != nil {
-		t.Fatalf("seeder: register: %v", err)
-	}
-	code, err := r.mail.WaitCode(ctx, address)
-	if err != nil {
-		t.Fatalf("seeder: %v", err)
-	}
-	acct, err := c.Verify(ctx, address, code, token, "seeder")
-	if err != nil {
-		t.Fatalf("seeder: verify: %v", err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, client.ErrClosed) {
-			t.Errorf("seeder: run: %v", err)
-		}
-	})
-	if err := waitConnected(ctx, c); err != nil {
-		t.Fatalf("seeder: not connected: %v", err)
-	}
-	return &seeder{t: t, c: c, me: acct.User}
+	return startSeeder(t, r, address, func() time.Time { return time.Now().Add(skew) })
 }
 
 // block blocks the seeder's peer, or with on false allows them again.

@@ -3,7 +3,6 @@
 package browsertest
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
@@ -173,16 +172,5 @@ func (p *profile) signInAgain(r *relay, address string) {
 		waitJS[bool](p, messageTimeout, "the wait the relay asked for",
 			`!document.querySelector('#retry-wait') && !document.getElementById('send-code')?.disabled`)
 	}
-	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
-	defer cancel()
-	code, err := r.mail.WaitCode(ctx, address)
-	if err != nil {
-		p.fatalf("read the code: %v", err)
-	}
-	p.fill("code", code)
-	p.do(stepTimeout, "verify the code",
-		chromedp.Click(chromedp.ID("verify")),
-		chromedp.WaitReady(chromedp.ID("chats")),
-	)
-	p.waitOnline()
+	p.enterCode(r, address)
 }

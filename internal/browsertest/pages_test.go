@@ -21,6 +21,13 @@ func (p *profile) register(r *relay, address string) {
 		chromedp.Click(chromedp.ID("send-code")),
 		chromedp.WaitVisible(chromedp.ID("code")),
 	)
+	p.enterCode(r, address)
+}
+
+// enterCode reads the code the relay mailed to address, types it into
+// the code field and waits for the chats list, online.
+func (p *profile) enterCode(r *relay, address string) {
+	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
 	defer cancel()
 	code, err := r.mail.WaitCode(ctx, address)

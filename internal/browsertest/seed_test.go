@@ -31,9 +31,15 @@ type seeder struct {
 // client connected until the test ends.
 func newSeeder(t *testing.T, r *relay, address string) *seeder {
 	t.Helper()
+	return startSeeder(t, r, address, nil)
+}
+
+// startSeeder is newSeeder with the device's clock (nil: the system's).
+func startSeeder(t *testing.T, r *relay, address string, now func() time.Time) *seeder {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), messageTimeout)
 	defer cancel()
-	c, err := client.Open(ctx, memstore.New(), client.Config{ServerURL: r.wsURL(), ClientName: "browsertest-seeder/1"})
+	c, err := client.Open(ctx, memstore.New(), client.Config{ServerURL: r.wsURL(), ClientName: "browsertest-seeder/1", Now: now})
 	if err != nil {
 		t.Fatalf("seeder: open: %v", err)
 	}
