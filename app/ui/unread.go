@@ -27,6 +27,10 @@ func (h *shell) loadUnread(ctx app.Context) {
 	ctx.Async(func() {
 		n, err := unreadTotal(s)
 		ctx.Dispatch(func(ctx app.Context) {
+			// The count is in the title and on the badge, which are set
+			// here: nothing the shell draws changes, so it is not drawn
+			// again (that would redraw the open conversation).
+			ctx.PreventUpdate()
 			h.loadingUnread = false
 			if err == nil {
 				h.setUnread(ctx, n)
