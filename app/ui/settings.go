@@ -316,8 +316,10 @@ func settingsView(st settingsState, h settingsHandlers) app.UI {
 		app.Section().Class("card").Aria("labelledby", "privacy-heading").Body(
 			app.H2().ID("privacy-heading").Text("Privacy"),
 			app.Div().Class("switch-row").Body(
+				// Off until the setting is read: a switch flipped before
+				// that would start from a state that is not the user's.
 				app.Input().ID("read-receipts").Type("checkbox").Class("switch").Checked(st.readReceipts).
-					Aria("describedby", "read-receipts-hint").OnChange(h.readReceipts),
+					Disabled(!st.loaded).Aria("describedby", "read-receipts-hint").OnChange(h.readReceipts),
 				app.Label().For("read-receipts").Text("Send read receipts"),
 			),
 			app.P().ID("read-receipts-hint").Class("hint").Text("Let people know when you have read their messages. If you turn them off, you won't see others' either. Delivery receipts are always sent."),

@@ -122,11 +122,15 @@ func readReceiptsMutual(t *testing.T, alice, bob *profile, aliceID string) {
 	if !strings.Contains(hint, "If you turn them off, you won't see others' either.") {
 		t.Errorf("the read receipts hint says %q", hint)
 	}
-	bob.do(stepTimeout, "turn read receipts off", chromedp.Click(chromedp.ID("read-receipts")))
+	// The switch can be flipped once the setting is read.
+	waitJS[bool](bob, stepTimeout, "read receipts on, read from the device",
+		`(e => !!e && !e.disabled && e.checked)(document.querySelector('#read-receipts'))`)
+	bob.click("read-receipts")
 	// Read again from the device: the setting is stored.
 	bob.goTo("/")
 	bob.goTo("/settings")
-	waitJS[bool](bob, stepTimeout, "read receipts off", `document.querySelector('#read-receipts')?.checked === false`)
+	waitJS[bool](bob, stepTimeout, "read receipts off, read from the device",
+		`(e => !!e && !e.disabled && !e.checked)(document.querySelector('#read-receipts'))`)
 
 	bob.openChat(aliceID)
 	off := bob.send("My read receipts are off")
