@@ -50,34 +50,39 @@ func sameAddress(a, b string) bool {
 }
 
 // takeClaim notes raw, an address ct gave end to end, and reports whether
-// ct changed. An address that is ct's verified one (in another spelling
-// of the local part's case: theirs is kept) or the one a Lookup refused
-// last time needs no Lookup; an address that does not parse is refused at
-// once; any other becomes the claim a Lookup checks (AddressPending).
+// ct changed. Each contact costs at most one Lookup: an account has one
+// address, so once theirs is confirmed a claim of another is false and
+// is not looked up (only the same address in another spelling of the
+// local part's case is taken, as how they write it), and once a Lookup
+// refused what they said, or while one is to be made, what they say next
+// is not looked up either. Otherwise a contact could spend this
+// account's Lookups, which the relay limits, with claim after claim. An
+// address that does not parse is refused at once; any other becomes the
+// claim a Lookup checks (AddressPending).
 func takeClaim(ct *Contact, raw string) bool {
 	if raw == "" {
 		return false
 	}
 	a, err := address.Parse(raw)
-	if err != nil {
-		if ct.AddressMismatch && ct.refused == raw {
+	if ct.VerifiedAddress != "" {
+		if err != nil || !sameAddress(ct.VerifiedAddress, a.String()) {
 			return false
 		}
-		ct.AddressMismatch, ct.refused = true, raw
-		return true
-	}
-	claim := a.String()
-	switch {
-	case ct.VerifiedAddress != "" && sameAddress(ct.VerifiedAddress, claim):
+		claim := a.String()
 		if ct.VerifiedAddress == claim && ct.claim == "" {
 			return false
 		}
 		ct.VerifiedAddress, ct.claim = claim, ""
 		return true
-	case ct.refused != "" && sameAddress(ct.refused, claim), ct.claim == claim:
+	}
+	if ct.refused != "" || ct.claim != "" {
 		return false
 	}
-	ct.claim = claim
+	if err != nil {
+		ct.AddressMismatch, ct.refused = true, raw
+		return true
+	}
+	ct.claim = a.String()
 	return true
 }
 

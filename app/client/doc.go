@@ -195,8 +195,8 @@
 // request and every profile carry the account's address (a claim).
 // Contact.VerifiedAddress shows it only once confirmed: the receiving
 // device notes the claim in the transaction that stores the content,
-// and the connection's worker looks the address up (one Lookup per new
-// claim): if it finds the writer, the address is verified; if it finds
+// and the connection's worker looks the address up (at most one Lookup
+// per contact: see takeClaim): if it finds the writer, the address is verified; if it finds
 // someone else or nobody, it is never shown and the contact is marked
 // (Contact.AddressMismatch); a Lookup the relay refuses for now
 // (rate_limited) leaves it pending (Contact.AddressPending) and is tried
