@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -27,6 +28,10 @@ func (c *conn) handleSend(ctx context.Context, id uint64, s *wire.Send) {
 	}
 	if len(s.Recipients) == 0 {
 		reject(wire.CodeBadRequest, "no recipients")
+		return
+	}
+	if len(s.Recipients) > wire.MaxRecipients {
+		reject(wire.CodeTooManyRecipients, fmt.Sprintf("at most %d devices in one message", wire.MaxRecipients))
 		return
 	}
 	cost := sendCost(s)

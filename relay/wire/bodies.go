@@ -276,11 +276,17 @@ func DecodeRecipient(b []byte) (Recipient, error) {
 // Send submits a message: one ciphertext per recipient device (the sender's
 // own other devices included, for their copy). Answer: Accepted once the
 // message is durable, or Rejected. The relay stamps the sender itself.
+//
+// A Send of KindGroup goes to the members of the group whose ID is
+// Conversation. Its Shared ciphertext, encrypted once, reaches every
+// recipient device; a Recipient's own Ciphertext is then optional (a
+// small part for that device alone, such as a sender key it lacks).
 type Send struct {
 	MessageID    MessageID
 	Conversation ConversationID
-	Kind         Kind // KindMessage or KindRequest
+	Kind         Kind // KindMessage, KindRequest or KindGroup
 	Recipients   []Recipient
+	Shared       []byte // KindGroup: the ciphertext for every recipient device
 }
 
 func (*Send) Type() Type { return TypeSend }
@@ -293,6 +299,7 @@ func (m *Send) appendTo(b []byte) []byte {
 	for i := range m.Recipients {
 		e.Message(4, m.Recipients[i].appendTo)
 	}
+	e.Bytes(5, m.Shared)
 	return e
 }
 
@@ -308,7 +315,9 @@ func (m *Send) decode(b []byte) error {
 			k, err = f.Uint32()
 			m.Kind = Kind(k)
 		case 4:
-			m.Recipients, err = appendNested(m.Recipients, f, MaxRecipients, "recipients")
+			m.Recipients, err = appendNested(m.Recipients, f, MaxGroupRecipients, "recipients")
+		case 5:
+			m.Shared, err = f.Bytes(MaxCiphertext)
 		}
 		return err
 	})
@@ -410,5 +419,80 @@ func (m *RemoveDevice) decode(b []byte) error {
 			return err
 		}
 		return nil
+	})
+}
+
+// GroupOp is what a SetGroup does.
+type GroupOp uint32
+
+// Group operations.
+const (
+	GroupCreate GroupOp = 1 // a new group: the sender joined, Users invited
+	GroupAdd    GroupOp = 2 // invite Users (Proof: the admins' or the adders' secret)
+	GroupRemove GroupOp = 3 // take Users off the list (Proof: the admins' secret)
+	GroupJoin   GroupOp = 4 // the sender accepts an invitation, or joins with the link's secret as Proof
+	GroupLeave  GroupOp = 5 // the sender leaves, or declines an invitation
+	GroupKeys   GroupOp = 6 // replace the hashes (Proof: the admins' secret)
+)
+
+// SetGroup changes the relay's member list of a group. The relay keeps,
+// per group, who is on the list (invited, or joined) and three SHA-256
+// hashes: of the admins' secret, of the adders' secret and of the invite
+// link's secret. The secrets travel end to end between members; the relay
+// learns who presents one, never who holds which role. Answer: OK, or
+// Error (forbidden, exists, not_found, too_large, rate_limited).
+type SetGroup struct {
+	Group     ConversationID
+	Op        GroupOp
+	Users     []UserID
+	Proof     []byte // a secret whose SHA-256 the relay holds
+	AdminHash []byte // GroupCreate, GroupKeys: 32 bytes
+	AddHash   []byte // GroupCreate, GroupKeys: 32 bytes
+	LinkHash  []byte // GroupCreate, GroupKeys: 32 bytes, or empty for no link
+}
+
+func (*SetGroup) Type() Type { return TypeSetGroup }
+
+func (m *SetGroup) appendTo(b []byte) []byte {
+	e := pb.Encoder(b)
+	e.Bytes(1, m.Group[:])
+	e.Uint(2, uint64(m.Op))
+	for i := range m.Users {
+		e.Bytes(3, m.Users[i][:])
+	}
+	e.Bytes(4, m.Proof)
+	e.Bytes(5, m.AdminHash)
+	e.Bytes(6, m.AddHash)
+	e.Bytes(7, m.LinkHash)
+	return e
+}
+
+func (m *SetGroup) decode(b []byte) error {
+	return pb.ForEach(b, func(f pb.Field) (err error) {
+		switch f.Num {
+		case 1:
+			err = f.FixedBytes(m.Group[:])
+		case 2:
+			var op uint32
+			op, err = f.Uint32()
+			m.Op = GroupOp(op)
+		case 3:
+			if len(m.Users) == MaxGroupMembers {
+				return malformed("more than %d users", MaxGroupMembers)
+			}
+			var u UserID
+			if err = f.FixedBytes(u[:]); err == nil {
+				m.Users = append(m.Users, u)
+			}
+		case 4:
+			m.Proof, err = f.Bytes(MaxGroupProof)
+		case 5:
+			m.AdminHash, err = f.Bytes(32)
+		case 6:
+			m.AddHash, err = f.Bytes(32)
+		case 7:
+			m.LinkHash, err = f.Bytes(32)
+		}
+		return err
 	})
 }

@@ -27,6 +27,8 @@ const (
 	CodeUnavailable       Code = 17 // the relay is shutting down or overloaded; retry
 	CodeBadKind           Code = 18 // the Send kind is not one a client may send
 	CodeNoDevices         Code = 19 // the user exists but has no device signed in
+	CodeForbidden         Code = 20 // SetGroup: the proof does not give that right, or the sender is not a member
+	CodeExists            Code = 21 // SetGroup create: the group ID is taken
 )
 
 var codeNames = map[Code]string{
@@ -39,6 +41,7 @@ var codeNames = map[Code]string{
 	CodeDeliveryFailed: "delivery_failed", CodeInternal: "internal",
 	CodeStaleDevices: "stale_devices", CodeUnavailable: "unavailable",
 	CodeBadKind: "bad_kind", CodeNoDevices: "no_devices",
+	CodeForbidden: "forbidden", CodeExists: "exists",
 }
 
 func (c Code) String() string {
@@ -74,6 +77,7 @@ const (
 	KindMessage  Kind = 1 // delivered only if the recipient allows the sender
 	KindRequest  Kind = 2 // a contact request: may reach a stranger, rate-limited
 	KindRejected Kind = 3 // sent by the relay to the sender: a message was not delivered
+	KindGroup    Kind = 4 // to the joined members of the group named by the conversation
 )
 
 // ContactState is what a user has said about another user; the relay's

@@ -11,7 +11,8 @@ type Envelope struct {
 	SenderDevice DeviceID // likewise
 	ServerTimeMS int64    // when the relay accepted the message
 	Kind         Kind
-	Ciphertext   []byte
+	Ciphertext   []byte // for this device alone; with KindGroup, possibly empty
+	Shared       []byte // KindGroup: the ciphertext every recipient device got
 	// With KindRejected: why and for whom the message with MessageID was
 	// not delivered.
 	Code    Code
@@ -29,6 +30,7 @@ func (m *Envelope) appendTo(b []byte) []byte {
 	e.Bytes(7, m.Ciphertext)
 	e.Uint(8, uint64(m.Code))
 	e.ID(9, m.Subject)
+	e.Bytes(10, m.Shared)
 	return e
 }
 
@@ -59,6 +61,8 @@ func (m *Envelope) decode(b []byte) error {
 			m.Code = Code(c)
 		case 9:
 			err = f.FixedBytes(m.Subject[:])
+		case 10:
+			m.Shared, err = f.Bytes(MaxCiphertext)
 		}
 		return err
 	})

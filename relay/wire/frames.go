@@ -21,18 +21,23 @@ const CodeDigits = 8
 const (
 	MaxFrameSize      = 512 << 10 // a whole client frame
 	MaxClientReadSize = 2 << 20   // what a client should accept from the relay
-	MaxRecipients     = 256       // device entries in one Send
-	MaxCiphertext     = 96 << 10  // one recipient device's ciphertext
-	MaxAddress        = 320       // bytes of an address as typed
-	MaxCode           = 16        // bytes of an authentication code
-	MaxCodeToken      = 32        // bytes of the token that binds Verify to its Register
-	MaxDeviceName     = 64        // bytes of a device name
-	MaxCredential     = 64        // bytes of a device credential
-	MaxKey            = 2048      // bytes of one public key (ML-KEM-1024 keys are 1,569)
-	MaxSignature      = 128       // bytes of one signature
-	MaxPrekeys        = 100       // one-time prekeys of each kind in one PublishKeys
-	MaxListEntries    = 10000     // entries in a Contacts or Devices reply
-	MaxClientName     = 64        // bytes of the client's self-description
+	MaxRecipients     = 256       // device entries in one Send of a message or request
+	// MaxGroupRecipients is the most device entries in one Send of
+	// KindGroup: MaxGroupMembers members with 16 devices each.
+	MaxGroupRecipients = MaxGroupMembers * 16
+	MaxGroupMembers    = 1024     // users on a group's member list, and in one SetGroup
+	MaxGroupProof      = 32       // bytes of the secret presented in SetGroup.Proof
+	MaxCiphertext      = 96 << 10 // one recipient device's ciphertext
+	MaxAddress         = 320      // bytes of an address as typed
+	MaxCode            = 16       // bytes of an authentication code
+	MaxCodeToken       = 32       // bytes of the token that binds Verify to its Register
+	MaxDeviceName      = 64       // bytes of a device name
+	MaxCredential      = 64       // bytes of a device credential
+	MaxKey             = 2048     // bytes of one public key (ML-KEM-1024 keys are 1,569)
+	MaxSignature       = 128      // bytes of one signature
+	MaxPrekeys         = 100      // one-time prekeys of each kind in one PublishKeys
+	MaxListEntries     = 10000    // entries in a Contacts or Devices reply
+	MaxClientName      = 64       // bytes of the client's self-description
 )
 
 // Type is a frame type: the field number of the frame's body in the Frame
@@ -53,6 +58,7 @@ const (
 	TypeListContacts Type = 19
 	TypeListDevices  Type = 20
 	TypeRemoveDevice Type = 21
+	TypeSetGroup     Type = 22
 
 	TypeOK       Type = 40
 	TypeError    Type = 41
@@ -75,7 +81,8 @@ var typeNames = map[Type]string{
 	TypeLookup: "lookup", TypeSend: "send", TypeAck: "ack",
 	TypeSetContact: "set_contact", TypeListContacts: "list_contacts",
 	TypeListDevices: "list_devices", TypeRemoveDevice: "remove_device",
-	TypeOK: "ok", TypeError: "error", TypeVerified: "verified",
+	TypeSetGroup: "set_group",
+	TypeOK:       "ok", TypeError: "error", TypeVerified: "verified",
 	TypeWelcome: "welcome", TypeBundles: "bundles", TypeFound: "found",
 	TypeAccepted: "accepted", TypeRejected: "rejected", TypeDeliver: "deliver",
 	TypeContacts: "contacts", TypeDevices: "devices", TypeNotice: "notice",
@@ -185,6 +192,8 @@ func newBody(t Type) Body {
 		return new(ListDevices)
 	case TypeRemoveDevice:
 		return new(RemoveDevice)
+	case TypeSetGroup:
+		return new(SetGroup)
 	case TypeOK:
 		return new(OK)
 	case TypeError:

@@ -43,6 +43,10 @@ func sampleFrames() []Frame {
 		{Body: &Notice{Kind: NoticeRetentionGap, Oldest: 1234}},
 		{ID: 23, Body: &CodeSent{Token: bytes.Repeat([]byte{7}, 16)}},
 		{ID: 24, Body: &Rejected{MessageID: m, Code: CodeRateLimited, Message: "over the daily quota", RetryAfterMS: 1500}},
+		{ID: 25, Body: &Send{MessageID: m, Conversation: c, Kind: KindGroup, Recipients: []Recipient{{User: u, Device: 1}, {User: u, Device: 2, Ciphertext: []byte{9}}}, Shared: big}},
+		{ID: 26, Body: &SetGroup{Group: c, Op: GroupCreate, Users: []UserID{u, {9}}, AdminHash: bytes.Repeat([]byte{1}, 32), AddHash: bytes.Repeat([]byte{2}, 32), LinkHash: bytes.Repeat([]byte{3}, 32)}},
+		{ID: 27, Body: &SetGroup{Group: c, Op: GroupRemove, Users: []UserID{u}, Proof: bytes.Repeat([]byte{4}, 32)}},
+		{Body: &Deliver{Offset: 100, Envelope: Envelope{MessageID: m, Conversation: c, Sender: u, SenderDevice: 1, ServerTimeMS: 8, Kind: KindGroup, Ciphertext: []byte{1}, Shared: big}}},
 	}
 }
 
@@ -115,14 +119,30 @@ func TestDecodeFrameErrors(t *testing.T) {
 	}
 }
 
+// The decoder bounds a Send by the group limit, the larger; the relay
+// refuses more than MaxRecipients for the other kinds.
 func TestRecipientLimit(t *testing.T) {
-	s := &Send{Kind: KindMessage, Recipients: make([]Recipient, MaxRecipients+1)}
+	s := &Send{Kind: KindGroup, Recipients: make([]Recipient, MaxGroupRecipients+1)}
 	if _, err := DecodeFrame(Encode(Frame{Body: s})); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("%d recipients: got %v", len(s.Recipients), err)
 	}
-	s.Recipients = s.Recipients[:MaxRecipients]
+	s.Recipients = s.Recipients[:MaxGroupRecipients]
 	if _, err := DecodeFrame(Encode(Frame{Body: s})); err != nil {
 		t.Fatalf("%d recipients: %v", len(s.Recipients), err)
+	}
+}
+
+func TestGroupUserLimit(t *testing.T) {
+	s := &SetGroup{Op: GroupAdd, Users: make([]UserID, MaxGroupMembers+1)}
+	if _, err := DecodeFrame(Encode(Frame{Body: s})); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("%d users: got %v", len(s.Users), err)
+	}
+	s.Users = s.Users[:MaxGroupMembers]
+	if _, err := DecodeFrame(Encode(Frame{Body: s})); err != nil {
+		t.Fatalf("%d users: %v", len(s.Users), err)
+	}
+	if len(Encode(Frame{Body: &Send{Kind: KindGroup, Recipients: make([]Recipient, MaxGroupRecipients)}})) > MaxFrameSize {
+		t.Fatal("a Send to the most devices of a group does not fit in a frame")
 	}
 }
 
