@@ -30,7 +30,7 @@ func TestParcelRoundTripAndEnvelopeFor(t *testing.T) {
 	group := &Parcel{
 		MessageID: wire.NewMessageID(), Conversation: wire.ConversationID{7}, Sender: wire.NewUserID(), SenderDevice: 1, Kind: wire.KindGroup,
 		Recipients: []wire.Recipient{{User: u, Device: 1}, {User: u, Device: 2, Ciphertext: []byte("a sender key")}},
-		Shared: []byte("for every device"),
+		Shared:     []byte("for every device"),
 	}
 	if got, err = DecodeParcel(AppendParcel(nil, group)); err != nil || !reflect.DeepEqual(got, group) {
 		t.Fatalf("group round trip: %v %#v", err, got)
@@ -71,7 +71,7 @@ func TestParcelEncoding(t *testing.T) {
 			MessageID: wire.MessageID{0xaa, 1}, Conversation: wire.ConversationID{0xcc, 2}, Sender: wire.UserID{0x55, 3},
 			SenderDevice: 3, ServerTimeMS: 1_700_000_000_000, Kind: wire.KindGroup,
 			Recipients: []wire.Recipient{{User: u, Device: 1}, {User: u, Device: 2, Ciphertext: []byte("two")}},
-			Shared: []byte("shared"),
+			Shared:     []byte("shared"),
 		}, "0a10aa0100000000000000000000000000001210cc0200000000000000000000000000001a105503000000000000000000000000000020032880a0abfef96230043a140a10ee01000000000000000000000000000010013a190a10ee01000000000000000000000000000010021a0374776f5206736861726564"},
 		{"rejected", &Parcel{
 			Kind: wire.KindRejected, MessageID: wire.MessageID{0xaa, 1}, Sender: wire.UserID{0x55, 3}, SenderDevice: 3,

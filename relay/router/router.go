@@ -87,8 +87,8 @@ type Config struct {
 	// default 1<<20.
 	GroupCacheMembers int
 	Logger            *slog.Logger
-	Metrics       Metrics
-	Now           func() time.Time // for tests; default time.Now
+	Metrics           Metrics
+	Now               func() time.Time // for tests; default time.Now
 }
 
 func (c *Config) setDefaults() {
