@@ -56,6 +56,11 @@ type Config struct {
 	// (cmd/mutual bench), leaving 127.0.0.0/24 to attackers.
 	LocalNet netip.Prefix
 
+	// GroupSize, when at least 2, makes the clients groups of GroupSize
+	// members (Clients must be a multiple of it) that send every message
+	// to their group (see group.go); 0 keeps the ring of 1:1 chats.
+	GroupSize int
+
 	// Opaque sends the payload unencrypted (the Opaque encoder), to
 	// measure the relay alone. By default every client encrypts end to end
 	// (E2E): it publishes real keys, sets up a PQXDH session with the
@@ -140,6 +145,12 @@ func (c Config) Validate() error {
 	case c.LocalNet.IsValid() && c.LocalNet.Addr().BitLen()-c.LocalNet.Bits() < 63 &&
 		1<<(c.LocalNet.Addr().BitLen()-c.LocalNet.Bits()) < 2*c.Clients:
 		return fmt.Errorf("loadgen: local network %s is too small for %d clients", c.LocalNet, c.Clients)
+	case c.GroupSize == 1 || c.GroupSize < 0 || c.GroupSize > wire.MaxGroupMembers:
+		return fmt.Errorf("loadgen: group size %d, want 2 to %d (or 0 for 1:1 chats)", c.GroupSize, wire.MaxGroupMembers)
+	case c.GroupSize > 0 && c.Clients%c.GroupSize != 0:
+		return fmt.Errorf("loadgen: %d clients do not make groups of %d", c.Clients, c.GroupSize)
+	case c.GroupSize > 0 && c.Flood != nil:
+		return errors.New("loadgen: a flood runs with 1:1 chats only")
 	case len(c.RunID) > 32:
 		return errors.New("loadgen: run ID over 32 characters")
 	}

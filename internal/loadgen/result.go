@@ -14,6 +14,10 @@ import (
 // Result is what a run measured.
 type Result struct {
 	Clients int
+	// GroupSize is Config.GroupSize: with groups, each message sent is
+	// delivered GroupSize-1 times, and Delivered, Lost and Rate count
+	// deliveries.
+	GroupSize int
 	// Payload says how payloads crossed the relay: end-to-end encrypted,
 	// opaque, or through Config.NewEncoder.
 	Payload string
@@ -115,6 +119,9 @@ func (r *Result) Summary() string {
 func (r *Result) WriteReport(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "clients       %d\n", r.Clients)
+	if r.GroupSize > 0 {
+		fmt.Fprintf(&b, "groups        %d of %d members; each message is delivered to %d devices\n", r.Clients/r.GroupSize, r.GroupSize, r.GroupSize-1)
+	}
 	if r.Payload != "" {
 		fmt.Fprintf(&b, "payload       %s\n", r.Payload)
 	}

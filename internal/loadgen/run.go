@@ -31,6 +31,9 @@ type client struct {
 	e2e  *E2E    // with end-to-end encryption: enc, made before registering
 	peer *client // the client this one sends to
 	conv wire.ConversationID
+	// members: with Config.GroupSize, the clients of this client's group
+	// (itself included), and conv is the group's ID.
+	members []*client
 	// plain: registers with a minimal key set, never encrypts (the
 	// flooding account and its recipients).
 	plain bool
@@ -79,7 +82,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	cfg.setDefaults()
 	r := &run{cfg: cfg, rejectedBy: make(map[wire.Code]int64)}
-	res := &Result{Clients: cfg.Clients, RejectedBy: r.rejectedBy, Payload: payloadMode(cfg)}
+	res := &Result{Clients: cfg.Clients, GroupSize: cfg.GroupSize, RejectedBy: r.rejectedBy, Payload: payloadMode(cfg)}
 	defer r.closeAll()
 	start := time.Now()
 	if err := r.setup(ctx, res); err != nil {
@@ -191,6 +194,12 @@ func (r *run) setup(ctx context.Context, res *Result) error {
 		}
 		c.conv = wire.ConversationID(wire.NewMessageID())
 	}
+	if r.cfg.GroupSize > 0 {
+		for i, c := range r.clients {
+			c.members = r.groupOf(i)
+			c.conv = c.members[0].conv
+		}
+	}
 
 	start := time.Now()
 	if err := r.forEach(ctx, r.register); err != nil {
@@ -219,7 +228,15 @@ func (r *run) setup(ctx context.Context, res *Result) error {
 		res.HaveMemory = true
 		res.MemoryNote = r.cfg.MemoryNote
 	}
-	if err := r.forEach(ctx, r.introduce); err != nil {
+	if r.cfg.GroupSize > 0 {
+		if err := r.forEach(ctx, r.createGroup); err != nil {
+			return err
+		}
+		if err := r.forEach(ctx, r.joinGroup); err != nil {
+			return err
+		}
+		fmt.Fprintf(r.cfg.Progress, "bench: %d groups of %d made\n", (n+r.cfg.GroupSize-1)/r.cfg.GroupSize, r.cfg.GroupSize)
+	} else if err := r.forEach(ctx, r.introduce); err != nil {
 		return err
 	}
 	switch {
@@ -540,11 +557,15 @@ func (r *run) sender(ctx context.Context, c *client, tokens <-chan struct{}) {
 			continue
 		}
 		id := wire.NewMessageID()
-		sctx, cancel := context.WithTimeout(ctx, r.cfg.SendTimeout)
-		reply, err := c.conn.Request(sctx, &wire.Send{
+		send := &wire.Send{
 			MessageID: id, Conversation: c.conv, Kind: wire.KindMessage,
 			Recipients: []wire.Recipient{{User: to.User, Device: to.Device, Ciphertext: data}},
-		})
+		}
+		if c.members != nil {
+			send = groupSend(c, id, data)
+		}
+		sctx, cancel := context.WithTimeout(ctx, r.cfg.SendTimeout)
+		reply, err := c.conn.Request(sctx, send)
 		cancel()
 		now := r.since()
 		storeMax(&r.lastAnswer, int64(now))
@@ -597,8 +618,11 @@ func (r *run) receive(ctx context.Context, c *client) {
 
 func (r *run) handle(c *client, d *wire.Deliver) {
 	env := &d.Envelope
+	data := env.Ciphertext
 	switch env.Kind {
 	case wire.KindMessage:
+	case wire.KindGroup:
+		data = env.Shared
 	case wire.KindRejected:
 		r.refused.Add(1)
 		return
@@ -606,7 +630,7 @@ func (r *run) handle(c *client, d *wire.Deliver) {
 		r.bad.Add(1)
 		return
 	}
-	plain, err := c.enc.Decode(Peer{User: env.Sender, Device: env.SenderDevice}, env.Ciphertext)
+	plain, err := c.enc.Decode(Peer{User: env.Sender, Device: env.SenderDevice}, data)
 	if err != nil {
 		r.bad.Add(1)
 		return
@@ -638,7 +662,7 @@ func (r *run) drain(ctx context.Context) error {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if r.delivered.Load() >= r.accepted.Load() && r.lost() == 0 {
+		if r.delivered.Load() >= r.accepted.Load()*r.fanOut() && r.lost() == 0 {
 			return nil
 		}
 		select {
@@ -651,21 +675,39 @@ func (r *run) drain(ctx context.Context) error {
 	}
 }
 
-// lost counts the accepted messages their recipient has not received.
+// lost counts the deliveries of accepted messages their recipients have
+// not received: one per message, or with groups one per other member.
 func (r *run) lost() int64 {
 	var n int64
 	for _, c := range r.clients {
-		c.sendMu.Lock()
-		c.peer.recvMu.Lock()
-		for _, id := range c.accepted {
-			if _, ok := c.peer.seen[id]; !ok {
-				n++
-			}
+		to := []*client{c.peer}
+		if c.members != nil {
+			to = c.members
 		}
-		c.peer.recvMu.Unlock()
+		c.sendMu.Lock()
+		for _, p := range to {
+			if p == c {
+				continue
+			}
+			p.recvMu.Lock()
+			for _, id := range c.accepted {
+				if _, ok := p.seen[id]; !ok {
+					n++
+				}
+			}
+			p.recvMu.Unlock()
+		}
 		c.sendMu.Unlock()
 	}
 	return n
+}
+
+// fanOut is how many deliveries each message makes.
+func (r *run) fanOut() int64 {
+	if r.cfg.GroupSize > 0 {
+		return int64(r.cfg.GroupSize - 1)
+	}
+	return 1
 }
 
 func (r *run) closeAll() {
