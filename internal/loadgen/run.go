@@ -98,6 +98,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 // payloadMode describes how cfg's payloads cross the relay.
 func payloadMode(cfg Config) string {
 	switch {
+	case cfg.e2e() && cfg.GroupSize > 0:
+		padded, _ := padding.Size(cfg.Size) // Validate checked the size
+		return fmt.Sprintf("end-to-end encrypted (Sender Keys, %d bytes padded to %d)", cfg.Size, padded)
 	case cfg.e2e():
 		padded, _ := padding.Size(cfg.Size) // Validate checked the size
 		return fmt.Sprintf("end-to-end encrypted (PQXDH sessions, %d bytes padded to %d)", cfg.Size, padded)
@@ -240,6 +243,10 @@ func (r *run) setup(ctx context.Context, res *Result) error {
 		return err
 	}
 	switch {
+	case r.cfg.e2e() && r.cfg.GroupSize > 0:
+		if err := r.distributeSenderKeys(); err != nil {
+			return err
+		}
 	case r.cfg.e2e():
 		start = time.Now()
 		if err := r.forEach(ctx, r.startSession); err != nil {
