@@ -143,7 +143,7 @@ func (r *Record) Encrypt(plaintext []byte, rand io.Reader) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("senderkey encrypt: %w", err)
 	}
-	b := appendMessageBody(make([]byte, 0, 1+16+len(ct)+SignatureSize), st.chainID, st.chain.iteration, ct)
+	b := appendMessageBody(make([]byte, 0, 1+20+len(ct)+SignatureSize), st.chainID, st.chain.iteration, ct)
 	sig, err := st.signingPriv.Sign(rand, b)
 	if err != nil {
 		return nil, fmt.Errorf("senderkey encrypt: %w", err)
