@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 
 	"github.com/mutualcoop/mutual/app/transport"
 	"github.com/mutualcoop/mutual/relay/wire"
@@ -60,15 +61,64 @@ func (r *run) joinGroup(ctx context.Context, c *client) error {
 	return nil
 }
 
-// groupSend is the Send of one group message from c: the shared payload,
-// and every other member's device without a part of its own.
-func groupSend(c *client, id wire.MessageID, shared []byte) *wire.Send {
-	s := &wire.Send{MessageID: id, Conversation: c.conv, Kind: wire.KindGroup, Shared: shared}
-	s.Recipients = make([]wire.Recipient, 0, len(c.members)-1)
+// recipients are the devices a group message from c goes to: every
+// device of the other members, and c's own other devices.
+func recipients(c *client) []*client {
+	to := make([]*client, 0, len(c.members)*(1+len(c.devices)))
 	for _, m := range c.members {
 		if m != c {
-			s.Recipients = append(s.Recipients, wire.Recipient{User: m.self.User, Device: m.self.Device})
+			to = append(to, m)
+			to = append(to, m.devices...)
 		}
 	}
+	return append(to, c.devices...)
+}
+
+// groupSend is the Send of one group message from c: the shared payload,
+// and every recipient device without a part of its own.
+func groupSend(c *client, id wire.MessageID, shared []byte) *wire.Send {
+	s := &wire.Send{MessageID: id, Conversation: c.conv, Kind: wire.KindGroup, Shared: shared}
+	to := recipients(c)
+	s.Recipients = make([]wire.Recipient, len(to))
+	for i, d := range to {
+		s.Recipients[i] = wire.Recipient{User: d.self.User, Device: d.self.Device}
+	}
 	return s
+}
+
+// all returns every device of the run: the clients, then their other
+// devices.
+func (r *run) all() []*client {
+	all := r.clients
+	if r.cfg.devices() > 1 {
+		all = slices.Clone(all)
+		for _, c := range r.clients {
+			all = append(all, c.devices...)
+		}
+	}
+	return all
+}
+
+// registerDevices signs c's account in on its other devices
+// (Config.Devices), one after the other, each from an address of its
+// own.
+func (r *run) registerDevices(ctx context.Context, c *client) error {
+	for k := 1; k < r.cfg.devices(); k++ {
+		d := &client{idx: c.idx, addr: c.addr, src: r.src(k*len(r.clients) + c.idx), seen: make(map[wire.MessageID]struct{})}
+		if err := r.register(ctx, d); err != nil {
+			return fmt.Errorf("device %d: %w", k+1, err)
+		}
+		c.devices = append(c.devices, d)
+	}
+	return nil
+}
+
+// connectDevices connects c's other devices.
+func (r *run) connectDevices(ctx context.Context, c *client) error {
+	for _, d := range c.devices {
+		if err := r.connect(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -34,6 +34,10 @@ type client struct {
 	// members: with Config.GroupSize, the clients of this client's group
 	// (itself included), and conv is the group's ID.
 	members []*client
+	// devices: with Config.Devices, the account's other devices, which
+	// receive what the account's members send and its own copies; they
+	// send nothing.
+	devices []*client
 	// plain: registers with a minimal key set, never encrypts (the
 	// flooding account and its recipients).
 	plain bool
@@ -114,7 +118,7 @@ func payloadMode(cfg Config) string {
 // deliveries and fills in res.
 func (r *run) measure(ctx context.Context, res *Result) error {
 	var receivers sync.WaitGroup
-	for _, c := range r.clients {
+	for _, c := range r.all() {
 		receivers.Add(1)
 		go func() {
 			defer receivers.Done()
@@ -208,6 +212,9 @@ func (r *run) setup(ctx context.Context, res *Result) error {
 	if err := r.forEach(ctx, r.register); err != nil {
 		return err
 	}
+	if err := r.forEach(ctx, r.registerDevices); err != nil {
+		return err
+	}
 	fmt.Fprintf(r.cfg.Progress, "bench: %d clients registered in %s\n", n, FormatDuration(time.Since(start)))
 
 	var before uint64
@@ -230,6 +237,9 @@ func (r *run) setup(ctx context.Context, res *Result) error {
 		res.MemoryPerConn = (int64(after) - int64(before)) / int64(n)
 		res.HaveMemory = true
 		res.MemoryNote = r.cfg.MemoryNote
+	}
+	if err := r.forEach(ctx, r.connectDevices); err != nil {
+		return err
 	}
 	if r.cfg.GroupSize > 0 {
 		if err := r.forEach(ctx, r.createGroup); err != nil {
@@ -264,7 +274,7 @@ func (r *run) setup(ctx context.Context, res *Result) error {
 			c.enc = r.cfg.NewEncoder(c.self)
 		}
 	default:
-		for _, c := range r.clients {
+		for _, c := range r.all() {
 			c.enc = Opaque{}
 		}
 	}
@@ -689,13 +699,10 @@ func (r *run) lost() int64 {
 	for _, c := range r.clients {
 		to := []*client{c.peer}
 		if c.members != nil {
-			to = c.members
+			to = recipients(c)
 		}
 		c.sendMu.Lock()
 		for _, p := range to {
-			if p == c {
-				continue
-			}
 			p.recvMu.Lock()
 			for _, id := range c.accepted {
 				if _, ok := p.seen[id]; !ok {
@@ -712,13 +719,14 @@ func (r *run) lost() int64 {
 // fanOut is how many deliveries each message makes.
 func (r *run) fanOut() int64 {
 	if r.cfg.GroupSize > 0 {
-		return int64(r.cfg.GroupSize - 1)
+		d := int64(r.cfg.devices())
+		return int64(r.cfg.GroupSize-1)*d + d - 1
 	}
 	return 1
 }
 
 func (r *run) closeAll() {
-	for _, c := range r.clients {
+	for _, c := range r.all() {
 		if c.conn != nil {
 			c.conn.Close()
 		}
@@ -732,7 +740,7 @@ func (r *run) fill(res *Result) {
 	res.Lost = r.lost()
 	res.Elapsed = time.Duration(max(r.lastDelivery.Load(), r.lastAnswer.Load()))
 	var lat, acc []time.Duration
-	for _, c := range r.clients {
+	for _, c := range r.all() {
 		lat = append(lat, c.latency...)
 		acc = append(acc, c.acceptLat...)
 	}

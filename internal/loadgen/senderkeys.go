@@ -85,7 +85,7 @@ func (s *SenderKeys) Decode(from Peer, data []byte) ([]byte, error) {
 // in this process during setup (a client sends them over its pairwise
 // sessions); everything timed crosses the relay.
 func (r *run) distributeSenderKeys() error {
-	for _, c := range r.clients {
+	for _, c := range r.all() {
 		sk, err := NewSenderKeys()
 		if err != nil {
 			return fmt.Errorf("client %d sender key: %w", c.idx, err)
@@ -97,10 +97,7 @@ func (r *run) distributeSenderKeys() error {
 		if err != nil {
 			return fmt.Errorf("client %d distribution: %w", c.idx, err)
 		}
-		for _, m := range c.members {
-			if m == c {
-				continue
-			}
+		for _, m := range recipients(c) {
 			if err := m.enc.(*SenderKeys).Process(c.self, d); err != nil {
 				return fmt.Errorf("client %d takes the sender key of %d: %w", m.idx, c.idx, err)
 			}
