@@ -86,7 +86,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	cfg.setDefaults()
 	r := &run{cfg: cfg, rejectedBy: make(map[wire.Code]int64)}
-	res := &Result{Clients: cfg.Clients, GroupSize: cfg.GroupSize, RejectedBy: r.rejectedBy, Payload: payloadMode(cfg)}
+	res := &Result{Clients: cfg.Clients, GroupSize: cfg.GroupSize, Devices: cfg.devices(), RejectedBy: r.rejectedBy, Payload: payloadMode(cfg)}
 	defer r.closeAll()
 	start := time.Now()
 	if err := r.setup(ctx, res); err != nil {
