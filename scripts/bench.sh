@@ -21,3 +21,9 @@ fi
 echo
 echo "=== load generator"
 bin/mutual bench --clients "${BENCH_CLIENTS:-1000}" --messages "${BENCH_MESSAGES:-100000}"
+echo
+echo "=== groups: 1,000 accounts with 2 devices each, in groups of 10, 100 and 1,000"
+for size in 10 100 1000; do
+	echo "--- group size $size"
+	bin/mutual bench --clients 1000 --devices 2 --group-size "$size" --messages $((200000 / size))
+done

@@ -28,6 +28,8 @@ type benchFlags struct {
 	size         int
 	inflight     int
 	opaque       bool
+	groupSize    int
+	devices      int
 	server       string
 	codesFrom    string
 	metrics      string
@@ -47,6 +49,8 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.rate, "rate", 0, "target messages a second over all clients; 0 sends as fast as the relay answers")
 	fs.IntVar(&f.size, "size", 256, "payload bytes per message")
 	fs.IntVar(&f.inflight, "inflight", 8, "sends per client waiting for their answer at most")
+	fs.IntVar(&f.groupSize, "group-size", 0, "make the clients groups of this many members that send every message to their group (0: 1:1 chats)")
+	fs.IntVar(&f.devices, "devices", 1, "with --group-size: devices each account signs in; the first sends, all receive")
 	fs.BoolVar(&f.opaque, "opaque", false, "send opaque payloads, without end-to-end encryption, to measure the relay alone")
 	fs.StringVar(&f.server, "server", "", "relay to load, such as http://127.0.0.1:8080 (default: start one in this process)")
 	fs.StringVar(&f.metrics, "metrics", "", "with --server: that relay's metrics page (default: port "+loadgen.DefaultMetricsPort+" of its host, /metrics)")
@@ -76,7 +80,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := loadgen.Config{
 		Clients: f.clients, Messages: f.messages, Rate: f.rate, Size: f.size,
-		InFlight: f.inflight, Opaque: f.opaque, DrainTimeout: f.drainTimeout, Progress: stderr,
+		InFlight: f.inflight, Opaque: f.opaque, GroupSize: f.groupSize, Devices: f.devices, DrainTimeout: f.drainTimeout, Progress: stderr,
 	}
 	if f.flood > 0 {
 		if f.floodTo != "strangers" && f.floodTo != "contacts" {

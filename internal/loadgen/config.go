@@ -56,6 +56,14 @@ type Config struct {
 	// (cmd/mutual bench), leaving 127.0.0.0/24 to attackers.
 	LocalNet netip.Prefix
 
+	// GroupSize, when at least 2, makes the clients groups of GroupSize
+	// members (Clients must be a multiple of it) that send every message
+	// to their group (see group.go); 0 keeps the ring of 1:1 chats.
+	GroupSize int
+	// Devices is how many devices each account of a group run signs in
+	// (default 1, at most 16): the first sends, every one receives.
+	Devices int
+
 	// Opaque sends the payload unencrypted (the Opaque encoder), to
 	// measure the relay alone. By default every client encrypts end to end
 	// (E2E): it publishes real keys, sets up a PQXDH session with the
@@ -138,8 +146,18 @@ func (c Config) Validate() error {
 	case c.DrainTimeout < 0 || c.SendTimeout < 0:
 		return errors.New("loadgen: negative timeout")
 	case c.LocalNet.IsValid() && c.LocalNet.Addr().BitLen()-c.LocalNet.Bits() < 63 &&
-		1<<(c.LocalNet.Addr().BitLen()-c.LocalNet.Bits()) < 2*c.Clients:
-		return fmt.Errorf("loadgen: local network %s is too small for %d clients", c.LocalNet, c.Clients)
+		1<<(c.LocalNet.Addr().BitLen()-c.LocalNet.Bits()) < 2*c.Clients*c.devices():
+		return fmt.Errorf("loadgen: local network %s is too small for %d clients", c.LocalNet, c.Clients*c.devices())
+	case c.GroupSize == 1 || c.GroupSize < 0 || c.GroupSize > wire.MaxGroupMembers:
+		return fmt.Errorf("loadgen: group size %d, want 2 to %d (or 0 for 1:1 chats)", c.GroupSize, wire.MaxGroupMembers)
+	case c.GroupSize > 0 && c.Clients%c.GroupSize != 0:
+		return fmt.Errorf("loadgen: %d clients do not make groups of %d", c.Clients, c.GroupSize)
+	case c.Devices < 0 || c.Devices > 16:
+		return fmt.Errorf("loadgen: %d devices per account, want 1 to 16", c.Devices)
+	case c.Devices > 1 && c.GroupSize == 0:
+		return errors.New("loadgen: several devices per account need groups (GroupSize)")
+	case c.GroupSize > 0 && c.Flood != nil:
+		return errors.New("loadgen: a flood runs with 1:1 chats only")
 	case len(c.RunID) > 32:
 		return errors.New("loadgen: run ID over 32 characters")
 	}
@@ -149,6 +167,9 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// devices is Devices with its default.
+func (c Config) devices() int { return max(c.Devices, 1) }
 
 // e2e reports whether the clients encrypt with E2E.
 func (c Config) e2e() bool { return !c.Opaque && c.NewEncoder == nil }

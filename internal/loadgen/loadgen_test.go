@@ -3,6 +3,7 @@ package loadgen_test
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -234,5 +235,65 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatal("accepted")
 			}
 		})
+	}
+}
+
+// Group runs deliver every message to every device of the other members
+// and to the sender's other devices, once, opaque or encrypted with
+// Sender Keys.
+func TestGroupRun(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		opaque bool
+	}{{"opaque", true}, {"sender keys", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			const clients, size, devices, messages = 6, 3, 2, 60
+			r := startEmbedded(t, clients*devices)
+			res, err := loadgen.Run(testCtx(t), loadgen.Config{
+				URL: r.URL, Codes: r.Codes, Clients: clients, GroupSize: size, Devices: devices,
+				Messages: messages, Opaque: tt.opaque, LocalNet: netip.MustParsePrefix("127.3.0.0/16"),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var report strings.Builder
+			res.WriteReport(&report)
+			t.Logf("\n%s", report.String())
+			perMessage := int64((size-1)*devices + devices - 1)
+			if res.Sent != messages || res.Accepted != messages {
+				t.Errorf("sent %d, accepted %d of %d (rejected %v, failed %d)", res.Sent, res.Accepted, messages, res.RejectedBy, res.Failed)
+			}
+			if res.Delivered != messages*perMessage || res.Lost != 0 || res.Duplicates != 0 || res.Refused != 0 || res.Malformed != 0 {
+				t.Errorf("delivered %d of %d, lost %d, duplicates %d, refused %d, malformed %d",
+					res.Delivered, messages*perMessage, res.Lost, res.Duplicates, res.Refused, res.Malformed)
+			}
+		})
+	}
+}
+
+func TestGroupConfig(t *testing.T) {
+	base := loadgen.Config{URL: "ws://127.0.0.1:1/v1/ws", Codes: noCodes{}, Clients: 6, Messages: 1}
+	for _, tt := range []struct {
+		name string
+		edit func(*loadgen.Config)
+	}{
+		{"group of one", func(c *loadgen.Config) { c.GroupSize = 1 }},
+		{"uneven groups", func(c *loadgen.Config) { c.GroupSize = 4 }},
+		{"devices without groups", func(c *loadgen.Config) { c.Devices = 2 }},
+		{"too many devices", func(c *loadgen.Config) { c.GroupSize = 3; c.Devices = 17 }},
+		{"group over the relay's limit", func(c *loadgen.Config) { c.Clients = 2050; c.GroupSize = 1025 }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base
+			tt.edit(&c)
+			if err := c.Validate(); err == nil {
+				t.Error("accepted")
+			}
+		})
+	}
+	c := base
+	c.GroupSize, c.Devices = 3, 2
+	if err := c.Validate(); err != nil {
+		t.Errorf("groups of 3 with 2 devices: %v", err)
 	}
 }

@@ -130,13 +130,16 @@ type RelayStats struct {
 	Batches       float64 // router batches
 	BatchSeconds  float64 // their total duration
 	Routed        float64 // inbox records the router appended
+	// CPUSeconds is the relay process's CPU time: with a relay in this
+	// process, the bench's own clients are in it too.
+	CPUSeconds float64
 }
 
 var relayStatNames = []string{
 	"mutual_gateway_append_seconds_count", "mutual_gateway_append_seconds_sum",
 	"mutual_gateway_accepted_total",
 	"mutual_router_batch_seconds_count", "mutual_router_batch_seconds_sum",
-	"mutual_router_routed_total",
+	"mutual_router_routed_total", "process_cpu_seconds_total",
 }
 
 // ScrapeRelayStats reads RelayStats from a relay's /metrics page.
@@ -160,6 +163,7 @@ func ScrapeRelayStats(ctx context.Context, client *http.Client, metricsURL strin
 	return RelayStats{
 		Appends: m[relayStatNames[0]], AppendSeconds: m[relayStatNames[1]], Accepted: m[relayStatNames[2]],
 		Batches: m[relayStatNames[3]], BatchSeconds: m[relayStatNames[4]], Routed: m[relayStatNames[5]],
+		CPUSeconds: m[relayStatNames[6]],
 	}, nil
 }
 
@@ -169,6 +173,7 @@ func (s RelayStats) sub(earlier RelayStats) RelayStats {
 		Appends: s.Appends - earlier.Appends, AppendSeconds: s.AppendSeconds - earlier.AppendSeconds,
 		Accepted: s.Accepted - earlier.Accepted, Batches: s.Batches - earlier.Batches,
 		BatchSeconds: s.BatchSeconds - earlier.BatchSeconds, Routed: s.Routed - earlier.Routed,
+		CPUSeconds: s.CPUSeconds - earlier.CPUSeconds,
 	}
 }
 
@@ -180,7 +185,8 @@ func (s RelayStats) String() string {
 		}
 		return a / b
 	}
-	return fmt.Sprintf("in: %.0f appends of %.1f messages, %s mean; router: %.0f batches of %.1f records, %s mean",
+	return fmt.Sprintf("in: %.0f appends of %.1f messages, %s mean; router: %.0f batches of %.1f records, %s mean; cpu %.2fs",
 		s.Appends, per(s.Accepted, s.Appends), FormatDuration(time.Duration(per(s.AppendSeconds, s.Appends)*float64(time.Second))),
-		s.Batches, per(s.Routed, s.Batches), FormatDuration(time.Duration(per(s.BatchSeconds, s.Batches)*float64(time.Second))))
+		s.Batches, per(s.Routed, s.Batches), FormatDuration(time.Duration(per(s.BatchSeconds, s.Batches)*float64(time.Second))),
+		s.CPUSeconds)
 }

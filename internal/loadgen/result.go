@@ -14,6 +14,12 @@ import (
 // Result is what a run measured.
 type Result struct {
 	Clients int
+	// GroupSize is Config.GroupSize: with groups, each message sent is
+	// delivered GroupSize-1 times, and Delivered, Lost and Rate count
+	// deliveries.
+	GroupSize int
+	// Devices is how many devices each account signed in.
+	Devices int
 	// Payload says how payloads crossed the relay: end-to-end encrypted,
 	// opaque, or through Config.NewEncoder.
 	Payload string
@@ -115,6 +121,11 @@ func (r *Result) Summary() string {
 func (r *Result) WriteReport(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "clients       %d\n", r.Clients)
+	if r.GroupSize > 0 {
+		d := max(r.Devices, 1)
+		fmt.Fprintf(&b, "groups        %d of %d members with %d devices each; each message is delivered to %d devices\n",
+			r.Clients/r.GroupSize, r.GroupSize, d, (r.GroupSize-1)*d+d-1)
+	}
 	if r.Payload != "" {
 		fmt.Fprintf(&b, "payload       %s\n", r.Payload)
 	}

@@ -31,6 +31,13 @@ type client struct {
 	e2e  *E2E    // with end-to-end encryption: enc, made before registering
 	peer *client // the client this one sends to
 	conv wire.ConversationID
+	// members: with Config.GroupSize, the clients of this client's group
+	// (itself included), and conv is the group's ID.
+	members []*client
+	// devices: with Config.Devices, the account's other devices, which
+	// receive what the account's members send and its own copies; they
+	// send nothing.
+	devices []*client
 	// plain: registers with a minimal key set, never encrypts (the
 	// flooding account and its recipients).
 	plain bool
@@ -79,7 +86,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	cfg.setDefaults()
 	r := &run{cfg: cfg, rejectedBy: make(map[wire.Code]int64)}
-	res := &Result{Clients: cfg.Clients, RejectedBy: r.rejectedBy, Payload: payloadMode(cfg)}
+	res := &Result{Clients: cfg.Clients, GroupSize: cfg.GroupSize, Devices: cfg.devices(), RejectedBy: r.rejectedBy, Payload: payloadMode(cfg)}
 	defer r.closeAll()
 	start := time.Now()
 	if err := r.setup(ctx, res); err != nil {
@@ -95,6 +102,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 // payloadMode describes how cfg's payloads cross the relay.
 func payloadMode(cfg Config) string {
 	switch {
+	case cfg.e2e() && cfg.GroupSize > 0:
+		padded, _ := padding.Size(cfg.Size) // Validate checked the size
+		return fmt.Sprintf("end-to-end encrypted (Sender Keys, %d bytes padded to %d)", cfg.Size, padded)
 	case cfg.e2e():
 		padded, _ := padding.Size(cfg.Size) // Validate checked the size
 		return fmt.Sprintf("end-to-end encrypted (PQXDH sessions, %d bytes padded to %d)", cfg.Size, padded)
@@ -108,7 +118,7 @@ func payloadMode(cfg Config) string {
 // deliveries and fills in res.
 func (r *run) measure(ctx context.Context, res *Result) error {
 	var receivers sync.WaitGroup
-	for _, c := range r.clients {
+	for _, c := range r.all() {
 		receivers.Add(1)
 		go func() {
 			defer receivers.Done()
@@ -191,9 +201,18 @@ func (r *run) setup(ctx context.Context, res *Result) error {
 		}
 		c.conv = wire.ConversationID(wire.NewMessageID())
 	}
+	if r.cfg.GroupSize > 0 {
+		for i, c := range r.clients {
+			c.members = r.groupOf(i)
+			c.conv = c.members[0].conv
+		}
+	}
 
 	start := time.Now()
 	if err := r.forEach(ctx, r.register); err != nil {
+		return err
+	}
+	if err := r.forEach(ctx, r.registerDevices); err != nil {
 		return err
 	}
 	fmt.Fprintf(r.cfg.Progress, "bench: %d clients registered in %s\n", n, FormatDuration(time.Since(start)))
@@ -219,10 +238,25 @@ func (r *run) setup(ctx context.Context, res *Result) error {
 		res.HaveMemory = true
 		res.MemoryNote = r.cfg.MemoryNote
 	}
-	if err := r.forEach(ctx, r.introduce); err != nil {
+	if err := r.forEach(ctx, r.connectDevices); err != nil {
+		return err
+	}
+	if r.cfg.GroupSize > 0 {
+		if err := r.forEach(ctx, r.createGroup); err != nil {
+			return err
+		}
+		if err := r.forEach(ctx, r.joinGroup); err != nil {
+			return err
+		}
+		fmt.Fprintf(r.cfg.Progress, "bench: %d groups of %d made\n", (n+r.cfg.GroupSize-1)/r.cfg.GroupSize, r.cfg.GroupSize)
+	} else if err := r.forEach(ctx, r.introduce); err != nil {
 		return err
 	}
 	switch {
+	case r.cfg.e2e() && r.cfg.GroupSize > 0:
+		if err := r.distributeSenderKeys(); err != nil {
+			return err
+		}
 	case r.cfg.e2e():
 		start = time.Now()
 		if err := r.forEach(ctx, r.startSession); err != nil {
@@ -240,7 +274,7 @@ func (r *run) setup(ctx context.Context, res *Result) error {
 			c.enc = r.cfg.NewEncoder(c.self)
 		}
 	default:
-		for _, c := range r.clients {
+		for _, c := range r.all() {
 			c.enc = Opaque{}
 		}
 	}
@@ -540,11 +574,15 @@ func (r *run) sender(ctx context.Context, c *client, tokens <-chan struct{}) {
 			continue
 		}
 		id := wire.NewMessageID()
-		sctx, cancel := context.WithTimeout(ctx, r.cfg.SendTimeout)
-		reply, err := c.conn.Request(sctx, &wire.Send{
+		send := &wire.Send{
 			MessageID: id, Conversation: c.conv, Kind: wire.KindMessage,
 			Recipients: []wire.Recipient{{User: to.User, Device: to.Device, Ciphertext: data}},
-		})
+		}
+		if c.members != nil {
+			send = groupSend(c, id, data)
+		}
+		sctx, cancel := context.WithTimeout(ctx, r.cfg.SendTimeout)
+		reply, err := c.conn.Request(sctx, send)
 		cancel()
 		now := r.since()
 		storeMax(&r.lastAnswer, int64(now))
@@ -597,8 +635,11 @@ func (r *run) receive(ctx context.Context, c *client) {
 
 func (r *run) handle(c *client, d *wire.Deliver) {
 	env := &d.Envelope
+	data := env.Ciphertext
 	switch env.Kind {
 	case wire.KindMessage:
+	case wire.KindGroup:
+		data = env.Shared
 	case wire.KindRejected:
 		r.refused.Add(1)
 		return
@@ -606,7 +647,7 @@ func (r *run) handle(c *client, d *wire.Deliver) {
 		r.bad.Add(1)
 		return
 	}
-	plain, err := c.enc.Decode(Peer{User: env.Sender, Device: env.SenderDevice}, env.Ciphertext)
+	plain, err := c.enc.Decode(Peer{User: env.Sender, Device: env.SenderDevice}, data)
 	if err != nil {
 		r.bad.Add(1)
 		return
@@ -638,7 +679,7 @@ func (r *run) drain(ctx context.Context) error {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if r.delivered.Load() >= r.accepted.Load() && r.lost() == 0 {
+		if r.delivered.Load() >= r.accepted.Load()*r.fanOut() && r.lost() == 0 {
 			return nil
 		}
 		select {
@@ -651,25 +692,41 @@ func (r *run) drain(ctx context.Context) error {
 	}
 }
 
-// lost counts the accepted messages their recipient has not received.
+// lost counts the deliveries of accepted messages their recipients have
+// not received: one per message, or with groups one per other member.
 func (r *run) lost() int64 {
 	var n int64
 	for _, c := range r.clients {
-		c.sendMu.Lock()
-		c.peer.recvMu.Lock()
-		for _, id := range c.accepted {
-			if _, ok := c.peer.seen[id]; !ok {
-				n++
-			}
+		to := []*client{c.peer}
+		if c.members != nil {
+			to = recipients(c)
 		}
-		c.peer.recvMu.Unlock()
+		c.sendMu.Lock()
+		for _, p := range to {
+			p.recvMu.Lock()
+			for _, id := range c.accepted {
+				if _, ok := p.seen[id]; !ok {
+					n++
+				}
+			}
+			p.recvMu.Unlock()
+		}
 		c.sendMu.Unlock()
 	}
 	return n
 }
 
+// fanOut is how many deliveries each message makes.
+func (r *run) fanOut() int64 {
+	if r.cfg.GroupSize > 0 {
+		d := int64(r.cfg.devices())
+		return int64(r.cfg.GroupSize-1)*d + d - 1
+	}
+	return 1
+}
+
 func (r *run) closeAll() {
-	for _, c := range r.clients {
+	for _, c := range r.all() {
 		if c.conn != nil {
 			c.conn.Close()
 		}
@@ -683,7 +740,7 @@ func (r *run) fill(res *Result) {
 	res.Lost = r.lost()
 	res.Elapsed = time.Duration(max(r.lastDelivery.Load(), r.lastAnswer.Load()))
 	var lat, acc []time.Duration
-	for _, c := range r.clients {
+	for _, c := range r.all() {
 		lat = append(lat, c.latency...)
 		acc = append(acc, c.acceptLat...)
 	}
