@@ -48,7 +48,7 @@ func TestQuotaFlags(t *testing.T) {
 		return c
 	}
 	c := parse()
-	if c.Quota.BytesPerDay != 256<<20 || c.Quota.MessagesPerDay != 100_000 || c.Quota.ByteRate != 256<<10 || c.Quota.ByteBurst != 4<<20 || c.Quota.ReadRate != 1<<20 || c.MinFreeBytes != 1<<30 || c.MinFreePercent != 2 {
+	if c.Quota.BytesPerDay != 256<<20 || c.Quota.MessagesPerDay != 100_000 || c.Quota.ByteRate != 256<<10 || c.Quota.ByteBurst != 16<<20 || c.Quota.ReadRate != 1<<20 || c.MinFreeBytes != 1<<30 || c.MinFreePercent != 2 {
 		t.Errorf("defaults: %+v, free %d %v", c.Quota, c.MinFreeBytes, c.MinFreePercent)
 	}
 	c = parse("--quota-bytes-day", "0", "--quota-rate", "0", "--quota-messages-day", "0", "--quota-read-rate", "0", "--min-free-disk", "0", "--min-free-disk-percent", "0")

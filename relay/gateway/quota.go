@@ -21,12 +21,12 @@ type Quota struct {
 	MessagesPerDay int64   // Sends stored a day; 100,000
 	BytesPerDay    int64   // ciphertext bytes stored a day; 256 MiB
 	ByteRate       float64 // ciphertext bytes a second, sustained; 256 KiB
-	ByteBurst      int64   // ciphertext bytes at once; 4 MiB (a Send is at most 512 KiB)
+	ByteBurst      int64   // ciphertext bytes at once; 16 MiB (the longest text to a full group, stored once per member)
 
 	// ReadRate and ReadBurst bound the ciphertext bytes of every Send an
 	// account's connections are read, stored or refused: past them the
 	// gateway reads that account's connections no faster (see
-	// throttle). Defaults 1 MiB a second and 8 MiB.
+	// throttle). Defaults 1 MiB a second and 16 MiB.
 	ReadRate  float64
 	ReadBurst int64
 }
@@ -36,9 +36,9 @@ const (
 	DefaultMessagesPerDay = 100_000
 	DefaultBytesPerDay    = 256 << 20
 	DefaultByteRate       = 256 << 10
-	DefaultByteBurst      = 4 << 20
+	DefaultByteBurst      = 16 << 20
 	DefaultReadRate       = 1 << 20
-	DefaultReadBurst      = 8 << 20
+	DefaultReadBurst      = 16 << 20
 )
 
 func (q *Quota) setDefaults() {
