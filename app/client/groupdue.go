@@ -85,7 +85,7 @@ func (c *Client) leave(ctx context.Context, conn *transport.Conn, group wire.Con
 	if err != nil && !(errors.As(err, &we) && (we.Code == wire.CodeNotFound || we.Code == wire.CodeForbidden)) {
 		return err
 	}
-	return c.update(ctx, func(ts *txState) error {
+	err = c.update(ctx, func(ts *txState) error {
 		g, err := loadGroup(ts.tx, group)
 		if err != nil {
 			return err
@@ -98,6 +98,11 @@ func (c *Client) leave(ctx context.Context, conn *transport.Conn, group wire.Con
 		}
 		return c.leftGroup(ts, group)
 	})
+	if err != nil {
+		return err
+	}
+	c.emit(GroupChanged{Group: group})
+	return nil
 }
 
 // giveUpJoin ends a join the relay refused (the invitation was

@@ -589,11 +589,35 @@ func (c *Client) noteGroupReceipt(ts *txState, group wire.ConversationID, member
 }
 
 // settleGroupMessage moves this account's message id to the group
-// forward to the state every member it went to has reached.
+// forward to the state every member it went to has reached (once the
+// relay has taken it), and reports it (MessageStateChanged) whether or
+// not its state moved: how far a member has got (ReadBy) changed.
 func (c *Client) settleGroupMessage(ts *txState, group wire.ConversationID, id wire.MessageID, r *received) error {
 	me := c.me()
+	m, err := c.loadMessage(ts.tx, me.User, id)
+	if m == nil || err != nil || m.Conversation != group || !m.Outgoing {
+		return err
+	}
+	least, err := reached(ts.tx, id)
+	if err != nil {
+		return err
+	}
+	if rank(least) > rank(m.State) && !unsent(m.State) {
+		was := m.State
+		m.State, m.Failure = least, 0
+		if err := c.putMessage(ts.tx, m, was); err != nil {
+			return err
+		}
+	}
+	r.events = append(r.events, MessageStateChanged{Message: *m})
+	return nil
+}
+
+// reached is the state every member a message of this account went to
+// has reached (StateSent, delivered or read); 0 when it went to nobody.
+func reached(tx store.Tx, id wire.MessageID) (MessageState, error) {
 	least, rows := StateRead, 0
-	err := ts.tx.Scan(bGroupReceipts, id[:], func(_, v []byte) error {
+	err := tx.Scan(bGroupReceipts, id[:], func(_, v []byte) error {
 		row, err := parseReceiptRecord(v)
 		if err != nil {
 			return err
@@ -604,17 +628,10 @@ func (c *Client) settleGroupMessage(ts *txState, group wire.ConversationID, id w
 		}
 		return nil
 	})
-	if err != nil || rows == 0 {
-		return err
+	if rows == 0 {
+		return 0, err
 	}
-	m, err := c.loadMessage(ts.tx, me.User, id)
-	if m == nil || err != nil || m.Conversation != group || !m.Outgoing || rank(least) <= rank(m.State) || unsent(m.State) {
-		return err
-	}
-	was := m.State
-	m.State, m.Failure = least, 0
-	r.events = append(r.events, MessageStateChanged{Message: *m})
-	return c.putMessage(ts.tx, m, was)
+	return least, err
 }
 
 // groupRejection applies the relay's refusal of a group message for one

@@ -147,7 +147,9 @@ func (c *Client) prepareGroup(ctx context.Context, conn *transport.Conn, e *outb
 		}
 	}
 	var out outcome
+	nobody := false
 	err = c.update(ctx, func(ts *txState) error {
+		nobody = false
 		cur, err := loadEntry(ts.tx, e.seq)
 		if err != nil {
 			return err
@@ -165,10 +167,8 @@ func (c *Client) prepareGroup(ctx context.Context, conn *transport.Conn, e *outb
 			}
 		}
 		if len(targets) == 0 {
-			// Nobody else to send to (no member has joined yet, and this
-			// account has no other device): nothing goes.
-			out = outcomeDone
-			return ts.tx.Delete(bOutbox, seqKey(e.seq))
+			nobody = true // (no member has joined yet, and this account has no other device)
+			return nil
 		}
 		plans, pout, err := c.planAll(ctx, ts, e, bundles, targets)
 		if err != nil || pout == outcomeHeld {
@@ -190,7 +190,17 @@ func (c *Client) prepareGroup(ctx context.Context, conn *transport.Conn, e *outb
 		if err := putSenderKey(ts.tx, e.Group, me.User, me.Device, own); err != nil {
 			return err
 		}
-		if err := c.sealGroup(ctx, ts, e, g, chain, plans, &e.Recipients); err != nil {
+		if err := c.sealGroup(ctx, ts, e, g, chain, plans, &e.Recipients, false); err != nil {
+			return err
+		}
+		if frameSize(groupSend(e)) > wire.MaxFrameSize {
+			// The own parts go ahead, in Sends that must give every
+			// device they name a part.
+			if err := c.fillParts(ctx, ts, e); err != nil {
+				return err
+			}
+		}
+		if err := c.noteRecipients(ts.tx, e); err != nil {
 			return err
 		}
 		out = outcomeReady
@@ -198,6 +208,14 @@ func (c *Client) prepareGroup(ctx context.Context, conn *transport.Conn, e *outb
 	})
 	if err != nil {
 		return c.sealFailed(ctx, e, err)
+	}
+	if nobody {
+		// Nobody else to send to: nothing goes, and a text is as sent
+		// as it can be.
+		if err := c.accepted(ctx, e, &wire.Accepted{MessageID: e.MessageID}); err != nil {
+			return 0, err
+		}
+		return outcomeDone, nil
 	}
 	return out, nil
 }
@@ -243,9 +261,9 @@ func (c *Client) planAll(ctx context.Context, ts *txState, e *outboxEntry, bundl
 }
 
 // sealGroup carries out the plans for a group entry: sessions first, then
-// each device's entry in rs, with its own part when it needs one
-// (groupPart).
-func (c *Client) sealGroup(ctx context.Context, ts *txState, e *outboxEntry, g *groupRecord, chain uint32, plans []*sealPlan, rs *[]wire.Recipient) error {
+// each device's entry in rs, with its own part when it needs one, or
+// always when must (groupPart).
+func (c *Client) sealGroup(ctx context.Context, ts *txState, e *outboxEntry, g *groupRecord, chain uint32, plans []*sealPlan, rs *[]wire.Recipient, must bool) error {
 	a, err := mustAccount(ts.tx)
 	if err != nil {
 		return err
@@ -257,7 +275,7 @@ func (c *Client) sealGroup(ctx context.Context, ts *txState, e *outboxEntry, g *
 			}
 		}
 		for _, d := range p.need {
-			part, err := c.groupPart(ctx, ts, e, g, chain, a.ProfileName, p.user, d)
+			part, err := c.groupPart(ctx, ts, e, g, chain, a.ProfileName, p.user, d, must)
 			if err != nil {
 				return err
 			}
@@ -268,12 +286,13 @@ func (c *Client) sealGroup(ctx context.Context, ts *txState, e *outboxEntry, g *
 }
 
 // groupPart is device d of u's own part of a group entry: nil when it
-// holds this device's sender key of chain already and is due no secrets;
-// otherwise a content of kind senderKey (the distribution message when
-// it lacks the key, the group's secrets it may hold when the entry gives
-// them or it gets its first key, this account's profile name) encrypted
-// for it alone. The device is noted as holding the key.
-func (c *Client) groupPart(ctx context.Context, ts *txState, e *outboxEntry, g *groupRecord, chain uint32, name string, u wire.UserID, d wire.DeviceID) ([]byte, error) {
+// holds this device's sender key of chain already, is due no secrets and
+// need not have a part (must); otherwise a content of kind senderKey (the
+// distribution message when it lacks the key, the group's secrets it may
+// hold when the entry gives them or it gets its first key, this
+// account's profile name) encrypted for it alone. The device is noted as
+// holding the key.
+func (c *Client) groupPart(ctx context.Context, ts *txState, e *outboxEntry, g *groupRecord, chain uint32, name string, u wire.UserID, d wire.DeviceID, must bool) ([]byte, error) {
 	me := c.me()
 	held, err := holds(ts.tx, e.Group, u, d, chain)
 	if err != nil {
@@ -284,7 +303,7 @@ func (c *Client) groupPart(ctx context.Context, ts *txState, e *outboxEntry, g *
 		sec = g.State.entitled(g.Secrets, u)
 	}
 	give := (e.Secrets || !held) && !sec.empty()
-	if held && !give {
+	if held && !give && !must {
 		return nil, nil
 	}
 	m := &content{Kind: kindSenderKey, Group: e.Group, SentAt: ts.now, Name: name}
@@ -308,6 +327,37 @@ func (c *Client) groupPart(ctx context.Context, ts *txState, e *outboxEntry, g *
 	return appendCiphertext(nil, ct), nil
 }
 
+// fillParts gives a part (this account's name alone) to every device of
+// e without one whose user has a device with one: such users' devices go
+// in pre-sends, where each device named must have a part.
+func (c *Client) fillParts(ctx context.Context, ts *txState, e *outboxEntry) error {
+	a, err := mustAccount(ts.tx)
+	if err != nil {
+		return err
+	}
+	with := map[wire.UserID]bool{}
+	for _, r := range e.Recipients {
+		if len(r.Ciphertext) > 0 {
+			with[r.User] = true
+		}
+	}
+	for i, r := range e.Recipients {
+		if len(r.Ciphertext) > 0 || !with[r.User] {
+			continue
+		}
+		padded, err := sealContent(&content{Kind: kindSenderKey, Group: e.Group, SentAt: ts.now, Name: a.ProfileName})
+		if err != nil {
+			return err
+		}
+		ct, err := ts.sessions.Encrypt(ctx, sessionAddress(r.User, r.Device), padded)
+		if err != nil {
+			return fmt.Errorf("encrypt for device %d: %w", r.Device, err)
+		}
+		e.Recipients[i].Ciphertext = appendCiphertext(nil, ct)
+	}
+	return nil
+}
+
 // ownJoin reports whether e is this account's own joining of its group,
 // which goes to every member on the list.
 func (c *Client) ownJoin(e *outboxEntry) bool {
@@ -327,8 +377,9 @@ func frameSize(s *wire.Send) int { return len(wire.Encode(wire.Frame{ID: 1 << 62
 
 // commitGroupEntry stores a sealed group entry. If it does not fit one
 // frame, the devices' own parts move to pre-sends (each user's devices
-// together, as a Send must name every device of a user), which go first,
-// and the entry keeps every device with an empty part.
+// together, as a Send must name every device of a user; fillParts gave
+// each a part), which go first, and the entry keeps every device with an
+// empty part.
 func commitGroupEntry(tx store.Tx, e *outboxEntry) error {
 	e.Encrypted = true
 	if frameSize(groupSend(e)) <= wire.MaxFrameSize {
@@ -506,7 +557,7 @@ func (c *Client) fixGroupDevices(ctx context.Context, conn *transport.Conn, e *o
 			if err != nil {
 				return err
 			}
-			if err := c.sealGroup(ctx, ts, e, g, dm.ChainID, []*sealPlan{p}, rs); err != nil {
+			if err := c.sealGroup(ctx, ts, e, g, dm.ChainID, []*sealPlan{p}, rs, len(e.Pre) > 0); err != nil {
 				return err
 			}
 			out = outcomeReady
@@ -548,26 +599,54 @@ func inFlight(e *outboxEntry) *[]wire.Recipient {
 	return &e.Recipients
 }
 
-// groupAccepted records, in the transaction of the relay's Accepted of a
-// group entry, that its recipients' device lists are settled and, for a
-// text, that each member it went to has it (StateSent) until their
-// receipts say more.
-func (c *Client) groupAccepted(tx store.Tx, e *outboxEntry, m *Message) error {
-	me := c.me()
-	var users []wire.UserID
-	for _, r := range e.Recipients {
-		if r.User != me.User && !slices.Contains(users, r.User) {
-			users = append(users, r.User)
-		}
+// markRecipientsListed records, in the transaction of the relay's
+// Accepted of an entry, that the device lists of the users it named are
+// settled (the relay checked that it named each one's every device).
+func markRecipientsListed(tx store.Tx, e *outboxEntry, self wire.UserID) error {
+	if !e.inGroup() {
+		return markListed(tx, e.Peer)
 	}
-	for _, u := range users {
-		if err := markListed(tx, u); err != nil {
-			return err
-		}
-		if m == nil || !e.shared() {
+	for i, r := range e.Recipients {
+		if r.User == self || slices.ContainsFunc(e.Recipients[:i], func(x wire.Recipient) bool { return x.User == r.User }) {
 			continue
 		}
-		if err := tx.Put(bGroupReceipts, groupReceiptKey(m.ID, u), (&receiptRecord{State: StateSent}).marshal()); err != nil {
+		if err := markListed(tx, r.User); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settleAccepted moves a group text the relay has just taken (m, now
+// Sent) on to what the members' receipts, which may have come first, say.
+func settleAccepted(tx store.Tx, m *Message) error {
+	least, err := reached(tx, m.ID)
+	if err == nil && rank(least) > rank(m.State) {
+		m.State = least
+	}
+	return err
+}
+
+// noteRecipients records, in the transaction that seals a group text,
+// that each member it goes to has it (StateSent) until their receipts
+// say more (ReadBy): before it goes, as their receipts may come back
+// before the relay's Accepted.
+func (c *Client) noteRecipients(tx store.Tx, e *outboxEntry) error {
+	if e.ContentKind != kindText {
+		return nil
+	}
+	me := c.me()
+	for _, r := range e.Recipients {
+		if r.User == me.User {
+			continue
+		}
+		k := groupReceiptKey(e.MessageID, r.User)
+		if _, err := tx.Get(bGroupReceipts, k); err == nil {
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := tx.Put(bGroupReceipts, k, (&receiptRecord{State: StateSent}).marshal()); err != nil {
 			return err
 		}
 	}

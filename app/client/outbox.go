@@ -419,9 +419,13 @@ func (c *Client) deliver(ctx context.Context, conn *transport.Conn, e *outboxEnt
 				return out, err
 			}
 		}
-		reply, err := conn.Request(ctx, &wire.Send{
+		send := &wire.Send{
 			MessageID: e.MessageID, Conversation: e.Conversation, Kind: e.Kind, Recipients: e.Recipients, Shared: e.Shared,
-		})
+		}
+		if c.beforeSend != nil {
+			c.beforeSend(send)
+		}
+		reply, err := conn.Request(ctx, send)
 		if err != nil {
 			var we *wire.Error
 			if !errors.As(err, &we) {
@@ -999,11 +1003,7 @@ func (c *Client) accepted(ctx context.Context, e *outboxEntry, a *wire.Accepted)
 		}
 		// The relay checked that the entry named every device of the
 		// peer (of every member): their device lists are settled.
-		if e.shared() {
-			if err := c.groupAccepted(tx, e, m); err != nil {
-				return err
-			}
-		} else if err := markListed(tx, e.Peer); err != nil {
+		if err := markRecipientsListed(tx, e, me.User); err != nil {
 			return err
 		}
 		// The router's refusal of this very request can be stored before
@@ -1025,6 +1025,11 @@ func (c *Client) accepted(ctx context.Context, e *outboxEntry, a *wire.Accepted)
 		m.ServerTime = fromMS(a.ServerTimeMS)
 		if unsent(m.State) {
 			m.State = StateSent
+		}
+		if e.shared() {
+			if err := settleAccepted(tx, m); err != nil {
+				return err
+			}
 		}
 		changed = m
 		return c.putMessage(tx, m, was)
