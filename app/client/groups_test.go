@@ -418,3 +418,67 @@ func TestGroupOfflineAndRestart(t *testing.T) {
 	ben.sendGroup(g.ID, "after the restart")
 	ann.waitGroupText(g.ID, "after the restart")
 }
+
+// TestGroupAddMembers: an admin lets every member add; a member adds
+// someone who is not their contact, whose invitation waits until they
+// accept; roles change, and a member made member only again, or once
+// members may no longer add, can no longer change the list.
+func TestGroupAddMembers(t *testing.T) {
+	r := startRelay(t)
+	ann := r.newDevice("ann", "email:ann@example.org")
+	ben := r.newDevice("ben", "email:ben@example.org")
+	dan := r.newDevice("dan", "email:dan@example.org")
+	eve := r.newDevice("eve", "email:eve@example.org")
+	befriend(t, ann, ben)
+	g := makeGroup(t, "Club", ann, ben)
+
+	if err := ben.c.AddMembers(ctxT(t), g.ID, dan.acct.User); !errors.Is(err, client.ErrNotAllowed) {
+		t.Fatalf("a member added someone: %v", err)
+	}
+	if err := ann.c.SetMembersCanAdd(ctxT(t), g.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	ben.waitGroup(g.ID, "members may add", func(g client.Group) bool { return g.MembersCanAdd })
+	if err := ben.c.AddMembers(ctxT(t), g.ID, dan.acct.User); err != nil {
+		t.Fatal(err)
+	}
+	inv := dan.waitGroup(g.ID, "ben's invitation", func(g client.Group) bool { return g.Status == client.GroupInvited })
+	if inv.InvitedBy != ben.acct.User || len(inv.Members) != 3 {
+		t.Fatalf("dan's invitation: %+v", inv)
+	}
+	if err := dan.c.AcceptGroup(ctxT(t), g.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*device{ann, ben, dan} {
+		d.waitGroup(g.ID, "dan joined", joinedAll(3))
+	}
+	dan.sendGroup(g.ID, "hello from dan")
+	ann.waitGroupText(g.ID, "hello from dan")
+	ben.waitGroupText(g.ID, "hello from dan")
+
+	// Roles: Ben made admin can remove; made member only again, he can
+	// no longer (his admins' secret is replaced).
+	if err := ann.c.SetAdmin(ctxT(t), g.ID, ben.acct.User, true); err != nil {
+		t.Fatal(err)
+	}
+	ben.waitGroup(g.ID, "ben an admin", func(g client.Group) bool { return g.Admin })
+	if err := ann.c.SetAdmin(ctxT(t), g.ID, ben.acct.User, false); err != nil {
+		t.Fatal(err)
+	}
+	ben.waitGroup(g.ID, "ben a member only", func(g client.Group) bool { return !g.Admin })
+	if err := ben.c.RemoveMember(ctxT(t), g.ID, dan.acct.User); !errors.Is(err, client.ErrNotAllowed) {
+		t.Fatalf("a member only removed someone: %v", err)
+	}
+	// Members may no longer add: Ben's adders' secret is replaced too.
+	if err := ann.c.SetMembersCanAdd(ctxT(t), g.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	ben.waitGroup(g.ID, "members may not add", func(g client.Group) bool { return !g.MembersCanAdd })
+	if err := ben.c.AddMembers(ctxT(t), g.ID, eve.acct.User); !errors.Is(err, client.ErrNotAllowed) {
+		t.Fatalf("a member added someone: %v", err)
+	}
+	if err := ann.c.AddMembers(ctxT(t), g.ID, eve.acct.User); err != nil {
+		t.Fatalf("the admin adds, with the new secret: %v", err)
+	}
+	eve.waitGroup(g.ID, "ann's invitation", func(g client.Group) bool { return g.Status == client.GroupInvited })
+}
