@@ -237,11 +237,19 @@ type Message struct {
 	// it failed (Retry): a record of a later attempt replaces any record
 	// of an earlier one, whatever their states.
 	Attempt uint32
+	// Author is who wrote a message of a group (this account's user when
+	// Outgoing); zero in a 1:1 conversation, where Peer says it.
+	Author wire.UserID
+	// Event is set on a group's system lines ("Ann added Ben"), which
+	// have no Text.
+	Event *GroupEvent
 }
 
-// Chat is the summary of a 1:1 conversation, as Chats lists it.
+// Chat is the summary of a conversation, as Chats lists it: a 1:1 chat
+// (Contact) or a group (Group non-nil).
 type Chat struct {
-	Contact  Contact   // the other person
+	Contact  Contact   // the other person; zero for a group
+	Group    *Group    // the group, for a group's chat
 	Last     *Message  // the newest message, nil if none
 	Unread   int       // received messages not yet marked read
 	Activity time.Time // of the newest message (or when the contact was added)
