@@ -23,7 +23,12 @@ echo "=== load generator"
 bin/mutual bench --clients "${BENCH_CLIENTS:-1000}" --messages "${BENCH_MESSAGES:-100000}"
 echo
 echo "=== groups: 1,000 accounts with 2 devices each, in groups of 10, 100 and 1,000"
+go test -run '^$' -bench GroupMessage -benchtime 50x ./internal/loadgen/
+# As fast as the relay answers (deliveries a second), then at a steady
+# rate well below it (latency of each message to every device).
 for size in 10 100 1000; do
 	echo "--- group size $size"
-	bin/mutual bench --clients 1000 --devices 2 --group-size "$size" --messages $((200000 / size))
+	bin/mutual bench --clients 1000 --devices 2 --group-size "$size" --messages $((200000 / size)) --opaque
+	bin/mutual bench --clients 1000 --devices 2 --group-size "$size" --messages $((20000 / size)) --rate $((4000 / size)) --opaque
+	bin/mutual bench --clients 1000 --devices 2 --group-size "$size" --messages $((20000 / size)) --rate $((4000 / size))
 done
