@@ -176,7 +176,8 @@ const authorColours = 8
 func authorColour(u wire.UserID) int {
 	h := fnv.New32a()
 	h.Write(u[:])
-	return int(h.Sum32() % authorColours)
+	// The high bits: FNV's low bits follow the input's low bits.
+	return int((h.Sum32() >> 16) % authorColours)
 }
 
 // authorClass is the class that gives an author's name their colour.
