@@ -38,7 +38,6 @@ func (p *newGroupPage) OnMount(ctx app.Context) {
 		}
 	})
 	p.load(ctx)
-	ctx.Defer(func(app.Context) { focusID("group-name") })
 }
 
 func (p *newGroupPage) load(ctx app.Context) {
