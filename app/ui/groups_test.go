@@ -608,3 +608,84 @@ func TestNewGroupView(t *testing.T) {
 		t.Errorf("a blocked contact is still chosen: %v", got)
 	}
 }
+
+// TestGroupChatFooter: the composer while this account is a member;
+// Join and Decline for an invitation; a note, and no composer, once it
+// has left or was removed.
+func TestGroupChatFooter(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		status   client.GroupStatus
+		composer bool
+		buttons  []string
+		note     string
+	}{
+		{"joined", client.GroupJoined, true, nil, ""},
+		{"invited", client.GroupInvited, false, []string{"#decline-group", "#join-group"}, ""},
+		{"left", client.GroupLeft, false, nil, "You left this group."},
+		{"removed", client.GroupRemoved, false, nil, "You were removed from this group."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := family()
+			g.Status, g.InvitedBy = tc.status, user(2)
+			c := &conversation{Group: g.ID.String(), conv: g.ID}
+			c.grp.group, c.grp.people = &g, groupPeople([]*client.Group{&g}, nil)
+			d := render(t, func() app.UI { return c.groupFooter() })
+			if got := len(d.all("textarea", "#composer")) == 1 && len(d.all("button", "#send")) == 1; got != tc.composer {
+				t.Errorf("composer %v, want %v", got, tc.composer)
+			}
+			for _, b := range tc.buttons {
+				if len(d.all("button", b)) != 1 {
+					t.Errorf("no %s", b)
+				}
+			}
+			if tc.status == client.GroupInvited && !strings.HasPrefix(text(d.one("#invitation")), "Ben added you to Family.") {
+				t.Errorf("the invitation says %q", text(d.one("#invitation")))
+			}
+			if tc.note != "" && !strings.HasPrefix(text(d.one("#group-gone")), tc.note) {
+				t.Errorf("the note says %q, want %q…", text(d.one("#group-gone")), tc.note)
+			}
+		})
+	}
+	g := family()
+	c := &conversation{Group: g.ID.String(), conv: g.ID}
+	c.grp.group = &g
+	d := render(t, func() app.UI { return c.groupHead() })
+	if text(d.one("#chat-title")) != "Family" || text(d.one("#group-members")) != "3 members" {
+		t.Errorf("the header says %q", text(d.root))
+	}
+	if got := attr(d.one("a", "#group-info"), "href"); got != groupInfoPath(g.ID) {
+		t.Errorf("the header's info goes to %q", got)
+	}
+}
+
+func TestShellGroupPages(t *testing.T) {
+	id := groupID(5).String()
+	for _, tc := range []struct {
+		path, view string
+		want       []string
+	}{
+		{"/new-group", "page", []string{"#new-group-form", "#create-group"}},
+		{"/group/" + id, "detail", []string{"#chat-filter", "#messages", "#chat-title", "#group-info", "#message-info"}},
+		{"/group/" + id + "/info", "page", []string{".group-info"}},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			s := testSession(t, true)
+			h := &shell{s: s, route: parseRoute(tc.path), status: s.Status()}
+			d := render(t, func() app.UI { return h.Render() })
+			if got := attr(d.one("#app"), "data-view"); got != tc.view {
+				t.Errorf("data-view %q, want %q", got, tc.view)
+			}
+			for _, sel := range tc.want {
+				if len(d.all(sel)) == 0 {
+					t.Errorf("no %s", sel)
+				}
+			}
+			k := &skeleton{route: parseRoute(tc.path)}
+			d = render(t, func() app.UI { return k.Render() })
+			if got := attr(d.one("#app"), "data-view"); got != tc.view {
+				t.Errorf("the skeleton's data-view %q, want %q", got, tc.view)
+			}
+		})
+	}
+}
