@@ -25,8 +25,12 @@ func TestHandlerFor(t *testing.T) {
 		{"read receipt", kindRead, true},
 		{"profile", kindProfile, true},
 		{"contacts sync", kindContacts, true},
+		{"group state (an invitation)", kindGroupState, true},
+		{"groups sync", kindGroups, true},
+		// A sender key is read within a group message only (groupreceive.go).
+		{"sender key", kindSenderKey, false},
 		{"no kind", 0, false},
-		{"next kind", kindContacts + 1, false},
+		{"next kind", kindGroups + 1, false},
 		{"a later kind", 99, false},
 		{"largest kind", 1<<32 - 1, false},
 	} {

@@ -23,13 +23,15 @@ import (
 //
 //	{1 user (the other person), 2 contact (a contact record; absent when
 //	 they are not a contact), 3 last sequence number given, 4 the message
-//	 at that sequence (a message record), 5 unread received messages}
+//	 at that sequence (a message record), 5 unread received messages,
+//	 6 a group's chat (no user: the group is in bGroups)}
 type chatRecord struct {
 	User    wire.UserID
 	Contact *Contact // nil when the user is not a contact (removed)
 	LastSeq uint64
 	Last    *Message // the message at LastSeq; nil if none
 	Unread  int
+	Group   bool
 }
 
 func (r *chatRecord) marshal() []byte {
@@ -43,6 +45,7 @@ func (r *chatRecord) marshal() []byte {
 		e.message(4, r.Last.marshal())
 	}
 	e.uint(5, uint64(r.Unread))
+	e.bool(6, r.Group)
 	return e.b
 }
 
@@ -68,10 +71,12 @@ func parseChat(b []byte, self wire.UserID) (*chatRecord, error) {
 				err = fmt.Errorf("%w: %d unread", errMalformed, n)
 			}
 			r.Unread = int(n)
+		case 6:
+			r.Group, err = f.bool()
 		}
 		return err
 	})
-	if err == nil && r.User.IsZero() {
+	if err == nil && r.User.IsZero() && !r.Group {
 		err = fmt.Errorf("%w: no user", errMalformed)
 	}
 	if err == nil && r.Contact != nil && r.Contact.User != r.User {
@@ -108,7 +113,7 @@ func (c *Client) chatFor(tx store.Tx, conv wire.ConversationID, peer wire.UserID
 }
 
 func putChat(tx store.Tx, conv wire.ConversationID, r *chatRecord) error {
-	if r.Contact == nil && r.LastSeq == 0 {
+	if r.Contact == nil && r.LastSeq == 0 && !r.Group {
 		return tx.Delete(bChats, conv[:]) // nothing left to sum up
 	}
 	return tx.Put(bChats, conv[:], r.marshal())
@@ -143,30 +148,44 @@ func messageTime(m *Message) time.Time {
 }
 
 // Chats lists the 1:1 conversations with allowed contacts and with
-// pending requests (Contact.State tells which), newest activity first:
-// Activity is when the newest message was accepted by the relay (or
-// written, while it is not yet), or when the contact was added if there
-// is no message. It reads one summary record per conversation, kept up
-// to date in the transactions that store messages, their states, reads
-// and contacts.
+// pending requests (Contact.State tells which), and the groups (Group
+// set: its Status tells an invitation from a membership), newest
+// activity first: Activity is when the newest message was accepted by
+// the relay (or written, while it is not yet), or when the contact was
+// added (this device learnt of the group) if there is no message. It
+// reads one summary record per conversation, kept up to date in the
+// transactions that store messages, their states, reads and contacts,
+// and a group's record for a group.
 func (c *Client) Chats(ctx context.Context) ([]Chat, error) {
 	me, err := c.registered()
 	if err != nil {
 		return nil, err
 	}
 	var out []Chat
+	type groupChatRecord struct {
+		id wire.ConversationID
+		r  *chatRecord
+	}
 	err = c.st.View(ctx, func(tx store.Tx) error {
+		out = out[:0]
+		var groups []groupChatRecord
 		hidden, err := readsHidden(tx)
 		if err != nil {
 			return err
 		}
-		return tx.Scan(bChats, nil, func(_, v []byte) error {
+		err = tx.Scan(bChats, nil, func(k, v []byte) error {
 			r, err := parseChat(v, me.User)
 			if err != nil {
 				return err
 			}
 			if r.Last != nil {
 				hideRead(r.Last, hidden)
+			}
+			if r.Group {
+				var conv wire.ConversationID
+				copy(conv[:], k)
+				groups = append(groups, groupChatRecord{conv, r})
+				return nil
 			}
 			if r.Contact == nil || (r.Contact.State != ContactAllowed && r.Contact.State != ContactRequest) {
 				return nil
@@ -178,6 +197,19 @@ func (c *Client) Chats(ctx context.Context) ([]Chat, error) {
 			out = append(out, ch)
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		for _, gc := range groups {
+			ch, ok, err := c.groupChat(tx, gc.id, gc.r)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, ch)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("chats: %w", err)
@@ -186,7 +218,7 @@ func (c *Client) Chats(ctx context.Context) ([]Chat, error) {
 		if n := b.Activity.Compare(a.Activity); n != 0 {
 			return n
 		}
-		return bytes.Compare(a.Contact.User[:], b.Contact.User[:])
+		return bytes.Compare(chatKey(a), chatKey(b))
 	})
 	return out, nil
 }

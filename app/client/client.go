@@ -57,6 +57,9 @@ type Client struct {
 	// afterLookup, set by tests only, runs after each Lookup of an
 	// address a contact gave, with the relay's answer.
 	afterLookup func(err error)
+	// beforeSend, set by tests only, runs before each Send of an outbox
+	// entry goes to the relay, with it.
+	beforeSend func(*wire.Send)
 }
 
 // self is the registered device: what never changes once Verify stored it.

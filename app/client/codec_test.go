@@ -291,7 +291,7 @@ func FuzzParseOutbox(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(e.Recipients) > wire.MaxRecipients {
+		if len(e.Recipients) > wire.MaxGroupRecipients {
 			t.Fatalf("%d recipients", len(e.Recipients))
 		}
 		if _, err := parseOutbox(e.marshal()); err != nil {

@@ -18,6 +18,9 @@ const (
 	kindRead          contentKind = 3 // read receipt
 	kindProfile       contentKind = 4 // the writer's profile (name)
 	kindContacts      contentKind = 5 // the writer's contacts, to the account's own devices
+	kindGroupState    contentKind = 6 // a group's state and a change to it
+	kindSenderKey     contentKind = 7 // the writer's sender key for a group (and group secrets), to one device
+	kindGroups        contentKind = 8 // the writer's groups, to the account's own devices
 	maxReceiptRefs                = 100
 	maxContentTextLen             = MaxText
 )
@@ -25,14 +28,15 @@ const (
 // content is the plaintext of every message, before padding:
 //
 //	Content {
-//	  1  kind        uint32   1 text, 2 delivery receipt, 3 read receipt, 4 profile
+//	  1  kind        uint32   1 text, 2 delivery receipt, 3 read receipt, 4 profile,
+//	                          5 contacts sync, 6 group state, 7 sender key, 8 groups sync
 //	  2  text        string   kind 1: UTF-8, at most MaxText bytes
 //	  3  sent_at_ms  sint64   the writer's clock, Unix milliseconds; kind 4:
 //	                 when the name was set, so that the newest wins
 //	  4  refs        repeated bytes (16 each): kinds 2 and 3, the message IDs acknowledged (at most 100)
 //	  5  peer        bytes (16): the other user of the 1:1 conversation, so
 //	                 that the writer's other devices file their copy
-//	  6  name        string   kind 4: the writer's profile name, UTF-8, at
+//	  6  name        string   kinds 4, 6 and 7: the writer's profile name, UTF-8, at
 //	                 most MaxProfileName bytes, no control characters,
 //	                 line separators or bidirectional controls; absent:
 //	                 no name
@@ -42,6 +46,16 @@ const (
 //	                 claim the receiver confirms with a Lookup (claims.go)
 //	  8  contacts    repeated SyncedContact: kind 5, at most
 //	                 maxSyncedContacts (sync.go)
+//	  9  group       bytes (16): the group a content of kinds 1, 2 and 3 sent
+//	                 within a group, and of kinds 6 and 7, belongs to
+//	  10 state       GroupState: kind 6, the group's state after the change
+//	                 (groupstate.go)
+//	  11 event       GroupEvent: kind 6, the change
+//	  12 secrets     GroupSecrets: kinds 6 and 7, the group's secrets the
+//	                 receiver may hold (sent to one account only)
+//	  13 sender key  bytes: kind 7, a SenderKeyDistributionMessage
+//	                 (crypto/senderkey)
+//	  14 groups      repeated SyncedGroup: kind 8 (groupsync.go)
 //	  15 version     uint32   1
 //	}
 //	SyncedContact {
@@ -54,7 +68,8 @@ const (
 // that later kinds (reactions) reach older clients harmlessly; clients
 // from before kind 4 ignore profiles so, and unknown fields are skipped.
 //
-// Each kind has its own file (text.go, receipt.go, profile.go, sync.go)
+// Each kind has its own file (text.go, receipt.go, profile.go, sync.go,
+// groupreceive.go, groupsync.go)
 // with what sends it and its contentHandler; handlerFor names the
 // handlers.
 type content struct {
@@ -66,6 +81,13 @@ type content struct {
 	Name     string
 	Address  string
 	Contacts []syncedContact
+
+	Group     wire.ConversationID
+	State     *groupState
+	Event     *GroupEvent
+	Secrets   *groupSecrets
+	SenderKey []byte
+	Groups    []syncedGroup
 }
 
 // contentHandler applies one decrypted content of its kind, in the
@@ -89,6 +111,10 @@ func handlerFor(k contentKind) contentHandler {
 		return (*Client).receiveProfile
 	case kindContacts:
 		return (*Client).receiveContacts
+	case kindGroupState:
+		return (*Client).receiveInvitation
+	case kindGroups:
+		return (*Client).receiveGroups
 	}
 	return nil
 }
@@ -106,6 +132,20 @@ func (m *content) marshal() []byte {
 	e.string(7, m.Address)
 	for i := range m.Contacts {
 		e.message(8, m.Contacts[i].marshal())
+	}
+	e.id(9, m.Group)
+	if m.State != nil {
+		e.message(10, m.State.marshal())
+	}
+	if m.Event != nil {
+		e.message(11, marshalEvent(m.Event))
+	}
+	if m.Secrets != nil {
+		e.message(12, m.Secrets.marshal())
+	}
+	e.bytes(13, m.SenderKey)
+	for i := range m.Groups {
+		e.message(14, m.Groups[i].marshal())
 	}
 	return e.b
 }
@@ -150,6 +190,30 @@ func parseContent(b []byte) (*content, error) {
 			var sc syncedContact
 			if sc, err = parseSyncedContact(f); err == nil {
 				m.Contacts = append(m.Contacts, sc)
+			}
+		case 9:
+			err = f.id((*[16]byte)(&m.Group))
+		case 10:
+			if err = f.wantBytes(); err == nil {
+				m.State, err = parseGroupState(f.b)
+			}
+		case 11:
+			if err = f.wantBytes(); err == nil {
+				m.Event, err = parseGroupEvent(f.b)
+			}
+		case 12:
+			if err = f.wantBytes(); err == nil {
+				m.Secrets, err = parseGroupSecrets(f.b)
+			}
+		case 13:
+			m.SenderKey, err = f.copyBytes(maxSenderKey)
+		case 14:
+			if len(m.Groups) == maxSyncedGroups {
+				return fmt.Errorf("%w: more than %d groups", errMalformed, maxSyncedGroups)
+			}
+			var sg syncedGroup
+			if sg, err = parseSyncedGroup(f); err == nil {
+				m.Groups = append(m.Groups, sg)
 			}
 		}
 		return err

@@ -137,6 +137,8 @@ func (c *Client) receive(ctx context.Context, ts *txState, d *wire.Deliver, r *r
 		return c.receiveRejection(ts, env, r)
 	case wire.KindMessage, wire.KindRequest:
 		return c.receiveMessage(ctx, ts, env, r)
+	case wire.KindGroup:
+		return c.receiveGroup(ctx, ts, env, r)
 	}
 	c.log.Debug("client: ignoring an envelope of unknown kind", "kind", env.Kind)
 	return nil
@@ -172,29 +174,12 @@ func (c *Client) receiveMessage(ctx context.Context, ts *txState, env *wire.Enve
 			return markSeen() // the relay should not have delivered it
 		}
 	}
-	undecryptable := func(err error) {
-		r.events = append(r.events, Undecryptable{Err: &DecryptError{From: env.Sender, Device: env.SenderDevice, MessageID: env.MessageID, Err: err}})
-	}
-	msg, err := parseCiphertext(env.Ciphertext)
-	var plaintext []byte
-	if err == nil {
-		j := ts.journal()
-		plaintext, err = ts.sessions.Decrypt(ctx, sessionAddress(env.Sender, env.SenderDevice), msg)
-		var se *storeError
-		if errors.As(err, &se) {
-			j.keep()
-			return err // not the message's fault: it is delivered again
-		}
-		if err != nil {
-			if uerr := j.undo(); uerr != nil {
-				return uerr
-			}
-		} else {
-			j.keep()
-		}
+	plaintext, err, fatal := c.decryptOwn(ctx, ts, env)
+	if fatal != nil {
+		return fatal
 	}
 	if err != nil {
-		undecryptable(err)
+		r.undecryptable(env, err)
 		return nil
 	}
 	if err := markSeen(); err != nil {
@@ -203,10 +188,42 @@ func (c *Client) receiveMessage(ctx context.Context, ts *txState, env *wire.Enve
 	cont, err := openContent(plaintext)
 	if err != nil {
 		// Authentic but unreadable: keep the ratchet step.
-		undecryptable(err)
+		r.undecryptable(env, err)
 		return nil
 	}
 	return c.apply(ts, env, ct, cont, r)
+}
+
+// undecryptable reports a message of env that could not be read.
+func (r *received) undecryptable(env *wire.Envelope, err error) {
+	r.events = append(r.events, Undecryptable{Err: &DecryptError{From: env.Sender, Device: env.SenderDevice, MessageID: env.MessageID, Err: err}})
+}
+
+// decryptOwn decrypts env's ciphertext for this device (its pairwise
+// session with the sender's device) under a journal: err says why the
+// message does not decrypt, and then what its decryption wrote is
+// undone; fatal is a failure of the store, after which the transaction
+// must be abandoned (the relay delivers the message again).
+func (c *Client) decryptOwn(ctx context.Context, ts *txState, env *wire.Envelope) (plaintext []byte, err, fatal error) {
+	msg, err := parseCiphertext(env.Ciphertext)
+	if err != nil {
+		return nil, err, nil
+	}
+	j := ts.journal()
+	plaintext, err = ts.sessions.Decrypt(ctx, sessionAddress(env.Sender, env.SenderDevice), msg)
+	var se *storeError
+	if errors.As(err, &se) {
+		j.keep()
+		return nil, nil, err // not the message's fault: it is delivered again
+	}
+	if err != nil {
+		if uerr := j.undo(); uerr != nil {
+			return nil, nil, uerr
+		}
+		return nil, err, nil
+	}
+	j.keep()
+	return plaintext, nil, nil
 }
 
 // parseCiphertext splits one device's ciphertext: a type byte (2
@@ -249,7 +266,7 @@ func (c *Client) apply(ts *txState, env *wire.Envelope, sender *Contact, m *cont
 	in := &incoming{env: env, content: m, peer: env.Sender, sender: sender}
 	if env.Sender == me.User {
 		in.fromSelf, in.peer, in.sender = true, m.Peer, nil
-		if (in.peer.IsZero() || in.peer == me.User) && m.Kind != kindContacts {
+		if (in.peer.IsZero() || in.peer == me.User) && m.Kind != kindContacts && m.Kind != kindGroups {
 			return nil
 		}
 	}
@@ -324,6 +341,12 @@ func (c *Client) receiveRejection(ts *txState, env *wire.Envelope, r *received) 
 	me := c.me()
 	if env.Sender != me.User {
 		return nil
+	}
+	if g, err := loadGroup(ts.tx, env.Conversation); g != nil || err != nil {
+		if err != nil {
+			return err
+		}
+		return c.groupRejection(ts, g, env, r)
 	}
 	if env.Code == wire.CodeNotAccepted && !env.Subject.IsZero() {
 		ct, err := getContact(ts.tx, me.User, env.Subject)

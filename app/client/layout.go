@@ -56,11 +56,38 @@ var (
 	bSeen = []byte("seen")
 	// outbox: sequence (8) → outboxEntry, in sending order.
 	bOutbox = []byte("outbox")
-	// receipts: user (16) || content kind (1) → outbox sequence (8) of
-	// the newest receipt entry of that kind to that user, which later
+	// receipts: user (16) || content kind (1) [|| group (16), for receipts
+	// within a group] → outbox sequence (8) of the newest receipt entry of
+	// that kind to that user, which later
 	// receipts join while it is not encrypted and has room
 	// (enqueueReceipt). Only a hint: the entry is checked before use.
 	bReceipts = []byte("receipts")
+
+	// groups: group ID (16) → groupRecord, what this device holds of a
+	// group (its state, this account's standing, the secrets it may hold).
+	bGroups = []byte("groups")
+	// senderkeys: group (16) || user (16) || device (4) →
+	// senderkey.Record: this device's own sender key for the group (under
+	// its own user and device), and every other member device's.
+	bSenderKeys = []byte("senderkeys")
+	// keyholders: group (16) || user (16) || device (4) → chain ID (4) of
+	// this device's sender key for the group that the device was given;
+	// a device whose entry names another chain (or none) is given the
+	// current one with the next message.
+	bKeyHolders = []byte("keyholders")
+	// grouppending: group (16) || server time (8) || sender (16) ||
+	// message ID (16) → pendingRecord, a group message kept until the
+	// sender key or the group it needs arrives (at most maxPending a group).
+	bGroupPending = []byte("grouppending")
+	// groupreceipts: message ID (16) || member (16) → receiptRecord, how
+	// far each member has got with a message this account wrote to a group.
+	bGroupReceipts = []byte("groupreceipts")
+	// membernames: user (16) → memberName, the profile name a group member
+	// gave (for members who are not contacts).
+	bMemberNames = []byte("membernames")
+	// groupdue: group (16) → dueRecord: a change of the relay's member
+	// list this device has still to make (joining, leaving).
+	bGroupDue = []byte("groupdue")
 
 	kAccount  = []byte("account")
 	kIdentity = []byte("identity")
@@ -94,4 +121,17 @@ func authoredKey(author wire.UserID, id wire.MessageID) []byte {
 
 func messageKey(conv wire.ConversationID, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(append(make([]byte, 0, 24), conv[:]...), seq)
+}
+
+func senderKeyKey(g wire.ConversationID, u wire.UserID, d wire.DeviceID) []byte {
+	return append(append(make([]byte, 0, 36), g[:]...), deviceKey(u, d)...)
+}
+
+func pendingKey(g wire.ConversationID, serverMS int64, sender wire.UserID, id wire.MessageID) []byte {
+	k := binary.BigEndian.AppendUint64(append(make([]byte, 0, 56), g[:]...), uint64(serverMS))
+	return append(append(k, sender[:]...), id[:]...)
+}
+
+func groupReceiptKey(id wire.MessageID, member wire.UserID) []byte {
+	return append(append(make([]byte, 0, 32), id[:]...), member[:]...)
 }

@@ -108,7 +108,8 @@ func (c *Client) Message(ctx context.Context, author wire.UserID, id wire.Messag
 
 // MarkRead marks the received messages of a conversation read: those
 // named, or every unread one if ids is empty. Unless read receipts are
-// off, the contact is told with an encrypted read receipt. It reads only
+// off, the contact (in a group, each writer) is told with an encrypted
+// read receipt. It reads only
 // the messages it marks (and, with no ids, the newest ones down to the
 // oldest unread).
 func (c *Client) MarkRead(ctx context.Context, conv wire.ConversationID, ids ...wire.MessageID) error {
@@ -125,6 +126,10 @@ func (c *Client) MarkRead(ctx context.Context, conv wire.ConversationID, ids ...
 		}
 		chat, err := c.loadChat(ts.tx, conv)
 		if chat == nil || err != nil || chat.Unread == 0 {
+			return err
+		}
+		if chat.Group {
+			queued, err = c.markGroupRead(ts, conv, chat, a, ids)
 			return err
 		}
 		peer := chat.User

@@ -168,8 +168,8 @@ func (c *Client) flushOutbox(ctx context.Context, conn *transport.Conn, fresh bo
 	if err != nil {
 		return 0, fmt.Errorf("load outbox: %w", err)
 	}
-	waiting := map[wire.UserID]bool{}
-	away := map[wire.UserID]bool{} // peers without a device signed in
+	waiting := map[[16]byte]bool{}
+	away := map[[16]byte]bool{} // peers without a device signed in
 	var retry time.Duration
 	soonest := func(d time.Duration) {
 		d = max(d, time.Millisecond)
@@ -179,17 +179,18 @@ func (c *Client) flushOutbox(ctx context.Context, conn *transport.Conn, fresh bo
 	}
 	now := c.now()
 	for _, e := range entries {
-		if away[e.Peer] {
+		lane := e.lane()
+		if away[lane] {
 			if err := c.stillAway(ctx, e, now); err != nil {
 				return 0, err
 			}
 			continue
 		}
-		if waiting[e.Peer] {
+		if waiting[lane] {
 			continue
 		}
 		if next := fromMS(e.Away.NextTry); e.Away.waiting() && !fresh && now.Before(next) {
-			away[e.Peer] = true
+			away[lane] = true
 			soonest(next.Sub(now))
 			continue
 		}
@@ -202,15 +203,15 @@ func (c *Client) flushOutbox(ctx context.Context, conn *transport.Conn, fresh bo
 		}
 		switch out {
 		case outcomeHeld:
-			waiting[e.Peer] = true
+			waiting[lane] = true
 			if wait > 0 {
 				soonest(wait)
 			}
 		case outcomeRetry:
-			waiting[e.Peer] = true
+			waiting[lane] = true
 			soonest(retryDelay)
 		case outcomeAway:
-			away[e.Peer] = true
+			away[lane] = true
 			soonest(fromMS(e.Away.NextTry).Sub(now))
 		}
 	}
@@ -339,6 +340,9 @@ func (c *Client) mustWait(ctx context.Context, e *outboxEntry) (outcome, time.Du
 	me := c.me()
 	var out outcome
 	var wait time.Duration
+	if e.shared() {
+		return outcomeReady, 0, nil // held, if need be, as it is sealed (see plan)
+	}
 	err := c.st.View(ctx, func(tx store.Tx) error {
 		out, wait = outcomeReady, 0
 		hold, err := unverified(tx, e.Peer, me.User)
@@ -348,6 +352,9 @@ func (c *Client) mustWait(ctx context.Context, e *outboxEntry) (outcome, time.Du
 		if hold != nil {
 			out = outcomeHeld
 			return nil
+		}
+		if e.inGroup() {
+			return nil // within a group: no contact request to wait for
 		}
 		ct, err := getContact(tx, me.User, e.Peer)
 		if err != nil {
@@ -375,6 +382,15 @@ func requestWait(ct *Contact, now time.Time) time.Duration {
 	return max(ct.RequestSent.Add(requestWindow).Sub(now), 0)
 }
 
+// lane is what an entry keeps its order within: its group, or its peer.
+// An entry that must wait holds back the later entries of its lane only.
+func (e *outboxEntry) lane() [16]byte {
+	if e.inGroup() {
+		return e.Group
+	}
+	return e.Peer
+}
+
 // seqFromKey reads a big-endian key (seqKey, idKey) back.
 func seqFromKey(k []byte) uint64 {
 	var n uint64
@@ -388,15 +404,28 @@ func seqFromKey(k []byte) uint64 {
 // (see mustWait) until the relay accepts or refuses it: outcomeDone, or
 // outcomeHeld or outcomeRetry if it must wait after all.
 func (c *Client) deliver(ctx context.Context, conn *transport.Conn, e *outboxEntry) (outcome, error) {
-	for range maxRounds {
+	rounds := maxRounds
+	if e.shared() {
+		rounds = maxGroupRounds
+	}
+	for range rounds {
 		if !e.Encrypted {
 			if out, err := c.prepare(ctx, conn, e); err != nil || out != outcomeReady {
 				return out, err
 			}
 		}
-		reply, err := conn.Request(ctx, &wire.Send{
-			MessageID: e.MessageID, Conversation: e.Conversation, Kind: e.Kind, Recipients: e.Recipients,
-		})
+		if len(e.Pre) > 0 {
+			if out, err := c.sendPre(ctx, conn, e); err != nil || out != outcomeReady {
+				return out, err
+			}
+		}
+		send := &wire.Send{
+			MessageID: e.MessageID, Conversation: e.Conversation, Kind: e.Kind, Recipients: e.Recipients, Shared: e.Shared,
+		}
+		if c.beforeSend != nil {
+			c.beforeSend(send)
+		}
+		reply, err := conn.Request(ctx, send)
 		if err != nil {
 			var we *wire.Error
 			if !errors.As(err, &we) {
@@ -413,6 +442,12 @@ func (c *Client) deliver(ctx context.Context, conn *transport.Conn, e *outboxEnt
 		case *wire.Rejected:
 			if r.Code != wire.CodeStaleDevices {
 				return c.refused(ctx, e, r.Code)
+			}
+			if e.shared() {
+				if out, err := c.fixGroupDevices(ctx, conn, e, r.User, r.Devices); err != nil || out != outcomeReady {
+					return out, err
+				}
+				continue
 			}
 			if r.User == e.Peer {
 				if err := c.resume(ctx, e); err != nil {
@@ -436,6 +471,9 @@ func (c *Client) refused(ctx context.Context, e *outboxEntry, code wire.Code) (o
 	case wire.CodeRateLimited, wire.CodeUnavailable, wire.CodeInternal, wire.CodeNoPrekeys:
 		return outcomeRetry, nil
 	case wire.CodeNotAccepted:
+		if e.inGroup() {
+			break // this account is not on the group's list: the message fails
+		}
 		if err := c.notAccepted(ctx, e); err != nil {
 			return 0, err
 		}
@@ -484,6 +522,9 @@ func (c *Client) notAccepted(ctx context.Context, e *outboxEntry) error {
 // as a contact request carries the account's address (claims.go).
 func (c *Client) prepare(ctx context.Context, conn *transport.Conn, e *outboxEntry) (outcome, error) {
 	me := c.me()
+	if e.shared() {
+		return c.prepareGroup(ctx, conn, e)
+	}
 	if e.Peer == me.User {
 		return c.prepareOwn(ctx, conn, e)
 	}
@@ -541,7 +582,10 @@ func (c *Client) prepare(ctx context.Context, conn *transport.Conn, e *outboxEnt
 			return ts.tx.Delete(bOutbox, seqKey(e.seq))
 		}
 		e.Kind = wire.KindRequest
-		if ct != nil && ct.Accepted {
+		switch {
+		case e.inGroup():
+			e.Kind = wire.KindGroup // within a group: members need not be contacts
+		case ct != nil && ct.Accepted:
 			e.Kind = wire.KindMessage
 		}
 		if e.Kind == wire.KindRequest && e.ContentKind == kindText {
@@ -950,17 +994,17 @@ func (c *Client) accepted(ctx context.Context, e *outboxEntry, a *wire.Accepted)
 		if err := tx.Delete(bOutbox, seqKey(e.seq)); err != nil {
 			return err
 		}
-		// The relay checked that the entry named every device of the
-		// peer: their device list is settled.
-		if err := markListed(tx, e.Peer); err != nil {
-			return err
-		}
 		var m *Message
 		if e.ContentKind == kindText {
 			var err error
 			if m, err = c.loadMessage(tx, me.User, e.MessageID); err != nil {
 				return err
 			}
+		}
+		// The relay checked that the entry named every device of the
+		// peer (of every member): their device lists are settled.
+		if err := markRecipientsListed(tx, e, me.User); err != nil {
+			return err
 		}
 		// The router's refusal of this very request can be stored before
 		// its Accepted (they come by different paths): then nothing waits
@@ -981,6 +1025,11 @@ func (c *Client) accepted(ctx context.Context, e *outboxEntry, a *wire.Accepted)
 		m.ServerTime = fromMS(a.ServerTimeMS)
 		if unsent(m.State) {
 			m.State = StateSent
+		}
+		if e.shared() {
+			if err := settleAccepted(tx, m); err != nil {
+				return err
+			}
 		}
 		changed = m
 		return c.putMessage(tx, m, was)

@@ -63,15 +63,37 @@ func (c *Client) ReadReceipts(ctx context.Context) (bool, error) {
 // transaction, and the worker reads it again in the transaction that
 // encrypts it (prepare), so no ID added is lost.
 func (c *Client) enqueueReceipt(tx store.Tx, peer wire.UserID, kind contentKind, ids ...wire.MessageID) error {
+	return c.enqueueReceiptIn(tx, wire.ConversationID{}, peer, kind, ids...)
+}
+
+// enqueueGroupReceipt queues a receipt as enqueueReceipt does, within the
+// group (to a member who need not be a contact).
+func (c *Client) enqueueGroupReceipt(tx store.Tx, group wire.ConversationID, peer wire.UserID, kind contentKind, ids ...wire.MessageID) error {
+	return c.enqueueReceiptIn(tx, group, peer, kind, ids...)
+}
+
+// enqueueReceiptIn queues a receipt to peer, 1:1 (group zero) or within
+// the group.
+func (c *Client) enqueueReceiptIn(tx store.Tx, group wire.ConversationID, peer wire.UserID, kind contentKind, ids ...wire.MessageID) error {
 	hint := receiptKey(peer, kind)
+	if group != (wire.ConversationID{}) {
+		hint = append(hint, group[:]...)
+	}
 	for len(ids) > 0 {
-		seq, e, m, err := openReceipt(tx, hint, peer, kind)
+		seq, e, m, err := openReceipt(tx, hint, group, peer, kind)
 		if err != nil {
 			return err
 		}
 		if e == nil {
 			n := min(len(ids), maxReceiptRefs)
-			seq, err := c.newEntry(tx, wire.NewMessageID(), peer, &content{Kind: kind, Refs: slices.Clone(ids[:n])})
+			var seq uint64
+			var err error
+			m := &content{Kind: kind, Refs: slices.Clone(ids[:n])}
+			if group == (wire.ConversationID{}) {
+				seq, err = c.newEntry(tx, wire.NewMessageID(), peer, m)
+			} else {
+				seq, err = c.newGroupEntry(tx, wire.NewMessageID(), group, peer, m, false)
+			}
 			if err != nil {
 				return err
 			}
@@ -97,7 +119,7 @@ func (c *Client) enqueueReceipt(tx store.Tx, peer wire.UserID, kind contentKind,
 // openReceipt returns the receipt entry the hint names, with its content,
 // if more receipts may join it: it is still in the outbox, a receipt of
 // kind to peer, not encrypted and not full. Otherwise e is nil.
-func openReceipt(tx store.Tx, hint []byte, peer wire.UserID, kind contentKind) (seq uint64, e *outboxEntry, m *content, err error) {
+func openReceipt(tx store.Tx, hint []byte, group wire.ConversationID, peer wire.UserID, kind contentKind) (seq uint64, e *outboxEntry, m *content, err error) {
 	k, err := tx.Get(bReceipts, hint)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil, nil, nil
@@ -116,7 +138,7 @@ func openReceipt(tx store.Tx, hint []byte, peer wire.UserID, kind contentKind) (
 	if e, err = parseOutbox(v); err != nil {
 		return 0, nil, nil, err
 	}
-	if e.Encrypted || e.Peer != peer || e.ContentKind != kind {
+	if e.Encrypted || e.Peer != peer || e.ContentKind != kind || e.Group != group {
 		return 0, nil, nil, nil
 	}
 	if m, err = openContent(e.Padded); err != nil {

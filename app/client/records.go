@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/mutualcoop/mutual/crypto/keys"
+	"github.com/mutualcoop/mutual/internal/pb"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -202,7 +203,9 @@ func parseContact(b []byte, self wire.UserID) (*Contact, error) {
 
 // messageRecord: {1 ID, 2 conversation, 3 peer, 4 outgoing, 5 sender
 // device, 6 text, 7 sent at (ms), 8 server time (ms), 9 state, 10 failure
-// code, 11 attempt (how many times the user sent it again, Retry)}
+// code, 11 attempt (how many times the user sent it again, Retry),
+// 20 author (a group's message), 21 event (a group's system line: a
+// GroupEvent, groupstate.go)}
 func (m *Message) marshal() []byte {
 	e := newEnc()
 	e.id(1, m.ID)
@@ -216,6 +219,10 @@ func (m *Message) marshal() []byte {
 	e.uint(9, uint64(m.State))
 	e.uint(10, uint64(m.Failure))
 	e.uint(11, uint64(m.Attempt))
+	e.id(20, m.Author)
+	if m.Event != nil {
+		e.message(21, marshalEvent(m.Event))
+	}
 	return e.b
 }
 
@@ -252,6 +259,12 @@ func parseMessage(b []byte) (*Message, error) {
 			m.Failure = wire.Code(u)
 		case 11:
 			m.Attempt, err = f.uint32()
+		case 20:
+			err = f.id((*[16]byte)(&m.Author))
+		case 21:
+			if err = f.wantBytes(); err == nil {
+				m.Event, err = parseGroupEvent(f.b)
+			}
 		}
 		return err
 	})
@@ -273,7 +286,16 @@ func parseMessage(b []byte) (*Message, error) {
 //	 6 encrypted, 7 wire kind, 8 recipients: repeated {1 user, 2 device, 3 ciphertext},
 //	 9 waiting since (this device's clock, Unix ms; absent: not waiting),
 //	 10 no_devices answers since then, 11 next try (Unix ms),
-//	 12 last FetchBundles answered no_devices (Unix ms)}
+//	 12 last FetchBundles answered no_devices (Unix ms),
+//	 20 group (a group entry: to every member who joined, with peer
+//	    absent; or, within the group, to the peer alone),
+//	 21 shared ciphertext (sealed: the content, encrypted once with this
+//	    device's sender key), 22 the sender key distribution message from
+//	    before that encryption (for devices found later), 23 recipients
+//	    get the group's secrets they may hold,
+//	 24 pre-sends: repeated {1 message ID, 2 recipients as field 8}: sent
+//	    in order before the entry itself when the recipients' own parts
+//	    do not fit one frame with it}
 type outboxEntry struct {
 	seq          uint64 // the key; not encoded
 	MessageID    wire.MessageID
@@ -285,7 +307,27 @@ type outboxEntry struct {
 	Kind         wire.Kind
 	Recipients   []wire.Recipient
 	Away         awayState
+
+	Group   wire.ConversationID
+	Shared  []byte
+	Dist    []byte
+	Secrets bool
+	Pre     []preSend
 }
+
+// preSend is one Send of kind group without a shared part, carrying
+// devices' own parts of a group entry ahead of it (see commitGroupEntry).
+type preSend struct {
+	MessageID  wire.MessageID
+	Recipients []wire.Recipient
+}
+
+// inGroup reports whether e is sent within a group (Send of kind group).
+func (e *outboxEntry) inGroup() bool { return e.Group != wire.ConversationID{} }
+
+// shared reports whether e goes to every member of its group, with one
+// ciphertext for all (rather than to its peer alone).
+func (e *outboxEntry) shared() bool { return e.inGroup() && e.Peer.IsZero() }
 
 // awayState is how an outbox entry waits for its peer to have a device
 // signed in again; the zero value: it does not.
@@ -308,18 +350,55 @@ func (o *outboxEntry) marshal() []byte {
 	e.bytes(5, o.Padded)
 	e.bool(6, o.Encrypted)
 	e.uint(7, uint64(o.Kind))
-	for _, r := range o.Recipients {
-		re := &enc{}
-		re.id(1, r.User)
-		re.uint(2, uint64(r.Device))
-		re.bytes(3, r.Ciphertext)
-		e.message(8, re.b)
-	}
+	appendRecipients(e, 8, o.Recipients)
 	e.sint(9, o.Away.Since)
 	e.uint(10, uint64(o.Away.Tries))
 	e.sint(11, o.Away.NextTry)
 	e.sint(12, o.Away.Fetched)
+	e.id(20, o.Group)
+	e.bytes(21, o.Shared)
+	e.bytes(22, o.Dist)
+	e.bool(23, o.Secrets)
+	for _, p := range o.Pre {
+		pe := &enc{}
+		pe.id(1, p.MessageID)
+		appendRecipients(pe, 2, p.Recipients)
+		e.message(24, pe.b)
+	}
 	return e.b
+}
+
+func appendRecipients(e *enc, n pb.Number, rs []wire.Recipient) {
+	for _, r := range rs {
+		re := &enc{}
+		re.id(1, r.User)
+		re.uint(2, uint64(r.Device))
+		re.bytes(3, r.Ciphertext)
+		e.message(n, re.b)
+	}
+}
+
+// parseRecipient reads one recipient (user, device, ciphertext) of an
+// outbox entry.
+func parseRecipient(f field) (wire.Recipient, error) {
+	var r wire.Recipient
+	if err := f.wantBytes(); err != nil {
+		return r, err
+	}
+	err := decodeFields(f.b, func(g field) (err error) {
+		switch g.num {
+		case 1:
+			err = g.id((*[16]byte)(&r.User))
+		case 2:
+			var d uint32
+			d, err = g.uint32()
+			r.Device = wire.DeviceID(d)
+		case 3:
+			r.Ciphertext, err = g.copyBytes(wire.MaxCiphertext)
+		}
+		return err
+	})
+	return r, err
 }
 
 func parseOutbox(b []byte) (*outboxEntry, error) {
@@ -344,26 +423,11 @@ func parseOutbox(b []byte) (*outboxEntry, error) {
 			u, err = f.uint32()
 			o.Kind = wire.Kind(u)
 		case 8:
-			if err = f.wantBytes(); err != nil {
-				return err
-			}
-			if len(o.Recipients) == wire.MaxRecipients {
-				return fmt.Errorf("%w: more than %d recipients", errMalformed, wire.MaxRecipients)
+			if len(o.Recipients) == wire.MaxGroupRecipients {
+				return fmt.Errorf("%w: more than %d recipients", errMalformed, wire.MaxGroupRecipients)
 			}
 			var r wire.Recipient
-			if err = decodeFields(f.b, func(g field) (err error) {
-				switch g.num {
-				case 1:
-					err = g.id((*[16]byte)(&r.User))
-				case 2:
-					var d uint32
-					d, err = g.uint32()
-					r.Device = wire.DeviceID(d)
-				case 3:
-					r.Ciphertext, err = g.copyBytes(wire.MaxCiphertext)
-				}
-				return err
-			}); err == nil {
+			if r, err = parseRecipient(f); err == nil {
 				o.Recipients = append(o.Recipients, r)
 			}
 		case 9:
@@ -374,6 +438,22 @@ func parseOutbox(b []byte) (*outboxEntry, error) {
 			o.Away.NextTry, err = f.sint64()
 		case 12:
 			o.Away.Fetched, err = f.sint64()
+		case 20:
+			err = f.id((*[16]byte)(&o.Group))
+		case 21:
+			o.Shared, err = f.copyBytes(wire.MaxCiphertext)
+		case 22:
+			o.Dist, err = f.copyBytes(maxSenderKey)
+		case 23:
+			o.Secrets, err = f.bool()
+		case 24:
+			if len(o.Pre) == wire.MaxGroupMembers {
+				return fmt.Errorf("%w: more than %d pre-sends", errMalformed, wire.MaxGroupMembers)
+			}
+			var p preSend
+			if p, err = parsePreSend(f); err == nil {
+				o.Pre = append(o.Pre, p)
+			}
 		}
 		return err
 	})
@@ -381,6 +461,29 @@ func parseOutbox(b []byte) (*outboxEntry, error) {
 		return nil, fmt.Errorf("outbox entry: %w", err)
 	}
 	return o, nil
+}
+
+func parsePreSend(f field) (preSend, error) {
+	var p preSend
+	if err := f.wantBytes(); err != nil {
+		return p, err
+	}
+	err := decodeFields(f.b, func(g field) (err error) {
+		switch g.num {
+		case 1:
+			err = g.id((*[16]byte)(&p.MessageID))
+		case 2:
+			if len(p.Recipients) == wire.MaxGroupRecipients {
+				return fmt.Errorf("%w: more than %d recipients", errMalformed, wire.MaxGroupRecipients)
+			}
+			var r wire.Recipient
+			if r, err = parseRecipient(g); err == nil {
+				p.Recipients = append(p.Recipients, r)
+			}
+		}
+		return err
+	})
+	return p, err
 }
 
 // identityStatus is what the user said about a remote device's identity

@@ -179,7 +179,8 @@ func (c *Client) connection(ctx context.Context) (*transport.Conn, error) {
 
 // worker does what a connection needs besides receiving: key upkeep,
 // contact sync, the outbox, the Lookups that confirm the addresses
-// contacts gave (checkClaims) and notices. Everything that waits for a
+// contacts gave (checkClaims), the changes of group lists due
+// (groupChores) and notices. Everything that waits for a
 // reply from the relay runs here (or in callers' goroutines), never in
 // inbox: a reply can be stuck behind deliveries that only inbox drains.
 func (c *Client) worker(ctx context.Context, conn *transport.Conn, w *wire.Welcome) error {
@@ -216,6 +217,13 @@ func (c *Client) worker(ctx context.Context, conn *transport.Conn, w *wire.Welco
 		}
 		if claims > 0 && (delay == 0 || claims < delay) {
 			delay = claims
+		}
+		groups, err := c.groupChores(ctx, conn)
+		if err != nil {
+			return err
+		}
+		if groups > 0 && (delay == 0 || groups < delay) {
+			delay = groups
 		}
 		var retryC <-chan time.Time
 		if delay > 0 {

@@ -206,13 +206,18 @@ func (c *Client) receiveContacts(ts *txState, in *incoming, _ *received) error {
 
 // metDevice is called in the transaction that records the identity key
 // of device d of user u for the first time (recordIdentity): a device of
-// this account gets a contacts sync; a contact's new device, when their
+// this account gets a contacts sync and a groups sync (groupsync.go); a contact's new device, when their
 // device list was settled (firstSight false), gets this account's
 // profile again.
 func (c *Client) metDevice(ts *txState, u wire.UserID, firstSight bool) error {
 	me := c.me()
 	if u == me.User {
 		queued, err := c.enqueueContactsSync(ts)
+		ts.queued = ts.queued || queued
+		if err != nil {
+			return err
+		}
+		queued, err = c.enqueueGroupsSync(ts)
 		ts.queued = ts.queued || queued
 		return err
 	}

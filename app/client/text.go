@@ -61,7 +61,8 @@ func (c *Client) Send(ctx context.Context, contact wire.UserID, text string) (wi
 // the message is Sending again, as written, its Attempt counted and its
 // SentAt now, and a new outbox entry carries it. It returns the message
 // as it now is; one that has not failed is left as it is. Retry fails as
-// Send does for someone who is no longer an allowed contact.
+// Send does for someone who is no longer an allowed contact, and as
+// SendGroup does for a group this account is no longer in.
 func (c *Client) Retry(ctx context.Context, id wire.MessageID) (Message, error) {
 	me, err := c.registered()
 	if err != nil {
@@ -82,12 +83,19 @@ func (c *Client) Retry(ctx context.Context, id wire.MessageID) (Message, error) 
 		if m.State != StateFailed {
 			return nil
 		}
-		ct, err := getContact(ts.tx, me.User, m.Peer)
-		if err != nil {
-			return err
-		}
-		if err := canSend(ct); err != nil {
-			return err
+		group := !m.Author.IsZero()
+		if group {
+			if _, err := c.joinedGroup(ts.tx, m.Conversation); err != nil {
+				return err
+			}
+		} else {
+			ct, err := getContact(ts.tx, me.User, m.Peer)
+			if err != nil {
+				return err
+			}
+			if err := canSend(ct); err != nil {
+				return err
+			}
 		}
 		now := c.now()
 		m.State, m.Failure, m.Attempt = StateSending, 0, m.Attempt+1
@@ -96,7 +104,12 @@ func (c *Client) Retry(ctx context.Context, id wire.MessageID) (Message, error) 
 			return err
 		}
 		out, changed = *m, true
-		return c.enqueueID(ts.tx, id, m.Peer, &content{Kind: kindText, Text: m.Text, SentAt: unixMS(now)})
+		t := &content{Kind: kindText, Text: m.Text, SentAt: unixMS(now)}
+		if group {
+			_, err := c.newGroupEntry(ts.tx, id, m.Conversation, wire.UserID{}, t, false)
+			return err
+		}
+		return c.enqueueID(ts.tx, id, m.Peer, t)
 	})
 	if err != nil {
 		return Message{}, fmt.Errorf("send again: %w", err)

@@ -11,7 +11,10 @@ import (
 // with the header the gateway stamped and a ciphertext per recipient
 // device. On InTopic a parcel holds every recipient device of the message;
 // on a user's inbox topic, only that user's devices, or it is a
-// KindRejected notice to the sender. Clients never see a parcel: the
+// KindRejected notice to the sender. A group message (wire.KindGroup)
+// also holds its Shared ciphertext, once per parcel: once on InTopic, and
+// once in each recipient's inbox record, beside the parts of that user's
+// devices (which may be empty). Clients never see a parcel: the
 // gateway takes from it the Envelope of one device (EnvelopeFor).
 //
 // Its encoding is a protobuf message (docs/architecture.md has the schema)
@@ -25,6 +28,7 @@ type Parcel struct {
 	ServerTimeMS int64
 	Kind         wire.Kind
 	Recipients   []wire.Recipient
+	Shared       []byte      // KindGroup: the ciphertext every recipient device gets
 	Code         wire.Code   // KindRejected
 	Subject      wire.UserID // KindRejected: the recipient that refused
 }
@@ -43,6 +47,7 @@ func AppendParcel(b []byte, p *Parcel) []byte {
 	}
 	e.Uint(8, uint64(p.Code))
 	e.ID(9, p.Subject)
+	e.Bytes(10, p.Shared)
 	return e
 }
 
@@ -68,8 +73,8 @@ func DecodeParcel(b []byte) (*Parcel, error) {
 			k, err = f.Uint32()
 			p.Kind = wire.Kind(k)
 		case 7:
-			if len(p.Recipients) == wire.MaxRecipients {
-				return fmt.Errorf("%w: more than %d recipients", wire.ErrMalformed, wire.MaxRecipients)
+			if len(p.Recipients) == wire.MaxGroupRecipients {
+				return fmt.Errorf("%w: more than %d recipients", wire.ErrMalformed, wire.MaxGroupRecipients)
 			}
 			var raw []byte
 			if raw, err = f.ByteSlice(); err != nil {
@@ -85,6 +90,8 @@ func DecodeParcel(b []byte) (*Parcel, error) {
 			p.Code = wire.Code(c)
 		case 9:
 			err = f.FixedBytes(p.Subject[:])
+		case 10:
+			p.Shared, err = f.Bytes(wire.MaxCiphertext)
 		}
 		return err
 	})
@@ -96,13 +103,15 @@ func DecodeParcel(b []byte) (*Parcel, error) {
 
 // EnvelopeFor returns the envelope of p for one device of the inbox's
 // user, and false when p carries nothing for that device. A KindRejected
-// parcel concerns every device of the sender.
+// parcel concerns every device of the sender. A group message's envelope
+// carries the Shared ciphertext and the device's own part, which may be
+// empty; a device the parcel does not name gets neither.
 func (p *Parcel) EnvelopeFor(d wire.DeviceID) (wire.Envelope, bool) {
 	env := wire.Envelope{
 		MessageID: p.MessageID, Conversation: p.Conversation,
 		Sender: p.Sender, SenderDevice: p.SenderDevice,
 		ServerTimeMS: p.ServerTimeMS, Kind: p.Kind,
-		Code: p.Code, Subject: p.Subject,
+		Code: p.Code, Subject: p.Subject, Shared: p.Shared,
 	}
 	if p.Kind == wire.KindRejected {
 		return env, true

@@ -22,7 +22,9 @@ var (
 	// empty hashes, negative limits.
 	ErrInvalid = errors.New("directory: invalid input")
 	// ErrFull is returned by SetContact when a new entry would take the
-	// owner's contact list past its bound. Nothing is written.
+	// owner's contact list past its bound, and by ChangeGroup when a
+	// group's list or a user's number of lists would pass theirs. Nothing
+	// is written.
 	ErrFull = errors.New("directory: contact list full")
 )
 
@@ -135,6 +137,10 @@ type Directory interface {
 	Device(ctx context.Context, user wire.UserID, id wire.DeviceID) (Device, error)
 	// Devices lists a user's devices in ID order.
 	Devices(ctx context.Context, user wire.UserID) ([]Device, error)
+	// DeviceIDs returns the device IDs of several users at once, each
+	// user's in ascending order; a user without devices (or without an
+	// account) has no entry.
+	DeviceIDs(ctx context.Context, users []wire.UserID) (map[wire.UserID][]wire.DeviceID, error)
 	// RemoveDevice deletes a device with its prekeys, or returns
 	// ErrNotFound. Its ID is never given to another device of the user.
 	RemoveDevice(ctx context.Context, user wire.UserID, id wire.DeviceID) error
@@ -194,6 +200,17 @@ type Directory interface {
 	// after a failed append or a crash, a client resending it) is neither
 	// refused nor charged twice.
 	NoteRequest(ctx context.Context, from, to wire.UserID, id wire.MessageID, now time.Time, lim RequestLimits) (ok bool, err error)
+
+	// ChangeGroup applies one change of a group's member list in one
+	// transaction with its checks (ApplyGroupChange has the rules and the
+	// errors): of concurrent changes, from any process, each sees the
+	// others' whole or not at all, and together they never pass lim.
+	ChangeGroup(ctx context.Context, c GroupChange, lim GroupLimits) error
+	// GroupMembers returns the users who have joined a group (not those
+	// only invited), or ErrNotFound when there is no such group.
+	GroupMembers(ctx context.Context, group wire.ConversationID) ([]wire.UserID, error)
+	// SharesGroup reports whether a and b have both joined one group.
+	SharesGroup(ctx context.Context, a, b wire.UserID) (bool, error)
 
 	// PutCode stores a pending code for an address hash under c.Token,
 	// replacing only a code with the same token.

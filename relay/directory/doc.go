@@ -1,6 +1,7 @@
 // Package directory keeps what the relay must know about accounts: users and
 // their devices, device credentials (hashed), prekeys, contact lists
-// (allowlists), delivery offsets, pending authentication codes, and the
+// (allowlists), group member lists with the hashes of their secrets,
+// delivery offsets, pending authentication codes, and the
 // rate-limit buckets that every gateway shares.
 //
 // It never holds an address in clear (only keyed hashes computed by the
@@ -21,6 +22,11 @@
 //   - NoteRequest checks and records a contact request atomically, so the
 //     limits hold against concurrent requests, and counts each request
 //     (sender, recipient, message ID) once however often it is noted.
+//   - A change of a group's member list is one transaction with its
+//     checks (ChangeGroup, by ApplyGroupChange's rules), so a list never
+//     holds more than its bound, nor a user more lists, whatever changes
+//     race; a proof is compared with its stored hash in constant time, and
+//     only the hashes of group secrets are stored.
 //   - A rate-limit Take updates its bucket in one statement, so concurrent
 //     Takes never grant more than the bucket holds; full buckets are pruned.
 //   - Request records are pruned once older than their windows, and expired

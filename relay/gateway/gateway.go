@@ -32,6 +32,7 @@ type Directory interface {
 	AddDevice(ctx context.Context, user wire.UserID, name string, credHash []byte, offset int64) (wire.DeviceID, error)
 	Device(ctx context.Context, user wire.UserID, id wire.DeviceID) (directory.Device, error)
 	Devices(ctx context.Context, user wire.UserID) ([]directory.Device, error)
+	DeviceIDs(ctx context.Context, users []wire.UserID) (map[wire.UserID][]wire.DeviceID, error)
 	RemoveDevice(ctx context.Context, user wire.UserID, id wire.DeviceID) error
 	CommitOffsets(ctx context.Context, offsets []directory.DeviceOffset) error
 	PublishKeys(ctx context.Context, user wire.UserID, device wire.DeviceID, k directory.Keys) error
@@ -42,6 +43,9 @@ type Directory interface {
 	SetContact(ctx context.Context, owner, other wire.UserID, state directory.ContactState, max int) error
 	Contacts(ctx context.Context, owner wire.UserID, max int) ([]directory.Contact, error)
 	UserCreated(ctx context.Context, user wire.UserID) (time.Time, error)
+	ChangeGroup(ctx context.Context, c directory.GroupChange, lim directory.GroupLimits) error
+	GroupMembers(ctx context.Context, group wire.ConversationID) ([]wire.UserID, error)
+	SharesGroup(ctx context.Context, a, b wire.UserID) (bool, error)
 }
 
 // Accounts is what the gateway needs of account authentication.
@@ -69,7 +73,8 @@ type Metrics struct {
 	Accepted     func(n int, d time.Duration) // messages made durable, and how long the append took
 	Delivered    func(n int)                  // Deliver frames queued
 	AuthFailures func()
-	Refused      func(reason string) // connections refused before the upgrade: network, unauthenticated or connections
+	Refused      func(reason string)  // connections refused before the upgrade: network, unauthenticated or connections
+	GroupRefused func(code wire.Code) // SetGroup requests refused, by the code of the answer
 }
 
 // Config configures a Gateway. Zero fields take the defaults in
@@ -87,6 +92,11 @@ type Config struct {
 	MaxUnauthFrames int           // frames allowed before authentication; 10
 	RefusalPause    time.Duration // longest wait before reading on after a rate_limited answer; 1s
 	MaxContacts     int           // entries in an account's contact list; wire.MaxListEntries, and no more
+	MaxGroups       int           // group lists an account is on, invited or joined; 1,000
+	// GroupCache is how long a group's joined members are reused to
+	// accept group messages: default, and at most, 2s. A list changed
+	// through this gateway is read again at once.
+	GroupCache time.Duration
 
 	// Connection caps, checked before the WebSocket upgrade: a connection
 	// over one is refused with 503 (429 for the per-network cap) and a
@@ -140,6 +150,9 @@ type Config struct {
 	// OnContactChange is called after a user changes what they decided
 	// about another (the in-process router forgets its cached answer).
 	OnContactChange func(owner, other wire.UserID)
+	// OnGroupChange is called after a group's member list changes (the
+	// in-process router forgets the members it cached).
+	OnGroupChange func(group wire.ConversationID)
 
 	Logger  *slog.Logger
 	Metrics Metrics
@@ -164,6 +177,8 @@ func (c *Config) setDefaults() {
 	def(&c.DeviceCache, 2*time.Second)
 	def(&c.RefusalPause, time.Second)
 	def(&c.ContactCache, 2*time.Second)
+	def(&c.GroupCache, MaxGroupCache)
+	defInt(&c.MaxGroups, 1000)
 	defInt(&c.RequestMaxBytes, 16<<10)
 	c.Quota.setDefaults()
 	if c.MinFreeBytes == 0 {
@@ -207,7 +222,9 @@ func (c *Config) Validate() error {
 	switch {
 	case c.AuthTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0, c.OffsetFlush < 0, c.DeviceCache < 0, c.RefusalPause < 0:
 		return errors.New("gateway: negative duration")
-	case c.OutQueue < 0, c.SendQueue < 0, c.Window < 0, c.MaxUnauthFrames < 0, c.MaxContacts < 0,
+	case c.GroupCache < 0 || c.GroupCache > MaxGroupCache:
+		return fmt.Errorf("gateway: group members cached for %v; at most %v", c.GroupCache, MaxGroupCache)
+	case c.OutQueue < 0, c.SendQueue < 0, c.Window < 0, c.MaxUnauthFrames < 0, c.MaxContacts < 0, c.MaxGroups < 0,
 		c.MaxConns < 0, c.MaxUnauth < 0, c.MaxUnauthPerNetwork < 0:
 		return errors.New("gateway: negative size")
 	case c.MaxContacts > wire.MaxListEntries:
@@ -225,6 +242,14 @@ func (c *Config) Validate() error {
 	return c.Quota.validate()
 }
 
+// MaxGroupCache is the longest a group's members may be cached: a message
+// sent that long after a member's removal is refused (docs/protocol.md,
+// Groups).
+const MaxGroupCache = 2 * time.Second
+
+// groupCacheMembers bounds the members cached over all groups.
+const groupCacheMembers = 1 << 20
+
 type devKey struct {
 	user   wire.UserID
 	device wire.DeviceID
@@ -239,6 +264,7 @@ type Gateway struct {
 	offsets  *offsets
 	devices  *deviceCache
 	contacts *contactCache
+	groups   *directory.MemberCache
 	quota    []quotaRate
 	disk     *diskGuard // nil: no check
 
@@ -268,6 +294,7 @@ func New(cfg Config, b Bus, dir Directory, accounts Accounts) (*Gateway, error) 
 		offsets:  newOffsets(dir, cfg.Logger),
 		devices:  newDeviceCache(cfg.DeviceCache, cfg.Now),
 		contacts: newContactCache(cfg.ContactCache, cfg.Now),
+		groups:   directory.NewMemberCache(cfg.GroupCache, groupCacheMembers, cfg.Now),
 		quota:    cfg.Quota.rates(),
 		disk:     newDiskGuard(&cfg),
 		conns:    make(map[devKey]*conn),

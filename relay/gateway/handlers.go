@@ -53,6 +53,8 @@ func (c *conn) handle(f wire.Frame) bool {
 		c.handleListDevices(ctx, f.ID)
 	case *wire.RemoveDevice:
 		c.handleRemoveDevice(ctx, f.ID, b)
+	case *wire.SetGroup:
+		c.handleSetGroup(ctx, f.ID, b)
 	default:
 		c.kick(wire.CloseUnknownFrame, fmt.Sprintf("unexpected %s", f.Body.Type()))
 		return false
@@ -229,7 +231,7 @@ func wirePrekey(p directory.Prekey) wire.Prekey {
 }
 
 func (c *conn) handleFetchBundles(ctx context.Context, id uint64, fb *wire.FetchBundles) {
-	if !c.limitLookup(ctx, id) {
+	if !c.limitFetch(ctx, id, fb.User) {
 		return
 	}
 	devs, err := c.g.dir.Devices(ctx, fb.User)

@@ -85,7 +85,7 @@ func newHarness(t *testing.T, tune func(*gateway.Config)) *harness {
 		h.mu.Lock()
 		h.changes = append(h.changes, [2]wire.UserID{owner, other})
 		h.mu.Unlock()
-	}}
+	}, OnGroupChange: r.ForgetGroup}
 	if tune != nil {
 		tune(&cfg)
 	}
@@ -234,6 +234,19 @@ func (d *faultDir) Devices(ctx context.Context, u wire.UserID) ([]directory.Devi
 		return nil, errDirectoryDown
 	}
 	return d.Directory.Devices(ctx, u)
+}
+
+func (d *faultDir) DeviceIDs(ctx context.Context, users []wire.UserID) (map[wire.UserID][]wire.DeviceID, error) {
+	d.mu.Lock()
+	fail := false
+	for _, u := range users {
+		fail = fail || d.failDevices[u]
+	}
+	d.mu.Unlock()
+	if fail {
+		return nil, errDirectoryDown
+	}
+	return d.Directory.DeviceIDs(ctx, users)
 }
 
 // faultBus is the embedded bus with appends that fail on demand.
@@ -496,4 +509,43 @@ func keys(n int) *wire.PublishKeys {
 		pk.OneTime = append(pk.OneTime, prekey(uint32(100+i), false))
 	}
 	return pk
+}
+
+// inboxRecord is one record of an inbox: its parcel, and its bytes.
+type inboxRecord struct {
+	*bus.Parcel
+	Value []byte
+}
+
+// inboxRecords returns the records u's inbox holds.
+func (h *harness) inboxRecords(t *testing.T, u wire.UserID) []inboxRecord {
+	t.Helper()
+	ctx := ctxT(t)
+	oldest, next, err := h.bus.Bounds(ctx, bus.InboxTopic(u), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []inboxRecord
+	if next == oldest {
+		return nil
+	}
+	sub, err := h.bus.Subscribe(ctx, bus.InboxTopic(u), 0, oldest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for int64(len(out)) < next-oldest {
+		recs, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			p, err := bus.DecodeParcel(r.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, inboxRecord{Parcel: p, Value: r.Value})
+		}
+	}
+	return out
 }

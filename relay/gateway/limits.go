@@ -25,6 +25,13 @@ type Rates struct {
 	// 600 and 10,000 a day.
 	Lookup, LookupDaily, NetLookup, NetLookupDaily limit.Rate
 
+	// FetchBundles of a user who has joined a group the asker has joined
+	// too are counted apart, per account: 20 a second with bursts of
+	// 2,000, and 20,000 a day, so that a member of a large group can
+	// start a session with every other member (it learns nothing of who
+	// is registered, and the one-time prekey limits still hold).
+	GroupFetch, GroupFetchDaily limit.Rate
+
 	// Sends (messages and contact requests): per account 500 a second
 	// with bursts of 2,000; per network 2,000 a second with bursts of
 	// 10,000.
@@ -43,6 +50,10 @@ type Rates struct {
 	// PublishKeys one every 10 seconds with bursts of 20.
 	SetContact, ListContacts, ListDevices, RemoveDevice, PublishKeys limit.Rate
 
+	// SetGroup, per account: 1 a second with bursts of 60; creating a
+	// group besides, one every 10 minutes with bursts of 10.
+	SetGroup, CreateGroup limit.Rate
+
 	// Sign-ins (Auth): per network 120, then 2 a second, counted before
 	// the directory is asked; per account, once its credential is
 	// checked, 30 (every device twice over), then one every 6 seconds.
@@ -60,6 +71,8 @@ func (r *Rates) setDefaults() {
 	def(&r.LookupDaily, limit.PerDay(500))
 	def(&r.NetLookup, limit.PerSecond(10, 600))
 	def(&r.NetLookupDaily, limit.PerDay(10_000))
+	def(&r.GroupFetch, limit.PerSecond(20, 2000))
+	def(&r.GroupFetchDaily, limit.PerDay(20_000))
 	def(&r.Send, limit.PerSecond(500, 2000))
 	def(&r.NetSend, limit.PerSecond(2000, 10_000))
 	def(&r.NewRequest, limit.Rate{Every: 3 * time.Hour, Burst: 5})
@@ -69,6 +82,8 @@ func (r *Rates) setDefaults() {
 	def(&r.ListDevices, limit.Rate{Every: 10 * time.Second, Burst: 20})
 	def(&r.RemoveDevice, limit.Rate{Every: 10 * time.Second, Burst: wire.MaxDevices})
 	def(&r.PublishKeys, limit.Rate{Every: 10 * time.Second, Burst: 20})
+	def(&r.SetGroup, limit.PerSecond(1, 60))
+	def(&r.CreateGroup, limit.Rate{Every: 10 * time.Minute, Burst: 10})
 	def(&r.NetAuth, limit.PerSecond(2, 120))
 	def(&r.Auth, limit.Rate{Every: 6 * time.Second, Burst: 30})
 	if r.NewAccount == 0 {
@@ -80,6 +95,7 @@ func (r *Rates) validate() error {
 	for _, x := range []limit.Rate{
 		r.Lookup, r.LookupDaily, r.NetLookup, r.NetLookupDaily, r.Send, r.NetSend, r.NewRequest, r.NetRequest,
 		r.SetContact, r.ListContacts, r.ListDevices, r.RemoveDevice, r.PublishKeys, r.NetAuth, r.Auth,
+		r.GroupFetch, r.GroupFetchDaily, r.SetGroup, r.CreateGroup,
 	} {
 		if x.Every < 0 || x.Burst < 0 {
 			return errors.New("gateway: negative rate")

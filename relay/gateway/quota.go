@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/mutualcoop/mutual/relay/limit"
@@ -103,13 +104,37 @@ type quotaError struct {
 
 func (e *quotaError) Error() string { return e.why }
 
-// sendCost is what a Send stores, in the bytes the quota counts.
+// sendCost is what a Send stores, in the bytes the quota counts: each
+// recipient device's own ciphertext, and a group message's shared
+// ciphertext once for each recipient user, whose inbox record holds it.
 func sendCost(s *wire.Send) int64 {
 	var n int64
+	users := make(map[wire.UserID]struct{})
 	for i := range s.Recipients {
 		n += int64(len(s.Recipients[i].Ciphertext))
+		if len(s.Shared) > 0 {
+			users[s.Recipients[i].User] = struct{}{}
+		}
 	}
-	return n
+	return n + int64(len(s.Shared))*int64(len(users))
+}
+
+// maxCost is the most a Send may store: past it the quota, or the read
+// rate, could never take it (a group message's shared ciphertext counts
+// once per member), and it is refused as too large rather than told to
+// wait.
+func (q *Quota) maxCost() int64 {
+	m := int64(math.MaxInt64)
+	if q.ByteRate > 0 && q.ByteBurst > 0 {
+		m = min(m, q.ByteBurst)
+	}
+	if q.BytesPerDay > 0 {
+		m = min(m, q.BytesPerDay)
+	}
+	if q.ReadRate > 0 && q.ReadBurst > 0 {
+		m = min(m, q.ReadBurst)
+	}
+	return m
 }
 
 // chargeQuota charges a Send of n bytes to the sending account, or

@@ -22,19 +22,36 @@ func (c *conn) handleSend(ctx context.Context, id uint64, s *wire.Send) {
 	reject := func(code wire.Code, msg string) {
 		c.reply(id, &wire.Rejected{MessageID: s.MessageID, Code: code, Message: msg})
 	}
-	if s.Kind != wire.KindMessage && s.Kind != wire.KindRequest {
-		reject(wire.CodeBadKind, "clients send messages and contact requests only")
+	group := s.Kind == wire.KindGroup
+	if s.Kind != wire.KindMessage && s.Kind != wire.KindRequest && !group {
+		reject(wire.CodeBadKind, "clients send messages, contact requests and group messages only")
 		return
 	}
 	if len(s.Recipients) == 0 {
 		reject(wire.CodeBadRequest, "no recipients")
 		return
 	}
-	if len(s.Recipients) > wire.MaxRecipients {
-		reject(wire.CodeTooManyRecipients, fmt.Sprintf("at most %d devices in one message", wire.MaxRecipients))
+	most := wire.MaxRecipients
+	if group {
+		most = wire.MaxGroupRecipients
+	}
+	if len(s.Recipients) > most {
+		reject(wire.CodeTooManyRecipients, fmt.Sprintf("at most %d devices in one message", most))
+		return
+	}
+	switch {
+	case group && s.Conversation == (wire.ConversationID{}):
+		reject(wire.CodeBadRequest, "a group message names its group as its conversation")
+		return
+	case !group && len(s.Shared) > 0:
+		reject(wire.CodeBadRequest, "only a group message has a shared ciphertext")
 		return
 	}
 	cost := sendCost(s)
+	if most := c.g.cfg.Quota.maxCost(); cost > most {
+		reject(wire.CodeTooLarge, fmt.Sprintf("the message would store %d bytes, at most %d: a group message's shared ciphertext is stored once for each recipient user", cost, most))
+		return
+	}
 	if !c.throttle(ctx, cost) {
 		return // the connection is closing
 	}
@@ -50,11 +67,13 @@ func (c *conn) handleSend(ctx context.Context, id uint64, s *wire.Send) {
 		return
 	}
 	// Every device of every recipient user must be there, exactly once:
-	// otherwise a device would silently miss the message.
+	// otherwise a device would silently miss the message. Only a group
+	// message with a shared ciphertext may leave a device's own part
+	// empty.
 	byUser := make(map[wire.UserID][]wire.DeviceID)
 	var users []wire.UserID
 	for _, r := range s.Recipients {
-		if r.User.IsZero() || r.Device == 0 || len(r.Ciphertext) == 0 {
+		if r.User.IsZero() || r.Device == 0 || (len(r.Ciphertext) == 0 && len(s.Shared) == 0) {
 			reject(wire.CodeBadRequest, "recipient without user, device or ciphertext")
 			return
 		}
@@ -75,12 +94,25 @@ func (c *conn) handleSend(ctx context.Context, id uint64, s *wire.Send) {
 		reject(wire.CodeBadRequest, "a contact request goes to exactly one other user")
 		return
 	}
-	for _, u := range users {
-		have, err := c.g.devices.get(ctx, c.g.dir, u)
+	if group {
+		joined, err := c.joinedGroup(ctx, s.Conversation)
 		if err != nil {
 			c.reply(id, c.errorFrame(err))
 			return
 		}
+		if !joined {
+			// What the router would do, without storing anything.
+			reject(wire.CodeNotAccepted, "you have not joined this group")
+			return
+		}
+	}
+	devices, err := c.g.devices.getMany(ctx, c.g.dir, users)
+	if err != nil {
+		c.reply(id, c.errorFrame(err))
+		return
+	}
+	for _, u := range users {
+		have := devices[u]
 		if u == c.key.user {
 			have = slices.DeleteFunc(slices.Clone(have), func(d wire.DeviceID) bool { return d == c.key.device })
 		}
@@ -178,7 +210,7 @@ func (c *conn) appendBatch(batch []*pendingSend) {
 		rec := bus.Parcel{
 			MessageID: p.msg.MessageID, Conversation: p.msg.Conversation,
 			Sender: c.key.user, SenderDevice: c.key.device, // stamped here, never from the frame
-			ServerTimeMS: now.UnixMilli(), Kind: p.msg.Kind, Recipients: p.msg.Recipients,
+			ServerTimeMS: now.UnixMilli(), Kind: p.msg.Kind, Recipients: p.msg.Recipients, Shared: p.msg.Shared,
 		}
 		msgs[i] = bus.Message{Topic: bus.InTopic, Key: key, Value: bus.AppendParcel(nil, &rec)}
 	}

@@ -10,6 +10,17 @@
 // request refused because of a block, which is dropped without a record
 // so that its sender cannot tell a block from a request not answered.
 //
+// A group message (wire.KindGroup) names its group by its conversation
+// ID. It goes to the recipients who have joined the group (and the
+// sender's own other devices), each getting one inbox record with the
+// shared ciphertext once and their devices' own parts; a recipient who has
+// not joined gets nothing, and the sender a wire.KindRejected record
+// naming them. A group message from someone who has not joined the group
+// is dropped whole, without a record (the gateway refuses it before it is
+// stored; this catches a list changed in between). Who has joined is read
+// from a cache at most Config.GroupCacheTTL old, which the gateway of the
+// same process clears at once when a list changes (ForgetGroup).
+//
 // Delivery is at least once: the router's position in `in` moves past a
 // batch only after every append for that batch is durable. After a crash
 // the batch is routed again, and receivers drop the duplicates by message
@@ -42,6 +53,7 @@ type Bus interface {
 // Directory is what the router needs of the directory.
 type Directory interface {
 	ContactState(ctx context.Context, owner, other wire.UserID) (directory.ContactState, error)
+	GroupMembers(ctx context.Context, group wire.ConversationID) ([]wire.UserID, error)
 	NoteRequest(ctx context.Context, from, to wire.UserID, id wire.MessageID, now time.Time, lim directory.RequestLimits) (bool, error)
 }
 
@@ -50,6 +62,12 @@ type Metrics struct {
 	Routed   func(n int)            // inbox records appended
 	Rejected func(reason wire.Code) // messages refused for one recipient
 	Batch    func(records int, d time.Duration)
+	// GroupFanout is told, for each group message routed, how many users'
+	// inboxes received it (the sender's own included).
+	GroupFanout func(users int)
+	// GroupDropped counts group messages dropped whole: their sender had
+	// not joined the group.
+	GroupDropped func()
 }
 
 // Config configures a Router.
@@ -61,9 +79,16 @@ type Config struct {
 	// cluster mode; in one process the gateway calls Forget at once.
 	AllowCacheTTL time.Duration // default 5s
 	AllowCacheMax int           // entries; default 100,000
-	Logger        *slog.Logger
-	Metrics       Metrics
-	Now           func() time.Time // for tests; default time.Now
+	// GroupCacheTTL is how long a group's joined members are reused:
+	// default, and at most, 2s (the protocol's promise). A list changed
+	// through the gateway of this process is read again at once.
+	GroupCacheTTL time.Duration
+	// GroupCacheMembers bounds the members cached over all groups;
+	// default 1<<20.
+	GroupCacheMembers int
+	Logger            *slog.Logger
+	Metrics           Metrics
+	Now               func() time.Time // for tests; default time.Now
 }
 
 func (c *Config) setDefaults() {
@@ -81,6 +106,12 @@ func (c *Config) setDefaults() {
 	if c.AllowCacheMax == 0 {
 		c.AllowCacheMax = 100_000
 	}
+	if c.GroupCacheTTL == 0 {
+		c.GroupCacheTTL = MaxGroupCacheTTL
+	}
+	if c.GroupCacheMembers == 0 {
+		c.GroupCacheMembers = 1 << 20
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -91,8 +122,11 @@ func (c *Config) setDefaults() {
 
 // Validate reports a configuration that cannot work.
 func (c *Config) Validate() error {
-	if c.AllowCacheTTL < 0 || c.AllowCacheMax < 0 {
+	if c.AllowCacheTTL < 0 || c.AllowCacheMax < 0 || c.GroupCacheTTL < 0 || c.GroupCacheMembers < 0 {
 		return errors.New("router: negative cache setting")
+	}
+	if c.GroupCacheTTL > MaxGroupCacheTTL {
+		return fmt.Errorf("router: group members cached for %v, more than %v", c.GroupCacheTTL, MaxGroupCacheTTL)
 	}
 	if c.Requests.PerSender < 0 || c.Requests.PairWindow < 0 || c.Requests.SenderWindow < 0 {
 		return errors.New("router: negative request limit")
@@ -100,11 +134,17 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// MaxGroupCacheTTL is the longest a group's members may be cached: a
+// message sent that long after a removal no longer reaches the removed
+// member (docs/protocol.md, Groups).
+const MaxGroupCacheTTL = 2 * time.Second
+
 // Router routes messages from `in` to inboxes.
 type Router struct {
-	cfg Config
-	bus Bus
-	dir Directory
+	cfg    Config
+	bus    Bus
+	dir    Directory
+	groups *directory.MemberCache
 
 	mu      sync.Mutex
 	allowed map[pair]time.Time // (owner, sender) -> allowed until
@@ -118,7 +158,11 @@ func New(cfg Config, b Bus, dir Directory) (*Router, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Router{cfg: cfg, bus: b, dir: dir, allowed: make(map[pair]time.Time)}, nil
+	return &Router{
+		cfg: cfg, bus: b, dir: dir,
+		groups:  directory.NewMemberCache(cfg.GroupCacheTTL, cfg.GroupCacheMembers, cfg.Now),
+		allowed: make(map[pair]time.Time),
+	}, nil
 }
 
 // Run consumes `in` until ctx is done. A failed batch (the directory or
@@ -149,6 +193,10 @@ func (r *Router) Forget(owner, other wire.UserID) {
 	delete(r.allowed, pair{owner, other})
 	r.mu.Unlock()
 }
+
+// ForgetGroup drops what the router remembers of a group's members, so
+// that a change of its list takes effect at once.
+func (r *Router) ForgetGroup(group wire.ConversationID) { r.groups.Forget(group) }
 
 // Route routes one batch of `in` records and returns once every resulting
 // append is durable.
@@ -186,21 +234,41 @@ func (r *Router) routeOne(ctx context.Context, value []byte) ([]bus.Message, err
 		r.cfg.Logger.Error("router: dropping undecodable record", "err", err)
 		return nil, nil
 	}
-	if rec.Kind != wire.KindMessage && rec.Kind != wire.KindRequest {
+	var joined map[wire.UserID]bool
+	switch rec.Kind {
+	case wire.KindMessage, wire.KindRequest:
+	case wire.KindGroup:
+		if joined, err = r.groups.Joined(ctx, r.dir, rec.Conversation); err != nil {
+			return nil, err
+		}
+		if !joined[rec.Sender] {
+			// Neither the group nor the sender is logged: the log
+			// must not say who writes to which group.
+			r.cfg.Logger.Debug("router: dropping a group message from someone who has not joined the group", "msg", rec.MessageID)
+			if m := r.cfg.Metrics.GroupDropped; m != nil {
+				m()
+			}
+			return nil, nil
+		}
+	default:
 		r.cfg.Logger.Error("router: dropping record of unexpected kind", "kind", rec.Kind, "msg", rec.MessageID)
 		return nil, nil
 	}
 	var out []bus.Message
+	fanout := 0
 	for _, group := range byUser(rec.Recipients) {
 		to := group[0].User
-		v, err := r.decide(ctx, rec, to)
-		if err != nil {
+		var v verdict
+		if rec.Kind == wire.KindGroup {
+			v = member(rec, joined, to)
+		} else if v, err = r.decide(ctx, rec, to); err != nil {
 			return nil, err
 		}
 		if v == deliver {
 			inbox := *rec
 			inbox.Recipients = group
 			out = append(out, bus.Message{Topic: bus.InboxTopic(to), Value: bus.AppendParcel(nil, &inbox)})
+			fanout++
 			continue
 		}
 		if r.cfg.Metrics.Rejected != nil {
@@ -217,7 +285,20 @@ func (r *Router) routeOne(ctx context.Context, value []byte) ([]bus.Message, err
 		}
 		out = append(out, bus.Message{Topic: bus.InboxTopic(rec.Sender), Value: bus.AppendParcel(nil, &notice)})
 	}
+	if m := r.cfg.Metrics.GroupFanout; m != nil && rec.Kind == wire.KindGroup {
+		m(fanout)
+	}
 	return out, nil
+}
+
+// member decides a group message for to: delivered to a user who has
+// joined the group (and to the sender's own other devices), refused with
+// not_accepted to anyone else (invited only, left, removed, a stranger).
+func member(rec *bus.Parcel, joined map[wire.UserID]bool, to wire.UserID) verdict {
+	if to == rec.Sender || joined[to] {
+		return deliver
+	}
+	return notAccepted
 }
 
 // verdict is what becomes of a message for one recipient.
@@ -314,18 +395,15 @@ func (r *Router) remember(owner, sender wire.UserID) {
 // byUser groups recipients by user, keeping first-seen order.
 func byUser(rs []wire.Recipient) [][]wire.Recipient {
 	var groups [][]wire.Recipient
+	index := make(map[wire.UserID]int) // a group message names up to 1,024 users
 	for _, rc := range rs {
-		found := false
-		for i := range groups {
-			if groups[i][0].User == rc.User {
-				groups[i] = append(groups[i], rc)
-				found = true
-				break
-			}
+		i, ok := index[rc.User]
+		if !ok {
+			i = len(groups)
+			index[rc.User] = i
+			groups = append(groups, nil)
 		}
-		if !found {
-			groups = append(groups, []wire.Recipient{rc})
-		}
+		groups[i] = append(groups[i], rc)
 	}
 	return groups
 }

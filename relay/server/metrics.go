@@ -33,9 +33,12 @@ type metricsSet struct {
 	delivered    prometheus.Counter
 	authFailures prometheus.Counter
 	refused      *prometheus.CounterVec
+	groupRefused *prometheus.CounterVec
 	routed       prometheus.Counter
 	rejected     *prometheus.CounterVec
 	routeTime    prometheus.Histogram
+	groupFanout  prometheus.Histogram
+	groupDropped prometheus.Counter
 }
 
 // latencyBuckets are upper bounds, in seconds, for latencies from half a
@@ -64,15 +67,21 @@ func newMetrics() *metricsSet {
 		delivered:    counter("mutual_gateway_delivered_total", "Deliver frames queued to devices."),
 		authFailures: counter("mutual_gateway_auth_failures_total", "Failed device authentications."),
 		refused:      counterVec("mutual_gateway_refused_total", "Connections refused before the upgrade, by the cap they did not fit.", "cap"),
+		groupRefused: counterVec("mutual_gateway_set_group_refused_total", "Changes of group member lists refused, by the code of the answer.", "reason"),
 		routed:       counter("mutual_router_routed_total", "Records appended to inboxes."),
 		rejected:     counterVec("mutual_router_rejected_total", "Messages refused for a recipient, by reason.", "reason"),
 		routeTime:    histogram("mutual_router_batch_seconds", "Time to route one batch of the in topic."),
+		groupFanout: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "mutual_router_group_fanout_users", Help: "Users whose inboxes received one group message (the sender's own included).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 11), // 1 to 1,024
+		}),
+		groupDropped: counter("mutual_router_group_dropped_total", "Group messages dropped whole: their sender had not joined the group."),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.connections, m.closes, m.frames, m.accepted, m.appendTime, m.delivered,
-		m.authFailures, m.refused, m.routed, m.rejected, m.routeTime,
+		m.authFailures, m.refused, m.groupRefused, m.routed, m.rejected, m.routeTime, m.groupFanout, m.groupDropped,
 	)
 	return m
 }
@@ -98,13 +107,16 @@ func (m *metricsSet) gatewayHooks() gateway.Metrics {
 		Delivered:    func(n int) { m.delivered.Add(float64(n)) },
 		AuthFailures: m.authFailures.Inc,
 		Refused:      func(name string) { m.refused.WithLabelValues(name).Inc() },
+		GroupRefused: func(c wire.Code) { m.groupRefused.WithLabelValues(c.String()).Inc() },
 	}
 }
 
 func (m *metricsSet) routerHooks() router.Metrics {
 	return router.Metrics{
-		Routed:   func(n int) { m.routed.Add(float64(n)) },
-		Rejected: func(c wire.Code) { m.rejected.WithLabelValues(c.String()).Inc() },
-		Batch:    func(_ int, d time.Duration) { m.routeTime.Observe(d.Seconds()) },
+		Routed:       func(n int) { m.routed.Add(float64(n)) },
+		Rejected:     func(c wire.Code) { m.rejected.WithLabelValues(c.String()).Inc() },
+		Batch:        func(_ int, d time.Duration) { m.routeTime.Observe(d.Seconds()) },
+		GroupFanout:  func(n int) { m.groupFanout.Observe(float64(n)) },
+		GroupDropped: m.groupDropped.Inc,
 	}
 }

@@ -140,6 +140,7 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 	}
 	if s.router != nil {
 		gc.OnContactChange = s.router.Forget
+		gc.OnGroupChange = s.router.ForgetGroup
 	}
 	gw, err := gateway.New(gc, parts.Bus, parts.Directory, parts.Accounts)
 	if err != nil {

@@ -13,8 +13,9 @@ import (
 )
 
 // Bench runs the directory's benchmarks: the calls on the message path
-// (ContactState for every message, CommitOffsets in batches) and the
-// contended ones (ClaimBundle). open is called once per benchmark.
+// (ContactState for every message, CommitOffsets in batches, the device
+// lists and members of a large group) and the contended ones
+// (ClaimBundle). open is called once per benchmark.
 func Bench(b *testing.B, open func(b *testing.B) directory.Directory) {
 	b.Run("ContactState", func(b *testing.B) { benchContactState(b, open(b), false) })
 	b.Run("ContactStateParallel", func(b *testing.B) { benchContactState(b, open(b), true) })
@@ -22,6 +23,62 @@ func Bench(b *testing.B, open func(b *testing.B) directory.Directory) {
 	b.Run("ClaimBundle", func(b *testing.B) { benchClaimBundle(b, open(b)) })
 	b.Run("NoteRequest", func(b *testing.B) { benchNoteRequest(b, open(b)) })
 	b.Run("TakeLimitParallel", func(b *testing.B) { benchTakeLimit(b, open(b)) })
+	b.Run("Devices1000", func(b *testing.B) { benchDevices(b, open(b), false) })
+	b.Run("DeviceIDs1000", func(b *testing.B) { benchDevices(b, open(b), true) })
+	b.Run("GroupMembers1024", func(b *testing.B) { benchGroupMembers(b, open(b)) })
+}
+
+// benchDevices reads the device lists of 1,000 users with two devices
+// each, as the gateway checks a Send to a large group: one user at a
+// time (Devices), or all at once (DeviceIDs).
+func benchDevices(b *testing.B, d directory.Directory, batch bool) {
+	ctx := context.Background()
+	users := make([]wire.UserID, 1000)
+	for i := range users {
+		users[i], _ = newDevice(b, d)
+		if _, err := d.AddDevice(ctx, users[i], "laptop", randomBytes(32), 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if batch {
+			got, err := d.DeviceIDs(ctx, users)
+			if err != nil || len(got) != len(users) {
+				b.Fatalf("DeviceIDs: %d users, %v", len(got), err)
+			}
+			continue
+		}
+		for _, u := range users {
+			if devs, err := d.Devices(ctx, u); err != nil || len(devs) != 2 {
+				b.Fatalf("Devices: %d, %v", len(devs), err)
+			}
+		}
+	}
+}
+
+// benchGroupMembers reads the joined members of a full group, as the
+// router does for a group's messages when its cache has expired.
+func benchGroupMembers(b *testing.B, d directory.Directory) {
+	ctx := context.Background()
+	s := newSecrets()
+	g := newGroupID()
+	users := make([]wire.UserID, wire.MaxGroupMembers)
+	for i := range users {
+		users[i] = newUser(b, d)
+	}
+	if err := d.ChangeGroup(ctx, directory.GroupChange{Group: g, Op: wire.GroupCreate, Actor: users[0], Users: users[1:], Hashes: s.hashes()}, groupLimits); err != nil {
+		b.Fatal(err)
+	}
+	for _, u := range users[1:] {
+		if err := d.ChangeGroup(ctx, directory.GroupChange{Group: g, Op: wire.GroupJoin, Actor: u}, groupLimits); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if got, err := d.GroupMembers(ctx, g); err != nil || len(got) != len(users) {
+			b.Fatalf("GroupMembers: %d, %v", len(got), err)
+		}
+	}
 }
 
 // benchTakeLimit charges the buckets of 1,000 accounts from parallel

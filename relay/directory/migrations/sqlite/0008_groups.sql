@@ -1,0 +1,19 @@
+-- Group member lists: who is invited to or has joined each group, and the
+-- SHA-256 hashes of the secrets that allow changing a list. The relay
+-- knows nothing else of a group. A group whose list is empty is deleted.
+
+CREATE TABLE groups (
+	id         BLOB PRIMARY KEY CHECK (length(id) = 16),
+	admin_hash BLOB NOT NULL CHECK (length(admin_hash) = 32),
+	add_hash   BLOB NOT NULL CHECK (length(add_hash) = 32),
+	link_hash  BLOB CHECK (length(link_hash) = 32) -- NULL: no invite link
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE group_members (
+	group_id BLOB    NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+	user_id  BLOB    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	state    INTEGER NOT NULL CHECK (state IN (1, 2)), -- 1 invited, 2 joined
+	PRIMARY KEY (group_id, user_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX group_members_user ON group_members (user_id, group_id);
