@@ -223,6 +223,16 @@ func groupErrorText(err error, online bool, action string) string {
 			return "A group has at most " + strconv.Itoa(client.MaxGroupMembers) + " members."
 		}
 		return wireErrorText(we)
+	case errors.Is(err, client.ErrNotAllowed):
+		return "Only the group's admins can " + action + "."
+	case errors.Is(err, client.ErrNotMember):
+		return "You can't " + action + ": you are not a member of this group."
+	case errors.Is(err, client.ErrBadGroupName):
+		return "That name can't be used: give the group a name of at most " + strconv.Itoa(client.MaxGroupName) + " bytes, without control characters."
+	case errors.Is(err, client.ErrGroupFull):
+		return "A group has at most " + strconv.Itoa(client.MaxGroupMembers) + " members."
+	case errors.Is(err, client.ErrNoSuchGroup):
+		return "This device does not know this group."
 	case errors.Is(err, client.ErrOffline), !online && !errors.Is(err, client.ErrClosed):
 		return "Connect to " + action + "."
 	}

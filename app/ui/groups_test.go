@@ -264,6 +264,9 @@ func TestGroupErrorText(t *testing.T) {
 		{"too many", &wire.Error{Code: wire.CodeTooManyRecipients}, true, "A group has at most 1024 members."},
 		{"rate limited", &wire.Error{Code: wire.CodeRateLimited, RetryAfterMS: 90_000}, true, "Too many attempts. Try again in 2 minutes."},
 		{"closed", client.ErrClosed, false, "The app is restarting. Try again in a moment."},
+		{"not an admin", fmt.Errorf("create group: %w", client.ErrNotAllowed), true, "Only the group's admins can create a group."},
+		{"not a member", client.ErrNotMember, true, "You can't create a group: you are not a member of this group."},
+		{"full", client.ErrGroupFull, true, "A group has at most 1024 members."},
 		{"other", errors.New("boom"), true, "Couldn't reach the Mutual server. Try again in a moment."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
