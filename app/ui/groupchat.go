@@ -21,7 +21,8 @@ type groupConv struct {
 	group   *client.Group // nil until read
 	people  people        // the members' names, and the contacts'
 	me      wire.UserID
-	loads   int // group reads started; only the last one's answer is kept
+	loads   int  // group reads started; only the last one's answer is kept
+	read    bool // a read of the group has ended, and the newest page was asked for
 	loadErr string
 
 	// The message info dialog: the own message it is about, and how far
@@ -60,7 +61,7 @@ func (c *conversation) announcement(m client.Message) string {
 }
 
 // loadGroup reads the group, and the contacts to name those who have
-// left it.
+// left it; the first time, then the newest page of messages.
 func (c *conversation) loadGroup(ctx app.Context) {
 	c.grp.loads++
 	n, s, id := c.grp.loads, c.s, c.conv
@@ -78,6 +79,10 @@ func (c *conversation) loadGroup(ctx app.Context) {
 		ctx.Dispatch(func(ctx app.Context) {
 			if n != c.grp.loads {
 				return
+			}
+			if !c.grp.read {
+				c.grp.read = true
+				c.loadNewest(ctx)
 			}
 			if err != nil {
 				c.grp.loadErr = errorText(err, true)

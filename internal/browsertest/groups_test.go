@@ -234,22 +234,16 @@ func (p *profile) waitGroupHeader(name, count string) {
 // theirs), and returns the message's ID.
 func (p *profile) waitFrom(text, author string) string {
 	p.t.Helper()
-	got := waitJS[string](p, messageTimeout, "the message "+text+" from "+author, fmt.Sprintf(`(() => {
+	return waitJS[string](p, messageTimeout, "the message "+text+" from "+author, fmt.Sprintf(`(() => {
 	  const ms = [...document.querySelectorAll('#messages .msg.msg-in')];
 	  const i = ms.findIndex((m) => `+msgTextJS+`(m) === %s);
-	  if (i < 0) return '';
 	  for (let j = i; j >= 0; j--) {
 	    const a = ms[j].querySelector('.msg-author');
-	    if (a) return ms[i].dataset.id + ' ' + a.textContent;
+	    if (a) return a.textContent === %s ? ms[i].dataset.id : '';
 	    if (!ms[j].classList.contains('msg-cont')) break;
 	  }
-	  return ms[i].dataset.id + ' ';
-	})()`, js(text)))
-	id, name, _ := strings.Cut(got, " ")
-	if name != author {
-		p.t.Errorf("%s: the message %q shows the author %q, want %q", p.name, text, name, author)
-	}
-	return id
+	  return '';
+	})()`, js(text), js(author)))
 }
 
 // waitSystemLine waits until the open group shows a system line that
