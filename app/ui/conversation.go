@@ -70,8 +70,8 @@ func (c *conversation) CompoID() string {
 	return c.Peer
 }
 
-// OnMount starts the measurement, reads the contact and the newest page
-// and follows the events of this chat.
+// OnMount starts the measurement, reads the contact (or the group) and
+// the newest page and follows the events of this chat.
 func (c *conversation) OnMount(ctx app.Context) {
 	perfReset(measureOpen, markOpenStart, markOpenDone)
 	perfMark(markOpenStart)
@@ -569,8 +569,8 @@ func (c *conversation) submit(ctx app.Context, e app.Event) {
 	c.send(ctx, text, true)
 }
 
-// send queues text to the contact and shows it; restore puts the text
-// back in the composer if it cannot be sent.
+// send queues text to the contact, or the group, and shows it; restore
+// puts the text back in the composer if it cannot be sent.
 func (c *conversation) send(ctx app.Context, text string, restore bool) {
 	s, peer, conv, group := c.s, c.peer, c.conv, c.isGroup()
 	ctx.Async(func() {
