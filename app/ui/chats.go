@@ -20,9 +20,12 @@ type chatList struct {
 	app.Compo
 	// Active is the user ID (hex) of the open conversation, if any.
 	Active string
+	// ActiveGroup is the ID (hex) of the open group's chat, if any.
+	ActiveGroup string
 
 	s       *Session
 	chats   []client.Chat
+	names   people // of everyone the chats have named since the list opened
 	filter  string
 	loaded  bool
 	loading bool
@@ -35,7 +38,7 @@ func (l *chatList) OnMount(ctx app.Context) {
 	ctx.Handle(actionEvent, func(ctx app.Context, a app.Action) {
 		switch a.Value.(type) {
 		case client.MessageReceived, client.MessageStateChanged, client.ContactChanged,
-			client.RequestReceived, client.IdentityChanged, client.Connected:
+			client.RequestReceived, client.IdentityChanged, client.Connected, client.GroupChanged:
 			l.load(ctx)
 		default:
 			ctx.PreventUpdate()
@@ -69,6 +72,7 @@ func (l *chatList) load(ctx app.Context) {
 				l.err = errorText(err, true)
 			} else {
 				l.chats, l.loaded, l.err = chats, true, ""
+				l.names = l.names.merged(chatPeople(chats))
 			}
 			if l.again {
 				l.again = false
@@ -88,20 +92,26 @@ func (l *chatList) Render() app.UI {
 	if l.Active != "" {
 		active, _ = wire.ParseUserID(l.Active)
 	}
+	activeGroup, _ := parseGroupID(l.ActiveGroup)
+	acct, _ := l.s.account()
 	return chatListView(chatListProps{
-		chats: l.chats, filter: l.filter, active: active,
-		now: l.s.now(), loaded: l.loaded, err: l.err,
+		chats: l.chats, names: l.names, filter: l.filter, active: active, activeGroup: activeGroup,
+		me: acct.User, now: l.s.now(), loaded: l.loaded, err: l.err,
 	}, l.onFilter)
 }
 
 // chatListProps is what the chats list shows.
 type chatListProps struct {
 	chats  []client.Chat
+	names  people // who the chats name; nil: from chats alone
 	filter string
 	active wire.UserID // the open conversation, zero if none
-	now    time.Time
-	loaded bool
-	err    string
+	// activeGroup is the open group's chat, zero if none.
+	activeGroup wire.ConversationID
+	me          wire.UserID // this account
+	now         time.Time
+	loaded      bool
+	err         string
 }
 
 // sortChats orders chats by last activity, newest first.
@@ -120,6 +130,12 @@ func filterChats(chats []client.Chat, filter string) []client.Chat {
 	}
 	var out []client.Chat
 	for _, ch := range chats {
+		if ch.Group != nil {
+			if strings.Contains(strings.ToLower(ch.Group.Name), f) {
+				out = append(out, ch)
+			}
+			continue
+		}
 		if strings.Contains(strings.ToLower(displayName(ch.Contact)), f) ||
 			strings.Contains(strings.ToLower(plainAddress(ch.Contact.Address)), f) ||
 			strings.Contains(strings.ToLower(ch.Contact.DisplayAddress()), f) {
@@ -132,14 +148,21 @@ func filterChats(chats []client.Chat, filter string) []client.Chat {
 // chatListView draws the chats list; onFilter may be nil (tests).
 func chatListView(p chatListProps, onFilter app.EventHandler) app.UI {
 	chats := filterChats(sortChats(p.chats), p.filter)
+	names := p.names
+	if names == nil {
+		names = chatPeople(p.chats)
+	}
 	var heading app.UI = app.H1().Class("pane-title").TabIndex(-1).Text("Chats")
-	if !p.active.IsZero() {
+	if !p.active.IsZero() || p.activeGroup != (wire.ConversationID{}) {
 		heading = app.H2().Class("pane-title").Text("Chats")
 	}
 	return app.Div().Class("chat-list").Body(
 		app.Div().Class("pane-head").Body(
 			heading,
-			app.A().Class("icon-button").Href(pathContacts).Aria("label", "New chat").Title("New chat").Text("+"),
+			app.Div().Class("pane-actions").Body(
+				app.A().ID("new-group").Class("icon-button").Href(pathNewGroup).Aria("label", "New group").Title("New group").Body(icon(iconGroup)),
+				app.A().Class("icon-button").Href(pathContacts).Aria("label", "New chat").Title("New chat").Text("+"),
+			),
 		),
 		app.Div().Class("search").Body(
 			app.Label().For("chat-filter").Class("sr-only").Text("Search chats by name"),
@@ -152,7 +175,12 @@ func chatListView(p chatListProps, onFilter app.EventHandler) app.UI {
 		}),
 		app.Div().Class("chats-scroll").Body(
 			app.Ul().ID("chats").Class("chats").Aria("label", "Chats").Body(
-				app.Range(chats).Slice(func(i int) app.UI { return chatItem(chats[i], p.active, p.now) }),
+				app.Range(chats).Slice(func(i int) app.UI {
+					if chats[i].Group != nil {
+						return groupChatItem(chats[i], p.activeGroup, p.me, names, p.now)
+					}
+					return chatItem(chats[i], p.active, p.now)
+				}),
 			),
 			app.If(p.loaded && len(p.chats) == 0, func() app.UI {
 				return app.Div().Class("empty").Body(
@@ -240,4 +268,19 @@ func unreadLabel(n int) string {
 func avatar(u wire.UserID, name string) app.UI {
 	return app.Span().Class("avatar").Style("--hue", strconv.Itoa(avatarHue(u))).
 		Aria("hidden", "true").Text(initials(name))
+}
+
+// chatPeople names the people of the chats: the contacts of the 1:1
+// chats and the members of the groups.
+func chatPeople(chats []client.Chat) people {
+	var groups []*client.Group
+	var cts []client.Contact
+	for _, ch := range chats {
+		if ch.Group != nil {
+			groups = append(groups, ch.Group)
+		} else {
+			cts = append(cts, ch.Contact)
+		}
+	}
+	return groupPeople(groups, cts)
 }

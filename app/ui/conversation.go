@@ -20,13 +20,17 @@ const (
 	measureOpen   = "chat-open"
 )
 
-// conversation is one 1:1 chat: its messages (a window of them, see
-// msgWindow), the composer, and what stands between the user and writing
-// (a request to answer, a block, a changed safety number).
+// conversation is one chat, 1:1 or a group's: its messages (a window of
+// them, see msgWindow), the composer, and what stands between the user
+// and writing (a request or an invitation to answer, a block, a changed
+// safety number, having left a group). What only a group's chat has is
+// in groupchat.go.
 type conversation struct {
 	app.Compo
-	// Peer is the other person's user ID in hex.
+	// Peer is the other person's user ID in hex, in a 1:1 chat.
 	Peer string
+	// Group is the group's ID in hex, in a group's chat (Peer is empty).
+	Group string
 
 	s        *Session
 	peer     wire.UserID
@@ -53,19 +57,24 @@ type conversation struct {
 	// showFiles: a photo or file was pasted or dropped; the notice that
 	// only text can be sent shows.
 	showFiles bool
+
+	grp groupConv // a group's chat: the group, its people, the message info
 }
 
 // CompoID makes each chat a component of its own: opening another one
 // mounts a new conversation rather than reusing this one's state.
-func (c *conversation) CompoID() string { return c.Peer }
+func (c *conversation) CompoID() string {
+	if c.isGroup() {
+		return "group:" + c.Group
+	}
+	return c.Peer
+}
 
-// OnMount starts the measurement, reads the contact and the newest page
-// and follows the events of this chat.
+// OnMount starts the measurement, reads the contact (or the group) and
+// the newest page and follows the events of this chat.
 func (c *conversation) OnMount(ctx app.Context) {
 	perfReset(measureOpen, markOpenStart, markOpenDone)
 	perfMark(markOpenStart)
-	c.peer, _ = wire.ParseUserID(strings.ToLower(c.Peer))
-	c.contact = client.Contact{User: c.peer}
 	c.loading, c.bottom = true, true
 	ctx.Handle(actionEvent, c.onEvent)
 	active := func() { ctx.Dispatch(func(ctx app.Context) { c.markRead(ctx) }) }
@@ -73,8 +82,17 @@ func (c *conversation) OnMount(ctx app.Context) {
 		listen(app.Window(), "focus", active),
 		listen(app.Window().Get("document"), "visibilitychange", active),
 	)
-	c.loadContact(ctx)
-	c.loadNewest(ctx)
+	if c.isGroup() {
+		// The group first, so that its messages come with their
+		// authors' names (loadGroup then reads the newest page).
+		c.conv, _ = parseGroupID(c.Group)
+		c.loadGroup(ctx)
+	} else {
+		c.peer, _ = wire.ParseUserID(strings.ToLower(c.Peer))
+		c.contact = client.Contact{User: c.peer}
+		c.loadContact(ctx)
+		c.loadNewest(ctx)
+	}
 	if wideLayout() {
 		ctx.Defer(func(app.Context) { focusID("composer") })
 	} else {
@@ -132,12 +150,11 @@ func contactOrRequest(ctx context.Context, s *Session, user wire.UserID) (client
 // loadNewest shows the newest page and scrolls to the end (or, the first
 // time, to the first unread message).
 func (c *conversation) loadNewest(ctx app.Context) {
-	s, peer := c.s, c.peer
+	s, peer, conv, group := c.s, c.peer, c.conv, c.isGroup()
 	ctx.Async(func() {
-		var conv wire.ConversationID
 		var page []client.Message
 		cl, err := s.client()
-		if err == nil {
+		if err == nil && !group {
 			conv, err = cl.Conversation(peer)
 		}
 		if err == nil {
@@ -366,9 +383,12 @@ func (c *conversation) markRead(ctx app.Context) {
 
 // onEvent follows the events of this chat.
 func (c *conversation) onEvent(ctx app.Context, a app.Action) {
+	if c.isGroup() && c.onGroupEvent(ctx, a.Value) {
+		return
+	}
 	switch ev := a.Value.(type) {
 	case client.MessageReceived:
-		if ev.Message.Peer != c.peer {
+		if !c.shows(ev.Message) {
 			ctx.PreventUpdate()
 			return
 		}
@@ -378,12 +398,12 @@ func (c *conversation) onEvent(ctx app.Context, a app.Action) {
 		}
 		c.addMessage(ctx, ev.Message)
 		if !ev.Message.Outgoing {
-			ctx.NewActionWithValue(actionAnnounce, displayName(c.contact)+": "+preview(ev.Message.Text, 200))
+			ctx.NewActionWithValue(actionAnnounce, c.announcement(ev.Message))
 		}
 	case client.MessageStateChanged:
 		m := ev.Message
 		switch {
-		case m.Peer != c.peer:
+		case !c.shows(m):
 			ctx.PreventUpdate()
 		case c.loading:
 			c.early = append(c.early, m)
@@ -549,16 +569,21 @@ func (c *conversation) submit(ctx app.Context, e app.Event) {
 	c.send(ctx, text, true)
 }
 
-// send queues text to the contact and shows it; restore puts the text
-// back in the composer if it cannot be sent.
+// send queues text to the contact, or the group, and shows it; restore
+// puts the text back in the composer if it cannot be sent.
 func (c *conversation) send(ctx app.Context, text string, restore bool) {
-	s, peer := c.s, c.peer
+	s, peer, conv, group := c.s, c.peer, c.conv, c.isGroup()
 	ctx.Async(func() {
 		var m client.Message
 		cl, err := s.client()
 		if err == nil {
 			var id wire.MessageID
-			if id, err = cl.Send(context.Background(), peer, text); err == nil {
+			if group {
+				id, err = cl.SendGroup(context.Background(), conv, text)
+			} else {
+				id, err = cl.Send(context.Background(), peer, text)
+			}
+			if err == nil {
 				acct, _ := s.account()
 				m, err = cl.Message(context.Background(), acct.User, id)
 			}
@@ -653,6 +678,9 @@ func (c *conversation) answer(accept bool) app.EventHandler {
 
 // Render draws the conversation.
 func (c *conversation) Render() app.UI {
+	if c.isGroup() {
+		return c.renderGroup()
+	}
 	ct := c.contact
 	name := displayName(ct)
 	return app.Div().Class("conversation").On("dragover", c.onDragOver).On("drop", c.onDrop).Body(
@@ -673,22 +701,34 @@ func (c *conversation) Render() app.UI {
 				app.A().Class("button").Href(safetyPath(c.peer)).Text("Check"),
 			)
 		}),
-		app.Div().ID("messages").Class("messages").Role("log").Aria("live", "off").
-			Aria("label", "Messages with "+name).TabIndex(0).
-			On("scroll", c.onScroll, app.PassiveEvent()).Body(c.messages(name)...),
-		app.If(c.fresh > 0 || (c.win.hasNewer && !c.bottom), func() app.UI {
-			label := "Newest messages"
-			switch {
-			case c.fresh == 1:
-				label = "1 new message"
-			case c.fresh > 1:
-				label = strconv.Itoa(c.fresh) + " new messages"
-			}
-			return app.Button().ID("new-messages").Type("button").Class("new-chip").
-				OnClick(c.jumpToNewest).Body(app.Span().Text(label), icon(iconDown))
-		}),
+		c.scroller("Messages with "+name, c.messages(name)),
+		c.newChip(),
 		c.footer(ct, name),
 	)
+}
+
+// scroller is the log of messages, labelled label, holding items.
+func (c *conversation) scroller(label string, items []app.UI) app.UI {
+	return app.Div().ID("messages").Class("messages").Role("log").Aria("live", "off").
+		Aria("label", label).TabIndex(0).
+		On("scroll", c.onScroll, app.PassiveEvent()).Body(items...)
+}
+
+// newChip is the button to the newest messages, shown while the reader
+// is above them; nil otherwise.
+func (c *conversation) newChip() app.UI {
+	if c.fresh == 0 && (!c.win.hasNewer || c.bottom) {
+		return nil
+	}
+	label := "Newest messages"
+	switch {
+	case c.fresh == 1:
+		label = "1 new message"
+	case c.fresh > 1:
+		label = strconv.Itoa(c.fresh) + " new messages"
+	}
+	return app.Button().ID("new-messages").Type("button").Class("new-chip").
+		OnClick(c.jumpToNewest).Body(app.Span().Text(label), icon(iconDown))
 }
 
 // messages is the content of the scroller.
@@ -696,6 +736,9 @@ func (c *conversation) messages(name string) []app.UI {
 	p := msgListProps{
 		msgs: c.win.msgs, peerName: name, now: c.s.now(), hasOlder: c.win.hasOlder,
 		loading: c.loading, firstUnread: c.unread, held: c.contact.IdentityChanged, onRetry: c.retry,
+	}
+	if c.isGroup() {
+		c.groupProps(&p)
 	}
 	items := make([]app.UI, 0, len(c.win.msgs)+16)
 	items = append(items, historyEdge(p))
@@ -729,15 +772,25 @@ func (c *conversation) footer(ct client.Contact, name string) app.UI {
 		errLine,
 		awaitingNote(ct, name),
 		c.filesNote(),
-		app.Form().Class("composer").OnSubmit(c.submit).Body(
-			app.Label().For("composer").Class("sr-only").Text("Message to "+name),
-			app.Textarea().ID("composer").Rows(1).Placeholder("Message").
-				Attr("enterkeyhint", "send").Aria("describedby", "composer-hint").
-				OnKeyDown(c.onKeyDown).OnKeyUp(c.onKeyUp).On("beforeinput", c.onBeforeInput).OnInput(c.onInput).On("paste", c.onPaste),
-			app.Button().ID("send").Type("submit").Class("send-button").Aria("label", "Send").Title("Send").Body(icon(iconSend)),
-		),
-		app.P().ID("composer-hint").Class("sr-only").Text("Enter sends. Shift and Enter starts a new line."),
+		c.composer(name),
+		composerHint(),
 	)
+}
+
+// composer is the form a message is written in, to name.
+func (c *conversation) composer(name string) app.UI {
+	return app.Form().Class("composer").OnSubmit(c.submit).Body(
+		app.Label().For("composer").Class("sr-only").Text("Message to "+name),
+		app.Textarea().ID("composer").Rows(1).Placeholder("Message").
+			Attr("enterkeyhint", "send").Aria("describedby", "composer-hint").
+			OnKeyDown(c.onKeyDown).OnKeyUp(c.onKeyUp).On("beforeinput", c.onBeforeInput).OnInput(c.onInput).On("paste", c.onPaste),
+		app.Button().ID("send").Type("submit").Class("send-button").Aria("label", "Send").Title("Send").Body(icon(iconSend)),
+	)
+}
+
+// composerHint tells assistive technology how the composer sends.
+func composerHint() app.UI {
+	return app.P().ID("composer-hint").Class("sr-only").Text("Enter sends. Shift and Enter starts a new line.")
 }
 
 // awaitingNote tells the user, above the composer, that a contact

@@ -1,6 +1,6 @@
 // Package ui is the Mutual web app's user interface: go-app components for
-// onboarding, the chats list, conversations, contacts, safety numbers and
-// settings, laid out as one pane on phones and two panes (chats beside the
+// onboarding, the chats list, conversations (1:1 and groups), contacts,
+// safety numbers and settings, laid out as one pane on phones and two panes (chats beside the
 // conversation) from 900 px on.
 //
 // People are named by what the app can vouch for: the address their
@@ -102,6 +102,39 @@
 // starts to wait (for the contact's device, or for the user to check a
 // changed safety number), says why on a line under it, scrolled into
 // view; Send again sends that same message (client.Client.Retry).
+//
+// # Groups
+//
+// "New group" on the chats list (/new-group) takes a name (at most
+// client.MaxGroupName bytes) and contacts chosen from a searchable list,
+// and opens the group's chat (/group/<ID>, the group's conversation ID in
+// hex) once the relay has the group; making or changing a group needs the
+// connection, and without one the app says so rather than trying. The
+// chats list shows a group by its name and icon, its newest message as
+// "Ann: text" or its newest system line; an invitation from someone who
+// is not a contact is marked like a request ("Ann added you to Family")
+// and answered in the chat (Join, Decline), which says that they are not
+// among the user's contacts.
+//
+// In a group's chat each received message has its author's name above
+// it, in a colour of a fixed palette (--author-0 to --author-7, readable
+// in both themes) chosen by the user ID, once per run of their messages;
+// system lines ("Ann added Ben", "You were removed by Ann") are centred
+// between them (groups.go). The chat reads the group before its messages,
+// so that they come with their authors' names, and keeps the names it has
+// seen: someone who leaves is still named in what they wrote. The header names the group and counts its
+// members, and opens its info. An own message's marks say Delivered or
+// Read once every member has it (the client keeps that); a click on the
+// message, or its marks' button, opens who has read it and who has it
+// (client.Client.ReadBy). Once this account has left or was removed, the
+// composer gives way to a note saying so.
+//
+// The group's info (/group/<ID>/info) lists the members, "You", "Admin"
+// and "Invited" marked; a member who is a contact links to their safety
+// number, one who is not says so. Admins rename the group, add and
+// remove members, make them admins or not, and decide whether everyone
+// may add members; anyone may leave, after a question. While a change is
+// under way every control is off, and a refusal says its reason.
 //
 // # Long conversations
 //

@@ -129,6 +129,14 @@ type msgListProps struct {
 	// checked it; what was sent to them waits.
 	held    bool
 	onRetry func(m client.Message) app.EventHandler
+
+	// In a group's chat: the group (nil in a 1:1 chat), this account,
+	// the names of the people, and what opens an own message's info
+	// (who read it); see groupchat.go.
+	group  *client.Group
+	me     wire.UserID
+	people people
+	onInfo func(m client.Message) app.EventHandler
 }
 
 // groupGap is the longest pause between two messages of one author drawn
@@ -136,9 +144,11 @@ type msgListProps struct {
 const groupGap = 5 * time.Minute
 
 // continues reports whether b follows a in one group: same author, same
-// day, within groupGap, and nothing said under a.
+// day, within groupGap, and nothing said under a. A system line of a
+// group stands alone.
 func continues(a, b client.Message, loc *time.Location) bool {
-	return a.Outgoing == b.Outgoing && sameDay(when(a), when(b), loc) &&
+	return a.Outgoing == b.Outgoing && a.Author == b.Author && a.Event == nil && b.Event == nil &&
+		sameDay(when(a), when(b), loc) &&
 		when(b).Sub(when(a)) < groupGap && a.State != client.StateFailed && a.State != client.StateWaiting
 }
 
@@ -166,6 +176,10 @@ func messageItems(p msgListProps) []app.UI {
 				app.Span().Text("Unread messages"),
 			))
 		}
+		if m.Event != nil {
+			items = append(items, systemLine(m, p))
+			continue
+		}
 		cont := prev != nil && continues(*prev, m, loc)
 		// One note under a run of messages waiting for the same reason.
 		note := waitingNote(m, p.held, p.peerName)
@@ -181,6 +195,9 @@ func messageItems(p msgListProps) []app.UI {
 func messageItem(m client.Message, cont bool, note string, p msgListProps) app.UI {
 	classes := []string{"msg", "msg-in"}
 	author := p.peerName + ": "
+	if p.group != nil {
+		author = p.people.name(m.Author) + ": "
+	}
 	if m.Outgoing {
 		classes[1], author = "msg-out", "You: "
 	}
@@ -192,8 +209,19 @@ func messageItem(m client.Message, cont bool, note string, p msgListProps) app.U
 		retry = p.onRetry(m)
 	}
 	st := shownState(m, p.held)
+	var info app.EventHandler
+	if p.group != nil && m.Outgoing && p.onInfo != nil {
+		info = p.onInfo(m)
+	}
+	failure := failureText(m.Failure, p.peerName)
+	if p.group != nil {
+		failure = groupFailureText(m.Failure)
+	}
 	return app.Div().Class(classes...).DataSet("id", m.ID.String()).DataSet("state", stateName(st)).Body(
-		app.Div().Class("bubble").Body(
+		app.Div().Class("bubble").OnClick(info).Body(
+			app.If(p.group != nil && !m.Outgoing && !cont, func() app.UI {
+				return app.P().Class("msg-author", authorClass(m.Author)).Aria("hidden", "true").Text(p.people.name(m.Author))
+			}),
 			app.P().Class("msg-text").Body(
 				app.Span().Class("sr-only").Text(author),
 				app.Text(m.Text),
@@ -202,12 +230,17 @@ func messageItem(m client.Message, cont bool, note string, p msgListProps) app.U
 				app.Time().Class("msg-time").DateTime(when(m).UTC().Format(time.RFC3339)).
 					Title(timeTitle(m, p.now.Location())).
 					Text(clock(when(m), p.now)),
-				app.If(m.Outgoing, func() app.UI { return ticks(st) }),
+				app.If(m.Outgoing && p.group != nil, func() app.UI {
+					return app.Button().Type("button").Class("msg-info").Aria("haspopup", "dialog").Body(
+						app.Span().Class("sr-only").Text("Message info: "),
+						ticks(st),
+					)
+				}).ElseIf(m.Outgoing, func() app.UI { return ticks(st) }),
 			),
 		),
 		app.If(m.Outgoing && m.State == client.StateFailed, func() app.UI {
 			return app.P().Class("msg-line", "msg-failure").Body(
-				app.Text(failureText(m.Failure, p.peerName)+" "),
+				app.Text(failure+" "),
 				app.Button().Type("button").Class("link", "msg-retry").OnClick(retry).Text("Send again"),
 			)
 		}),
@@ -226,6 +259,11 @@ func historyEdge(p msgListProps) app.UI {
 		return app.P().Class("history-edge").Text("Loading older messages…")
 	case len(p.msgs) == 0:
 		return app.P().Class("history-edge", "history-empty").Text("No messages yet. Say hello!")
+	case p.group != nil:
+		return app.P().Class("history-edge").Body(
+			app.Span().Class("edge-icon").Body(icon(iconShield)),
+			app.Text("Messages are end-to-end encrypted. Only the members of "+p.group.Name+" can read them."),
+		)
 	default:
 		return app.P().Class("history-edge").Body(
 			app.Span().Class("edge-icon").Body(icon(iconShield)),

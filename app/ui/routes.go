@@ -16,6 +16,9 @@ const (
 	pathSettings = "/settings"
 	prefixChat   = "/chat/"
 	prefixSafety = "/safety/"
+	pathNewGroup = "/new-group"
+	prefixGroup  = "/group/"
+	suffixInfo   = "/info"
 )
 
 // Routes registers every page of the app with go-app, each made by
@@ -28,6 +31,8 @@ func Routes(newPage func() app.Composer) {
 	app.Route(pathSettings, newPage)
 	app.RouteWithRegexp("^"+prefixChat+"[0-9a-fA-F]{32}$", newPage)
 	app.RouteWithRegexp("^"+prefixSafety+"[0-9a-fA-F]{32}$", newPage)
+	app.Route(pathNewGroup, newPage)
+	app.RouteWithRegexp("^"+prefixGroup+"[0-9a-fA-F]{32}("+suffixInfo+")?$", newPage)
 	// Every other path too: the app says it has no such page, in its
 	// own frame, with a way back (the server answers it with status 404,
 	// see KnownPath).
@@ -57,12 +62,16 @@ const (
 	routeSafety
 	routeSettings
 	routeNotFound
+	routeNewGroup
+	routeGroup     // a group's chat
+	routeGroupInfo // a group's members and settings
 )
 
 // route is a parsed path.
 type route struct {
-	kind routeKind
-	peer wire.UserID // with routeChat and routeSafety
+	kind  routeKind
+	peer  wire.UserID         // with routeChat and routeSafety
+	group wire.ConversationID // with routeGroup and routeGroupInfo
 }
 
 // parseRoute parses a page's path.
@@ -79,6 +88,11 @@ func parseRoute(path string) route {
 		return route{kind: routeContacts}
 	case pathSettings:
 		return route{kind: routeSettings}
+	case pathNewGroup:
+		return route{kind: routeNewGroup}
+	}
+	if rest, ok := strings.CutPrefix(path, prefixGroup); ok {
+		return parseGroupRoute(rest)
 	}
 	for _, p := range []struct {
 		prefix string
@@ -109,6 +123,10 @@ func (r route) title() string {
 		return "Settings · Mutual"
 	case routeSafety:
 		return "Safety number · Mutual"
+	case routeNewGroup:
+		return "New group · Mutual"
+	case routeGroupInfo:
+		return "Group info · Mutual"
 	case routeNotFound:
 		return "Page not found · Mutual"
 	default:
@@ -123,7 +141,7 @@ func (r route) view() string {
 	switch r.kind {
 	case routeChats:
 		return "list"
-	case routeChat:
+	case routeChat, routeGroup:
 		return "detail"
 	case routeWelcome:
 		return "welcome"
@@ -135,7 +153,7 @@ func (r route) view() string {
 // section is which navigation link is current.
 func (r route) section() string {
 	switch r.kind {
-	case routeChats, routeChat:
+	case routeChats, routeChat, routeNewGroup, routeGroup, routeGroupInfo:
 		return "chats"
 	case routeContacts, routeSafety:
 		return "contacts"
@@ -214,7 +232,7 @@ func (k *skeleton) OnPreRender(ctx app.Context) {
 func (k *skeleton) Render() app.UI {
 	var main app.UI = app.Div().Class("page")
 	switch k.route.kind {
-	case routeChats, routeChat:
+	case routeChats, routeChat, routeGroup:
 		main = split(app.Div().Class("chat-list"), app.Div().Class("placeholder"))
 	case routeWelcome:
 		main = app.Div().Class("welcome")

@@ -138,7 +138,7 @@ func (h *shell) settle(ctx app.Context, navigated bool) {
 	h.setTitle(ctx)
 	// A conversation puts the cursor in its composer, onboarding in its
 	// field.
-	if navigated && h.route.kind != routeChat && h.route.kind != routeWelcome {
+	if navigated && h.route.kind != routeChat && h.route.kind != routeGroup && h.route.kind != routeWelcome {
 		ctx.Defer(func(app.Context) {
 			if h := app.Window().Get("document").Call("querySelector", "#main h1"); h.Truthy() {
 				h.Call("focus", map[string]any{"preventScroll": true})
@@ -160,7 +160,7 @@ func (h *shell) onEvent(ctx app.Context, ev any) {
 		requestPersistence()
 		h.settle(ctx, false)
 		h.loadUnread(ctx)
-	case client.MessageReceived, client.MessageStateChanged, client.ContactChanged, client.Connected:
+	case client.MessageReceived, client.MessageStateChanged, client.ContactChanged, client.Connected, client.GroupChanged:
 		h.loadUnread(ctx)
 	case client.OwnDeviceSeen:
 		h.addNotice("A new device signed in to your account. If it wasn't you, remove it in Settings.", pathSettings, "Settings")
@@ -233,6 +233,13 @@ func (h *shell) page() app.UI {
 		return &safetyPage{s: h.s, Peer: h.route.peer.String()}
 	case routeSettings:
 		return &settingsPage{s: h.s}
+	case routeNewGroup:
+		return &newGroupPage{s: h.s}
+	case routeGroup:
+		id := h.route.group.String()
+		return split(&chatList{s: h.s, ActiveGroup: id}, &conversation{s: h.s, Group: id})
+	case routeGroupInfo:
+		return &groupInfoPage{s: h.s, Group: h.route.group.String()}
 	default:
 		return notFoundView()
 	}
