@@ -58,10 +58,11 @@ type ArchivedContact struct {
 	Added       time.Time `json:"added"`
 }
 
-// ArchivedConversation is a 1:1 conversation and its messages, oldest
-// first.
+// ArchivedConversation is a 1:1 conversation (Peer) or a group (Group)
+// and its messages, oldest first.
 type ArchivedConversation struct {
-	Peer     string            `json:"peer"` // hex
+	Peer     string            `json:"peer,omitempty"`  // hex
+	Group    string            `json:"group,omitempty"` // hex: the group's ID
 	Name     string            `json:"name"`
 	Messages []ArchivedMessage `json:"messages"`
 }
@@ -78,6 +79,9 @@ type ArchivedMessage struct {
 	Outgoing   bool      `json:"outgoing"`
 	State      string    `json:"state"`
 	Text       string    `json:"text"`
+	// Event is a group's system line, as a sentence ("Ann added Ben");
+	// such a message has no Text.
+	Event string `json:"event,omitempty"`
 }
 
 // archiveSelf is ArchivedMessage.From for this account's messages.
@@ -85,8 +89,9 @@ const archiveSelf = "me"
 
 // Export reads everything this device holds of its chats, in one
 // transaction: the contacts (allowed, blocked and requests) and every
-// message of their conversations. Conversations come in the order of
-// their newest message, newest first, as Chats lists them.
+// message of their conversations, and the groups with theirs.
+// Conversations come in the order of their newest message, newest first,
+// as Chats lists them.
 func (c *Client) Export(ctx context.Context) (*Archive, error) {
 	me, err := c.registered()
 	if err != nil {
@@ -149,6 +154,13 @@ func (c *Client) Export(ctx context.Context) (*Archive, error) {
 			}
 			convs = append(convs, dated{ac, newest})
 		}
+		groups, err := c.archiveGroups(tx)
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			convs = append(convs, dated{g.conv, g.newest})
+		}
 		return nil
 	})
 	if err != nil {
@@ -159,6 +171,118 @@ func (c *Client) Export(ctx context.Context) (*Archive, error) {
 		a.Conversations = append(a.Conversations, d.conv)
 	}
 	return a, nil
+}
+
+// archivedGroup is a group's conversation as Export writes it, and when
+// it was last active.
+type archivedGroup struct {
+	conv   ArchivedConversation
+	newest time.Time
+}
+
+// archiveGroups reads every group this device knows, with its messages.
+func (c *Client) archiveGroups(tx store.Tx) ([]archivedGroup, error) {
+	me := c.me()
+	var gs []*groupRecord
+	err := tx.Scan(bGroups, nil, func(_, v []byte) error {
+		g, err := parseGroupRecord(v)
+		if err == nil {
+			gs = append(gs, g)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []archivedGroup
+	for _, g := range gs {
+		id := g.State.ID
+		ag := archivedGroup{conv: ArchivedConversation{Group: id.String(), Name: g.State.Name, Messages: []ArchivedMessage{}}, newest: fromMS(g.Since)}
+		var msgs []*Message
+		err := tx.Scan(bMessages, id[:], func(_, v []byte) error {
+			m, err := parseMessage(v)
+			if err == nil {
+				msgs = append(msgs, m)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		names := map[wire.UserID]string{}
+		nameOf := func(u wire.UserID) (string, error) {
+			if u == me.User {
+				return archiveSelf, nil
+			}
+			if n, ok := names[u]; ok {
+				return n, nil
+			}
+			n, err := c.memberDisplayName(tx, u)
+			names[u] = n
+			return n, err
+		}
+		for _, m := range msgs {
+			from, err := nameOf(m.Author)
+			if err != nil {
+				return nil, err
+			}
+			am := ArchivedMessage{
+				ID: m.ID.String(), SentAt: m.SentAt.UTC(), ServerTime: m.ServerTime.UTC(),
+				From: from, FromUser: m.Author.String(), Outgoing: m.Outgoing, State: m.State.String(), Text: m.Text,
+			}
+			if m.Event != nil {
+				if am.Event, err = describeEvent(m.Event, nameOf); err != nil {
+					return nil, err
+				}
+			}
+			ag.conv.Messages = append(ag.conv.Messages, am)
+			ag.newest = messageTime(m)
+		}
+		out = append(out, ag)
+	}
+	return out, nil
+}
+
+// describeEvent says a group's system line as a sentence, naming people
+// with nameOf ("me" for this account).
+func describeEvent(ev *GroupEvent, nameOf func(wire.UserID) (string, error)) (string, error) {
+	actor, err := nameOf(ev.Actor)
+	if err != nil {
+		return "", err
+	}
+	var subjects []string
+	for _, u := range ev.Subjects {
+		n, err := nameOf(u)
+		if err != nil {
+			return "", err
+		}
+		subjects = append(subjects, n)
+	}
+	who := strings.Join(subjects, ", ")
+	switch ev.Kind {
+	case EventCreated:
+		return fmt.Sprintf("%s created the group %q", actor, ev.Name), nil
+	case EventAdded:
+		return fmt.Sprintf("%s added %s", actor, who), nil
+	case EventRemoved:
+		return fmt.Sprintf("%s removed %s", actor, who), nil
+	case EventLeft:
+		return actor + " left", nil
+	case EventJoined:
+		return actor + " joined", nil
+	case EventRenamed:
+		return fmt.Sprintf("%s renamed the group to %q", actor, ev.Name), nil
+	case EventAdmin:
+		return fmt.Sprintf("%s made %s an admin", actor, who), nil
+	case EventNotAdmin:
+		return fmt.Sprintf("%s made %s a member only", actor, who), nil
+	case EventSettings:
+		if ev.MembersCanAdd {
+			return actor + " let every member add members", nil
+		}
+		return actor + " let only admins add members", nil
+	}
+	return fmt.Sprintf("%s changed the group", actor), nil
 }
 
 // Messages counts the messages of the archive.
@@ -196,6 +320,10 @@ func (a *Archive) WriteText(w io.Writer) error {
 			from := m.From
 			if m.Outgoing {
 				from = "Me"
+			}
+			if m.Event != "" {
+				fmt.Fprintf(bw, "[%s] (%s)\n", m.SentAt.Format(archiveTimeLayout), m.Event)
+				continue
 			}
 			text := strings.ReplaceAll(m.Text, "\n", "\n    ")
 			fmt.Fprintf(bw, "[%s] %s: %s\n", m.SentAt.Format(archiveTimeLayout), from, text)

@@ -219,6 +219,25 @@ func TestGroupChat(t *testing.T) {
 		}
 	}
 
+	// The export holds the group, its messages and its lines.
+	a, err := ann.c.Export(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i = slices.IndexFunc(a.Conversations, func(c client.ArchivedConversation) bool { return c.Group == g.ID.String() })
+	if i < 0 || a.Conversations[i].Name != "Clan" {
+		t.Fatalf("the export's conversations: %+v", a.Conversations)
+	}
+	var own, fromBen, renamed bool
+	for _, m := range a.Conversations[i].Messages {
+		own = own || (m.Text == canary && m.From == "me" && m.State == "read")
+		fromBen = fromBen || (m.Text == "hello from ben" && m.FromUser == ben.acct.User.String())
+		renamed = renamed || m.Event == `me renamed the group to "Clan"`
+	}
+	if !own || !fromBen || !renamed {
+		t.Fatalf("the group in the export: %+v", a.Conversations[i])
+	}
+
 	assertNoCanary(t, r.Dir(), name)
 	assertNoCanary(t, r.Dir(), canary)
 }

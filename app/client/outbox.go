@@ -1077,3 +1077,63 @@ func (c *Client) failEntry(tx store.Tx, e *outboxEntry, code wire.Code) (*Messag
 	m.State, m.Failure = StateFailed, code
 	return m, c.putMessage(tx, m, was)
 }
+
+// Unsent counts what this device has still to send to the relay and can
+// send now: the entries of its outbox (messages, receipts, profiles,
+// changes to groups) and the changes of groups' member lists due
+// (joining, leaving). Run sends them; a client that runs only for a while
+// (the command-line client) waits for it to reach 0 before it stops. An
+// entry that waits for someone (an answer to a contact request, a safety
+// number to accept, a device to sign in), and the later entries of its
+// conversation, are not counted.
+func (c *Client) Unsent(ctx context.Context) (int, error) {
+	me, err := c.registered()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = c.st.View(ctx, func(tx store.Tx) error {
+		n = 0
+		held := map[[16]byte]bool{}
+		var entries []*outboxEntry
+		err := tx.Scan(bOutbox, nil, func(_, v []byte) error {
+			e, err := parseOutbox(v)
+			entries = append(entries, e)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			lane := e.lane()
+			if held[lane] {
+				continue
+			}
+			wait := e.Away.waiting()
+			if !wait && !e.shared() {
+				hold, err := unverified(tx, e.Peer, me.User)
+				if err != nil {
+					return err
+				}
+				wait = hold != nil
+				if !wait && !e.inGroup() {
+					ct, err := getContact(tx, me.User, e.Peer)
+					if err != nil {
+						return err
+					}
+					wait = requestWait(ct, c.now()) > 0
+				}
+			}
+			if wait {
+				held[lane] = true
+				continue
+			}
+			n++
+		}
+		return tx.Scan(bGroupDue, nil, func(_, _ []byte) error { n++; return nil })
+	})
+	if err != nil {
+		return 0, fmt.Errorf("unsent: %w", err)
+	}
+	return n, nil
+}

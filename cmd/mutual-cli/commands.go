@@ -305,8 +305,12 @@ func notes(ct client.Contact) string {
 }
 
 func (c *cli) send(ctx context.Context, args []string) error {
+	group := len(args) > 0 && (args[0] == "--group" || args[0] == "-group")
+	if group {
+		args = args[1:]
+	}
 	if len(args) < 1 {
-		return usageError("send takes an address and a text")
+		return usageError("send takes an address (or --group and a group ID) and a text")
 	}
 	text := strings.Join(args[1:], " ")
 	if len(args) == 1 {
@@ -321,6 +325,9 @@ func (c *cli) send(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.close()
+	if group {
+		return c.sendGroup(ctx, s, args[0], text)
+	}
 	ct, err := s.contact(ctx, args[0])
 	if err != nil {
 		if ct, err = s.client.AddContact(ctx, args[0]); errors.Is(err, client.ErrNoSuchUser) {
@@ -387,12 +394,17 @@ func refusal(code wire.Code, who string) string {
 	return "the relay refused the message: " + code.String()
 }
 
+// messageJSON is one line of 'receive --json'. A group's message names
+// the group (its ID, as Conversation) and its author's user ID; From is
+// what the author is called.
 type messageJSON struct {
 	ID           string `json:"id"`
 	From         string `json:"from"`
 	Conversation string `json:"conversation"`
 	SentAt       string `json:"sent_at"`
 	Text         string `json:"text"`
+	Group        string `json:"group,omitempty"`
+	Author       string `json:"author,omitempty"`
 }
 
 func (c *cli) receive(ctx context.Context, args []string) error {
@@ -415,13 +427,22 @@ func (c *cli) receive(ctx context.Context, args []string) error {
 			return nil
 		}
 		printed[m.ID] = true
-		from := s.name(ctx, m.Peer)
+		j := messageJSON{ID: m.ID.String(), From: s.name(ctx, m.Peer), Conversation: m.Conversation.String(), SentAt: m.SentAt.UTC().Format(time.RFC3339Nano), Text: m.Text}
+		where := ""
+		if !m.Author.IsZero() {
+			g, err := s.client.Group(ctx, m.Conversation)
+			if err != nil {
+				return err
+			}
+			j.From, j.Group, j.Author = s.memberName(ctx, g, m.Author), m.Conversation.String(), m.Author.String()
+			where = " in " + g.Name
+		}
 		if *asJSON {
-			if err := out.Encode(messageJSON{ID: m.ID.String(), From: from, Conversation: m.Conversation.String(), SentAt: m.SentAt.UTC().Format(time.RFC3339Nano), Text: m.Text}); err != nil {
+			if err := out.Encode(j); err != nil {
 				return err
 			}
 		} else {
-			fmt.Fprintf(c.stdout, "%s  %s: %s\n", m.SentAt.Local().Format("2006-01-02 15:04"), from, m.Text)
+			fmt.Fprintf(c.stdout, "%s  %s%s: %s\n", m.SentAt.Local().Format("2006-01-02 15:04"), j.From, where, m.Text)
 		}
 		// Shown to the user: read (a read receipt goes if they are on).
 		return s.client.MarkRead(ctx, m.Conversation, m.ID)
@@ -431,8 +452,19 @@ func (c *cli) receive(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		convs := make([]wire.ConversationID, 0, len(all))
 		for _, ct := range all {
-			msgs, err := s.client.Messages(ctx, ct.Conversation)
+			convs = append(convs, ct.Conversation)
+		}
+		groups, err := s.client.Groups(ctx)
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			convs = append(convs, g.ID)
+		}
+		for _, conv := range convs {
+			msgs, err := s.client.Messages(ctx, conv)
 			if err != nil {
 				return err
 			}
@@ -444,6 +476,7 @@ func (c *cli) receive(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
+	invited := make(map[wire.ConversationID]bool)
 	// Without --follow: print what arrives until the relay has been quiet
 	// for a moment (the inbox is drained), then what is stored unread.
 	const quiet = 1500 * time.Millisecond
@@ -460,6 +493,12 @@ func (c *cli) receive(ctx context.Context, args []string) error {
 				s.names = nil // a new requester may have arrived
 				if err := show(ev.Message); err != nil {
 					return err
+				}
+			case client.GroupChanged:
+				g, err := s.client.Group(ctx, ev.Group)
+				if err == nil && g.Status == client.GroupInvited && !invited[g.ID] && !*asJSON {
+					invited[g.ID] = true
+					fmt.Fprintf(c.stderr, "%s invited you to the group %s: 'mutual-cli group accept %s' to join\n", s.name(ctx, g.InvitedBy), g.Name, g.ID)
 				}
 			case client.RequestReceived:
 				if !*asJSON {
@@ -484,6 +523,13 @@ func (c *cli) receive(ctx context.Context, args []string) error {
 				return err
 			}
 			if !*follow {
+				// Receipts, and the joining of groups contacts invited
+				// this account to, go before the command ends (what
+				// waits for a safety number to be accepted waits).
+				var ie *client.IdentityChangedError
+				if err := s.settle(ctx); err != nil && !errors.As(err, &ie) {
+					return err
+				}
 				return nil
 			}
 			idle.Reset(time.Hour)

@@ -52,12 +52,29 @@ commands:
   contacts verify ADDRESS|ID [--clear]
                               mark their safety numbers verified once compared
   send ADDRESS [TEXT]         send TEXT (read from standard input when absent)
-  receive [--follow] [--json] print messages received (one JSON object per line with --json)
+  send --group ID [TEXT]      send TEXT to a group
+  receive [--follow] [--json] print messages received, from contacts and groups (one
+                              JSON object per line with --json)
+  group create NAME ADDRESS...
+                              create a group with these people (you are its admin)
+  group add ID ADDRESS...     invite people to a group (admins, or every member when
+                              the group lets them)
+  group remove ID ADDRESS|USER
+                              remove a member (admins)
+  group rename ID NAME        rename a group (admins)
+  group accept ID             join a group you were invited to
+  group leave ID              leave a group (or decline an invitation)
+  group list [--json]         list your groups and invitations, with their IDs
+  group info ID [--json]      show a group's members, who is admin and who joined
   safety-number ADDRESS|ID    print the safety number(s) to compare with a contact
   devices [--json]            list this account's devices
   export [--out FILE] [--text] save the chats on this device (JSON, or text with
                               --text) to FILE or standard output; only what this
                               device holds goes in
+
+Groups are named by their ID in hex, as 'group list' prints it; an invitation
+from a contact is joined at once, one from anyone else waits for 'group accept'.
+Members who are not contacts are named by their user ID ('group info').
 
 The home directory (default ~/.mutual-cli, or $MUTUAL_HOME) holds the keys:
 keep it private. The relay (default http://127.0.0.1:8080, or
@@ -109,6 +126,8 @@ func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {
 		return c.contacts(ctx, args)
 	case "send":
 		return c.send(ctx, args)
+	case "group":
+		return c.group(ctx, args)
 	case "receive":
 		return c.receive(ctx, args)
 	case "safety-number":

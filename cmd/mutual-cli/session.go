@@ -198,3 +198,17 @@ func (c *cli) name(ct client.Contact) string {
 	}
 	return ct.User.String()
 }
+
+// memberName is how a group's member is shown: as a contact is (see
+// name), else as the group calls them.
+func (s *session) memberName(ctx context.Context, g client.Group, u wire.UserID) string {
+	if n := s.name(ctx, u); n != u.String() {
+		return n
+	}
+	for _, m := range g.Members {
+		if m.User == u && m.Name != "" {
+			return m.Name
+		}
+	}
+	return u.String()
+}
