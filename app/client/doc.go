@@ -20,12 +20,17 @@
 //	older, _ := c.History(ctx, bob.Conversation, page[0].Seq, 50) // the 50 before them
 //	_ = c.MarkRead(ctx, bob.Conversation)         // read receipts go to Bob
 //	_ = c.SetProfileName(ctx, "Alice")            // shown to contacts, end to end
-//	archive, _ := c.Export(ctx)                   // the contacts and every message on this device
+//	g, _ := c.CreateGroup(ctx, "Family", []wire.UserID{bob.User, carol.User}) // needs Run
+//	_, _ = c.SendGroup(ctx, g.ID, "hello all")   // queued; works offline
+//	archive, _ := c.Export(ctx)                   // the contacts, the groups and every message on this device
 //	_ = archive.WriteJSON(w)                      // or WriteText, for reading
 //
 // Calls that need the relay (AddContact, Accept, Block, Remove, Devices,
-// RemoveDevice) wait for Run's connection within their context and fail
-// with ErrOffline when Run is not running. Register and Verify open a
+// RemoveDevice, and the group calls that change the relay's member list:
+// CreateGroup, AddMembers, RemoveMember, AcceptGroup, DeclineGroup,
+// LeaveGroup, and SetAdmin or SetMembersCanAdd when they take a right
+// away) wait for Run's connection within their context and fail with
+// ErrOffline when Run is not running. Register and Verify open a
 // connection of their own. Everything else works on the store alone.
 //
 // # Goroutines
@@ -50,15 +55,18 @@
 //     Client.update (tx.go) makes its txState, the store's Tx with a
 //     session.Manager bound to it (keystore.go).
 //  3. receive dispatches on the envelope's kind: a refusal of this
-//     account's message goes to receiveRejection; a message or request
+//     account's message goes to receiveRejection; a group message to
+//     receiveGroup (groupreceive.go: its own part, then its shared part
+//     with the sender's sender key); a message or request
 //     to receiveMessage, which drops what it has seen (its seen-ID) or
 //     what a blocked user sent, decrypts (ts.sessions.Decrypt, under a
 //     journal that undoes a failure, journal.go), records the seen-ID
 //     and opens the content (content.go).
 //  4. apply finds the handler of the content's kind (handlerFor in
 //     content.go): receiveText in text.go, receiveReceipt in receipt.go,
-//     receiveProfile in profile.go, receiveContacts in sync.go; a kind it
-//     does not know is dropped.
+//     receiveProfile in profile.go, receiveContacts in sync.go,
+//     receiveInvitation in groupreceive.go, receiveGroups in
+//     groupsync.go; a kind it does not know is dropped.
 //     A handler first lets noteWriter record that a contact who writes
 //     accepts this account, then writes the records (insertMessage and
 //     advanceMessage in messages.go, which keep the chat summary of
@@ -152,6 +160,32 @@
 //     and is always what the messages say. A message's Seq is its place
 //     in its conversation (1, 2, ...); History pages backwards by it and
 //     reads only the page.
+//
+// # Groups
+//
+// A group is a conversation whose ID (16 random bytes) also names the
+// relay's member list; its state (name, members, roles, the setting that
+// lets every member add) travels end to end, each change with the whole
+// new state and the next version, and a device applies a change only
+// from a member allowed to make it under the state it holds
+// (groupstate.go has the rules). Group messages are encrypted once with
+// the sending device's sender key (crypto/senderkey) into the Send's
+// shared part; devices that lack that key get it, pairwise, in their own
+// part of the same Send, sealed in the same transaction as any outbox
+// entry (groupsend.go). A member leaving or removed makes every remaining
+// device make a new sender key before its next message, so that only the
+// remaining members can read on. Invitations go 1:1 (a message to a
+// contact who accepted this account, a contact request to anyone else);
+// one from an allowed contact is joined at once by the worker
+// (groupdue.go), any other waits for AcceptGroup. A group's messages are
+// stored like 1:1 messages under its conversation, with Author set; its
+// changes are lines of the history (Message.Event); Chats lists groups
+// too (Chat.Group). Delivery and read receipts of group messages go to
+// the author alone and are counted per member (ReadBy): a message is
+// delivered, or read, once every member it went to is. The account's new
+// devices get the groups in a groups sync (groupsync.go). The secrets
+// that let the relay's list be changed go only to who may use them. See
+// docs/protocol.md, "Groups, end to end".
 //
 // # Contacts and requests
 //
@@ -298,7 +332,8 @@
 //
 // The plaintext inside is a Content protobuf (see content in
 // content.go: kind, text, sent-at milliseconds, referenced message IDs,
-// peer, profile name, the writer's address, synced contacts, format
+// peer, profile name, the writer's address, synced contacts, a group's
+// ID, state, change, secrets and sender key, synced groups, format
 // version 1 in field 15), padded with
 // crypto/padding (text messages of up to MaxText bytes pad to at most
 // 8 KiB). Message IDs are wire.NewMessageID. The ID of the 1:1 conversation between users a and b

@@ -28,7 +28,9 @@ type MessageReceived struct{ Message Message }
 
 // MessageStateChanged: an outgoing message was accepted by the relay,
 // delivered, read or refused, or an incoming one was read on another
-// device of this account; Message is its new record.
+// device of this account; for a message to a group, also when a member's
+// receipt arrived (ReadBy changed) though its state did not. Message is
+// its new record.
 type MessageStateChanged struct{ Message Message }
 
 // RequestReceived: someone who is not a contact sent a contact request.

@@ -171,12 +171,17 @@ func (s *session) member(ctx context.Context, g client.Group, arg string) (clien
 func (s *session) settle(ctx context.Context) error {
 	timeout := time.NewTimer(60 * time.Second)
 	defer timeout.Stop()
+	// Not every step emits an event (a receipt sent does not): look again
+	// now and then too.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		n, err := s.client.Unsent(ctx)
 		if err != nil || n == 0 {
 			return err
 		}
 		select {
+		case <-tick.C:
 		case ev, ok := <-s.client.Events():
 			if !ok {
 				return nil
@@ -278,13 +283,19 @@ func (c *cli) listGroups(ctx context.Context, args []string) error {
 }
 
 func (c *cli) groupInfo(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("group info", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	asJSON := fs.Bool("json", false, "")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+	asJSON := false
+	var rest []string
+	for _, a := range args {
+		if a == "--json" || a == "-json" {
+			asJSON = true
+			continue
+		}
+		rest = append(rest, a)
+	}
+	if len(rest) != 1 {
 		return usageError("group info takes a group ID, and optionally --json")
 	}
-	id, err := parseGroupID(fs.Arg(0))
+	id, err := parseGroupID(rest[0])
 	if err != nil {
 		return err
 	}
@@ -301,7 +312,7 @@ func (c *cli) groupInfo(ctx context.Context, args []string) error {
 	if err != nil {
 		return explainGroup(err)
 	}
-	if *asJSON {
+	if asJSON {
 		return json.NewEncoder(c.stdout).Encode(toJSON(g, me.User))
 	}
 	fmt.Fprintf(c.stdout, "%s  (%s, %s)\n", g.Name, g.ID, g.Status)
