@@ -25,6 +25,7 @@ type chatList struct {
 
 	s       *Session
 	chats   []client.Chat
+	names   people // of everyone the chats have named since the list opened
 	filter  string
 	loaded  bool
 	loading bool
@@ -71,6 +72,7 @@ func (l *chatList) load(ctx app.Context) {
 				l.err = errorText(err, true)
 			} else {
 				l.chats, l.loaded, l.err = chats, true, ""
+				l.names = l.names.merged(chatPeople(chats))
 			}
 			if l.again {
 				l.again = false
@@ -93,7 +95,7 @@ func (l *chatList) Render() app.UI {
 	activeGroup, _ := parseGroupID(l.ActiveGroup)
 	acct, _ := l.s.account()
 	return chatListView(chatListProps{
-		chats: l.chats, filter: l.filter, active: active, activeGroup: activeGroup,
+		chats: l.chats, names: l.names, filter: l.filter, active: active, activeGroup: activeGroup,
 		me: acct.User, now: l.s.now(), loaded: l.loaded, err: l.err,
 	}, l.onFilter)
 }
@@ -101,6 +103,7 @@ func (l *chatList) Render() app.UI {
 // chatListProps is what the chats list shows.
 type chatListProps struct {
 	chats  []client.Chat
+	names  people // who the chats name; nil: from chats alone
 	filter string
 	active wire.UserID // the open conversation, zero if none
 	// activeGroup is the open group's chat, zero if none.
@@ -145,7 +148,10 @@ func filterChats(chats []client.Chat, filter string) []client.Chat {
 // chatListView draws the chats list; onFilter may be nil (tests).
 func chatListView(p chatListProps, onFilter app.EventHandler) app.UI {
 	chats := filterChats(sortChats(p.chats), p.filter)
-	names := chatPeople(p.chats)
+	names := p.names
+	if names == nil {
+		names = chatPeople(p.chats)
+	}
 	var heading app.UI = app.H1().Class("pane-title").TabIndex(-1).Text("Chats")
 	if !p.active.IsZero() || p.activeGroup != (wire.ConversationID{}) {
 		heading = app.H2().Class("pane-title").Text("Chats")

@@ -84,7 +84,7 @@ func (c *conversation) loadGroup(ctx app.Context) {
 				return
 			}
 			c.grp.group, c.grp.loadErr, c.grp.me = &g, "", acct.User
-			c.grp.people = groupPeople([]*client.Group{&g}, cts)
+			c.grp.people = c.grp.people.merged(groupPeople([]*client.Group{&g}, cts))
 			ctx.Page().SetTitle("%s · Mutual", g.Name)
 		})
 	})

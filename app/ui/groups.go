@@ -78,6 +78,20 @@ func groupPeople(groups []*client.Group, cts []client.Contact) people {
 	return p
 }
 
+// merged is p with the names of q added, q's where both have one. A
+// view keeps the names it has seen: a member who leaves is no longer in
+// the group's list, and is still named in its history.
+func (p people) merged(q people) people {
+	out := make(people, len(p)+len(q))
+	for u, n := range p {
+		out[u] = n
+	}
+	for u, n := range q {
+		out[u] = n
+	}
+	return out
+}
+
 // name is what to call u: their name, else the first eight hex digits
 // of their ID.
 func (p people) name(u wire.UserID) string {

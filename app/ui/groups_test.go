@@ -138,6 +138,22 @@ func TestGroupPeople(t *testing.T) {
 	}
 }
 
+// TestPeopleMerged: a member who has left is still named by the view
+// that knew them.
+func TestPeopleMerged(t *testing.T) {
+	before := people{user(2): "Ben", user(3): "Cleo"}
+	after := before.merged(people{user(2): "Benji"})
+	if after.name(user(3)) != "Cleo" || after.name(user(2)) != "Benji" {
+		t.Errorf("merged: %v", after)
+	}
+	if before.name(user(2)) != "Ben" {
+		t.Error("merged changed the names it started from")
+	}
+	if got := people(nil).merged(nil).name(user(4)); got != user(4).String()[:8] {
+		t.Errorf("an unknown user is named %q", got)
+	}
+}
+
 func TestAuthorColour(t *testing.T) {
 	seen := make(map[int]bool)
 	for i := range 256 {
