@@ -1,7 +1,7 @@
 // Package gateway serves Mutual's WebSocket endpoint (/v1/ws): it
 // authenticates devices, takes what they send onto the bus's `in` topic,
 // streams each device's inbox to it, and answers directory requests
-// (prekeys, contacts, devices).
+// (prekeys, contacts, devices, group member lists).
 //
 // Protocol flow on one connection (docs/protocol.md has the details):
 //
@@ -46,6 +46,9 @@
 // What may reach the bus: before a Send is written, its account's read
 // rate is charged (throttle.go; past it the reader waits), the disk must
 // have room (disk.go), every recipient of a message must have allowed the
-// sender (contacts.go; the router keeps its own check) and the account's
-// quota must allow it (quota.go). A refused Send writes nothing.
+// sender (contacts.go; the router keeps its own check), the sender of a
+// group message must have joined its group (groups.go; the router checks
+// each recipient) and the account's quota must allow it (quota.go), which
+// counts a group message's shared ciphertext once per recipient user. A
+// refused Send writes nothing.
 package gateway

@@ -392,6 +392,9 @@ type crashClient struct {
 	device wire.DeviceID
 	cred   []byte
 	peer   *crashClient
+	// compose, when set, writes the client's nth message instead of a
+	// message to peer.
+	compose func(n int) *wire.Send
 
 	producing atomic.Bool  // new messages are still being written
 	sessions  atomic.Int64 // connections made
@@ -479,6 +482,9 @@ func (c *crashClient) take() *wire.Send {
 		s = c.outbox[0]
 		c.outbox = c.outbox[1:]
 		c.resent.Add(1)
+	case c.producing.Load() && c.compose != nil:
+		c.next++
+		s = c.compose(c.next)
 	case c.producing.Load():
 		c.next++
 		s = &wire.Send{
@@ -571,7 +577,11 @@ func (c *crashClient) store(d *wire.Deliver) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	c.stored[d.Envelope.MessageID]++
-	c.bodies[d.Envelope.MessageID] = string(d.Envelope.Ciphertext)
+	body := d.Envelope.Ciphertext
+	if len(d.Envelope.Shared) > 0 {
+		body = d.Envelope.Shared // a group message
+	}
+	c.bodies[d.Envelope.MessageID] = string(body)
 }
 
 // received counts the duplicate deliveries, and the messages that are
