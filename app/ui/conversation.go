@@ -83,14 +83,16 @@ func (c *conversation) OnMount(ctx app.Context) {
 		listen(app.Window().Get("document"), "visibilitychange", active),
 	)
 	if c.isGroup() {
+		// The group first, so that its messages come with their
+		// authors' names (loadGroup then reads the newest page).
 		c.conv, _ = parseGroupID(c.Group)
 		c.loadGroup(ctx)
 	} else {
 		c.peer, _ = wire.ParseUserID(strings.ToLower(c.Peer))
 		c.contact = client.Contact{User: c.peer}
 		c.loadContact(ctx)
+		c.loadNewest(ctx)
 	}
-	c.loadNewest(ctx)
 	if wideLayout() {
 		ctx.Defer(func(app.Context) { focusID("composer") })
 	} else {

@@ -18,11 +18,14 @@ const iconInfo = svgOpen + `<circle cx="12" cy="12" r="9"/><path d="M12 11v5.5M1
 
 // groupConv is what a group's chat holds beyond what a 1:1 chat does.
 type groupConv struct {
-	group   *client.Group // nil until read
-	people  people        // the members' names, and the contacts'
-	me      wire.UserID
-	loads   int // group reads started; only the last one's answer is kept
-	loadErr string
+	group  *client.Group // nil until read
+	people people        // the members' names, and the contacts'
+	me     wire.UserID
+	// stranger: who invited this account is not among its contacts.
+	stranger bool
+	loads    int  // group reads started; only the last one's answer is kept
+	read     bool // a read of the group has ended, and the newest page was asked for
+	loadErr  string
 
 	// The message info dialog: the own message it is about, and how far
 	// each member has got with it.
@@ -60,7 +63,7 @@ func (c *conversation) announcement(m client.Message) string {
 }
 
 // loadGroup reads the group, and the contacts to name those who have
-// left it.
+// left it; the first time, then the newest page of messages.
 func (c *conversation) loadGroup(ctx app.Context) {
 	c.grp.loads++
 	n, s, id := c.grp.loads, c.s, c.conv
@@ -79,12 +82,17 @@ func (c *conversation) loadGroup(ctx app.Context) {
 			if n != c.grp.loads {
 				return
 			}
+			if !c.grp.read {
+				c.grp.read = true
+				c.loadNewest(ctx)
+			}
 			if err != nil {
 				c.grp.loadErr = errorText(err, true)
 				return
 			}
 			c.grp.group, c.grp.loadErr, c.grp.me = &g, "", acct.User
 			c.grp.people = c.grp.people.merged(groupPeople([]*client.Group{&g}, cts))
+			c.grp.stranger = !slices.ContainsFunc(cts, func(ct client.Contact) bool { return ct.User == g.InvitedBy && isContact(ct) })
 			ctx.Page().SetTitle("%s · Mutual", g.Name)
 		})
 	})
@@ -181,6 +189,7 @@ func (c *conversation) groupFooter() app.UI {
 		return app.Div().Class("conv-footer", "request-bar").Body(
 			errLine,
 			app.P().ID("invitation").Text(invitationText(*g, c.grp.people)+". Join to write to its members; if you decline, you leave it."),
+			app.If(c.grp.stranger, func() app.UI { return notContactBadge() }),
 			app.Div().Class("row").Body(
 				app.Button().ID("decline-group").Type("button").Class("button").Disabled(c.busy).OnClick(c.answerInvitation(false)).Text("Decline"),
 				app.Button().ID("join-group").Type("button").Class("button", "button-primary").Disabled(c.busy).OnClick(c.answerInvitation(true)).Text("Join"),

@@ -348,18 +348,16 @@ func statusText(g client.Group) string {
 
 // memberItem is one member: their name (a link to the safety number of
 // a contact), what they are ("You", "Admin", "Invited") and, for an
-// admin, what can be done to them.
+// admin, what can be done to them. This account is named by its profile
+// name, marked "You".
 func memberItem(st groupInfoState, m client.GroupMember, h groupInfoHandlers) app.UI {
 	g := st.group
 	me := m.User == st.me
 	ct, contact := st.contacts[m.User]
 	contact = contact && isContact(ct)
 	name := m.Name
-	if contact {
+	if contact && !me {
 		name = displayName(ct)
-	}
-	if me {
-		name = "You"
 	}
 	var nameUI app.UI = app.Span().Class("person-name").Text(name)
 	if contact && !me {

@@ -499,7 +499,7 @@ func TestGroupInfoView(t *testing.T) {
 		}
 		member := func(u wire.UserID) doc { return d.within(d.one("li", ".member", "[data-user="+u.String()+"]")) }
 		me := member(user(1))
-		if got := text(me.one(".person-name")); got != "You" || len(me.all(".badge-you")) != 1 || len(me.all(".badge-admin")) != 1 {
+		if got := text(me.one(".person-name")); got != "Ann" || text(me.one(".badge-you")) != "You" || len(me.all(".badge-admin")) != 1 {
 			t.Errorf("this account is shown as %q without its marks", got)
 		}
 		if len(me.all(".member-actions")) != 0 {
@@ -648,7 +648,7 @@ func TestGroupChatFooter(t *testing.T) {
 			g := family()
 			g.Status, g.InvitedBy = tc.status, user(2)
 			c := &conversation{Group: g.ID.String(), conv: g.ID}
-			c.grp.group, c.grp.people = &g, groupPeople([]*client.Group{&g}, nil)
+			c.grp.group, c.grp.people, c.grp.stranger = &g, groupPeople([]*client.Group{&g}, nil), true
 			d := render(t, func() app.UI { return c.groupFooter() })
 			if got := len(d.all("textarea", "#composer")) == 1 && len(d.all("button", "#send")) == 1; got != tc.composer {
 				t.Errorf("composer %v, want %v", got, tc.composer)
@@ -658,8 +658,9 @@ func TestGroupChatFooter(t *testing.T) {
 					t.Errorf("no %s", b)
 				}
 			}
-			if tc.status == client.GroupInvited && !strings.HasPrefix(text(d.one("#invitation")), "Ben added you to Family.") {
-				t.Errorf("the invitation says %q", text(d.one("#invitation")))
+			if tc.status == client.GroupInvited && (!strings.HasPrefix(text(d.one("#invitation")), "Ben added you to Family.") ||
+				text(d.one(".badge-stranger")) != "Not in your contacts") {
+				t.Errorf("the invitation from a stranger says %q", text(d.root))
 			}
 			if tc.note != "" && !strings.HasPrefix(text(d.one("#group-gone")), tc.note) {
 				t.Errorf("the note says %q, want %q…", text(d.one("#group-gone")), tc.note)

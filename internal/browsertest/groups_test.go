@@ -18,15 +18,18 @@ const (
 
 // TestGroups: group chats in the browser. Ann has Ben and Cleo as
 // contacts (they are not each other's); on a phone she makes the group
-// "Family" with both from the chats list, and its chat opens ready to
-// write in. Each sees the group, and the others' messages under their
-// authors' names; Ann's message is read once both have read it, and its
-// info says by whom. Ann renames the group: everyone sees the system
-// line and the new name. Ann removes Cleo: Cleo is told she was removed
-// and cannot write; Ben and Ann go on chatting, and Cleo sees none of it.
-// Ben is on a phone (360 px), Cleo on a desktop; the new group page, the
-// group's chat and its info fit a 360 px phone at 200% text, and the chat
-// and the info are taken on a phone and a desktop for the screenshots.
+// "Family" with both from the chats list (without the relay, the app
+// says it must connect first), and its chat opens ready to write in.
+// Each sees the group, and the others' messages under their authors'
+// names; Ann's message is read once both have read it, and its info says
+// by whom. Ann renames the group: everyone sees the system line and the
+// new name. Ann removes Cleo: Cleo is told she was removed and cannot
+// write; Ben and Ann go on chatting, and Cleo sees none of it. Last, Ben,
+// whom Cleo has not added, invites her to another group: she sees it as
+// a request, joins and writes. Ben is on a phone (360 px), Cleo on a
+// desktop; the new group page, the group's chat and its info fit a 360 px
+// phone at 200% text, and the chat and the info are taken on a phone and
+// a desktop for the screenshots.
 func TestGroups(t *testing.T) {
 	start := time.Now()
 	phase := func(name string) { t.Logf("[%5.1fs] %s", time.Since(start).Seconds(), name) }
@@ -72,7 +75,16 @@ func TestGroups(t *testing.T) {
 	ann.click("create-group")
 	waitJS[bool](ann, stepTimeout, "the name asked for",
 		`(document.querySelector('#new-group-error')?.innerText ?? '') === 'Give the group a name.'`)
-	groupID := ann.createGroup("Family", benID, cleoID)
+	ann.chooseGroup("Family", benID, cleoID)
+	// Without the relay the app says that it needs it.
+	r.stop()
+	ann.waitNotOnline()
+	ann.click("create-group")
+	waitJS[bool](ann, stepTimeout, "the need to connect",
+		`(document.querySelector('#new-group-error')?.innerText ?? '') === 'Connect to create a group.'`)
+	r.start()
+	ann.waitOnline()
+	groupID := ann.submitGroup()
 	ann.waitGroupHeader("Family", "3 members")
 	ann.checkFit("a new group's chat")
 	hello := ann.send("Hello family!")
@@ -149,8 +161,8 @@ func TestGroups(t *testing.T) {
 	member := func(id string) string { return fmt.Sprintf(`#members li.member[data-user=%q]`, id) }
 	marks := eval[string](ann, `[...document.querySelectorAll('#members li.member')].map((m) =>
 	  m.querySelector('.person-name').textContent + ':' + [...m.querySelectorAll('.badge')].map((b) => b.textContent).join(',')).join('|')`)
-	if marks != "You:You,Admin|Ben:|Cleo:" {
-		t.Errorf("the members are shown as %q, want You:You,Admin|Ben:|Cleo:", marks)
+	if marks != "Ann:You,Admin|Ben:|Cleo:" {
+		t.Errorf("the members are shown as %q, want Ann:You,Admin|Ben:|Cleo:", marks)
 	}
 	if got := eval[string](ann, `document.querySelector('`+member(benID)+` a.member-safety')?.getAttribute('href') ?? ''`); got != "/safety/"+benID {
 		t.Errorf("Ben's name leads to %q, not his safety number", got)
@@ -183,12 +195,31 @@ func TestGroups(t *testing.T) {
 	if got := eval[string](cleo, `document.querySelector('#messages')?.innerText ?? ''`); strings.Contains(got, "Just the two of us") || strings.Contains(got, "Indeed") {
 		t.Errorf("Cleo, removed, sees what Ben and Ann wrote after: %q", got)
 	}
+	phase("an invitation from someone who is not a contact")
+	ben.addContact(groupCleoAddress)
+	ben.goTo("/")
+	ben.click("new-group")
+	ben.chooseGroup("Pals", cleoID)
+	pals := ben.submitGroup()
+	cleo.goTo("/")
+	invite := fmt.Sprintf(`document.querySelector('#chats li.chat-group[data-group=%q]')`, pals)
+	waitJS[bool](cleo, messageTimeout, "Ben's invitation in Cleo's chats list, as a request",
+		invite+`?.querySelector('.chat-preview')?.textContent.endsWith('added you to Pals')`+
+			` && `+invite+`.classList.contains('chat-request') && `+invite+`.querySelector('.badge-request')?.textContent === 'Invitation'`)
+	cleo.openGroup(pals)
+	waitJS[bool](cleo, stepTimeout, "the invitation's answers, from someone not in her contacts",
+		`(document.querySelector('#invitation')?.innerText ?? '').includes('added you to Pals')`+
+			` && !!document.querySelector('.request-bar .badge-stranger') && !document.querySelector('#composer')`)
+	cleo.click("join-group")
+	waitJS[bool](cleo, messageTimeout, "the composer once joined", `!!document.querySelector('#composer')`)
+	cleo.send("Thanks for the invitation")
+	ben.openGroup(pals)
+	ben.waitIncoming("Thanks for the invitation")
 	phase("done")
 }
 
-// createGroup makes a group named name with the contacts from the new
-// group page, and returns its ID once its chat is open.
-func (p *profile) createGroup(name string, members ...string) string {
+// chooseGroup fills in the new group page: the name and the contacts.
+func (p *profile) chooseGroup(name string, members ...string) {
 	p.t.Helper()
 	p.fill("group-name", name)
 	for _, m := range members {
@@ -196,12 +227,17 @@ func (p *profile) createGroup(name string, members ...string) string {
 	}
 	waitJS[bool](p, stepTimeout, "the members chosen",
 		fmt.Sprintf(`document.querySelector('#pick-count')?.textContent === '%d chosen'`, len(members)))
+}
+
+// submitGroup presses Create on the new group page and returns the new
+// group's ID once its chat is open.
+func (p *profile) submitGroup() string {
+	p.t.Helper()
 	p.click("create-group")
-	id := waitJS[string](p, messageTimeout, "the new group's chat", `(() => {
+	return waitJS[string](p, messageTimeout, "the new group's chat", `(() => {
 	  const m = location.pathname.match(/^\/group\/([0-9a-f]{32})$/);
 	  return m && document.querySelector('#composer') ? m[1] : '';
 	})()`)
-	return id
 }
 
 // openGroup opens the chat of the group and waits for its log.
@@ -234,22 +270,16 @@ func (p *profile) waitGroupHeader(name, count string) {
 // theirs), and returns the message's ID.
 func (p *profile) waitFrom(text, author string) string {
 	p.t.Helper()
-	got := waitJS[string](p, messageTimeout, "the message "+text+" from "+author, fmt.Sprintf(`(() => {
+	return waitJS[string](p, messageTimeout, "the message "+text+" from "+author, fmt.Sprintf(`(() => {
 	  const ms = [...document.querySelectorAll('#messages .msg.msg-in')];
 	  const i = ms.findIndex((m) => `+msgTextJS+`(m) === %s);
-	  if (i < 0) return '';
 	  for (let j = i; j >= 0; j--) {
 	    const a = ms[j].querySelector('.msg-author');
-	    if (a) return ms[i].dataset.id + ' ' + a.textContent;
+	    if (a) return a.textContent === %s ? ms[i].dataset.id : '';
 	    if (!ms[j].classList.contains('msg-cont')) break;
 	  }
-	  return ms[i].dataset.id + ' ';
-	})()`, js(text)))
-	id, name, _ := strings.Cut(got, " ")
-	if name != author {
-		p.t.Errorf("%s: the message %q shows the author %q, want %q", p.name, text, name, author)
-	}
-	return id
+	  return '';
+	})()`, js(text), js(author)))
 }
 
 // waitSystemLine waits until the open group shows a system line that
