@@ -48,7 +48,8 @@ func TestInviteLink(t *testing.T) {
 	ann.goTo("/")
 	ann.click("new-group")
 	waitJS[bool](ann, stepTimeout, "the new group page", `!!document.querySelector('#pick-list')`)
-	groupID := ann.createGroup("Hikers", cleoID)
+	ann.chooseGroup("Hikers", cleoID)
+	groupID := ann.submitGroup()
 	ann.click("group-info")
 	ann.waitGroupInfo(groupID)
 	if n := eval[int](ann, `document.querySelectorAll('#invite-card input[name=link-mode]').length`); n != 3 {
