@@ -246,6 +246,24 @@ func applyLink(s, ns *groupState, ev *GroupEvent, a groupMember) error {
 	return nil
 }
 
+// describeLink says a system line of the invite link as a sentence (see
+// describeEvent): actor and who are named already.
+func describeLink(ev *GroupEvent, actor, who string) string {
+	switch ev.Kind {
+	case EventLink:
+		switch ev.Link {
+		case LinkOff:
+			return actor + " turned off the invite link"
+		case LinkApprove:
+			return actor + " set the invite link: an admin approves who joins"
+		}
+		return actor + " set the invite link: anyone with it joins"
+	case EventLinkReset:
+		return actor + " reset the invite link"
+	}
+	return who + " joined with the invite link"
+}
+
 // joinRequest is content field 17 (kind 9): someone who asks to join,
 // from them (with the link's secret in field 16) or handed on by an
 // admin's device to the other admins and to its own account's devices.

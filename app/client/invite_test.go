@@ -5,6 +5,7 @@ package client_test
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,6 +106,23 @@ func TestInviteOpen(t *testing.T) {
 	cleo.sendGroup(g.ID, "thanks")
 	ann.waitGroupText(g.ID, "thanks")
 	ben.waitGroupText(g.ID, "thanks")
+
+	// The export says how they joined.
+	a, err := ann.c.Export(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, c := range a.Conversations {
+		for _, m := range c.Messages {
+			if m.Event != "" {
+				lines = append(lines, m.Event)
+			}
+		}
+	}
+	if !slices.Contains(lines, "me set the invite link: anyone with it joins") || !slices.Contains(lines, "Cleo joined with the invite link") {
+		t.Fatalf("the export's lines: %q", lines)
+	}
 
 	// Asking again changes nothing.
 	if err := cleo.c.JoinByInvite(ctxT(t), inv); err != nil {
