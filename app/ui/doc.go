@@ -113,13 +113,16 @@
 // chats list shows a group by its name and icon, its newest message as
 // "Ann: text" or its newest system line; an invitation from someone who
 // is not a contact is marked like a request ("Ann added you to Family")
-// and answered in the chat (Join, Decline).
+// and answered in the chat (Join, Decline), which says that they are not
+// among the user's contacts.
 //
 // In a group's chat each received message has its author's name above
 // it, in a colour of a fixed palette (--author-0 to --author-7, readable
 // in both themes) chosen by the user ID, once per run of their messages;
 // system lines ("Ann added Ben", "You were removed by Ann") are centred
-// between them (groups.go). The header names the group and counts its
+// between them (groups.go). The chat reads the group before its messages,
+// so that they come with their authors' names, and keeps the names it has
+// seen: someone who leaves is still named in what they wrote. The header names the group and counts its
 // members, and opens its info. An own message's marks say Delivered or
 // Read once every member has it (the client keeps that); a click on the
 // message, or its marks' button, opens who has read it and who has it
