@@ -281,6 +281,8 @@ func describeEvent(ev *GroupEvent, nameOf func(wire.UserID) (string, error)) (st
 			return actor + " let every member add members", nil
 		}
 		return actor + " let only admins add members", nil
+	case EventLink, EventLinkReset, EventLinkJoined:
+		return describeLink(ev, actor, who), nil
 	}
 	return fmt.Sprintf("%s changed the group", actor), nil
 }

@@ -21,6 +21,7 @@ const (
 	kindGroupState    contentKind = 6 // a group's state and a change to it
 	kindSenderKey     contentKind = 7 // the writer's sender key for a group (and group secrets), to one device
 	kindGroups        contentKind = 8 // the writer's groups, to the account's own devices
+	kindJoinRequest   contentKind = 9 // a request to join a group with its invite link (invite.go)
 	maxReceiptRefs                = 100
 	maxContentTextLen             = MaxText
 )
@@ -29,7 +30,8 @@ const (
 //
 //	Content {
 //	  1  kind        uint32   1 text, 2 delivery receipt, 3 read receipt, 4 profile,
-//	                          5 contacts sync, 6 group state, 7 sender key, 8 groups sync
+//	                          5 contacts sync, 6 group state, 7 sender key, 8 groups sync,
+//	                          9 join request
 //	  2  text        string   kind 1: UTF-8, at most MaxText bytes
 //	  3  sent_at_ms  sint64   the writer's clock, Unix milliseconds; kind 4:
 //	                 when the name was set, so that the newest wins
@@ -57,6 +59,9 @@ const (
 //	                 (crypto/senderkey)
 //	  14 groups      repeated SyncedGroup: kind 8 (groupsync.go)
 //	  15 version     uint32   1
+//	  16 link secret bytes (32): kind 9 from the person who asks, the
+//	                 invite link's secret they hold (invite.go)
+//	  17 request     JoinRequest: kind 9, who asks (invite.go)
 //	}
 //	SyncedContact {
 //	  1 user bytes (16), 2 verified address string, 3 profile name string,
@@ -69,7 +74,7 @@ const (
 // from before kind 4 ignore profiles so, and unknown fields are skipped.
 //
 // Each kind has its own file (text.go, receipt.go, profile.go, sync.go,
-// groupreceive.go, groupsync.go)
+// groupreceive.go, groupsync.go, invite.go)
 // with what sends it and its contentHandler; handlerFor names the
 // handlers.
 type content struct {
@@ -88,6 +93,9 @@ type content struct {
 	Secrets   *groupSecrets
 	SenderKey []byte
 	Groups    []syncedGroup
+
+	LinkSecret []byte
+	Request    *joinRequest
 }
 
 // contentHandler applies one decrypted content of its kind, in the
@@ -115,6 +123,8 @@ func handlerFor(k contentKind) contentHandler {
 		return (*Client).receiveInvitation
 	case kindGroups:
 		return (*Client).receiveGroups
+	case kindJoinRequest:
+		return (*Client).receiveJoinRequest
 	}
 	return nil
 }
@@ -146,6 +156,10 @@ func (m *content) marshal() []byte {
 	e.bytes(13, m.SenderKey)
 	for i := range m.Groups {
 		e.message(14, m.Groups[i].marshal())
+	}
+	e.bytes(16, m.LinkSecret)
+	if m.Request != nil {
+		e.message(17, m.Request.marshal())
 	}
 	return e.b
 }
@@ -214,6 +228,12 @@ func parseContent(b []byte) (*content, error) {
 			var sg syncedGroup
 			if sg, err = parseSyncedGroup(f); err == nil {
 				m.Groups = append(m.Groups, sg)
+			}
+		case 16:
+			m.LinkSecret, err = f.copyBytes(secretSize)
+		case 17:
+			if err = f.wantBytes(); err == nil {
+				m.Request, err = parseJoinRequest(f.b)
 			}
 		}
 		return err

@@ -29,7 +29,9 @@
 // RemoveDevice, and the group calls that change the relay's member list:
 // CreateGroup, AddMembers, RemoveMember, AcceptGroup, DeclineGroup,
 // LeaveGroup, and SetAdmin or SetMembersCanAdd when they take a right
-// away) wait for Run's connection within their context and fail with
+// away; ApproveJoin, JoinByInvite with a link anyone joins with, and
+// SetInviteLink or ResetInviteLink when the relay's hash of the link
+// changes) wait for Run's connection within their context and fail with
 // ErrOffline when Run is not running. Register and Verify open a
 // connection of their own. Everything else works on the store alone.
 //
@@ -187,6 +189,18 @@
 // that let the relay's list be changed go only to who may use them. See
 // docs/protocol.md, "Groups, end to end".
 //
+// An admin may give a group an invite link (SetInviteLink, InviteToken):
+// a token in a URL's fragment holding the group's ID and name, the link's
+// secret and the admin's user ID (ParseInvite reads it). Who has it asks
+// to join (JoinByInvite): a join request (content kind 9) with the secret
+// goes to that admin, whose devices check it against the current secret.
+// When anyone may join, the asker joins the relay's list with the secret
+// first, and the admin's device adds them at once; when an admin
+// approves, the request waits in Group.JoinRequests on every admin's
+// device until ApproveJoin or DeclineJoin. ResetInviteLink makes the old
+// link useless. invite.go has the details; docs/protocol.md, "Invite
+// links", the formats.
+//
 // # Contacts and requests
 //
 // Adding a contact allows them on the relay (SetContact) and keeps the
@@ -334,7 +348,8 @@
 // content.go: kind, text, sent-at milliseconds, referenced message IDs,
 // peer, profile name, the writer's address, synced contacts, a group's
 // ID, state, change, secrets and sender key, synced groups, format
-// version 1 in field 15), padded with
+// version 1 in field 15, an invite link's secret and a join request),
+// padded with
 // crypto/padding (text messages of up to MaxText bytes pad to at most
 // 8 KiB). Message IDs are wire.NewMessageID. The ID of the 1:1 conversation between users a and b
 // is the first 16 bytes of SHA-256("Mutual direct conversation v1" ||

@@ -164,6 +164,8 @@ func (c *Client) applyOwnPart(ts *txState, g *groupRecord, gd *groupDelivery, r 
 		return c.receiveGroupReceipt(ts, g, gd, m, r)
 	case kindGroupState:
 		return c.receiveGroupChange(ts, gd, m, r)
+	case kindJoinRequest:
+		return c.receiveForwardedRequest(ts, g, gd, m, r)
 	}
 	return nil
 }
@@ -418,6 +420,9 @@ func (c *Client) changeGroup(ts *txState, g *groupRecord, ns *groupState, ev *Gr
 	if err := putGroup(ts.tx, g); err != nil {
 		return err
 	}
+	if err := pruneJoinRequests(ts.tx, ns); err != nil {
+		return err
+	}
 	return c.groupLine(ts, g.State.ID, id, ev, serverTimeMS, r)
 }
 
@@ -665,7 +670,8 @@ func (c *Client) groupRejection(ts *txState, g *groupRecord, env *wire.Envelope,
 // group, from an admin. A copy of one this account sent from another
 // device makes the group known here. An invitation from a contact this
 // account allowed is joined at once (by the worker, see groupChores);
-// any other waits for AcceptGroup.
+// any other waits for AcceptGroup, except one this account asked for
+// with the group's invite link, which is joined at once too (invite.go).
 func (c *Client) receiveInvitation(ts *txState, in *incoming, r *received) error {
 	me := c.me()
 	m := in.content
@@ -701,6 +707,9 @@ func (c *Client) receiveInvitation(ts *txState, in *incoming, r *received) error
 	ev := m.Event
 	if ev.Actor != sender {
 		return nil
+	}
+	if ev.Kind == EventLinkJoined {
+		return c.receiveAdmission(ts, in, g, r)
 	}
 	if ev.Kind == EventRemoved {
 		if g == nil || g.Status == GroupLeft || g.Status == GroupRemoved || !slices.Contains(ev.Subjects, me.User) {
@@ -742,7 +751,11 @@ func (c *Client) receiveInvitation(ts *txState, in *incoming, r *received) error
 	if err := c.groupLine(ts, group, in.env.MessageID, ev, in.env.ServerTimeMS, r); err != nil {
 		return err
 	}
-	if ct := in.sender; ct != nil && ct.State == ContactAllowed {
+	asked, err := answerAsk(ts.tx, group)
+	if err != nil {
+		return err
+	}
+	if ct := in.sender; (ct != nil && ct.State == ContactAllowed) || asked {
 		if err := ts.tx.Put(bGroupDue, group[:], (&dueRecord{Op: dueJoin}).marshal()); err != nil {
 			return err
 		}

@@ -338,7 +338,13 @@ func (c *Client) publicGroup(tx store.Tx, g *groupRecord) (Group, error) {
 		ID: g.State.ID, Name: g.State.Name, Version: g.State.Version,
 		MembersCanAdd: g.State.MembersCanAdd, Status: g.Status, InvitedBy: g.InvitedBy,
 		Admin: g.member() && g.State.isAdmin(me.User), Created: fromMS(g.State.Created),
-		Members: make([]GroupMember, 0, len(g.State.Members)),
+		Members: make([]GroupMember, 0, len(g.State.Members)), Link: g.State.Link,
+	}
+	if out.Admin {
+		var err error
+		if out.JoinRequests, err = joinRequests(tx, g.State); err != nil {
+			return Group{}, err
+		}
 	}
 	for _, m := range g.State.Members {
 		name, err := c.memberDisplayName(tx, m.User)

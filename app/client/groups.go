@@ -512,15 +512,16 @@ func (c *Client) RemoveMember(ctx context.Context, id wire.ConversationID, user 
 // rotateSecrets replaces the group's secrets on the relay (SetGroup keys,
 // proved with the admins' secret held) and returns the new ones: a member
 // who held the old ones (a demoted admin, members once the group no
-// longer lets them add) can no longer change the list.
+// longer lets them add) can no longer change the list. The invite link
+// stays as it is.
 func (c *Client) rotateSecrets(ctx context.Context, conn *transport.Conn, g *groupRecord) (*groupSecrets, error) {
-	s := &groupSecrets{Admin: make([]byte, secretSize), Add: make([]byte, secretSize)}
+	s := &groupSecrets{Admin: make([]byte, secretSize), Add: make([]byte, secretSize), Link: g.Secrets.Link}
 	if err := c.random(s.Admin, s.Add); err != nil {
 		return nil, err
 	}
 	err := c.setGroup(ctx, conn, &wire.SetGroup{
 		Group: g.State.ID, Op: wire.GroupKeys, Proof: g.Secrets.Admin,
-		AdminHash: hashOf(s.Admin), AddHash: hashOf(s.Add),
+		AdminHash: hashOf(s.Admin), AddHash: hashOf(s.Add), LinkHash: linkHash(g.State.Link, s.Link),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("replace the group's secrets: %w", err)

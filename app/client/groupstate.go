@@ -24,6 +24,8 @@ import (
 //	make admin (EventAdmin)           an admin, of members who joined
 //	make member only (EventNotAdmin)  an admin, of admins
 //	settings (EventSettings)          an admin
+//	invite link (EventLink,           an admin (see invite.go)
+//	  EventLinkReset, EventLinkJoined)
 //	leave (EventLeft)                 any member, for themself
 //	join (EventJoined)                an invited member, for themself
 //
@@ -44,7 +46,8 @@ import (
 //	  1 id bytes (16), 2 name string, 3 version uint64,
 //	  4 members repeated Member {1 user bytes (16), 2 admin bool,
 //	    3 joined bool, 4 added by bytes (16)},
-//	  5 members can add bool, 6 created sint64 (the creator's clock, Unix ms)
+//	  5 members can add bool, 6 created sint64 (the creator's clock, Unix ms),
+//	  7 invite link uint32 (LinkMode: 0 off, 1 an admin approves, 2 anyone joins)
 //	}
 type groupState struct {
 	ID            wire.ConversationID
@@ -53,6 +56,7 @@ type groupState struct {
 	Members       []groupMember
 	MembersCanAdd bool
 	Created       int64
+	Link          LinkMode
 }
 
 // groupMember is one member of a groupState.
@@ -136,6 +140,7 @@ func (s *groupState) marshal() []byte {
 	}
 	e.bool(5, s.MembersCanAdd)
 	e.sint(6, s.Created)
+	e.uint(7, uint64(s.Link))
 	return e.b
 }
 
@@ -184,6 +189,8 @@ func parseGroupState(b []byte) (*groupState, error) {
 			s.MembersCanAdd, err = f.bool()
 		case 6:
 			s.Created, err = f.sint64()
+		case 7:
+			s.Link, err = parseLinkMode(f)
 		}
 		return err
 	})
@@ -208,7 +215,8 @@ func parseGroupState(b []byte) (*groupState, error) {
 // stored message.
 //
 //	GroupEvent {1 kind uint32, 2 actor bytes (16), 3 subjects repeated bytes (16),
-//	            4 name string, 5 members can add bool}
+//	            4 name string, 5 members can add bool,
+//	            7 invite link uint32 (EventLink: the new LinkMode)}
 func marshalEvent(ev *GroupEvent) []byte {
 	e := &enc{}
 	e.uint(1, uint64(ev.Kind))
@@ -218,6 +226,7 @@ func marshalEvent(ev *GroupEvent) []byte {
 	}
 	e.string(4, ev.Name)
 	e.bool(5, ev.MembersCanAdd)
+	e.uint(7, uint64(ev.Link))
 	return e.b
 }
 
@@ -243,6 +252,8 @@ func parseGroupEvent(b []byte) (*GroupEvent, error) {
 			ev.Name, err = f.string(MaxGroupName)
 		case 5:
 			ev.MembersCanAdd, err = f.bool()
+		case 7:
+			ev.Link, err = parseLinkMode(f)
 		}
 		return err
 	})
@@ -299,10 +310,13 @@ func parseGroupSecrets(b []byte) (*groupSecrets, error) {
 	return s, nil
 }
 
-// entitled returns the secrets u may hold under s: an admin all of them,
-// any other member the adders' secret when every member may add, and
-// nobody else anything.
+// entitled returns the secrets u may hold under s: an admin all of them
+// (the link's only while the group has an invite link), any other member
+// the adders' secret when every member may add, and nobody else anything.
 func (s *groupState) entitled(held groupSecrets, u wire.UserID) groupSecrets {
+	if s.Link == LinkOff {
+		held.Link = nil
+	}
 	i := s.member(u)
 	switch {
 	case i < 0:
@@ -415,6 +429,10 @@ func applyChange(s *groupState, ev *GroupEvent, actor wire.UserID) (*groupState,
 			return nil, err
 		}
 		ns.MembersCanAdd = ev.MembersCanAdd
+	case EventLink, EventLinkReset, EventLinkJoined:
+		if err := applyLink(s, ns, ev, a); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, rule(false, fmt.Sprintf("event kind %d", ev.Kind))
 	}

@@ -55,6 +55,13 @@ type Group struct {
 	InvitedBy     wire.UserID // who added this account
 	Admin         bool        // this account is an admin
 	Created       time.Time
+	// Link is the group's invite link: off, or on with an admin
+	// approving who joins, or anyone with it joining (invite.go).
+	Link LinkMode
+	// JoinRequests are those who asked to join with the invite link and
+	// wait for an admin (ApproveJoin, DeclineJoin); filled in for admins
+	// only, oldest first.
+	JoinRequests []JoinRequest
 }
 
 // GroupMember is one member of a group.
@@ -90,8 +97,9 @@ type GroupEvent struct {
 	Kind          GroupEventKind
 	Actor         wire.UserID
 	Subjects      []wire.UserID
-	Name          string // EventCreated, EventRenamed: the group's name
-	MembersCanAdd bool   // EventSettings
+	Name          string   // EventCreated, EventRenamed: the group's name
+	MembersCanAdd bool     // EventSettings
+	Link          LinkMode // EventLink: the invite link's new mode
 }
 
 // GroupChanged: a group's state changed (created, renamed, members or

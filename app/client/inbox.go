@@ -266,7 +266,7 @@ func (c *Client) apply(ts *txState, env *wire.Envelope, sender *Contact, m *cont
 	in := &incoming{env: env, content: m, peer: env.Sender, sender: sender}
 	if env.Sender == me.User {
 		in.fromSelf, in.peer, in.sender = true, m.Peer, nil
-		if (in.peer.IsZero() || in.peer == me.User) && m.Kind != kindContacts && m.Kind != kindGroups {
+		if (in.peer.IsZero() || in.peer == me.User) && m.Kind != kindContacts && m.Kind != kindGroups && m.Kind != kindJoinRequest {
 			return nil
 		}
 	}

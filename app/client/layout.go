@@ -88,6 +88,13 @@ var (
 	// groupdue: group (16) → dueRecord: a change of the relay's member
 	// list this device has still to make (joining, leaving).
 	bGroupDue = []byte("groupdue")
+	// joinrequests: group (16) || user (16) → joinRequest, someone who
+	// asked to join the group with its invite link and waits for an
+	// admin (on the admins' devices only, invite.go).
+	bJoinRequests = []byte("joinrequests")
+	// joinasks: group (16) → askRecord, this account's own request to
+	// join a group with its invite link, until the group's state arrives.
+	bJoinAsks = []byte("joinasks")
 
 	kAccount  = []byte("account")
 	kIdentity = []byte("identity")

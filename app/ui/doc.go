@@ -136,6 +136,17 @@
 // may add members; anyone may leave, after a question. While a change is
 // under way every control is off, and a refusal says its reason.
 //
+// Admins also find the group's invite link in its info (invite.go): off,
+// "An admin approves who joins" or "Anyone with the link joins"; while it
+// is on, the link (this app's origin, /join# and a token), a Copy button,
+// its QR code (black on white, as the safety screen's) and "Reset link",
+// which makes the old one useless; and who asks to join, with Approve and
+// Decline. The link opens /join, which reads the token from the page's
+// fragment (never sent to the server or the relay), names the group and
+// who invites, and offers Join or Ask to join; once this account is in
+// the group, its chat opens. Someone signed out signs in first: the
+// token waits in the tab's session storage and the page comes back.
+//
 // # Long conversations
 //
 // A conversation shows a window of at most 300 messages: the newest page

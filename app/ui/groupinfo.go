@@ -224,6 +224,7 @@ func (p *groupInfoPage) Render() app.UI {
 		pick:   pickerHandlers{filter: p.onFilter, toggle: p.onToggle},
 		remove: p.remove, setAdmin: p.setAdmin, membersCanAdd: p.setMembersCanAdd,
 		askLeave: p.askLeave, cancelLeave: p.cancelLeave, leave: p.leave,
+		invite: func() app.UI { return &inviteCard{s: p.s, Group: p.Group} },
 	})
 }
 
@@ -236,6 +237,7 @@ type groupInfoHandlers struct {
 	setAdmin                     func(wire.UserID, bool) app.EventHandler
 	membersCanAdd                app.EventHandler
 	askLeave, cancelLeave, leave app.EventHandler
+	invite                       func() app.UI // the invite link (invite.go)
 }
 
 // groupInfoView draws the group info page.
@@ -319,6 +321,7 @@ func groupInfoView(st groupInfoState, h groupInfoHandlers) app.UI {
 				app.P().ID("members-can-add-hint").Class("hint").Text("When this is off, only admins can add members."),
 			)
 		}),
+		app.If(member && g.Admin && h.invite != nil, func() app.UI { return h.invite() }),
 		app.If(member, func() app.UI {
 			return app.Section().Class("card").Body(
 				app.Button().ID("leave-group").Type("button").Class("button", "button-danger").

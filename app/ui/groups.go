@@ -170,6 +170,8 @@ func eventText(ev client.GroupEvent, me wire.UserID, p people) string {
 			return actor + " let every member add members"
 		}
 		return actor + " let only admins add members"
+	case client.EventLink, client.EventLinkReset, client.EventLinkJoined:
+		return linkEventText(ev, actor, subjects, me)
 	}
 	return actor + " changed the group"
 }

@@ -249,7 +249,7 @@ func (o *onboarding) verify(ctx app.Context, e app.Event) {
 			}
 			o.st.token = nil
 			ctx.SessionStorage().Del(pendingKey)
-			ctx.Navigate(pathChats)
+			ctx.Navigate(afterSignIn(ctx))
 		})
 	})
 }

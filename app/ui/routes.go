@@ -33,6 +33,7 @@ func Routes(newPage func() app.Composer) {
 	app.RouteWithRegexp("^"+prefixSafety+"[0-9a-fA-F]{32}$", newPage)
 	app.Route(pathNewGroup, newPage)
 	app.RouteWithRegexp("^"+prefixGroup+"[0-9a-fA-F]{32}("+suffixInfo+")?$", newPage)
+	app.Route(pathJoin, newPage)
 	// Every other path too: the app says it has no such page, in its
 	// own frame, with a way back (the server answers it with status 404,
 	// see KnownPath).
@@ -65,6 +66,7 @@ const (
 	routeNewGroup
 	routeGroup     // a group's chat
 	routeGroupInfo // a group's members and settings
+	routeJoin      // an invite link: its token follows "#" (invite.go)
 )
 
 // route is a parsed path.
@@ -90,6 +92,8 @@ func parseRoute(path string) route {
 		return route{kind: routeSettings}
 	case pathNewGroup:
 		return route{kind: routeNewGroup}
+	case pathJoin:
+		return route{kind: routeJoin}
 	}
 	if rest, ok := strings.CutPrefix(path, prefixGroup); ok {
 		return parseGroupRoute(rest)
@@ -127,6 +131,8 @@ func (r route) title() string {
 		return "New group · Mutual"
 	case routeGroupInfo:
 		return "Group info · Mutual"
+	case routeJoin:
+		return "Join a group · Mutual"
 	case routeNotFound:
 		return "Page not found · Mutual"
 	default:
@@ -153,7 +159,7 @@ func (r route) view() string {
 // section is which navigation link is current.
 func (r route) section() string {
 	switch r.kind {
-	case routeChats, routeChat, routeNewGroup, routeGroup, routeGroupInfo:
+	case routeChats, routeChat, routeNewGroup, routeGroup, routeGroupInfo, routeJoin:
 		return "chats"
 	case routeContacts, routeSafety:
 		return "contacts"

@@ -129,6 +129,7 @@ func (h *shell) settle(ctx app.Context, navigated bool) {
 	case h.s.isElsewhere() || h.s.openError() != nil:
 		// The page says why nothing else can be shown.
 	case !registered && h.route.kind != routeWelcome && h.route.kind != routeNotFound:
+		keepInvite(ctx, h.route)
 		h.route = route{kind: routeWelcome}
 		ctx.Page().ReplaceURL(&url.URL{Path: pathWelcome})
 	case registered && h.route.kind == routeWelcome:
@@ -240,6 +241,8 @@ func (h *shell) page() app.UI {
 		return split(&chatList{s: h.s, ActiveGroup: id}, &conversation{s: h.s, Group: id})
 	case routeGroupInfo:
 		return &groupInfoPage{s: h.s, Group: h.route.group.String()}
+	case routeJoin:
+		return &joinPage{s: h.s}
 	default:
 		return notFoundView()
 	}

@@ -15,14 +15,17 @@ import (
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
-// group runs 'group create|add|remove|leave|accept|rename|list|info'.
-// Groups are named by their ID in hex, as 'group list' shows it.
+// group runs 'group create|add|remove|leave|accept|rename|list|info',
+// and 'group link|join|approve|decline' (invite.go). Groups are named by
+// their ID in hex, as 'group list' shows it.
 func (c *cli) group(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usageError("group needs create, add, remove, leave, accept, rename, list or info")
+		return usageError("group needs create, add, remove, leave, accept, rename, list, info, link, join, approve or decline")
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
+	case "link", "join", "approve", "decline":
+		return c.groupInvite(ctx, sub, args)
 	case "list":
 		return c.listGroups(ctx, args)
 	case "info":

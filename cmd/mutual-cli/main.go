@@ -66,6 +66,15 @@ commands:
   group leave ID              leave a group (or decline an invitation)
   group list [--json]         list your groups and invitations, with their IDs
   group info ID [--json]      show a group's members, who is admin and who joined
+  group link ID [--mode off|approve|open] [--reset] [--origin URL]
+                              turn a group's invite link on or off, or make a new
+                              one (admins), and print it, with who asks to join;
+                              the link starts with the relay's web address unless
+                              --origin gives the web app's
+  group join LINK             join a group with its invite link (or ask to, when an
+                              admin approves who joins)
+  group approve ID USER       let in someone who asked to join with the link (admins)
+  group decline ID USER       turn down someone who asked to join (admins)
   safety-number ADDRESS|ID    print the safety number(s) to compare with a contact
   devices [--json]            list this account's devices
   export [--out FILE] [--text] save the chats on this device (JSON, or text with
@@ -75,6 +84,9 @@ commands:
 Groups are named by their ID in hex, as 'group list' prints it; an invitation
 from a contact is joined at once, one from anyone else waits for 'group accept'.
 Members who are not contacts are named by their user ID ('group info').
+An invite link holds a secret: anyone who has it can join (or ask to), so
+give it only to people you would add, and make a new one with --reset when
+it went further.
 
 The home directory (default ~/.mutual-cli, or $MUTUAL_HOME) holds the keys:
 keep it private. The relay (default http://127.0.0.1:8080, or
