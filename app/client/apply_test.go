@@ -30,7 +30,8 @@ func TestHandlerFor(t *testing.T) {
 		// A sender key is read within a group message only (groupreceive.go).
 		{"sender key", kindSenderKey, false},
 		{"no kind", 0, false},
-		{"next kind", kindGroups + 1, false},
+		{"join request", kindJoinRequest, true},
+		{"next kind", kindJoinRequest + 1, false},
 		{"a later kind", 99, false},
 		{"largest kind", 1<<32 - 1, false},
 	} {

@@ -55,15 +55,8 @@ func (gd *groupDelivery) envelope() *wire.Envelope {
 
 // receiveGroup stores one group message in ts.
 func (c *Client) receiveGroup(ctx context.Context, ts *txState, env *wire.Envelope, r *received) error {
-	me := c.me()
-	if env.Sender == me.User && env.SenderDevice == me.Device {
-		return nil // never encrypted for this device
-	}
-	seenKey := authoredKey(env.Sender, env.MessageID)
-	switch _, err := ts.tx.Get(bSeen, seenKey); {
-	case err == nil:
-		return nil // a redelivery
-	case !errors.Is(err, store.ErrNotFound):
+	seenKey, skip, err := c.unseen(ts, env)
+	if skip || err != nil {
 		return err
 	}
 	gd := &groupDelivery{

@@ -187,8 +187,9 @@ func TestMergeState(t *testing.T) {
 	}
 }
 
-// TestEntitledSecrets: an admin may hold every secret, a member the
-// adders' secret when every member may add, and nobody else anything.
+// TestEntitledSecrets: an admin may hold every secret (the link's only
+// while there is a link), a member the adders' secret when every member
+// may add, and nobody else anything.
 func TestEntitledSecrets(t *testing.T) {
 	all := groupSecrets{Admin: bytes.Repeat([]byte{1}, 32), Add: bytes.Repeat([]byte{2}, 32), Link: bytes.Repeat([]byte{3}, 32)}
 	s := sampleGroup()
@@ -196,16 +197,18 @@ func TestEntitledSecrets(t *testing.T) {
 		name string
 		u    wire.UserID
 		can  bool
+		link LinkMode
 		want groupSecrets
 	}{
-		{"admin", ann, false, all},
-		{"member", ben, false, groupSecrets{}},
-		{"member when members may add", ben, true, groupSecrets{Add: all.Add}},
-		{"invited when members may add", dan, true, groupSecrets{Add: all.Add}},
-		{"stranger", eve, true, groupSecrets{}},
+		{"admin", ann, false, LinkOpen, all},
+		{"admin without a link", ann, false, LinkOff, groupSecrets{Admin: all.Admin, Add: all.Add}},
+		{"member", ben, false, LinkApprove, groupSecrets{}},
+		{"member when members may add", ben, true, LinkOpen, groupSecrets{Add: all.Add}},
+		{"invited when members may add", dan, true, LinkOff, groupSecrets{Add: all.Add}},
+		{"stranger", eve, true, LinkOpen, groupSecrets{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s.MembersCanAdd = tc.can
+			s.MembersCanAdd, s.Link = tc.can, tc.link
 			if got := s.entitled(all, tc.u); !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("got %+v, want %+v", got, tc.want)
 			}

@@ -150,17 +150,11 @@ func (c *Client) receive(ctx context.Context, ts *txState, d *wire.Deliver, r *r
 // identity record, a used prekey) is undone and the message is reported,
 // while the rest of the transaction stands.
 func (c *Client) receiveMessage(ctx context.Context, ts *txState, env *wire.Envelope, r *received) error {
-	me := c.me()
-	if env.Sender == me.User && env.SenderDevice == me.Device {
-		return nil // never encrypted for this device
-	}
-	seenKey := authoredKey(env.Sender, env.MessageID)
-	switch _, err := ts.tx.Get(bSeen, seenKey); {
-	case err == nil:
-		return nil // a redelivery
-	case !errors.Is(err, store.ErrNotFound):
+	seenKey, skip, err := c.unseen(ts, env)
+	if skip || err != nil {
 		return err
 	}
+	me := c.me()
 	markSeen := func() error {
 		return ts.tx.Put(bSeen, seenKey, binary.BigEndian.AppendUint64(nil, uint64(env.ServerTimeMS)))
 	}
@@ -380,4 +374,22 @@ func (c *Client) receiveRejection(ts *txState, env *wire.Envelope, r *received) 
 	msg.State, msg.Failure = StateFailed, env.Code
 	r.events = append(r.events, MessageStateChanged{Message: *msg})
 	return c.putMessage(ts.tx, msg, was)
+}
+
+// unseen returns the seen-ID key of env, and skip when env is not to be
+// stored: this device sent it (it was never encrypted for it), or it was
+// stored before (a redelivery).
+func (c *Client) unseen(ts *txState, env *wire.Envelope) (seenKey []byte, skip bool, err error) {
+	me := c.me()
+	if env.Sender == me.User && env.SenderDevice == me.Device {
+		return nil, true, nil
+	}
+	seenKey = authoredKey(env.Sender, env.MessageID)
+	switch _, err := ts.tx.Get(bSeen, seenKey); {
+	case err == nil:
+		return nil, true, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, false, err
+	}
+	return seenKey, false, nil
 }
