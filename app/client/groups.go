@@ -238,6 +238,34 @@ func (c *Client) Group(ctx context.Context, id wire.ConversationID) (Group, erro
 	return out, nil
 }
 
+// MemberNames says what to call each of users on this device, as
+// GroupMember.Name does: a contact's Name, else the profile name they gave
+// a group, else the first eight hex digits of their user ID. It names
+// people who have left a group too, whose names its history keeps.
+func (c *Client) MemberNames(ctx context.Context, users ...wire.UserID) (map[wire.UserID]string, error) {
+	if _, err := c.registered(); err != nil {
+		return nil, err
+	}
+	out := make(map[wire.UserID]string, len(users))
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		for _, u := range users {
+			if _, ok := out[u]; ok || u.IsZero() {
+				continue
+			}
+			n, err := c.memberDisplayName(tx, u)
+			if err != nil {
+				return err
+			}
+			out[u] = n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("member names: %w", err)
+	}
+	return out, nil
+}
+
 // groupChat is the Chat of a group's summary r.
 func (c *Client) groupChat(tx store.Tx, id wire.ConversationID, r *chatRecord) (Chat, bool, error) {
 	g, err := loadGroup(tx, id)

@@ -153,12 +153,16 @@ func (c *conversation) loadNewest(ctx app.Context) {
 	s, peer, conv, group := c.s, c.peer, c.conv, c.isGroup()
 	ctx.Async(func() {
 		var page []client.Message
+		var names people
 		cl, err := s.client()
 		if err == nil && !group {
 			conv, err = cl.Conversation(peer)
 		}
 		if err == nil {
 			page, err = cl.History(context.Background(), conv, 0, pageSize)
+		}
+		if err == nil && group {
+			names = pageNames(cl, page)
 		}
 		ctx.Dispatch(func(ctx app.Context) {
 			first := !c.opened
@@ -167,6 +171,7 @@ func (c *conversation) loadNewest(ctx app.Context) {
 				c.loadErr = errorText(err, true)
 				return
 			}
+			c.grp.people = names.merged(c.grp.people)
 			c.conv, c.loadErr = conv, ""
 			c.win.reset(page)
 			for _, m := range c.early {
@@ -245,14 +250,21 @@ func (c *conversation) loadNewer(ctx app.Context) {
 // readPage reads the page of messages before the cursor away from the UI
 // goroutine and hands it to then, back on it.
 func (c *conversation) readPage(ctx app.Context, before uint64, then func(app.Context, []client.Message, error)) {
-	s, conv := c.s, c.conv
+	s, conv, group := c.s, c.conv, c.isGroup()
 	ctx.Async(func() {
 		var page []client.Message
+		var names people
 		cl, err := s.client()
 		if err == nil {
 			page, err = cl.History(context.Background(), conv, before, pageSize)
 		}
-		ctx.Dispatch(func(ctx app.Context) { then(ctx, page, err) })
+		if err == nil && group {
+			names = pageNames(cl, page)
+		}
+		ctx.Dispatch(func(ctx app.Context) {
+			c.grp.people = names.merged(c.grp.people)
+			then(ctx, page, err)
+		})
 	})
 }
 

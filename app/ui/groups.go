@@ -92,6 +92,25 @@ func (p people) merged(q people) people {
 	return out
 }
 
+// pageNames names the people a page of a group's history mentions
+// (authors, and who its system lines name), including those who have
+// left the group since; nil when they cannot be read.
+func pageNames(cl *client.Client, page []client.Message) people {
+	var users []wire.UserID
+	for _, m := range page {
+		users = append(users, m.Author)
+		if m.Event != nil {
+			users = append(users, m.Event.Actor)
+			users = append(users, m.Event.Subjects...)
+		}
+	}
+	names, err := cl.MemberNames(context.Background(), users...)
+	if err != nil {
+		return nil
+	}
+	return people(names)
+}
+
 // name is what to call u: their name, else the first eight hex digits
 // of their ID.
 func (p people) name(u wire.UserID) string {
