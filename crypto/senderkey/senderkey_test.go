@@ -24,6 +24,18 @@ func newSender(t testing.TB) *senderkey.Record {
 	return r
 }
 
+// newSenderNot returns a new sender whose chain ID is none of used: two
+// random 31-bit IDs collide about once in two billion draws, and a test
+// that needs distinct chains draws again rather than skip.
+func newSenderNot(t testing.TB, used map[uint32]bool) *senderkey.Record {
+	t.Helper()
+	for {
+		if r := newSender(t); !used[r.ChainID()] {
+			return r
+		}
+	}
+}
+
 // distribute gives the sender's current key to receiver, through the
 // serialized distribution message.
 func distribute(t testing.TB, sender, receiver *senderkey.Record) {
@@ -168,10 +180,7 @@ func TestNewSenderKey(t *testing.T) {
 	distribute(t, old, leaves)
 	before := encryptN(t, old, "before", 3)
 
-	renewed := newSender(t)
-	if renewed.ChainID() == old.ChainID() {
-		t.Skip("two random 31-bit chain IDs collided")
-	}
+	renewed := newSenderNot(t, map[uint32]bool{old.ChainID(): true})
 	distribute(t, renewed, stays)
 	after := encryptN(t, renewed, "after", 3)
 	for i := range after {
@@ -190,10 +199,7 @@ func TestStates(t *testing.T) {
 	senders := make([]*senderkey.Record, senderkey.MaxStates+1)
 	seen := map[uint32]bool{}
 	for i := range senders {
-		senders[i] = newSender(t)
-		if seen[senders[i].ChainID()] {
-			t.Skip("two random 31-bit chain IDs collided")
-		}
+		senders[i] = newSenderNot(t, seen)
 		seen[senders[i].ChainID()] = true
 	}
 	var first [][]byte
