@@ -29,6 +29,7 @@ const (
 	CodeNoDevices         Code = 19 // the user exists but has no device signed in
 	CodeForbidden         Code = 20 // SetGroup: the proof does not give that right, or the sender is not a member
 	CodeExists            Code = 21 // SetGroup create: the group ID is taken
+	CodeQuotaExceeded     Code = 22 // Upload: the account's upload bytes for the day are used up; see RetryAfterMS
 )
 
 var codeNames = map[Code]string{
@@ -42,6 +43,7 @@ var codeNames = map[Code]string{
 	CodeStaleDevices: "stale_devices", CodeUnavailable: "unavailable",
 	CodeBadKind: "bad_kind", CodeNoDevices: "no_devices",
 	CodeForbidden: "forbidden", CodeExists: "exists",
+	CodeQuotaExceeded: "quota_exceeded",
 }
 
 func (c Code) String() string {

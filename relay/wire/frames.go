@@ -38,6 +38,10 @@ const (
 	MaxPrekeys         = 100      // one-time prekeys of each kind in one PublishKeys
 	MaxListEntries     = 10000    // entries in a Contacts or Devices reply
 	MaxClientName      = 64       // bytes of the client's self-description
+	// MaxBlobSize is the most bytes of one attachment's blob (its
+	// encrypted, padded content) a relay accepts.
+	MaxBlobSize  = 100<<20 + 6<<20
+	MaxBlobToken = 32 // bytes of an upload token
 )
 
 // Type is a frame type: the field number of the frame's body in the Frame
@@ -59,20 +63,22 @@ const (
 	TypeListDevices  Type = 20
 	TypeRemoveDevice Type = 21
 	TypeSetGroup     Type = 22
+	TypeUpload       Type = 23 // client: ask to upload a blob (or resume one)
 
-	TypeOK       Type = 40
-	TypeError    Type = 41
-	TypeVerified Type = 42
-	TypeWelcome  Type = 43
-	TypeBundles  Type = 44
-	TypeFound    Type = 45
-	TypeAccepted Type = 46
-	TypeRejected Type = 47
-	TypeDeliver  Type = 48
-	TypeContacts Type = 49
-	TypeDevices  Type = 50
-	TypeNotice   Type = 51
-	TypeCodeSent Type = 52
+	TypeOK          Type = 40
+	TypeError       Type = 41
+	TypeVerified    Type = 42
+	TypeWelcome     Type = 43
+	TypeBundles     Type = 44
+	TypeFound       Type = 45
+	TypeAccepted    Type = 46
+	TypeRejected    Type = 47
+	TypeDeliver     Type = 48
+	TypeContacts    Type = 49
+	TypeDevices     Type = 50
+	TypeNotice      Type = 51
+	TypeCodeSent    Type = 52
+	TypeUploadGrant Type = 53
 )
 
 var typeNames = map[Type]string{
@@ -81,12 +87,12 @@ var typeNames = map[Type]string{
 	TypeLookup: "lookup", TypeSend: "send", TypeAck: "ack",
 	TypeSetContact: "set_contact", TypeListContacts: "list_contacts",
 	TypeListDevices: "list_devices", TypeRemoveDevice: "remove_device",
-	TypeSetGroup: "set_group",
-	TypeOK:       "ok", TypeError: "error", TypeVerified: "verified",
+	TypeSetGroup: "set_group", TypeUpload: "upload",
+	TypeOK: "ok", TypeError: "error", TypeVerified: "verified",
 	TypeWelcome: "welcome", TypeBundles: "bundles", TypeFound: "found",
 	TypeAccepted: "accepted", TypeRejected: "rejected", TypeDeliver: "deliver",
 	TypeContacts: "contacts", TypeDevices: "devices", TypeNotice: "notice",
-	TypeCodeSent: "code_sent",
+	TypeCodeSent: "code_sent", TypeUploadGrant: "upload_grant",
 }
 
 func (t Type) String() string {
@@ -194,6 +200,8 @@ func newBody(t Type) Body {
 		return new(RemoveDevice)
 	case TypeSetGroup:
 		return new(SetGroup)
+	case TypeUpload:
+		return new(Upload)
 	case TypeOK:
 		return new(OK)
 	case TypeError:
@@ -220,6 +228,8 @@ func newBody(t Type) Body {
 		return new(Notice)
 	case TypeCodeSent:
 		return new(CodeSent)
+	case TypeUploadGrant:
+		return new(UploadGrant)
 	}
 	return nil
 }

@@ -58,3 +58,34 @@ func (m MessageID) String() string { return hex.EncodeToString(m[:]) }
 type ConversationID [16]byte
 
 func (c ConversationID) String() string { return hex.EncodeToString(c[:]) }
+
+// BlobID names an attachment's encrypted blob: 16 random bytes chosen by
+// the relay when the upload is granted, unguessable, so that knowing the
+// ID is what lets a device download the blob (its content stays sealed
+// with a key only the message carries).
+type BlobID [16]byte
+
+// NewBlobID returns a fresh random blob ID.
+func NewBlobID() BlobID {
+	var b BlobID
+	rand.Read(b[:])
+	return b
+}
+
+// String returns the lower-case hex form used in blob URLs.
+func (b BlobID) String() string { return hex.EncodeToString(b[:]) }
+
+// IsZero reports whether b is the zero ID, which names no blob.
+func (b BlobID) IsZero() bool { return b == BlobID{} }
+
+// ParseBlobID parses the 32-character hex form produced by String.
+func ParseBlobID(s string) (BlobID, error) {
+	var b BlobID
+	if len(s) != 2*len(b) {
+		return b, fmt.Errorf("blob id: want %d hex digits, got %d", 2*len(b), len(s))
+	}
+	if _, err := hex.Decode(b[:], []byte(s)); err != nil {
+		return b, errors.New("blob id: not hex")
+	}
+	return b, nil
+}
