@@ -25,14 +25,18 @@ func Decrypt(key []byte, size int64, digest []byte, blob io.Reader) (io.Reader, 
 	if len(digest) != DigestSize {
 		return nil, fmt.Errorf("attachment: digest is %d bytes, want %d", len(digest), DigestSize)
 	}
+	return newDecrypter(key, digest, newGeometry(size), blob), nil
+}
+
+func newDecrypter(key, digest []byte, g geometry, blob io.Reader) *decrypter {
 	d := &decrypter{
-		g:      newGeometry(size),
+		g:      g,
 		key:    append([]byte(nil), key...),
 		digest: append([]byte(nil), digest...),
 		h:      Digest(),
 	}
 	d.blob = hashReader{r: blob, h: d.h}
-	return d, nil
+	return d
 }
 
 // decrypter is the reader Decrypt returns.
