@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"hash"
 	"math/big"
+	"slices"
+	"sync"
 
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -43,20 +45,33 @@ var ErrTampered = errors.New("attachment: blob is damaged or was tampered with")
 
 // PaddedSize returns the bucket a plaintext of size bytes is padded to:
 // max(541, floor(1.05^k)) with k the smallest integer such that
-// 1.05^k >= size (Signal's attachment buckets). It is computed exactly
-// (21^k against size·20^k), not in floating point. It panics unless
+// 1.05^k >= size (Signal's attachment buckets). The buckets are computed
+// exactly (21^k against 20^k), not in floating point. It panics unless
 // 0 <= size <= MaxSize.
 func PaddedSize(size int64) int64 {
 	checkSize(size)
-	num, den := big.NewInt(1), big.NewInt(1)
-	sz, target := big.NewInt(size), new(big.Int)
+	b := buckets()
+	i, _ := slices.BinarySearch(b, size)
+	return b[i]
+}
+
+// buckets returns every padded size in increasing order: 541, then each
+// floor(21^k / 20^k) above it up to the first at least MaxSize. A size s goes
+// into the smallest bucket of at least s: since s is a whole number,
+// floor(1.05^k) >= s exactly when 1.05^k >= s.
+var buckets = sync.OnceValue(func() []int64 {
+	out := []int64{minPadded}
+	num, den, q := big.NewInt(1), big.NewInt(1), new(big.Int)
 	twentyOne, twenty := big.NewInt(21), big.NewInt(20)
-	for num.Cmp(target.Mul(den, sz)) < 0 {
+	for out[len(out)-1] < MaxSize {
+		if b := q.Quo(num, den).Int64(); b > out[len(out)-1] {
+			out = append(out, b)
+		}
 		num.Mul(num, twentyOne)
 		den.Mul(den, twenty)
 	}
-	return max(num.Quo(num, den).Int64(), minPadded)
-}
+	return out
+})
 
 // BlobSize returns the size of the blob of a plaintext of size bytes: the
 // nonce, the padded plaintext and a tag per chunk. It panics unless
@@ -149,6 +164,11 @@ func newGeometry(size int64) geometry {
 // chunkLen returns the plaintext length of chunk i.
 func (g geometry) chunkLen(i int64) int {
 	return int(min(ChunkSize, g.padded-i*ChunkSize))
+}
+
+// sealedLen returns the length of chunk i in the blob.
+func (g geometry) sealedLen(i int64) int {
+	return g.chunkLen(i) + TagSize
 }
 
 // dataLen returns how many of chunk i's plaintext bytes are the file's

@@ -48,7 +48,7 @@ type decrypter struct {
 	blob   hashReader
 	aead   cipher.AEAD // nil until the nonce is read
 	next   int64       // the next chunk to open
-	buf    []byte      // one sealed chunk
+	buf    []byte      // one sealed chunk (the largest, chunk 0)
 	out    []byte      // what is left to read of the opened chunk
 	nonce  [chacha20poly1305.NonceSize]byte
 	sum    [DigestSize]byte
@@ -80,10 +80,10 @@ func (d *decrypter) open() error {
 			return err
 		}
 		d.aead = payloadAEAD(d.key, nonce[:])
-		d.buf = make([]byte, sealedChunkSize)
+		d.buf = make([]byte, d.g.sealedLen(0))
 	}
 	i := d.next
-	sealed := d.buf[:d.g.chunkLen(i)+TagSize]
+	sealed := d.buf[:d.g.sealedLen(i)]
 	if err := d.readFull(sealed); err != nil {
 		return err
 	}

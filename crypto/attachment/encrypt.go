@@ -47,7 +47,7 @@ type encrypter struct {
 	plain io.Reader
 	next  int64  // the next chunk to seal
 	skip  int    // bytes to drop from the next sealed chunk
-	buf   []byte // one sealed chunk
+	buf   []byte // one sealed chunk (the largest, chunk 0)
 	out   []byte // what is left to read of buf (or of the nonce)
 	nonce [chacha20poly1305.NonceSize]byte
 	err   error
@@ -73,7 +73,7 @@ func (e *encrypter) Read(p []byte) (int, error) {
 func (e *encrypter) seal() error {
 	i := e.next
 	if e.buf == nil {
-		e.buf = make([]byte, sealedChunkSize)
+		e.buf = make([]byte, e.g.sealedLen(0))
 	}
 	chunk := e.buf[:e.g.chunkLen(i)]
 	data := e.g.dataLen(i)
