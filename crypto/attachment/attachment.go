@@ -77,8 +77,7 @@ var buckets = sync.OnceValue(func() []int64 {
 // nonce, the padded plaintext and a tag per chunk. It panics unless
 // 0 <= size <= MaxSize.
 func BlobSize(size int64) int64 {
-	padded := PaddedSize(size)
-	return NonceSize + padded + chunks(padded)*TagSize
+	return newGeometry(size).blobSize()
 }
 
 // PlainOffset returns where in the plaintext Encrypt must start reading to

@@ -24,7 +24,11 @@
 // max(541, floor(1.05^ceil(log_1.05(size)))), the buckets of Signal's
 // attachments, computed exactly in integers so that every platform agrees
 // on them. The message that points at a blob carries the plaintext's true
-// size; Decrypt drops the padding and requires it to be zero bytes.
+// size; Decrypt drops the padding and requires it to be zero bytes. The
+// size is not in the blob: a claimed size in another bucket, or one that
+// would drop a non-zero byte, fails, but one that differs only by trailing
+// zero bytes within the bucket cannot be told apart (the pointer comes
+// from the sender, who chooses the content anyway).
 //
 // The pointer also carries the blob's digest, SHA-256 of the whole blob
 // (Digest). Every chunk is authenticated on its own, so a stream never
