@@ -168,11 +168,14 @@ func (c *Client) prepareGroup(ctx context.Context, conn *transport.Conn, e *outb
 		}
 		if len(targets) == 0 {
 			nobody = true // (no member has joined yet, and this account has no other device)
-			return nil
+			return c.keepForInvited(ts, e, g)
 		}
 		plans, pout, err := c.planAll(ctx, ts, e, bundles, targets)
 		if err != nil || pout == outcomeHeld {
 			out = pout
+			return err
+		}
+		if err := c.keepForInvited(ts, e, g); err != nil {
 			return err
 		}
 		own, chain, err := c.ownSenderKey(ts, g)
