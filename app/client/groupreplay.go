@@ -83,9 +83,10 @@ func parseReplay(b []byte) (*replayRecord, error) {
 			p.Padded, err = f.copyBytes(wire.MaxCiphertext)
 		case 6:
 			var u wire.UserID
-			if err = f.id((*[16]byte)(&u)); err == nil {
-				p.Invited = append(p.Invited, u)
+			if err = f.id((*[16]byte)(&u)); err == nil && u.IsZero() {
+				err = fmt.Errorf("%w: a member without a user", errMalformed)
 			}
+			p.Invited = append(p.Invited, u)
 		}
 		return err
 	})
