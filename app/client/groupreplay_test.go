@@ -61,16 +61,21 @@ func TestGroupMessageBeforeJoin(t *testing.T) {
 
 	ben.start()
 	cleo.start()
-	for _, d := range []*device{ann, ben, cleo, dan} {
-		d.waitGroup(g.ID, "every member joined", joinedAll(4))
-	}
-	const after = "now that everyone is here"
-	ann.sendGroup(g.ID, after)
+	ann.waitGroup(g.ID, "every member joined", joinedAll(4))
 	for _, d := range []*device{ben, cleo} {
 		m := d.waitGroupText(g.ID, hello)
 		if m.ID != id || m.Author != ann.acct.User || m.Outgoing {
 			t.Fatalf("%s has %+v", d.name, m)
 		}
+	}
+	// Ben and Cleo learn of Dan from Ann's change, written before they
+	// joined, and Dan of them.
+	for _, d := range []*device{ben, cleo, dan} {
+		d.waitGroup(g.ID, "every member joined", joinedAll(4))
+	}
+	const after = "now that everyone is here"
+	ann.sendGroup(g.ID, after)
+	for _, d := range []*device{ben, cleo} {
 		d.waitGroupText(g.ID, after)
 		if n := d.countText(g.ID, hello); n != 1 {
 			t.Fatalf("%s has the first message %d times", d.name, n)
