@@ -28,7 +28,9 @@ import (
 //     and the secrets it may hold;
 //   - when a member left or was removed (groupRecord.Rotate), a new
 //     sender key is made first (senderkey.Generate), so that only the
-//     remaining members' devices get it.
+//     remaining members' devices get it;
+//   - it is kept for the members invited who have not joined
+//     (keepForInvited), who get it when they join (groupreplay.go).
 //
 // All of it happens in the transaction that stores the advanced sender
 // key, the sessions and the sealed entry, as for any entry. If the own
