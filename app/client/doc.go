@@ -176,8 +176,13 @@
 // part of the same Send, sealed in the same transaction as any outbox
 // entry (groupsend.go). A member leaving or removed makes every remaining
 // device make a new sender key before its next message, so that only the
-// remaining members can read on. Invitations go 1:1 (a message to a
-// contact who accepted this account, a contact request to anyone else);
+// remaining members can read on. A message sealed while members were
+// invited and had not joined is kept for them (at most 100 a group, for
+// 24 hours), and sent to each, pairwise under the same message ID, when
+// this device applies their join (groupreplay.go): what is written to a
+// new group at once reaches everyone invited, once. Invitations go 1:1
+// (a message to a contact who accepted this account, a contact request
+// to anyone else);
 // one from an allowed contact is joined at once by the worker
 // (groupdue.go), any other waits for AcceptGroup. A group's messages are
 // stored like 1:1 messages under its conversation, with Author set; its

@@ -125,7 +125,9 @@ func (c *Client) openGroupDelivery(ts *txState, gd *groupDelivery, r *received) 
 
 // applyOwnPart applies a group message's own part: a sender key (which
 // may open kept messages of its sender device) and the writer's name, a
-// receipt, or a change sent to this account alone.
+// receipt, or a text or a change sent to this account alone (a join told
+// to it, or a message written to the group before it joined, see
+// groupreplay.go).
 func (c *Client) applyOwnPart(ts *txState, g *groupRecord, gd *groupDelivery, r *received) error {
 	m := gd.own
 	switch m.Kind {
@@ -155,6 +157,8 @@ func (c *Client) applyOwnPart(ts *txState, g *groupRecord, gd *groupDelivery, r 
 		return c.replayPending(ts, gd.group, &pendingFrom{gd.sender, gd.device, gd.id}, r)
 	case kindDelivered, kindRead:
 		return c.receiveGroupReceipt(ts, g, gd, m, r)
+	case kindText:
+		return c.receiveGroupText(ts, gd, m, r)
 	case kindGroupState:
 		return c.receiveGroupChange(ts, gd, m, r)
 	case kindJoinRequest:
@@ -298,6 +302,9 @@ func (c *Client) receiveGroupText(ts *txState, gd *groupDelivery, m *content, r 
 		if err := putGroup(ts.tx, g); err != nil {
 			return err
 		}
+		if err := c.replayTo(ts, g, gd.sender); err != nil {
+			return err
+		}
 		r.events = append(r.events, GroupChanged{Group: gd.group})
 	}
 	if checkText(m.Text) != nil {
@@ -330,9 +337,10 @@ func (c *Client) receiveGroupText(ts *txState, gd *groupDelivery, m *content, r 
 }
 
 // receiveGroupChange applies a change to the group from a member (see
-// mergeState), and the writer's name it carries. A member who joins not
-// knowing that this account joined too (they accepted at the same time)
-// is told so, within the group.
+// mergeLate), and the writer's name it carries. A member who joins not
+// knowing that this account joined too (they accepted at the same time),
+// and members added by a change written before this account joined
+// (their invitation says it has not), are told so, within the group.
 func (c *Client) receiveGroupChange(ts *txState, gd *groupDelivery, m *content, r *received) error {
 	me := c.me()
 	if m.State == nil || m.Event == nil {
@@ -342,7 +350,7 @@ func (c *Client) receiveGroupChange(ts *txState, gd *groupDelivery, m *content, 
 	if g == nil || err != nil {
 		return err
 	}
-	ns, _, err := mergeState(g.State, m.State, m.Event, gd.sender)
+	ns, err := mergeLate(g.State, m.State, m.Event, gd.sender, me.User)
 	if errors.Is(err, errGroupRule) {
 		c.log.Debug("client: dropped a group change", "err", err)
 		return nil
@@ -356,8 +364,22 @@ func (c *Client) receiveGroupChange(ts *txState, gd *groupDelivery, m *content, 
 	if err := c.changeGroup(ts, g, ns, m.Event, gd.id, gd.serverTimeMS, r); err != nil {
 		return err
 	}
-	if m.Event.Kind == EventJoined && gd.sender != me.User && g.member() && !m.State.joined(me.User) {
+	if gd.sender == me.User || !g.member() || m.State.joined(me.User) {
+		return nil
+	}
+	switch m.Event.Kind {
+	case EventJoined:
 		return c.announceJoin(ts, g, gd.sender)
+	case EventAdded:
+		// They were invited with a state in which this account had not
+		// joined (the change was written before it joined).
+		for _, u := range m.Event.Subjects {
+			if u != me.User && g.State.member(u) >= 0 {
+				if err := c.announceJoin(ts, g, u); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	return nil
 }
@@ -392,6 +414,7 @@ func (c *Client) changeGroup(ts *txState, g *groupRecord, ns *groupState, ev *Gr
 			g.Rotate = true // only the remaining members get the next key
 		}
 	}
+	old := g.State
 	g.State = ns
 	i := ns.member(me.User)
 	switch {
@@ -410,6 +433,12 @@ func (c *Client) changeGroup(ts *txState, g *groupRecord, ns *groupState, ev *Gr
 		}
 	}
 	g.trimSecrets(me.User)
+	if err := forgetInvitees(ts.tx, ts.now, old, ns); err != nil {
+		return err
+	}
+	if err := c.noteJoins(ts, g, old); err != nil {
+		return err
+	}
 	if err := putGroup(ts.tx, g); err != nil {
 		return err
 	}
@@ -421,8 +450,9 @@ func (c *Client) changeGroup(ts *txState, g *groupRecord, ns *groupState, ev *Gr
 
 // leftGroup forgets what this device holds to write and read in the
 // group once this account is no longer in it: the sender keys, the
-// messages kept for later, a change of the relay's list still due, and
-// the entries not sent yet (their messages fail).
+// messages kept for later, those kept for members who had not joined
+// (groupreplay.go), a change of the relay's list still due, and the
+// entries not sent yet (their messages fail).
 func (c *Client) leftGroup(ts *txState, group wire.ConversationID) error {
 	if err := forgetGroupKeys(ts.tx, group); err != nil {
 		return err
@@ -431,6 +461,9 @@ func (c *Client) leftGroup(ts *txState, group wire.ConversationID) error {
 		return err
 	}
 	if err := ts.tx.Delete(bGroupDue, group[:]); err != nil {
+		return err
+	}
+	if err := deletePrefix(ts.tx, bGroupReplay, group[:]); err != nil {
 		return err
 	}
 	return c.dropGroupOutbox(ts, group)

@@ -28,7 +28,9 @@ import (
 //     and the secrets it may hold;
 //   - when a member left or was removed (groupRecord.Rotate), a new
 //     sender key is made first (senderkey.Generate), so that only the
-//     remaining members' devices get it.
+//     remaining members' devices get it;
+//   - it is kept for the members invited who have not joined
+//     (keepForInvited), who get it when they join (groupreplay.go).
 //
 // All of it happens in the transaction that stores the advanced sender
 // key, the sessions and the sealed entry, as for any entry. If the own
@@ -168,11 +170,14 @@ func (c *Client) prepareGroup(ctx context.Context, conn *transport.Conn, e *outb
 		}
 		if len(targets) == 0 {
 			nobody = true // (no member has joined yet, and this account has no other device)
-			return nil
+			return c.keepForInvited(ts, e, g)
 		}
 		plans, pout, err := c.planAll(ctx, ts, e, bundles, targets)
 		if err != nil || pout == outcomeHeld {
 			out = pout
+			return err
+		}
+		if err := c.keepForInvited(ts, e, g); err != nil {
 			return err
 		}
 		own, chain, err := c.ownSenderKey(ts, g)

@@ -37,8 +37,11 @@ import (
 // who accept an invitation at the same time each send the next version)
 // and then leaves the version as it is. A newer state that skips
 // versions is taken whole from an admin (this device missed changes).
-// Anything else (an older version, a change the writer may not make) is
-// dropped.
+// A change written before this device's account joined, which it gets
+// once it has joined (groupreplay.go), may carry the very version its own
+// join gave it: it is applied too, as it is, and leaves the version as it
+// is (see mergeLate). Anything else (an older version, a change the
+// writer may not make) is dropped.
 
 // groupState is a group's state as it travels: content field 10.
 //
@@ -436,6 +439,24 @@ func applyChange(s *groupState, ev *GroupEvent, actor wire.UserID) (*groupState,
 	default:
 		return nil, rule(false, fmt.Sprintf("event kind %d", ev.Kind))
 	}
+	return ns, nil
+}
+
+// mergeLate is mergeState for self's device, which also applies a change
+// written before self joined (carried says self has not, held says it
+// has) at the version self's own join made: both sides moved to that
+// version, each with its own change, and the state after both is the
+// same. The version stays.
+func mergeLate(held, carried *groupState, ev *GroupEvent, actor, self wire.UserID) (*groupState, error) {
+	ns, _, err := mergeState(held, carried, ev, actor)
+	if !errors.Is(err, errGroupRule) || carried.ID != held.ID || carried.Version != held.Version ||
+		!held.joined(self) || carried.member(self) < 0 || carried.joined(self) || selfChange(ev) {
+		return ns, err
+	}
+	if ns, err = applyChange(held, ev, actor); err != nil {
+		return nil, err
+	}
+	ns.Version = held.Version
 	return ns, nil
 }
 

@@ -187,6 +187,55 @@ func TestMergeState(t *testing.T) {
 	}
 }
 
+// TestMergeLate: a change written before this device's account joined,
+// at the version its own join gave it, is applied as a change without
+// moving the version; at any other version, or when the writer's state
+// says this account had joined, mergeState decides.
+func TestMergeLate(t *testing.T) {
+	// Dan joined (version 5, his own); Ann, who had not applied his
+	// join, added Eve as version 5 too.
+	held := sampleGroup()
+	held.Version, held.Members[3].Joined = 5, true
+	carried := sampleGroup()
+	carried.Version = 5
+	carried.Members = append(carried.Members, groupMember{User: eve, AddedBy: ann})
+	add := &GroupEvent{Kind: EventAdded, Actor: ann, Subjects: []wire.UserID{eve}}
+	ns, err := mergeLate(held, carried, add, ann, dan)
+	if err != nil || ns.Version != 5 || ns.member(eve) != 4 || !ns.joined(dan) {
+		t.Fatalf("a change written before the join: %+v %v", ns, err)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		edit    func(held, carried *groupState)
+		ev      *GroupEvent
+		actor   wire.UserID
+		self    wire.UserID
+		applied bool
+	}{
+		{"the writer knew of the join", func(_, c *groupState) { c.Members[3].Joined = true }, add, ann, dan, false},
+		{"an older version", func(_, c *groupState) { c.Version = 4 }, add, ann, dan, false},
+		{"self has not joined", func(h, _ *groupState) { h.Members[3].Joined = false }, add, ann, dan, false},
+		{"self is not on the carried state", func(_, c *groupState) { c.Members = c.Members[:3] }, add, ann, dan, false},
+		{"a change the writer may not make", nil, &GroupEvent{Kind: EventAdded, Actor: cleo, Subjects: []wire.UserID{eve}}, cleo, dan, false},
+		{"the next version", func(_, c *groupState) { c.Version = 6 }, add, ann, dan, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, c := held.clone(), carried.clone()
+			if tc.edit != nil {
+				tc.edit(h, c)
+			}
+			ns, err := mergeLate(h, c, tc.ev, tc.actor, tc.self)
+			if tc.applied != (err == nil) {
+				t.Fatalf("applied %v: %+v %v", err == nil, ns, err)
+			}
+			if err != nil && !errors.Is(err, errGroupRule) {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 // TestEntitledSecrets: an admin may hold every secret (the link's only
 // while there is a link), a member the adders' secret when every member
 // may add, and nobody else anything.
@@ -360,6 +409,7 @@ func TestGroupEncodings(t *testing.T) {
 		&receiptRecord{State: StateRead, At: 8},
 		&memberName{Name: "Ann", At: 2},
 		&dueRecord{Op: dueLeave, After: 12},
+		&replayRecord{MessageID: wire.MessageID{5}, Seq: 9, At: 10, ContentKind: kindText, Padded: []byte("padded"), Invited: []wire.UserID{ben, dan}},
 	} {
 		var got any
 		var err error
@@ -372,6 +422,8 @@ func TestGroupEncodings(t *testing.T) {
 			got, err = parseMemberName(r.marshal())
 		case *dueRecord:
 			got, err = parseDue(r.marshal())
+		case *replayRecord:
+			got, err = parseReplay(r.marshal())
 		}
 		if err != nil || !reflect.DeepEqual(got, r) {
 			t.Fatalf("%T: got %+v, %v", r, got, err)
@@ -496,6 +548,20 @@ func FuzzParsePending(f *testing.F) {
 			return
 		}
 		again, err := parsePending(p.marshal())
+		if err != nil || !reflect.DeepEqual(again, p) {
+			t.Fatalf("re-encoded: %+v %v, want %+v", again, err, p)
+		}
+	})
+}
+
+func FuzzParseReplay(f *testing.F) {
+	f.Add((&replayRecord{MessageID: wire.MessageID{1}, Seq: 2, At: 3, ContentKind: kindText, Padded: []byte{1}, Invited: []wire.UserID{ben}}).marshal())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := parseReplay(b)
+		if err != nil {
+			return
+		}
+		again, err := parseReplay(p.marshal())
 		if err != nil || !reflect.DeepEqual(again, p) {
 			t.Fatalf("re-encoded: %+v %v, want %+v", again, err, p)
 		}

@@ -95,6 +95,10 @@ var (
 	// joinasks: group (16) → askRecord, this account's own request to
 	// join a group with its invite link, until the group's state arrives.
 	bJoinAsks = []byte("joinasks")
+	// groupreplay: group (16) || message ID (16) → replayRecord, a message
+	// this device wrote to the group while members it names had not
+	// joined, sent to each of them when they join (groupreplay.go).
+	bGroupReplay = []byte("groupreplay")
 
 	kAccount  = []byte("account")
 	kIdentity = []byte("identity")

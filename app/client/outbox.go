@@ -995,7 +995,7 @@ func (c *Client) accepted(ctx context.Context, e *outboxEntry, a *wire.Accepted)
 			return err
 		}
 		var m *Message
-		if e.ContentKind == kindText {
+		if e.ContentKind == kindText && !e.replayed() {
 			var err error
 			if m, err = c.loadMessage(tx, me.User, e.MessageID); err != nil {
 				return err
