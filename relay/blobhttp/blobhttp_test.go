@@ -543,3 +543,33 @@ func TestGone(t *testing.T) {
 	f.clock.advance(30 * 24 * time.Hour)
 	status(t, f.request(http.MethodGet, done, nil, nil), http.StatusGone)
 }
+
+// TestKeepAliveAfterDownload: the deadline a download pushes on does not
+// outlive it: the connection serves a request that comes after Idle.
+func TestKeepAliveAfterDownload(t *testing.T) {
+	f := newFixture(t, func(c *blobhttp.Config) { c.Idle = 100 * time.Millisecond })
+	id, token := f.grant(1000)
+	status(t, f.patch(id, token, 0, make([]byte, 1000)), http.StatusNoContent)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	get := func() {
+		t.Helper()
+		fmt.Fprintf(conn, "GET /v1/blobs/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", id)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("GET on a kept-alive connection: %v", err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || n != 1000 {
+			t.Fatalf("GET: %s, %d bytes", resp.Status, n)
+		}
+	}
+	get()
+	time.Sleep(3 * 100 * time.Millisecond) // past the download's deadline
+	get()
+}
