@@ -66,7 +66,7 @@ cleanup() {
 trap cleanup EXIT
 
 run "lint" make -s lint
-# The S3 tests read MUTUAL_S3_ENDPOINT and its keys; without them they skip,
+# The S3 tests read MUTUAL_TEST_S3_ENDPOINT and its keys; without them they skip,
 # so a server that did not start fails the run here.
 if wait "$s3_pid"; then
 	eval "$(scripts/versitygw.sh env)"

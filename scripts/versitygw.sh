@@ -8,13 +8,13 @@
 #   scripts/versitygw.sh start    fetch if missing, start, wait until it answers
 #   scripts/versitygw.sh stop     stop the server and wait for it to exit
 #   scripts/versitygw.sh status   print "running PID ADDRESS" or "stopped" (exit 1 when stopped)
-#   scripts/versitygw.sh env      print the MUTUAL_S3_* variables the tests read, as shell exports
+#   scripts/versitygw.sh env      print the MUTUAL_TEST_S3_* variables the tests read, as shell exports
 #   scripts/versitygw.sh reset    stop and delete all data (buckets, objects, keys)
 #
 # Environment (all optional):
-#   MUTUAL_S3_DIR    state directory (default: <repo>/.cache/versitygw)
-#   MUTUAL_S3_PORT   port (default 57070)
-#   MUTUAL_S3_WAIT   seconds to wait for start (default 60)
+#   MUTUAL_VERSITYGW_DIR    state directory (default: <repo>/.cache/versitygw)
+#   MUTUAL_VERSITYGW_PORT   port (default 57070)
+#   MUTUAL_VERSITYGW_WAIT   seconds to wait for start (default 60)
 #
 # Typical test run:
 #   scripts/versitygw.sh start
@@ -23,9 +23,9 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-DIR=${MUTUAL_S3_DIR:-$ROOT/.cache/versitygw}
-PORT=${MUTUAL_S3_PORT:-57070}
-WAIT=${MUTUAL_S3_WAIT:-60}
+DIR=${MUTUAL_VERSITYGW_DIR:-$ROOT/.cache/versitygw}
+PORT=${MUTUAL_VERSITYGW_PORT:-57070}
+WAIT=${MUTUAL_VERSITYGW_WAIT:-60}
 HOST=127.0.0.1
 VERSION=v1.8.0
 MODULE=github.com/versity/versitygw/cmd/versitygw
@@ -102,7 +102,7 @@ start() {
 		echo "versitygw.sh: already running (pid $p) on $HOST:$PORT" >&2
 		return 0
 	fi
-	if port_open; then die "port $PORT is in use by another process; set MUTUAL_S3_PORT"; fi
+	if port_open; then die "port $PORT is in use by another process; set MUTUAL_VERSITYGW_PORT"; fi
 	fetch
 	mkdir -p "$DATA"
 	local access secret
@@ -162,9 +162,9 @@ status() {
 env_vars() {
 	local access secret
 	{ read -r access; read -r secret; } < <(keys)
-	printf 'export MUTUAL_S3_ENDPOINT=%q\n' "http://$HOST:$PORT"
-	printf 'export MUTUAL_S3_ACCESS_KEY=%q\n' "$access"
-	printf 'export MUTUAL_S3_SECRET_KEY=%q\n' "$secret"
+	printf 'export MUTUAL_TEST_S3_ENDPOINT=%q\n' "http://$HOST:$PORT"
+	printf 'export MUTUAL_TEST_S3_ACCESS_KEY=%q\n' "$access"
+	printf 'export MUTUAL_TEST_S3_SECRET_KEY=%q\n' "$secret"
 }
 
 case "${1:-}" in

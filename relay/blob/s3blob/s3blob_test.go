@@ -38,14 +38,14 @@ func TestMain(m *testing.M) {
 func testConfig(t *testing.T) Config {
 	t.Helper()
 	c := Config{
-		Endpoint:     os.Getenv("MUTUAL_S3_ENDPOINT"),
-		AccessKey:    os.Getenv("MUTUAL_S3_ACCESS_KEY"),
-		SecretKey:    os.Getenv("MUTUAL_S3_SECRET_KEY"),
+		Endpoint:     os.Getenv("MUTUAL_TEST_S3_ENDPOINT"),
+		AccessKey:    os.Getenv("MUTUAL_TEST_S3_ACCESS_KEY"),
+		SecretKey:    os.Getenv("MUTUAL_TEST_S3_SECRET_KEY"),
 		PathStyle:    true,
 		CreateBucket: true,
 	}
 	if c.Endpoint == "" || c.AccessKey == "" || c.SecretKey == "" {
-		t.Skip("no S3 server: set MUTUAL_S3_ENDPOINT, MUTUAL_S3_ACCESS_KEY and MUTUAL_S3_SECRET_KEY " +
+		t.Skip("no S3 server: set MUTUAL_TEST_S3_ENDPOINT, MUTUAL_TEST_S3_ACCESS_KEY and MUTUAL_TEST_S3_SECRET_KEY " +
 			`(scripts/versitygw.sh start; eval "$(scripts/versitygw.sh env)"); scripts/test.sh does`)
 	}
 	b := make([]byte, 8)
