@@ -212,3 +212,47 @@ func TestValidate(t *testing.T) {
 		t.Errorf("Validate: %v", err)
 	}
 }
+
+// TestTwoStores: two stores on one bucket, as two gateways of a cluster
+// have, see one upload: one takes the start of a blob and is cut, the
+// other reports the offset, takes the rest, and the first reads it.
+func TestTwoStores(t *testing.T) {
+	a := newStore(t)
+	b, err := New(t.Context(), Config{
+		Endpoint:  os.Getenv("MUTUAL_TEST_S3_ENDPOINT"),
+		AccessKey: os.Getenv("MUTUAL_TEST_S3_ACCESS_KEY"),
+		SecretKey: os.Getenv("MUTUAL_TEST_S3_SECRET_KEY"),
+		Bucket:    a.bucket,
+		PathStyle: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := t.Context()
+	want := make([]byte, PartSize+PartSize/2)
+	rand.Read(want)
+	id := wire.NewBlobID()
+	if err := a.Create(ctx, id, int64(len(want))); err != nil {
+		t.Fatal(err)
+	}
+	const cut = PartSize + 1000
+	if n, err := a.Append(ctx, id, 0, io.MultiReader(bytes.NewReader(want[:cut]), failing{})); err == nil || n != cut {
+		t.Fatalf("cut Append: %d, %v", n, err)
+	}
+	info, err := b.Stat(ctx, id)
+	if err != nil || info.Offset != cut {
+		t.Fatalf("Stat on the other store: %+v, %v; want offset %d", info, err, cut)
+	}
+	if n, err := b.Append(ctx, id, cut, bytes.NewReader(want[cut:])); err != nil || n != int64(len(want)) {
+		t.Fatalf("Append on the other store: %d, %v", n, err)
+	}
+	rc, err := a.Open(ctx, id, 0, int64(len(want)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if got, _ := io.ReadAll(rc); !bytes.Equal(got, want) {
+		t.Fatal("the blob read back differs")
+	}
+}
