@@ -154,6 +154,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if f.bus == "embedded" {
+		// The embedded relay keeps its blobs in the bucket of
+		// --s3-endpoint rather than in files, when one is given.
+		s3, err := f.blobs.openS3(ctx, log)
+		if err != nil {
+			parts.Bus.Close()
+			parts.Directory.Close()
+			parts.Blobs.Close()
+			return err
+		}
+		if s3 != nil {
+			parts.Blobs.Close()
+			parts.Blobs = s3
+		}
+	}
 	return runServer(ctx, cfg, parts, f.listen, f.metrics, f.shutdown, log)
 }
 
@@ -208,7 +223,7 @@ func (f *serveFlags) openCluster(ctx context.Context, senders auth.Senders, log 
 		dir.Close()
 		return server.Parts{}, err
 	}
-	blobs, err := f.blobs.openCluster(f.data, log)
+	blobs, err := f.blobs.openCluster(ctx, f.data, log)
 	if err != nil {
 		b.Close()
 		dir.Close()
