@@ -57,15 +57,17 @@ lint:
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./crypto/... ./relay/wire/... ./app/... ./cmd/web
 
-## services-up: start the real Kafka broker and PostgreSQL used by the cluster tests
+## services-up: start the real Kafka broker, PostgreSQL and the S3 server used by the cluster tests
 services-up:
 	scripts/kafka.sh start
 	scripts/postgres.sh start
+	scripts/versitygw.sh start
 
 ## services-down: stop them
 services-down:
 	-scripts/kafka.sh stop
 	-scripts/postgres.sh stop
+	-scripts/versitygw.sh stop
 
 clean:
 	rm -rf $(BIN) $(WEB) $(SITE)

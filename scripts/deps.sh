@@ -7,7 +7,8 @@
 #   scripts/deps.sh test    the above, then Node.js (checked), Debian's Chromium and fonts, the
 #                           PostgreSQL server, systemd-analyze (Debian's systemd, to verify the
 #                           units in deploy/), Java 17 and Maven (checked), the Kafka jars from
-#                           Maven Central and the interoperability module's Go modules
+#                           Maven Central, the interoperability module's Go modules and the
+#                           S3 server of the blob store's tests (versitygw, built with go install)
 #   scripts/deps.sh chromium  install Chromium if it is missing and print its path
 #   scripts/deps.sh check   report what is present and missing, install nothing (exit 1 if anything is missing)
 #
@@ -104,6 +105,13 @@ kafka() {
 	scripts/kafka.sh fetch
 }
 
+# The blob store's S3 tests run against versitygw, built from its Go module
+# once into .cache (about 2 minutes on 2 cores).
+versitygw() {
+	say "versitygw (S3 server)"
+	scripts/versitygw.sh fetch
+}
+
 case ${1:-} in
 run)
 	go_ok
@@ -117,6 +125,7 @@ test)
 	systemd_analyze
 	modules
 	kafka
+	versitygw
 	say "everything the tests need is installed"
 	;;
 chromium)
@@ -135,6 +144,7 @@ check)
 	report "systemd-analyze" 'command -v systemd-analyze'
 	report "java" 'command -v java'
 	report "mvn" 'command -v mvn'
+	report "versitygw (scripts/versitygw.sh fetch)" 'test -x .cache/versitygw/bin/versitygw'
 	exit $missing
 	;;
 *)

@@ -6,7 +6,8 @@
 # independent Signal implementation (a nested module), and the cluster
 # backends against a real PostgreSQL server and a real Apache Kafka broker,
 # which this script starts and stops, then a cluster of the real binary (two
-# gateways, two routers) on both.
+# gateways, two routers) on both. An S3 server (versitygw) runs throughout:
+# the blob store's S3 backend and the cluster's attachments are tested on it.
 #
 # Environment:
 #   MUTUAL_TEST_SERVICES=0   skip the PostgreSQL and Kafka suites (a quick run)
@@ -49,7 +50,13 @@ if [[ $services == 1 ]]; then
 		failed+=("postgres start")
 	fi
 fi
+# The S3 server starts in seconds; the Go tests wait for it below.
+step "starting the S3 server (log in .cache/test-logs)"
+scripts/versitygw.sh start >"$log_dir/versitygw-start.log" 2>&1 &
+s3_pid=$!
 cleanup() {
+	[[ -n $s3_pid ]] && wait "$s3_pid" 2>/dev/null
+	scripts/versitygw.sh stop >/dev/null 2>&1
 	if [[ $services == 1 ]]; then
 		[[ -n $kafka_pid ]] && wait "$kafka_pid" 2>/dev/null
 		scripts/kafka.sh stop >/dev/null 2>&1
@@ -59,6 +66,15 @@ cleanup() {
 trap cleanup EXIT
 
 run "lint" make -s lint
+# The S3 tests read MUTUAL_TEST_S3_ENDPOINT and its keys; without them they skip,
+# so a server that did not start fails the run here.
+if wait "$s3_pid"; then
+	eval "$(scripts/versitygw.sh env)"
+else
+	cat "$log_dir/versitygw-start.log"
+	failed+=("versitygw start")
+fi
+s3_pid=
 run "go test -race ./..." go test -race -count=1 -timeout 15m ./...
 run "js/wasm: crypto in Node, the IndexedDB store in Chromium" scripts/test-wasm.sh -count=1
 run "web app end to end in headless Chromium" go test -count=1 -timeout 25m -tags browser ./internal/browsertest

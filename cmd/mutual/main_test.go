@@ -27,6 +27,8 @@ func TestRefusals(t *testing.T) {
 		{"no code delivery", []string{"serve", "--data", t.TempDir()}, nil, "no way to deliver codes"},
 		{"bad env value", []string{"serve"}, map[string]string{"MUTUAL_DEV": "perhaps"}, "MUTUAL_DEV"},
 		{"unknown command", []string{"frobnicate"}, nil, "unknown command"},
+		{"S3 bucket without an endpoint", []string{"serve", "--dev", "--listen", "127.0.0.1:0", "--metrics-addr", "", "--data", t.TempDir(), "--s3-bucket", "b"}, nil, "--s3-bucket needs --s3-endpoint"},
+		{"S3 endpoint without a bucket", []string{"serve", "--dev", "--listen", "127.0.0.1:0", "--metrics-addr", "", "--data", t.TempDir(), "--s3-endpoint", "http://127.0.0.1:1"}, nil, "no bucket"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -257,6 +258,13 @@ type cluster struct {
 // gateways and two routers under a fresh topic prefix and schema.
 func newCluster(t *testing.T, ctx context.Context, brokers, db string) *cluster {
 	t.Helper()
+	return newClusterWith(t, ctx, brokers, db, nil, nil)
+}
+
+// newClusterWith is newCluster with more arguments and environment for
+// the gateways.
+func newClusterWith(t *testing.T, ctx context.Context, brokers, db string, gatewayArgs, gatewayEnv []string) *cluster {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "mutual")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/mutualcoop/mutual/cmd/mutual")
@@ -277,7 +285,9 @@ func newCluster(t *testing.T, ctx context.Context, brokers, db string) *cluster 
 	for i := range cl.gateways {
 		addr := freeAddr(t)
 		args := append([]string{"serve", "--bus", "kafka", "--dev", "--listen", addr, "--secret-file", secret, "--log-level", "warn"}, common...)
-		cl.gateways[i] = &clusterProc{name: fmt.Sprintf("gateway %d", i+1), bin: bin, args: args, env: env, addr: addr, out: newCodeLines()}
+		args = append(args, gatewayArgs...)
+		genv := append(slices.Clip(env), gatewayEnv...)
+		cl.gateways[i] = &clusterProc{name: fmt.Sprintf("gateway %d", i+1), bin: bin, args: args, env: genv, addr: addr, out: newCodeLines()}
 	}
 	for i := range cl.routers {
 		args := append([]string{"router", "--log-level", "info", "--janitor-interval", "100ms"}, common...)
