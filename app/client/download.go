@@ -470,3 +470,25 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// receiveAttachments queues the automatic downloads of a message being
+// received (before it is stored): images and voice notes up to
+// AutoDownloadSize, when auto (from a contact, or from this account) says
+// so. The others stay TransferRemote until Download.
+func (c *Client) receiveAttachments(ts *txState, author wire.UserID, m *Message, auto bool, r *received) error {
+	if !auto {
+		return nil
+	}
+	for i := range m.Attachments {
+		a := &m.Attachments[i]
+		if (!a.Image() && !a.Voice) || a.Size > AutoDownloadSize {
+			continue
+		}
+		if err := ts.tx.Put(bDownloads, fileKey(author, m.ID, i), nil); err != nil {
+			return err
+		}
+		a.Transfer = TransferDownloading
+		r.downloads = true
+	}
+	return nil
+}
