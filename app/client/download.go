@@ -62,10 +62,10 @@ func (c *Client) download(ctx context.Context, author wire.UserID, id wire.Messa
 			}
 		}
 		err := c.downloadOnce(tctx, author, id, index, true)
-		c.tr.stop(k, at)
 		if err != nil && ctx.Err() == nil && tctx.Err() != nil {
-			return context.Canceled // CancelTransfer
+			err = context.Canceled // CancelTransfer
 		}
+		c.tr.stop(k, at)
 		return err
 	}
 }

@@ -134,13 +134,14 @@ func (c *Client) uploadOne(ctx context.Context, conn *transport.Conn, id wire.Me
 	if tctx == nil {
 		return nil
 	}
-	defer c.tr.stop(k, at)
 	err := c.upload(tctx, conn, id, index)
+	paused := ctx.Err() == nil && tctx.Err() != nil
+	c.tr.stop(k, at)
 	switch {
 	case err == nil:
 		return nil
-	case ctx.Err() == nil && tctx.Err() != nil:
-		return nil // paused by CancelTransfer
+	case paused:
+		return nil // by CancelTransfer
 	case errors.Is(err, ErrNoSuchAttachment):
 		return nil // the message was deleted
 	}
