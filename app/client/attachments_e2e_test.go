@@ -298,7 +298,7 @@ func TestUploadResumes(t *testing.T) {
 	if afterRestart != done {
 		t.Fatalf("after the restart the upload starts at %s, want %s (where it stood)", afterRestart, done)
 	}
-	if sent := cut.patched.Load(); sent > blobSize+(1<<20)+4<<20 {
+	if sent := cut.patched.Load(); sent > blobSize+(1<<20)+5<<20 {
 		t.Fatalf("sent %d bytes for a blob of %d", sent, blobSize)
 	}
 	bob.waitFiles(ann.acct.User, id, "the file", func(client.Message) bool { return true })

@@ -30,7 +30,9 @@ const (
 	// patchSize is how many bytes of a blob one PATCH carries: the
 	// browser's fetch cannot stream a request body, so an upload goes in
 	// requests of this size (each resumable from the relay's offset).
-	patchSize = 4 << 20
+	// It is the S3 store's part size, so that on S3 each request fills
+	// one part and no tail is written unless a connection is cut.
+	patchSize = 5 << 20
 	// tusVersion is the tus protocol version the relay speaks.
 	tusVersion = "1.0.0"
 )
