@@ -59,6 +59,8 @@ type conversation struct {
 	showFiles bool
 
 	grp groupConv // a group's chat: the group, its people, the message info
+
+	rec *voiceRecorder // a voice note being recorded (voice.go)
 }
 
 // CompoID makes each chat a component of its own: opening another one
@@ -100,8 +102,10 @@ func (c *conversation) OnMount(ctx app.Context) {
 	}
 }
 
-// OnDismount removes the listeners.
+// OnDismount removes the listeners and throws away a recording under
+// way.
 func (c *conversation) OnDismount() {
+	c.dropRecording()
 	for _, r := range c.releases {
 		r()
 	}
@@ -704,6 +708,7 @@ func (c *conversation) Render() app.UI {
 				conversationSubtitle(ct),
 			),
 			verifiedMark(ct),
+			mediaLink(chatMediaPath(c.peer)),
 			app.A().Class("icon-button").Href(safetyPath(c.peer)).Aria("label", "Safety number").Title("Safety number").Body(icon(iconShield)),
 		),
 		app.If(ct.IdentityChanged, func() app.UI {
@@ -791,12 +796,14 @@ func (c *conversation) footer(ct client.Contact, name string) app.UI {
 
 // composer is the form a message is written in, to name.
 func (c *conversation) composer(name string) app.UI {
-	return app.Form().Class("composer").OnSubmit(c.submit).Body(
+	return app.Form().Class("composer").DataSet("recording", c.recordingMode()).OnSubmit(c.submit).Body(
 		app.Label().For("composer").Class("sr-only").Text("Message to "+name),
 		app.Textarea().ID("composer").Rows(1).Placeholder("Message").
 			Attr("enterkeyhint", "send").Aria("describedby", "composer-hint").
 			OnKeyDown(c.onKeyDown).OnKeyUp(c.onKeyUp).On("beforeinput", c.onBeforeInput).OnInput(c.onInput).On("paste", c.onPaste),
 		app.Button().ID("send").Type("submit").Class("send-button").Aria("label", "Send").Title("Send").Body(icon(iconSend)),
+		c.micButton(),
+		c.recordingBar(),
 	)
 }
 
