@@ -26,7 +26,7 @@ func mediaRoute(r route) route {
 }
 
 // chatMediaPath is the gallery of a 1:1 chat; groupMediaPath a group's.
-func chatMediaPath(u wire.UserID) string              { return chatPath(u) + suffixMedia }
+func chatMediaPath(u wire.UserID) string           { return chatPath(u) + suffixMedia }
 func groupMediaPath(id wire.ConversationID) string { return groupPath(id) + suffixMedia }
 
 // mediaLink is the chat header's link to the chat's gallery.
