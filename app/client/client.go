@@ -43,6 +43,8 @@ type Client struct {
 
 	// wake asks the connection's worker to look at the outbox again.
 	wake chan struct{}
+	// tr tracks attachments' transfers (transfers.go).
+	tr transfers
 
 	evMu     sync.Mutex
 	events   chan Event

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -37,6 +38,10 @@ type Config struct {
 	// EventBuffer is how many events wait for the reader of Events before
 	// the oldest is dropped. Default 1024.
 	EventBuffer int
+	// HTTPClient makes the requests that upload and download
+	// attachments' blobs (on the relay's listener, see ServerURL);
+	// default http.DefaultClient. Each request has its own deadline.
+	HTTPClient *http.Client
 }
 
 // Validate reports configurations that cannot work.

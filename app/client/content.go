@@ -62,6 +62,9 @@ const (
 //	  16 link secret bytes (32): kind 9 from the person who asks, the
 //	                 invite link's secret they hold (invite.go)
 //	  17 request     JoinRequest: kind 9, who asks (invite.go)
+//	  18 attachments repeated Attachment: kind 1, at most MaxAttachments;
+//	                 one with a bad field is dropped, the rest of the
+//	                 message kept (attachments.go, parsePointer)
 //	}
 //	SyncedContact {
 //	  1 user bytes (16), 2 verified address string, 3 profile name string,
@@ -74,7 +77,7 @@ const (
 // from before kind 4 ignore profiles so, and unknown fields are skipped.
 //
 // Each kind has its own file (text.go, receipt.go, profile.go, sync.go,
-// groupreceive.go, groupsync.go, invite.go)
+// groupreceive.go, groupsync.go, invite.go; attachments.go for field 18)
 // with what sends it and its contentHandler; handlerFor names the
 // handlers.
 type content struct {
@@ -96,6 +99,8 @@ type content struct {
 
 	LinkSecret []byte
 	Request    *joinRequest
+
+	Attachments []Attachment
 }
 
 // contentHandler applies one decrypted content of its kind, in the
@@ -160,6 +165,9 @@ func (m *content) marshal() []byte {
 	e.bytes(16, m.LinkSecret)
 	if m.Request != nil {
 		e.message(17, m.Request.marshal())
+	}
+	for i := range m.Attachments {
+		e.message(18, m.Attachments[i].marshalPointer())
 	}
 	return e.b
 }
@@ -234,6 +242,12 @@ func parseContent(b []byte) (*content, error) {
 		case 17:
 			if err = f.wantBytes(); err == nil {
 				m.Request, err = parseJoinRequest(f.b)
+			}
+		case 18:
+			if err = f.wantBytes(); err == nil && len(m.Attachments) < MaxAttachments {
+				if a, perr := parsePointer(f.b); perr == nil {
+					m.Attachments = append(m.Attachments, a)
+				}
 			}
 		}
 		return err

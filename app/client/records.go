@@ -204,7 +204,7 @@ func parseContact(b []byte, self wire.UserID) (*Contact, error) {
 // messageRecord: {1 ID, 2 conversation, 3 peer, 4 outgoing, 5 sender
 // device, 6 text, 7 sent at (ms), 8 server time (ms), 9 state, 10 failure
 // code, 11 attempt (how many times the user sent it again, Retry),
-// 20 author (a group's message), 21 event (a group's system line: a
+// 12 attachments (repeated, Attachment.marshalRecord), 20 author (a group's message), 21 event (a group's system line: a
 // GroupEvent, groupstate.go)}
 func (m *Message) marshal() []byte {
 	e := newEnc()
@@ -219,6 +219,9 @@ func (m *Message) marshal() []byte {
 	e.uint(9, uint64(m.State))
 	e.uint(10, uint64(m.Failure))
 	e.uint(11, uint64(m.Attempt))
+	for i := range m.Attachments {
+		e.message(12, m.Attachments[i].marshalRecord())
+	}
 	e.id(20, m.Author)
 	if m.Event != nil {
 		e.message(21, marshalEvent(m.Event))
@@ -259,6 +262,12 @@ func parseMessage(b []byte) (*Message, error) {
 			m.Failure = wire.Code(u)
 		case 11:
 			m.Attempt, err = f.uint32()
+		case 12:
+			var a Attachment
+			if err = f.wantBytes(); err == nil {
+				a, err = parseAttachmentRecord(f.b)
+				m.Attachments = append(m.Attachments, a)
+			}
 		case 20:
 			err = f.id((*[16]byte)(&m.Author))
 		case 21:

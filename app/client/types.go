@@ -243,6 +243,9 @@ type Message struct {
 	// Event is set on a group's system lines ("Ann added Ben"), which
 	// have no Text.
 	Event *GroupEvent
+	// Attachments are the files the message carries (at most
+	// MaxAttachments); Text is then their caption, which may be empty.
+	Attachments []Attachment
 }
 
 // Chat is the summary of a conversation, as Chats lists it: a 1:1 chat
