@@ -39,7 +39,7 @@ type trayFile struct {
 
 	// prev is written by the goroutine that makes it, before it closes
 	// ready; only then is it read.
-	prev  preview
+	prev  mediaPreview
 	ready chan struct{}
 	thumb string // a blob: URL of the thumbnail, once made
 }

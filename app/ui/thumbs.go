@@ -29,10 +29,10 @@ var thumbQualities = [...]float64{0.8, 0.65, 0.5, 0.35}
 // errNoThumbnail: the browser could not make a thumbnail of the file.
 var errNoThumbnail = errors.New("ui: no thumbnail for this file")
 
-// preview is what the device learns of a photo or video before sending
+// mediaPreview is what the device learns of a photo or video before sending
 // it: its thumbnail (JPEG, at most client.MaxThumbnail bytes), its size
 // in pixels and, for a video, its duration.
-type preview struct {
+type mediaPreview struct {
 	thumb         []byte
 	width, height int
 	duration      time.Duration
@@ -45,7 +45,7 @@ func hasThumbnail(typ string) bool {
 
 // makePreview makes the preview of a browser File of the MIME type. It
 // blocks: call it off the UI goroutine.
-func makePreview(ctx context.Context, file app.Value, typ string) (preview, error) {
+func makePreview(ctx context.Context, file app.Value, typ string) (mediaPreview, error) {
 	switch {
 	case isImageType(typ):
 		return imagePreview(file)
@@ -54,27 +54,27 @@ func makePreview(ctx context.Context, file app.Value, typ string) (preview, erro
 		defer cancel()
 		return videoPreview(ctx, file)
 	}
-	return preview{}, errNoThumbnail
+	return mediaPreview{}, errNoThumbnail
 }
 
 // imagePreview decodes a photo (turned as its EXIF data says) and draws
 // its thumbnail.
-func imagePreview(file app.Value) (preview, error) {
+func imagePreview(file app.Value) (mediaPreview, error) {
 	bmp, err := await(app.Window().Call("createImageBitmap", file))
 	if err != nil {
-		return preview{}, errNoThumbnail
+		return mediaPreview{}, errNoThumbnail
 	}
 	defer bmp.Call("close")
-	p := preview{width: bmp.Get("width").Int(), height: bmp.Get("height").Int()}
+	p := mediaPreview{width: bmp.Get("width").Int(), height: bmp.Get("height").Int()}
 	if p.thumb, err = encodeThumbnail(bmp, p.width, p.height); err != nil {
-		return preview{}, err
+		return mediaPreview{}, err
 	}
 	return p, nil
 }
 
 // videoPreview loads a video in a <video> element that is never shown,
 // waits for its first frame and draws it.
-func videoPreview(ctx context.Context, file app.Value) (preview, error) {
+func videoPreview(ctx context.Context, file app.Value) (mediaPreview, error) {
 	win := app.Window()
 	url := win.Get("URL").Call("createObjectURL", file).String()
 	defer win.Get("URL").Call("revokeObjectURL", url)
@@ -89,19 +89,19 @@ func videoPreview(ctx context.Context, file app.Value) (preview, error) {
 		v.Call("load")
 	}()
 	if err := loaded(ctx); err != nil {
-		return preview{}, errNoThumbnail
+		return mediaPreview{}, errNoThumbnail
 	}
-	p := preview{width: v.Get("videoWidth").Int(), height: v.Get("videoHeight").Int()}
+	p := mediaPreview{width: v.Get("videoWidth").Int(), height: v.Get("videoHeight").Int()}
 	if d := v.Get("duration").Float(); d > 0 && !math.IsInf(d, 0) && !math.IsNaN(d) {
 		p.duration = time.Duration(d * float64(time.Second))
 	}
 	if p.width == 0 || p.height == 0 {
-		return preview{}, errNoThumbnail
+		return mediaPreview{}, errNoThumbnail
 	}
 	// The first frame: loadeddata says the frame at the start is there.
 	var err error
 	if p.thumb, err = encodeThumbnail(v, p.width, p.height); err != nil {
-		return preview{}, err
+		return mediaPreview{}, err
 	}
 	return p, nil
 }

@@ -21,16 +21,16 @@ import (
 // comes near the view, which an IntersectionObserver on the messages
 // tells: a long conversation does not hold every picture in memory.
 type convMedia struct {
-	me      wire.UserID          // this account: the author of outgoing messages
-	urls    map[attKey]string    // blob: URLs of files on this device
-	thumbs  map[attKey]string    // blob: URLs of inline thumbnails
-	opening map[attKey]bool      // being read
-	near    map[string]bool      // data-keys of photos near the view
-	failed  map[attKey]string    // why Download or RetryTransfer failed before the client said so
-	obs     app.Value            // the IntersectionObserver
-	obsFunc app.Func             // its callback
-	tray    tray                 // attach.go
-	viewer  *mediaViewer         // viewer.go; nil when closed
+	me      wire.UserID       // this account: the author of outgoing messages
+	urls    map[attKey]string // blob: URLs of files on this device
+	thumbs  map[attKey]string // blob: URLs of inline thumbnails
+	opening map[attKey]bool   // being read
+	near    map[string]bool   // data-keys of photos near the view
+	failed  map[attKey]string // why Download or RetryTransfer failed before the client said so
+	obs     app.Value         // the IntersectionObserver
+	obsFunc app.Func          // its callback
+	tray    tray              // attach.go
+	viewer  *mediaViewer      // viewer.go; nil when closed
 }
 
 // mountMedia prepares the conversation's attachments: who this account
@@ -228,13 +228,18 @@ func (c *conversation) attachmentsOf(m client.Message) app.UI {
 			media++
 		}
 		a := a
-		if f := c.media.failed[k]; f != "" && a.Transfer != client.TransferUploading && a.Transfer != client.TransferDownloading && a.Transfer != client.TransferLocal {
+		if f := c.media.failed[k]; f != "" && a.Transfer == client.TransferRemote {
+			// Download failed before it started (offline, say).
 			a.Transfer, a.Failure = client.TransferFailed, f
+		}
+		open := c.openViewer(m, i)
+		if kindOf(a) == kindAudio {
+			open = c.openAudio(k, a.Type)
 		}
 		items = append(items, attachmentView(attView{
 			key: k, msg: m, att: a,
 			url: c.media.urls[k], thumb: c.thumbURL(k, a),
-			onOpen: c.openViewer(m, i), onDownload: c.download(k), onCancel: c.cancelTransfer(k),
+			onOpen: open, onDownload: c.download(k), onCancel: c.cancelTransfer(k),
 			onRetry: c.retryTransfer(k), onSave: c.save(k, a),
 		}))
 	}
@@ -373,11 +378,20 @@ func (c *conversation) cancelTransfer(k attKey) app.EventHandler {
 	})
 }
 
-// retryTransfer resumes a paused transfer or tries a failed one again.
+// retryTransfer resumes a paused transfer or tries a failed one again;
+// a download that failed before it started starts again.
 func (c *conversation) retryTransfer(k attKey) app.EventHandler {
-	return c.transferCall(k, func(ctx context.Context, cl *client.Client) error {
+	retry := c.transferCall(k, func(ctx context.Context, cl *client.Client) error {
 		return cl.RetryTransfer(ctx, k.author, k.msg, k.index)
 	})
+	download := c.download(k)
+	return func(ctx app.Context, e app.Event) {
+		if c.media.failed[k] != "" {
+			download(ctx, e)
+			return
+		}
+		retry(ctx, e)
+	}
 }
 
 // save has the browser save a file that is on the device, under its
@@ -394,6 +408,24 @@ func (c *conversation) save(k attKey, a client.Attachment) app.EventHandler {
 		}
 		name := a.Name
 		c.openURL(ctx, k, a.Type, func(ctx app.Context, url string) { saveURL(url, name) })
+	}
+}
+
+// openAudio reads an audio attachment on the device into a blob: URL for
+// its player, and plays it.
+func (c *conversation) openAudio(k attKey, typ string) app.EventHandler {
+	return func(ctx app.Context, e app.Event) {
+		e.Call("stopPropagation")
+		if c.media.urls[k] != "" || c.media.opening[k] {
+			return
+		}
+		c.openURL(ctx, k, typ, func(ctx app.Context, url string) {
+			ctx.Defer(func(app.Context) {
+				if p := app.Window().Get("document").Call("querySelector", `.att[data-key="`+k.String()+`"] audio`); p.Truthy() {
+					p.Call("play")
+				}
+			})
+		})
 	}
 }
 
