@@ -1,9 +1,8 @@
 package ui
 
 import (
-	"bytes"
 	"context"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -39,7 +38,7 @@ func mediaLink(path string) app.UI {
 // note of the chat, newest first (client.Client.Media): photos and
 // videos as a grid of their thumbnails, which open in the viewer; files
 // as a list, each downloaded or saved from it; voice notes and audio
-// files as a list of players.
+// files as a list of their players.
 type galleryPage struct {
 	app.Compo
 	// Peer is the other person's user ID in hex, for a 1:1 chat; Group
@@ -53,9 +52,11 @@ type galleryPage struct {
 	people  people // who wrote what
 	me      wire.UserID
 	items   []client.MediaItem
-	thumbs  map[string]string // a blob: URL of each item's thumbnail, by mediaKey
-	urls    []string          // saved files' blob: URLs, revoked when the page goes
-	saving  map[string]bool   // files being downloaded or read to be saved, by mediaKey
+	thumbs  map[attKey]string // blob: URLs of the thumbnails
+	urls    map[attKey]string // blob: URLs of files read from the device
+	opening map[attKey]bool   // being read
+	saving  map[attKey]bool   // to save once downloaded
+	viewer  *mediaViewer      // nil when closed
 	loaded  bool
 	loads   int // reads started; only the last one's answer is kept
 	loadErr string
@@ -74,7 +75,7 @@ func newGalleryPage(s *Session, r route) *galleryPage {
 }
 
 // CompoID makes each chat's gallery a component of its own.
-func (p *galleryPage) CompoID() string { return p.Peer + p.Group }
+func (p *galleryPage) CompoID() string { return "media-" + p.Peer + p.Group }
 
 // OnMount reads the chat's media and follows what changes them.
 func (p *galleryPage) OnMount(ctx app.Context) {
@@ -83,37 +84,37 @@ func (p *galleryPage) OnMount(ctx app.Context) {
 	} else {
 		p.peer, _ = wire.ParseUserID(strings.ToLower(p.Peer))
 	}
-	p.saving = make(map[string]bool)
+	if acct, ok := p.s.account(); ok {
+		p.me = acct.User
+	}
+	p.thumbs = make(map[attKey]string)
+	p.urls = make(map[attKey]string)
+	p.opening = make(map[attKey]bool)
+	p.saving = make(map[attKey]bool)
 	ctx.Handle(actionEvent, p.onEvent)
+	ctx.Handle(actionViewerClosed, func(ctx app.Context, a app.Action) {
+		if v, ok := a.Value.(*mediaViewer); !ok || v != p.viewer {
+			ctx.PreventUpdate()
+			return
+		}
+		p.viewer = nil
+	})
 	p.load(ctx)
 }
 
-// OnDismount lets go of the Blob URLs.
+// OnDismount lets go of the blob: URLs.
 func (p *galleryPage) OnDismount() {
-	p.dropThumbs()
-	for _, u := range p.urls {
-		revokeURL(u)
-	}
-	p.urls = nil
-}
-
-// revokeURL lets go of a blob: URL.
-func revokeURL(u string) {
-	if u != "" {
-		app.Window().Get("URL").Call("revokeObjectURL", u)
+	for _, m := range []map[attKey]string{p.thumbs, p.urls} {
+		for k, u := range m {
+			revokeURL(u)
+			delete(m, k)
+		}
 	}
 }
 
-func (p *galleryPage) dropThumbs() {
-	for _, u := range p.thumbs {
-		revokeURL(u)
-	}
-	p.thumbs = nil
-}
-
-// mediaKey names an item of the gallery.
-func mediaKey(author wire.UserID, msg wire.MessageID, i int) string {
-	return author.String() + "/" + msg.String() + "/" + strconv.Itoa(i)
+// keyOf names an item's attachment.
+func (p *galleryPage) keyOf(it client.MediaItem) attKey {
+	return attKey{author: authorOf(it.Message, p.me), msg: it.Message.ID, index: it.Index}
 }
 
 // onEvent reads the media again when a message of the chat arrives or
@@ -126,14 +127,8 @@ func (p *galleryPage) onEvent(ctx app.Context, a app.Action) {
 			return
 		}
 		p.load(ctx)
-	case client.MessageStateChanged:
-		if !p.mine(ev.Message) || len(ev.Message.Attachments) == 0 {
-			ctx.PreventUpdate()
-			return
-		}
-		p.load(ctx)
 	case client.EventTransfer:
-		if !p.follow(ctx, ev) {
+		if ev.Conversation != p.conv || !p.follow(ctx, ev) {
 			ctx.PreventUpdate()
 		}
 	case client.Connected:
@@ -154,24 +149,26 @@ func (p *galleryPage) mine(m client.Message) bool {
 // follow updates the item a transfer is about; it reports whether one
 // is shown.
 func (p *galleryPage) follow(ctx app.Context, ev client.EventTransfer) bool {
+	k := attKey{author: ev.Author, msg: ev.Message, index: ev.Index}
 	for i := range p.items {
 		it := &p.items[i]
-		if it.Message.Author != ev.Author || it.Message.ID != ev.Message || it.Index != ev.Index {
+		if p.keyOf(*it) != k {
 			continue
 		}
-		att := &it.Message.Attachments[it.Index]
-		att.Transfer, att.Done = ev.Transfer, ev.Done
-		key := mediaKey(ev.Author, ev.Message, ev.Index)
-		switch ev.Transfer {
-		case client.TransferLocal:
-			if p.saving[key] {
-				p.save(ctx, *it)
-			}
-		case client.TransferFailed, client.TransferExpired, client.TransferPaused:
-			if p.saving[key] {
-				delete(p.saving, key)
-				p.err = transferText(ev)
-			}
+		it.Message.Attachments = slices.Clone(it.Message.Attachments)
+		a := &it.Message.Attachments[it.Index]
+		a.Transfer, a.Done = ev.Transfer, ev.Done
+		if ev.Err != nil {
+			a.Failure = transferErrText(ev.Err, p.s.isOnline())
+		}
+		if a.Transfer != client.TransferLocal && p.urls[k] != "" {
+			revokeURL(p.urls[k])
+			delete(p.urls, k)
+		}
+		if a.Transfer == client.TransferLocal && p.saving[k] {
+			delete(p.saving, k)
+			name := a.Name
+			p.openURL(ctx, k, a.Type, func(url string) { saveURL(url, name) })
 		}
 		return true
 	}
@@ -187,7 +184,6 @@ func (p *galleryPage) load(ctx app.Context) {
 		var name string
 		var names people
 		cl, err := s.client()
-		acct, _ := s.account()
 		if err == nil && group {
 			var g client.Group
 			var cts []client.Contact
@@ -203,8 +199,6 @@ func (p *galleryPage) load(ctx app.Context) {
 			ct, err = contactOrRequest(context.Background(), s, peer)
 			if err == nil {
 				name, names = displayName(ct), people{peer: displayName(ct)}
-			}
-			if err == nil {
 				conv, err = cl.Conversation(peer)
 			}
 		}
@@ -220,75 +214,124 @@ func (p *galleryPage) load(ctx app.Context) {
 				p.loadErr = errorText(err, true)
 				return
 			}
-			p.conv, p.name, p.people, p.me, p.items, p.loadErr = conv, name, names, acct.User, items, ""
-			p.dropThumbs()
-			p.thumbs = make(map[string]string)
-			for _, it := range items {
-				if att := it.Message.Attachments[it.Index]; len(att.Thumbnail) > 0 && visualType(att.Type) {
-					p.thumbs[mediaKey(it.Message.Author, it.Message.ID, it.Index)] = blobURL(att.Thumbnail, thumbnailType(att.Thumbnail))
-				}
-			}
+			p.conv, p.name, p.people, p.items, p.loadErr = conv, name, names, items, ""
 			ctx.Page().SetTitle("Media of %s · Mutual", name)
 		})
 	})
 }
 
-// visualType reports whether a MIME type is a photo's or a video's.
-func visualType(typ string) bool {
-	return strings.HasPrefix(typ, "image/") || strings.HasPrefix(typ, "video/")
-}
-
-// audioItem reports whether an attachment is a voice note or an audio
-// file.
-func audioItem(att client.Attachment) bool {
-	return att.Voice || strings.HasPrefix(att.Type, "audio/")
-}
-
-// thumbnailType is the MIME type of a thumbnail: WebP or JPEG.
-func thumbnailType(b []byte) string {
-	if len(b) >= 12 && bytes.Equal(b[:4], []byte("RIFF")) && bytes.Equal(b[8:12], []byte("WEBP")) {
-		return "image/webp"
+// thumbURL is the blob: URL of an item's thumbnail, made the first time
+// it is drawn.
+func (p *galleryPage) thumbURL(k attKey, a client.Attachment) string {
+	if len(a.Thumbnail) == 0 || app.IsServer || p.thumbs == nil {
+		return ""
 	}
-	return "image/jpeg"
+	if u, ok := p.thumbs[k]; ok {
+		return u
+	}
+	u := blobURL(a.Thumbnail, thumbType(a.Thumbnail))
+	p.thumbs[k] = u
+	return u
 }
 
-// save saves a file on this device through a link with its name
-// (reading it first), or downloads it first.
-func (p *galleryPage) save(ctx app.Context, it client.MediaItem) {
-	att := it.Message.Attachments[it.Index]
-	key := mediaKey(it.Message.Author, it.Message.ID, it.Index)
-	p.saving[key], p.err = true, ""
-	s, author, msg, i := p.s, it.Message.Author, it.Message.ID, it.Index
-	local := att.Transfer == client.TransferLocal
+// openURL reads an attachment on the device into a blob: URL, then calls
+// then with it.
+func (p *galleryPage) openURL(ctx app.Context, k attKey, typ string, then func(url string)) {
+	if u := p.urls[k]; u != "" {
+		then(u)
+		return
+	}
+	if p.opening[k] {
+		return
+	}
+	p.opening[k], p.err = true, ""
+	s := p.s
 	ctx.Async(func() {
-		var url string
+		var blob app.Value
 		cl, err := s.client()
-		if err == nil && !local {
-			// The download's end arrives as an event (follow).
-			if err = cl.Download(context.Background(), author, msg, i); err == nil {
-				return
-			}
-		}
 		if err == nil {
-			url, err = attachmentURL(cl, author, msg, i, att.Type)
+			blob, err = openAttachmentBlob(context.Background(), cl, k, typ)
 		}
 		online := s.isOnline()
 		ctx.Dispatch(func(ctx app.Context) {
-			delete(p.saving, key)
+			delete(p.opening, k)
 			if err != nil {
 				p.err = errorText(err, online)
 				return
 			}
-			p.urls = append(p.urls, url)
-			doc := app.Window().Get("document")
-			a := doc.Call("createElement", "a")
-			a.Set("href", url)
-			a.Set("download", att.Name)
-			doc.Get("body").Call("appendChild", a)
-			a.Call("click")
-			a.Call("remove")
+			url := objectURL(blob)
+			if p.urls == nil { // the page is gone
+				revokeURL(url)
+				return
+			}
+			p.urls[k] = url
+			ctx.Defer(func(app.Context) { then(url) })
 		})
 	})
+}
+
+// call runs one of the client's transfer controls for an attachment.
+func (p *galleryPage) call(k attKey, do func(context.Context, *client.Client) error) app.EventHandler {
+	return func(ctx app.Context, e app.Event) {
+		p.err = ""
+		s := p.s
+		ctx.Async(func() {
+			cl, err := s.client()
+			if err == nil {
+				err = do(context.Background(), cl)
+			}
+			online := s.isOnline()
+			ctx.Dispatch(func(ctx app.Context) {
+				if err != nil {
+					delete(p.saving, k)
+					p.err = transferErrText(err, online)
+				}
+			})
+		})
+	}
+}
+
+// view is what an item is drawn from, with the gallery's controls.
+func (p *galleryPage) view(it client.MediaItem) attView {
+	k, a := p.keyOf(it), it.Attachment()
+	return attView{
+		key: k, msg: it.Message, att: a, url: p.urls[k],
+		onOpen: func(ctx app.Context, e app.Event) {
+			p.openURL(ctx, k, a.Type, func(string) {
+				if el := app.Window().Get("document").Call("querySelector", `.att[data-key="`+k.String()+`"] audio`); el.Truthy() {
+					el.Call("play")
+				}
+			})
+		},
+		onDownload: p.call(k, func(ctx context.Context, cl *client.Client) error { return cl.Download(ctx, k.author, k.msg, k.index) }),
+		onCancel: p.call(k, func(ctx context.Context, cl *client.Client) error {
+			return cl.CancelTransfer(ctx, k.author, k.msg, k.index)
+		}),
+		onRetry: p.call(k, func(ctx context.Context, cl *client.Client) error {
+			return cl.RetryTransfer(ctx, k.author, k.msg, k.index)
+		}),
+		onSave: func(ctx app.Context, e app.Event) {
+			name := a.Name
+			p.openURL(ctx, k, a.Type, func(url string) { saveURL(url, name) })
+		},
+	}
+}
+
+// save downloads a file and saves it once it is on the device.
+func (p *galleryPage) downloadAndSave(it client.MediaItem) app.EventHandler {
+	k := p.keyOf(it)
+	download := p.view(it).onDownload
+	return func(ctx app.Context, e app.Event) {
+		p.saving[k] = true
+		download(ctx, e)
+	}
+}
+
+// openVisual opens the viewer on a photo or a video.
+func (p *galleryPage) openVisual(it client.MediaItem) app.EventHandler {
+	return func(ctx app.Context, e app.Event) {
+		p.viewer = newMediaViewer(p.s, p.conv, p.me, it)
+	}
 }
 
 // Render draws the gallery.
@@ -299,10 +342,13 @@ func (p *galleryPage) Render() app.UI {
 	}
 	var visual, files, audio []client.MediaItem
 	for _, it := range p.items {
-		switch att := it.Message.Attachments[it.Index]; {
-		case audioItem(att):
+		if it.Index >= len(it.Message.Attachments) {
+			continue
+		}
+		switch kindOf(it.Attachment()) {
+		case kindAudio:
 			audio = append(audio, it)
-		case visualType(att.Type):
+		case kindImage, kindVideo:
 			visual = append(visual, it)
 		default:
 			files = append(files, it)
@@ -311,6 +357,10 @@ func (p *galleryPage) Render() app.UI {
 	title := "Media"
 	if p.name != "" {
 		title = "Media of " + p.name
+	}
+	var viewer app.UI
+	if p.viewer != nil {
+		viewer = p.viewer
 	}
 	return app.Div().ID("gallery").Class("page", "gallery").Body(
 		app.Div().Class("page-head").Body(
@@ -321,7 +371,7 @@ func (p *galleryPage) Render() app.UI {
 		app.If(p.err != "", func() app.UI { return app.P().ID("gallery-error").Class("error").Role("alert").Text(p.err) }),
 		app.If(!p.loaded, func() app.UI { return app.P().Class("hint").Role("status").Text("Loading…") }),
 		app.If(p.loaded && p.loadErr == "" && len(p.items) == 0, func() app.UI {
-			return app.P().ID("gallery-empty").Class("hint").Text("No photos, videos, files or voice notes in this chat yet.")
+			return app.P().ID("gallery-empty").Class("hint").Text("No photos, videos, files or voice messages in this chat yet.")
 		}),
 		app.If(len(visual) > 0, func() app.UI {
 			return app.Section().Class("gallery-section").Aria("labelledby", "gallery-media-title").Body(
@@ -341,12 +391,13 @@ func (p *galleryPage) Render() app.UI {
 		}),
 		app.If(len(audio) > 0, func() app.UI {
 			return app.Section().Class("gallery-section").Aria("labelledby", "gallery-audio-title").Body(
-				app.H2().ID("gallery-audio-title").Text("Voice notes and audio"),
+				app.H2().ID("gallery-audio-title").Text("Voice messages and audio"),
 				app.Ul().ID("gallery-audio").Class("media-list").Body(
 					app.Range(audio).Slice(func(i int) app.UI { return p.audioRow(audio[i]) }),
 				),
 			)
 		}),
+		viewer,
 	)
 }
 
@@ -354,95 +405,52 @@ func (p *galleryPage) Render() app.UI {
 func (p *galleryPage) byline(m client.Message) string {
 	who := "You"
 	if !m.Outgoing {
-		who = p.people.name(m.Author)
+		who = p.people.name(authorOf(m, p.me))
 	}
 	return who + " · " + chatTime(when(m), p.s.now())
 }
 
 // tile is a photo's or a video's thumbnail in the grid.
 func (p *galleryPage) tile(it client.MediaItem) app.UI {
-	att := it.Message.Attachments[it.Index]
-	key := mediaKey(it.Message.Author, it.Message.ID, it.Index)
-	video := strings.HasPrefix(att.Type, "video/")
+	k, a := p.keyOf(it), it.Attachment()
+	video := kindOf(a) == kindVideo
 	label := "Photo"
 	if video {
 		label = "Video"
 	}
 	label += " from " + p.byline(it.Message)
-	return app.Li().Class("media-tile").DataSet("id", it.Message.ID.String()).DataSet("index", it.Index).
-		DataSet("transfer", transferName(att.Transfer)).Body(
+	thumb := p.thumbURL(k, a)
+	return app.Li().Class("media-tile").DataSet("key", k.String()).DataSet("transfer", transferName(a.Transfer)).Body(
 		app.Button().Type("button").Class("media-open").Aria("label", label).OnClick(p.openVisual(it)).Body(
-			app.If(p.thumbs[key] != "", func() app.UI {
-				return app.Img().Class("media-thumb").Src(p.thumbs[key]).Alt("")
+			app.If(thumb != "", func() app.UI {
+				return app.Img().Class("media-thumb").Src(thumb).Alt("")
 			}).Else(func() app.UI {
 				return app.Span().Class("media-thumb", "media-thumb-empty").Body(icon(iconMedia))
 			}),
 			app.If(video, func() app.UI {
-				return app.Span().Class("media-badge").Body(icon(iconPlay), app.Text(durationText(att.Duration)))
+				return app.Span().Class("media-badge").Body(icon(iconPlay), app.Text(durationText(a.Duration)))
 			}),
 		),
 	)
 }
 
-// fileRow is a file in the list, with its download or save button.
+// fileRow is a file in the list: its card, whose Download saves it once
+// it is on the device.
 func (p *galleryPage) fileRow(it client.MediaItem) app.UI {
-	att := it.Message.Attachments[it.Index]
-	key := mediaKey(it.Message.Author, it.Message.ID, it.Index)
-	action := "Save"
-	switch {
-	case att.Transfer == client.TransferDownloading && att.Size > 0:
-		action = "Downloading " + strconv.FormatInt(att.Done*100/att.Size, 10) + "%"
-	case p.saving[key]:
-		action = "Saving…"
-	case att.Transfer == client.TransferExpired:
-		action = ""
-	case att.Transfer != client.TransferLocal:
-		action = "Download"
+	v := p.view(it)
+	if v.att.Transfer == client.TransferRemote {
+		v.onDownload = p.downloadAndSave(it)
 	}
-	return app.Li().Class("media-file").DataSet("id", it.Message.ID.String()).DataSet("index", it.Index).
-		DataSet("transfer", transferName(att.Transfer)).Body(
-		app.Div().Class("media-file-body").Body(
-			app.Span().Class("media-file-name").Text(att.Name),
-			app.Span().Class("media-file-sub").Text(fileSize(att.Size)+" · "+p.byline(it.Message)),
-			app.If(att.Transfer == client.TransferExpired, func() app.UI {
-				return app.Span().Class("media-file-sub").Text(client.ErrAttachmentGone.Error() + ".")
-			}),
-		),
-		app.If(action != "", func() app.UI {
-			return app.Button().Type("button").Class("button", "media-save").
-				Aria("label", action+" "+att.Name).Disabled(p.saving[key] || att.Transfer == client.TransferDownloading).
-				OnClick(func(ctx app.Context, e app.Event) { p.save(ctx, it) }).Text(action)
-		}),
+	return app.Li().Class("media-file").Body(
+		fileAttachment(v),
+		app.Span().Class("media-sub").Text(p.byline(it.Message)),
 	)
 }
 
 // audioRow is a voice note or an audio file in the list: its player.
 func (p *galleryPage) audioRow(it client.MediaItem) app.UI {
-	return app.Li().Class("media-audio").DataSet("id", it.Message.ID.String()).DataSet("index", it.Index).Body(
-		app.Span().Class("media-file-sub").Text(p.byline(it.Message)),
-		newAudioPlayer(p.s, it.Message, it.Index),
+	return app.Li().Class("media-audio").Body(
+		app.Span().Class("media-sub").Text(p.byline(it.Message)),
+		audioAttachment(p.view(it)),
 	)
-}
-
-// fileSize is a file's size: "340 KB", "2.1 MB".
-func fileSize(n int64) string {
-	switch {
-	case n < 1<<10:
-		return strconv.FormatInt(n, 10) + " bytes"
-	case n < 1<<20:
-		return strconv.FormatInt((n+1<<9)>>10, 10) + " KB"
-	default:
-		return megabytes(n)
-	}
-}
-
-// openVisual opens a photo or a video: its chat, where it is shown.
-func (p *galleryPage) openVisual(it client.MediaItem) app.EventHandler {
-	return func(ctx app.Context, e app.Event) {
-		if p.Group != "" {
-			ctx.Navigate(groupPath(p.conv))
-			return
-		}
-		ctx.Navigate(chatPath(p.peer))
-	}
 }

@@ -83,24 +83,6 @@ func TestBars(t *testing.T) {
 	}
 }
 
-func TestDurationText(t *testing.T) {
-	for _, tc := range []struct {
-		d    time.Duration
-		want string
-	}{
-		{0, "0:00"},
-		{-time.Second, "0:00"},
-		{7*time.Second + 900*time.Millisecond, "0:07"},
-		{12*time.Minute + 34*time.Second, "12:34"},
-		{maxVoice, "15:00"},
-		{time.Hour + 2*time.Minute + 3*time.Second, "1:02:03"},
-	} {
-		if got := durationText(tc.d); got != tc.want {
-			t.Errorf("durationText(%v) = %q, want %q", tc.d, got, tc.want)
-		}
-	}
-}
-
 func TestVoiceName(t *testing.T) {
 	at := time.Date(2025, 3, 4, 15, 6, 7, 0, time.UTC)
 	for typ, want := range map[string]string{
@@ -216,7 +198,7 @@ func TestStorageView(t *testing.T) {
 	}
 }
 
-func TestSizes(t *testing.T) {
+func TestMegabytes(t *testing.T) {
 	for n, want := range map[int64]string{
 		250 << 20:       "250 MB",
 		5 << 30:         "5 GB",
@@ -226,15 +208,6 @@ func TestSizes(t *testing.T) {
 	} {
 		if got := megabytes(n); got != want {
 			t.Errorf("megabytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-	for n, want := range map[int64]string{
-		12:      "12 bytes",
-		2000:    "2 KB",
-		3 << 20: "3 MB",
-	} {
-		if got := fileSize(n); got != want {
-			t.Errorf("fileSize(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

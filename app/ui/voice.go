@@ -424,32 +424,18 @@ func (c *conversation) sendVoice(ctx app.Context, blob app.Value, typ string) {
 				c.sendErr = "The voice note was not sent: " + errorText(err, online)
 				return
 			}
+			c.sendErr = ""
+			ctx.NewAction(actionChatsChanged)
 			c.showSent(ctx, m)
 		})
 	})
-}
-
-// showSent shows a message this device just sent at the end of the
-// conversation.
-func (c *conversation) showSent(ctx app.Context, m client.Message) {
-	c.sendErr = ""
-	ctx.NewAction(actionChatsChanged)
-	if c.win.hasNewer {
-		c.loadNewest(ctx)
-		return
-	}
-	if !c.win.has(m.ID) {
-		c.win.add(m, true)
-	}
-	c.toBottom, c.anchor, c.fresh = true, nil, 0
-	ctx.Defer(c.afterRender)
 }
 
 // measureVoice reads a recording's bytes and decodes it (Web Audio, at
 // waveRate) for its length and waveform. It blocks: run it in
 // ctx.Async.
 func measureVoice(blob app.Value) (data, levels []byte, length time.Duration, err error) {
-	buf, err := awaitPromise(blob.Call("arrayBuffer"))
+	buf, err := await(blob.Call("arrayBuffer"))
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("read the recording: %w", err)
 	}
@@ -468,7 +454,7 @@ func measureVoice(blob app.Value) (data, levels []byte, length time.Duration, er
 	if !dec.Truthy() {
 		return data, nil, 0, nil
 	}
-	audio, err := awaitPromise(dec.New(1, 1, waveRate).Call("decodeAudioData", buf.Call("slice", 0)))
+	audio, err := await(dec.New(1, 1, waveRate).Call("decodeAudioData", buf.Call("slice", 0)))
 	if err != nil {
 		// The note goes without its waveform and length.
 		return data, nil, 0, nil
@@ -496,39 +482,6 @@ func channelLevels(samples app.Value) []byte {
 		m.add(fs[:k])
 	}
 	return m.levels()
-}
-
-// awaitPromise waits for a JavaScript promise and returns what it
-// resolves to, or why it was rejected. It blocks the calling goroutine
-// (never the UI goroutine's: use it in ctx.Async).
-func awaitPromise(p app.Value) (app.Value, error) {
-	type result struct {
-		v   app.Value
-		err error
-	}
-	ch := make(chan result, 1)
-	var ok, fail app.Func
-	ok = app.FuncOf(func(_ app.Value, args []app.Value) any {
-		var v app.Value = app.Undefined()
-		if len(args) > 0 {
-			v = args[0]
-		}
-		ch <- result{v: v}
-		return nil
-	})
-	fail = app.FuncOf(func(_ app.Value, args []app.Value) any {
-		msg := "failed"
-		if len(args) > 0 && args[0].Truthy() {
-			msg = args[0].Call("toString").String()
-		}
-		ch <- result{err: errors.New(msg)}
-		return nil
-	})
-	p.Call("then", ok, fail)
-	r := <-ch
-	ok.Release()
-	fail.Release()
-	return r.v, r.err
 }
 
 // voiceName names a voice note's file after when it was recorded, with
@@ -610,6 +563,5 @@ func (c *conversation) recordingBar() app.UI {
 const (
 	iconMic   = svgOpen + `<rect x="9" y="3" width="6" height="11" rx="3"/><path d="M5.5 11a6.5 6.5 0 0 0 13 0M12 17.5V21"/>` + svgClose
 	iconTrash = svgOpen + `<path d="M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3"/>` + svgClose
-	iconPlay  = svgOpen + `<path d="M8 5v14l11-7z" fill="currentColor"/>` + svgClose
 	iconPause = svgOpen + `<path d="M8 5v14M16 5v14" stroke-width="3"/>` + svgClose
 )

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
@@ -91,26 +90,6 @@ func bars(levels []byte, n int) []byte {
 	return out
 }
 
-// durationText is a length of audio as a player shows it: "0:07",
-// "12:34", "1:02:03".
-func durationText(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	s := int64(d / time.Second)
-	h, m, sec := s/3600, s/60%60, s%60
-	two := func(v int64) string {
-		if v < 10 {
-			return "0" + strconv.FormatInt(v, 10)
-		}
-		return strconv.FormatInt(v, 10)
-	}
-	if h > 0 {
-		return strconv.FormatInt(h, 10) + ":" + two(m) + ":" + two(sec)
-	}
-	return strconv.FormatInt(m, 10) + ":" + two(sec)
-}
-
 // waveformView draws a waveform as bars, those before played (0 to 1)
 // marked as played. Each bar is at least a few percent high, so that
 // silence still shows where the note is.
@@ -119,12 +98,12 @@ func waveformView(levels []byte, played float64) app.UI {
 	cut := int(played*float64(len(bs)) + 0.5)
 	return app.Span().Class("wave-bars").Aria("hidden", "true").Body(
 		app.Range(bs).Slice(func(i int) app.UI {
-			class := "wave-bar"
+			classes := []string{"wave-bar"}
 			if i < cut {
-				class = "wave-bar wave-played"
+				classes = append(classes, "wave-played")
 			}
 			pct := 8 + int(bs[i])*92/255
-			return app.Span().Class(class).Style("height", strconv.Itoa(pct)+"%")
+			return app.Span().Class(classes...).Style("height", strconv.Itoa(pct)+"%")
 		}),
 	)
 }
