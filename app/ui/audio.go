@@ -19,7 +19,7 @@ func audioAttachment(v attView) app.UI {
 	if a.Duration > 0 {
 		info = durationText(a.Duration)
 	}
-	return app.Div().Class("att", "att-audio").DataSet("key", v.key.String()).DataSet("transfer", transferName(a.Transfer)).Body(
+	return app.Div().Class("att", "att-audio").DataSet("key", v.key.String()).DataSet("name", v.att.Name).DataSet("transfer", transferName(a.Transfer)).Body(
 		app.Div().Class("att-file-body").Body(
 			app.P().Class("att-name").Title(a.Name).Text(name),
 			app.P().Class("att-info").Text(info),
