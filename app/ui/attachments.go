@@ -212,7 +212,7 @@ func mediaAttachment(v attView) app.UI {
 			label += ", " + durationText(v.att.Duration)
 		}
 	}
-	return app.Div().Class(classes...).DataSet("key", v.key.String()).DataSet("transfer", transferName(v.att.Transfer)).
+	return app.Div().Class(classes...).DataSet("key", v.key.String()).DataSet("name", v.att.Name).DataSet("transfer", transferName(v.att.Transfer)).
 		Style("aspect-ratio", ratio).Style("width", width).Body(
 		app.If(full, func() app.UI {
 			return app.Img().Class("att-img").Src(v.url).Alt(v.att.Name).Attr("decoding", "async")
@@ -329,7 +329,7 @@ func failedText(v attView) string {
 // the device.
 func fileAttachment(v attView) app.UI {
 	a := v.att
-	return app.Div().Class("att", "att-file").DataSet("key", v.key.String()).DataSet("transfer", transferName(a.Transfer)).Body(
+	return app.Div().Class("att", "att-file").DataSet("key", v.key.String()).DataSet("name", v.att.Name).DataSet("transfer", transferName(a.Transfer)).Body(
 		app.Span().Class("att-file-icon").Body(icon(iconFile)),
 		app.Div().Class("att-file-body").Body(
 			app.P().Class("att-name").Title(a.Name).Text(a.Name),

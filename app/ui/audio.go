@@ -313,7 +313,7 @@ func (p *audioPlayer) Render() app.UI {
 	if p.URL != "" {
 		audio = audio.Src(p.URL)
 	}
-	return app.Div().Class(classes...).DataSet("key", p.Key).DataSet("transfer", transferName(a.Transfer)).
+	return app.Div().Class(classes...).DataSet("key", p.Key).DataSet("name", a.Name).DataSet("transfer", transferName(a.Transfer)).
 		DataSet("playing", p.playing).Body(
 		app.Button().ID(p.playID()).Type("button").Class("audio-play").Aria("label", label+" "+what).Title(label).
 			Disabled(a.Transfer == client.TransferExpired || p.opening && a.Transfer == client.TransferDownloading).
