@@ -539,7 +539,8 @@ func (c *conversation) recordingBar() app.UI {
 	if r.slideAway {
 		hint = "Let go to cancel"
 	}
-	bar := app.Div().ID("voice-recording").Class("voice-recording").DataSet("live", r.live)
+	bar := app.Div().ID("voice-recording").Class("voice-recording").DataSet("live", r.live).
+		DataSet("held", r.held).DataSet("away", r.slideAway)
 	if r.hold {
 		return bar.Body(
 			app.Span().Class("rec-dot").Aria("hidden", "true"),
