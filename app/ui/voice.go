@@ -44,6 +44,10 @@ const (
 // callbacks hand their work to the UI goroutine (ctx.Dispatch); only the
 // UI goroutine touches it.
 type voiceRecorder struct {
+	// ctx is the microphone button's context: the button stays while the
+	// composer does, where the recording's own buttons come and go (a
+	// context dispatches nothing once its element is gone).
+	ctx     app.Context
 	typ     string    // the recording's MIME type
 	stream  app.Value // the microphone's
 	media   app.Value // the MediaRecorder
@@ -188,7 +192,7 @@ func (c *conversation) onMicUp(ctx app.Context, e app.Event) {
 	case away:
 		c.cancelRecording(ctx, e)
 	case r.held || time.Since(r.downAt) >= holdDelay:
-		c.finishRecording(ctx)
+		c.finishRecording()
 	}
 }
 
@@ -216,7 +220,7 @@ func (c *conversation) startRecording(ctx app.Context, hold bool) {
 		return
 	}
 	c.sendErr = ""
-	r := &voiceRecorder{typ: voiceType(), hold: hold}
+	r := &voiceRecorder{ctx: ctx, typ: voiceType(), hold: hold}
 	c.rec = r
 	onStream := r.fn(func(args []app.Value) {
 		stream := args[0]
@@ -283,7 +287,7 @@ func (c *conversation) onMicrophone(ctx app.Context, r *voiceRecorder, stream ap
 		ctx.Dispatch(func(ctx app.Context) { c.tick(ctx, r) })
 	}), 250)
 	if r.sendOnLive {
-		c.finishRecording(ctx)
+		c.finishRecording()
 	}
 }
 
@@ -310,7 +314,7 @@ func (c *conversation) tick(ctx app.Context, r *voiceRecorder) {
 		r.held = true
 	}
 	if r.elapsed >= maxVoice {
-		c.finishRecording(ctx)
+		c.finishRecording()
 	}
 }
 
@@ -365,11 +369,11 @@ func (c *conversation) recordingMode() string {
 
 // sendRecording is the recording bar's send button.
 func (c *conversation) sendRecording(ctx app.Context, e app.Event) {
-	c.finishRecording(ctx)
+	c.finishRecording()
 }
 
 // finishRecording stops the recorder and sends what it recorded.
-func (c *conversation) finishRecording(ctx app.Context) {
+func (c *conversation) finishRecording() {
 	r := c.rec
 	if r == nil || r.over {
 		return
@@ -379,9 +383,11 @@ func (c *conversation) finishRecording(ctx app.Context) {
 		return
 	}
 	c.rec, r.over = nil, true
+	ctx := r.ctx
 	r.media.Set("onstop", r.fn(func([]app.Value) {
 		blob := app.Window().Get("Blob").New(r.parts, map[string]any{"type": r.typ})
-		ctx.Dispatch(func(ctx app.Context) {
+		// Sent even if the chat closes meanwhile.
+		ctx.Async(func() {
 			r.release()
 			c.sendVoice(ctx, blob, r.typ)
 		})
@@ -392,42 +398,42 @@ func (c *conversation) finishRecording(ctx app.Context) {
 }
 
 // sendVoice measures a recording (its length and its waveform) and sends
-// it as a voice note.
+// it as a voice note. It blocks: run it in ctx.Async.
 func (c *conversation) sendVoice(ctx app.Context, blob app.Value, typ string) {
 	s, peer, conv, group := c.s, c.peer, c.conv, c.isGroup()
-	ctx.Async(func() {
-		var m client.Message
-		data, levels, length, err := measureVoice(blob)
-		if err == nil {
-			var cl *client.Client
-			cl, err = s.client()
-			if err == nil {
-				f := client.File{
-					Name: voiceName(s.now(), typ), Type: typ, Size: int64(len(data)),
-					Content: bytes.NewReader(data), Duration: length, Waveform: levels, Voice: true,
-				}
-				var id wire.MessageID
-				if group {
-					id, err = cl.SendGroupFiles(context.Background(), conv, "", f)
-				} else {
-					id, err = cl.SendFiles(context.Background(), peer, "", f)
-				}
-				if err == nil {
-					acct, _ := s.account()
-					m, err = cl.Message(context.Background(), acct.User, id)
-				}
-			}
+	data, levels, length, err := measureVoice(blob)
+	if err != nil {
+		s.log.Warn("read a voice note", "err", err)
+		ctx.Dispatch(func(ctx app.Context) { c.sendErr = "The voice note could not be recorded. Try again." })
+		return
+	}
+	var m client.Message
+	cl, err := s.client()
+	if err == nil {
+		f := client.File{
+			Name: voiceName(s.now(), typ), Type: typ, Size: int64(len(data)),
+			Content: bytes.NewReader(data), Duration: length, Waveform: levels, Voice: true,
 		}
-		online := s.isOnline()
-		ctx.Dispatch(func(ctx app.Context) {
-			if err != nil {
-				c.sendErr = "The voice note was not sent: " + errorText(err, online)
-				return
-			}
-			c.sendErr = ""
-			ctx.NewAction(actionChatsChanged)
-			c.showSent(ctx, m)
-		})
+		var id wire.MessageID
+		if group {
+			id, err = cl.SendGroupFiles(context.Background(), conv, "", f)
+		} else {
+			id, err = cl.SendFiles(context.Background(), peer, "", f)
+		}
+		if err == nil {
+			acct, _ := s.account()
+			m, err = cl.Message(context.Background(), acct.User, id)
+		}
+	}
+	online := s.isOnline()
+	ctx.Dispatch(func(ctx app.Context) {
+		if err != nil {
+			c.sendErr = "The voice note was not sent: " + errorText(err, online)
+			return
+		}
+		c.sendErr = ""
+		ctx.NewAction(actionChatsChanged)
+		c.showSent(ctx, m)
 	})
 }
 

@@ -24,7 +24,7 @@ const (
 // TestVoiceNote records voice notes on phones (360 px wide, touch), from
 // Chromium's fake microphone (a tone, allowed without a prompt):
 //
-//   - The empty composer offers the microphone, not Send. Ann taps it:
+//   - The empty composer offers the microphone, not Send. Ann presses it:
 //     the timer runs; she sends the note. Ben sees a player with the
 //     note's waveform (drawn from its levels, measured on Ann's device)
 //     and its length; he plays it to its end, seeks by tapping on the
@@ -70,7 +70,7 @@ func TestVoiceNote(t *testing.T) {
 	ann.fill("composer", "")
 
 	phase("Ann records a voice note and sends it")
-	ann.tap("voice-mic")
+	ann.click("voice-mic")
 	ann.waitRecording(3 * time.Second)
 	ann.click("voice-send")
 	waitJS[bool](ann, stepTimeout, "the recording bar to go", `!document.querySelector('#voice-recording')`)
@@ -124,7 +124,7 @@ func TestVoiceNote(t *testing.T) {
 
 	phase("Ben records and throws it away")
 	ben.fill("composer", "")
-	ben.tap("voice-mic")
+	ben.click("voice-mic")
 	ben.waitRecording(2 * time.Second)
 	ben.checkFit("recording a voice note")
 	saveScreenshot(t, shots, "voice-note-phone.png", ben.screenshot())
@@ -165,17 +165,6 @@ func TestVoiceNote(t *testing.T) {
 	ann.checkCSP("after recording voice notes")
 	ben.checkCSP("after playing a voice note")
 	phase("done")
-}
-
-// tap clicks the element with the ID as a finger does (touch events,
-// which the page sees as pointer events of type touch).
-func (p *profile) tap(id string) {
-	p.t.Helper()
-	x, y := p.centre(id)
-	p.do(stepTimeout, "tap #"+id,
-		touch(input.DispatchTouchEventTypeTouchStart, x, y),
-		touch(input.DispatchTouchEventTypeTouchEnd, x, y),
-	)
 }
 
 // hold presses the element with the ID with a finger, runs while, slides
