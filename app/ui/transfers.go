@@ -25,6 +25,7 @@ type convMedia struct {
 	urls    map[attKey]string // blob: URLs of files on this device
 	thumbs  map[attKey]string // blob: URLs of inline thumbnails
 	opening map[attKey]bool   // being read
+	absent  map[attKey]bool   // not on the device after all: not read again before its next event
 	near    map[string]bool   // data-keys of photos near the view
 	failed  map[attKey]string // why Download or RetryTransfer failed before the client said so
 	obs     app.Value         // the IntersectionObserver
@@ -39,6 +40,7 @@ func (c *conversation) mountMedia(ctx app.Context) {
 	c.media.urls = make(map[attKey]string)
 	c.media.thumbs = make(map[attKey]string)
 	c.media.opening = make(map[attKey]bool)
+	c.media.absent = make(map[attKey]bool)
 	c.media.near = make(map[string]bool)
 	c.media.failed = make(map[attKey]string)
 	if acct, ok := c.s.account(); ok {
@@ -148,13 +150,20 @@ func (c *conversation) keyOf(m client.Message, i int) attKey {
 	return attKey{author: authorOf(m, c.media.me), msg: m.ID, index: i}
 }
 
+// onDevice reports whether an attachment's bytes are on this device:
+// downloaded, or sent from here (also while they upload).
+func onDevice(m client.Message, a client.Attachment) bool {
+	return a.Transfer == client.TransferLocal ||
+		m.Outgoing && (a.Transfer == client.TransferUploading || a.Transfer == client.TransferPaused)
+}
+
 // openShown reads the photos near the view that are on the device and
 // not read yet.
 func (c *conversation) openShown(ctx app.Context) {
 	for _, m := range c.win.msgs {
 		for i, a := range m.Attachments {
 			k := c.keyOf(m, i)
-			if kindOf(a) != kindImage || a.Transfer != client.TransferLocal ||
+			if kindOf(a) != kindImage || !onDevice(m, a) || c.media.absent[k] ||
 				c.media.urls[k] != "" || c.media.opening[k] || !c.media.near[k.String()] {
 				continue
 			}
@@ -177,7 +186,8 @@ func (c *conversation) openURL(ctx app.Context, k attKey, typ string, then func(
 		ctx.Dispatch(func(ctx app.Context) {
 			delete(c.media.opening, k)
 			if err != nil {
-				if errors.Is(err, client.ErrNotOnDevice) {
+				if errors.Is(err, client.ErrNotOnDevice) && c.media.absent != nil {
+					c.media.absent[k] = true
 					c.reloadMessage(ctx, k)
 				}
 				return
@@ -274,7 +284,8 @@ func (c *conversation) onTransfer(ctx app.Context, ev client.EventTransfer) {
 			a.Failure = ""
 		}
 		delete(c.media.failed, k)
-		if a.Transfer != client.TransferLocal && c.media.urls[k] != "" {
+		delete(c.media.absent, k)
+		if !onDevice(*m, a) && c.media.urls[k] != "" {
 			// Cleared from the device: it is downloaded again first.
 			revokeURL(c.media.urls[k])
 			delete(c.media.urls, k)
@@ -286,7 +297,7 @@ func (c *conversation) onTransfer(ctx app.Context, ev client.EventTransfer) {
 			ctx.PreventUpdate()
 			return
 		}
-		if a.Transfer == client.TransferLocal {
+		if onDevice(*m, a) {
 			c.openShown(ctx)
 		}
 		return

@@ -132,7 +132,7 @@ func (v *mediaViewer) prepare(ctx app.Context) {
 	k, a := v.keyOf(it), it.Attachment()
 	switch {
 	case v.urls[k] != "" || v.opening[k]:
-	case a.Transfer == client.TransferLocal || it.Message.Outgoing && (a.Transfer == client.TransferUploading || a.Transfer == client.TransferPaused):
+	case onDevice(it.Message, a):
 		v.open(ctx, k, a.Type)
 	case a.Transfer == client.TransferRemote && !v.asked[k]:
 		v.asked[k] = true
@@ -379,9 +379,16 @@ func (v *mediaViewer) cancel(k attKey) app.EventHandler {
 	return func(ctx app.Context, e app.Event) {
 		s := v.s
 		ctx.Async(func() {
-			if cl, err := s.client(); err == nil {
-				_ = cl.CancelTransfer(context.Background(), k.author, k.msg, k.index)
+			cl, err := s.client()
+			if err == nil {
+				err = cl.CancelTransfer(context.Background(), k.author, k.msg, k.index)
 			}
+			online := s.isOnline()
+			ctx.Dispatch(func(ctx app.Context) {
+				if err != nil && v.failed != nil {
+					v.failed[k] = transferErrText(err, online)
+				}
+			})
 		})
 	}
 }

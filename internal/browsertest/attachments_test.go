@@ -82,6 +82,30 @@ func TestAttachments(t *testing.T) {
 	ann.waitState(hello, "delivered", "read")
 	ben.openChat(annID)
 
+	phase("on a phone the attach button offers photos and videos, the camera, or a file")
+	ann.click("attach")
+	items := waitJS[[]string](ann, stepTimeout, "the attach menu", `(() => {
+	  const m = document.querySelector('#attach-menu');
+	  return m?.checkVisibility() ? [...m.querySelectorAll('[role=menuitem]')].map((i) => i.innerText.trim()) : null;
+	})()`)
+	if strings.Join(items, "|") != "Photo or video|Camera|File" {
+		t.Errorf("the attach menu offers %q", items)
+	}
+	for _, in := range []struct{ id, accept, capture string }{
+		{"attach-media", "image/*,video/*", ""}, {"attach-camera", "image/*,video/*", "environment"}, {"attach-file", "", ""},
+	} {
+		got := eval[[]string](ann, fmt.Sprintf(`(() => { const i = document.getElementById(%q);
+		  return [i.type, i.accept, i.getAttribute('capture') ?? '']; })()`, in.id))
+		if got[0] != "file" || got[1] != in.accept || got[2] != in.capture {
+			t.Errorf("#%s is %q, want a file input accepting %q with capture %q", in.id, got, in.accept, in.capture)
+		}
+	}
+	ann.do(stepTimeout, "press Escape in the menu", chromedp.KeyEvent(kb.Escape))
+	waitJS[bool](ann, stepTimeout, "the menu to close", `!document.querySelector('#attach-menu')`)
+	if path := eval[string](ann, `location.pathname`); path != "/chat/"+benID {
+		t.Errorf("after Escape closed the attach menu the app is at %s, want the chat", path)
+	}
+
 	phase("a photo from the attach button, with a caption")
 	beach, _ := writePhoto(t, files, "beach.jpg", 2000, 1500)
 	ann.attach(beach)
