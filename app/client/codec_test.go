@@ -257,6 +257,7 @@ func FuzzParseContent(f *testing.F) {
 	f.Add(sampleProfile().marshal())
 	f.Add((&content{Kind: kindProfile, SentAt: -5}).marshal())
 	f.Add([]byte{0x78, 1, 0x08, 0x04, 0x32, 0x03, 'a', 0x0a, 'b'})
+	f.Add((&content{Kind: kindText, Attachments: []Attachment{samplePointer()}}).marshal())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := parseContent(b)
 		if err != nil {
@@ -302,6 +303,9 @@ func FuzzParseOutbox(f *testing.F) {
 
 func FuzzParseMessage(f *testing.F) {
 	f.Add(sampleMessage().marshal())
+	withFiles := sampleMessage()
+	withFiles.Attachments = []Attachment{samplePointer()}
+	f.Add(withFiles.marshal())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := parseMessage(b)
 		if err != nil {

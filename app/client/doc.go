@@ -22,6 +22,8 @@
 //	_ = c.SetProfileName(ctx, "Alice")            // shown to contacts, end to end
 //	g, _ := c.CreateGroup(ctx, "Family", []wire.UserID{bob.User, carol.User}) // needs Run
 //	_, _ = c.SendGroup(ctx, g.ID, "hello all")   // queued; works offline
+//	_, _ = c.SendFiles(ctx, bob.User, "the plan", client.File{Name: "plan.pdf", Size: n, Content: f}) // uploads with Run
+//	_ = c.Download(ctx, author, msgID, 0)         // then OpenAttachment reads it
 //	archive, _ := c.Export(ctx)                   // the contacts, the groups and every message on this device
 //	_ = archive.WriteJSON(w)                      // or WriteText, for reading
 //
@@ -41,8 +43,9 @@
 // per connection, transport's reader, an inbox goroutine (stores and
 // acknowledges deliveries; it never waits for a reply from the relay,
 // because replies can queue behind deliveries only it drains), a worker
-// (key upkeep, contact sync, notices, the outbox) and a closer, joined by
-// an errgroup. Close stops Run and waits for it. Events are queued in a
+// (key upkeep, contact sync, notices, the outbox), the uploader and the
+// downloader of attachments (upload.go, download.go) and a closer,
+// joined by an errgroup. Close stops Run and waits for it. Events are queued in a
 // bounded channel; when its reader lags, the oldest are dropped (the
 // store is the truth; events say when to look).
 //
@@ -348,12 +351,39 @@
 // content.go: kind, text, sent-at milliseconds, referenced message IDs,
 // peer, profile name, the writer's address, synced contacts, a group's
 // ID, state, change, secrets and sender key, synced groups, format
-// version 1 in field 15, an invite link's secret and a join request),
+// version 1 in field 15, an invite link's secret and a join request,
+// and a text's attachments in field 18),
 // padded with
 // crypto/padding (text messages of up to MaxText bytes pad to at most
 // 8 KiB). Message IDs are wire.NewMessageID. The ID of the 1:1 conversation between users a and b
 // is the first 16 bytes of SHA-256("Mutual direct conversation v1" ||
 // lower ID || higher ID), so both sides agree (DirectConversation).
+//
+// # Attachments
+//
+// A text message may carry files (at most MaxAttachments, each up to
+// MaxAttachmentSize): photos, videos, voice notes, anything. Each is
+// encrypted on the device into a blob (crypto/attachment, a key of its
+// own), uploaded to the relay over HTTP, and named in the message by a
+// pointer in content field 18 (the blob's ID, key and digest, the file's
+// size, type, name and what shows it: dimensions, duration, thumbnail,
+// waveform); the text is its caption. SendFiles and SendGroupFiles copy
+// the files into the store (so that uploads survive a restart) and
+// store the message, Sending, with its attachments Uploading; the
+// uploader (upload.go) uploads them in the background, resuming where
+// the relay's copy stops (HEAD, then PATCH), and when every file is up
+// puts the message into the outbox, which sends it as any other. A
+// receiver stores the pointers with the message (TransferRemote); the
+// downloader fetches a contact's images and voice notes up to
+// AutoDownloadSize at once, Download anything else, streaming the blob
+// through Decrypt into the store, resuming a cut download with a Range
+// request, and keeping nothing of a blob that fails its checks. The
+// writer's other devices get the message as a copy, and download it like
+// a receiver. Received files (and sent ones once uploaded) are a cache
+// kept within a limit (SetMediaLimit, default DefaultMediaLimit): past
+// it, the media of the chats used longest ago goes first and shows as
+// TransferRemote again; files not yet uploaded stay. Transfers report
+// their progress as EventTransfer. See docs/protocol.md, "Attachments".
 //
 // # Storage
 //
@@ -361,7 +391,10 @@
 // with a format version in field 15 (now 1), refused if unknown.
 // Sessions, identity keys, prekeys, contacts, messages, chat summaries,
 // seen-IDs and the outbox all live in the one store, so that every
-// transaction above is one store transaction. The account record holds
+// transaction above is one store transaction. Attachments' files live
+// there too, in chunks of 256 KiB (media.go lists their buckets), each
+// transaction writing at most a few of them, so that no transaction nor
+// any reader holds a whole file. The account record holds
 // the storage layout the store was written in; Open brings a store of an
 // older layout up to date in one transaction (layout 1: sequence numbers
 // count per conversation, and the chat summaries exist).

@@ -34,22 +34,18 @@ func (c *Client) Download(ctx context.Context, author wire.UserID, msg wire.Mess
 	if _, err := c.registered(); err != nil {
 		return err
 	}
-	err := c.download(ctx, author, msg, index)
-	switch {
-	case err == nil:
-		return nil
-	case ctx.Err() == nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrAttachmentGone) &&
-		!errors.Is(err, attachment.ErrTampered) && !errors.Is(err, ErrNoSuchAttachment) && !errors.Is(err, ErrNotOnDevice):
-		if ferr := c.failDownload(ctx, author, msg, index, err); ferr != nil {
-			c.log.Warn("client: record a failed download", "err", ferr)
-		}
+	if err := c.download(ctx, author, msg, index, true); err != nil {
+		return fmt.Errorf("download: %w", err)
 	}
-	return fmt.Errorf("download: %w", err)
+	return nil
 }
 
 // download runs one attachment's download, or waits for the one already
-// running and reports how it ended.
-func (c *Client) download(ctx context.Context, author wire.UserID, id wire.MessageID, index int) error {
+// running and reports how it ended. A manual download (Download) that
+// stops on an error that may pass (the network) leaves the attachment
+// TransferFailed, for RetryTransfer; the downloader's stays queued and
+// is tried again.
+func (c *Client) download(ctx context.Context, author wire.UserID, id wire.MessageID, index int, manual bool) error {
 	k := fileKey(author, id, index)
 	for {
 		tctx, at := c.tr.start(ctx, k)
@@ -62,10 +58,17 @@ func (c *Client) download(ctx context.Context, author wire.UserID, id wire.Messa
 			}
 		}
 		err := c.downloadOnce(tctx, author, id, index, true)
-		c.tr.stop(k, at)
-		if err != nil && ctx.Err() == nil && tctx.Err() != nil {
-			return context.Canceled // CancelTransfer
+		switch {
+		case err == nil:
+		case ctx.Err() == nil && tctx.Err() != nil:
+			err = context.Canceled // CancelTransfer
+		case manual && ctx.Err() == nil && !errors.Is(err, ErrAttachmentGone) && !errors.Is(err, attachment.ErrTampered) &&
+			!errors.Is(err, ErrNoSuchAttachment) && !errors.Is(err, ErrNotOnDevice):
+			if ferr := c.failDownload(ctx, author, id, index, err); ferr != nil {
+				c.log.Warn("client: record a failed download", "err", ferr)
+			}
 		}
+		c.tr.stop(k, at)
 		return err
 	}
 }
@@ -113,6 +116,10 @@ func (c *Client) downloadOnce(ctx context.Context, author wire.UserID, id wire.M
 		pa := &m.Attachments[index]
 		pa.Transfer, pa.Done, pa.Failure = TransferDownloading, stored, ""
 		if err := c.putMessage(tx, m, m.State); err != nil {
+			return err
+		}
+		// Queued while it runs: after a crash the downloader finishes it.
+		if err := tx.Put(bDownloads, k, nil); err != nil {
 			return err
 		}
 		e := transferEvent(author, m, index, nil)
@@ -385,7 +392,7 @@ func (c *Client) downloader(ctx context.Context) error {
 		next, err := c.nextDownload(ctx)
 		if err == nil && next != nil {
 			author, id, index, _ := parseFileKey(next)
-			err = c.download(ctx, author, id, index)
+			err = c.download(ctx, author, id, index, false)
 			switch {
 			case err == nil, errors.Is(err, ErrAttachmentGone), errors.Is(err, attachment.ErrTampered),
 				errors.Is(err, ErrNoSuchAttachment), errors.Is(err, ErrNotOnDevice):
@@ -469,4 +476,26 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// receiveAttachments queues the automatic downloads of a message being
+// received (before it is stored): images and voice notes up to
+// AutoDownloadSize, when auto (from a contact, or from this account) says
+// so. The others stay TransferRemote until Download.
+func (c *Client) receiveAttachments(ts *txState, author wire.UserID, m *Message, auto bool, r *received) error {
+	if !auto {
+		return nil
+	}
+	for i := range m.Attachments {
+		a := &m.Attachments[i]
+		if (!a.Image() && !a.Voice) || a.Size > AutoDownloadSize {
+			continue
+		}
+		if err := ts.tx.Put(bDownloads, fileKey(author, m.ID, i), nil); err != nil {
+			return err
+		}
+		a.Transfer = TransferDownloading
+		r.downloads = true
+	}
+	return nil
 }

@@ -300,12 +300,13 @@ func (c *Client) receiveGroupText(ts *txState, gd *groupDelivery, m *content, r 
 		}
 		r.events = append(r.events, GroupChanged{Group: gd.group})
 	}
-	if checkText(m.Text) != nil {
+	if checkText(m.Text) != nil && (m.Text != "" || len(m.Attachments) == 0) {
 		return nil
 	}
 	msg := &Message{
 		ID: gd.id, Conversation: gd.group, Author: gd.sender, Outgoing: fromSelf, SenderDevice: gd.device,
 		Text: m.Text, SentAt: fromMS(m.SentAt), ServerTime: fromMS(gd.serverTimeMS), State: StateReceived,
+		Attachments: m.Attachments,
 	}
 	if fromSelf {
 		msg.State = StateSent
@@ -314,6 +315,9 @@ func (c *Client) receiveGroupText(ts *txState, gd *groupDelivery, m *content, r 
 				return err
 			}
 		}
+	}
+	if err := c.receiveAttachments(ts, gd.sender, msg, true, r); err != nil {
+		return err
 	}
 	if err := c.insertMessage(ts.tx, gd.sender, msg); err != nil {
 		return err

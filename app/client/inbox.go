@@ -96,6 +96,8 @@ func (c *Client) inbox(ctx context.Context, conn *transport.Conn) error {
 type received struct {
 	events []Event
 	queued bool
+	// downloads: attachments were queued to download (receiveAttachments).
+	downloads bool
 }
 
 // receiveBatch stores deliveries, in order, in one transaction. Only a
@@ -125,6 +127,9 @@ func (c *Client) receiveBatch(ctx context.Context, batch []*wire.Deliver) error 
 	}
 	if r.queued {
 		c.poke()
+	}
+	if r.downloads {
+		c.pokeDownloads()
 	}
 	return nil
 }

@@ -1130,6 +1130,9 @@ func (c *Client) Unsent(ctx context.Context) (int, error) {
 			}
 			n++
 		}
+		if err := c.countUploads(tx, &n); err != nil {
+			return err
+		}
 		return tx.Scan(bGroupDue, nil, func(_, _ []byte) error { n++; return nil })
 	})
 	if err != nil {

@@ -69,9 +69,9 @@ func (c *Client) Retry(ctx context.Context, id wire.MessageID) (Message, error) 
 		return Message{}, err
 	}
 	var out Message
-	changed := false
+	changed, uploading := false, false
 	err = c.update(ctx, func(ts *txState) error {
-		changed = false
+		changed, uploading = false, false
 		m, err := c.loadMessage(ts.tx, me.User, id)
 		if err != nil {
 			return err
@@ -100,6 +100,13 @@ func (c *Client) Retry(ctx context.Context, id wire.MessageID) (Message, error) 
 		now := c.now()
 		m.State, m.Failure, m.Attempt = StateSending, 0, m.Attempt+1
 		m.SentAt, m.ServerTime = now, time.Time{}
+		if len(m.Attachments) > 0 {
+			if uploading, err = c.resendFiles(ts, m); err != nil {
+				return err
+			}
+			out, changed = *m, true
+			return c.putMessage(ts.tx, m, StateFailed)
+		}
 		if err := c.putMessage(ts.tx, m, StateFailed); err != nil {
 			return err
 		}
@@ -117,6 +124,9 @@ func (c *Client) Retry(ctx context.Context, id wire.MessageID) (Message, error) 
 	if changed {
 		c.emit(MessageStateChanged{Message: out})
 		c.poke()
+	}
+	if uploading {
+		c.pokeUploads()
 	}
 	return out, nil
 }
@@ -161,6 +171,7 @@ func (c *Client) receiveText(ts *txState, in *incoming, r *received) error {
 		ID: env.MessageID, Conversation: DirectConversation(me.User, peer), Peer: peer,
 		Outgoing: in.fromSelf, SenderDevice: env.SenderDevice, Text: m.Text,
 		SentAt: fromMS(m.SentAt), ServerTime: fromMS(env.ServerTimeMS), State: StateReceived,
+		Attachments: m.Attachments,
 	}
 	if in.fromSelf {
 		msg.State = StateSent
@@ -174,6 +185,9 @@ func (c *Client) receiveText(ts *txState, in *incoming, r *received) error {
 				return err
 			}
 		}
+	}
+	if err := c.receiveAttachments(ts, env.Sender, msg, in.fromSelf || (in.sender != nil && in.sender.State == ContactAllowed), r); err != nil {
+		return err
 	}
 	if err := c.insertMessage(ts.tx, env.Sender, msg); err != nil {
 		return err

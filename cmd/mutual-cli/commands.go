@@ -305,15 +305,14 @@ func notes(ct client.Contact) string {
 }
 
 func (c *cli) send(ctx context.Context, args []string) error {
-	group := len(args) > 0 && (args[0] == "--group" || args[0] == "-group")
-	if group {
-		args = args[1:]
+	a, err := parseSend(args)
+	if err != nil {
+		return err
 	}
-	if len(args) < 1 {
-		return usageError("send takes an address (or --group and a group ID) and a text")
-	}
+	group := a.group
+	args = append([]string{a.target}, a.words...)
 	text := strings.Join(args[1:], " ")
-	if len(args) == 1 {
+	if len(args) == 1 && len(a.files) == 0 {
 		b, err := io.ReadAll(io.LimitReader(c.stdin, client.MaxText+1))
 		if err != nil {
 			return err
@@ -325,6 +324,16 @@ func (c *cli) send(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.close()
+	if group && len(a.files) > 0 {
+		id, err := parseGroupID(a.target)
+		if err != nil {
+			return err
+		}
+		return c.sendFiles(ctx, s, a, func(files []client.File) (wire.MessageID, error) {
+			id, err := s.client.SendGroupFiles(ctx, id, a.captionText(), files...)
+			return id, explainGroup(err)
+		}, "the group")
+	}
 	if group {
 		return c.sendGroup(ctx, s, args[0], text)
 	}
@@ -335,6 +344,15 @@ func (c *cli) send(ctx context.Context, args []string) error {
 		} else if err != nil {
 			return explain(err)
 		}
+	}
+	if len(a.files) > 0 {
+		return c.sendFiles(ctx, s, a, func(files []client.File) (wire.MessageID, error) {
+			id, err := s.client.SendFiles(ctx, ct.User, a.captionText(), files...)
+			if err != nil {
+				return id, explain(err)
+			}
+			return id, nil
+		}, c.name(ct))
 	}
 	me, err := s.client.Account()
 	if err != nil {
@@ -398,13 +416,14 @@ func refusal(code wire.Code, who string) string {
 // the group (its ID, as Conversation) and its author's user ID; From is
 // what the author is called.
 type messageJSON struct {
-	ID           string `json:"id"`
-	From         string `json:"from"`
-	Conversation string `json:"conversation"`
-	SentAt       string `json:"sent_at"`
-	Text         string `json:"text"`
-	Group        string `json:"group,omitempty"`
-	Author       string `json:"author,omitempty"`
+	ID           string           `json:"id"`
+	From         string           `json:"from"`
+	Conversation string           `json:"conversation"`
+	SentAt       string           `json:"sent_at"`
+	Text         string           `json:"text"`
+	Group        string           `json:"group,omitempty"`
+	Author       string           `json:"author,omitempty"`
+	Attachments  []attachmentJSON `json:"attachments,omitempty"`
 }
 
 func (c *cli) receive(ctx context.Context, args []string) error {
@@ -412,9 +431,17 @@ func (c *cli) receive(ctx context.Context, args []string) error {
 	fs.SetOutput(io.Discard)
 	follow := fs.Bool("follow", false, "")
 	asJSON := fs.Bool("json", false, "")
+	saveDir := fs.String("save-dir", "", "")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return usageError("receive takes only --follow and --json")
+		return usageError("receive takes only --follow, --json and --save-dir DIR")
 	}
+	if *saveDir != "" {
+		if st, err := os.Stat(*saveDir); err != nil || !st.IsDir() {
+			return fmt.Errorf("--save-dir %s: not a directory", *saveDir)
+		}
+	}
+	p := c.newProgress(*asJSON)
+	defer p.end()
 	s, err := c.online(ctx)
 	if err != nil {
 		return err
@@ -437,12 +464,24 @@ func (c *cli) receive(ctx context.Context, args []string) error {
 			j.From, j.Group, j.Author = s.memberName(ctx, g, m.Author), m.Conversation.String(), m.Author.String()
 			where = " in " + g.Name
 		}
+		if len(m.Attachments) > 0 {
+			if j.Attachments, err = c.saveAttachments(ctx, s, m, *saveDir, p); err != nil {
+				return err
+			}
+		}
 		if *asJSON {
 			if err := out.Encode(j); err != nil {
 				return err
 			}
 		} else {
 			fmt.Fprintf(c.stdout, "%s  %s%s: %s\n", m.SentAt.Local().Format("2006-01-02 15:04"), j.From, where, m.Text)
+			for _, a := range j.Attachments {
+				if a.Path != "" {
+					fmt.Fprintf(c.stdout, "  saved %s (%d bytes)\n", a.Path, a.Size)
+				} else {
+					fmt.Fprintf(c.stdout, "  file %s (%d bytes; receive --save-dir DIR saves it)\n", terminalSafe(a.Name), a.Size)
+				}
+			}
 		}
 		// Shown to the user: read (a read receipt goes if they are on).
 		return s.client.MarkRead(ctx, m.Conversation, m.ID)
@@ -493,6 +532,12 @@ func (c *cli) receive(ctx context.Context, args []string) error {
 				s.names = nil // a new requester may have arrived
 				if err := show(ev.Message); err != nil {
 					return err
+				}
+				if p.missed {
+					p.missed = false
+					if err := showStored(); err != nil {
+						return err
+					}
 				}
 			case client.GroupChanged:
 				g, err := s.client.Group(ctx, ev.Group)

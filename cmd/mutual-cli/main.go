@@ -53,8 +53,14 @@ commands:
                               mark their safety numbers verified once compared
   send ADDRESS [TEXT]         send TEXT (read from standard input when absent)
   send --group ID [TEXT]      send TEXT to a group
-  receive [--follow] [--json] print messages received, from contacts and groups (one
-                              JSON object per line with --json)
+  send ADDRESS|--group ID --file PATH [--file PATH...] [--caption TEXT] [--json]
+                              send files (up to 10, 100 MB each) with a caption;
+                              progress on standard error (JSON lines with --json)
+  receive [--follow] [--json] [--save-dir DIR]
+                              print messages received, from contacts and groups (one
+                              JSON object per line with --json); with --save-dir,
+                              download their files and save them in DIR (never
+                              replacing a file: "name (1).ext")
   group create NAME ADDRESS...
                               create a group with these people (you are its admin)
   group add ID ADDRESS...     invite people to a group (admins, or every member when

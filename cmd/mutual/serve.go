@@ -45,6 +45,7 @@ type serveFlags struct {
 	router  bool
 	cluster clusterFlags
 	quota   quotaFlags
+	blobs   blobFlags
 
 	log logFlags
 }
@@ -53,7 +54,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "HTTP address to listen on")
 	fs.StringVar(&f.metrics, "metrics-addr", "127.0.0.1:9464", "address of /metrics, for operators only (empty: no metrics)")
 	fs.Var(&f.names, "public-name", "host name the relay answers to, such as chat.example.org (repeatable, or comma-separated); without one, only loopback names and IP addresses")
-	fs.StringVar(&f.data, "data", "./data", "data directory (bus, database, secret)")
+	fs.StringVar(&f.data, "data", "./data", "data directory (bus, database, secret, blobs)")
 	fs.BoolVar(&f.dev, "dev", false, "development: print codes to the console as 'DEV CODE <address> <code>' (loopback listeners only)")
 	fs.StringVar(&f.secretFile, "secret-file", "", "file with the server secret (default DATA/secret, created if missing)")
 	fs.DurationVar(&f.retention, "retention", 30*24*time.Hour, "embedded bus: the longest any record is kept, for devices that have not fetched it (records every device has acknowledged, and routed intake, go sooner: --janitor-interval)")
@@ -72,6 +73,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.router, "router", false, "with --bus kafka, also run a router in this process")
 	f.cluster.register(fs)
 	f.quota.register(fs)
+	f.blobs.register(fs)
 	f.log.register(fs)
 }
 
@@ -131,11 +133,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.Gateway.OriginPatterns = f.origins
 	cfg.Gateway.TrustForwardedFor = f.forwarded
 	f.quota.apply(&cfg.Gateway)
+	if f.blobs.retention < 0 {
+		return fmt.Errorf("--blob-retention %v: want a positive duration", f.blobs.retention)
+	}
+	f.blobs.apply(&cfg.Gateway, f.retention)
 	var parts server.Parts
 	switch f.bus {
 	case "embedded":
 		parts, err = server.OpenEmbedded(ctx, server.EmbeddedConfig{
-			Dir: f.data, SecretFile: f.secretFile, Retention: f.retention,
+			Dir: f.data, BlobDir: f.blobs.blobDir(f.data), SecretFile: f.secretFile, Retention: f.retention,
 			Senders: senders, Logger: log,
 		})
 	case "kafka":
@@ -202,7 +208,13 @@ func (f *serveFlags) openCluster(ctx context.Context, senders auth.Senders, log 
 		dir.Close()
 		return server.Parts{}, err
 	}
-	return server.Parts{Bus: b, Directory: dir, Accounts: accounts, Limits: limits}, nil
+	blobs, err := f.blobs.openCluster(f.data, log)
+	if err != nil {
+		b.Close()
+		dir.Close()
+		return server.Parts{}, err
+	}
+	return server.Parts{Bus: b, Directory: dir, Accounts: accounts, Blobs: blobs, Limits: limits}, nil
 }
 
 // runServer serves the relay on listen, and its metrics on metrics unless
@@ -213,6 +225,7 @@ func runServer(ctx context.Context, cfg server.Config, parts server.Parts, liste
 	if err != nil {
 		parts.Bus.Close()
 		parts.Directory.Close()
+		parts.Blobs.Close()
 		return err
 	}
 	ln, err := net.Listen("tcp", listen)

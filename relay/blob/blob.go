@@ -27,10 +27,10 @@ var (
 	ErrOffset = errors.New("blob: offset does not match the upload")
 	// ErrTooLarge: Append past the upload's size.
 	ErrTooLarge = errors.New("blob: more bytes than the upload's size")
-	// ErrIncomplete: Open or Stat of an upload that has not received all
-	// its bytes.
+	// ErrIncomplete: Open of an upload that has not received all its
+	// bytes (Stat describes it, with Complete false).
 	ErrIncomplete = errors.New("blob: upload not complete")
-	// ErrRange: Open with a range outside the blob.
+	// ErrRange: Open with a range that is empty or not inside the blob.
 	ErrRange = errors.New("blob: range outside the blob")
 )
 
@@ -57,10 +57,16 @@ type Store interface {
 	// upload resumes where it stopped. Reading past the upload's size is
 	// ErrTooLarge (the bytes up to the size are kept). When the offset
 	// reaches the size, the blob is complete.
+	//
+	// The offset is returned with errors too: with ErrOffset, the
+	// upload's; with an error of r or of ctx, the bytes kept. A complete
+	// blob is an upload at its size that takes no more bytes. With an
+	// error of the store itself, the offset may be behind: Stat tells.
 	Append(ctx context.Context, id wire.BlobID, offset int64, r io.Reader) (int64, error)
 	// Stat describes an upload or blob.
 	Stat(ctx context.Context, id wire.BlobID) (Info, error)
-	// Open reads length bytes from offset of a complete blob.
+	// Open reads length bytes (at least one) from offset of a complete
+	// blob.
 	Open(ctx context.Context, id wire.BlobID, offset, length int64) (io.ReadCloser, error)
 	// Delete removes an upload or blob; deleting a missing one is not an
 	// error.

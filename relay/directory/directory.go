@@ -232,6 +232,40 @@ type Directory interface {
 	// before now. The window must be positive.
 	CountCodeRequest(ctx context.Context, addrHash []byte, now time.Time, window time.Duration) (int, error)
 
+	// CreateBlob records a new blob's upload (b.Check says what it
+	// needs), if the owner's uploads stay within lim: ErrFull when the
+	// owner already has lim.Unfinished unfinished uploads, ErrQuota when
+	// the bytes granted since lim.Since with b's would pass lim.Bytes,
+	// ErrExists when the ID is taken. The checks and the write are one
+	// step: concurrent calls for one owner, from any process, never pass
+	// lim together.
+	CreateBlob(ctx context.Context, b Blob, lim BlobLimits) error
+	// Blob returns a blob's record, deleted ones included, or ErrNotFound.
+	Blob(ctx context.Context, id wire.BlobID) (Blob, error)
+	// RenewBlobToken replaces the token hash and its expiry of an
+	// unfinished upload of owner's and returns the record, or ErrNotFound
+	// when there is no such upload (unknown, another owner's, complete or
+	// deleted).
+	RenewBlobToken(ctx context.Context, id wire.BlobID, owner wire.UserID, tokenHash []byte, expires time.Time) (Blob, error)
+	// CompleteBlob records that a blob's upload completed at at. It is
+	// idempotent: a completed blob keeps its first time. ErrNotFound when
+	// there is no such blob, or it is deleted.
+	CompleteBlob(ctx context.Context, id wire.BlobID, at time.Time) error
+	// BlobUsage says what owner was granted since since (the bytes, and
+	// the oldest grant's time) and how many uploads it has unfinished.
+	BlobUsage(ctx context.Context, owner wire.UserID, since time.Time) (BlobUsage, error)
+	// ExpiredBlobs lists up to limit blobs whose bytes are to be deleted:
+	// not deleted yet, and either expired by now or unfinished and
+	// granted before unfinishedBefore.
+	ExpiredBlobs(ctx context.Context, now, unfinishedBefore time.Time, limit int) ([]wire.BlobID, error)
+	// DeleteBlob records that a blob's bytes were deleted at at; the
+	// record stays (a download then learns the blob is gone) until
+	// PurgeBlobs. Deleting a deleted or unknown blob does nothing.
+	DeleteBlob(ctx context.Context, id wire.BlobID, at time.Time) error
+	// PurgeBlobs removes up to limit records of deleted blobs that
+	// expired before before, and says how many it removed.
+	PurgeBlobs(ctx context.Context, before time.Time, limit int) (int64, error)
+
 	// Limits returns the rate-limit store kept in the directory, shared by
 	// every process that uses it: of concurrent Takes on one key, from any
 	// process, never more are granted than the bucket holds. Keys are at

@@ -1,8 +1,9 @@
 // Package directory keeps what the relay must know about accounts: users and
 // their devices, device credentials (hashed), prekeys, contact lists
 // (allowlists), group member lists with the hashes of their secrets,
-// delivery offsets, pending authentication codes, and the
-// rate-limit buckets that every gateway shares.
+// the records of attachments' blobs, delivery offsets, pending
+// authentication codes, and the rate-limit buckets that every gateway
+// shares.
 //
 // It never holds an address in clear (only keyed hashes computed by the
 // caller), a private key or a plaintext. Two implementations share one schema
@@ -27,6 +28,11 @@
 //     holds more than its bound, nor a user more lists, whatever changes
 //     race; a proof is compared with its stored hash in constant time, and
 //     only the hashes of group secrets are stored.
+//   - Of an attachment's blob the directory keeps its owner, size and
+//     times and the SHA-256 of its upload token, never the token nor the
+//     blob's bytes. CreateBlob checks the owner's unfinished uploads and
+//     bytes granted and records the blob in one step, so concurrent
+//     grants never pass the limits together.
 //   - A rate-limit Take updates its bucket in one statement, so concurrent
 //     Takes never grant more than the bucket holds; full buckets are pruned.
 //   - Request records are pruned once older than their windows, and expired

@@ -1,7 +1,8 @@
 // Package gateway serves Mutual's WebSocket endpoint (/v1/ws): it
 // authenticates devices, takes what they send onto the bus's `in` topic,
 // streams each device's inbox to it, and answers directory requests
-// (prekeys, contacts, devices, group member lists).
+// (prekeys, contacts, devices, group member lists, grants to upload an
+// attachment's blob: uploads.go).
 //
 // Protocol flow on one connection (docs/protocol.md has the details):
 //

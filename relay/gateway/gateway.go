@@ -46,6 +46,9 @@ type Directory interface {
 	ChangeGroup(ctx context.Context, c directory.GroupChange, lim directory.GroupLimits) error
 	GroupMembers(ctx context.Context, group wire.ConversationID) ([]wire.UserID, error)
 	SharesGroup(ctx context.Context, a, b wire.UserID) (bool, error)
+	CreateBlob(ctx context.Context, b directory.Blob, lim directory.BlobLimits) error
+	RenewBlobToken(ctx context.Context, id wire.BlobID, owner wire.UserID, tokenHash []byte, expires time.Time) (directory.Blob, error)
+	BlobUsage(ctx context.Context, owner wire.UserID, since time.Time) (directory.BlobUsage, error)
 }
 
 // Accounts is what the gateway needs of account authentication.
@@ -75,6 +78,10 @@ type Metrics struct {
 	AuthFailures func()
 	Refused      func(reason string)  // connections refused before the upgrade: network, unauthenticated or connections
 	GroupRefused func(code wire.Code) // SetGroup requests refused, by the code of the answer
+	// UploadGranted counts the uploads of new blobs granted, with their
+	// sizes; UploadRefused the Upload requests refused, by code.
+	UploadGranted func(size int64)
+	UploadRefused func(code wire.Code)
 }
 
 // Config configures a Gateway. Zero fields take the defaults in
@@ -115,6 +122,9 @@ type Config struct {
 
 	// Quota bounds what each account may have stored (see Quota).
 	Quota Quota
+	// Uploads bounds the attachments' blobs each account may upload
+	// (see Uploads).
+	Uploads Uploads
 
 	// DiskFree reports the free and total bytes of the filesystem that
 	// messages are written to; nil skips the check (a Kafka cluster
@@ -181,6 +191,7 @@ func (c *Config) setDefaults() {
 	defInt(&c.MaxGroups, 1000)
 	defInt(&c.RequestMaxBytes, 16<<10)
 	c.Quota.setDefaults()
+	c.Uploads.setDefaults()
 	if c.MinFreeBytes == 0 {
 		c.MinFreeBytes = 1 << 30
 	}
@@ -237,6 +248,9 @@ func (c *Config) Validate() error {
 		return errors.New("gateway: free disk percentage of 100 or more")
 	}
 	if err := c.Rates.validate(); err != nil {
+		return err
+	}
+	if err := c.Uploads.validate(); err != nil {
 		return err
 	}
 	return c.Quota.validate()

@@ -55,6 +55,8 @@ func (c *conn) handle(f wire.Frame) bool {
 		c.handleRemoveDevice(ctx, f.ID, b)
 	case *wire.SetGroup:
 		c.handleSetGroup(ctx, f.ID, b)
+	case *wire.Upload:
+		c.handleUpload(ctx, f.ID, b)
 	default:
 		c.kick(wire.CloseUnknownFrame, fmt.Sprintf("unexpected %s", f.Body.Type()))
 		return false

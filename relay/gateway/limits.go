@@ -54,6 +54,10 @@ type Rates struct {
 	// group besides, one every 10 minutes with bursts of 10.
 	SetGroup, CreateGroup limit.Rate
 
+	// Upload, per account: 1 a second with bursts of 60 (Uploads bounds
+	// the bytes and the unfinished uploads besides).
+	Upload limit.Rate
+
 	// Sign-ins (Auth): per network 120, then 2 a second, counted before
 	// the directory is asked; per account, once its credential is
 	// checked, 30 (every device twice over), then one every 6 seconds.
@@ -84,6 +88,7 @@ func (r *Rates) setDefaults() {
 	def(&r.PublishKeys, limit.Rate{Every: 10 * time.Second, Burst: 20})
 	def(&r.SetGroup, limit.PerSecond(1, 60))
 	def(&r.CreateGroup, limit.Rate{Every: 10 * time.Minute, Burst: 10})
+	def(&r.Upload, limit.PerSecond(1, 60))
 	def(&r.NetAuth, limit.PerSecond(2, 120))
 	def(&r.Auth, limit.Rate{Every: 6 * time.Second, Burst: 30})
 	if r.NewAccount == 0 {
@@ -95,7 +100,7 @@ func (r *Rates) validate() error {
 	for _, x := range []limit.Rate{
 		r.Lookup, r.LookupDaily, r.NetLookup, r.NetLookupDaily, r.Send, r.NetSend, r.NewRequest, r.NetRequest,
 		r.SetContact, r.ListContacts, r.ListDevices, r.RemoveDevice, r.PublishKeys, r.NetAuth, r.Auth,
-		r.GroupFetch, r.GroupFetchDaily, r.SetGroup, r.CreateGroup,
+		r.GroupFetch, r.GroupFetchDaily, r.SetGroup, r.CreateGroup, r.Upload,
 	} {
 		if x.Every < 0 || x.Burst < 0 {
 			return errors.New("gateway: negative rate")

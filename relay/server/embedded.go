@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mutualcoop/mutual/relay/auth"
+	"github.com/mutualcoop/mutual/relay/blob/fsblob"
 	"github.com/mutualcoop/mutual/relay/bus/embedded"
 	"github.com/mutualcoop/mutual/relay/directory/sqlite"
 )
@@ -16,6 +17,7 @@ import (
 // EmbeddedConfig says where and how a one-machine relay keeps its data.
 type EmbeddedConfig struct {
 	Dir        string        // data directory, created if missing
+	BlobDir    string        // attachments' blobs; default Dir/blobs
 	SecretFile string        // default Dir/secret, created if missing
 	Retention  time.Duration // default 30 days
 	Senders    auth.Senders  // how codes reach addresses
@@ -26,7 +28,8 @@ type EmbeddedConfig struct {
 }
 
 // OpenEmbedded opens the parts of a one-machine relay: the embedded bus in
-// Dir/bus, SQLite in Dir/mutual.db and the server secret.
+// Dir/bus, SQLite in Dir/mutual.db, the blob store (fsblob) in Dir/blobs
+// and the server secret.
 func OpenEmbedded(ctx context.Context, cfg EmbeddedConfig) (Parts, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -52,6 +55,15 @@ func OpenEmbedded(ctx context.Context, cfg EmbeddedConfig) (Parts, error) {
 		b.Close()
 		return Parts{}, fmt.Errorf("open directory: %w", err)
 	}
+	if cfg.BlobDir == "" {
+		cfg.BlobDir = filepath.Join(cfg.Dir, "blobs")
+	}
+	blobs, err := fsblob.New(cfg.BlobDir)
+	if err != nil {
+		b.Close()
+		dir.Close()
+		return Parts{}, fmt.Errorf("open blob store: %w", err)
+	}
 	ac := cfg.Auth
 	ac.Secret = secret
 	if ac.Logger == nil {
@@ -61,7 +73,8 @@ func OpenEmbedded(ctx context.Context, cfg EmbeddedConfig) (Parts, error) {
 	if err != nil {
 		b.Close()
 		dir.Close()
+		blobs.Close()
 		return Parts{}, err
 	}
-	return Parts{Bus: b, Directory: dir, Accounts: accounts, DiskSpace: b.DiskSpace}, nil
+	return Parts{Bus: b, Directory: dir, Accounts: accounts, Blobs: blobs, DiskSpace: b.DiskSpace}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mutualcoop/mutual/relay/blobhttp"
 	"github.com/mutualcoop/mutual/relay/gateway"
 	"github.com/mutualcoop/mutual/relay/router"
 	"github.com/mutualcoop/mutual/relay/wire"
@@ -39,6 +40,15 @@ type metricsSet struct {
 	routeTime    prometheus.Histogram
 	groupFanout  prometheus.Histogram
 	groupDropped prometheus.Counter
+
+	uploadsGranted   prometheus.Counter
+	uploadsRefused   *prometheus.CounterVec
+	uploadsCompleted prometheus.Counter
+	blobBytesIn      prometheus.Counter
+	blobBytesOut     prometheus.Counter
+	blobsExpired     prometheus.Counter
+	blobStoreErrors  *prometheus.CounterVec
+	blobRefused      *prometheus.CounterVec
 }
 
 // latencyBuckets are upper bounds, in seconds, for latencies from half a
@@ -76,12 +86,23 @@ func newMetrics() *metricsSet {
 			Buckets: prometheus.ExponentialBuckets(1, 2, 11), // 1 to 1,024
 		}),
 		groupDropped: counter("mutual_router_group_dropped_total", "Group messages dropped whole: their sender had not joined the group."),
+
+		uploadsGranted:   counter("mutual_blob_uploads_granted_total", "Uploads of new blobs granted (Upload frames)."),
+		uploadsRefused:   counterVec("mutual_blob_uploads_refused_total", "Upload frames refused, by the code of the answer.", "reason"),
+		uploadsCompleted: counter("mutual_blob_uploads_completed_total", "Uploads whose last byte arrived."),
+		blobBytesIn:      counter("mutual_blob_received_bytes_total", "Blob bytes received and stored (PATCH bodies)."),
+		blobBytesOut:     counter("mutual_blob_sent_bytes_total", "Blob bytes sent (downloads)."),
+		blobsExpired:     counter("mutual_blob_expired_total", "Blobs deleted by the sweeper: expired, or uploads left unfinished."),
+		blobStoreErrors:  counterVec("mutual_blob_store_errors_total", "Failures of the blob store or of the directory's blob records, by operation.", "op"),
+		blobRefused:      counterVec("mutual_blob_http_refused_total", "Blob requests refused by a per-network limit: download, or failure (too many bad tokens).", "limit"),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.connections, m.closes, m.frames, m.accepted, m.appendTime, m.delivered,
 		m.authFailures, m.refused, m.groupRefused, m.routed, m.rejected, m.routeTime, m.groupFanout, m.groupDropped,
+		m.uploadsGranted, m.uploadsRefused, m.uploadsCompleted, m.blobBytesIn, m.blobBytesOut, m.blobsExpired,
+		m.blobStoreErrors, m.blobRefused,
 	)
 	return m
 }
@@ -104,10 +125,22 @@ func (m *metricsSet) gatewayHooks() gateway.Metrics {
 			m.accepted.Add(float64(n))
 			m.appendTime.Observe(d.Seconds())
 		},
-		Delivered:    func(n int) { m.delivered.Add(float64(n)) },
-		AuthFailures: m.authFailures.Inc,
-		Refused:      func(name string) { m.refused.WithLabelValues(name).Inc() },
-		GroupRefused: func(c wire.Code) { m.groupRefused.WithLabelValues(c.String()).Inc() },
+		Delivered:     func(n int) { m.delivered.Add(float64(n)) },
+		AuthFailures:  m.authFailures.Inc,
+		Refused:       func(name string) { m.refused.WithLabelValues(name).Inc() },
+		GroupRefused:  func(c wire.Code) { m.groupRefused.WithLabelValues(c.String()).Inc() },
+		UploadGranted: func(int64) { m.uploadsGranted.Inc() },
+		UploadRefused: func(c wire.Code) { m.uploadsRefused.WithLabelValues(c.String()).Inc() },
+	}
+}
+
+func (m *metricsSet) blobHooks() blobhttp.Metrics {
+	return blobhttp.Metrics{
+		Completed:  m.uploadsCompleted.Inc,
+		BytesIn:    func(n int64) { m.blobBytesIn.Add(float64(n)) },
+		BytesOut:   func(n int64) { m.blobBytesOut.Add(float64(n)) },
+		StoreError: func(op string) { m.blobStoreErrors.WithLabelValues(op).Inc() },
+		Refused:    func(why string) { m.blobRefused.WithLabelValues(why).Inc() },
 	}
 }
 

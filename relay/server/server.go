@@ -1,7 +1,9 @@
 // Package server assembles a Mutual relay from its parts (bus, directory,
-// accounts, gateway, router) and serves it over HTTP: the WebSocket
-// endpoint, /healthz and the web client on the public listener, and
-// /metrics on a listener of its own (ServeMetrics), which is not public.
+// accounts, blob store, gateway, router) and serves it over HTTP: the
+// WebSocket endpoint, attachments' blobs (/v1/blobs/, relay/blobhttp),
+// /healthz and the web client on the public listener, and /metrics on a
+// listener of its own (ServeMetrics), which is not public. A sweeper
+// deletes expired blobs (sweep.go).
 //
 // Every public response carries a Content-Security-Policy, nosniff and
 // no-referrer, and a request for a host name the relay does not answer to
@@ -28,6 +30,8 @@ import (
 	"time"
 
 	"github.com/mutualcoop/mutual/relay/auth"
+	"github.com/mutualcoop/mutual/relay/blob"
+	"github.com/mutualcoop/mutual/relay/blobhttp"
 	"github.com/mutualcoop/mutual/relay/bus"
 	"github.com/mutualcoop/mutual/relay/directory"
 	"github.com/mutualcoop/mutual/relay/gateway"
@@ -41,6 +45,9 @@ type Parts struct {
 	Bus       bus.Bus
 	Directory directory.Directory
 	Accounts  gateway.Accounts
+	// Blobs keeps attachments' blobs: fsblob in the data directory, or
+	// s3blob, which every gateway of a cluster must share.
+	Blobs blob.Store
 	// Limits keeps the rate limits, unless Config.Gateway.Limits is set.
 	// Every gateway of a cluster must share it: use the directory's
 	// (Directory.Limits(), wrapped in limit.NewHashed). Nil keeps them in this process's memory,
@@ -68,7 +75,12 @@ type Config struct {
 	// Janitor deletes routed and acknowledged records; it runs with the
 	// router (RunRouter). Its Group is the router's.
 	Janitor router.JanitorConfig
-	Logger  *slog.Logger
+	// Blobs configures the upload and download of attachments' blobs;
+	// its Limits, TrustForwardedFor and Now default to the gateway's.
+	Blobs blobhttp.Config
+	// Sweep configures the deletion of expired blobs.
+	Sweep  SweepConfig
+	Logger *slog.Logger
 	// ReadHeaderTimeout and IdleTimeout bound plain HTTP requests.
 	ReadHeaderTimeout time.Duration
 	// PublicNames are the host names the relay answers to, such as
@@ -92,6 +104,8 @@ type Server struct {
 	janitor      *router.Janitor
 	routerCancel context.CancelFunc
 	routerDone   chan struct{}
+	sweepCancel  context.CancelFunc
+	sweepDone    chan struct{}
 	closeOnce    sync.Once
 }
 
@@ -105,6 +119,9 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 	}
 	if cfg.ReadHeaderTimeout == 0 {
 		cfg.ReadHeaderTimeout = 10 * time.Second
+	}
+	if parts.Blobs == nil {
+		return nil, errors.New("server: no blob store")
 	}
 	if err := parts.Bus.CreateTopic(ctx, bus.InTopic, cfg.InPartitions); err != nil {
 		return nil, fmt.Errorf("create %s topic: %w", bus.InTopic, err)
@@ -130,6 +147,10 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 	if gc.Limits == nil {
 		gc.Limits = parts.Limits
 	}
+	if gc.Limits == nil {
+		// One store for the gateway, the blobs' handler and the sweeper.
+		gc.Limits = limit.NewMemory(1 << 20)
+	}
 	if limit, ok := fileLimit(); ok && gc.MaxConns == 0 {
 		gc.MaxConns = MaxConns(limit)
 	}
@@ -148,8 +169,29 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 	}
 	s.gw = gw
 
+	bc := cfg.Blobs
+	if bc.Limits == nil {
+		bc.Limits = gc.Limits
+	}
+	if bc.Now == nil {
+		bc.Now = gc.Now
+	}
+	bc.TrustForwardedFor = bc.TrustForwardedFor || gc.TrustForwardedFor
+	bc.Logger, bc.Metrics = cfg.Logger, s.metrics.blobHooks()
+	blobs, err := blobhttp.New(bc, parts.Blobs, parts.Directory)
+	if err != nil {
+		gw.Close()
+		return nil, err
+	}
+	sw, err := newSweeper(cfg.Sweep, parts.Directory, parts.Blobs, gc.Limits, gc.Now, cfg.Logger, s.metrics)
+	if err != nil {
+		gw.Close()
+		return nil, err
+	}
+
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/ws", gw)
+	mux.Handle("/v1/blobs/{id}", blobs)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	if cfg.Web != nil {
 		mux.Handle("/", cfg.Web)
@@ -170,6 +212,12 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
+	sctx, cancel := context.WithCancel(context.Background())
+	s.sweepCancel, s.sweepDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.sweepDone)
+		sw.run(sctx)
+	}()
 	if s.router != nil {
 		rctx, cancel := context.WithCancel(context.Background())
 		s.routerCancel = cancel
@@ -226,10 +274,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ok\n")
 }
 
-// Shutdown stops accepting connections, lets each connection finish what
-// it was doing, stops the router after its current batch (and the
-// janitor after its current round), writes the
-// delivery offsets and closes the bus and directory.
+// Shutdown stops accepting connections, lets each connection (and each
+// upload or download) finish what it was doing, stops the router after
+// its current batch (and the janitor and the sweeper after their current
+// rounds), writes the delivery offsets and closes the bus, the directory
+// and the blob store.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	s.closeOnce.Do(func() {
@@ -245,6 +294,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.routerCancel != nil {
 			s.routerCancel()
 			<-s.routerDone
+		}
+		s.sweepCancel()
+		<-s.sweepDone
+		if err := s.parts.Blobs.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("blob store: %w", err))
 		}
 		if err := s.parts.Bus.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("bus: %w", err))

@@ -47,6 +47,10 @@ func sampleFrames() []Frame {
 		{ID: 26, Body: &SetGroup{Group: c, Op: GroupCreate, Users: []UserID{u, {9}}, AdminHash: bytes.Repeat([]byte{1}, 32), AddHash: bytes.Repeat([]byte{2}, 32), LinkHash: bytes.Repeat([]byte{3}, 32)}},
 		{ID: 27, Body: &SetGroup{Group: c, Op: GroupRemove, Users: []UserID{u}, Proof: bytes.Repeat([]byte{4}, 32)}},
 		{Body: &Deliver{Offset: 100, Envelope: Envelope{MessageID: m, Conversation: c, Sender: u, SenderDevice: 1, ServerTimeMS: 8, Kind: KindGroup, Ciphertext: []byte{1}, Shared: big}}},
+		{ID: 28, Body: &Upload{Size: 1 << 20}},
+		{ID: 29, Body: &Upload{Size: 541 + 32, Blob: BlobID{0xbb, 3}}},
+		{ID: 30, Body: &UploadGrant{Blob: BlobID{0xbb, 3}, Token: bytes.Repeat([]byte{0x5a}, MaxBlobToken), Size: 1 << 20, ExpiresMS: 1_700_003_600_000}},
+		{ID: 31, Body: &Error{Code: CodeQuotaExceeded, Message: "upload quota for the day is used up", RetryAfterMS: 3_600_000}},
 	}
 }
 

@@ -16,6 +16,9 @@
 //     (INSERT ... ON CONFLICT DO NOTHING) when two processes race.
 //   - NoteRequest takes a transaction-level advisory lock keyed by the
 //     sender, so its checks and its insert are atomic per sender.
+//   - CreateBlob takes a transaction-level advisory lock keyed by the
+//     owner, so its checks (unfinished uploads, bytes a day) and its
+//     insert are atomic per owner.
 //   - CommitOffsets uses GREATEST and touches rows in (user, device) order.
 //   - A rate-limit Take is one upsert whose update applies only when the
 //     charge fits (INSERT ... ON CONFLICT DO UPDATE ... WHERE), so
