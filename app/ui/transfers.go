@@ -32,6 +32,21 @@ type convMedia struct {
 	obsFunc app.Func          // its callback
 	tray    tray              // attach.go
 	viewer  *mediaViewer      // viewer.go; nil when closed
+
+	// ctx is the conversation's own context, from OnMount: what an
+	// event starts comes back through it, as the element the event came
+	// from (a button a transfer replaces, an input the tray moves) may be
+	// gone by then, and go-app drops what is dispatched to it.
+	ctx     app.Context
+	mounted bool
+}
+
+// mediaCtx is the conversation's own context once mounted, else ctx.
+func (c *conversation) mediaCtx(ctx app.Context) app.Context {
+	if c.media.mounted {
+		return c.media.ctx
+	}
+	return ctx
 }
 
 // mountMedia prepares the conversation's attachments: who this account
@@ -46,6 +61,7 @@ func (c *conversation) mountMedia(ctx app.Context) {
 	if acct, ok := c.s.account(); ok {
 		c.media.me = acct.User
 	}
+	c.media.ctx, c.media.mounted = ctx, true
 	ctx.Handle(actionViewerClosed, c.onViewerClosed)
 	io := app.Window().Get("IntersectionObserver")
 	if !io.Truthy() {
@@ -85,6 +101,7 @@ func (c *conversation) mountMedia(ctx app.Context) {
 
 // dismountMedia lets go of every blob: URL and of the observer.
 func (c *conversation) dismountMedia() {
+	c.media.mounted = false
 	if c.media.obs != nil {
 		c.media.obs.Call("disconnect")
 		c.media.obsFunc.Release()
@@ -175,6 +192,7 @@ func (c *conversation) openShown(ctx app.Context) {
 // openURL reads an attachment on the device into a blob: URL, then calls
 // then (if set) with it.
 func (c *conversation) openURL(ctx app.Context, k attKey, typ string, then func(ctx app.Context, url string)) {
+	ctx = c.mediaCtx(ctx)
 	c.media.opening[k] = true
 	s := c.s
 	ctx.Async(func() {
@@ -335,6 +353,7 @@ func transferErrText(err error, online bool) string {
 // reloadMessage reads a message again after the client said its
 // attachment is not where the page thought (cleared from the device).
 func (c *conversation) reloadMessage(ctx app.Context, k attKey) {
+	ctx = c.mediaCtx(ctx)
 	s := c.s
 	ctx.Async(func() {
 		var m client.Message
@@ -356,6 +375,7 @@ func (c *conversation) transferCall(k attKey, call func(ctx context.Context, cl 
 	return func(ctx app.Context, e app.Event) {
 		e.Call("stopPropagation")
 		delete(c.media.failed, k)
+		ctx = c.mediaCtx(ctx)
 		s := c.s
 		ctx.Async(func() {
 			cl, err := s.client()

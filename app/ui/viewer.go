@@ -46,6 +46,7 @@ type mediaViewer struct {
 	touchX   float64
 	touchY   float64
 	touching bool
+	ctx      app.Context // its own, from OnMount (see convMedia.ctx)
 }
 
 // newMediaViewer returns a viewer of the conversation's photos and
@@ -73,6 +74,7 @@ func (v *mediaViewer) OnMount(ctx app.Context) {
 	v.opening = make(map[attKey]bool)
 	v.asked = make(map[attKey]bool)
 	v.failed = make(map[attKey]string)
+	v.ctx = ctx
 	ctx.Handle(actionEvent, v.onEvent)
 	ctx.Defer(func(app.Context) { showDialog("viewer") })
 	v.prepare(ctx)
@@ -142,6 +144,7 @@ func (v *mediaViewer) prepare(ctx app.Context) {
 
 // open reads an attachment on the device into a blob: URL.
 func (v *mediaViewer) open(ctx app.Context, k attKey, typ string) {
+	ctx = v.ctx
 	v.opening[k] = true
 	s := v.s
 	ctx.Async(func() {
@@ -167,6 +170,7 @@ func (v *mediaViewer) open(ctx app.Context, k attKey, typ string) {
 
 // download fetches an attachment; events tell its progress.
 func (v *mediaViewer) download(ctx app.Context, k attKey) {
+	ctx = v.ctx
 	delete(v.failed, k)
 	s := v.s
 	ctx.Async(func() {
@@ -377,6 +381,7 @@ func (v *mediaViewer) status(view attView) app.UI {
 // cancel pauses the item's download.
 func (v *mediaViewer) cancel(k attKey) app.EventHandler {
 	return func(ctx app.Context, e app.Event) {
+		ctx = v.ctx
 		s := v.s
 		ctx.Async(func() {
 			cl, err := s.client()
