@@ -2,6 +2,8 @@ package ui
 
 import (
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -270,5 +272,24 @@ func TestMessageWithAttachments(t *testing.T) {
 	}
 	if got := text(d.within(bubble).one(".msg-text")); got != "Ann: The beach" {
 		t.Errorf("the caption says %q", got)
+	}
+}
+
+// TestViewerOrder: the viewer goes through a chat's photos and videos
+// from the oldest message to the newest, a message's in their order,
+// and leaves files out.
+func TestViewerOrder(t *testing.T) {
+	photo := client.Attachment{Type: "image/jpeg", Width: 4, Height: 3}
+	file := client.Attachment{Name: "notes.pdf", Type: "application/pdf"}
+	older := client.Message{ID: msgID(1), Peer: user(2), Attachments: []client.Attachment{photo}}
+	newer := client.Message{ID: msgID(2), Peer: user(2), Attachments: []client.Attachment{photo, file, photo}}
+	all := []client.MediaItem{{Message: newer, Index: 0}, {Message: newer, Index: 1}, {Message: newer, Index: 2}, {Message: older, Index: 0}}
+	v := newMediaViewer(nil, older.Conversation, user(9), all[0])
+	var got []string
+	for _, it := range oldestFirst(all, v.keyOf) {
+		got = append(got, it.Message.ID.String()[:2]+"/"+strconv.Itoa(it.Index))
+	}
+	if want := []string{"01/0", "02/0", "02/2"}; !slices.Equal(got, want) {
+		t.Errorf("the viewer's order is %q, want %q", got, want)
 	}
 }

@@ -107,12 +107,7 @@ func (v *mediaViewer) loadItems(ctx app.Context) {
 			if err != nil {
 				return
 			}
-			items := make([]client.MediaItem, 0, len(all))
-			for i := len(all) - 1; i >= 0; i-- {
-				if it := all[i]; it.Index < len(it.Message.Attachments) && inViewer(it.Attachment()) {
-					items = append(items, it)
-				}
-			}
+			items := oldestFirst(all, v.keyOf)
 			cur := v.keyOf(v.items[v.pos])
 			pos := slices.IndexFunc(items, func(it client.MediaItem) bool { return v.keyOf(it) == cur })
 			if pos < 0 {
@@ -122,6 +117,26 @@ func (v *mediaViewer) loadItems(ctx app.Context) {
 			v.items, v.pos = items, pos
 		})
 	})
+}
+
+// oldestFirst turns Media's list (newest message first, a message's
+// attachments in order) into the viewer's: the photos and videos, oldest
+// message first, a message's in order.
+func oldestFirst(all []client.MediaItem, keyOf func(client.MediaItem) attKey) []client.MediaItem {
+	items := make([]client.MediaItem, 0, len(all))
+	for end := len(all); end > 0; {
+		start := end - 1
+		for start > 0 && keyOf(all[start-1]).msg == keyOf(all[end-1]).msg && keyOf(all[start-1]).author == keyOf(all[end-1]).author {
+			start--
+		}
+		for _, it := range all[start:end] {
+			if it.Index < len(it.Message.Attachments) && inViewer(it.Attachment()) {
+				items = append(items, it)
+			}
+		}
+		end = start
+	}
+	return items
 }
 
 // current is the item shown.
