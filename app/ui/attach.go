@@ -99,6 +99,7 @@ func (c *conversation) addFiles(ctx app.Context, files []app.Value) {
 	if len(files) == 0 || !c.canAttach() || c.media.tray.sending {
 		return
 	}
+	ctx = c.mediaCtx(ctx)
 	t := &c.media.tray
 	t.err, t.menu = "", false
 	var left []string
@@ -276,11 +277,13 @@ const (
 	iconCamera = svgOpen + `<path d="M4 8h3l2-3h6l2 3h3a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V9a1 1 0 0 1 1-1z"/><circle cx="12" cy="13.5" r="3.5"/>` + svgClose
 )
 
-// trayView is the tray above the composer, or nil when it is empty.
+// trayView is the tray above the composer. Empty, it is an empty
+// element, so that the composer after it stays the same element (with
+// what is typed in it) when the tray comes and goes.
 func (c *conversation) trayView() app.UI {
 	t := c.media.tray
 	if len(t.files) == 0 && t.err == "" {
-		return nil
+		return app.Div().Class("tray", "tray-empty")
 	}
 	messages := (len(t.files) + client.MaxAttachments - 1) / client.MaxAttachments
 	return app.Div().ID("attach-tray").Class("tray").Role("region").Aria("label", "Files to send").Body(
@@ -324,6 +327,7 @@ func (c *conversation) sendTray(ctx app.Context, caption string) {
 		return
 	}
 	t.sending, t.err, t.menu = true, "", false
+	ctx = c.mediaCtx(ctx)
 	files := append([]*trayFile(nil), t.files...)
 	s, peer, conv, group, me := c.s, c.peer, c.conv, c.isGroup(), c.media.me
 	ctx.Async(func() {

@@ -204,7 +204,6 @@ func mediaAttachment(v attView) app.UI {
 	if !full && v.thumb != "" && !video {
 		classes = append(classes, "att-blurred")
 	}
-	local := v.att.Transfer == client.TransferLocal
 	label := "Open " + strings.ToLower(what)
 	if video {
 		label = "Play video"
@@ -221,7 +220,7 @@ func mediaAttachment(v attView) app.UI {
 		}).Else(func() app.UI {
 			return app.Div().Class("att-img", "att-none").Aria("hidden", "true").Body(icon(iconFile))
 		}),
-		app.If(local || v.att.Transfer == client.TransferUploading || v.att.Transfer == client.TransferPaused && v.msg.Outgoing, func() app.UI {
+		app.If(onDevice(v.msg, v.att), func() app.UI {
 			// What is on this device opens in the viewer, also while
 			// it uploads.
 			return app.Button().Type("button").Class("att-open").Aria("label", label+" "+v.att.Name).Title(v.att.Name).

@@ -33,8 +33,12 @@ func hasType(dt app.Value, typ string) bool {
 // message.
 func (c *conversation) onPaste(ctx app.Context, e app.Event) {
 	dt := e.Get("clipboardData")
+	if !carriesFiles(dt) {
+		ctx.PreventUpdate()
+		return
+	}
 	files := fileList(dt.Get("files"))
-	if !carriesFiles(dt) || len(files) == 0 {
+	if len(files) == 0 {
 		ctx.PreventUpdate()
 		return
 	}

@@ -25,12 +25,28 @@ type convMedia struct {
 	urls    map[attKey]string // blob: URLs of files on this device
 	thumbs  map[attKey]string // blob: URLs of inline thumbnails
 	opening map[attKey]bool   // being read
+	absent  map[attKey]bool   // not on the device after all: not read again before its next event
 	near    map[string]bool   // data-keys of photos near the view
 	failed  map[attKey]string // why Download or RetryTransfer failed before the client said so
 	obs     app.Value         // the IntersectionObserver
 	obsFunc app.Func          // its callback
 	tray    tray              // attach.go
 	viewer  *mediaViewer      // viewer.go; nil when closed
+
+	// ctx is the conversation's own context, from OnMount: what an
+	// event starts comes back through it, as the element the event came
+	// from (a button a transfer replaces, an input the tray moves) may be
+	// gone by then, and go-app drops what is dispatched to it.
+	ctx     app.Context
+	mounted bool
+}
+
+// mediaCtx is the conversation's own context once mounted, else ctx.
+func (c *conversation) mediaCtx(ctx app.Context) app.Context {
+	if c.media.mounted {
+		return c.media.ctx
+	}
+	return ctx
 }
 
 // mountMedia prepares the conversation's attachments: who this account
@@ -39,11 +55,13 @@ func (c *conversation) mountMedia(ctx app.Context) {
 	c.media.urls = make(map[attKey]string)
 	c.media.thumbs = make(map[attKey]string)
 	c.media.opening = make(map[attKey]bool)
+	c.media.absent = make(map[attKey]bool)
 	c.media.near = make(map[string]bool)
 	c.media.failed = make(map[attKey]string)
 	if acct, ok := c.s.account(); ok {
 		c.media.me = acct.User
 	}
+	c.media.ctx, c.media.mounted = ctx, true
 	ctx.Handle(actionViewerClosed, c.onViewerClosed)
 	io := app.Window().Get("IntersectionObserver")
 	if !io.Truthy() {
@@ -83,6 +101,7 @@ func (c *conversation) mountMedia(ctx app.Context) {
 
 // dismountMedia lets go of every blob: URL and of the observer.
 func (c *conversation) dismountMedia() {
+	c.media.mounted = false
 	if c.media.obs != nil {
 		c.media.obs.Call("disconnect")
 		c.media.obsFunc.Release()
@@ -148,13 +167,20 @@ func (c *conversation) keyOf(m client.Message, i int) attKey {
 	return attKey{author: authorOf(m, c.media.me), msg: m.ID, index: i}
 }
 
+// onDevice reports whether an attachment's bytes are on this device:
+// downloaded, or sent from here (also while they upload).
+func onDevice(m client.Message, a client.Attachment) bool {
+	return a.Transfer == client.TransferLocal ||
+		m.Outgoing && (a.Transfer == client.TransferUploading || a.Transfer == client.TransferPaused)
+}
+
 // openShown reads the photos near the view that are on the device and
 // not read yet.
 func (c *conversation) openShown(ctx app.Context) {
 	for _, m := range c.win.msgs {
 		for i, a := range m.Attachments {
 			k := c.keyOf(m, i)
-			if kindOf(a) != kindImage || a.Transfer != client.TransferLocal ||
+			if kindOf(a) != kindImage || !onDevice(m, a) || c.media.absent[k] ||
 				c.media.urls[k] != "" || c.media.opening[k] || !c.media.near[k.String()] {
 				continue
 			}
@@ -166,6 +192,7 @@ func (c *conversation) openShown(ctx app.Context) {
 // openURL reads an attachment on the device into a blob: URL, then calls
 // then (if set) with it.
 func (c *conversation) openURL(ctx app.Context, k attKey, typ string, then func(ctx app.Context, url string)) {
+	ctx = c.mediaCtx(ctx)
 	c.media.opening[k] = true
 	s := c.s
 	ctx.Async(func() {
@@ -177,7 +204,8 @@ func (c *conversation) openURL(ctx app.Context, k attKey, typ string, then func(
 		ctx.Dispatch(func(ctx app.Context) {
 			delete(c.media.opening, k)
 			if err != nil {
-				if errors.Is(err, client.ErrNotOnDevice) {
+				if errors.Is(err, client.ErrNotOnDevice) && c.media.absent != nil {
+					c.media.absent[k] = true
 					c.reloadMessage(ctx, k)
 				}
 				return
@@ -274,7 +302,8 @@ func (c *conversation) onTransfer(ctx app.Context, ev client.EventTransfer) {
 			a.Failure = ""
 		}
 		delete(c.media.failed, k)
-		if a.Transfer != client.TransferLocal && c.media.urls[k] != "" {
+		delete(c.media.absent, k)
+		if !onDevice(*m, a) && c.media.urls[k] != "" {
 			// Cleared from the device: it is downloaded again first.
 			revokeURL(c.media.urls[k])
 			delete(c.media.urls, k)
@@ -286,7 +315,7 @@ func (c *conversation) onTransfer(ctx app.Context, ev client.EventTransfer) {
 			ctx.PreventUpdate()
 			return
 		}
-		if a.Transfer == client.TransferLocal {
+		if onDevice(*m, a) {
 			c.openShown(ctx)
 		}
 		return
@@ -324,6 +353,7 @@ func transferErrText(err error, online bool) string {
 // reloadMessage reads a message again after the client said its
 // attachment is not where the page thought (cleared from the device).
 func (c *conversation) reloadMessage(ctx app.Context, k attKey) {
+	ctx = c.mediaCtx(ctx)
 	s := c.s
 	ctx.Async(func() {
 		var m client.Message
@@ -345,6 +375,7 @@ func (c *conversation) transferCall(k attKey, call func(ctx context.Context, cl 
 	return func(ctx app.Context, e app.Event) {
 		e.Call("stopPropagation")
 		delete(c.media.failed, k)
+		ctx = c.mediaCtx(ctx)
 		s := c.s
 		ctx.Async(func() {
 			cl, err := s.client()

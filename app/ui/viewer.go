@@ -46,6 +46,7 @@ type mediaViewer struct {
 	touchX   float64
 	touchY   float64
 	touching bool
+	ctx      app.Context // its own, from OnMount (see convMedia.ctx)
 }
 
 // newMediaViewer returns a viewer of the conversation's photos and
@@ -73,6 +74,7 @@ func (v *mediaViewer) OnMount(ctx app.Context) {
 	v.opening = make(map[attKey]bool)
 	v.asked = make(map[attKey]bool)
 	v.failed = make(map[attKey]string)
+	v.ctx = ctx
 	ctx.Handle(actionEvent, v.onEvent)
 	ctx.Defer(func(app.Context) { showDialog("viewer") })
 	v.prepare(ctx)
@@ -105,12 +107,7 @@ func (v *mediaViewer) loadItems(ctx app.Context) {
 			if err != nil {
 				return
 			}
-			items := make([]client.MediaItem, 0, len(all))
-			for i := len(all) - 1; i >= 0; i-- {
-				if it := all[i]; it.Index < len(it.Message.Attachments) && inViewer(it.Attachment()) {
-					items = append(items, it)
-				}
-			}
+			items := oldestFirst(all, v.keyOf)
 			cur := v.keyOf(v.items[v.pos])
 			pos := slices.IndexFunc(items, func(it client.MediaItem) bool { return v.keyOf(it) == cur })
 			if pos < 0 {
@@ -120,6 +117,26 @@ func (v *mediaViewer) loadItems(ctx app.Context) {
 			v.items, v.pos = items, pos
 		})
 	})
+}
+
+// oldestFirst turns Media's list (newest message first, a message's
+// attachments in order) into the viewer's: the photos and videos, oldest
+// message first, a message's in order.
+func oldestFirst(all []client.MediaItem, keyOf func(client.MediaItem) attKey) []client.MediaItem {
+	items := make([]client.MediaItem, 0, len(all))
+	for end := len(all); end > 0; {
+		start := end - 1
+		for start > 0 && keyOf(all[start-1]).msg == keyOf(all[end-1]).msg && keyOf(all[start-1]).author == keyOf(all[end-1]).author {
+			start--
+		}
+		for _, it := range all[start:end] {
+			if it.Index < len(it.Message.Attachments) && inViewer(it.Attachment()) {
+				items = append(items, it)
+			}
+		}
+		end = start
+	}
+	return items
 }
 
 // current is the item shown.
@@ -132,7 +149,7 @@ func (v *mediaViewer) prepare(ctx app.Context) {
 	k, a := v.keyOf(it), it.Attachment()
 	switch {
 	case v.urls[k] != "" || v.opening[k]:
-	case a.Transfer == client.TransferLocal || it.Message.Outgoing && (a.Transfer == client.TransferUploading || a.Transfer == client.TransferPaused):
+	case onDevice(it.Message, a):
 		v.open(ctx, k, a.Type)
 	case a.Transfer == client.TransferRemote && !v.asked[k]:
 		v.asked[k] = true
@@ -142,6 +159,7 @@ func (v *mediaViewer) prepare(ctx app.Context) {
 
 // open reads an attachment on the device into a blob: URL.
 func (v *mediaViewer) open(ctx app.Context, k attKey, typ string) {
+	ctx = v.ctx
 	v.opening[k] = true
 	s := v.s
 	ctx.Async(func() {
@@ -167,6 +185,7 @@ func (v *mediaViewer) open(ctx app.Context, k attKey, typ string) {
 
 // download fetches an attachment; events tell its progress.
 func (v *mediaViewer) download(ctx app.Context, k attKey) {
+	ctx = v.ctx
 	delete(v.failed, k)
 	s := v.s
 	ctx.Async(func() {
@@ -377,11 +396,19 @@ func (v *mediaViewer) status(view attView) app.UI {
 // cancel pauses the item's download.
 func (v *mediaViewer) cancel(k attKey) app.EventHandler {
 	return func(ctx app.Context, e app.Event) {
+		ctx = v.ctx
 		s := v.s
 		ctx.Async(func() {
-			if cl, err := s.client(); err == nil {
-				_ = cl.CancelTransfer(context.Background(), k.author, k.msg, k.index)
+			cl, err := s.client()
+			if err == nil {
+				err = cl.CancelTransfer(context.Background(), k.author, k.msg, k.index)
 			}
+			online := s.isOnline()
+			ctx.Dispatch(func(ctx app.Context) {
+				if err != nil && v.failed != nil {
+					v.failed[k] = transferErrText(err, online)
+				}
+			})
 		})
 	}
 }

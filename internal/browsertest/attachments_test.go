@@ -82,8 +82,32 @@ func TestAttachments(t *testing.T) {
 	ann.waitState(hello, "delivered", "read")
 	ben.openChat(annID)
 
+	phase("on a phone the attach button offers photos and videos, the camera, or a file")
+	ann.click("attach")
+	items := waitJS[[]string](ann, stepTimeout, "the attach menu", `(() => {
+	  const m = document.querySelector('#attach-menu');
+	  return m?.checkVisibility() ? [...m.querySelectorAll('[role=menuitem]')].map((i) => i.innerText.trim()) : null;
+	})()`)
+	if strings.Join(items, "|") != "Photo or video|Camera|File" {
+		t.Errorf("the attach menu offers %q", items)
+	}
+	for _, in := range []struct{ id, accept, capture string }{
+		{"attach-media", "image/*,video/*", ""}, {"attach-camera", "image/*,video/*", "environment"}, {"attach-file", "", ""},
+	} {
+		got := eval[[]string](ann, fmt.Sprintf(`(() => { const i = document.getElementById(%q);
+		  return [i.type, i.accept, i.getAttribute('capture') ?? '']; })()`, in.id))
+		if got[0] != "file" || got[1] != in.accept || got[2] != in.capture {
+			t.Errorf("#%s is %q, want a file input accepting %q with capture %q", in.id, got, in.accept, in.capture)
+		}
+	}
+	ann.do(stepTimeout, "press Escape in the menu", chromedp.KeyEvent(kb.Escape))
+	waitJS[bool](ann, stepTimeout, "the menu to close", `!document.querySelector('#attach-menu')`)
+	if path := eval[string](ann, `location.pathname`); path != "/chat/"+benID {
+		t.Errorf("after Escape closed the attach menu the app is at %s, want the chat", path)
+	}
+
 	phase("a photo from the attach button, with a caption")
-	beach, _ := writePhoto(t, files, "beach.jpg", 2000, 1500)
+	beach, _ := writePhoto(t, files, "beach.jpg", 2400, 1800)
 	ann.attach(beach)
 	ann.waitTray("beach.jpg")
 	if !eval[bool](ann, `!!document.querySelector('#attach-tray .tray-item[data-name="beach.jpg"] img.tray-thumb')`) {
@@ -100,11 +124,11 @@ func TestAttachments(t *testing.T) {
 	thumbAt := time.Since(sent)
 	ben.waitPhoto(key)
 	t.Logf("a %s photo: %v from Send to the thumbnail on the recipient's page, %v to the photo", sizeOf(t, beach), thumbAt.Round(time.Millisecond), time.Since(sent).Round(time.Millisecond))
-	if got := eval[string](ben, fmt.Sprintf(`document.querySelector('.att[data-key=%q]').style.aspectRatio`, key)); got != "2000 / 1500" {
-		t.Errorf("the photo's space is %q, want 2000 / 1500 (its shape, reserved before it loads)", got)
+	if got := eval[string](ben, fmt.Sprintf(`document.querySelector('.att[data-key=%q]').style.aspectRatio`, key)); got != "2400 / 1800" {
+		t.Errorf("the photo's space is %q, want 2400 / 1800 (its shape, reserved before it loads)", got)
 	}
-	if got := eval[string](ben, fmt.Sprintf(`document.querySelector('.att[data-key=%q] img').naturalWidth + 'x' + document.querySelector('.att[data-key=%q] img').naturalHeight`, key, key)); got != "2000x1500" {
-		t.Errorf("the photo shown is %s, want 2000x1500", got)
+	if got := eval[string](ben, fmt.Sprintf(`document.querySelector('.att[data-key=%q] img').naturalWidth + 'x' + document.querySelector('.att[data-key=%q] img').naturalHeight`, key, key)); got != "2400x1800" {
+		t.Errorf("the photo shown is %s, want 2400x1800", got)
 	}
 	ann.waitTransfer(key, "local")
 	ann.waitState(photoMsg, "delivered", "read")
@@ -500,8 +524,8 @@ func waitFile(t *testing.T, path string, size int64) [32]byte {
 	return sha256.Sum256(b)
 }
 
-// writePhoto writes a JPEG photo of w×h pixels (soft colours with
-// grain, which compresses as a photo does) and returns its path and
+// writePhoto writes a JPEG photo of w×h pixels (soft colours with a
+// strong grain: 2400×1800 makes about 3 MB) and returns its path and
 // SHA-256.
 func writePhoto(t *testing.T, dir, name string, w, h int) (string, [32]byte) {
 	t.Helper()
@@ -509,8 +533,7 @@ func writePhoto(t *testing.T, dir, name string, w, h int) (string, [32]byte) {
 	rng := rand.New(rand.NewPCG(uint64(w), uint64(h)))
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			n := uint8(rng.IntN(48))
-			img.Set(x, y, color.RGBA{uint8(x*200/w) + n, uint8(y*200/h) + n, 140 + n, 255})
+			img.Set(x, y, color.RGBA{uint8(x*150/w + rng.IntN(100)), uint8(y*150/h + rng.IntN(100)), uint8(100 + rng.IntN(100)), 255})
 		}
 	}
 	var buf bytes.Buffer
