@@ -442,8 +442,8 @@ func (p *galleryPage) fileRow(it client.MediaItem) app.UI {
 		v.onDownload = p.downloadAndSave(it)
 	}
 	return app.Li().Class("media-file").Body(
-		fileAttachment(v),
 		app.Span().Class("media-sub").Text(p.byline(it.Message)),
+		fileAttachment(v),
 	)
 }
 

@@ -12,7 +12,7 @@ import (
 // the loudest stretch 255. The player draws it as waveBars bars.
 const (
 	waveformLevels = 100
-	waveBars       = 48
+	waveBars       = 40
 )
 
 // peakMeter turns the samples of a recording, given in pieces, into its
