@@ -120,6 +120,44 @@
 // The app's Content-Security-Policy allows images and media from blob:
 // URLs for this.
 //
+// # Voice notes
+//
+// While the composer is empty (no text, no file in the tray) it offers
+// the microphone instead of Send. A click or a tap records (getUserMedia
+// and MediaRecorder, Opus in WebM or Ogg where the browser records it)
+// with a running timer, a button that throws the recording away and one
+// that sends it; on a touch screen, pressing and holding the button
+// records too: letting go over it sends, sliding away and letting go
+// throws the recording away. A recording stops and is sent at 15 minutes.
+// A microphone that is refused or missing is said so by the composer.
+// Before it is sent the recording is decoded on the device (Web Audio)
+// for its length and its waveform: the peak of each of up to 100 equal
+// stretches, scaled so that the loudest is 255 (voice.go, waveform.go);
+// it goes as a client.File with Voice set.
+//
+// A voice note or an audio file in a message is a player (audio.go):
+// play and pause, the waveform as bars with the part played marked, the
+// time played and the length. Clicking, tapping or dragging on the
+// waveform seeks; so do the arrow keys, Page Up and Down, Home and End,
+// the waveform being a slider. The audio plays from a blob: URL of the
+// file on the device, downloaded first (with its progress) if it is not
+// there; one player plays at a time.
+//
+// # A chat's media, and storage
+//
+// The header of a chat links to its gallery (/chat/<ID>/media,
+// /group/<ID>/media; gallery.go): its photos, videos, files and voice
+// notes, newest first (client.Media), the photos and videos as a grid of
+// thumbnails that open the viewer, the files as their cards, the voice
+// notes and audio files as their players, each with who sent it and when.
+//
+// Settings has a Storage section (storage.go): how much media this device
+// keeps (client.MediaUsage) and its limit, 250 MB to 5 GB
+// (client.SetMediaLimit), and clearing the cached media after a question
+// (client.ClearMedia). It says that the media of the chats opened least
+// recently are cleared first, and that cleared media can be downloaded
+// again while the relay keeps them (30 days).
+//
 // # Messages
 //
 // A conversation orders its messages, and files them under days, by when

@@ -9,6 +9,8 @@ import (
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 	"golang.org/x/net/html"
+
+	"github.com/mutualcoop/mutual/app/client"
 )
 
 // TestPeakMeter: a recording's waveform is the peak of each of at most
@@ -216,4 +218,124 @@ func TestMegabytes(t *testing.T) {
 func selected(n *html.Node) bool {
 	v, ok := attrOK(n, "selected")
 	return ok && v != "false"
+}
+
+// TestComposerRecording: the composer holds the microphone button
+// beside Send (the style sheet shows one of them); while recording, it
+// says so, with the timer, and either the buttons that throw the
+// recording away and send it, or, while a finger holds the microphone,
+// how to throw it away.
+func TestComposerRecording(t *testing.T) {
+	c := &conversation{}
+	d := render(t, func() app.UI { return c.composer("Bob") })
+	form := d.one("form", ".composer")
+	if attr(form, "data-recording") != "off" || len(d.all("#voice-recording")) != 0 {
+		t.Errorf("an idle composer is recording %q", attr(form, "data-recording"))
+	}
+	mic := d.one("button", "#voice-mic")
+	if attr(mic, "aria-label") != "Record a voice note" || attr(mic, "type") != "button" {
+		t.Errorf("the microphone button is labelled %q, type %q", attr(mic, "aria-label"), attr(mic, "type"))
+	}
+	d.one("button", "#send")
+
+	c.rec = &voiceRecorder{live: true, elapsed: 63 * time.Second}
+	d = render(t, func() app.UI { return c.composer("Bob") })
+	if got := attr(d.one("form", ".composer"), "data-recording"); got != "on" {
+		t.Errorf("a recording composer says %q", got)
+	}
+	if got := text(d.one("#voice-timer")); got != "1:03" {
+		t.Errorf("the timer says %q", got)
+	}
+	if attr(d.one("#voice-timer"), "role") != "timer" {
+		t.Error("the timer is not a timer to assistive technology")
+	}
+	d.one("button", "#voice-cancel")
+	d.one("button", "#voice-send")
+	if n := len(d.all(".voice-hint")); n != 0 {
+		t.Errorf("%d hints to slide away without a finger on the button", n)
+	}
+
+	c.rec = &voiceRecorder{live: true, hold: true, slideAway: true}
+	d = render(t, func() app.UI { return c.composer("Bob") })
+	if got := attr(d.one("form", ".composer"), "data-recording"); got != "hold" {
+		t.Errorf("a held recording says %q", got)
+	}
+	if got := text(d.one(".voice-hint")); got != "Let go to cancel" {
+		t.Errorf("a finger slid away reads %q", got)
+	}
+	if len(d.all("#voice-send")) != 0 || len(d.all("#voice-cancel")) != 0 {
+		t.Error("a held recording shows buttons the finger cannot reach")
+	}
+	if v, ok := attrOK(d.one("#voice-mic"), "aria-pressed"); !ok || v == "false" {
+		t.Errorf("the held microphone button has aria-pressed %q", v)
+	}
+}
+
+// TestAudioPlayerView: a voice note is a player: a play button named
+// for it, the waveform in a slider that says the position in words, and
+// the time; the controls of its transfer while there is one; "no longer
+// available" once the relay has dropped it, with play off.
+func TestAudioPlayerView(t *testing.T) {
+	m := client.Message{ID: msgID(4), Peer: user(2)}
+	voice := client.Attachment{Name: "Voice note.webm", Type: "audio/webm;codecs=opus", Size: 9000, Voice: true,
+		Duration: 7 * time.Second, Waveform: []byte{0, 255, 128}, Transfer: client.TransferLocal}
+	k := attKey{author: user(2), msg: m.ID}
+	for _, tc := range []struct {
+		name     string
+		att      client.Attachment
+		progress bool
+		gone     bool
+	}{
+		{"on the device", voice, false, false},
+		{"downloading", func() client.Attachment { a := voice; a.Transfer, a.Done = client.TransferDownloading, 4500; return a }(), true, false},
+		{"expired", func() client.Attachment { a := voice; a.Transfer = client.TransferExpired; return a }(), false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := render(t, func() app.UI { return attachmentView(attView{key: k, msg: m, att: tc.att}) })
+			p := d.one(".att", ".voice-note")
+			if attr(p, "data-key") != k.String() || attr(p, "data-transfer") != transferName(tc.att.Transfer) {
+				t.Errorf("the player's key %q, transfer %q", attr(p, "data-key"), attr(p, "data-transfer"))
+			}
+			play := d.one("button", ".audio-play")
+			if attr(play, "aria-label") != "Play voice message" {
+				t.Errorf("the play button is labelled %q", attr(play, "aria-label"))
+			}
+			if disabled(play) != tc.gone {
+				t.Errorf("play is off: %v", disabled(play))
+			}
+			slider := d.one("[role=slider]")
+			if attr(slider, "aria-valuemax") != "7" || attr(slider, "aria-valuenow") != "0" ||
+				attr(slider, "aria-valuetext") != "0:00 of 0:07" || attr(slider, "tabindex") != "0" {
+				t.Errorf("the slider says max %q, now %q, %q", attr(slider, "aria-valuemax"), attr(slider, "aria-valuenow"), attr(slider, "aria-valuetext"))
+			}
+			if n := len(d.within(slider).all(".wave-bar")); n != 3 {
+				t.Errorf("%d bars for 3 levels", n)
+			}
+			if got := text(d.one(".audio-time")); got != "0:00 / 0:07" {
+				t.Errorf("the time says %q", got)
+			}
+			if got := len(d.all("[role=progressbar]")) == 1; got != tc.progress {
+				t.Errorf("a progress bar: %v", got)
+			}
+			if got := strings.Contains(text(p), expiredText); got != tc.gone {
+				t.Errorf("says the file is gone: %v", got)
+			}
+			if _, ok := attrOK(d.one("audio"), "src"); ok {
+				t.Error("the audio has a source before the file is read")
+			}
+		})
+	}
+}
+
+func TestMicrophoneErrorText(t *testing.T) {
+	for name, want := range map[string]string{
+		"NotAllowedError":  "Allow it in the browser's site settings",
+		"NotFoundError":    "No microphone was found",
+		"NotReadableError": "in use by another app",
+		"":                 "could not start",
+	} {
+		if got := microphoneErrorText(name); !strings.Contains(got, want) {
+			t.Errorf("microphoneErrorText(%q) = %q, want it to say %q", name, got, want)
+		}
+	}
 }
