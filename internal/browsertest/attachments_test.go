@@ -188,15 +188,23 @@ func TestAttachments(t *testing.T) {
 	}
 
 	phase("progress, cancel and resume on a throttled upload")
-	slides, _ := writeRandom(t, files, "slides.key", 6<<20)
-	ann.throttleBlobs(r, 512<<10)
+	slides, _ := writeRandom(t, files, "slides.key", 10<<20)
+	ann.throttleBlobs(r, 1<<20)
 	ann.attach(slides)
 	ann.waitTray("slides.key")
 	ann.click("send")
 	big, bkey := ann.waitAttachment("msg-out", "slides.key", "")
 	ann.waitTransfer(bkey, "uploading")
-	waitJS[bool](ann, messageTimeout, "the upload's progress bar",
-		fmt.Sprintf(`!!document.querySelector('.att[data-key=%q] [role=progressbar][aria-valuenow]')`, bkey))
+	// The relay takes the file in parts of a few MiB: the bar moves
+	// when the first is in.
+	seen := waitJS[int](ann, messageTimeout, "the upload's progress bar to move", fmt.Sprintf(`(() => {
+	  const a = document.querySelector('.att[data-key=%q]');
+	  const p = +(a?.querySelector('[role=progressbar]')?.getAttribute('aria-valuenow') ?? 0);
+	  return p > 0 && a.innerText.includes(p + '%%') ? p : 0;
+	})()`, bkey))
+	if seen <= 0 || seen >= 100 {
+		t.Errorf("the upload's progress bar says %d%% while it uploads", seen)
+	}
 	ann.clickIn(bkey, ".att-cancel")
 	ann.waitTransfer(bkey, "paused")
 	if s := ann.messageState(big); s != "sending" {
