@@ -126,6 +126,9 @@ func TestVoiceNote(t *testing.T) {
 	ben.fill("composer", "")
 	ben.click("voice-mic")
 	ben.waitRecording(2 * time.Second)
+	if !eval[bool](ben, `['voice-mic', 'composer', 'send', 'attach'].every((id) => !document.getElementById(id).checkVisibility())`) {
+		t.Errorf("while recording, the composer still shows the microphone, the text, Send or Attach")
+	}
 	ben.checkFit("recording a voice note")
 	saveScreenshot(t, shots, "voice-note-phone.png", ben.screenshot())
 	ben.click("voice-cancel")
