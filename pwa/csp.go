@@ -22,8 +22,11 @@ import (
 //     first paint);
 //   - style sheets from the origin; style attributes inline, which go-app
 //     sets (setAttribute("style")) for values such as an avatar's hue;
-//   - connections (the WebSocket, the service worker's fetches), images,
-//     the service worker and the manifest from the origin only;
+//   - connections (the WebSocket, the service worker's fetches, the
+//     attachments' uploads and downloads), the service worker and the
+//     manifest from the origin only;
+//   - images, video and audio from the origin and from blob: URLs, which
+//     the app makes of attachments it decrypted on the device;
 //   - no plugins, no <base>, and no framing by any page.
 func contentSecurityPolicy(scriptHashes []string) string {
 	script := "script-src 'self' 'wasm-unsafe-eval'"
@@ -35,7 +38,8 @@ func contentSecurityPolicy(scriptHashes []string) string {
 		script,
 		"style-src 'self'",
 		"style-src-attr 'unsafe-inline'",
-		"img-src 'self'",
+		"img-src 'self' blob:",
+		"media-src 'self' blob:",
 		"connect-src 'self'",
 		"worker-src 'self'",
 		"manifest-src 'self'",

@@ -88,6 +88,8 @@ func TestContentSecurityPolicy(t *testing.T) {
 	want := map[string][]string{
 		"default-src":     {"'self'"},
 		"connect-src":     {"'self'"},
+		"img-src":         {"'self'", "blob:"},
+		"media-src":       {"'self'", "blob:"},
 		"object-src":      {"'none'"},
 		"base-uri":        {"'none'"},
 		"frame-ancestors": {"'none'"},

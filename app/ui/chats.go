@@ -216,10 +216,10 @@ func chatItem(ch client.Chat, active wire.UserID, now time.Time) app.UI {
 	var tick app.UI
 	switch {
 	case ch.Last != nil && ch.Last.Outgoing:
-		text = "You: " + preview(ch.Last.Text, 80)
+		text = "You: " + preview(messagePreview(*ch.Last), 80)
 		tick = ticks(ch.Last.State)
 	case ch.Last != nil:
-		text = preview(ch.Last.Text, 80)
+		text = preview(messagePreview(*ch.Last), 80)
 	case request:
 		text = "Wants to chat with you"
 	case ct.State == client.ContactBlocked:

@@ -54,11 +54,10 @@ type conversation struct {
 	opened   bool // the first page is on screen
 	releases []func()
 
-	// showFiles: a photo or file was pasted or dropped; the notice that
-	// only text can be sent shows.
-	showFiles bool
+	grp   groupConv // a group's chat: the group, its people, the message info
+	media convMedia // attachments: their URLs, the tray, the viewer
 
-	grp groupConv // a group's chat: the group, its people, the message info
+	rec *voiceRecorder // a voice note being recorded (voice.go)
 }
 
 // CompoID makes each chat a component of its own: opening another one
@@ -77,6 +76,7 @@ func (c *conversation) OnMount(ctx app.Context) {
 	perfMark(markOpenStart)
 	c.loading, c.bottom = true, true
 	ctx.Handle(actionEvent, c.onEvent)
+	c.mountMedia(ctx)
 	active := func() { ctx.Dispatch(func(ctx app.Context) { c.markRead(ctx) }) }
 	c.releases = append(c.releases,
 		listen(app.Window(), "focus", active),
@@ -100,12 +100,15 @@ func (c *conversation) OnMount(ctx app.Context) {
 	}
 }
 
-// OnDismount removes the listeners.
+// OnDismount removes the listeners and throws away a recording under
+// way.
 func (c *conversation) OnDismount() {
+	c.dropRecording()
 	for _, r := range c.releases {
 		r()
 	}
 	c.releases = nil
+	c.dismountMedia()
 }
 
 func (c *conversation) loadContact(ctx app.Context) {
@@ -325,6 +328,7 @@ func (c *conversation) afterRender(ctx app.Context) {
 	if c.observeScroll(ctx, sc) {
 		ctx.Update()
 	}
+	c.observeMedia(ctx)
 }
 
 // onScroll follows the reader: at the bottom, near an end.
@@ -440,6 +444,8 @@ func (c *conversation) onEvent(ctx app.Context, a app.Action) {
 		if ev.Contact.User == c.peer {
 			c.loadContact(ctx)
 		}
+	case client.EventTransfer:
+		c.onTransfer(ctx, ev)
 	case client.Connected:
 		// Events are dropped when the UI lags behind them; after a
 		// reconnection, read the end of the conversation again.
@@ -570,13 +576,18 @@ func (c *conversation) submit(ctx app.Context, e app.Event) {
 	e.PreventDefault()
 	ta := byID("composer")
 	text := ta.Get("value").String()
-	if strings.TrimSpace(text) == "" {
+	files := len(c.media.tray.files) > 0
+	if strings.TrimSpace(text) == "" && !files {
 		return
 	}
 	if ta.Truthy() {
 		ta.Set("value", "")
 		growComposer(ta)
 		ta.Call("focus")
+	}
+	if files {
+		c.sendTray(ctx, text)
+		return
 	}
 	c.send(ctx, text, true)
 }
@@ -704,6 +715,7 @@ func (c *conversation) Render() app.UI {
 				conversationSubtitle(ct),
 			),
 			verifiedMark(ct),
+			mediaLink(chatMediaPath(c.peer)),
 			app.A().Class("icon-button").Href(safetyPath(c.peer)).Aria("label", "Safety number").Title("Safety number").Body(icon(iconShield)),
 		),
 		app.If(ct.IdentityChanged, func() app.UI {
@@ -716,6 +728,7 @@ func (c *conversation) Render() app.UI {
 		c.scroller("Messages with "+name, c.messages(name)),
 		c.newChip(),
 		c.footer(ct, name),
+		c.viewerView(),
 	)
 }
 
@@ -748,6 +761,7 @@ func (c *conversation) messages(name string) []app.UI {
 	p := msgListProps{
 		msgs: c.win.msgs, peerName: name, now: c.s.now(), hasOlder: c.win.hasOlder,
 		loading: c.loading, firstUnread: c.unread, held: c.contact.IdentityChanged, onRetry: c.retry,
+		attachments: c.attachmentsOf,
 	}
 	if c.isGroup() {
 		c.groupProps(&p)
@@ -783,7 +797,7 @@ func (c *conversation) footer(ct client.Contact, name string) app.UI {
 	return app.Div().Class("conv-footer").Body(
 		errLine,
 		awaitingNote(ct, name),
-		c.filesNote(),
+		c.trayView(),
 		c.composer(name),
 		composerHint(),
 	)
@@ -791,12 +805,15 @@ func (c *conversation) footer(ct client.Contact, name string) app.UI {
 
 // composer is the form a message is written in, to name.
 func (c *conversation) composer(name string) app.UI {
-	return app.Form().Class("composer").OnSubmit(c.submit).Body(
+	return app.Form().Class("composer").DataSet("recording", c.recordingMode()).OnSubmit(c.submit).Body(
+		c.attachButton(),
 		app.Label().For("composer").Class("sr-only").Text("Message to "+name),
 		app.Textarea().ID("composer").Rows(1).Placeholder("Message").
 			Attr("enterkeyhint", "send").Aria("describedby", "composer-hint").
 			OnKeyDown(c.onKeyDown).OnKeyUp(c.onKeyUp).On("beforeinput", c.onBeforeInput).OnInput(c.onInput).On("paste", c.onPaste),
 		app.Button().ID("send").Type("submit").Class("send-button").Aria("label", "Send").Title("Send").Body(icon(iconSend)),
+		c.micButton(),
+		c.recordingBar(),
 	)
 }
 

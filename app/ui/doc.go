@@ -86,11 +86,77 @@
 // either is missing the screen says so and offers comparing the numbers.
 // The chat header shows a small mark for a verified contact.
 //
-// # Photos and files
+// # Photos, videos and files
 //
-// Mutual sends text only. A file pasted into the composer or dropped on a
-// conversation shows a notice saying so next to the composer (a dropped
-// file is not opened in place of the app); pasted text pastes as always.
+// Files are attached with the composer's button (on a touch screen a menu
+// offers "Photo or video", "Camera" and "File"), dropped on the
+// conversation (never opened in place of the app) or pasted into the
+// composer (pasted text pastes as always). They wait in a tray above the
+// composer with their thumbnails, names and sizes, each with a button
+// that removes it; the composer's text is their caption. Send sends them
+// through client.SendFiles (SendGroupFiles), client.MaxAttachments to a
+// message, more as more messages; a browser File is read a slice at a
+// time, so a large one is never whole in the WebAssembly memory (attach.go).
+// Thumbnails are made on the device: a photo decoded by the browser, a
+// video's first frame, drawn on a canvas that fits 320 px and encoded as
+// JPEG until it fits client.MaxThumbnail (thumbs.go).
+//
+// In a conversation (attachments.go dispatches by kind) photos and videos
+// show at their shape, their space reserved from their width and height;
+// a photo's inline thumbnail is blurred until the photo is on the device,
+// then the photo shows from a blob: URL of client.OpenAttachment, read
+// only once it is near the view and let go of when it leaves the window
+// of messages. A video has a play badge and its duration; audio a player
+// (audio.go); any other file is a card with its name, size and type,
+// Download, and Save once it is on the device. Every upload and download
+// shows its progress (client.EventTransfer) with Cancel; a paused or
+// failed one offers to resume or try again and says why it failed; one
+// the relay no longer has says "This file is no longer available".
+//
+// Pressing a photo or video opens the viewer (viewer.go): a modal dialog
+// over the whole screen (it keeps the focus; Escape closes it) with the
+// caption, Save, and the conversation's other photos and videos
+// (client.Media) with the arrow keys, the buttons at its sides or a swipe.
+// The app's Content-Security-Policy allows images and media from blob:
+// URLs for this.
+//
+// # Voice notes
+//
+// While the composer is empty (no text, no file in the tray) it offers
+// the microphone instead of Send. A click or a tap records (getUserMedia
+// and MediaRecorder, Opus in WebM or Ogg where the browser records it)
+// with a running timer, a button that throws the recording away and one
+// that sends it; on a touch screen, pressing and holding the button
+// records too: letting go over it sends, sliding away and letting go
+// throws the recording away. A recording stops and is sent at 15 minutes.
+// A microphone that is refused or missing is said so by the composer.
+// Before it is sent the recording is decoded on the device (Web Audio)
+// for its length and its waveform: the peak of each of up to 100 equal
+// stretches, scaled so that the loudest is 255 (voice.go, waveform.go);
+// it goes as a client.File with Voice set.
+//
+// A voice note or an audio file in a message is a player (audio.go):
+// play and pause, the waveform as bars with the part played marked, the
+// time played and the length. Clicking, tapping or dragging on the
+// waveform seeks; so do the arrow keys, Page Up and Down, Home and End,
+// the waveform being a slider. The audio plays from a blob: URL of the
+// file on the device, downloaded first (with its progress) if it is not
+// there; one player plays at a time.
+//
+// # A chat's media, and storage
+//
+// The header of a chat links to its gallery (/chat/<ID>/media,
+// /group/<ID>/media; gallery.go): its photos, videos, files and voice
+// notes, newest first (client.Media), the photos and videos as a grid of
+// thumbnails that open the viewer, the files as their cards, the voice
+// notes and audio files as their players, each with who sent it and when.
+//
+// Settings has a Storage section (storage.go): how much media this device
+// keeps (client.MediaUsage) and its limit, 250 MB to 5 GB
+// (client.SetMediaLimit), and clearing the cached media after a question
+// (client.ClearMedia). It says that the media of the chats opened least
+// recently are cleared first, and that cleared media can be downloaded
+// again while the relay keeps them (30 days).
 //
 // # Messages
 //

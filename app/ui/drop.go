@@ -4,10 +4,6 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
-// filesNotice is what a conversation says when a photo or file is pasted
-// or dropped into it: Mutual sends text only.
-const filesNotice = "Photos and files can't be sent yet: Mutual sends text for now."
-
 // carriesFiles reports whether a DataTransfer (of a paste, a drag or a
 // drop) holds files: its types list "Files" (while dragging, the files
 // themselves cannot be read).
@@ -33,18 +29,21 @@ func hasType(dt app.Value, typ string) bool {
 }
 
 // onPaste lets text paste into the composer as always; pasted files (a
-// photo, a screenshot) show the notice instead. A paste of a file with
-// its text (some apps add the file's name) still pastes the text.
+// photo, a screenshot) go to the tray instead, to be sent with the
+// message.
 func (c *conversation) onPaste(ctx app.Context, e app.Event) {
 	dt := e.Get("clipboardData")
 	if !carriesFiles(dt) {
 		ctx.PreventUpdate()
 		return
 	}
-	if !hasType(dt, "text/plain") {
-		e.PreventDefault()
+	files := fileList(dt.Get("files"))
+	if len(files) == 0 {
+		ctx.PreventUpdate()
+		return
 	}
-	c.showFiles = true
+	e.PreventDefault()
+	c.addFiles(ctx, files)
 }
 
 // onDragOver makes the conversation the target of a file dragged over
@@ -52,36 +51,24 @@ func (c *conversation) onPaste(ctx app.Context, e app.Event) {
 // app.
 func (c *conversation) onDragOver(ctx app.Context, e app.Event) {
 	ctx.PreventUpdate()
-	if carriesFiles(e.Get("dataTransfer")) {
+	if dt := e.Get("dataTransfer"); carriesFiles(dt) {
 		e.PreventDefault()
+		if c.canAttach() {
+			dt.Set("dropEffect", "copy")
+		} else {
+			dt.Set("dropEffect", "none")
+		}
 	}
 }
 
-// onDrop takes a dropped file (and does not let the browser open it) and
-// shows the notice.
+// onDrop takes dropped files (and does not let the browser open them)
+// to the tray.
 func (c *conversation) onDrop(ctx app.Context, e app.Event) {
-	if !carriesFiles(e.Get("dataTransfer")) {
+	dt := e.Get("dataTransfer")
+	if !carriesFiles(dt) {
 		ctx.PreventUpdate()
 		return
 	}
 	e.PreventDefault()
-	c.showFiles = true
-}
-
-// dismissFiles hides the notice and gives the composer the focus back.
-func (c *conversation) dismissFiles(ctx app.Context, e app.Event) {
-	c.showFiles = false
-	ctx.Defer(func(app.Context) { focusID("composer") })
-}
-
-// filesNote is the notice next to the composer, or nil.
-func (c *conversation) filesNote() app.UI {
-	if !c.showFiles {
-		return nil
-	}
-	return app.Div().ID("files-notice").Class("files-notice").Role("status").Body(
-		app.P().Text(filesNotice),
-		app.Button().ID("dismiss-files-notice").Type("button").Class("icon-button").
-			Aria("label", "Dismiss").Title("Dismiss").OnClick(c.dismissFiles).Text("×"),
-	)
+	c.addFiles(ctx, fileList(dt.Get("files")))
 }

@@ -50,7 +50,7 @@ func (c *conversation) shows(m client.Message) bool {
 // in this chat.
 func (c *conversation) announcement(m client.Message) string {
 	if !c.isGroup() {
-		return displayName(c.contact) + ": " + preview(m.Text, 200)
+		return displayName(c.contact) + ": " + preview(messagePreview(m), 200)
 	}
 	name := ""
 	if g := c.grp.group; g != nil {
@@ -59,7 +59,7 @@ func (c *conversation) announcement(m client.Message) string {
 	if m.Event != nil {
 		return name + ": " + eventText(*m.Event, c.grp.me, c.grp.people)
 	}
-	return c.grp.people.name(m.Author) + " in " + name + ": " + preview(m.Text, 200)
+	return c.grp.people.name(m.Author) + " in " + name + ": " + preview(messagePreview(m), 200)
 }
 
 // loadGroup reads the group, and the contacts to name those who have
@@ -151,6 +151,7 @@ func (c *conversation) renderGroup() app.UI {
 		c.newChip(),
 		c.groupFooter(),
 		c.infoDialog(),
+		c.viewerView(),
 	)
 }
 
@@ -168,6 +169,7 @@ func (c *conversation) groupHead() app.UI {
 			app.H1().ID("chat-title").TabIndex(-1).Text(name),
 			app.P().ID("group-members").Class("conv-sub").Text(count),
 		),
+		mediaLink(groupMediaPath(c.conv)),
 		app.A().ID("group-info").Class("icon-button").Href(groupInfoPath(c.conv)).
 			Aria("label", "Group info").Title("Group info").Body(icon(iconInfo)),
 	)
@@ -202,7 +204,7 @@ func (c *conversation) groupFooter() app.UI {
 	}
 	return app.Div().Class("conv-footer").Body(
 		errLine,
-		c.filesNote(),
+		c.trayView(),
 		c.composer(g.Name),
 		composerHint(),
 	)
@@ -338,7 +340,7 @@ func (c *conversation) onInfoClosed(ctx app.Context, e app.Event) {
 func (c *conversation) infoDialog() app.UI {
 	var text string
 	if m := c.grp.info; m != nil {
-		text = preview(m.Text, 200)
+		text = preview(messagePreview(*m), 200)
 	}
 	return app.Dialog().ID("message-info").Class("dialog").Aria("labelledby", "message-info-title").
 		On("close", c.onInfoClosed).Body(

@@ -292,9 +292,9 @@ func groupPreview(ch client.Chat, me wire.UserID, p people) (text string, own bo
 	case m.Event != nil:
 		return eventText(*m.Event, me, p), false
 	case m.Outgoing:
-		return "You: " + preview(m.Text, 80), true
+		return "You: " + preview(messagePreview(*m), 80), true
 	default:
-		return p.name(m.Author) + ": " + preview(m.Text, 80), false
+		return p.name(m.Author) + ": " + preview(messagePreview(*m), 80), false
 	}
 }
 

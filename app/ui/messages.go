@@ -137,6 +137,10 @@ type msgListProps struct {
 	me     wire.UserID
 	people people
 	onInfo func(m client.Message) app.EventHandler
+
+	// attachments draws a message's attachments (transfers.go); nil:
+	// none are drawn.
+	attachments func(m client.Message) app.UI
 }
 
 // groupGap is the longest pause between two messages of one author drawn
@@ -222,6 +226,7 @@ func messageItem(m client.Message, cont bool, note string, p msgListProps) app.U
 			app.If(p.group != nil && !m.Outgoing && !cont, func() app.UI {
 				return app.P().Class("msg-author", authorClass(m.Author)).Aria("hidden", "true").Text(p.people.name(m.Author))
 			}),
+			app.If(len(m.Attachments) > 0 && p.attachments != nil, func() app.UI { return p.attachments(m) }),
 			app.P().Class("msg-text").Body(
 				app.Span().Class("sr-only").Text(author),
 				app.Text(m.Text),

@@ -19,6 +19,7 @@ const (
 	pathNewGroup = "/new-group"
 	prefixGroup  = "/group/"
 	suffixInfo   = "/info"
+	suffixMedia  = "/media"
 )
 
 // Routes registers every page of the app with go-app, each made by
@@ -34,6 +35,7 @@ func Routes(newPage func() app.Composer) {
 	app.Route(pathNewGroup, newPage)
 	app.RouteWithRegexp("^"+prefixGroup+"[0-9a-fA-F]{32}("+suffixInfo+")?$", newPage)
 	app.Route(pathJoin, newPage)
+	app.RouteWithRegexp("^("+prefixChat+"|"+prefixGroup+")[0-9a-fA-F]{32}"+suffixMedia+"$", newPage)
 	// Every other path too: the app says it has no such page, in its
 	// own frame, with a way back (the server answers it with status 404,
 	// see KnownPath).
@@ -67,13 +69,14 @@ const (
 	routeGroup     // a group's chat
 	routeGroupInfo // a group's members and settings
 	routeJoin      // an invite link: its token follows "#" (invite.go)
+	routeMedia     // a chat's photos, videos, files and voice notes (gallery.go)
 )
 
 // route is a parsed path.
 type route struct {
 	kind  routeKind
-	peer  wire.UserID         // with routeChat and routeSafety
-	group wire.ConversationID // with routeGroup and routeGroupInfo
+	peer  wire.UserID         // with routeChat and routeSafety, and routeMedia of a 1:1 chat
+	group wire.ConversationID // with routeGroup and routeGroupInfo, and routeMedia of a group
 }
 
 // parseRoute parses a page's path.
@@ -94,6 +97,9 @@ func parseRoute(path string) route {
 		return route{kind: routeNewGroup}
 	case pathJoin:
 		return route{kind: routeJoin}
+	}
+	if chat, ok := strings.CutSuffix(path, suffixMedia); ok {
+		return mediaRoute(parseRoute(chat))
 	}
 	if rest, ok := strings.CutPrefix(path, prefixGroup); ok {
 		return parseGroupRoute(rest)
@@ -133,6 +139,8 @@ func (r route) title() string {
 		return "Group info · Mutual"
 	case routeJoin:
 		return "Join a group · Mutual"
+	case routeMedia:
+		return "Media · Mutual"
 	case routeNotFound:
 		return "Page not found · Mutual"
 	default:
@@ -159,7 +167,7 @@ func (r route) view() string {
 // section is which navigation link is current.
 func (r route) section() string {
 	switch r.kind {
-	case routeChats, routeChat, routeNewGroup, routeGroup, routeGroupInfo, routeJoin:
+	case routeChats, routeChat, routeNewGroup, routeGroup, routeGroupInfo, routeJoin, routeMedia:
 		return "chats"
 	case routeContacts, routeSafety:
 		return "contacts"

@@ -22,6 +22,7 @@ const (
 	confirmNone confirmKind = iota
 	confirmSignOut
 	confirmRemoveDevice
+	confirmClearMedia
 )
 
 // settingsState is what the settings view shows.
@@ -43,6 +44,7 @@ type settingsState struct {
 	online       bool
 	now          time.Time
 	export       exportState
+	media        storageState
 }
 
 // settingsPage is the profile name, read receipts, theme, this device and
@@ -67,6 +69,7 @@ func (p *settingsPage) OnMount(ctx app.Context) {
 	})
 	p.load(ctx)
 	p.loadDevices(ctx)
+	p.loadStorage(ctx)
 }
 
 // OnDismount lets go of an exported file.
@@ -228,6 +231,11 @@ func (p *settingsPage) confirmed(ctx app.Context, e app.Event) {
 	if p.st.busy || p.st.confirm == confirmNone {
 		return
 	}
+	if p.st.confirm == confirmClearMedia {
+		p.closeDialog(ctx, e)
+		p.clearMedia(ctx)
+		return
+	}
 	p.st.busy, p.st.err = true, ""
 	s, kind, device := p.s, p.st.confirm, p.st.device
 	ctx.Async(func() {
@@ -267,6 +275,7 @@ func (p *settingsPage) Render() app.UI {
 		saveName: p.saveName, readReceipts: p.setReadReceipts, theme: p.setTheme,
 		ask: p.ask, cancel: p.closeDialog, closed: p.onDialogClose, confirm: p.confirmed,
 		exportJSON: p.exportChats(exportJSON), exportText: p.exportChats(exportText),
+		mediaLimit: p.setMediaLimit,
 	})
 }
 
@@ -277,6 +286,7 @@ type settingsHandlers struct {
 	ask                           func(confirmKind, wire.DeviceID) app.EventHandler
 	cancel, closed, confirm       app.EventHandler
 	exportJSON, exportText        app.EventHandler
+	mediaLimit                    app.EventHandler
 }
 
 // settingsView draws the settings page.
@@ -361,6 +371,7 @@ func settingsView(st settingsState, h settingsHandlers) app.UI {
 				}),
 			),
 		),
+		storageView(st.media, h.mediaLimit, ask(confirmClearMedia, 0)),
 		app.Section().Class("card").Aria("labelledby", "signout-heading").Body(
 			app.H2().ID("signout-heading").Text("Sign out"),
 			app.P().ID("sign-out-hint").Class("hint").Text(signOutText(st)),
@@ -394,6 +405,10 @@ func confirmDialog(st settingsState, h settingsHandlers) app.UI {
 		if st.busy {
 			label = "Removing…"
 		}
+	case confirmClearMedia:
+		title = "Clear cached media?"
+		text = "The photos, videos, files and voice notes you received are removed from this device. You can download them again while the server keeps them, for 30 days after they were sent."
+		id, label = "confirm-clear-media", "Clear"
 	default:
 		id, label = "confirm-sign-out", "Sign out"
 	}

@@ -243,6 +243,8 @@ func (h *shell) page() app.UI {
 		return &groupInfoPage{s: h.s, Group: h.route.group.String()}
 	case routeJoin:
 		return &joinPage{s: h.s}
+	case routeMedia:
+		return newGalleryPage(h.s, h.route)
 	default:
 		return notFoundView()
 	}

@@ -68,6 +68,10 @@ func newProfile(t *testing.T, exe, base, name string) *profile {
 		chromedp.Flag("disable-gpu", true),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("no-first-run", true),
+		// A microphone (and camera) that plays a tone, allowed without
+		// asking: voice notes are recorded from it.
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.WindowSize(1280, 800),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

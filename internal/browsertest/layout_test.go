@@ -306,9 +306,9 @@ func (p *profile) checkFit(screen string) {
 }
 
 // pasteAndDrop pastes a photo into the open chat's composer, and drops
-// one on the conversation: each shows the notice that only text can be
-// sent (which Dismiss hides) and neither is left to the browser; pasted
-// text is.
+// one on the conversation: each waits in the tray above the composer
+// (its remove button takes it out again) and neither is left to the
+// browser; pasted text is.
 func (p *profile) pasteAndDrop() {
 	p.t.Helper()
 	const withFile = `const dt = new DataTransfer();
@@ -319,13 +319,9 @@ func (p *profile) pasteAndDrop() {
 	if left {
 		p.t.Errorf("a pasted photo is left to the browser")
 	}
-	notice := waitJS[string](p, stepTimeout, "the notice after a paste", `document.querySelector('#files-notice')?.innerText ?? ''`)
-	if !strings.Contains(notice, "Photos and files can't be sent yet: Mutual sends text for now.") {
-		p.t.Errorf("the notice after a paste says %q", notice)
-	}
-	p.checkFit("a chat with the files notice")
-	p.do(stepTimeout, "dismiss the notice", chromedp.Click(chromedp.ID("dismiss-files-notice")))
-	waitJS[bool](p, stepTimeout, "the notice to go", `!document.querySelector('#files-notice')`)
+	waitJS[bool](p, stepTimeout, "the tray after a paste", `!!document.querySelector('#attach-tray .tray-item[data-name="photo.png"]')`)
+	p.checkFit("a chat with a file in the tray")
+	p.removeFromTray()
 
 	path := eval[string](p, `location.href`)
 	left = eval[bool](p, `(() => { `+withFile+`
@@ -337,12 +333,11 @@ func (p *profile) pasteAndDrop() {
 	if left {
 		p.t.Errorf("a photo dragged over or dropped on the chat is left to the browser, which opens it")
 	}
-	waitJS[bool](p, stepTimeout, "the notice after a drop", `!!document.querySelector('#files-notice')`)
+	waitJS[bool](p, stepTimeout, "the tray after a drop", `!!document.querySelector('#attach-tray .tray-item[data-name="photo.png"]')`)
 	if got := eval[string](p, `location.href`); got != path {
 		p.t.Errorf("after the drop the page is at %s, was %s", got, path)
 	}
-	p.do(stepTimeout, "dismiss the notice", chromedp.Click(chromedp.ID("dismiss-files-notice")))
-	waitJS[bool](p, stepTimeout, "the notice to go", `!document.querySelector('#files-notice')`)
+	p.removeFromTray()
 
 	left = eval[bool](p, `(() => { const dt = new DataTransfer(); dt.setData('text/plain', 'pasted words');
   return document.querySelector('#composer').dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));
@@ -350,7 +345,14 @@ func (p *profile) pasteAndDrop() {
 	if !left {
 		p.t.Errorf("pasted text is not left to the browser to paste")
 	}
-	if eval[bool](p, `!!document.querySelector('#files-notice')`) {
-		p.t.Errorf("pasted text shows the files notice")
+	if eval[bool](p, `!!document.querySelector('#attach-tray')`) {
+		p.t.Errorf("pasted text goes to the tray")
 	}
+}
+
+// removeFromTray takes the file out of the tray with its remove button.
+func (p *profile) removeFromTray() {
+	p.t.Helper()
+	p.do(stepTimeout, "remove the file from the tray", chromedp.Click(chromedp.CSS("#attach-tray .tray-remove")))
+	waitJS[bool](p, stepTimeout, "the tray to go", `!document.querySelector('#attach-tray')`)
 }
