@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -83,7 +84,7 @@ func (c *Client) blobRequest(ctx context.Context, method string, id wire.BlobID,
 		return nil, err
 	}
 	if token != nil {
-		req.Header.Set("Authorization", "Bearer "+fmt.Sprintf("%x", token))
+		req.Header.Set("Authorization", "Bearer "+hex.EncodeToString(token))
 		req.Header.Set("Tus-Resumable", tusVersion)
 	}
 	return req, nil
@@ -158,7 +159,7 @@ func (c *Client) patchBlob(ctx context.Context, id wire.BlobID, token []byte, of
 func uploadOffset(resp *http.Response) (int64, error) {
 	n, err := strconv.ParseInt(resp.Header.Get("Upload-Offset"), 10, 64)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("the relay gave no upload offset")
+		return 0, errors.New("the relay gave no upload offset")
 	}
 	return n, nil
 }

@@ -18,11 +18,11 @@ import (
 // the wake-ups of the upload and download workers. The store holds the
 // rest.
 type transfers struct {
-	mu      sync.Mutex
-	active  map[string]*activeTransfer // by fileKey
-	copying map[string]bool            // by fileKey
-	upWake  chan struct{}
-	downWak chan struct{}
+	mu       sync.Mutex
+	active   map[string]*activeTransfer // by fileKey
+	copying  map[string]bool            // by fileKey
+	upWake   chan struct{}
+	downWake chan struct{}
 }
 
 // activeTransfer is a transfer running: cancel stops it; done is closed
@@ -37,7 +37,7 @@ func (t *transfers) init() {
 		t.active = map[string]*activeTransfer{}
 		t.copying = map[string]bool{}
 		t.upWake = make(chan struct{}, 1)
-		t.downWak = make(chan struct{}, 1)
+		t.downWake = make(chan struct{}, 1)
 	}
 }
 
@@ -107,7 +107,7 @@ func (t *transfers) wakes() (up, down chan struct{}) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.init()
-	return t.upWake, t.downWak
+	return t.upWake, t.downWake
 }
 
 // pokeUploads wakes the upload worker.

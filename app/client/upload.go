@@ -37,7 +37,7 @@ import (
 // it. When every file of a message is uploaded the message goes into the
 // outbox, as Send's and SendGroup's do, and the outbox sends it.
 
-// errTransient marks an upload error worth trying again after a backoff
+// transientError marks an upload error worth trying again after a backoff
 // (the network, the relay busy).
 type transientError struct{ err error }
 
