@@ -173,15 +173,16 @@ func attachmentView(v attView) app.UI {
 // it.
 func transferName(t client.Transfer) string { return t.String() }
 
-// mediaBoxStyle reserves a photo's or video's space from its shape: at
-// most mediaMaxWidth wide and mediaMaxHeight high; a square when it is
-// not known.
+// mediaBoxStyle reserves a photo's or video's space from its shape: its
+// aspect ratio and its width, at most mediaMaxWidth wide and
+// mediaMaxHeight high (the style sheet keeps it within the bubble); a
+// square when it is not known.
 func mediaBoxStyle(w, h int) (ratio, width string) {
 	if w <= 0 || h <= 0 {
 		w, h = 1, 1
 	}
 	width0 := min(float64(mediaMaxWidth), float64(mediaMaxHeight)*float64(w)/float64(h))
-	return strconv.Itoa(w) + " / " + strconv.Itoa(h), "min(100%, " + strconv.Itoa(int(width0)) + "px)"
+	return strconv.Itoa(w) + " / " + strconv.Itoa(h), strconv.Itoa(int(width0)) + "px"
 }
 
 // mediaAttachment draws a photo or a video: its thumbnail, blurred until
@@ -212,7 +213,7 @@ func mediaAttachment(v attView) app.UI {
 		}
 	}
 	return app.Div().Class(classes...).DataSet("key", v.key.String()).DataSet("name", v.att.Name).DataSet("transfer", transferName(v.att.Transfer)).
-		Style("aspect-ratio", ratio).Style("width", width).Body(
+		Style("--att-ratio", ratio).Style("--att-width", width).Body(
 		app.If(full, func() app.UI {
 			return app.Img().Class("att-img").Src(v.url).Alt(v.att.Name).Attr("decoding", "async")
 		}).ElseIf(v.thumb != "", func() app.UI {

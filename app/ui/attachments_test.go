@@ -146,9 +146,9 @@ func TestMediaBoxStyle(t *testing.T) {
 		w, h         int
 		ratio, width string
 	}{
-		{2000, 1500, "2000 / 1500", "min(100%, 280px)"},
-		{1200, 1600, "1200 / 1600", "min(100%, 240px)"},
-		{0, 0, "1 / 1", "min(100%, 280px)"},
+		{2000, 1500, "2000 / 1500", "280px"},
+		{1200, 1600, "1200 / 1600", "240px"},
+		{0, 0, "1 / 1", "280px"},
 	} {
 		if r, w := mediaBoxStyle(tc.w, tc.h); r != tc.ratio || w != tc.width {
 			t.Errorf("mediaBoxStyle(%d, %d) = %q, %q; want %q, %q", tc.w, tc.h, r, w, tc.ratio, tc.width)

@@ -92,11 +92,23 @@ func videoPreview(ctx context.Context, file app.Value) (mediaPreview, error) {
 		return mediaPreview{}, errNoThumbnail
 	}
 	p := mediaPreview{width: v.Get("videoWidth").Int(), height: v.Get("videoHeight").Int()}
-	if d := v.Get("duration").Float(); d > 0 && !math.IsInf(d, 0) && !math.IsNaN(d) {
-		p.duration = time.Duration(d * float64(time.Second))
-	}
 	if p.width == 0 || p.height == 0 {
 		return mediaPreview{}, errNoThumbnail
+	}
+	d := v.Get("duration").Float()
+	if math.IsInf(d, 1) {
+		// A recording (MediaRecorder's WebM) does not say how long it
+		// is: seeking past its end makes the browser find out; then
+		// back to the first frame.
+		if seek(ctx, v, 1e9) == nil {
+			d = v.Get("duration").Float()
+		}
+		if err := seek(ctx, v, 0); err != nil {
+			return mediaPreview{}, errNoThumbnail
+		}
+	}
+	if d > 0 && !math.IsInf(d, 0) && !math.IsNaN(d) {
+		p.duration = time.Duration(d * float64(time.Second))
 	}
 	// The first frame: loadeddata says the frame at the start is there.
 	var err error
@@ -181,4 +193,12 @@ func canvasJPEG(canvas app.Value, quality float64) ([]byte, error) {
 		return nil, err
 	}
 	return blobBytes(blob)
+}
+
+// seek moves a video to the time (in seconds) and waits until it is
+// there.
+func seek(ctx context.Context, v app.Value, t float64) error {
+	seeked := eventWaiter(v, "seeked", "error")
+	v.Set("currentTime", t)
+	return seeked(ctx)
 }

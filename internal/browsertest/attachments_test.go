@@ -50,6 +50,9 @@ const (
 //     cancels it (it pauses) and resumes it, and it arrives.
 //   - Written offline, a photo waits with its upload; back online, it
 //     goes and arrives.
+//   - A video recorded in the page: the tray and the chat show its first
+//     frame, the chat its duration and, once downloaded, a play badge;
+//     it plays in the viewer.
 //   - In a group, Ann's photo reaches Ben.
 //
 // The screenshots of the chat, the tray and the viewer are taken on the
@@ -124,7 +127,7 @@ func TestAttachments(t *testing.T) {
 	thumbAt := time.Since(sent)
 	ben.waitPhoto(key)
 	t.Logf("a %s photo: %v from Send to the thumbnail on the recipient's page, %v to the photo", sizeOf(t, beach), thumbAt.Round(time.Millisecond), time.Since(sent).Round(time.Millisecond))
-	if got := eval[string](ben, fmt.Sprintf(`document.querySelector('.att[data-key=%q]').style.aspectRatio`, key)); got != "2400 / 1800" {
+	if got := eval[string](ben, fmt.Sprintf(`getComputedStyle(document.querySelector('.att[data-key=%q]')).aspectRatio`, key)); got != "2400 / 1800" {
 		t.Errorf("the photo's space is %q, want 2400 / 1800 (its shape, reserved before it loads)", got)
 	}
 	if got := eval[string](ben, fmt.Sprintf(`document.querySelector('.att[data-key=%q] img').naturalWidth + 'x' + document.querySelector('.att[data-key=%q] img').naturalHeight`, key, key)); got != "2400x1800" {
@@ -247,6 +250,33 @@ func TestAttachments(t *testing.T) {
 	ben.click("viewer-next")
 	ben.waitViewer(pasted, "2 of 4", "Two more")
 	ben.click("viewer-close")
+	waitJS[bool](ben, stepTimeout, "the viewer to close", `!document.querySelector('#viewer')`)
+
+	phase("a video: its first frame, a play badge and its duration; it plays in the viewer")
+	ann.openChat(benID)
+	ann.dropVideo("clip.webm")
+	ann.waitTray("clip.webm")
+	waitJS[bool](ann, stepTimeout, "the video's thumbnail in the tray",
+		`!!document.querySelector('#attach-tray .tray-item[data-name="clip.webm"] img.tray-thumb')`)
+	ann.click("send")
+	_, vkey := ann.waitAttachment("msg-out", "clip.webm", "")
+	ben.waitAttachment("msg-in", "clip.webm", "")
+	ben.waitThumbnail(vkey)
+	if got := eval[string](ben, fmt.Sprintf(`document.querySelector('.att-video[data-key=%q] .att-duration')?.innerText ?? ''`, vkey)); got != "0:01" && got != "0:02" {
+		t.Errorf("the video says it lasts %q, want about 0:01", got)
+	}
+	ben.waitTransfer(vkey, "remote")
+	ben.clickIn(vkey, ".att-download")
+	ben.waitTransfer(vkey, "local")
+	if !eval[bool](ben, fmt.Sprintf(`!!document.querySelector('.att-video[data-key=%q] .att-open .att-play')`, vkey)) {
+		t.Errorf("the downloaded video has no play badge")
+	}
+	ben.openViewer(vkey)
+	waitJS[bool](ben, messageTimeout, "the video in the viewer", `(() => {
+	  const v = document.querySelector('dialog#viewer[open] #viewer-video');
+	  return !!v && v.src.startsWith('blob:') && !v.error && v.readyState >= 1 && v.duration > 0;
+	})()`)
+	ben.do(stepTimeout, "press Escape", chromedp.KeyEvent(kb.Escape))
 	waitJS[bool](ben, stepTimeout, "the viewer to close", `!document.querySelector('#viewer')`)
 
 	phase("a photo in a group")
@@ -480,6 +510,33 @@ func (p *profile) dropPicture(name, colour string) {
 	})()`); left {
 		p.t.Errorf("a picture dropped on the chat is left to the browser")
 	}
+}
+
+// dropVideo records a short video of a changing colour on a canvas
+// (MediaRecorder, WebM) and drops it on the chat.
+func (p *profile) dropVideo(name string) {
+	p.t.Helper()
+	eval[bool](p, fmt.Sprintf(`(async () => {
+	  const c = document.createElement('canvas'); c.width = 320; c.height = 180;
+	  const g = c.getContext('2d');
+	  const rec = new MediaRecorder(c.captureStream(30), {mimeType: 'video/webm'});
+	  const parts = [];
+	  rec.ondataavailable = (e) => parts.push(e.data);
+	  const stopped = new Promise((ok) => { rec.onstop = ok; });
+	  rec.start();
+	  for (let f = 0; f < 40; f++) {
+	    g.fillStyle = 'hsl(' + f * 9 + ', 70%%, 50%%)'; g.fillRect(0, 0, 320, 180);
+	    await new Promise((ok) => setTimeout(ok, 33));
+	  }
+	  rec.stop();
+	  await stopped;
+	  const dt = new DataTransfer();
+	  dt.items.add(new File(parts, %s, {type: 'video/webm'}));
+	  const m = document.querySelector('#messages');
+	  m.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true}));
+	  m.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+	  return true;
+	})()`, js(name)))
 }
 
 // saveDownloadsTo has the browser save downloads in dir.
