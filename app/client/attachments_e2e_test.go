@@ -262,7 +262,7 @@ func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection cu
 func TestUploadResumes(t *testing.T) {
 	r := startRelay(t)
 	cut := &cutter{cutPatch: 1 << 20}
-	tune := func(c *client.Config) { c.HTTPClient = &http.Client{Transport: cut} }
+	tune := func(c *client.Config) { c.BlobTransport = client.NewHTTPBlobTransport(&http.Client{Transport: cut}) }
 	ann := r.newDeviceWith("ann", "email:ann@example.org", tune)
 	bob := r.newDevice("bob", "email:bob@example.org")
 	befriend(t, ann, bob)
@@ -314,7 +314,7 @@ func TestDownloadResumes(t *testing.T) {
 	r := startRelay(t)
 	cut := &cutter{}
 	ann := r.newDevice("ann", "email:ann@example.org")
-	bob := r.newDeviceWith("bob", "email:bob@example.org", func(c *client.Config) { c.HTTPClient = &http.Client{Transport: cut} })
+	bob := r.newDeviceWith("bob", "email:bob@example.org", func(c *client.Config) { c.BlobTransport = client.NewHTTPBlobTransport(&http.Client{Transport: cut}) })
 	befriend(t, ann, bob)
 	data := fileOf("resume download", 5<<20+11)
 	id, err := ann.c.SendFiles(ctxT(t), bob.acct.User, "", client.File{Name: "f.bin", Size: int64(len(data)), Content: bytes.NewReader(data)})

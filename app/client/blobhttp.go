@@ -1,13 +1,11 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -20,7 +18,10 @@ import (
 // "Attachments"): an upload is tus core 1.0.0 (HEAD for the offset,
 // PATCH from it, with the token of an UploadGrant), a download a GET with
 // an optional Range. Every request has a deadline, and a response body is
-// never read past the blob's size.
+// never read past the blob's size. The requests go through a
+// BlobTransport: Go's HTTP client natively (blobhttp_other.go), the
+// browser's fetch in the web app (blobhttp_js.go), so that the web app
+// does not carry Go's HTTP client.
 
 const (
 	// blobTimeout bounds a HEAD, and a PATCH of patchSize bytes.
@@ -68,50 +69,87 @@ func (c *Client) blobURL(id wire.BlobID) (string, error) {
 	return u.String(), nil
 }
 
-func (c *Client) httpClient() *http.Client {
-	if c.cfg.HTTPClient != nil {
-		return c.cfg.HTTPClient
-	}
-	return http.DefaultClient
+// BlobRequest is one HTTP request of the blob endpoints.
+type BlobRequest struct {
+	Method string
+	URL    string
+	Header map[string]string
+	Body   []byte // nil: none
 }
 
-// blobRequest makes a request for a blob, with the upload token if any.
-func (c *Client) blobRequest(ctx context.Context, method string, id wire.BlobID, token []byte, body io.Reader) (*http.Request, error) {
+// BlobResponse is the answer to a BlobRequest. Header holds the response
+// headers the client reads (Upload-Offset, Content-Range), by their
+// canonical names.
+type BlobResponse struct {
+	Status int
+	Header map[string]string
+	Body   io.ReadCloser
+}
+
+// BlobTransport makes the requests of attachments' uploads and downloads.
+// The request ends when ctx does, even while its body is being read.
+type BlobTransport interface {
+	RoundTrip(ctx context.Context, req BlobRequest) (*BlobResponse, error)
+}
+
+// HTTP statuses the blob endpoints answer.
+const (
+	statusOK             = 200
+	statusNoContent      = 204
+	statusPartialContent = 206
+	statusUnauthorized   = 401
+	statusNotFound       = 404
+	statusConflict       = 409
+	statusGone           = 410
+	statusEntityTooLarge = 413
+)
+
+// blobResponseHeaders are the response headers a BlobTransport returns.
+var blobResponseHeaders = []string{"Upload-Offset", "Content-Range"}
+
+func (c *Client) blobTransport() BlobTransport {
+	if c.cfg.BlobTransport != nil {
+		return c.cfg.BlobTransport
+	}
+	return defaultBlobTransport
+}
+
+// blobDo makes a request for a blob, with the upload token if any.
+func (c *Client) blobDo(ctx context.Context, method string, id wire.BlobID, token []byte, header map[string]string, body []byte) (*BlobResponse, error) {
 	u, err := c.blobURL(id)
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return nil, err
+	if header == nil {
+		header = map[string]string{}
 	}
 	if token != nil {
-		req.Header.Set("Authorization", "Bearer "+hex.EncodeToString(token))
-		req.Header.Set("Tus-Resumable", tusVersion)
+		header["Authorization"] = "Bearer " + hex.EncodeToString(token)
+		header["Tus-Resumable"] = tusVersion
 	}
-	return req, nil
+	return c.blobTransport().RoundTrip(ctx, BlobRequest{Method: method, URL: u, Header: header, Body: body})
 }
 
 // statusError maps a response's status to an error.
-func statusError(resp *http.Response) error {
-	switch resp.StatusCode {
-	case http.StatusUnauthorized:
+func statusError(resp *BlobResponse) error {
+	switch resp.Status {
+	case statusUnauthorized:
 		return errBlobToken
-	case http.StatusNotFound:
+	case statusNotFound:
 		return errBlobUnknown
-	case http.StatusGone:
+	case statusGone:
 		return ErrAttachmentGone
-	case http.StatusConflict:
+	case statusConflict:
 		return errBlobOffset
-	case http.StatusRequestEntityTooLarge:
+	case statusEntityTooLarge:
 		return errBlobTooLarge
 	}
-	return fmt.Errorf("the relay answered %s", resp.Status)
+	return fmt.Errorf("the relay answered %d", resp.Status)
 }
 
 // drain reads a little of a body before closing it, so that the
 // connection can be reused.
-func drain(resp *http.Response) {
+func drain(resp *BlobResponse) {
 	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 	resp.Body.Close()
 }
@@ -120,16 +158,12 @@ func drain(resp *http.Response) {
 func (c *Client) headBlob(ctx context.Context, id wire.BlobID, token []byte) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, blobTimeout)
 	defer cancel()
-	req, err := c.blobRequest(ctx, http.MethodHead, id, token, nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := c.httpClient().Do(req)
+	resp, err := c.blobDo(ctx, "HEAD", id, token, nil, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer drain(resp)
-	if resp.StatusCode != http.StatusOK {
+	if resp.Status != statusOK {
 		return 0, statusError(resp)
 	}
 	return uploadOffset(resp)
@@ -140,26 +174,22 @@ func (c *Client) headBlob(ctx context.Context, id wire.BlobID, token []byte) (in
 func (c *Client) patchBlob(ctx context.Context, id wire.BlobID, token []byte, offset int64, body []byte) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, blobTimeout)
 	defer cancel()
-	req, err := c.blobRequest(ctx, http.MethodPatch, id, token, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.ContentLength = int64(len(body))
-	req.Header.Set("Content-Type", "application/offset+octet-stream")
-	req.Header.Set("Upload-Offset", strconv.FormatInt(offset, 10))
-	resp, err := c.httpClient().Do(req)
+	resp, err := c.blobDo(ctx, "PATCH", id, token, map[string]string{
+		"Content-Type":  "application/offset+octet-stream",
+		"Upload-Offset": strconv.FormatInt(offset, 10),
+	}, body)
 	if err != nil {
 		return 0, err
 	}
 	defer drain(resp)
-	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusOK {
+	if resp.Status != statusNoContent && resp.Status != statusOK {
 		return 0, statusError(resp)
 	}
 	return uploadOffset(resp)
 }
 
-func uploadOffset(resp *http.Response) (int64, error) {
-	n, err := strconv.ParseInt(resp.Header.Get("Upload-Offset"), 10, 64)
+func uploadOffset(resp *BlobResponse) (int64, error) {
+	n, err := strconv.ParseInt(resp.Header["Upload-Offset"], 10, 64)
 	if err != nil || n < 0 {
 		return 0, errors.New("the relay gave no upload offset")
 	}
@@ -170,32 +200,28 @@ func uploadOffset(resp *http.Response) (int64, error) {
 // the blob's end, and fails if nothing arrives for blobIdle.
 func (c *Client) getBlob(ctx context.Context, id wire.BlobID, offset, size int64) (io.ReadCloser, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	req, err := c.blobRequest(ctx, http.MethodGet, id, nil, nil)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
+	header := map[string]string{}
 	if offset > 0 {
-		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
+		header["Range"] = fmt.Sprintf("bytes=%d-", offset)
 	}
 	idle := time.AfterFunc(blobIdle, cancel)
-	resp, err := c.httpClient().Do(req)
+	resp, err := c.blobDo(ctx, "GET", id, nil, header, nil)
 	if err != nil {
 		idle.Stop()
 		cancel()
 		return nil, err
 	}
-	want := http.StatusOK
+	want := statusOK
 	if offset > 0 {
-		want = http.StatusPartialContent
+		want = statusPartialContent
 	}
-	if resp.StatusCode != want {
+	if resp.Status != want {
 		drain(resp)
 		idle.Stop()
 		cancel()
 		return nil, statusError(resp)
 	}
-	if offset > 0 && !strings.HasPrefix(resp.Header.Get("Content-Range"), fmt.Sprintf("bytes %d-", offset)) {
+	if offset > 0 && !strings.HasPrefix(resp.Header["Content-Range"], fmt.Sprintf("bytes %d-", offset)) {
 		drain(resp)
 		idle.Stop()
 		cancel()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -38,10 +37,11 @@ type Config struct {
 	// EventBuffer is how many events wait for the reader of Events before
 	// the oldest is dropped. Default 1024.
 	EventBuffer int
-	// HTTPClient makes the requests that upload and download
-	// attachments' blobs (on the relay's listener, see ServerURL);
-	// default http.DefaultClient. Each request has its own deadline.
-	HTTPClient *http.Client
+	// BlobTransport makes the HTTP requests that upload and download
+	// attachments' blobs; default Go's HTTP client natively and the
+	// browser's fetch in the web app (NewHTTPBlobTransport wraps an
+	// http.Client). Each request has its own deadline.
+	BlobTransport BlobTransport
 }
 
 // Validate reports configurations that cannot work.
