@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -253,13 +254,26 @@ func (d *device) waitText(peer *device, text string) client.Message {
 	return m
 }
 
-// waitState waits until this device's message id to peer is in state.
+// waitState waits until this device's message id to peer is in state,
+// or past it on the way Sent → Delivered → Read: a receipt can move a
+// message on between two looks at it, so waiting for Sent alone could
+// miss it.
 func (d *device) waitState(peer *device, id wire.MessageID, state client.MessageState) {
 	d.t.Helper()
 	d.eventually(fmt.Sprintf("message %s %s", id, state), func() bool {
 		m, err := d.c.Message(context.Background(), d.acct.User, id)
-		return err == nil && m.State == state
+		return err == nil && reached(m.State, state)
 	})
+}
+
+// reached says whether a message in state got has come as far as want.
+func reached(got, want client.MessageState) bool {
+	progress := []client.MessageState{client.StateSent, client.StateDelivered, client.StateRead}
+	i, j := slices.Index(progress, got), slices.Index(progress, want)
+	if i < 0 || j < 0 {
+		return got == want
+	}
+	return i >= j
 }
 
 func (d *device) send(to *device, text string) wire.MessageID {
