@@ -103,7 +103,8 @@ func DecodeParcel(b []byte) (*Parcel, error) {
 
 // EnvelopeFor returns the envelope of p for one device of the inbox's
 // user, and false when p carries nothing for that device. A KindRejected
-// parcel concerns every device of the sender. A group message's envelope
+// parcel concerns every device of the sender, a KindCoop one every
+// device of the user. A group message's envelope
 // carries the Shared ciphertext and the device's own part, which may be
 // empty; a device the parcel does not name gets neither.
 func (p *Parcel) EnvelopeFor(d wire.DeviceID) (wire.Envelope, bool) {
@@ -113,7 +114,7 @@ func (p *Parcel) EnvelopeFor(d wire.DeviceID) (wire.Envelope, bool) {
 		ServerTimeMS: p.ServerTimeMS, Kind: p.Kind,
 		Code: p.Code, Subject: p.Subject, Shared: p.Shared,
 	}
-	if p.Kind == wire.KindRejected {
+	if p.Kind == wire.KindRejected || p.Kind == wire.KindCoop {
 		return env, true
 	}
 	for i := range p.Recipients {

@@ -80,6 +80,11 @@ const (
 	KindRequest  Kind = 2 // a contact request: may reach a stranger, rate-limited
 	KindRejected Kind = 3 // sent by the relay to the sender: a message was not delivered
 	KindGroup    Kind = 4 // to the joined members of the group named by the conversation
+	// KindCoop: a co-op notice the relay wrote and signed (CoopNotice), in
+	// Shared, for every device of the user; the sender is the zero user and
+	// the conversation CoopConversation. Only the relay writes it: a Send
+	// of this kind is refused.
+	KindCoop Kind = 5
 )
 
 // ContactState is what a user has said about another user; the relay's

@@ -64,21 +64,24 @@ const (
 	TypeRemoveDevice Type = 21
 	TypeSetGroup     Type = 22
 	TypeUpload       Type = 23 // client: ask to upload a blob (or resume one)
+	TypeCoop         Type = 24 // client: the co-op's figures, membership, costs, roles
 
-	TypeOK          Type = 40
-	TypeError       Type = 41
-	TypeVerified    Type = 42
-	TypeWelcome     Type = 43
-	TypeBundles     Type = 44
-	TypeFound       Type = 45
-	TypeAccepted    Type = 46
-	TypeRejected    Type = 47
-	TypeDeliver     Type = 48
-	TypeContacts    Type = 49
-	TypeDevices     Type = 50
-	TypeNotice      Type = 51
-	TypeCodeSent    Type = 52
-	TypeUploadGrant Type = 53
+	TypeOK           Type = 40
+	TypeError        Type = 41
+	TypeVerified     Type = 42
+	TypeWelcome      Type = 43
+	TypeBundles      Type = 44
+	TypeFound        Type = 45
+	TypeAccepted     Type = 46
+	TypeRejected     Type = 47
+	TypeDeliver      Type = 48
+	TypeContacts     Type = 49
+	TypeDevices      Type = 50
+	TypeNotice       Type = 51
+	TypeCodeSent     Type = 52
+	TypeUploadGrant  Type = 53
+	TypeCoopInfo     Type = 54
+	TypeCoopCheckout Type = 55
 )
 
 var typeNames = map[Type]string{
@@ -87,12 +90,13 @@ var typeNames = map[Type]string{
 	TypeLookup: "lookup", TypeSend: "send", TypeAck: "ack",
 	TypeSetContact: "set_contact", TypeListContacts: "list_contacts",
 	TypeListDevices: "list_devices", TypeRemoveDevice: "remove_device",
-	TypeSetGroup: "set_group", TypeUpload: "upload",
+	TypeSetGroup: "set_group", TypeUpload: "upload", TypeCoop: "coop",
 	TypeOK: "ok", TypeError: "error", TypeVerified: "verified",
 	TypeWelcome: "welcome", TypeBundles: "bundles", TypeFound: "found",
 	TypeAccepted: "accepted", TypeRejected: "rejected", TypeDeliver: "deliver",
 	TypeContacts: "contacts", TypeDevices: "devices", TypeNotice: "notice",
 	TypeCodeSent: "code_sent", TypeUploadGrant: "upload_grant",
+	TypeCoopInfo: "coop_info", TypeCoopCheckout: "coop_checkout",
 }
 
 func (t Type) String() string {
@@ -202,6 +206,8 @@ func newBody(t Type) Body {
 		return new(SetGroup)
 	case TypeUpload:
 		return new(Upload)
+	case TypeCoop:
+		return new(Coop)
 	case TypeOK:
 		return new(OK)
 	case TypeError:
@@ -230,6 +236,10 @@ func newBody(t Type) Body {
 		return new(CodeSent)
 	case TypeUploadGrant:
 		return new(UploadGrant)
+	case TypeCoopInfo:
+		return new(CoopInfo)
+	case TypeCoopCheckout:
+		return new(CoopCheckout)
 	}
 	return nil
 }

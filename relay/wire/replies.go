@@ -122,6 +122,10 @@ type Welcome struct {
 	ServerTimeMS   int64
 	OneTimeLeft    uint32
 	KEMOneTimeLeft uint32
+	// CoopKey is the relay's Ed25519 public key that signs co-op notices
+	// (CoopNotice); clients keep the first they see. Empty when the relay
+	// has none.
+	CoopKey []byte
 }
 
 func (*Welcome) Type() Type { return TypeWelcome }
@@ -133,6 +137,7 @@ func (m *Welcome) appendTo(b []byte) []byte {
 	e.Sint(3, m.ServerTimeMS)
 	e.Uint(4, uint64(m.OneTimeLeft))
 	e.Uint(5, uint64(m.KEMOneTimeLeft))
+	e.Bytes(6, m.CoopKey)
 	return e
 }
 
@@ -151,6 +156,8 @@ func (m *Welcome) decode(b []byte) error {
 			m.OneTimeLeft, err = f.Uint32()
 		case 5:
 			m.KEMOneTimeLeft, err = f.Uint32()
+		case 6:
+			m.CoopKey, err = f.Bytes(CoopKeyLen)
 		}
 		return err
 	})
