@@ -9,6 +9,7 @@ type chart struct {
 	Width, Height, Base int // the drawing's size; the bars' baseline
 	Bars                []bar
 	Labels              []label
+	DuesFill, CostsFill string // the legend's colours
 }
 
 type bar struct {
@@ -35,11 +36,11 @@ func drawChart(months []FiguresMonth, currency string) chart {
 	const (
 		slot   = 50 // width of a month
 		barW   = 18
-		top    = 10
+		top    = 24  // room for the legend
 		plot   = 180 // height of the tallest bar
 		labels = 20  // room under the baseline for the month's name
 	)
-	c := chart{Width: slot * len(months), Height: top + plot + labels, Base: top + plot}
+	c := chart{Width: slot * len(months), Height: top + plot + labels, Base: top + plot, DuesFill: duesFill, CostsFill: costsFill}
 	var most int64
 	for _, m := range months {
 		most = max(most, m.Dues, m.TotalCosts)
