@@ -55,8 +55,8 @@ func (s *Service) Handle(ctx context.Context, user wire.UserID, req *wire.Coop) 
 	return nil, fmt.Errorf("%w: op %d", ErrInvalid, req.Op)
 }
 
-// join starts a membership: a new pending membership with a new
-// reference, and the provider's checkout page for it.
+// join starts a membership: the provider's checkout page for a new
+// reference, and a new pending membership of it.
 func (s *Service) join(ctx context.Context, user wire.UserID, req *wire.Coop) (wire.Body, error) {
 	if !printable(req.Provider, wire.MaxCoopText) || !printable(req.Plan, wire.MaxCoopText) {
 		return nil, fmt.Errorf("%w: provider or plan", ErrInvalid)
@@ -72,7 +72,6 @@ func (s *Service) join(ctx context.Context, user wire.UserID, req *wire.Coop) (w
 	prev, err := s.st.Membership(ctx, user)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		prev = Membership{}
 	case err != nil:
 		return nil, fmt.Errorf("coop: membership: %w", err)
 	case prev.Status.Paying():
@@ -81,6 +80,20 @@ func (s *Service) join(ctx context.Context, user wire.UserID, req *wire.Coop) (w
 	ref, err := newReference()
 	if err != nil {
 		return nil, err
+	}
+	// The checkout first: if the provider fails, the account keeps the
+	// membership it had. Its page is paid only once the person has its
+	// URL, after the membership is stored.
+	back := strings.TrimSuffix(s.cfg.PublicURL, "/") + "/co-op?checkout="
+	url, err := prov.Checkout(ctx, ref, plan, back+"done", back+"cancel")
+	if f := s.cfg.Metrics.Checkout; f != nil {
+		f(prov.Name(), err == nil)
+	}
+	if err != nil {
+		if !errors.Is(err, ErrProvider) {
+			err = fmt.Errorf("%w: %w", ErrProvider, err)
+		}
+		return nil, fmt.Errorf("coop: checkout at %s: %w", prov.Name(), err)
 	}
 	now := s.cfg.Now()
 	m := Membership{
@@ -96,23 +109,6 @@ func (s *Service) join(ctx context.Context, user wire.UserID, req *wire.Coop) (w
 	}
 	if err := s.st.CreateMembership(ctx, m); err != nil {
 		return nil, fmt.Errorf("coop: create membership: %w", err)
-	}
-	back := strings.TrimSuffix(s.cfg.PublicURL, "/") + "/co-op?checkout="
-	url, err := prov.Checkout(ctx, ref, plan, back+"done", back+"cancel")
-	if f := s.cfg.Metrics.Checkout; f != nil {
-		f(prov.Name(), err == nil)
-	}
-	if err != nil {
-		// The pending membership leads nowhere: put back what was there.
-		if prev.Reference != "" {
-			if rerr := s.st.UpdateMembership(ctx, prev); rerr != nil {
-				s.cfg.Logger.Warn("coop: restore membership after a failed checkout", "err", rerr)
-			}
-		}
-		if !errors.Is(err, ErrProvider) {
-			err = fmt.Errorf("%w: %w", ErrProvider, err)
-		}
-		return nil, fmt.Errorf("coop: checkout at %s: %w", prov.Name(), err)
 	}
 	return &wire.CoopCheckout{URL: url}, nil
 }

@@ -544,6 +544,9 @@ func TestJoinRefusals(t *testing.T) {
 		if _, err := h.do(alice, wire.Coop{Op: wire.CoopJoin, Provider: "stripe", Plan: "monthly"}); !errors.Is(err, coop.ErrProvider) {
 			t.Fatalf("join: %v, want ErrProvider", err)
 		}
+		if _, err := h.dir.Membership(h.ctx, alice); !errors.Is(err, coop.ErrNotFound) {
+			t.Fatalf("a failed checkout left a membership: %v", err)
+		}
 	})
 
 	t.Run("paying already", func(t *testing.T) {
