@@ -169,6 +169,29 @@ type harness struct {
 	web   *httptest.Server
 	// noteActive counts the service's calls of Store.NoteActive.
 	noteActive atomic.Int64
+	// metrics counts the service's metrics: "webhook applied",
+	// "checkout true", "notice 1".
+	metricsMu sync.Mutex
+	metrics   map[string]int
+}
+
+// metric counts one of the service's metrics.
+func (h *harness) metric(name string, v any) {
+	h.metricsMu.Lock()
+	h.metrics[fmt.Sprint(name, " ", v)]++
+	h.metricsMu.Unlock()
+}
+
+// wantMetrics checks the counts of metrics so far.
+func (h *harness) wantMetrics(want map[string]int) {
+	h.t.Helper()
+	h.metricsMu.Lock()
+	defer h.metricsMu.Unlock()
+	for k, v := range want {
+		if h.metrics[k] != v {
+			h.t.Errorf("metric %q: %d, want %d (all: %v)", k, h.metrics[k], v, h.metrics)
+		}
+	}
 }
 
 // countingStore counts the calls of NoteActive.
@@ -185,7 +208,7 @@ func (s *countingStore) NoteActive(ctx context.Context, user wire.UserID, month 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	ctx := t.Context()
-	h := &harness{t: t, ctx: ctx, prov: &fakeProvider{}, bus: &recBus{}, clock: &clock{now: start}, accts: accounts{}}
+	h := &harness{t: t, ctx: ctx, prov: &fakeProvider{}, bus: &recBus{}, clock: &clock{now: start}, accts: accounts{}, metrics: map[string]int{}}
 	h.dir = openDirectory(t, h.clock.Now)
 	var err error
 	h.svc, err = coop.New(ctx, &countingStore{Store: h.dir, noteActive: &h.noteActive}, h.bus, coop.Config{
@@ -197,6 +220,11 @@ func newHarness(t *testing.T) *harness {
 		Grace:     14 * 24 * time.Hour,
 		Accounts:  h.accts,
 		Now:       h.clock.Now,
+		Metrics: coop.Metrics{
+			Webhook:  func(p coop.ProviderName, outcome string) { h.metric("webhook", outcome) },
+			Notice:   func(k wire.CoopNoticeKind) { h.metric("notice", uint32(k)) },
+			Checkout: func(p coop.ProviderName, ok bool) { h.metric("checkout", ok) },
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -592,6 +620,28 @@ func TestWebhookReplayed(t *testing.T) {
 	if len(before) != 1 || len(distinct(after)) != len(before) {
 		t.Fatalf("%d notices, %d distinct after replays; want %d", len(after), len(distinct(after)), len(before))
 	}
+	h.wantMetrics(map[string]int{"webhook applied": 3, "webhook duplicate": 4, "checkout true": 1})
+
+	// The same new event delivered at once by several connections.
+	pay := coop.Event{ID: "evt_4", Created: start, Type: coop.EventPaymentSucceeded, Subscription: "sub_1", Payment: "in_4", Amount: 700, Currency: "GBP"}
+	var wg sync.WaitGroup
+	codes := make([]int, 8)
+	for i := range codes {
+		wg.Go(func() { codes[i] = h.post("good", pay) })
+	}
+	wg.Wait()
+	for _, c := range codes {
+		if c != http.StatusOK {
+			t.Fatalf("concurrent deliveries answered %v", codes)
+		}
+	}
+	if fig := h.month(start); fig.Dues != 1700 {
+		t.Fatalf("dues %d after concurrent deliveries, want 1700", fig.Dues)
+	}
+	if got := h.notices(); len(got) != len(after)+1 {
+		t.Fatalf("%d notices after concurrent deliveries, want one more than %d", len(got), len(after))
+	}
+	h.wantMetrics(map[string]int{"webhook applied": 4, "webhook duplicate": 11, "notice 1": len(after) + 1})
 }
 
 func TestEventsOutOfOrder(t *testing.T) {
@@ -649,6 +699,7 @@ func TestWebhookRefused(t *testing.T) {
 	if got := h.membership(alice); got != before {
 		t.Fatalf("membership changed by refused webhooks: %+v", got)
 	}
+	h.wantMetrics(map[string]int{"webhook bad_signature": 1, "webhook malformed": 2, "webhook applied": 0})
 	if _, activated, _ := h.prov.calls(); len(activated) != 0 || len(h.notices()) != 0 {
 		t.Fatal("a refused webhook had an effect")
 	}
