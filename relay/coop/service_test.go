@@ -470,7 +470,7 @@ func TestMembershipLifecycle(t *testing.T) {
 	}
 	dues := ns[0].n
 	if dues.Amount != 1000 || dues.Currency != "GBP" || dues.Supports != fig.UsersPerMember() || dues.Supports != 3 ||
-		dues.CostPerUser != fig.CostPerUser() || dues.Month != "2026-03" || dues.ID != coop.NoticeID(wire.NoticeDues, alice, "stripe:in_1") {
+		dues.CostPerUser != fig.CostPerUser() || dues.Month != "2026-03" || dues.ID != coop.NoticeID(wire.NoticeDues, alice, "in_1") {
 		t.Fatalf("dues notice %+v", dues)
 	}
 	if want := "Your £10.00 this month supports about 3 people on Mutual."; dues.Text != want {
