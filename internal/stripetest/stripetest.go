@@ -130,6 +130,7 @@ type Session struct {
 	Status       string // "open", then "complete"
 	Customer     string
 	Subscription string
+	Invoice      string // the subscription's first
 }
 
 // Delivery is a webhook the stand-in sent.
@@ -424,6 +425,7 @@ func (ss *Session) object() map[string]any {
 		"amount_total":        ss.UnitAmount * ss.Quantity,
 		"customer":            null(ss.Customer),
 		"subscription":        null(ss.Subscription),
+		"invoice":             null(ss.Invoice),
 		"metadata":            map[string]string{},
 		"created":             ss.Created.Unix(),
 		"expires_at":          ss.Created.Add(24 * time.Hour).Unix(),
@@ -532,8 +534,9 @@ func (s *Server) pay(ctx context.Context, id, card string) (string, Delivery, er
 		return "", Delivery{}, fmt.Errorf("stripetest: card number %q: 16 digits", card)
 	}
 	var pm, cus, plan, sub struct {
-		ID     string `json:"id"`
-		Status string `json:"status"`
+		ID            string `json:"id"`
+		Status        string `json:"status"`
+		LatestInvoice string `json:"latest_invoice"`
 	}
 	if err := s.call(ctx, http.MethodPost, "/v1/payment_methods", cardForm(card), &pm); err != nil {
 		return "", Delivery{}, err
@@ -584,7 +587,7 @@ func (s *Server) pay(ctx context.Context, id, card string) (string, Delivery, er
 	}
 	s.mu.Lock()
 	cur := s.sessions[id]
-	cur.Status, cur.Customer, cur.Subscription = "complete", cus.ID, sub.ID
+	cur.Status, cur.Customer, cur.Subscription, cur.Invoice = "complete", cus.ID, sub.ID, sub.LatestInvoice
 	obj := cur.object()
 	s.mu.Unlock()
 	d := s.send(ctx, "checkout.session.completed", obj)

@@ -2,6 +2,7 @@ package stripe
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -37,9 +38,8 @@ const (
 // Events verifies a webhook's Stripe-Signature against the configured
 // secrets before parsing anything of body (coop.ErrBadSignature), then
 // reads its event. A checkout.session.completed whose payment_status is
-// "paid" gives two events: the checkout, and the subscription active
-// (its ID the event's with "/paid" added), since the first payment was
-// taken on the page.
+// "paid" (the first payment was taken on the page) carries a Payment:
+// the session's first invoice, or the session when it names none.
 func (p *Provider) Events(h http.Header, body []byte, now time.Time) ([]coop.Event, error) {
 	if err := p.verify(h.Values(SignatureHeader), body, now); err != nil {
 		return nil, err
@@ -159,6 +159,7 @@ type checkoutSession struct {
 	Customer          id                `json:"customer"`
 	Subscription      id                `json:"subscription"`
 	PaymentStatus     string            `json:"payment_status"`
+	Invoice           id                `json:"invoice"`
 	Metadata          map[string]string `json:"metadata"`
 }
 
@@ -265,13 +266,9 @@ func parseEvent(body []byte) ([]coop.Event, error) {
 		}
 		ev.Customer = string(s.Customer)
 		ev.Subscription = string(s.Subscription)
-		if s.PaymentStatus != "paid" {
-			return []coop.Event{ev}, nil
+		if s.PaymentStatus == "paid" {
+			ev.Payment = cmp.Or(string(s.Invoice), s.ID)
 		}
-		paid := ev
-		paid.ID += "/paid"
-		paid.Type = coop.EventSubscriptionActive
-		return []coop.Event{ev, paid}, nil
 
 	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted":
 		var s subscription

@@ -116,10 +116,7 @@ func TestEvents(t *testing.T) {
 	}{
 		{"checkout_paid", []coop.Event{
 			with(ev("evt_1Checkout", 1767225600, coop.EventCheckoutCompleted), func(e *coop.Event) {
-				e.Reference, e.Customer, e.Subscription = ref, "cus_A", "sub_A"
-			}),
-			with(ev("evt_1Checkout/paid", 1767225600, coop.EventSubscriptionActive), func(e *coop.Event) {
-				e.Reference, e.Customer, e.Subscription = ref, "cus_A", "sub_A"
+				e.Reference, e.Customer, e.Subscription, e.Payment = ref, "cus_A", "sub_A", "in_A1"
 			}),
 		}},
 		{"checkout_unpaid", []coop.Event{
