@@ -7,10 +7,12 @@
 // billing request flow, GoCardless's hosted page where the person gives
 // their bank details; its authorisation_url is the checkout's URL. Once
 // the flow is done GoCardless sends "billing_requests fulfilled" with the
-// new mandate, and Activate creates the subscription on it. Every create
-// carries an Idempotency-Key derived from the membership reference, so
-// that a retry creates nothing twice: when GoCardless answers that the
-// key was used, the resource it created then is read instead.
+// new mandate, and Activate creates the subscription on it. The billing
+// request and the subscription are created with an Idempotency-Key
+// derived from the membership reference, so that a retry creates
+// neither twice: when GoCardless answers that the key was used, the
+// resource it created then is read instead. A flow, which GoCardless
+// cannot read back and which is only a page, is made anew each time.
 //
 // Webhooks are verified before anything of their body is read: the
 // Webhook-Signature header is the hex HMAC-SHA256 of the raw body under
@@ -22,6 +24,7 @@ package gocardless
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -97,11 +100,16 @@ func (p *Provider) Name() coop.ProviderName { return coop.GoCardless }
 // BadSignatureStatus is 498, GoCardless's "token invalid".
 func (p *Provider) BadSignatureStatus() int { return 498 }
 
-// The idempotency keys of the resources a membership creates: one of
-// each per membership reference.
+// The idempotency keys of the resources a membership creates: one
+// billing request and one subscription per membership reference.
 func billingRequestKey(ref string) string { return "mutual-billing-request-" + ref }
-func flowKey(ref string) string           { return "mutual-billing-request-flow-" + ref }
 func subscriptionKey(ref string) string   { return "mutual-subscription-" + ref }
+
+// flowKey is the idempotency key of a billing request flow: the
+// reference and a random part. GoCardless cannot read a flow back, so a
+// key used before could not give the page; a flow is only a page, and
+// a second one for the same billing request is harmless.
+func flowKey(ref string) string { return "mutual-billing-request-flow-" + ref + "-" + rand.Text() }
 
 // metadataKey is the metadata key that carries the membership reference.
 const metadataKey = "membership"
@@ -155,6 +163,8 @@ type (
 // Checkout creates a billing request for a mandate in plan's currency,
 // carrying ref, and a flow for it returning to returnURL (or cancelURL
 // when the person leaves), and returns the flow's authorisation URL.
+// Called again with ref, it makes a new flow for the same billing
+// request.
 func (p *Provider) Checkout(ctx context.Context, ref string, plan coop.Plan, returnURL, cancelURL string) (string, error) {
 	if ref == "" || plan.Currency == "" || returnURL == "" {
 		return "", fmt.Errorf("gocardless: checkout without a reference, currency or return URL: %w", coop.ErrInvalid)
