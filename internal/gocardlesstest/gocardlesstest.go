@@ -129,8 +129,9 @@ func New(opts Options) (*Server, error) {
 		cancel:     cancel,
 		loopDone:   make(chan struct{}),
 	}
-	s.srv = httptest.NewServer(s.routes())
-	s.URL = s.srv.URL
+	s.srv = httptest.NewUnstartedServer(s.routes())
+	s.URL = "http://" + s.srv.Listener.Addr().String()
+	s.srv.Start()
 	go s.deliverLoop()
 	return s, nil
 }
