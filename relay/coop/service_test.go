@@ -54,6 +54,7 @@ type fakeProvider struct {
 	activated  []string // references
 	canceled   []string // subscriptions
 	fail       error    // returned by Checkout, Activate and Cancel when set
+	lookupFail bool     // Events fails as if reading the events needed the provider's API
 }
 
 func (p *fakeProvider) Name() coop.ProviderName { return coop.Stripe }
@@ -92,6 +93,12 @@ func (p *fakeProvider) Cancel(ctx context.Context, m coop.Membership) error {
 func (p *fakeProvider) Events(h http.Header, body []byte, now time.Time) ([]coop.Event, error) {
 	if h.Get("Signature") != "good" {
 		return nil, coop.ErrBadSignature
+	}
+	p.mu.Lock()
+	lookupFail := p.lookupFail
+	p.mu.Unlock()
+	if lookupFail {
+		return nil, fmt.Errorf("%w: payment lookup timed out", coop.ErrProvider)
 	}
 	var evs []coop.Event
 	if err := json.Unmarshal(body, &evs); err != nil {
@@ -470,7 +477,7 @@ func TestMembershipLifecycle(t *testing.T) {
 	}
 	dues := ns[0].n
 	if dues.Amount != 1000 || dues.Currency != "GBP" || dues.Supports != fig.UsersPerMember() || dues.Supports != 3 ||
-		dues.CostPerUser != fig.CostPerUser() || dues.Month != "2026-03" || dues.ID != coop.NoticeID(wire.NoticeDues, alice, "in_1") {
+		dues.CostPerUser != fig.CostPerUser() || dues.Month != "2026-03" || dues.ID != coop.NoticeID(wire.NoticeDues, alice, "stripe:in_1") {
 		t.Fatalf("dues notice %+v", dues)
 	}
 	if want := "Your £10.00 this month supports about 3 people on Mutual."; dues.Text != want {
@@ -729,6 +736,29 @@ func TestWebhookActivationFails(t *testing.T) {
 	if m := h.membership(alice); m.Mandate != "MD1" {
 		t.Fatalf("the retried event was not applied: %+v", m)
 	}
+}
+
+// TestWebhookLookupFails: a webhook whose events could not be read
+// because the provider's API failed is answered 500, so that the
+// provider sends it again, and nothing is recorded.
+func TestWebhookLookupFails(t *testing.T) {
+	h := newHarness(t)
+	alice := h.user("alice@example.org")
+	ref := h.join(alice)
+	ev := coop.Event{ID: "evt_1", Created: start, Type: coop.EventCheckoutCompleted, Reference: ref, Customer: "cus_1", Subscription: "sub_1", Payment: "in_1"}
+	h.prov.mu.Lock()
+	h.prov.lookupFail = true
+	h.prov.mu.Unlock()
+	if code := h.post("good", ev); code != http.StatusInternalServerError {
+		t.Fatalf("webhook answered %d while the provider's API fails, want 500", code)
+	}
+	h.wantMetrics(map[string]int{"webhook failed": 1, "webhook malformed": 0})
+	h.wantStatus(alice, wire.MemberPending)
+	h.prov.mu.Lock()
+	h.prov.lookupFail = false
+	h.prov.mu.Unlock()
+	h.webhook(ev)
+	h.wantStatus(alice, wire.MemberActive)
 }
 
 func TestCancel(t *testing.T) {

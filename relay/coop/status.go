@@ -151,7 +151,7 @@ func (s *Service) transition(m *Membership, ev Event, notes []note) (bool, *Dues
 				PaidAt:   ev.Created,
 			}
 			notes = append(notes, note{user: m.User, n: wire.CoopNotice{
-				ID:       NoticeID(wire.NoticeDues, m.User, ev.Payment),
+				ID:       NoticeID(wire.NoticeDues, m.User, string(ev.Provider)+":"+ev.Payment),
 				Kind:     wire.NoticeDues,
 				Amount:   dues.Amount,
 				Currency: dues.Currency,

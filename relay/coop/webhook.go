@@ -16,8 +16,8 @@ const MaxWebhookBody = 1 << 20
 // signature before anything is parsed (a bad one is answered with the
 // provider's BadSignatureStatus, and nothing changes), then applies
 // every event of the body: 200 "{}" once all of them are applied or
-// were before, 500 when the store failed (the provider sends the
-// webhook again). A provider that is not configured answers 404.
+// were before, 500 when the store or the provider's API failed (the
+// provider sends the webhook again). A provider that is not configured answers 404.
 func (s *Service) Webhook(name ProviderName) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -52,6 +52,13 @@ func (s *Service) Webhook(name ProviderName) http.Handler {
 		case errors.Is(err, ErrBadSignature):
 			outcome("bad_signature")
 			http.Error(w, "bad signature", prov.BadSignatureStatus())
+			return
+		case errors.Is(err, ErrProvider):
+			// Reading the events needed the provider's API, which
+			// failed: the provider sends the webhook again.
+			outcome("failed")
+			s.cfg.Logger.Warn("coop: webhook needs the provider, which failed", "provider", name, "err", err)
+			http.Error(w, "provider unavailable", http.StatusInternalServerError)
 			return
 		case err != nil:
 			outcome("malformed")
