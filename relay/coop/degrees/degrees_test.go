@@ -42,7 +42,7 @@ func stream(contacts [][2]wire.UserID) [][2]wire.UserID {
 // from members.
 func distances(t *testing.T, users []wire.UserID, contacts [][2]wire.UserID, members []wire.UserID, blockLen int) map[wire.UserID]int {
 	t.Helper()
-	idx := degrees.NewIndex(len(users))
+	idx := degrees.NewIndex(0) // grown as users come
 	for _, u := range users {
 		if err := idx.Add(u); err != nil {
 			t.Fatal(err)
@@ -233,6 +233,29 @@ func TestRandomGraphs(t *testing.T) {
 			if got := distances(t, users, contacts, members, blockLen); !maps.Equal(got, want) {
 				t.Fatalf("round %d, blocks of %d: distances %v, want %v", round, blockLen, got, want)
 			}
+		}
+	}
+}
+
+// TestHub: a user with more contacts than are looked up at once, and
+// than a block holds.
+func TestHub(t *testing.T) {
+	users := []wire.UserID{id("hub")}
+	var contacts [][2]wire.UserID
+	for i := range 1000 {
+		u := id(fmt.Sprint("leaf ", i))
+		users = append(users, u)
+		contacts = append(contacts, [2]wire.UserID{users[0], u})
+	}
+	contacts = append(contacts, [2]wire.UserID{users[1], users[2]})
+	members := []wire.UserID{users[1]}
+	want := simpleDistances(users, contacts, members)
+	if want[users[0]] != 1 || want[users[2]] != 1 || want[users[3]] != 2 {
+		t.Fatalf("simple search: hub %d, leaves %d and %d", want[users[0]], want[users[2]], want[users[3]])
+	}
+	for _, blockLen := range []int{0, 100, 300} {
+		if got := distances(t, users, contacts, members, blockLen); !maps.Equal(got, want) {
+			t.Errorf("blocks of %d: distances differ from the simple search's", blockLen)
 		}
 	}
 }

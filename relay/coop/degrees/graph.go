@@ -15,9 +15,12 @@ var ErrUnordered = errors.New("degrees: contacts not ordered by user")
 // block of them gets a block of their own.
 const blockLen = 1 << 20
 
+// batchLen is how many contacts of a user a Builder looks up together.
+const batchLen = 256
+
 // Graph is the graph of mutual contacts over an Index's users, in
 // compressed sparse row form split into blocks: user i's neighbours are
-// deg[i] indices from offset at[i] of their block. Blocks spare the copy
+// deg[i] numbers from offset at[i] of their block. Blocks spare the copy
 // of every neighbour that growing one array would cost, and the memory
 // of both copies at once.
 type Graph struct {
@@ -55,6 +58,11 @@ type Builder struct {
 	started  bool
 	row      int64 // last's number; -1 when last is not in the index
 	rowStart int   // where last's neighbours start in the current block
+	// batch holds contacts of last not looked up yet: looking up many
+	// at once lets the processor wait for their slots together.
+	batch []wire.UserID
+	homes [batchLen]uint64
+	slots [batchLen]uint32
 }
 
 // NewBuilder returns a Builder for the users of idx, which must not grow
@@ -65,16 +73,18 @@ func NewBuilder(idx *Index) *Builder {
 		idx:      idx,
 		g:        &Graph{at: make([]uint64, n), deg: make([]uint32, n)},
 		blockLen: blockLen,
+		batch:    make([]wire.UserID, 0, batchLen),
 	}
 }
 
-// Add adds the contact of a with b. Pairs must come grouped by a (each
+// Add adds the contact of a with c. Pairs must come grouped by a (each
 // contact in both orders, so that each user's row holds all of their
 // contacts), as a store's streaming MutualContacts gives them; a pair of
 // a user the index lacks is skipped. It returns ErrUnordered when a's
 // contacts were interrupted by another user's.
 func (b *Builder) Add(a, c wire.UserID) error {
 	if !b.started || a != b.last {
+		b.flush()
 		if err := b.startRow(a); err != nil {
 			return err
 		}
@@ -82,24 +92,17 @@ func (b *Builder) Add(a, c wire.UserID) error {
 	if b.row < 0 {
 		return nil
 	}
-	j, ok := b.idx.num[c]
-	if !ok {
-		return nil
+	b.batch = append(b.batch, c)
+	if len(b.batch) == cap(b.batch) {
+		b.flush()
 	}
-	blk := &b.g.blocks[len(b.g.blocks)-1]
-	if len(*blk) == cap(*blk) {
-		blk = b.grow()
-	}
-	*blk = append(*blk, j)
-	b.g.deg[b.row]++
-	b.g.pairs++
 	return nil
 }
 
 // startRow begins a's neighbours.
 func (b *Builder) startRow(a wire.UserID) error {
 	b.started, b.last = true, a
-	i, ok := b.idx.num[a]
+	i, ok := b.idx.Lookup(a)
 	if !ok {
 		b.row = -1
 		return nil
@@ -114,6 +117,42 @@ func (b *Builder) startRow(a wire.UserID) error {
 	b.row, b.rowStart = int64(i), len(b.g.blocks[last])
 	b.g.at[i] = uint64(last)<<32 | uint64(b.rowStart)
 	return nil
+}
+
+// flush looks up the batch of contacts and adds those in the index to
+// the current row. It first reads the home slot of each, independent
+// loads the processor overlaps; most contacts are found there.
+func (b *Builder) flush() {
+	x := b.idx
+	mask := uint64(len(x.slots) - 1)
+	for k := range b.batch {
+		h := x.home(&b.batch[k])
+		b.homes[k], b.slots[k] = h, x.slots[h]
+	}
+	for k := range b.batch {
+		c, v := &b.batch[k], b.slots[k]
+		switch {
+		case v == 0: // not in the index
+		case x.ids[v-1] == *c:
+			b.push(v - 1)
+		default:
+			if j, ok := x.find(c, (b.homes[k]+1)&mask); ok {
+				b.push(j)
+			}
+		}
+	}
+	b.batch = b.batch[:0]
+}
+
+// push adds j to the current row.
+func (b *Builder) push(j uint32) {
+	blk := &b.g.blocks[len(b.g.blocks)-1]
+	if len(*blk) == cap(*blk) {
+		blk = b.grow()
+	}
+	*blk = append(*blk, j)
+	b.g.deg[b.row]++
+	b.g.pairs++
 }
 
 // grow moves the current row, whose block is full, to the start of a new
@@ -143,6 +182,7 @@ func (b *Builder) grow() *[]uint32 {
 
 // Graph returns the graph built. The Builder must not be used after.
 func (b *Builder) Graph() *Graph {
+	b.flush()
 	g := b.g
 	b.g = nil
 	return g
