@@ -144,15 +144,15 @@ type notice struct {
 	n    *wire.CoopNotice
 }
 
-// directory is what the tests need of the directory: the co-op's store
+// testDirectory is what the tests need of the directory: the co-op's store
 // and accounts.
-type directory interface {
+type testDirectory interface {
 	coop.Store
 	CreateAccount(ctx context.Context, addrHash []byte, id wire.UserID) (wire.UserID, bool, error)
 }
 
 // openDirectory opens a SQLite directory in a temporary directory.
-func openDirectory(t *testing.T, now func() time.Time) directory {
+func openDirectory(t *testing.T, now func() time.Time) testDirectory {
 	t.Helper()
 	dir, err := sqlite.Open(t.Context(), sqlite.Config{Path: filepath.Join(t.TempDir(), "directory.db"), Now: now})
 	if err != nil {
@@ -167,7 +167,7 @@ func openDirectory(t *testing.T, now func() time.Time) directory {
 type harness struct {
 	t     *testing.T
 	ctx   context.Context
-	dir   directory
+	dir   testDirectory
 	svc   *coop.Service
 	prov  *fakeProvider
 	bus   *recBus

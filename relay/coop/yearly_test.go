@@ -348,7 +348,7 @@ func testYearlyRestart(t *testing.T, open func(*testing.T) yearlyStore) {
 // only when someone is due.
 func testYearlyDay(t *testing.T, open func(*testing.T) yearlyStore) {
 	ctx := context.Background()
-	st := &countingStore{yearlyStore: open(t)}
+	st := &contactCountingStore{yearlyStore: open(t)}
 	g := newSmallGraph(t, st)
 	days := map[string]int{}
 	for name := range g.want {
@@ -409,13 +409,13 @@ func testYearlyDay(t *testing.T, open func(*testing.T) yearlyStore) {
 	}
 }
 
-// countingStore counts the reads of every mutual contact.
-type countingStore struct {
+// contactCountingStore counts the reads of every mutual contact.
+type contactCountingStore struct {
 	yearlyStore
 	contacts int
 }
 
-func (s *countingStore) MutualContacts(ctx context.Context, fn func(a, b wire.UserID) error) error {
+func (s *contactCountingStore) MutualContacts(ctx context.Context, fn func(a, b wire.UserID) error) error {
 	s.contacts++
 	return s.yearlyStore.MutualContacts(ctx, fn)
 }
