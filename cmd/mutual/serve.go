@@ -46,6 +46,7 @@ type serveFlags struct {
 	cluster clusterFlags
 	quota   quotaFlags
 	blobs   blobFlags
+	coop    coopFlags
 
 	log logFlags
 }
@@ -74,6 +75,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.cluster.register(fs)
 	f.quota.register(fs)
 	f.blobs.register(fs)
+	f.coop.register(fs)
 	f.log.register(fs)
 }
 
@@ -113,6 +115,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	senders, err := f.senders(stdout)
 	if err != nil {
+		return err
+	}
+	if _, err := f.coopConfig(log); err != nil {
 		return err
 	}
 	files, err := server.RaiseFileLimit()

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mutualcoop/mutual/relay/coop"
+)
+
+func TestCoopPlanFlag(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []coop.Plan
+		err  string
+	}{
+		{"one", []string{"--coop-plan", "monthly=500/month"}, []coop.Plan{{Name: "monthly", Amount: 500, Interval: "month"}}, ""},
+		{"repeated", []string{"--coop-plan", "monthly=500/month", "--coop-plan", "yearly=5000/year"},
+			[]coop.Plan{{Name: "monthly", Amount: 500, Interval: "month"}, {Name: "yearly", Amount: 5000, Interval: "year"}}, ""},
+		{"comma-separated", []string{"--coop-plan", "monthly=500/month, supporter-2=2000/month"},
+			[]coop.Plan{{Name: "monthly", Amount: 500, Interval: "month"}, {Name: "supporter-2", Amount: 2000, Interval: "month"}}, ""},
+		{"no equals", []string{"--coop-plan", "monthly"}, nil, "no ="},
+		{"no interval", []string{"--coop-plan", "monthly=500"}, nil, "no /INTERVAL"},
+		{"weekly", []string{"--coop-plan", "monthly=500/week"}, nil, "month or year"},
+		{"decimal amount", []string{"--coop-plan", "monthly=5.00/month"}, nil, "whole number of minor units"},
+		{"zero amount", []string{"--coop-plan", "monthly=0/month"}, nil, "positive whole number"},
+		{"negative amount", []string{"--coop-plan", "monthly=-5/month"}, nil, "positive whole number"},
+		{"huge amount", []string{"--coop-plan", "monthly=99999999999999/month"}, nil, "positive whole number"},
+		{"upper-case name", []string{"--coop-plan", "Monthly=500/month"}, nil, "lower-case letters"},
+		{"empty name", []string{"--coop-plan", "=500/month"}, nil, "lower-case letters"},
+		{"name with a space", []string{"--coop-plan", "per month=500/month"}, nil, "lower-case letters"},
+		{"twice", []string{"--coop-plan", "monthly=500/month", "--coop-plan", "monthly=700/month"}, nil, `plan "monthly" is given twice`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c coopFlags
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			var stderr bytes.Buffer
+			fs.SetOutput(&stderr)
+			c.register(fs)
+			err := fs.Parse(tt.args)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one saying %q", err, tt.err)
+				}
+				if !strings.Contains(err.Error(), "NAME=AMOUNT/INTERVAL") && !strings.Contains(err.Error(), "twice") {
+					t.Fatalf("error %v does not say what is wanted", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := []coop.Plan(c.plans); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("plans %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCoopSecrets(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		enabled []coop.ProviderName
+		err     string
+	}{
+		{"none", nil, nil, ""},
+		{"stripe", map[string]string{envStripeSecretKey: "sk_test_1", envStripeWebhookSecret: "whsec_1"}, []coop.ProviderName{coop.Stripe}, ""},
+		{"stripe rotating", map[string]string{envStripeSecretKey: "sk_test_1", envStripeWebhookSecret: "whsec_1, whsec_2"}, []coop.ProviderName{coop.Stripe}, ""},
+		{"gocardless", map[string]string{envGoCardlessToken: "tok", envGoCardlessWebhookKey: "sec"}, []coop.ProviderName{coop.GoCardless}, ""},
+		{"both", map[string]string{envStripeSecretKey: "sk", envStripeWebhookSecret: "wh", envGoCardlessToken: "tok", envGoCardlessWebhookKey: "sec"},
+			[]coop.ProviderName{coop.Stripe, coop.GoCardless}, ""},
+		{"stripe key alone", map[string]string{envStripeSecretKey: "sk"}, nil, envStripeWebhookSecret},
+		{"stripe webhook alone", map[string]string{envStripeWebhookSecret: "wh"}, nil, envStripeSecretKey},
+		{"stripe webhook of commas", map[string]string{envStripeSecretKey: "sk", envStripeWebhookSecret: " , "}, nil, envStripeWebhookSecret},
+		{"gocardless token alone", map[string]string{envGoCardlessToken: "tok"}, nil, envGoCardlessWebhookKey},
+		{"gocardless secret alone", map[string]string{envGoCardlessWebhookKey: "sec"}, nil, envGoCardlessToken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := coopSecretsFrom(func(k string) string { return tt.env[k] })
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one naming %s", err, tt.err)
+				}
+				for _, v := range tt.env {
+					if strings.TrimSpace(v) != "" && strings.Contains(err.Error(), v) {
+						t.Fatalf("error %q shows a secret", err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.enabled(); !reflect.DeepEqual(got, tt.enabled) {
+				t.Fatalf("enabled %v, want %v", got, tt.enabled)
+			}
+		})
+	}
+	s, _ := coopSecretsFrom(func(k string) string {
+		return map[string]string{envStripeSecretKey: "sk", envStripeWebhookSecret: "whsec_old,whsec_new"}[k]
+	})
+	if !reflect.DeepEqual(s.stripeWebhooks, []string{"whsec_old", "whsec_new"}) {
+		t.Fatalf("webhook secrets %q, want both while rotating", s.stripeWebhooks)
+	}
+}
+
+func TestCoopConfig(t *testing.T) {
+	stripe := []coop.ProviderName{coop.Stripe}
+	tests := []struct {
+		name    string
+		args    []string
+		names   []string // --public-name
+		enabled []coop.ProviderName
+		check   func(t *testing.T, c coop.Config)
+		err     string
+	}{
+		{name: "defaults", check: func(t *testing.T, c coop.Config) {
+			want := coop.Config{Name: "Mutual", Currency: "GBP", Plans: []coop.Plan{}, Grace: 14 * 24 * time.Hour, ContributorWindow: 90 * 24 * time.Hour}
+			if !reflect.DeepEqual(c, want) {
+				t.Fatalf("config %+v, want %+v", c, want)
+			}
+		}},
+		{name: "everything", enabled: stripe,
+			args: []string{"--coop-name", "Mutual Co-op", "--coop-currency", "eur", "--coop-plan", "monthly=500/month,yearly=5000/year",
+				"--coop-grace", "72h", "--coop-contributor-window", "720h", "--coop-notice-day", "12-01", "--public-url", "https://chat.example.org/"},
+			check: func(t *testing.T, c coop.Config) {
+				want := coop.Config{Name: "Mutual Co-op", Currency: "EUR",
+					Plans: []coop.Plan{
+						{Name: "monthly", Amount: 500, Currency: "EUR", Interval: "month"},
+						{Name: "yearly", Amount: 5000, Currency: "EUR", Interval: "year"},
+					},
+					PublicURL: "https://chat.example.org", Grace: 72 * time.Hour, ContributorWindow: 720 * time.Hour, NoticeDay: "12-01"}
+				if !reflect.DeepEqual(c, want) {
+					t.Fatalf("config %+v, want %+v", c, want)
+				}
+			}},
+		{name: "public url from the public name", names: []string{"chat.example.org", "mutual.example.org"}, enabled: stripe,
+			args: []string{"--coop-plan", "monthly=500/month"},
+			check: func(t *testing.T, c coop.Config) {
+				if c.PublicURL != "https://chat.example.org" {
+					t.Fatalf("public URL %q", c.PublicURL)
+				}
+			}},
+		{name: "http on loopback", args: []string{"--public-url", "http://127.0.0.1:8080"}, check: func(t *testing.T, c coop.Config) {
+			if c.PublicURL != "http://127.0.0.1:8080" {
+				t.Fatalf("public URL %q", c.PublicURL)
+			}
+		}},
+		{name: "http elsewhere", args: []string{"--public-url", "http://chat.example.org"}, err: "--public-url"},
+		{name: "public url with a query", args: []string{"--public-url", "https://chat.example.org/?a=b"}, err: "--public-url"},
+		{name: "public url without a host", args: []string{"--public-url", "chat.example.org"}, err: "--public-url"},
+		{name: "provider without plans", enabled: stripe, args: []string{"--public-url", "https://chat.example.org"}, err: "--coop-plan"},
+		{name: "provider without a public url", enabled: stripe, args: []string{"--coop-plan", "monthly=500/month"}, err: "--public-url"},
+		{name: "bad currency", args: []string{"--coop-currency", "pounds"}, err: "ISO 4217"},
+		{name: "currency with a digit", args: []string{"--coop-currency", "GB1"}, err: "ISO 4217"},
+		{name: "no grace", args: []string{"--coop-grace", "0s"}, err: "--coop-grace"},
+		{name: "negative window", args: []string{"--coop-contributor-window", "-1h"}, err: "--coop-contributor-window"},
+		{name: "notice day 13-01", args: []string{"--coop-notice-day", "13-01"}, err: "--coop-notice-day"},
+		{name: "notice day 02-30", args: []string{"--coop-notice-day", "02-30"}, err: "--coop-notice-day"},
+		{name: "notice day 02-29", args: []string{"--coop-notice-day", "02-29"}, err: "--coop-notice-day"},
+		{name: "notice day 1-12", args: []string{"--coop-notice-day", "1-12"}, err: "--coop-notice-day"},
+		{name: "notice day with a year", args: []string{"--coop-notice-day", "2026-12-01"}, err: "--coop-notice-day"},
+		{name: "empty name", args: []string{"--coop-name", " "}, err: "--coop-name"},
+		{name: "bad stripe api", args: []string{"--stripe-api", "api.stripe.com"}, err: "--stripe-api"},
+		{name: "bad gocardless api", args: []string{"--gocardless-api", "ftp://api.gocardless.com"}, err: "--gocardless-api"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c coopFlags
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			c.register(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := c.config(tt.names, tt.enabled)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one about %s", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, cfg)
+		})
+	}
+}
+
+// TestServeCoopRefusals: `mutual serve` stops at start, saying why, on
+// co-op settings it cannot use, before it opens anything.
+func TestServeCoopRefusals(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"bad plan", []string{"--coop-plan", "monthly=5.00/month"}, nil, "NAME=AMOUNT/INTERVAL"},
+		{"bad plan in the environment", nil, map[string]string{"MUTUAL_COOP_PLAN": "monthly"}, "MUTUAL_COOP_PLAN"},
+		{"half of stripe", nil, map[string]string{envStripeSecretKey: "sk_test_secret"}, envStripeWebhookSecret},
+		{"stripe without plans", nil, map[string]string{envStripeSecretKey: "sk_test_secret", envStripeWebhookSecret: "whsec_secret"}, "--coop-plan"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{envStripeSecretKey, envStripeWebhookSecret, envGoCardlessToken, envGoCardlessWebhookKey} {
+				t.Setenv(k, "")
+			}
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			args := append([]string{"serve", "--dev", "--listen", "127.0.0.1:0", "--metrics-addr", "", "--data", t.TempDir()}, tt.args...)
+			var out, errb bytes.Buffer
+			if code := run(args, &out, &errb); code == 0 {
+				t.Fatalf("exit 0, want failure")
+			}
+			if !strings.Contains(errb.String(), tt.want) {
+				t.Fatalf("stderr %q does not mention %q", errb.String(), tt.want)
+			}
+			if strings.Contains(errb.String(), "sk_test_secret") || strings.Contains(errb.String(), "whsec_secret") {
+				t.Fatalf("stderr shows a secret: %q", errb.String())
+			}
+		})
+	}
+}
