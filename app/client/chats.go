@@ -24,7 +24,8 @@ import (
 //	{1 user (the other person), 2 contact (a contact record; absent when
 //	 they are not a contact), 3 last sequence number given, 4 the message
 //	 at that sequence (a message record), 5 unread received messages,
-//	 6 a group's chat (no user: the group is in bGroups)}
+//	 6 a group's chat (no user: the group is in bGroups), 7 the co-op's
+//	 notices (no user)}
 type chatRecord struct {
 	User    wire.UserID
 	Contact *Contact // nil when the user is not a contact (removed)
@@ -32,6 +33,7 @@ type chatRecord struct {
 	Last    *Message // the message at LastSeq; nil if none
 	Unread  int
 	Group   bool
+	Coop    bool
 }
 
 func (r *chatRecord) marshal() []byte {
@@ -46,6 +48,7 @@ func (r *chatRecord) marshal() []byte {
 	}
 	e.uint(5, uint64(r.Unread))
 	e.bool(6, r.Group)
+	e.bool(7, r.Coop)
 	return e.b
 }
 
@@ -73,10 +76,12 @@ func parseChat(b []byte, self wire.UserID) (*chatRecord, error) {
 			r.Unread = int(n)
 		case 6:
 			r.Group, err = f.bool()
+		case 7:
+			r.Coop, err = f.bool()
 		}
 		return err
 	})
-	if err == nil && r.User.IsZero() && !r.Group {
+	if err == nil && r.User.IsZero() && !r.Group && !r.Coop {
 		err = fmt.Errorf("%w: no user", errMalformed)
 	}
 	if err == nil && r.Contact != nil && r.Contact.User != r.User {
@@ -107,13 +112,13 @@ func (c *Client) loadChat(tx store.Tx, conv wire.ConversationID) (*chatRecord, e
 func (c *Client) chatFor(tx store.Tx, conv wire.ConversationID, peer wire.UserID) (*chatRecord, error) {
 	r, err := c.loadChat(tx, conv)
 	if r == nil && err == nil {
-		r = &chatRecord{User: peer}
+		r = &chatRecord{User: peer, Coop: conv == wire.CoopConversation}
 	}
 	return r, err
 }
 
 func putChat(tx store.Tx, conv wire.ConversationID, r *chatRecord) error {
-	if r.Contact == nil && r.LastSeq == 0 && !r.Group {
+	if r.Contact == nil && r.LastSeq == 0 && !r.Group && !r.Coop {
 		return tx.Delete(bChats, conv[:]) // nothing left to sum up
 	}
 	return tx.Put(bChats, conv[:], r.marshal())
@@ -185,6 +190,10 @@ func (c *Client) Chats(ctx context.Context) ([]Chat, error) {
 				var conv wire.ConversationID
 				copy(conv[:], k)
 				groups = append(groups, groupChatRecord{conv, r})
+				return nil
+			}
+			if r.Coop {
+				out = append(out, coopChat(r))
 				return nil
 			}
 			if r.Contact == nil || (r.Contact.State != ContactAllowed && r.Contact.State != ContactRequest) {

@@ -390,6 +390,25 @@
 // TransferRemote again; files not yet uploaded stay. Transfers report
 // their progress as EventTransfer. See docs/protocol.md, "Attachments".
 //
+// # The co-op
+//
+// Mutual is run by a co-op of its members. Coop asks the relay for the
+// co-op's figures (CoopInfo: by month, active users, paying members,
+// dues, costs, and what they make: wire.CoopMonth's CostPerUser,
+// UsersPerMember, Coverage) and this account's membership and roles;
+// Join returns the payment provider's page that starts a membership,
+// CancelMembership ends it, SetCoopNotices turns the yearly notice off
+// or on, and operators enter costs (SetCost) and grant roles (Grant)
+// (coop.go). The relay writes notices to the account (dues received,
+// the membership's status, the yearly "contacts away from a member"),
+// signed with its co-op key, which this device pins from the first
+// Welcome that carries it; a notice that is not signed with it for this
+// account, or comes from a user or in another conversation, is dropped
+// and counted (CoopNoticesDropped). Notices are stored once each (by
+// their ID) as received messages of wire.CoopConversation (Message.Coop),
+// listed by Chats as CoopChatName (Chat.Coop); no one writes there, and
+// Send to it fails with ErrCoopConversation (coopnotices.go).
+//
 // # Storage
 //
 // Buckets and keys are listed in layout.go; every record is a protobuf

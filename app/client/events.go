@@ -23,7 +23,8 @@ type Disconnected struct {
 }
 
 // MessageReceived: a message arrived, from a contact or (Outgoing) a copy
-// of one this account sent from another device.
+// of one this account sent from another device, or a notice of the co-op
+// (Message.Coop set, in wire.CoopConversation).
 type MessageReceived struct{ Message Message }
 
 // MessageStateChanged: an outgoing message was accepted by the relay,

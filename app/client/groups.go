@@ -327,6 +327,9 @@ func (c *Client) SendGroup(ctx context.Context, id wire.ConversationID, text str
 
 // joinedGroup loads a group this account is a member of.
 func (c *Client) joinedGroup(tx store.Tx, id wire.ConversationID) (*groupRecord, error) {
+	if id == wire.CoopConversation {
+		return nil, ErrCoopConversation
+	}
 	g, err := loadGroup(tx, id)
 	switch {
 	case err != nil:

@@ -144,6 +144,8 @@ func (c *Client) receive(ctx context.Context, ts *txState, d *wire.Deliver, r *r
 		return c.receiveMessage(ctx, ts, env, r)
 	case wire.KindGroup:
 		return c.receiveGroup(ctx, ts, env, r)
+	case wire.KindCoop:
+		return c.receiveCoop(ts, env, r)
 	}
 	c.log.Debug("client: ignoring an envelope of unknown kind", "kind", env.Kind)
 	return nil

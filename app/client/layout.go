@@ -100,8 +100,13 @@ var (
 	// joined, sent to each of them when they join (groupreplay.go).
 	bGroupReplay = []byte("groupreplay")
 
+	// coop: "coop" → coopRecord, the key of the co-op's notices this
+	// device keeps and how many notices it dropped (coopnotices.go).
+	bCoop = []byte("coop")
+
 	kAccount  = []byte("account")
 	kIdentity = []byte("identity")
+	kCoop     = []byte("coop")
 )
 
 func idKey(id uint32) []byte { return binary.BigEndian.AppendUint32(nil, id) }

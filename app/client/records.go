@@ -205,7 +205,7 @@ func parseContact(b []byte, self wire.UserID) (*Contact, error) {
 // device, 6 text, 7 sent at (ms), 8 server time (ms), 9 state, 10 failure
 // code, 11 attempt (how many times the user sent it again, Retry),
 // 12 attachments (repeated, Attachment.marshalRecord), 20 author (a group's message), 21 event (a group's system line: a
-// GroupEvent, groupstate.go)}
+// GroupEvent, groupstate.go), 22 a co-op notice (wire.AppendCoopNotice)}
 func (m *Message) marshal() []byte {
 	e := newEnc()
 	e.id(1, m.ID)
@@ -225,6 +225,9 @@ func (m *Message) marshal() []byte {
 	e.id(20, m.Author)
 	if m.Event != nil {
 		e.message(21, marshalEvent(m.Event))
+	}
+	if m.Coop != nil {
+		e.message(22, wire.AppendCoopNotice(nil, m.Coop))
 	}
 	return e.b
 }
@@ -273,6 +276,10 @@ func parseMessage(b []byte) (*Message, error) {
 		case 21:
 			if err = f.wantBytes(); err == nil {
 				m.Event, err = parseGroupEvent(f.b)
+			}
+		case 22:
+			if err = f.wantBytes(); err == nil {
+				m.Coop, err = wire.DecodeCoopNotice(f.b)
 			}
 		}
 		return err

@@ -105,6 +105,10 @@ func (c *Client) connectOnce(ctx context.Context) (established bool, err error) 
 	if err != nil {
 		return false, closeReason(err)
 	}
+	// Before the inbox starts: notices are checked with the key.
+	if err := c.pinCoopKey(ctx, welcome.CoopKey); err != nil {
+		return false, err
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {

@@ -27,6 +27,9 @@ func (c *Client) Send(ctx context.Context, contact wire.UserID, text string) (wi
 	if err != nil {
 		return wire.MessageID{}, err
 	}
+	if contact.IsZero() {
+		return wire.MessageID{}, fmt.Errorf("send: %w", ErrCoopConversation)
+	}
 	if err := checkText(text); err != nil {
 		return wire.MessageID{}, err
 	}

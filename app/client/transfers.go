@@ -140,6 +140,9 @@ func (c *Client) pokeDownloads() {
 // file with no content or an unusable name, type, thumbnail or waveform.
 func (c *Client) SendFiles(ctx context.Context, contact wire.UserID, caption string, files ...File) (wire.MessageID, error) {
 	id, err := c.sendFiles(ctx, func(tx store.Tx, me *self, m *Message) error {
+		if contact.IsZero() {
+			return ErrCoopConversation
+		}
 		ct, err := getContact(tx, me.User, contact)
 		if err != nil {
 			return err

@@ -246,13 +246,21 @@ type Message struct {
 	// Attachments are the files the message carries (at most
 	// MaxAttachments); Text is then their caption, which may be empty.
 	Attachments []Attachment
+	// Coop is set on a notice of the co-op (in wire.CoopConversation,
+	// from no user): Text is the notice as the relay worded it.
+	Coop *wire.CoopNotice
 }
 
 // Chat is the summary of a conversation, as Chats lists it: a 1:1 chat
-// (Contact) or a group (Group non-nil).
+// (Contact), a group (Group non-nil) or the co-op's notices (Coop).
 type Chat struct {
-	Contact  Contact   // the other person; zero for a group
-	Group    *Group    // the group, for a group's chat
+	Contact Contact // the other person; zero for a group
+	Group   *Group  // the group, for a group's chat
+	// Coop: the co-op's notices (wire.CoopConversation), where no one
+	// writes. Contact then holds only its name, CoopChatName (as
+	// Nickname, so Contact.Name gives it), and the conversation; its
+	// User is zero.
+	Coop     bool
 	Last     *Message  // the newest message, nil if none
 	Unread   int       // received messages not yet marked read
 	Activity time.Time // of the newest message (or when the contact was added)

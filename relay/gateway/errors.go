@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mutualcoop/mutual/relay/auth"
+	"github.com/mutualcoop/mutual/relay/coop"
 	"github.com/mutualcoop/mutual/relay/directory"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
@@ -47,6 +48,16 @@ func classify(err error) (wire.Code, string) {
 		return wire.CodeBadRequest, "invalid request"
 	case errors.Is(err, directory.ErrNoPrekeys):
 		return wire.CodeNoPrekeys, "no keys published"
+	case errors.Is(err, coop.ErrNotFound):
+		return wire.CodeNotFound, "not found"
+	case errors.Is(err, coop.ErrForbidden):
+		return wire.CodeForbidden, "only the co-op's operators may do this"
+	case errors.Is(err, coop.ErrExists):
+		return wire.CodeExists, "already a member"
+	case errors.Is(err, coop.ErrInvalid):
+		return wire.CodeBadRequest, "invalid request"
+	case errors.Is(err, coop.ErrProvider):
+		return wire.CodeUnavailable, "the payment provider cannot be reached; try again later"
 	}
 	return wire.CodeInternal, "internal error"
 }

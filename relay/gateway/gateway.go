@@ -164,6 +164,11 @@ type Config struct {
 	// in-process router forgets the members it cached).
 	OnGroupChange func(group wire.ConversationID)
 
+	// Coop answers Coop frames, signs co-op notices (Welcome.CoopKey) and
+	// counts sign-ins (coop.go); nil: Coop frames are answered
+	// unavailable and Welcome carries no key.
+	Coop Coop
+
 	Logger  *slog.Logger
 	Metrics Metrics
 	Now     func() time.Time
@@ -289,9 +294,11 @@ type Gateway struct {
 	wg     sync.WaitGroup // connections
 	adm    admission
 
+	life      context.Context // ends with Shutdown
 	stop      context.CancelFunc
 	flusherWG sync.WaitGroup
 	watchWG   sync.WaitGroup // the reader of removal announcements
+	coopWG    sync.WaitGroup // sign-ins being told to the co-op
 }
 
 // New returns a gateway. It creates bus.ControlTopic if missing and reads
@@ -313,6 +320,7 @@ func New(cfg Config, b Bus, dir Directory, accounts Accounts) (*Gateway, error) 
 		disk:     newDiskGuard(&cfg),
 		conns:    make(map[devKey]*conn),
 		all:      make(map[*conn]struct{}),
+		life:     ctx,
 		stop:     stop,
 	}
 	if err := g.watchRemovals(ctx); err != nil {
@@ -453,6 +461,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.stop()
 	g.flusherWG.Wait()
 	g.watchWG.Wait()
+	g.coopWG.Wait()
 	if ferr := g.offsets.flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
 		err = fmt.Errorf("flush offsets: %w", ferr)
 	}

@@ -58,6 +58,11 @@ type Rates struct {
 	// the bytes and the unfinished uploads besides).
 	Upload limit.Rate
 
+	// Coop frames, per account: 1 a second with bursts of 60; a Join
+	// besides (each creates a checkout at the payment provider), 5, then
+	// one every 10 minutes.
+	Coop, CoopJoin limit.Rate
+
 	// Sign-ins (Auth): per network 120, then 2 a second, counted before
 	// the directory is asked; per account, once its credential is
 	// checked, 30 (every device twice over), then one every 6 seconds.
@@ -89,6 +94,8 @@ func (r *Rates) setDefaults() {
 	def(&r.SetGroup, limit.PerSecond(1, 60))
 	def(&r.CreateGroup, limit.Rate{Every: 10 * time.Minute, Burst: 10})
 	def(&r.Upload, limit.PerSecond(1, 60))
+	def(&r.Coop, limit.PerSecond(1, 60))
+	def(&r.CoopJoin, limit.Rate{Every: 10 * time.Minute, Burst: 5})
 	def(&r.NetAuth, limit.PerSecond(2, 120))
 	def(&r.Auth, limit.Rate{Every: 6 * time.Second, Burst: 30})
 	if r.NewAccount == 0 {
@@ -100,7 +107,7 @@ func (r *Rates) validate() error {
 	for _, x := range []limit.Rate{
 		r.Lookup, r.LookupDaily, r.NetLookup, r.NetLookupDaily, r.Send, r.NetSend, r.NewRequest, r.NetRequest,
 		r.SetContact, r.ListContacts, r.ListDevices, r.RemoveDevice, r.PublishKeys, r.NetAuth, r.Auth,
-		r.GroupFetch, r.GroupFetchDaily, r.SetGroup, r.CreateGroup, r.Upload,
+		r.GroupFetch, r.GroupFetchDaily, r.SetGroup, r.CreateGroup, r.Upload, r.Coop, r.CoopJoin,
 	} {
 		if x.Every < 0 || x.Burst < 0 {
 			return errors.New("gateway: negative rate")

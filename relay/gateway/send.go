@@ -43,6 +43,9 @@ func (c *conn) handleSend(ctx context.Context, id uint64, s *wire.Send) {
 	case group && s.Conversation == (wire.ConversationID{}):
 		reject(wire.CodeBadRequest, "a group message names its group as its conversation")
 		return
+	case s.Conversation == wire.CoopConversation:
+		reject(wire.CodeBadRequest, "only the relay writes to the co-op's conversation")
+		return
 	case !group && len(s.Shared) > 0:
 		reject(wire.CodeBadRequest, "only a group message has a shared ciphertext")
 		return

@@ -51,6 +51,15 @@ func sampleFrames() []Frame {
 		{ID: 29, Body: &Upload{Size: 541 + 32, Blob: BlobID{0xbb, 3}}},
 		{ID: 30, Body: &UploadGrant{Blob: BlobID{0xbb, 3}, Token: bytes.Repeat([]byte{0x5a}, MaxBlobToken), Size: 1 << 20, ExpiresMS: 1_700_003_600_000}},
 		{ID: 31, Body: &Error{Code: CodeQuotaExceeded, Message: "upload quota for the day is used up", RetryAfterMS: 3_600_000}},
+		{ID: 32, Body: &Coop{Op: CoopStatus}},
+		{ID: 33, Body: &Coop{Op: CoopJoin, Provider: "stripe", Plan: "monthly"}},
+		{ID: 34, Body: &Coop{Op: CoopSetCost, Month: "2026-12", Category: "infrastructure", Amount: 12_345, Note: "servers"}},
+		{ID: 35, Body: &Coop{Op: CoopGrant, Address: "email:carol@example.org", Role: RoleOperator, Revoke: true}},
+		{ID: 36, Body: &Coop{Op: CoopNotices, Off: true}},
+		{ID: 37, Body: sampleCoopInfo()},
+		{ID: 38, Body: &CoopCheckout{URL: "https://checkout.example.org/pay/cs_123"}},
+		{ID: 39, Body: &Welcome{User: u, Device: 1, ServerTimeMS: 1_700_000_000_000, CoopKey: bytes.Repeat([]byte{0xc0}, CoopKeyLen)}},
+		{Body: &Deliver{Offset: 101, Envelope: Envelope{MessageID: m, Conversation: CoopConversation, ServerTimeMS: 9, Kind: KindCoop, Shared: sampleSignedNotice(u)}}},
 	}
 }
 
