@@ -424,6 +424,10 @@ type messageJSON struct {
 	Group        string           `json:"group,omitempty"`
 	Author       string           `json:"author,omitempty"`
 	Attachments  []attachmentJSON `json:"attachments,omitempty"`
+	// Kind is "coop" for a notice of the co-op, which Coop details;
+	// empty for a message.
+	Kind string          `json:"kind,omitempty"`
+	Coop *coopNoticeJSON `json:"coop,omitempty"`
 }
 
 func (c *cli) receive(ctx context.Context, args []string) error {
@@ -456,7 +460,10 @@ func (c *cli) receive(ctx context.Context, args []string) error {
 		printed[m.ID] = true
 		j := messageJSON{ID: m.ID.String(), From: s.name(ctx, m.Peer), Conversation: m.Conversation.String(), SentAt: m.SentAt.UTC().Format(time.RFC3339Nano), Text: m.Text}
 		where := ""
-		if !m.Author.IsZero() {
+		switch {
+		case m.Coop != nil:
+			j.From, j.Kind, j.Coop = client.CoopChatName, "coop", noticeJSON(m.Coop)
+		case !m.Author.IsZero():
 			g, err := s.client.Group(ctx, m.Conversation)
 			if err != nil {
 				return err
@@ -502,6 +509,7 @@ func (c *cli) receive(ctx context.Context, args []string) error {
 		for _, g := range groups {
 			convs = append(convs, g.ID)
 		}
+		convs = append(convs, wire.CoopConversation)
 		for _, conv := range convs {
 			msgs, err := s.client.Messages(ctx, conv)
 			if err != nil {

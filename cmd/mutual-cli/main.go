@@ -86,10 +86,23 @@ commands:
   export [--out FILE] [--text] save the chats on this device (JSON, or text with
                               --text) to FILE or standard output; only what this
                               device holds goes in
+  coop [--json]               the co-op that runs the relay: its figures this month
+                              and before, your membership and roles
+  coop join [--provider stripe] [--plan monthly]
+                              start a membership: prints the page to pay on
+  coop cancel                 cancel your membership
+  coop notices on|off         turn the yearly co-op notice on or off
+  coop costs set MONTH CATEGORY AMOUNT [--note TEXT]
+                              record a month's cost (operators; AMOUNT in minor
+                              units: 12000 is 120.00; 0 removes the line)
+  coop grant operator|contributor ADDRESS [--revoke]
+                              give someone a role, or take it back (operators)
 
 Groups are named by their ID in hex, as 'group list' prints it; an invitation
 from a contact is joined at once, one from anyone else waits for 'group accept'.
 Members who are not contacts are named by their user ID ('group info').
+Notices of the co-op (signed by the relay) show in 'receive' as from "Mutual
+co-op" (kind "coop" with --json).
 An invite link holds a secret: anyone who has it can join (or ask to), so
 give it only to people you would add, and make a new one with --reset when
 it went further.
@@ -154,6 +167,8 @@ func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {
 		return c.devices(ctx, args)
 	case "export":
 		return c.export(ctx, args)
+	case "coop":
+		return c.coop(ctx, args)
 	}
 	return usageError("unknown command %q", cmd)
 }
