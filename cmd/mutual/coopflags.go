@@ -13,6 +13,8 @@ import (
 
 	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/coop"
+	"github.com/mutualcoop/mutual/relay/coop/gocardless"
+	"github.com/mutualcoop/mutual/relay/coop/stripe"
 )
 
 // The environment variables holding the payment providers' secrets:
@@ -270,9 +272,29 @@ func parsePlan(s string) (coop.Plan, error) {
 	return coop.Plan{Name: name, Amount: n, Interval: interval}, nil
 }
 
+// providers makes the providers whose secrets are set.
+func (c *coopFlags) providers(s coopSecrets) ([]coop.Provider, error) {
+	var ps []coop.Provider
+	if s.stripeKey != "" {
+		p, err := stripe.New(stripe.Config{SecretKey: s.stripeKey, WebhookSecrets: s.stripeWebhooks, APIURL: c.stripeAPI})
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	if s.gcToken != "" {
+		p, err := gocardless.New(gocardless.Config{AccessToken: s.gcToken, WebhookSecret: s.gcWebhook, API: c.gcAPI})
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}
+
 // coopConfig checks the co-op's flags and the providers' secrets in the
-// environment, and logs which providers are enabled (never their
-// secrets).
+// environment, makes the providers, and logs which are enabled (never
+// their secrets).
 func (f *serveFlags) coopConfig(log *slog.Logger) (coop.Config, error) {
 	secrets, err := coopSecretsFrom(os.Getenv)
 	if err != nil {
@@ -281,6 +303,9 @@ func (f *serveFlags) coopConfig(log *slog.Logger) (coop.Config, error) {
 	enabled := secrets.enabled()
 	cfg, err := f.coop.config(f.names, enabled)
 	if err != nil {
+		return coop.Config{}, err
+	}
+	if cfg.Providers, err = f.coop.providers(secrets); err != nil {
 		return coop.Config{}, err
 	}
 	if len(enabled) == 0 {

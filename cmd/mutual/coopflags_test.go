@@ -232,3 +232,35 @@ func TestServeCoopRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestCoopProviders: the providers whose secrets are set are made, and
+// only those.
+func TestCoopProviders(t *testing.T) {
+	var c coopFlags
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c.register(fs)
+	for _, tt := range []struct {
+		name    string
+		secrets coopSecrets
+		want    []coop.ProviderName
+	}{
+		{"none", coopSecrets{}, nil},
+		{"stripe", coopSecrets{stripeKey: "sk_test_1", stripeWebhooks: []string{"whsec_1", "whsec_2"}}, []coop.ProviderName{coop.Stripe}},
+		{"gocardless", coopSecrets{gcToken: "tok", gcWebhook: "sec"}, []coop.ProviderName{coop.GoCardless}},
+		{"both", coopSecrets{stripeKey: "sk", stripeWebhooks: []string{"wh"}, gcToken: "tok", gcWebhook: "sec"}, []coop.ProviderName{coop.Stripe, coop.GoCardless}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ps, err := c.providers(tt.secrets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []coop.ProviderName
+			for _, p := range ps {
+				got = append(got, p.Name())
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("providers %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
