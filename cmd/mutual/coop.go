@@ -435,11 +435,11 @@ func gitOutput(ctx context.Context, repo string, args ...string) (string, error)
 
 // setCost records a cost line from the command line (By zero).
 func (c *coopCommand) setCost(ctx context.Context, stdout io.Writer, month, category, amount string) error {
-	if _, err := time.Parse("2006-01", month); err != nil || len(month) != 7 {
-		return fmt.Errorf("month %q: want YYYY-MM, such as 2026-12", month)
+	if !c.validMonth(month) {
+		return fmt.Errorf("month %q: want YYYY-MM, such as 2026-12, within the last ten years or up to the end of next year", month)
 	}
-	if category == "" || len(category) > wire.MaxCoopText || !printable(category) {
-		return fmt.Errorf("category: want 1 to %d printable bytes, such as infrastructure", wire.MaxCoopText)
+	if category == "" || len(category) > maxCategory || !printable(category) || strings.TrimSpace(category) != category {
+		return fmt.Errorf("category: want 1 to %d printable bytes, such as infrastructure", maxCategory)
 	}
 	if len(c.note) > wire.MaxCoopNote || !printable(c.note) {
 		return fmt.Errorf("--note: want at most %d printable bytes", wire.MaxCoopNote)
@@ -460,6 +460,24 @@ func (c *coopCommand) setCost(ctx context.Context, stdout io.Writer, month, cate
 		}
 		return nil
 	})
+}
+
+// maxCategory bounds a cost's category, in bytes, as the relay does
+// for operators in the app.
+const maxCategory = 64
+
+// validMonth says whether month is "YYYY-MM" within the last ten years
+// or up to the end of next year: the months the relay takes costs for
+// in the app.
+func (c *coopCommand) validMonth(month string) bool {
+	t, err := time.Parse("2006-01", month)
+	if err != nil || t.Format("2006-01") != month {
+		return false
+	}
+	now := c.now().UTC()
+	first := time.Date(now.Year()-10, now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	last := time.Date(now.Year()+1, time.December, 1, 0, 0, 0, 0, time.UTC)
+	return !t.Before(first) && !t.After(last)
 }
 
 // printable says whether s is valid text without control characters.

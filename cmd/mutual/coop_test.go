@@ -367,6 +367,9 @@ func TestCoopCosts(t *testing.T) {
 	for _, args := range [][]string{
 		{"costs", "set", "2026-13", "infrastructure", "1"},
 		{"costs", "set", "26-01", "infrastructure", "1"},
+		{"costs", "set", "1999-01", "infrastructure", "1"},
+		{"costs", "set", this, " infrastructure", "1"},
+		{"costs", "set", this, strings.Repeat("x", 65), "1"},
 		{"costs", "set", this, "infrastructure", "12.00"},
 		{"costs", "set", this, "infrastructure", "-1"},
 		{"costs", "set", this, "bad\ncategory", "1"},
