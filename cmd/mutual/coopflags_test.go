@@ -2,10 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -262,5 +268,48 @@ func TestCoopProviders(t *testing.T) {
 				t.Fatalf("providers %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestServeCoopProvidersLogged runs the binary with both providers'
+// secrets in its environment: it says at start which providers are
+// enabled, and its log holds none of their secrets.
+func TestServeCoopProvidersLogged(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "mutual")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	secrets := map[string]string{
+		envStripeSecretKey:      "sk_test_canary1",
+		envStripeWebhookSecret:  "whsec_canary2,whsec_canary3",
+		envGoCardlessToken:      "gc_canary4",
+		envGoCardlessWebhookKey: "gc_canary5",
+	}
+	cmd := exec.Command(bin, "serve", "--dev", "--listen", "127.0.0.1:0", "--metrics-addr", "", "--data", t.TempDir(), "--log-format", "json",
+		"--coop-plan", "monthly=500/month", "--public-url", "http://127.0.0.1:8080")
+	cmd.Env = os.Environ()
+	for k, v := range secrets {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	stderr, _ := startDev(t, cmd)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	waitForLog(ctx, t, stderr, regexp.MustCompile(`"addr":"http://([^"]+)"`))
+	if got := waitForLog(ctx, t, stderr, regexp.MustCompile(`"msg":"co-op: payments enabled","providers":"([^"]+)"`)); got != "stripe and gocardless" {
+		t.Fatalf("providers %q, want stripe and gocardless", got)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	log := stderr.String()
+	for _, v := range secrets {
+		for _, one := range strings.Split(v, ",") {
+			if strings.Contains(log, one) {
+				t.Fatalf("the log holds the secret %s:\n%s", one, log)
+			}
+		}
 	}
 }
