@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -271,10 +273,11 @@ func TestCoopProviders(t *testing.T) {
 	}
 }
 
-// TestServeCoopProvidersLogged runs the binary with both providers'
-// secrets in its environment: it says at start which providers are
-// enabled, and its log holds none of their secrets.
-func TestServeCoopProvidersLogged(t *testing.T) {
+// TestServeCoop runs the binary with both providers' secrets in its
+// environment: it says at start which providers are enabled, runs the
+// co-op of its flags (its public figures, its webhooks, which refuse a
+// forged signature), and its log holds none of the secrets.
+func TestServeCoop(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "mutual")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
@@ -286,7 +289,7 @@ func TestServeCoopProvidersLogged(t *testing.T) {
 		envGoCardlessWebhookKey: "gc_canary5",
 	}
 	cmd := exec.Command(bin, "serve", "--dev", "--listen", "127.0.0.1:0", "--metrics-addr", "", "--data", t.TempDir(), "--log-format", "json",
-		"--coop-plan", "monthly=500/month", "--public-url", "http://127.0.0.1:8080")
+		"--coop-plan", "monthly=500/month", "--public-url", "http://127.0.0.1:8080", "--coop-name", "Mutual Co-op", "--coop-currency", "eur")
 	cmd.Env = os.Environ()
 	for k, v := range secrets {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -294,9 +297,39 @@ func TestServeCoopProvidersLogged(t *testing.T) {
 	stderr, _ := startDev(t, cmd)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	waitForLog(ctx, t, stderr, regexp.MustCompile(`"addr":"http://([^"]+)"`))
+	addr := waitForLog(ctx, t, stderr, regexp.MustCompile(`"addr":"http://([^"]+)"`))
 	if got := waitForLog(ctx, t, stderr, regexp.MustCompile(`"msg":"co-op: payments enabled","providers":"([^"]+)"`)); got != "stripe and gocardless" {
 		t.Fatalf("providers %q, want stripe and gocardless", got)
+	}
+
+	resp, err := http.Get("http://" + addr + "/coop.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var figures struct {
+		Name, Currency string
+		Months         []struct{ Month string }
+	}
+	err = json.NewDecoder(resp.Body).Decode(&figures)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/coop.json: %s, %v", resp.Status, err)
+	}
+	if figures.Name != "Mutual Co-op" || figures.Currency != "EUR" || len(figures.Months) == 0 {
+		t.Fatalf("/coop.json: %+v", figures)
+	}
+	for provider, status := range map[string]int{"stripe": http.StatusBadRequest, "gocardless": 498} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/v1/coop/webhooks/"+provider, strings.NewReader(`{"id":"evt_1"}`))
+		req.Header.Set("Stripe-Signature", "t=1,v1=00")
+		req.Header.Set("Webhook-Signature", "00")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != status {
+			t.Fatalf("a forged %s webhook: %s, want %d", provider, resp.Status, status)
+		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -117,7 +117,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.coopConfig(log); err != nil {
+	coopCfg, err := f.coopConfig(log)
+	if err != nil {
 		return err
 	}
 	files, err := server.RaiseFileLimit()
@@ -130,7 +131,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(f.names) == 0 && !auth.IsLoopback(f.listen) {
 		log.Warn("no --public-name: requests are answered only for loopback names and IP addresses, never for a host name")
 	}
-	cfg := server.Config{RunRouter: true, Logger: log, PublicNames: f.names}
+	cfg := server.Config{RunRouter: true, Logger: log, PublicNames: f.names, Coop: &coopCfg}
 	cfg.Janitor.Interval = f.janitor
 	if cfg.Web, err = openWeb(f.web, log); err != nil {
 		return err
