@@ -18,6 +18,7 @@ import (
 	"github.com/mutualcoop/mutual/relay/auth"
 	"github.com/mutualcoop/mutual/relay/coop"
 	"github.com/mutualcoop/mutual/relay/directory"
+	"github.com/mutualcoop/mutual/relay/directory/postgres"
 	"github.com/mutualcoop/mutual/relay/directory/sqlite"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
@@ -39,9 +40,9 @@ commands:
   costs list [--months 12]     print the cost lines of the latest months
 
 Every command opens the relay's directory as 'mutual serve' does: the
-SQLite directory DATA/mutual.db of --data, with the server secret of
---secret-file (default DATA/secret), which keys the address hashes
-accounts are found by.
+SQLite directory DATA/mutual.db of --data, or a cluster's PostgreSQL of
+--db, with the server secret of --secret-file (default DATA/secret),
+which keys the address hashes accounts are found by.
 `
 
 // coopCmd runs `mutual coop ...`: the co-op's records kept on the
@@ -103,6 +104,8 @@ func coopCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 type coopCommand struct {
 	data       string
 	secretFile string
+	db         string
+	dbSchema   string
 
 	git    string
 	branch string
@@ -116,6 +119,8 @@ type coopCommand struct {
 func (c *coopCommand) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.data, "data", "./data", "the relay's data directory (its SQLite directory and secret)")
 	fs.StringVar(&c.secretFile, "secret-file", "", "file with the server secret (default DATA/secret)")
+	fs.StringVar(&c.db, "db", "", "PostgreSQL URL of a cluster's directory, postgres://user:pass@host/db (MUTUAL_DB keeps the password off the command line)")
+	fs.StringVar(&c.dbSchema, "db-schema", "", "PostgreSQL schema of the directory's tables")
 	fs.StringVar(&c.git, "git", "", "contributors: the git repository (a directory) whose commits make contributors")
 	fs.StringVar(&c.branch, "branch", "main", "contributors: the branch whose commits count")
 	fs.StringVar(&c.since, "since", "90d", "contributors: how far back commits count, in days (90d) or as a duration (2160h)")
@@ -167,22 +172,34 @@ func (c *coopCommand) run(ctx context.Context, fn func(*coopDir) error) error {
 	return err
 }
 
-// open opens the relay's SQLite directory in --data, which must exist
-// (a command never creates a relay's directory), and its secret.
+// open opens the directory the way `mutual serve` does, and its secret:
+// PostgreSQL with --db, else the SQLite file in --data, which must exist
+// (a command never creates a relay's directory).
 func (c *coopCommand) open(ctx context.Context) (*coopDir, error) {
 	secretFile := c.secretFile
 	if secretFile == "" {
+		if c.db != "" {
+			return nil, errors.New("--db needs --secret-file, the one every gateway of the cluster uses")
+		}
 		secretFile = filepath.Join(c.data, "secret")
 	}
 	secret, err := auth.ReadSecretFile(secretFile)
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(c.data, "mutual.db")
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no relay directory in %s: give the --data of 'mutual serve' (%w)", c.data, err)
+	var st coopDirectory
+	if c.db != "" {
+		if !strings.HasPrefix(c.db, "postgres://") && !strings.HasPrefix(c.db, "postgresql://") {
+			return nil, errors.New("--db: want a postgres:// URL")
+		}
+		st, err = postgres.Open(ctx, postgres.Config{URL: c.db, Schema: c.dbSchema})
+	} else {
+		path := filepath.Join(c.data, "mutual.db")
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("no relay directory in %s: give the --data of 'mutual serve' (%w)", c.data, err)
+		}
+		st, err = sqlite.Open(ctx, sqlite.Config{Path: path})
 	}
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: path})
 	if err != nil {
 		return nil, fmt.Errorf("open directory: %w", err)
 	}

@@ -35,23 +35,29 @@ func (c *codeCatcher) Send(_ context.Context, to auth.Address, m auth.Message) e
 
 // newRelayData makes a relay's data directory as `mutual serve` leaves
 // it (its secret and its SQLite directory) with an account for each of
-// addrs, registered by code as a device would, and returns the accounts'
-// users by address.
+// addrs, and returns the accounts' users by address.
 func newRelayData(t *testing.T, addrs ...string) (string, map[string]wire.UserID) {
 	t.Helper()
-	ctx := context.Background()
 	data := t.TempDir()
 	secret, err := server.LoadSecret(filepath.Join(data, "secret"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(data, "mutual.db")})
+	dir, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(data, "mutual.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dir.Close()
+	return data, register(t, secret, dir, addrs...)
+}
+
+// register registers an account in store for each of addrs, by code as
+// a device would, and returns their users by address.
+func register(t *testing.T, secret []byte, store auth.Store, addrs ...string) map[string]wire.UserID {
+	t.Helper()
+	ctx := context.Background()
 	catcher := &codeCatcher{codes: map[string]string{}}
-	accounts, err := auth.New(auth.Config{Secret: secret}, dir, auth.Senders{auth.SchemeEmail: catcher})
+	accounts, err := auth.New(auth.Config{Secret: secret}, store, auth.Senders{auth.SchemeEmail: catcher})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +77,7 @@ func newRelayData(t *testing.T, addrs ...string) (string, map[string]wire.UserID
 		}
 		users[addr] = user
 	}
-	return data, users
+	return users
 }
 
 // openDirectory opens the directory of data to see what a command did.
