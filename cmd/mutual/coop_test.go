@@ -178,6 +178,11 @@ func TestCoopContributors(t *testing.T) {
 	g.commit("carol@example.org", now.Add(-6*day), "carol")
 	g.git("carol@example.org", now.Add(-9*day), "checkout", "-q", "main")
 	g.commit("nobody@example.net", now.Add(-5*day), "nobody")
+	// The repository's .mailmap says whose an old address is.
+	if err := os.WriteFile(filepath.Join(g.dir, ".mailmap"), []byte("Carol <carol@example.org> <carol@old.example.net>\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g.commit("carol@old.example.net", now.Add(-7*day), "carol-old")
 	g.git("maintainer@example.net", now.Add(-4*day), "merge", "-q", "--no-ff", "-m", "merge feature", "feature")
 	g.git("dan@example.org", now.Add(-3*day), "checkout", "-q", "-b", "unmerged")
 	g.commit("dan@example.org", now.Add(-2*day), "dan")
@@ -191,9 +196,10 @@ func TestCoopContributors(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("contributors: exit %d\n%s%s", code, out, errb)
 	}
-	// In the window: alice, carol (merged), nobody, the merge, frank.
-	if !regexp.MustCompile(`commits of main since \d{4}-\d\d-\d\d: 5\n`).MatchString(out) {
-		t.Errorf("output does not count 5 commits:\n%s", out)
+	// In the window: alice, carol (merged), nobody, carol under her old
+	// address, the merge, frank.
+	if !regexp.MustCompile(`commits of main since \d{4}-\d\d-\d\d: 6\n`).MatchString(out) {
+		t.Errorf("output does not count 6 commits:\n%s", out)
 	}
 	for _, want := range []string{"authors: 5, with an account here: 3 (accounts: 3)\n",
 		"contributors from their latest commit: 2\n", "contributors granted by hand, left as they are: 1\n"} {
