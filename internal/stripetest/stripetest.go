@@ -46,6 +46,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -126,11 +127,12 @@ type Session struct {
 	// subscription gets.
 	Metadata map[string]string
 	Created  time.Time
-	// Set when it is paid.
-	Status       string // "open", then "complete"
+	// Status is "open", then "complete" once paid, with the customer,
+	// the subscription and its first invoice Stripe made.
+	Status       string
 	Customer     string
 	Subscription string
-	Invoice      string // the subscription's first
+	Invoice      string
 }
 
 // Delivery is a webhook the stand-in sent.
@@ -252,7 +254,9 @@ func (s *Server) Session(id string) (Session, bool) {
 	if !ok {
 		return Session{}, false
 	}
-	return *ss, true
+	c := *ss
+	c.Metadata = maps.Clone(ss.Metadata)
+	return c, true
 }
 
 // Sign makes a Stripe-Signature header for body signed at t with
