@@ -1,8 +1,10 @@
 // Command mutual is the Mutual relay: `mutual serve` runs it (with the
 // web app when given --web), `mutual router` runs a router process for
-// cluster mode, `mutual bench` measures it, and `mutual bundle` writes the
-// web app as a static website. Each subcommand's flags can also be set
-// from the environment (MUTUAL_<FLAG>, upper case, dashes as underscores).
+// cluster mode, `mutual bench` measures it, `mutual bundle` writes the web
+// app as a static website, and `mutual coop` keeps the co-op's roles,
+// contributors and costs in the relay's directory. Each subcommand's flags
+// can also be set from the environment (MUTUAL_<FLAG>, upper case, dashes
+// as underscores).
 package main
 
 import (
@@ -26,6 +28,7 @@ commands:
   bench     load-test a relay (an in-process one unless --server is given)
   bundle    write the web app as a static website for any web server
   health    ask a running relay whether it is healthy (exit 0 when it is)
+  coop      the co-op's roles, contributors and costs, in the relay's directory
   version   print the version
 
 Run 'mutual <command> -h' for a command's flags.
@@ -50,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = bundle(ctx, args[1:], stdout, stderr)
 	case "health":
 		err = health(ctx, args[1:], stdout, stderr)
+	case "coop":
+		err = coopCmd(ctx, args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, version)
 	case "help", "-h", "--help":

@@ -46,6 +46,7 @@ type serveFlags struct {
 	cluster clusterFlags
 	quota   quotaFlags
 	blobs   blobFlags
+	coop    coopFlags
 
 	log logFlags
 }
@@ -74,6 +75,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.cluster.register(fs)
 	f.quota.register(fs)
 	f.blobs.register(fs)
+	f.coop.register(fs)
 	f.log.register(fs)
 }
 
@@ -115,6 +117,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	coopCfg, err := f.coopConfig(log)
+	if err != nil {
+		return err
+	}
 	files, err := server.RaiseFileLimit()
 	if err != nil {
 		return err
@@ -125,7 +131,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(f.names) == 0 && !auth.IsLoopback(f.listen) {
 		log.Warn("no --public-name: requests are answered only for loopback names and IP addresses, never for a host name")
 	}
-	cfg := server.Config{RunRouter: true, Logger: log, PublicNames: f.names}
+	cfg := server.Config{RunRouter: true, Logger: log, PublicNames: f.names, Coop: &coopCfg}
 	cfg.Janitor.Interval = f.janitor
 	if cfg.Web, err = openWeb(f.web, log); err != nil {
 		return err
