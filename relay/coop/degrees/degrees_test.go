@@ -3,6 +3,7 @@ package degrees_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -294,6 +295,40 @@ func TestNeighbours(t *testing.T) {
 		}
 		if got := g.Neighbours(i); !slices.Equal(got, want) {
 			t.Errorf("neighbours of %d: %v, want %v", i, got, want)
+		}
+	}
+}
+
+// TestIndex numbers IDs that are not random (counters, which share most
+// of their bytes), so that searches go past their home slots.
+func TestIndex(t *testing.T) {
+	idx := degrees.NewIndex(0)
+	counter := func(i int) wire.UserID {
+		var u wire.UserID
+		binary.BigEndian.PutUint32(u[12:], uint32(i))
+		binary.BigEndian.PutUint32(u[4:], uint32(i)*7)
+		return u
+	}
+	const n = 100_000
+	for i := range n {
+		if err := idx.Add(counter(i)); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			idx.Add(counter(i / 2)) // again: no new number
+		}
+	}
+	if idx.Len() != n {
+		t.Fatalf("%d users numbered, want %d", idx.Len(), n)
+	}
+	for i := range n {
+		if j, ok := idx.Lookup(counter(i)); !ok || j != uint32(i) || idx.ID(j) != counter(i) {
+			t.Fatalf("user %d numbered %d, %v", i, j, ok)
+		}
+	}
+	for i := n; i < 2*n; i++ {
+		if j, ok := idx.Lookup(counter(i)); ok {
+			t.Fatalf("user %d, never added, numbered %d", i, j)
 		}
 	}
 }

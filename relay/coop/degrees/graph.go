@@ -61,8 +61,9 @@ type Builder struct {
 	// batch holds contacts of last not looked up yet: looking up many
 	// at once lets the processor wait for their slots together.
 	batch []wire.UserID
-	homes [batchLen]uint64
-	slots [batchLen]uint32
+	homes [batchLen]uint64 // each contact's home slot
+	tags  [batchLen]uint32 // and tag
+	slots [batchLen]uint64 // what its home slot holds
 }
 
 // NewBuilder returns a Builder for the users of idx, which must not grow
@@ -121,24 +122,25 @@ func (b *Builder) startRow(a wire.UserID) error {
 
 // flush looks up the batch of contacts and adds those in the index to
 // the current row. It first reads the home slot of each, independent
-// loads the processor overlaps; most contacts are found there.
+// reads of memory that the processor overlaps, then the IDs of the
+// numbers whose tags match, which overlap too; only a contact whose
+// slot is further on is searched for alone.
 func (b *Builder) flush() {
 	x := b.idx
+	for k := range b.batch {
+		h, tag := x.hash(&b.batch[k])
+		b.homes[k], b.tags[k], b.slots[k] = h, tag, x.slots[h]
+	}
 	mask := uint64(len(x.slots) - 1)
 	for k := range b.batch {
-		h := x.home(&b.batch[k])
-		b.homes[k], b.slots[k] = h, x.slots[h]
-	}
-	for k := range b.batch {
-		c, v := &b.batch[k], b.slots[k]
-		switch {
-		case v == 0: // not in the index
-		case x.ids[v-1] == *c:
-			b.push(v - 1)
-		default:
-			if j, ok := x.find(c, (b.homes[k]+1)&mask); ok {
-				b.push(j)
-			}
+		c, v, tag := &b.batch[k], b.slots[k], b.tags[k]
+		if v == 0 {
+			continue // not in the index
+		}
+		if n := uint32(v) - 1; uint32(v>>32) == tag && x.ids[n] == *c {
+			b.push(n)
+		} else if j, ok := x.find(c, tag, (b.homes[k]+1)&mask); ok {
+			b.push(j)
 		}
 	}
 	b.batch = b.batch[:0]
