@@ -3,13 +3,14 @@
 // the distance of the yearly notice.
 //
 // The graph of mutual contacts is built in compressed sparse row form
-// from a stream of pairs ordered by their first user, as the directory
-// gives them (each contact in both orders): each user's neighbours are
-// one run of 32-bit dense numbers (an Index numbers the users), so the
-// graph costs about 4 bytes per pair and a few words per user, and
-// building it allocates per block of neighbours, never per pair. A
-// multi-source breadth-first search from the members then gives every
-// distance at once.
+// from a stream of pairs grouped by their first user, as the directory
+// gives them (each contact in both orders). Users are numbered densely
+// (an Index), each contact is looked up once, from the pair whose first
+// user has the smaller ID, and kept as two 32-bit numbers: the graph
+// costs about 4 bytes per pair and a few words per user, and building it
+// allocates per block of numbers, never per pair. A multi-source
+// breadth-first search from the members then gives every distance at
+// once.
 //
 // The package knows nothing of databases: its caller streams users,
 // contacts and members into it.
