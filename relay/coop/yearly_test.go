@@ -403,16 +403,45 @@ func testYearlyDay(t *testing.T, open func(*testing.T) yearlyStore) {
 		t.Fatalf("15 June: %d sent, %v; want %d", sent, err, len(g.want))
 	}
 
+	// Later that day, with one more account: the day is done; the new
+	// account's notice comes the next day.
+	addr := make([]byte, 32)
+	rand.Read(addr)
+	late, _, err := st.CreateAccount(ctx, addr, wire.NewUserID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := st.users
+	if sent, err := fixed.Yearly(ctx, time.Date(2027, 6, 15, 22, 0, 0, 0, time.UTC)); err != nil || sent != 0 {
+		t.Fatalf("15 June again: %d sent, %v", sent, err)
+	}
+	if st.users != reads {
+		t.Error("the users were read again on a day done")
+	}
+	b.msgs = nil
+	if sent, err := fixed.Yearly(ctx, time.Date(2027, 6, 16, 0, 0, 0, 0, time.UTC)); err != nil || sent != 1 {
+		t.Fatalf("16 June: %d sent, %v; want 1", sent, err)
+	}
+	if got := b.notices(t, fixed.Key()); len(got) != 1 || got[0].user != late || got[0].n.Distance != -1 {
+		t.Errorf("16 June: notices %+v, want one to the new account", got)
+	}
+
 	bad := newService(t, st, b, coop.Config{NoticeDay: "15-06"})
 	if _, err := bad.Yearly(ctx, lastDay); err == nil {
 		t.Error("a notice day of month 15 accepted")
 	}
 }
 
-// countingStore counts the reads of every mutual contact.
+// countingStore counts the reads of every user and of every mutual
+// contact.
 type countingStore struct {
 	yearlyStore
-	contacts int
+	users, contacts int
+}
+
+func (s *countingStore) Users(ctx context.Context, fn func(wire.UserID) error) error {
+	s.users++
+	return s.yearlyStore.Users(ctx, fn)
 }
 
 func (s *countingStore) MutualContacts(ctx context.Context, fn func(a, b wire.UserID) error) error {
