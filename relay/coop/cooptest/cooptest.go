@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) coop.Store) {
 		{"DuesOnce", testDuesOnce},
 		{"ConcurrentApplyEvent", testConcurrentApplyEvent},
 		{"MemberCount", testMemberCount},
+		{"ConcurrentMemberCount", testConcurrentMemberCount},
 		{"GraceEnded", testGraceEnded},
 		{"PayingMembers", testPayingMembers},
 		{"Roles", testRoles},
@@ -62,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) coop.Store) {
 		{"Users", testUsers},
 		{"MutualContacts", testMutualContacts},
 		{"StreamStops", testStreamStops},
+		{"StreamWrites", testStreamWrites},
 		{"CoopKey", testCoopKey},
 		{"ConcurrentCoopKey", testConcurrentCoopKey},
 	}
@@ -548,6 +550,37 @@ func testMemberCount(t *testing.T, s coop.Store) {
 	}
 }
 
+// testConcurrentMemberCount: memberships changed at once, by events and
+// updates, leave the month's count of paying members right.
+func testConcurrentMemberCount(t *testing.T, s coop.Store) {
+	ctx := context.Background()
+	const n = 16
+	var ms []coop.Membership
+	for range n {
+		ms = append(ms, create(t, s, wire.NewUserID(), wire.MemberPending))
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, m := range ms {
+		wg.Go(func() {
+			if i%4 == 3 {
+				m.Status = wire.MemberGrace
+				errs[i] = s.UpdateMembership(ctx, m)
+				return
+			}
+			_, errs[i] = s.ApplyEvent(ctx, coop.Event{Provider: coop.Stripe, ID: fmt.Sprint("pay", i), Subscription: m.Subscription},
+				activate(fmt.Sprint("in_", i), 1000))
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if got := latest(t, s); got.Members != n {
+		t.Fatalf("members %d after %d memberships started paying at once", got.Members, n)
+	}
+}
+
 func testGraceEnded(t *testing.T, s coop.Store) {
 	ctx := context.Background()
 	grace := func(until time.Time) coop.Membership {
@@ -1008,6 +1041,47 @@ func testStreamStops(t *testing.T, s coop.Store) {
 				t.Fatalf("err %v after %d calls; want fn's error after 1", err, calls)
 			}
 		})
+	}
+}
+
+// testStreamWrites: fn may write to the store while a stream runs.
+func testStreamWrites(t *testing.T, s coop.Store) {
+	ctx := context.Background()
+	d := directoryOf(t, s)
+	var users []wire.UserID
+	for range 3 {
+		u := newUser(t, d)
+		users = append(users, u)
+		create(t, s, u, wire.MemberActive)
+	}
+	for _, a := range users {
+		for _, b := range users {
+			if a != b {
+				if err := d.SetContact(ctx, a, b, directory.Allowed, 100); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	write := func(u wire.UserID, year int) error {
+		_, err := s.NoteYearly(ctx, u, year, 0)
+		return err
+	}
+	if err := s.Users(ctx, func(u wire.UserID) error { return write(u, 2026) }); err != nil {
+		t.Fatalf("Users: %v", err)
+	}
+	if err := s.PayingMembers(ctx, func(u wire.UserID) error { return write(u, 2027) }); err != nil {
+		t.Fatalf("PayingMembers: %v", err)
+	}
+	if err := s.MutualContacts(ctx, func(a, b wire.UserID) error { return write(a, 2028) }); err != nil {
+		t.Fatalf("MutualContacts: %v", err)
+	}
+	for _, u := range users {
+		for _, year := range []int{2026, 2027, 2028} {
+			if sent, err := s.YearlySent(ctx, u, year); err != nil || !sent {
+				t.Fatalf("YearlySent(%d) = %v, %v; want what fn wrote", year, sent, err)
+			}
+		}
 	}
 }
 

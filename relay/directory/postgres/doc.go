@@ -27,6 +27,17 @@
 //     server refills the buckets, nothing worse.
 //   - Pruning takes expired rows with FOR UPDATE SKIP LOCKED, a bounded
 //     number per call, so concurrent pruners neither block nor deadlock.
+//   - ApplyEvent inserts the provider's event ID first (ON CONFLICT DO
+//     NOTHING): a second delivery racing the first waits on that row and
+//     then finds it. A change of memberships counts the paying members
+//     under a transaction-level advisory lock, so the last to count saw
+//     every change before it. NoteActive's upsert moves the account's
+//     last active month only forward, so one call of many counts the
+//     user. CoopKey's insert of the one key row lets the first win.
+//   - Users, PayingMembers and MutualContacts read through a server-side
+//     cursor in a read-only transaction of their own, a page at a time,
+//     in primary key order; the caller's function writes through other
+//     connections.
 //
 // The schema is versioned (package directory/migrations, the same versions as
 // the SQLite directory): Open applies the missing migrations in one

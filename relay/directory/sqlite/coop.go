@@ -134,21 +134,23 @@ func (d *Directory) ApplyEvent(ctx context.Context, ev coop.Event, fn func(m *co
 // eventMembership finds the membership ev is about: by its reference,
 // else its subscription, mandate or customer at the provider. None: nil.
 func eventMembership(ctx context.Context, tx *sql.Tx, ev coop.Event) (*coop.Membership, error) {
+	provider := string(ev.Provider)
 	lookups := []struct {
 		key   string
 		where string
+		args  []any
 	}{
-		{ev.Reference, `reference = ?2`},
-		{ev.Subscription, `provider = ?1 AND subscription = ?2`},
-		{ev.Mandate, `provider = ?1 AND mandate = ?2`},
-		{ev.Customer, `provider = ?1 AND customer = ?2`},
+		{ev.Reference, `reference = ?`, []any{ev.Reference}},
+		{ev.Subscription, `provider = ? AND subscription = ?`, []any{provider, ev.Subscription}},
+		{ev.Mandate, `provider = ? AND mandate = ?`, []any{provider, ev.Mandate}},
+		{ev.Customer, `provider = ? AND customer = ?`, []any{provider, ev.Customer}},
 	}
 	for _, l := range lookups {
 		if l.key == "" {
 			continue
 		}
 		m, err := scanMembership(tx.QueryRowContext(ctx, `SELECT `+membershipColumns+` FROM coop_memberships
-			WHERE `+l.where+` ORDER BY updated_ns DESC LIMIT 1`, string(ev.Provider), l.key))
+			WHERE `+l.where+` ORDER BY updated_ns DESC LIMIT 1`, l.args...))
 		if err == nil {
 			return &m, nil
 		}
