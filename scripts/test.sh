@@ -86,6 +86,8 @@ if [[ $services == 1 ]]; then
 	if ! grep -q "postgres start" <<<"${failed[*]:-}"; then
 		run "directory on PostgreSQL" env MUTUAL_TEST_POSTGRES="$(scripts/postgres.sh url)" \
 			go test -race -count=1 -tags postgres ./relay/directory/postgres/...
+		run "co-op's yearly notices on PostgreSQL" env MUTUAL_TEST_POSTGRES="$(scripts/postgres.sh url)" \
+			go test -race -count=1 -tags postgres -run Postgres ./relay/coop/
 	fi
 	step "waiting for Kafka"
 	if wait "$kafka_pid"; then
