@@ -348,7 +348,7 @@ func testYearlyRestart(t *testing.T, open func(*testing.T) yearlyStore) {
 // only when someone is due.
 func testYearlyDay(t *testing.T, open func(*testing.T) yearlyStore) {
 	ctx := context.Background()
-	st := &countingStore{yearlyStore: open(t)}
+	st := &contactCountingStore{yearlyStore: open(t)}
 	g := newSmallGraph(t, st)
 	days := map[string]int{}
 	for name := range g.want {
@@ -394,7 +394,8 @@ func testYearlyDay(t *testing.T, open func(*testing.T) yearlyStore) {
 	}
 
 	// A day set by the co-op: 15 June for everyone.
-	fixed := newService(t, st, b, coop.Config{NoticeDay: "06-15"})
+	users := &userCountingStore{yearlyStore: st}
+	fixed := newService(t, users, b, coop.Config{NoticeDay: "06-15"})
 	b.msgs = nil
 	if sent, err := fixed.Yearly(ctx, time.Date(2027, 6, 14, 23, 59, 0, 0, time.UTC)); err != nil || sent != 0 {
 		t.Fatalf("14 June with the day set to 15 June: %d sent, %v", sent, err)
@@ -411,11 +412,11 @@ func testYearlyDay(t *testing.T, open func(*testing.T) yearlyStore) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reads := st.users
+	reads := users.users
 	if sent, err := fixed.Yearly(ctx, time.Date(2027, 6, 15, 22, 0, 0, 0, time.UTC)); err != nil || sent != 0 {
 		t.Fatalf("15 June again: %d sent, %v", sent, err)
 	}
-	if st.users != reads {
+	if users.users != reads {
 		t.Error("the users were read again on a day done")
 	}
 	b.msgs = nil
@@ -432,19 +433,13 @@ func testYearlyDay(t *testing.T, open func(*testing.T) yearlyStore) {
 	}
 }
 
-// countingStore counts the reads of every user and of every mutual
-// contact.
-type countingStore struct {
+// contactCountingStore counts the reads of every mutual contact.
+type contactCountingStore struct {
 	yearlyStore
-	users, contacts int
+	contacts int
 }
 
-func (s *countingStore) Users(ctx context.Context, fn func(wire.UserID) error) error {
-	s.users++
-	return s.yearlyStore.Users(ctx, fn)
-}
-
-func (s *countingStore) MutualContacts(ctx context.Context, fn func(a, b wire.UserID) error) error {
+func (s *contactCountingStore) MutualContacts(ctx context.Context, fn func(a, b wire.UserID) error) error {
 	s.contacts++
 	return s.yearlyStore.MutualContacts(ctx, fn)
 }
@@ -484,4 +479,15 @@ func TestDueDay(t *testing.T) {
 	if len(seen) < 300 {
 		t.Errorf("2,000 users on %d days of 365", len(seen))
 	}
+}
+
+// userCountingStore counts the reads of every user.
+type userCountingStore struct {
+	yearlyStore
+	users int
+}
+
+func (s *userCountingStore) Users(ctx context.Context, fn func(wire.UserID) error) error {
+	s.users++
+	return s.yearlyStore.Users(ctx, fn)
 }
