@@ -32,3 +32,6 @@ for size in 10 100 1000; do
 	bin/mutual bench --clients 1000 --devices 2 --group-size "$size" --messages $((20000 / size)) --rate $((4000 / size)) --opaque
 	bin/mutual bench --clients 1000 --devices 2 --group-size "$size" --messages $((20000 / size)) --rate $((4000 / size))
 done
+echo
+echo "=== the co-op's yearly notice: distances over a million users with 50 contacts each"
+go test -run '^$' -bench . -benchmem -benchtime 1x ./relay/coop/degrees/

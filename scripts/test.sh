@@ -94,8 +94,8 @@ if [[ $services == 1 ]]; then
 	if ! grep -q "postgres start" <<<"${failed[*]:-}"; then
 		run "directory on PostgreSQL" env MUTUAL_TEST_POSTGRES="$(scripts/postgres.sh url)" \
 			go test -race -count=1 -tags postgres ./relay/directory/postgres/...
-		run "mutual coop on PostgreSQL" env MUTUAL_TEST_POSTGRES="$(scripts/postgres.sh url)" \
-			go test -race -count=1 -tags postgres -run Postgres ./cmd/mutual
+		run "the co-op on PostgreSQL" env MUTUAL_TEST_POSTGRES="$(scripts/postgres.sh url)" \
+			go test -race -count=1 -tags postgres -run Postgres ./cmd/mutual ./relay/coop/
 	fi
 	step "waiting for Kafka"
 	if wait "$kafka_pid"; then

@@ -79,7 +79,8 @@ var serverSide = []string{
 // the server, a database driver or the Kafka client; the encryption and the
 // wire format touch no network; the server never depends on the client;
 // the web serving depends on neither (the program registers the app's
-// pages with go-app's router, see package pwa).
+// pages with go-app's router, see package pwa); the co-op's graph of
+// contacts knows no database.
 func TestLayering(t *testing.T) {
 	native := [][2]string{{"linux", "amd64"}}
 	both := [][2]string{{"linux", "amd64"}, {"js", "wasm"}}
@@ -93,6 +94,7 @@ func TestLayering(t *testing.T) {
 		{"./relay/wire/...", append(serverSide, "net", "net/http", module+"/app"), nil, both},
 		{"./crypto/...", append(serverSide, "net", "net/http", module+"/app"), nil, both},
 		{"./relay/...", []string{module + "/app", module + "/internal/loadgen"}, nil, native},
+		{"./relay/coop/degrees", serverSide, []string{wire()}, native},
 		{"./pwa/...", []string{module + "/app", module + "/relay"}, nil, native},
 	}
 	for _, r := range rules {

@@ -58,6 +58,9 @@ type Config struct {
 // (gateways, the webhook endpoints) may run one over the same Store;
 // one of them runs Run.
 type Service struct {
+	// yearly serialises Yearly and remembers its latest finished day.
+	yearly yearlyMemo
+
 	st   Store
 	bus  Bus
 	cfg  Config

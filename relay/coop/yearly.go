@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/mutualcoop/mutual/relay/coop/degrees"
@@ -35,9 +36,34 @@ func DueDay(user wire.UserID) int {
 // run stopped between the two writes the same notice again the next
 // time, and clients keep one. Only when some user is due does Yearly read
 // every mutual contact to compute the distances; the graph takes about 4
-// bytes per pair and a few dozen per user for the run.
+// bytes per pair and 80 per user for the run.
+//
+// Yearly looks at every user's records, so a Service runs it once a day:
+// called again on a day it finished (in this process), it returns at
+// once, and a user who joins later that day gets their notice the next.
 func (s *Service) Yearly(ctx context.Context, now time.Time) (sent int, err error) {
 	now = now.UTC()
+	year, today := now.Year(), now.YearDay()-1
+	s.yearly.mu.Lock()
+	defer s.yearly.mu.Unlock()
+	if s.yearly.year == year && s.yearly.day == today {
+		return 0, nil
+	}
+	sent, err = s.yearlyRun(ctx, now)
+	if err == nil {
+		s.yearly.year, s.yearly.day = year, today
+	}
+	return sent, err
+}
+
+// yearlyMemo is the day of the latest Yearly that finished.
+type yearlyMemo struct {
+	mu        sync.Mutex
+	year, day int
+}
+
+// yearlyRun writes the notices due on now's day.
+func (s *Service) yearlyRun(ctx context.Context, now time.Time) (sent int, err error) {
 	year, today := now.Year(), now.YearDay()-1
 	dueDay := DueDay
 	if s.cfg.NoticeDay != "" {

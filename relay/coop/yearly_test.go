@@ -394,13 +394,37 @@ func testYearlyDay(t *testing.T, open func(*testing.T) yearlyStore) {
 	}
 
 	// A day set by the co-op: 15 June for everyone.
-	fixed := newService(t, st, b, coop.Config{NoticeDay: "06-15"})
+	users := &userCountingStore{yearlyStore: st}
+	fixed := newService(t, users, b, coop.Config{NoticeDay: "06-15"})
 	b.msgs = nil
 	if sent, err := fixed.Yearly(ctx, time.Date(2027, 6, 14, 23, 59, 0, 0, time.UTC)); err != nil || sent != 0 {
 		t.Fatalf("14 June with the day set to 15 June: %d sent, %v", sent, err)
 	}
 	if sent, err := fixed.Yearly(ctx, time.Date(2027, 6, 15, 0, 0, 0, 0, time.UTC)); err != nil || sent != len(g.want) {
 		t.Fatalf("15 June: %d sent, %v; want %d", sent, err, len(g.want))
+	}
+
+	// Later that day, with one more account: the day is done; the new
+	// account's notice comes the next day.
+	addr := make([]byte, 32)
+	rand.Read(addr)
+	late, _, err := st.CreateAccount(ctx, addr, wire.NewUserID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := users.users
+	if sent, err := fixed.Yearly(ctx, time.Date(2027, 6, 15, 22, 0, 0, 0, time.UTC)); err != nil || sent != 0 {
+		t.Fatalf("15 June again: %d sent, %v", sent, err)
+	}
+	if users.users != reads {
+		t.Error("the users were read again on a day done")
+	}
+	b.msgs = nil
+	if sent, err := fixed.Yearly(ctx, time.Date(2027, 6, 16, 0, 0, 0, 0, time.UTC)); err != nil || sent != 1 {
+		t.Fatalf("16 June: %d sent, %v; want 1", sent, err)
+	}
+	if got := b.notices(t, fixed.Key()); len(got) != 1 || got[0].user != late || got[0].n.Distance != -1 {
+		t.Errorf("16 June: notices %+v, want one to the new account", got)
 	}
 
 	bad := newService(t, st, b, coop.Config{NoticeDay: "15-06"})
@@ -455,4 +479,15 @@ func TestDueDay(t *testing.T) {
 	if len(seen) < 300 {
 		t.Errorf("2,000 users on %d days of 365", len(seen))
 	}
+}
+
+// userCountingStore counts the reads of every user.
+type userCountingStore struct {
+	yearlyStore
+	users int
+}
+
+func (s *userCountingStore) Users(ctx context.Context, fn func(wire.UserID) error) error {
+	s.users++
+	return s.yearlyStore.Users(ctx, fn)
 }

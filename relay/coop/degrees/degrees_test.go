@@ -3,6 +3,7 @@ package degrees_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -292,24 +293,65 @@ func TestNeighbours(t *testing.T) {
 				want = append(want, j)
 			}
 		}
-		if got := g.Neighbours(i); !slices.Equal(got, want) {
+		got := g.Neighbours(i)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
 			t.Errorf("neighbours of %d: %v, want %v", i, got, want)
 		}
 	}
 }
 
-func TestUnordered(t *testing.T) {
-	idx := degrees.NewIndex(3)
-	for _, n := range []string{"a", "b", "c"} {
-		idx.Add(id(n))
+// TestIndex numbers IDs that are not random (counters, which share most
+// of their bytes), so that searches go past their home slots.
+func TestIndex(t *testing.T) {
+	idx := degrees.NewIndex(0)
+	counter := func(i int) wire.UserID {
+		var u wire.UserID
+		binary.BigEndian.PutUint32(u[12:], uint32(i))
+		binary.BigEndian.PutUint32(u[4:], uint32(i)*7)
+		return u
 	}
-	b := degrees.NewBuilder(idx)
-	for _, p := range [][2]string{{"a", "b"}, {"b", "a"}, {"b", "c"}, {"c", "b"}} {
-		if err := b.Add(id(p[0]), id(p[1])); err != nil {
+	const n = 100_000
+	for i := range n {
+		if err := idx.Add(counter(i)); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			idx.Add(counter(i / 2)) // again: no new number
+		}
+	}
+	if idx.Len() != n {
+		t.Fatalf("%d users numbered, want %d", idx.Len(), n)
+	}
+	for i := range n {
+		if j, ok := idx.Lookup(counter(i)); !ok || j != uint32(i) || idx.ID(j) != counter(i) {
+			t.Fatalf("user %d numbered %d, %v", i, j, ok)
+		}
+	}
+	for i := n; i < 2*n; i++ {
+		if j, ok := idx.Lookup(counter(i)); ok {
+			t.Fatalf("user %d, never added, numbered %d", i, j)
+		}
+	}
+}
+
+func TestUnordered(t *testing.T) {
+	// a has the smallest ID: the pairs from a are the ones kept.
+	users := []wire.UserID{id("a"), id("b"), id("c")}
+	slices.SortFunc(users, func(u, v wire.UserID) int { return bytes.Compare(u[:], v[:]) })
+	a, b, c := users[0], users[1], users[2]
+	idx := degrees.NewIndex(3)
+	for _, u := range users {
+		idx.Add(u)
+	}
+	bld := degrees.NewBuilder(idx)
+	for _, p := range [][2]wire.UserID{{a, b}, {b, a}, {b, c}, {c, b}} {
+		if err := bld.Add(p[0], p[1]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := b.Add(id("a"), id("c")); !errors.Is(err, degrees.ErrUnordered) {
+	if err := bld.Add(a, c); !errors.Is(err, degrees.ErrUnordered) {
 		t.Fatalf("a's contacts in a second run: %v, want ErrUnordered", err)
 	}
 }

@@ -1,6 +1,7 @@
 package degrees
 
 import (
+	"bytes"
 	"errors"
 
 	"github.com/mutualcoop/mutual/relay/wire"
@@ -19,26 +20,40 @@ const blockLen = 1 << 20
 const batchLen = 256
 
 // Graph is the graph of mutual contacts over an Index's users, in
-// compressed sparse row form split into blocks: user i's neighbours are
-// deg[i] numbers from offset at[i] of their block. Blocks spare the copy
-// of every neighbour that growing one array would cost, and the memory
-// of both copies at once.
+// compressed sparse row form. Each contact is looked up once, from the
+// stream's pair whose first user has the smaller ID, and stored twice:
+// in that user's forward row, as the stream gives them, and in the other
+// user's backward row, made at the end.
+//
+// Forward rows are split into blocks: user i's are deg[i] numbers from
+// offset at[i] of their block. Blocks spare the copy of every number that
+// growing one array would cost, and the memory of both copies at once.
+// Backward rows are in one array, as their lengths are known when it is
+// made: user i's are back[backAt[i]:backAt[i+1]].
 type Graph struct {
-	at     []uint64 // block<<32 | offset of the user's first neighbour
+	at     []uint64 // block<<32 | offset of the user's first forward neighbour
 	deg    []uint32
 	blocks [][]uint32
-	pairs  int64
+	backAt []int64
+	back   []uint32
 }
 
 // Len is the number of users of the graph (those of its index).
 func (g *Graph) Len() int { return len(g.deg) }
 
 // Pairs is the number of pairs the graph holds: twice its contacts.
-func (g *Graph) Pairs() int64 { return g.pairs }
+func (g *Graph) Pairs() int64 { return 2 * int64(len(g.back)) }
 
-// Neighbours returns the numbers of user i's contacts, in the order they
-// were given. The slice is the graph's: callers must not change it.
+// Neighbours returns the numbers of user i's contacts in a new slice:
+// those of greater ID in the order they were given, then the others in
+// the order of their numbers. Distances reads the rows in place.
 func (g *Graph) Neighbours(i uint32) []uint32 {
+	fwd := g.forward(i)
+	return append(fwd[:len(fwd):len(fwd)], g.backward(i)...)
+}
+
+// forward returns user i's forward row.
+func (g *Graph) forward(i uint32) []uint32 {
 	d := g.deg[i]
 	if d == 0 {
 		return nil
@@ -46,6 +61,11 @@ func (g *Graph) Neighbours(i uint32) []uint32 {
 	at := g.at[i]
 	off := uint32(at)
 	return g.blocks[at>>32][off : off+d : off+d]
+}
+
+// backward returns user i's backward row.
+func (g *Graph) backward(i uint32) []uint32 {
+	return g.back[g.backAt[i]:g.backAt[i+1]]
 }
 
 // Builder builds a Graph from pairs of users given in order of their
@@ -61,8 +81,9 @@ type Builder struct {
 	// batch holds contacts of last not looked up yet: looking up many
 	// at once lets the processor wait for their slots together.
 	batch []wire.UserID
-	homes [batchLen]uint64
-	slots [batchLen]uint32
+	homes [batchLen]uint64 // each contact's home slot
+	tags  [batchLen]uint32 // and tag
+	slots [batchLen]uint64 // what its home slot holds
 }
 
 // NewBuilder returns a Builder for the users of idx, which must not grow
@@ -77,11 +98,11 @@ func NewBuilder(idx *Index) *Builder {
 	}
 }
 
-// Add adds the contact of a with c. Pairs must come grouped by a (each
-// contact in both orders, so that each user's row holds all of their
-// contacts), as a store's streaming MutualContacts gives them; a pair of
-// a user the index lacks is skipped. It returns ErrUnordered when a's
-// contacts were interrupted by another user's.
+// Add adds the contact of a with c. Pairs must come grouped by a, and
+// each contact in both orders, as a store's streaming MutualContacts
+// gives them: only the pair whose first user has the smaller ID is kept.
+// A pair of a user the index lacks is skipped. Add returns ErrUnordered
+// when a's contacts were interrupted by another user's.
 func (b *Builder) Add(a, c wire.UserID) error {
 	if !b.started || a != b.last {
 		b.flush()
@@ -89,7 +110,7 @@ func (b *Builder) Add(a, c wire.UserID) error {
 			return err
 		}
 	}
-	if b.row < 0 {
+	if b.row < 0 || bytes.Compare(c[:], a[:]) <= 0 {
 		return nil
 	}
 	b.batch = append(b.batch, c)
@@ -121,24 +142,25 @@ func (b *Builder) startRow(a wire.UserID) error {
 
 // flush looks up the batch of contacts and adds those in the index to
 // the current row. It first reads the home slot of each, independent
-// loads the processor overlaps; most contacts are found there.
+// reads of memory that the processor overlaps, then the IDs of the
+// numbers whose tags match, which overlap too; only a contact whose
+// slot is further on is searched for alone.
 func (b *Builder) flush() {
 	x := b.idx
+	for k := range b.batch {
+		h, tag := x.hash(&b.batch[k])
+		b.homes[k], b.tags[k], b.slots[k] = h, tag, x.slots[h]
+	}
 	mask := uint64(len(x.slots) - 1)
 	for k := range b.batch {
-		h := x.home(&b.batch[k])
-		b.homes[k], b.slots[k] = h, x.slots[h]
-	}
-	for k := range b.batch {
-		c, v := &b.batch[k], b.slots[k]
-		switch {
-		case v == 0: // not in the index
-		case x.ids[v-1] == *c:
-			b.push(v - 1)
-		default:
-			if j, ok := x.find(c, (b.homes[k]+1)&mask); ok {
-				b.push(j)
-			}
+		c, v, tag := &b.batch[k], b.slots[k], b.tags[k]
+		if v == 0 {
+			continue // not in the index
+		}
+		if n := uint32(v) - 1; uint32(v>>32) == tag && x.ids[n] == *c {
+			b.push(n)
+		} else if j, ok := x.find(c, tag, (b.homes[k]+1)&mask); ok {
+			b.push(j)
 		}
 	}
 	b.batch = b.batch[:0]
@@ -152,7 +174,6 @@ func (b *Builder) push(j uint32) {
 	}
 	*blk = append(*blk, j)
 	b.g.deg[b.row]++
-	b.g.pairs++
 }
 
 // grow moves the current row, whose block is full, to the start of a new
@@ -180,10 +201,32 @@ func (b *Builder) grow() *[]uint32 {
 	return &b.g.blocks[last]
 }
 
-// Graph returns the graph built. The Builder must not be used after.
+// Graph returns the graph built, once it has made the backward rows from
+// the forward ones. The Builder must not be used after.
 func (b *Builder) Graph() *Graph {
 	b.flush()
 	g := b.g
 	b.g = nil
+	n := len(g.deg)
+	g.backAt = make([]int64, n+1)
+	for u := range uint32(n) {
+		for _, v := range g.forward(u) {
+			g.backAt[v+1]++
+		}
+	}
+	for v := range n {
+		g.backAt[v+1] += g.backAt[v]
+	}
+	// Fill each row from its start, which moves backAt[v] to the end of
+	// v's row, the start of the next; then shift them back.
+	g.back = make([]uint32, g.backAt[n])
+	for u := range uint32(n) {
+		for _, v := range g.forward(u) {
+			g.back[g.backAt[v]] = u
+			g.backAt[v]++
+		}
+	}
+	copy(g.backAt[1:], g.backAt[:n])
+	g.backAt[0] = 0
 	return g
 }

@@ -24,7 +24,13 @@ func (g *Graph) Distances(sources []uint32) []int32 {
 	for head := 0; head < len(queue); head++ {
 		u := queue[head]
 		d := dist[u] + 1
-		for _, v := range g.Neighbours(u) {
+		for _, v := range g.forward(u) {
+			if dist[v] == Unreachable {
+				dist[v] = d
+				queue = append(queue, v)
+			}
+		}
+		for _, v := range g.backward(u) {
 			if dist[v] == Unreachable {
 				dist[v] = d
 				queue = append(queue, v)
