@@ -225,6 +225,9 @@ type Store interface {
 	// YearlySent says whether user's notice of year was recorded.
 	YearlySent(ctx context.Context, user wire.UserID, year int) (bool, error)
 
+	// UserCreated returns when user's account was created (the yearly
+	// notice waits for an account's first day after it).
+	UserCreated(ctx context.Context, user wire.UserID) (time.Time, error)
 	// Users calls fn with every account's user ID, streaming.
 	Users(ctx context.Context, fn func(wire.UserID) error) error
 	// MutualContacts calls fn with every pair of users who have each

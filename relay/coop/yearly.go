@@ -26,8 +26,10 @@ func DueDay(user wire.UserID) int {
 }
 
 // Yearly writes the yearly notice to every user whose day (DueDay, or
-// Config.NoticeDay) is now's or earlier in now's year (UTC), who has not
-// had this year's and has not turned the notices off: their distance in
+// Config.NoticeDay) is now's or earlier in now's year (UTC), whose
+// account was made before that day (one made after it has its first
+// notice on next year's day), who has not had this year's and has not
+// turned the notices off: their distance in
 // contacts from the nearest paying member (0: they are one; -1: no path
 // leads to one). It returns how many notices it wrote.
 //
@@ -82,8 +84,16 @@ func (s *Service) yearlyRun(ctx context.Context, now time.Time) (sent int, err e
 	var due []uint32
 	for i := range uint32(idx.Len()) {
 		u := idx.ID(i)
-		if dueDay(u) > today {
+		day := dueDay(u)
+		if day > today {
 			continue
+		}
+		created, err := s.st.UserCreated(ctx, u)
+		if err != nil {
+			return 0, fmt.Errorf("coop: yearly notices: %w", err)
+		}
+		if !created.Before(time.Date(year, 1, 1+day, 0, 0, 0, 0, time.UTC)) {
+			continue // made after its day this year
 		}
 		done, err := s.st.YearlySent(ctx, u, year)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -20,7 +21,7 @@ import (
 //
 // Each test works in a schema of its own, dropped at the end.
 
-func openPostgres(t *testing.T) yearlyStore {
+func openPostgres(t *testing.T, now func() time.Time) yearlyStore {
 	t.Helper()
 	url := os.Getenv("MUTUAL_TEST_POSTGRES")
 	if url == "" {
@@ -41,7 +42,7 @@ func openPostgres(t *testing.T) yearlyStore {
 			t.Errorf("drop schema: %v", err)
 		}
 	})
-	d, err := postgres.Open(context.Background(), postgres.Config{URL: url, Schema: schema})
+	d, err := postgres.Open(context.Background(), postgres.Config{URL: url, Schema: schema, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,9 +30,9 @@ type yearlyStore interface {
 	SetContact(ctx context.Context, owner, other wire.UserID, state directory.ContactState, max int) error
 }
 
-func openSQLite(t *testing.T) yearlyStore {
+func openSQLite(t *testing.T, now func() time.Time) yearlyStore {
 	t.Helper()
-	d, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "directory.db")})
+	d, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "directory.db"), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,9 +233,9 @@ func newService(t *testing.T, st coop.Store, b coop.Bus, cfg coop.Config) *coop.
 var lastDay = time.Date(2026, 12, 31, 9, 0, 0, 0, time.UTC)
 
 // testYearly: each user gets one notice with their distance, once a year.
-func testYearly(t *testing.T, open func(*testing.T) yearlyStore) {
+func testYearly(t *testing.T, open func(*testing.T, func() time.Time) yearlyStore) {
 	ctx := context.Background()
-	st := open(t)
+	st := open(t, newAccountClock().now)
 	g := newSmallGraph(t, st)
 	b := &recorder{failAfter: -1}
 	s := newService(t, st, b, coop.Config{})
@@ -286,9 +286,9 @@ func testYearly(t *testing.T, open func(*testing.T) yearlyStore) {
 // up by the next process, and no one gets two notices but the one whose
 // append went through without being recorded, who gets the same one
 // twice: a duplicate clients drop.
-func testYearlyRestart(t *testing.T, open func(*testing.T) yearlyStore) {
+func testYearlyRestart(t *testing.T, open func(*testing.T, func() time.Time) yearlyStore) {
 	ctx := context.Background()
-	st := open(t)
+	st := open(t, newAccountClock().now)
 	g := newSmallGraph(t, st)
 	for k := range len(g.want) {
 		t.Run(fmt.Sprintf("after %d", k), func(t *testing.T) {
@@ -346,9 +346,10 @@ func testYearlyRestart(t *testing.T, open func(*testing.T) yearlyStore) {
 // testYearlyDay: a user's notice comes on their day (DueDay) or later in
 // the year, or on the co-op's day when it sets one; the contacts are read
 // only when someone is due.
-func testYearlyDay(t *testing.T, open func(*testing.T) yearlyStore) {
+func testYearlyDay(t *testing.T, open func(*testing.T, func() time.Time) yearlyStore) {
 	ctx := context.Background()
-	st := &contactCountingStore{yearlyStore: open(t)}
+	clock := newAccountClock()
+	st := &contactCountingStore{yearlyStore: open(t, clock.now)}
 	g := newSmallGraph(t, st)
 	days := map[string]int{}
 	for name := range g.want {
@@ -404,8 +405,10 @@ func testYearlyDay(t *testing.T, open func(*testing.T) yearlyStore) {
 		t.Fatalf("15 June: %d sent, %v; want %d", sent, err, len(g.want))
 	}
 
-	// Later that day, with one more account: the day is done; the new
-	// account's notice comes the next day.
+	// Later that day, one more account: the day is done, and the new
+	// account, made after this year's day, has its first notice on next
+	// year's.
+	clock.set(time.Date(2027, 6, 15, 21, 0, 0, 0, time.UTC))
 	addr := make([]byte, 32)
 	rand.Read(addr)
 	late, _, err := st.CreateAccount(ctx, addr, wire.NewUserID())
@@ -420,17 +423,56 @@ func testYearlyDay(t *testing.T, open func(*testing.T) yearlyStore) {
 		t.Error("the users were read again on a day done")
 	}
 	b.msgs = nil
-	if sent, err := fixed.Yearly(ctx, time.Date(2027, 6, 16, 0, 0, 0, 0, time.UTC)); err != nil || sent != 1 {
-		t.Fatalf("16 June: %d sent, %v; want 1", sent, err)
+	if sent, err := fixed.Yearly(ctx, time.Date(2027, 6, 16, 0, 0, 0, 0, time.UTC)); err != nil || sent != 0 {
+		t.Fatalf("16 June: %d sent, %v; want none: the new account was made after its day", sent, err)
 	}
-	if got := b.notices(t, fixed.Key()); len(got) != 1 || got[0].user != late || got[0].n.Distance != -1 {
-		t.Errorf("16 June: notices %+v, want one to the new account", got)
+	if sent, err := fixed.Yearly(ctx, time.Date(2028, 6, 14, 0, 0, 0, 0, time.UTC)); err != nil || sent != 0 {
+		t.Fatalf("14 June next year: %d sent, %v; want none", sent, err)
+	}
+	if sent, err := fixed.Yearly(ctx, time.Date(2028, 6, 15, 0, 0, 0, 0, time.UTC)); err != nil || sent != len(g.want)+1 {
+		t.Fatalf("15 June next year: %d sent, %v; want %d", sent, err, len(g.want)+1)
+	}
+	var toLate int
+	for _, r := range b.notices(t, fixed.Key()) {
+		if r.user == late {
+			toLate++
+			if r.n.Distance != -1 || r.n.Year != 2028 {
+				t.Errorf("the new account's notice %+v, want no path, 2028", r.n)
+			}
+		}
+	}
+	if toLate != 1 {
+		t.Errorf("the new account got %d notices on next year's day, want 1", toLate)
 	}
 
 	bad := newService(t, st, b, coop.Config{NoticeDay: "15-06"})
 	if _, err := bad.Yearly(ctx, lastDay); err == nil {
 		t.Error("a notice day of month 15 accepted")
 	}
+}
+
+// accountClock is the directory's clock in these tests: accounts are
+// made long before the days the tests run Yearly on, unless a test sets
+// it.
+type accountClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newAccountClock() *accountClock {
+	return &accountClock{t: time.Date(2025, 12, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *accountClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *accountClock) set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
 }
 
 // contactCountingStore counts the reads of every mutual contact.
