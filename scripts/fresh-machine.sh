@@ -2,9 +2,10 @@
 # Proves that `make test` passes on a fresh machine with only the README's
 # prerequisites (Go, Java 17 with Maven, Node.js, root for apt-get): it
 # removes everything `make test` installs or fetches — Debian's Chromium,
-# the PostgreSQL server, the Kafka jars (Maven's local repository), the Go
-# build and module caches and the S3 server built from them (versitygw, in
-# .cache) — then runs `make test` in a clean clone of the current commit.
+# the PostgreSQL server, Python's venv module, the Kafka jars (Maven's
+# local repository), the Go build and module caches and the S3 server built
+# from them (versitygw, in .cache), localstripe and pip's cache — then runs
+# `make test` in a clean clone of the current commit.
 #
 #   make test-fresh            # the same as scripts/fresh-machine.sh --yes
 #   scripts/fresh-machine.sh --yes
@@ -17,7 +18,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { echo "fresh-machine.sh: $*" >&2; }
 
 if [[ ${1:-} != --yes ]]; then
-	echo "usage: scripts/fresh-machine.sh --yes   (purges Chromium and PostgreSQL, empties the Go and Maven caches and removes the S3 server build)" >&2
+	echo "usage: scripts/fresh-machine.sh --yes   (purges Chromium, PostgreSQL and Python's venv, empties the Go, Maven and pip caches and removes the S3 server build and localstripe)" >&2
 	exit 2
 fi
 [[ $(id -u) == 0 ]] || { say "needs root (it removes Debian packages)"; exit 1; }
@@ -29,7 +30,7 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 remove=()
-for p in chromium chromium-common chromium-sandbox postgresql $(dpkg-query -W -f='${Package}\n' 'postgresql-[0-9]*' 2>/dev/null); do
+for p in chromium chromium-common chromium-sandbox postgresql $(dpkg-query -W -f='${Package}\n' 'postgresql-[0-9]*' 'python3*-venv' 2>/dev/null); do
 	if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
 		remove+=("$p")
 	fi
@@ -42,7 +43,7 @@ rm -rf /var/lib/postgresql
 
 say "emptying the Go build and module caches and Maven's local repository"
 go clean -cache -modcache
-rm -rf "$(go env GOCACHE)" "${HOME}/.m2/repository" "$ROOT/.cache/versitygw"
+rm -rf "$(go env GOCACHE)" "${HOME}/.m2/repository" "$ROOT/.cache/versitygw" "$ROOT/.cache/localstripe" "${HOME}/.cache/pip"
 
 [[ ! -x /usr/bin/chromium ]] || { say "chromium is still installed"; exit 1; }
 if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
