@@ -93,11 +93,7 @@ func StartWrapped(t *testing.T, cfg coop.Config, wrap func(coop.Store) coop.Stor
 		cfg.Accounts = accounts{h}
 	}
 	h.Dir = OpenSQLite(t, cfg.Now)
-	var err error
-	h.Svc, err = coop.New(h.Ctx, wrap(h.Dir), h.Bus, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h.Svc = NewService(t, wrap(h.Dir), h.Bus, cfg)
 	mux := http.NewServeMux()
 	for _, p := range cfg.Providers {
 		mux.Handle("POST "+webhookPath(p.Name()), h.Svc.Webhook(p.Name()))
