@@ -16,7 +16,7 @@ import (
 // get fetches path from the harness's server and returns its body.
 func (h *harness) get(path string) (*http.Response, string) {
 	h.t.Helper()
-	resp, err := http.Get(h.web.URL + path)
+	resp, err := http.Get(h.Server.URL + path)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -69,16 +69,16 @@ func TestPublicPages(t *testing.T) {
 	op := h.operator("op@example.org")
 	var users []wire.UserID
 	for _, a := range []string{"a@example.org", "b@example.org", "c@example.org", "d@example.org", "e@example.org"} {
-		users = append(users, h.user(a))
+		users = append(users, h.User(a))
 	}
 	lastMonth := start.AddDate(0, -1, 0)
 	h.clock.Set(lastMonth)
 	for _, u := range users[:2] {
-		h.svc.Connected(h.ctx, u)
+		h.Svc.Connected(h.Ctx, u)
 	}
 	h.clock.Set(start)
 	for _, u := range append(users, op) {
-		h.svc.Connected(h.ctx, u)
+		h.Svc.Connected(h.Ctx, u)
 	}
 	for _, c := range []wire.Coop{
 		{Op: wire.CoopSetCost, Month: "2026-03", Category: "infrastructure", Amount: 4000, Note: "servers <& co>"},
@@ -98,7 +98,7 @@ func TestPublicPages(t *testing.T) {
 		)
 	}
 
-	months, err := h.svc.Figures(h.ctx, 12)
+	months, err := h.Svc.Figures(h.Ctx, 12)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,13 +213,13 @@ func TestPublicPages(t *testing.T) {
 	}
 
 	// HEAD and other methods.
-	req, _ := http.NewRequestWithContext(h.ctx, http.MethodPost, h.web.URL+"/coop", nil)
+	req, _ := http.NewRequestWithContext(h.Ctx, http.MethodPost, h.Server.URL+"/coop", nil)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("POST /coop: %v %v", resp.StatusCode, err)
 	} else {
 		resp.Body.Close()
 	}
-	if resp, err := http.Get(h.web.URL + "/coop.json?months=121"); err != nil || resp.StatusCode != http.StatusBadRequest {
+	if resp, err := http.Get(h.Server.URL + "/coop.json?months=121"); err != nil || resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("121 months: %v %v", resp.StatusCode, err)
 	} else {
 		resp.Body.Close()

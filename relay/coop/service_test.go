@@ -3,46 +3,23 @@ package coop_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/mutualcoop/mutual/relay/bus"
 	"github.com/mutualcoop/mutual/relay/coop"
-	"github.com/mutualcoop/mutual/relay/directory/sqlite"
+	"github.com/mutualcoop/mutual/relay/coop/coopharness"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
 // start is the tests' time: the co-op's clock starts here.
 var start = time.Date(2026, time.March, 10, 12, 0, 0, 0, time.UTC)
-
-// clock is a clock the test moves.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
 
 // fakeProvider is a payment provider that records what the service asks
 // of it. Its webhooks are a JSON list of coop.Event, signed by a header
@@ -115,65 +92,13 @@ func (p *fakeProvider) calls() (checkouts, activated, canceled []string) {
 	return append([]string(nil), p.checkouts...), append([]string(nil), p.activated...), append([]string(nil), p.canceled...)
 }
 
-// recBus records what is appended.
-type recBus struct {
-	mu   sync.Mutex
-	msgs []bus.Message
-}
-
-func (b *recBus) Append(ctx context.Context, msgs ...bus.Message) error {
-	b.mu.Lock()
-	b.msgs = append(b.msgs, msgs...)
-	b.mu.Unlock()
-	return nil
-}
-
-// accounts finds test accounts by address.
-type accounts map[string]wire.UserID
-
-func (a accounts) Lookup(ctx context.Context, addr string) (wire.UserID, error) {
-	if u, ok := a[addr]; ok {
-		return u, nil
-	}
-	return wire.UserID{}, fmt.Errorf("account: %w", coop.ErrNotFound)
-}
-
-// notice is a notice found on a user's inbox.
-type notice struct {
-	user wire.UserID
-	n    *wire.CoopNotice
-}
-
-// testDirectory is what the tests need of the directory: the co-op's store
-// and accounts.
-type testDirectory interface {
-	coop.Store
-	CreateAccount(ctx context.Context, addrHash []byte, id wire.UserID) (wire.UserID, bool, error)
-}
-
-// openDirectory opens a SQLite directory in a temporary directory.
-func openDirectory(t *testing.T, now func() time.Time) testDirectory {
-	t.Helper()
-	dir, err := sqlite.Open(t.Context(), sqlite.Config{Path: filepath.Join(t.TempDir(), "directory.db"), Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dir.Close() })
-	return dir
-}
-
 // harness is a Service over a real SQLite directory, a fake provider
 // and a recording bus, with its webhook and public handlers served.
 type harness struct {
+	*coopharness.Harness
 	t     *testing.T
-	ctx   context.Context
-	dir   testDirectory
-	svc   *coop.Service
 	prov  *fakeProvider
-	bus   *recBus
-	clock *clock
-	accts accounts
-	web   *httptest.Server
+	clock *coopharness.Clock
 	// noteActive counts the service's calls of Store.NoteActive.
 	noteActive atomic.Int64
 	// metrics counts the service's metrics: "webhook applied",
@@ -214,53 +139,29 @@ func (s *countingStore) NoteActive(ctx context.Context, user wire.UserID, month 
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	ctx := t.Context()
-	h := &harness{t: t, ctx: ctx, prov: &fakeProvider{}, bus: &recBus{}, clock: &clock{now: start}, accts: accounts{}, metrics: map[string]int{}}
-	h.dir = openDirectory(t, h.clock.Now)
-	var err error
-	h.svc, err = coop.New(ctx, &countingStore{Store: h.dir, noteActive: &h.noteActive}, h.bus, coop.Config{
+	h := &harness{t: t, prov: &fakeProvider{}, clock: coopharness.NewClock(start), metrics: map[string]int{}}
+	h.Harness = coopharness.StartWrapped(t, coop.Config{
 		Name:      "Mutual Test Co-op",
 		Currency:  "GBP",
 		Plans:     []coop.Plan{{Name: "monthly", Amount: 1000, Currency: "GBP", Interval: "month"}},
 		Providers: []coop.Provider{h.prov},
 		PublicURL: "https://mutual.example/",
 		Grace:     14 * 24 * time.Hour,
-		Accounts:  h.accts,
 		Now:       h.clock.Now,
 		Metrics: coop.Metrics{
 			Webhook:  func(p coop.ProviderName, outcome string) { h.metric("webhook", outcome) },
 			Notice:   func(k wire.CoopNoticeKind) { h.metric("notice", uint32(k)) },
 			Checkout: func(p coop.ProviderName, ok bool) { h.metric("checkout", ok) },
 		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("POST /v1/coop/webhooks/stripe", h.svc.Webhook(coop.Stripe))
-	mux.Handle("/", h.svc.PublicHandler())
-	h.web = httptest.NewServer(mux)
-	t.Cleanup(h.web.Close)
+	}, func(st coop.Store) coop.Store { return &countingStore{Store: st, noteActive: &h.noteActive} })
 	return h
-}
-
-// user makes an account with address addr.
-func (h *harness) user(addr string) wire.UserID {
-	h.t.Helper()
-	hash := sha256.Sum256([]byte(addr))
-	u, _, err := h.dir.CreateAccount(h.ctx, hash[:], wire.NewUserID())
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.accts[addr] = u
-	return u
 }
 
 // operator makes an account that holds the operator role.
 func (h *harness) operator(addr string) wire.UserID {
 	h.t.Helper()
-	u := h.user(addr)
-	if err := h.dir.SetRole(h.ctx, coop.RoleGrant{User: u, Role: wire.RoleOperator, Granted: start}, true); err != nil {
+	u := h.User(addr)
+	if err := h.Dir.SetRole(h.Ctx, coop.RoleGrant{User: u, Role: wire.RoleOperator, Granted: start}, true); err != nil {
 		h.t.Fatal(err)
 	}
 	return u
@@ -268,20 +169,13 @@ func (h *harness) operator(addr string) wire.UserID {
 
 // do sends a Coop frame for user.
 func (h *harness) do(user wire.UserID, req wire.Coop) (wire.Body, error) {
-	return h.svc.Handle(h.ctx, user, &req)
+	return h.Svc.Handle(h.Ctx, user, &req)
 }
 
 // join starts user's membership and returns its reference.
 func (h *harness) join(user wire.UserID) string {
 	h.t.Helper()
-	body, err := h.do(user, wire.Coop{Op: wire.CoopJoin, Provider: "stripe", Plan: "monthly"})
-	if err != nil {
-		h.t.Fatalf("join: %v", err)
-	}
-	co, ok := body.(*wire.CoopCheckout)
-	if !ok {
-		h.t.Fatalf("join answered %T", body)
-	}
+	co := h.Join(user, "stripe", "monthly")
 	ref := strings.TrimPrefix(co.URL, "https://pay.example/")
 	if len(ref) != 28 || !strings.HasPrefix(ref, "m_") {
 		h.t.Fatalf("reference %q: want m_ and 26 characters", ref)
@@ -301,17 +195,7 @@ func (h *harness) post(sig string, evs ...coop.Event) int {
 
 func (h *harness) postBody(sig string, body []byte) int {
 	h.t.Helper()
-	req, err := http.NewRequestWithContext(h.ctx, http.MethodPost, h.web.URL+"/v1/coop/webhooks/stripe", bytes.NewReader(body))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req.Header.Set("Signature", sig)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return h.Post(coop.Stripe, http.Header{"Signature": {sig}}, body)
 }
 
 // webhook posts evs, signed, and wants 200.
@@ -322,124 +206,35 @@ func (h *harness) webhook(evs ...coop.Event) {
 	}
 }
 
-// membership returns user's membership.
-func (h *harness) membership(user wire.UserID) coop.Membership {
-	h.t.Helper()
-	m, err := h.dir.Membership(h.ctx, user)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return m
-}
-
-// wantStatus checks user's membership status, in the store and in Info.
-func (h *harness) wantStatus(user wire.UserID, want wire.MemberStatus) coop.Membership {
-	h.t.Helper()
-	m := h.membership(user)
-	if m.Status != want {
-		h.t.Fatalf("status %v, want %v", m.Status, want)
-	}
-	info, err := h.svc.Info(h.ctx, user)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if info.Membership.Status != want {
-		h.t.Fatalf("Info's status %v, want %v", info.Membership.Status, want)
-	}
-	member := false
-	for _, r := range info.Roles {
-		member = member || r == wire.RoleMember
-	}
-	if member != want.Paying() {
-		h.t.Fatalf("Info's roles %v with status %v", info.Roles, want)
-	}
-	return m
-}
-
-// notices decodes every notice the bus got, checking each parcel and
-// its signature.
-func (h *harness) notices() []notice {
-	h.t.Helper()
-	h.bus.mu.Lock()
-	defer h.bus.mu.Unlock()
-	var out []notice
-	for _, msg := range h.bus.msgs {
-		user, err := wire.ParseUserID(strings.TrimPrefix(msg.Topic, "u."))
-		if err != nil || bus.InboxTopic(user) != msg.Topic {
-			h.t.Fatalf("notice on topic %q", msg.Topic)
-		}
-		p, err := bus.DecodeParcel(msg.Value)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		if p.Kind != wire.KindCoop || p.Conversation != wire.CoopConversation || !p.Sender.IsZero() {
-			h.t.Fatalf("parcel kind %v conversation %x sender %v", p.Kind, p.Conversation, p.Sender)
-		}
-		body, sig, err := wire.DecodeSignedCoopNotice(p.Shared)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		if !ed25519.Verify(h.svc.Key(), wire.CoopSignedMessage(user, body), sig) {
-			h.t.Fatal("a notice's signature does not verify")
-		}
-		n, err := wire.DecodeCoopNotice(body)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		if n.ID != p.MessageID {
-			h.t.Fatal("parcel and notice IDs differ")
-		}
-		out = append(out, notice{user: user, n: n})
-	}
-	return out
-}
-
 // distinct is the notices as clients hold them: one per ID.
-func distinct(ns []notice) []notice {
+func distinct(ns []coopharness.Notice) []coopharness.Notice {
 	seen := map[wire.MessageID]bool{}
-	var out []notice
+	var out []coopharness.Notice
 	for _, n := range ns {
-		if !seen[n.n.ID] {
-			seen[n.n.ID] = true
+		if !seen[n.ID] {
+			seen[n.ID] = true
 			out = append(out, n)
 		}
 	}
 	return out
 }
 
-// month returns the figures of the month of t.
-func (h *harness) month(t time.Time) wire.CoopMonth {
-	h.t.Helper()
-	months, err := h.svc.Figures(h.ctx, 12)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	want := t.UTC().Format("2006-01")
-	for _, m := range months {
-		if m.Month == want {
-			return m
-		}
-	}
-	h.t.Fatalf("no figures for %s", want)
-	return wire.CoopMonth{}
-}
-
 func TestMembershipLifecycle(t *testing.T) {
 	h := newHarness(t)
-	alice := h.user("alice@example.org")
-	for _, u := range []wire.UserID{alice, h.user("bob@example.org"), h.user("carol@example.org")} {
-		h.svc.Connected(h.ctx, u)
+	alice := h.User("alice@example.org")
+	for _, u := range []wire.UserID{alice, h.User("bob@example.org"), h.User("carol@example.org")} {
+		h.Svc.Connected(h.Ctx, u)
 	}
 
 	ref := h.join(alice)
-	m := h.wantStatus(alice, wire.MemberPending)
+	m := h.WantStatus(alice, wire.MemberPending)
 	if m.Reference != ref || m.Plan != "monthly" || m.Amount != 1000 || m.Currency != "GBP" {
 		t.Fatalf("pending membership %+v", m)
 	}
 	if _, err := h.do(alice, wire.Coop{Op: wire.CoopJoin, Provider: "stripe", Plan: "monthly"}); err != nil {
 		t.Fatalf("joining again while pending: %v", err)
 	}
-	ref = h.membership(alice).Reference
+	ref = h.Membership(alice).Reference
 	checkouts, _, _ := h.prov.calls()
 	if len(checkouts) != 2 || checkouts[0] == checkouts[1] || checkouts[1] != ref {
 		t.Fatalf("checkouts %v: want two with new references", checkouts)
@@ -450,7 +245,7 @@ func TestMembershipLifecycle(t *testing.T) {
 
 	at := start.Add(time.Minute)
 	h.webhook(coop.Event{ID: "evt_1", Created: at, Type: coop.EventCheckoutCompleted, Reference: ref, Customer: "cus_1", Subscription: "sub_1"})
-	m = h.wantStatus(alice, wire.MemberPending)
+	m = h.WantStatus(alice, wire.MemberPending)
 	if m.Customer != "cus_1" || m.Subscription != "sub_1" {
 		t.Fatalf("checkout not linked: %+v", m)
 	}
@@ -459,23 +254,23 @@ func TestMembershipLifecycle(t *testing.T) {
 	}
 
 	h.webhook(coop.Event{ID: "evt_2", Created: at, Type: coop.EventSubscriptionActive, Subscription: "sub_1"})
-	h.wantStatus(alice, wire.MemberActive)
+	h.WantStatus(alice, wire.MemberActive)
 
 	paidThrough := at.AddDate(0, 1, 0)
 	h.webhook(coop.Event{ID: "evt_3", Created: at, Type: coop.EventPaymentSucceeded, Subscription: "sub_1", Payment: "in_1", Amount: 1000, Currency: "GBP", PeriodEnd: paidThrough})
-	m = h.wantStatus(alice, wire.MemberActive)
+	m = h.WantStatus(alice, wire.MemberActive)
 	if !m.PaidThrough.Equal(paidThrough) {
 		t.Fatalf("paid through %v, want %v", m.PaidThrough, paidThrough)
 	}
-	fig := h.month(at)
+	fig := h.Month(at)
 	if fig.Dues != 1000 || fig.Members != 1 || fig.ActiveUsers != 3 {
 		t.Fatalf("figures %+v: want dues 1000, 1 member, 3 active users", fig)
 	}
-	ns := h.notices()
-	if len(ns) != 1 || ns[0].user != alice || ns[0].n.Kind != wire.NoticeDues {
+	ns := h.Notices()
+	if len(ns) != 1 || ns[0].User != alice || ns[0].Kind != wire.NoticeDues {
 		t.Fatalf("notices %+v: want one dues notice to alice", ns)
 	}
-	dues := ns[0].n
+	dues := ns[0].CoopNotice
 	if dues.Amount != 1000 || dues.Currency != "GBP" || dues.Supports != fig.UsersPerMember() || dues.Supports != 3 ||
 		dues.CostPerUser != fig.CostPerUser() || dues.Month != "2026-03" || dues.ID != coop.NoticeID(wire.NoticeDues, alice, "stripe:in_1") {
 		t.Fatalf("dues notice %+v", dues)
@@ -487,56 +282,56 @@ func TestMembershipLifecycle(t *testing.T) {
 	failed := at.Add(30 * 24 * time.Hour)
 	h.clock.Set(failed)
 	h.webhook(coop.Event{ID: "evt_4", Created: failed, Type: coop.EventPaymentFailed, Subscription: "sub_1"})
-	m = h.wantStatus(alice, wire.MemberGrace)
+	m = h.WantStatus(alice, wire.MemberGrace)
 	graceUntil := failed.Add(14 * 24 * time.Hour)
 	if !m.GraceUntil.Equal(graceUntil) {
 		t.Fatalf("grace until %v, want %v", m.GraceUntil, graceUntil)
 	}
-	ns = h.notices()
-	if last := ns[len(ns)-1].n; len(ns) != 2 || last.Kind != wire.NoticeMembership || last.Status != wire.MemberGrace || !strings.Contains(last.Text, "until 23 April 2026") {
+	ns = h.Notices()
+	if last := ns[len(ns)-1].CoopNotice; len(ns) != 2 || last.Kind != wire.NoticeMembership || last.Status != wire.MemberGrace || !strings.Contains(last.Text, "until 23 April 2026") {
 		t.Fatalf("notices %d, last %+v: want a grace notice", len(ns), last)
 	}
 
-	if n, err := h.svc.SweepGrace(h.ctx, graceUntil.Add(-time.Second)); err != nil || n != 0 {
+	if n, err := h.Svc.SweepGrace(h.Ctx, graceUntil.Add(-time.Second)); err != nil || n != 0 {
 		t.Fatalf("sweep within grace: %d, %v", n, err)
 	}
-	h.wantStatus(alice, wire.MemberGrace)
+	h.WantStatus(alice, wire.MemberGrace)
 	after := graceUntil.Add(time.Minute)
 	h.clock.Set(after)
-	if n, err := h.svc.SweepGrace(h.ctx, after); err != nil || n != 1 {
+	if n, err := h.Svc.SweepGrace(h.Ctx, after); err != nil || n != 1 {
 		t.Fatalf("sweep after grace: %d, %v", n, err)
 	}
-	h.wantStatus(alice, wire.MemberLapsed)
-	if n, err := h.svc.SweepGrace(h.ctx, after); err != nil || n != 0 {
+	h.WantStatus(alice, wire.MemberLapsed)
+	if n, err := h.Svc.SweepGrace(h.Ctx, after); err != nil || n != 0 {
 		t.Fatalf("second sweep: %d, %v", n, err)
 	}
-	ns = h.notices()
-	if last := ns[len(ns)-1].n; len(ns) != 3 || last.Kind != wire.NoticeMembership || last.Status != wire.MemberLapsed {
+	ns = h.Notices()
+	if last := ns[len(ns)-1].CoopNotice; len(ns) != 3 || last.Kind != wire.NoticeMembership || last.Status != wire.MemberLapsed {
 		t.Fatalf("notices %d, last %+v: want a lapsed notice", len(ns), last)
 	}
-	if fig := h.month(after); fig.Members != 0 {
+	if fig := h.Month(after); fig.Members != 0 {
 		t.Fatalf("members %d after the lapse", fig.Members)
 	}
 
 	paid := after.Add(time.Hour)
 	h.clock.Set(paid)
 	h.webhook(coop.Event{ID: "evt_5", Created: paid, Type: coop.EventPaymentSucceeded, Subscription: "sub_1", Payment: "in_2", Amount: 1000, Currency: "GBP", PeriodEnd: paid.AddDate(0, 1, 0)})
-	m = h.wantStatus(alice, wire.MemberActive)
+	m = h.WantStatus(alice, wire.MemberActive)
 	if !m.GraceUntil.IsZero() {
 		t.Fatalf("grace until %v after a payment", m.GraceUntil)
 	}
-	ns = h.notices()
+	ns = h.Notices()
 	if len(ns) != 5 {
 		t.Fatalf("%d notices: want an active-again and a dues notice more", len(ns))
 	}
-	kinds := map[wire.CoopNoticeKind]*wire.CoopNotice{ns[3].n.Kind: ns[3].n, ns[4].n.Kind: ns[4].n}
+	kinds := map[wire.CoopNoticeKind]*wire.CoopNotice{ns[3].Kind: ns[3].CoopNotice, ns[4].Kind: ns[4].CoopNotice}
 	if n := kinds[wire.NoticeMembership]; n == nil || n.Status != wire.MemberActive {
 		t.Fatalf("no active-again notice: %+v", kinds)
 	}
 	if n := kinds[wire.NoticeDues]; n == nil || n.Amount != 1000 {
 		t.Fatalf("no dues notice: %+v", kinds)
 	}
-	if fig := h.month(paid); fig.Members != 1 || fig.Dues != 1000 {
+	if fig := h.Month(paid); fig.Members != 1 || fig.Dues != 1000 {
 		t.Fatalf("figures %+v: want 1 member and the new month's dues", fig)
 	}
 	if len(distinct(ns)) != len(ns) {
@@ -546,7 +341,7 @@ func TestMembershipLifecycle(t *testing.T) {
 
 func TestJoinRefusals(t *testing.T) {
 	h := newHarness(t)
-	alice := h.user("alice@example.org")
+	alice := h.User("alice@example.org")
 	for _, tc := range []struct {
 		name     string
 		provider string
@@ -579,7 +374,7 @@ func TestJoinRefusals(t *testing.T) {
 		if _, err := h.do(alice, wire.Coop{Op: wire.CoopJoin, Provider: "stripe", Plan: "monthly"}); !errors.Is(err, coop.ErrProvider) {
 			t.Fatalf("join: %v, want ErrProvider", err)
 		}
-		if _, err := h.dir.Membership(h.ctx, alice); !errors.Is(err, coop.ErrNotFound) {
+		if _, err := h.Dir.Membership(h.Ctx, alice); !errors.Is(err, coop.ErrNotFound) {
 			t.Fatalf("a failed checkout left a membership: %v", err)
 		}
 	})
@@ -587,11 +382,11 @@ func TestJoinRefusals(t *testing.T) {
 	t.Run("paying already", func(t *testing.T) {
 		ref := h.join(alice)
 		h.webhook(coop.Event{ID: "evt_paid", Created: start, Type: coop.EventCheckoutCompleted, Reference: ref, Customer: "cus_1", Subscription: "sub_1", Payment: "in_1"})
-		h.wantStatus(alice, wire.MemberActive)
+		h.WantStatus(alice, wire.MemberActive)
 		if _, err := h.do(alice, wire.Coop{Op: wire.CoopJoin, Provider: "stripe", Plan: "monthly"}); !errors.Is(err, coop.ErrExists) {
 			t.Fatalf("join: %v, want ErrExists", err)
 		}
-		if got := h.membership(alice).Reference; got != ref {
+		if got := h.Membership(alice).Reference; got != ref {
 			t.Fatal("a refused join changed the membership")
 		}
 	})
@@ -599,31 +394,31 @@ func TestJoinRefusals(t *testing.T) {
 
 func TestWebhookReplayed(t *testing.T) {
 	h := newHarness(t)
-	alice := h.user("alice@example.org")
+	alice := h.User("alice@example.org")
 	ref := h.join(alice)
 	evs := []coop.Event{
 		{ID: "evt_1", Created: start, Type: coop.EventCheckoutCompleted, Reference: ref, Customer: "cus_1", Subscription: "sub_1"},
 		{ID: "evt_2", Created: start, Type: coop.EventPaymentSucceeded, Subscription: "sub_1", Payment: "in_1", Amount: 1000, Currency: "GBP", PeriodEnd: start.AddDate(0, 1, 0)},
 	}
 	h.webhook(evs...)
-	h.wantStatus(alice, wire.MemberActive)
-	before := h.notices()
+	h.WantStatus(alice, wire.MemberActive)
+	before := h.Notices()
 	for range 2 {
 		h.webhook(evs...)
 	}
-	if got := h.notices(); len(got) != len(before) {
+	if got := h.Notices(); len(got) != len(before) {
 		t.Fatalf("%d notices after replays, want %d", len(got), len(before))
 	}
 	// The same payment under another event (Stripe's invoice.paid and
 	// invoice.payment_succeeded) is counted once.
 	h.webhook(coop.Event{ID: "evt_3", Created: start, Type: coop.EventPaymentSucceeded, Subscription: "sub_1", Payment: "in_1", Amount: 1000, Currency: "GBP"})
-	if fig := h.month(start); fig.Dues != 1000 || fig.Members != 1 {
+	if fig := h.Month(start); fig.Dues != 1000 || fig.Members != 1 {
 		t.Fatalf("figures %+v after replays: want dues 1000 and 1 member", fig)
 	}
 	if _, activated, _ := h.prov.calls(); len(activated) != 1 {
 		t.Fatalf("activated %d times", len(activated))
 	}
-	after := h.notices()
+	after := h.Notices()
 	if len(before) != 1 || len(distinct(after)) != len(before) {
 		t.Fatalf("%d notices, %d distinct after replays; want %d", len(after), len(distinct(after)), len(before))
 	}
@@ -642,10 +437,10 @@ func TestWebhookReplayed(t *testing.T) {
 			t.Fatalf("concurrent deliveries answered %v", codes)
 		}
 	}
-	if fig := h.month(start); fig.Dues != 1700 {
+	if fig := h.Month(start); fig.Dues != 1700 {
 		t.Fatalf("dues %d after concurrent deliveries, want 1700", fig.Dues)
 	}
-	if got := h.notices(); len(got) != len(after)+1 {
+	if got := h.Notices(); len(got) != len(after)+1 {
 		t.Fatalf("%d notices after concurrent deliveries, want one more than %d", len(got), len(after))
 	}
 	h.wantMetrics(map[string]int{"webhook applied": 4, "webhook duplicate": 11, "notice 1": len(after) + 1})
@@ -653,10 +448,10 @@ func TestWebhookReplayed(t *testing.T) {
 
 func TestEventsOutOfOrder(t *testing.T) {
 	h := newHarness(t)
-	alice := h.user("alice@example.org")
+	alice := h.User("alice@example.org")
 	ref := h.join(alice)
 	h.webhook(coop.Event{ID: "evt_1", Created: start, Type: coop.EventCheckoutCompleted, Reference: ref, Customer: "cus_1", Subscription: "sub_1", Payment: "in_1"})
-	h.wantStatus(alice, wire.MemberActive)
+	h.WantStatus(alice, wire.MemberActive)
 
 	// A retried payment succeeded (t2) is delivered before the failure
 	// (t1 < t2) it followed.
@@ -664,33 +459,33 @@ func TestEventsOutOfOrder(t *testing.T) {
 	h.clock.Set(t2)
 	h.webhook(coop.Event{ID: "evt_ok", Created: t2, Type: coop.EventPaymentSucceeded, Subscription: "sub_1", Payment: "in_2", Amount: 1000, Currency: "GBP", PeriodEnd: t2.AddDate(0, 1, 0)})
 	h.webhook(coop.Event{ID: "evt_fail", Created: t1, Type: coop.EventPaymentFailed, Subscription: "sub_1"})
-	m := h.wantStatus(alice, wire.MemberActive)
+	m := h.WantStatus(alice, wire.MemberActive)
 	if !m.GraceUntil.IsZero() || !m.StatusAt.Equal(t2) {
 		t.Fatalf("membership %+v: the older failure was applied", m)
 	}
 	// An older payment still counts: dues are facts.
 	h.webhook(coop.Event{ID: "evt_old", Created: t1.Add(-time.Hour), Type: coop.EventPaymentSucceeded, Subscription: "sub_1", Payment: "in_3", Amount: 500, Currency: "GBP"})
-	if fig := h.month(t2); fig.Dues != 1500 {
+	if fig := h.Month(t2); fig.Dues != 1500 {
 		t.Fatalf("dues %d, want 1500", fig.Dues)
 	}
-	for _, n := range h.notices() {
-		if n.n.Kind == wire.NoticeMembership {
-			t.Fatalf("membership notice %+v for a change not applied", n.n)
+	for _, n := range h.Notices() {
+		if n.Kind == wire.NoticeMembership {
+			t.Fatalf("membership notice %+v for a change not applied", n.CoopNotice)
 		}
 	}
 	// A cancellation older than the latest payment does not undo it
 	// either; a newer one does.
 	h.webhook(coop.Event{ID: "evt_cancel_old", Created: t1, Type: coop.EventSubscriptionCanceled, Subscription: "sub_1"})
-	h.wantStatus(alice, wire.MemberActive)
+	h.WantStatus(alice, wire.MemberActive)
 	h.webhook(coop.Event{ID: "evt_cancel", Created: t2.Add(time.Hour), Type: coop.EventSubscriptionCanceled, Subscription: "sub_1"})
-	h.wantStatus(alice, wire.MemberCanceled)
+	h.WantStatus(alice, wire.MemberCanceled)
 }
 
 func TestWebhookRefused(t *testing.T) {
 	h := newHarness(t)
-	alice := h.user("alice@example.org")
+	alice := h.User("alice@example.org")
 	ref := h.join(alice)
-	before := h.membership(alice)
+	before := h.Membership(alice)
 	ev := coop.Event{ID: "evt_1", Created: start, Type: coop.EventCheckoutCompleted, Reference: ref, Customer: "cus_1", Subscription: "sub_1", Payment: "in_1"}
 
 	if code := h.post("forged", ev); code != http.StatusBadRequest {
@@ -703,21 +498,21 @@ func TestWebhookRefused(t *testing.T) {
 	if code := h.postBody("good", []byte("not json")); code != http.StatusBadRequest {
 		t.Fatalf("a malformed body answered %d, want 400", code)
 	}
-	if got := h.membership(alice); got != before {
+	if got := h.Membership(alice); got != before {
 		t.Fatalf("membership changed by refused webhooks: %+v", got)
 	}
 	h.wantMetrics(map[string]int{"webhook bad_signature": 1, "webhook malformed": 2, "webhook applied": 0})
-	if _, activated, _ := h.prov.calls(); len(activated) != 0 || len(h.notices()) != 0 {
+	if _, activated, _ := h.prov.calls(); len(activated) != 0 || len(h.Notices()) != 0 {
 		t.Fatal("a refused webhook had an effect")
 	}
 	// The event was not recorded: signed, it applies.
 	h.webhook(ev)
-	h.wantStatus(alice, wire.MemberActive)
+	h.WantStatus(alice, wire.MemberActive)
 }
 
 func TestWebhookActivationFails(t *testing.T) {
 	h := newHarness(t)
-	alice := h.user("alice@example.org")
+	alice := h.User("alice@example.org")
 	ref := h.join(alice)
 	ev := coop.Event{ID: "evt_1", Created: start, Type: coop.EventCheckoutCompleted, Reference: ref, Customer: "cus_1", Mandate: "MD1"}
 	h.prov.mu.Lock()
@@ -726,14 +521,14 @@ func TestWebhookActivationFails(t *testing.T) {
 	if code := h.post("good", ev); code != http.StatusInternalServerError {
 		t.Fatalf("webhook answered %d while activation fails, want 500", code)
 	}
-	if m := h.membership(alice); m.Mandate != "" {
+	if m := h.Membership(alice); m.Mandate != "" {
 		t.Fatal("the event was recorded though activation failed")
 	}
 	h.prov.mu.Lock()
 	h.prov.fail = nil
 	h.prov.mu.Unlock()
 	h.webhook(ev)
-	if m := h.membership(alice); m.Mandate != "MD1" {
+	if m := h.Membership(alice); m.Mandate != "MD1" {
 		t.Fatalf("the retried event was not applied: %+v", m)
 	}
 }
@@ -743,7 +538,7 @@ func TestWebhookActivationFails(t *testing.T) {
 // provider sends it again, and nothing is recorded.
 func TestWebhookLookupFails(t *testing.T) {
 	h := newHarness(t)
-	alice := h.user("alice@example.org")
+	alice := h.User("alice@example.org")
 	ref := h.join(alice)
 	ev := coop.Event{ID: "evt_1", Created: start, Type: coop.EventCheckoutCompleted, Reference: ref, Customer: "cus_1", Subscription: "sub_1", Payment: "in_1"}
 	h.prov.mu.Lock()
@@ -753,17 +548,17 @@ func TestWebhookLookupFails(t *testing.T) {
 		t.Fatalf("webhook answered %d while the provider's API fails, want 500", code)
 	}
 	h.wantMetrics(map[string]int{"webhook failed": 1, "webhook malformed": 0})
-	h.wantStatus(alice, wire.MemberPending)
+	h.WantStatus(alice, wire.MemberPending)
 	h.prov.mu.Lock()
 	h.prov.lookupFail = false
 	h.prov.mu.Unlock()
 	h.webhook(ev)
-	h.wantStatus(alice, wire.MemberActive)
+	h.WantStatus(alice, wire.MemberActive)
 }
 
 func TestCancel(t *testing.T) {
 	h := newHarness(t)
-	alice := h.user("alice@example.org")
+	alice := h.User("alice@example.org")
 	if _, err := h.do(alice, wire.Coop{Op: wire.CoopCancel}); !errors.Is(err, coop.ErrNotFound) {
 		t.Fatalf("cancel without a membership: %v", err)
 	}
@@ -783,15 +578,15 @@ func TestCancel(t *testing.T) {
 	if _, _, canceled := h.prov.calls(); len(canceled) != 1 || canceled[0] != "sub_1" {
 		t.Fatalf("canceled at the provider: %v", canceled)
 	}
-	h.wantStatus(alice, wire.MemberCanceled)
-	ns := h.notices()
-	if len(ns) != 1 || ns[0].n.Status != wire.MemberCanceled {
+	h.WantStatus(alice, wire.MemberCanceled)
+	ns := h.Notices()
+	if len(ns) != 1 || ns[0].Status != wire.MemberCanceled {
 		t.Fatalf("notices %+v: want one cancellation", ns)
 	}
 	// The provider's own word follows: nothing more happens.
 	h.webhook(coop.Event{ID: "evt_2", Created: start.Add(time.Hour + time.Second), Type: coop.EventSubscriptionCanceled, Subscription: "sub_1"})
-	h.wantStatus(alice, wire.MemberCanceled)
-	if got := h.notices(); len(got) != 1 {
+	h.WantStatus(alice, wire.MemberCanceled)
+	if got := h.Notices(); len(got) != 1 {
 		t.Fatalf("%d notices after the provider's cancellation, want 1", len(got))
 	}
 	if _, err := h.do(alice, wire.Coop{Op: wire.CoopCancel}); !errors.Is(err, coop.ErrNotFound) {
@@ -801,14 +596,14 @@ func TestCancel(t *testing.T) {
 	if again := h.join(alice); again == ref {
 		t.Fatal("the reference was reused")
 	}
-	h.wantStatus(alice, wire.MemberPending)
+	h.WantStatus(alice, wire.MemberPending)
 }
 
 func TestOperatorOps(t *testing.T) {
 	h := newHarness(t)
 	op := h.operator("op@example.org")
-	alice := h.user("alice@example.org")
-	bob := h.user("bob@example.org")
+	alice := h.User("alice@example.org")
+	bob := h.User("bob@example.org")
 
 	for _, tc := range []struct {
 		name string
@@ -823,10 +618,10 @@ func TestOperatorOps(t *testing.T) {
 			}
 		})
 	}
-	if costs, err := h.dir.Costs(h.ctx, "2026-01", "2026-12"); err != nil || len(costs) != 0 {
+	if costs, err := h.Dir.Costs(h.Ctx, "2026-01", "2026-12"); err != nil || len(costs) != 0 {
 		t.Fatalf("costs %v, %v after a refused SetCost", costs, err)
 	}
-	if roles, err := h.dir.Roles(h.ctx, bob); err != nil || len(roles) != 0 {
+	if roles, err := h.Dir.Roles(h.Ctx, bob); err != nil || len(roles) != 0 {
 		t.Fatalf("bob's roles %v, %v after a refused grant", roles, err)
 	}
 
@@ -878,25 +673,25 @@ func TestOperatorOps(t *testing.T) {
 	} else if _, ok := body.(*wire.OK); !ok {
 		t.Fatalf("grant answered %T", body)
 	}
-	if info, err := h.svc.Info(h.ctx, bob); err != nil || len(info.Roles) != 1 || info.Roles[0] != wire.RoleContributor {
+	if info, err := h.Svc.Info(h.Ctx, bob); err != nil || len(info.Roles) != 1 || info.Roles[0] != wire.RoleContributor {
 		t.Fatalf("bob's roles %v, %v", info.Roles, err)
 	}
 	if _, err := h.do(op, wire.Coop{Op: wire.CoopGrant, Address: "bob@example.org", Role: wire.RoleContributor, Revoke: true}); err != nil {
 		t.Fatal(err)
 	}
-	if info, err := h.svc.Info(h.ctx, bob); err != nil || len(info.Roles) != 0 {
+	if info, err := h.Svc.Info(h.Ctx, bob); err != nil || len(info.Roles) != 0 {
 		t.Fatalf("bob's roles %v, %v after the revocation", info.Roles, err)
 	}
 }
 
 func TestContributorWindow(t *testing.T) {
 	h := newHarness(t)
-	alice := h.user("alice@example.org")
-	if err := h.dir.NoteContribution(h.ctx, alice, start.Add(-89*24*time.Hour)); err != nil {
+	alice := h.User("alice@example.org")
+	if err := h.Dir.NoteContribution(h.Ctx, alice, start.Add(-89*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	roles := func() []wire.CoopRole {
-		info, err := h.svc.Info(h.ctx, alice)
+		info, err := h.Svc.Info(h.Ctx, alice)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -913,7 +708,7 @@ func TestContributorWindow(t *testing.T) {
 
 func TestNoticesSetting(t *testing.T) {
 	h := newHarness(t)
-	alice := h.user("alice@example.org")
+	alice := h.User("alice@example.org")
 	body, err := h.do(alice, wire.Coop{Op: wire.CoopNotices, Off: true})
 	if err != nil {
 		t.Fatal(err)
@@ -921,19 +716,19 @@ func TestNoticesSetting(t *testing.T) {
 	if !body.(*wire.CoopInfo).NoticesOff {
 		t.Fatal("notices still on")
 	}
-	if info, err := h.svc.Info(h.ctx, alice); err != nil || !info.NoticesOff {
+	if info, err := h.Svc.Info(h.Ctx, alice); err != nil || !info.NoticesOff {
 		t.Fatalf("Info: notices off %v, %v", info.NoticesOff, err)
 	}
 }
 
 func TestConnected(t *testing.T) {
 	h := newHarness(t)
-	alice, bob := h.user("alice@example.org"), h.user("bob@example.org")
+	alice, bob := h.User("alice@example.org"), h.User("bob@example.org")
 	for range 3 {
-		h.svc.Connected(h.ctx, alice)
+		h.Svc.Connected(h.Ctx, alice)
 	}
-	h.svc.Connected(h.ctx, bob)
-	if fig := h.month(start); fig.ActiveUsers != 2 {
+	h.Svc.Connected(h.Ctx, bob)
+	if fig := h.Month(start); fig.ActiveUsers != 2 {
 		t.Fatalf("active users %d, want 2", fig.ActiveUsers)
 	}
 	if n := h.noteActive.Load(); n != 2 {
@@ -941,11 +736,11 @@ func TestConnected(t *testing.T) {
 	}
 	next := start.AddDate(0, 1, 0)
 	h.clock.Set(next)
-	h.svc.Connected(h.ctx, alice)
-	if fig := h.month(next); fig.ActiveUsers != 1 {
+	h.Svc.Connected(h.Ctx, alice)
+	if fig := h.Month(next); fig.ActiveUsers != 1 {
 		t.Fatalf("active users %d next month, want 1", fig.ActiveUsers)
 	}
-	if fig := h.month(start); fig.ActiveUsers != 2 {
+	if fig := h.Month(start); fig.ActiveUsers != 2 {
 		t.Fatalf("last month's active users %d, want 2", fig.ActiveUsers)
 	}
 	if n := h.noteActive.Load(); n != 3 {

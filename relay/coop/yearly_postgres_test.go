@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mutualcoop/mutual/relay/coop/coopharness"
 	"github.com/mutualcoop/mutual/relay/directory/postgres"
 )
 
@@ -21,7 +22,7 @@ import (
 //
 // Each test works in a schema of its own, dropped at the end.
 
-func openPostgres(t *testing.T, now func() time.Time) yearlyStore {
+func openPostgres(t *testing.T, now func() time.Time) coopharness.Directory {
 	t.Helper()
 	url := os.Getenv("MUTUAL_TEST_POSTGRES")
 	if url == "" {

@@ -2,118 +2,27 @@ package coop_test
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/mutualcoop/mutual/relay/bus"
 	"github.com/mutualcoop/mutual/relay/coop"
+	"github.com/mutualcoop/mutual/relay/coop/coopharness"
 	"github.com/mutualcoop/mutual/relay/directory"
-	"github.com/mutualcoop/mutual/relay/directory/sqlite"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
-// yearlyStore is a directory that keeps the co-op's records: what the
-// tests need to make accounts and contacts.
-type yearlyStore interface {
-	coop.Store
-	CreateAccount(ctx context.Context, addrHash []byte, id wire.UserID) (wire.UserID, bool, error)
-	SetContact(ctx context.Context, owner, other wire.UserID, state directory.ContactState, max int) error
-}
+func TestYearlySQLite(t *testing.T) { testYearly(t, coopharness.OpenSQLite) }
 
-func openSQLite(t *testing.T, now func() time.Time) yearlyStore {
-	t.Helper()
-	d, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "directory.db"), Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
-}
+func TestYearlyRestartSQLite(t *testing.T) { testYearlyRestart(t, coopharness.OpenSQLite) }
 
-func TestYearlySQLite(t *testing.T) { testYearly(t, openSQLite) }
-
-func TestYearlyRestartSQLite(t *testing.T) { testYearlyRestart(t, openSQLite) }
-
-func TestYearlyDaySQLite(t *testing.T) { testYearlyDay(t, openSQLite) }
-
-// recorder is a bus that keeps what is appended. With failAfter set, the
-// append after that many fails once it has stored its message, as a bus
-// may when it loses its connection before the acknowledgement.
-type recorder struct {
-	mu        sync.Mutex
-	msgs      []bus.Message
-	failAfter int // -1: never
-}
-
-var errBusDown = errors.New("bus down")
-
-func (r *recorder) Append(_ context.Context, msgs ...bus.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.failAfter >= 0 && len(r.msgs) > r.failAfter {
-		return errBusDown
-	}
-	r.msgs = append(r.msgs, msgs...)
-	if r.failAfter >= 0 && len(r.msgs) > r.failAfter {
-		return errBusDown
-	}
-	return nil
-}
-
-// received is a notice as a client gets it.
-type received struct {
-	user wire.UserID
-	n    *wire.CoopNotice
-}
-
-// notices decodes what r got, checking each parcel as a client checks
-// the envelope it gets: a KindCoop parcel from no one, in the co-op's
-// conversation, whose notice is signed for its inbox's user with key.
-func (r *recorder) notices(t *testing.T, key ed25519.PublicKey) []received {
-	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []received
-	for _, m := range r.msgs {
-		user, err := wire.ParseUserID(strings.TrimPrefix(m.Topic, "u."))
-		if err != nil || bus.InboxTopic(user) != m.Topic {
-			t.Fatalf("notice to topic %q, not an inbox", m.Topic)
-		}
-		p, err := bus.DecodeParcel(m.Value)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Kind != wire.KindCoop || p.Conversation != wire.CoopConversation || !p.Sender.IsZero() {
-			t.Fatalf("parcel of kind %d in %v from %v", p.Kind, p.Conversation, p.Sender)
-		}
-		body, sig, err := wire.DecodeSignedCoopNotice(p.Shared)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ed25519.Verify(key, wire.CoopSignedMessage(user, body), sig) {
-			t.Fatalf("notice to %v: bad signature", user)
-		}
-		n, err := wire.DecodeCoopNotice(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n.ID != p.MessageID {
-			t.Fatalf("notice %v in a parcel of ID %v", n.ID, p.MessageID)
-		}
-		out = append(out, received{user, n})
-	}
-	return out
-}
+func TestYearlyDaySQLite(t *testing.T) { testYearlyDay(t, coopharness.OpenSQLite) }
 
 // smallGraph is a relay with known distances: a member m, a at 1 contact
 // from m, b at 2, c at 3, p at 4 (p's membership is only pending), l
@@ -125,7 +34,7 @@ type smallGraph struct {
 	want  map[string]int // distances of those who get a notice
 }
 
-func newSmallGraph(t *testing.T, st yearlyStore) *smallGraph {
+func newSmallGraph(t *testing.T, st coopharness.Directory) *smallGraph {
 	t.Helper()
 	ctx := context.Background()
 	g := &smallGraph{users: map[string]wire.UserID{}}
@@ -189,12 +98,12 @@ var texts = map[int]string{
 // check verifies that got holds one notice of year for each user g
 // wants one for, with its distance and text, and returns the notices
 // of each user.
-func (g *smallGraph) check(t *testing.T, got []received, year int, now time.Time) map[string][]*wire.CoopNotice {
+func (g *smallGraph) check(t *testing.T, got []coopharness.Notice, year int, now time.Time) map[string][]*wire.CoopNotice {
 	t.Helper()
 	by := map[string][]*wire.CoopNotice{}
 	for _, r := range got {
-		name := g.name(r.user)
-		n := r.n
+		name := g.name(r.User)
+		n := r.CoopNotice
 		by[name] = append(by[name], n)
 		want, ok := g.want[name]
 		if !ok {
@@ -205,7 +114,7 @@ func (g *smallGraph) check(t *testing.T, got []received, year int, now time.Time
 			t.Errorf("%s got kind %d, year %d, distance %d, %q; want year %d, distance %d, %q",
 				name, n.Kind, n.Year, n.Distance, n.Text, year, want, texts[want])
 		}
-		if n.ID != coop.NoticeID(wire.NoticeDegrees, r.user, fmt.Sprint(year)) {
+		if n.ID != coop.NoticeID(wire.NoticeDegrees, r.User, fmt.Sprint(year)) {
 			t.Errorf("%s's notice has ID %v", name, n.ID)
 		}
 		if n.TimeMS != now.UnixMilli() {
@@ -220,25 +129,16 @@ func (g *smallGraph) check(t *testing.T, got []received, year int, now time.Time
 	return by
 }
 
-func newService(t *testing.T, st coop.Store, b coop.Bus, cfg coop.Config) *coop.Service {
-	t.Helper()
-	s, err := coop.New(context.Background(), st, b, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // lastDay is the last day of 2026: every user's day has come.
 var lastDay = time.Date(2026, 12, 31, 9, 0, 0, 0, time.UTC)
 
 // testYearly: each user gets one notice with their distance, once a year.
-func testYearly(t *testing.T, open func(*testing.T, func() time.Time) yearlyStore) {
+func testYearly(t *testing.T, open func(*testing.T, func() time.Time) coopharness.Directory) {
 	ctx := context.Background()
-	st := open(t, newAccountClock().now)
+	st := open(t, newAccountClock().Now)
 	g := newSmallGraph(t, st)
-	b := &recorder{failAfter: -1}
-	s := newService(t, st, b, coop.Config{})
+	b := &coopharness.Bus{}
+	s := coopharness.NewService(t, st, b, coop.Config{})
 
 	sent, err := s.Yearly(ctx, lastDay)
 	if err != nil {
@@ -247,7 +147,7 @@ func testYearly(t *testing.T, open func(*testing.T, func() time.Time) yearlyStor
 	if sent != len(g.want) {
 		t.Errorf("sent %d notices, want %d", sent, len(g.want))
 	}
-	for name, ns := range g.check(t, b.notices(t, s.Key()), 2026, lastDay) {
+	for name, ns := range g.check(t, b.Notices(t, s.Key()), 2026, lastDay) {
 		if len(ns) != 1 {
 			t.Errorf("%s got %d notices", name, len(ns))
 		}
@@ -259,14 +159,14 @@ func testYearly(t *testing.T, open func(*testing.T, func() time.Time) yearlyStor
 	}
 
 	// Again the same year, a day later or the same day: nothing.
-	b.msgs = nil
+	b.Reset()
 	for _, now := range []time.Time{lastDay, lastDay.Add(12 * time.Hour)} {
 		if sent, err := s.Yearly(ctx, now); err != nil || sent != 0 {
 			t.Fatalf("second run of 2026: %d sent, %v", sent, err)
 		}
 	}
-	if len(b.msgs) != 0 {
-		t.Fatalf("second run of 2026 appended %d notices", len(b.msgs))
+	if b.Len() != 0 {
+		t.Fatalf("second run of 2026 appended %d notices", b.Len())
 	}
 
 	// The next year, on the last day again: everyone again, with new IDs.
@@ -275,7 +175,7 @@ func testYearly(t *testing.T, open func(*testing.T, func() time.Time) yearlyStor
 	if err != nil || sent != len(g.want) {
 		t.Fatalf("run of 2027: %d sent, %v; want %d", sent, err, len(g.want))
 	}
-	for name, ns := range g.check(t, b.notices(t, s.Key()), 2027, next) {
+	for name, ns := range g.check(t, b.Notices(t, s.Key()), 2027, next) {
 		if len(ns) != 1 {
 			t.Errorf("%s got %d notices in 2027", name, len(ns))
 		}
@@ -286,27 +186,28 @@ func testYearly(t *testing.T, open func(*testing.T, func() time.Time) yearlyStor
 // up by the next process, and no one gets two notices but the one whose
 // append went through without being recorded, who gets the same one
 // twice: a duplicate clients drop.
-func testYearlyRestart(t *testing.T, open func(*testing.T, func() time.Time) yearlyStore) {
+func testYearlyRestart(t *testing.T, open func(*testing.T, func() time.Time) coopharness.Directory) {
 	ctx := context.Background()
-	st := open(t, newAccountClock().now)
+	st := open(t, newAccountClock().Now)
 	g := newSmallGraph(t, st)
 	for k := range len(g.want) {
 		t.Run(fmt.Sprintf("after %d", k), func(t *testing.T) {
 			year := 2030 + k // each case in a year of its own
 			now := time.Date(year, 12, 31, 9, 0, 0, 0, time.UTC)
 
-			first := &recorder{failAfter: k}
-			s1 := newService(t, st, first, coop.Config{})
+			first := &coopharness.Bus{}
+			first.FailAfter(k)
+			s1 := coopharness.NewService(t, st, first, coop.Config{})
 			sent1, err := s1.Yearly(ctx, now)
-			if !errors.Is(err, errBusDown) {
+			if !errors.Is(err, coopharness.ErrBusDown) {
 				t.Fatalf("run with the bus failing after %d appends: %d sent, %v", k, sent1, err)
 			}
 			if sent1 != k {
 				t.Errorf("run stopped after %d notices, say %d", k, sent1)
 			}
 
-			second := &recorder{failAfter: -1}
-			s2 := newService(t, st, second, coop.Config{}) // as after a restart
+			second := &coopharness.Bus{}
+			s2 := coopharness.NewService(t, st, second, coop.Config{}) // as after a restart
 			if !s2.Key().Equal(s1.Key()) {
 				t.Fatal("the co-op key changed with the process")
 			}
@@ -318,7 +219,7 @@ func testYearlyRestart(t *testing.T, open func(*testing.T, func() time.Time) yea
 				t.Errorf("%d + %d notices sent, want %d", sent1, sent2, len(g.want))
 			}
 
-			all := append(first.notices(t, s1.Key()), second.notices(t, s2.Key())...)
+			all := append(first.Notices(t, s1.Key()), second.Notices(t, s2.Key())...)
 			twice := 0
 			for name, ns := range g.check(t, all, year, now) {
 				ids := map[wire.MessageID]bool{}
@@ -346,10 +247,10 @@ func testYearlyRestart(t *testing.T, open func(*testing.T, func() time.Time) yea
 // testYearlyDay: a user's notice comes on their day (DueDay) or later in
 // the year, or on the co-op's day when it sets one; the contacts are read
 // only when someone is due.
-func testYearlyDay(t *testing.T, open func(*testing.T, func() time.Time) yearlyStore) {
+func testYearlyDay(t *testing.T, open func(*testing.T, func() time.Time) coopharness.Directory) {
 	ctx := context.Background()
 	clock := newAccountClock()
-	st := &contactCountingStore{yearlyStore: open(t, clock.now)}
+	st := &contactCountingStore{Directory: open(t, clock.Now)}
 	g := newSmallGraph(t, st)
 	days := map[string]int{}
 	for name := range g.want {
@@ -357,8 +258,8 @@ func testYearlyDay(t *testing.T, open func(*testing.T, func() time.Time) yearlyS
 	}
 	order := slices.Sorted(maps.Values(days))
 
-	b := &recorder{failAfter: -1}
-	s := newService(t, st, b, coop.Config{})
+	b := &coopharness.Bus{}
+	s := coopharness.NewService(t, st, b, coop.Config{})
 	jan1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	if order[0] > 0 {
 		if sent, err := s.Yearly(ctx, jan1.AddDate(0, 0, order[0]-1)); err != nil || sent != 0 {
@@ -382,8 +283,8 @@ func testYearlyDay(t *testing.T, open func(*testing.T, func() time.Time) yearlyS
 		}
 	}
 	var got []string
-	for _, r := range b.notices(t, s.Key()) {
-		got = append(got, g.name(r.user))
+	for _, r := range b.Notices(t, s.Key()) {
+		got = append(got, g.name(r.User))
 	}
 	slices.Sort(want)
 	slices.Sort(got)
@@ -395,9 +296,9 @@ func testYearlyDay(t *testing.T, open func(*testing.T, func() time.Time) yearlyS
 	}
 
 	// A day set by the co-op: 15 June for everyone.
-	users := &userCountingStore{yearlyStore: st}
-	fixed := newService(t, users, b, coop.Config{NoticeDay: "06-15"})
-	b.msgs = nil
+	users := &userCountingStore{Directory: st}
+	fixed := coopharness.NewService(t, users, b, coop.Config{NoticeDay: "06-15"})
+	b.Reset()
 	if sent, err := fixed.Yearly(ctx, time.Date(2027, 6, 14, 23, 59, 0, 0, time.UTC)); err != nil || sent != 0 {
 		t.Fatalf("14 June with the day set to 15 June: %d sent, %v", sent, err)
 	}
@@ -408,7 +309,7 @@ func testYearlyDay(t *testing.T, open func(*testing.T, func() time.Time) yearlyS
 	// Later that day, one more account: the day is done, and the new
 	// account, made after this year's day, has its first notice on next
 	// year's.
-	clock.set(time.Date(2027, 6, 15, 21, 0, 0, 0, time.UTC))
+	clock.Set(time.Date(2027, 6, 15, 21, 0, 0, 0, time.UTC))
 	addr := make([]byte, 32)
 	rand.Read(addr)
 	late, _, err := st.CreateAccount(ctx, addr, wire.NewUserID())
@@ -422,7 +323,7 @@ func testYearlyDay(t *testing.T, open func(*testing.T, func() time.Time) yearlyS
 	if users.users != reads {
 		t.Error("the users were read again on a day done")
 	}
-	b.msgs = nil
+	b.Reset()
 	if sent, err := fixed.Yearly(ctx, time.Date(2027, 6, 16, 0, 0, 0, 0, time.UTC)); err != nil || sent != 0 {
 		t.Fatalf("16 June: %d sent, %v; want none: the new account was made after its day", sent, err)
 	}
@@ -433,11 +334,11 @@ func testYearlyDay(t *testing.T, open func(*testing.T, func() time.Time) yearlyS
 		t.Fatalf("15 June next year: %d sent, %v; want %d", sent, err, len(g.want)+1)
 	}
 	var toLate int
-	for _, r := range b.notices(t, fixed.Key()) {
-		if r.user == late {
+	for _, r := range b.Notices(t, fixed.Key()) {
+		if r.User == late {
 			toLate++
-			if r.n.Distance != -1 || r.n.Year != 2028 {
-				t.Errorf("the new account's notice %+v, want no path, 2028", r.n)
+			if r.Distance != -1 || r.Year != 2028 {
+				t.Errorf("the new account's notice %+v, want no path, 2028", r.CoopNotice)
 			}
 		}
 	}
@@ -445,45 +346,28 @@ func testYearlyDay(t *testing.T, open func(*testing.T, func() time.Time) yearlyS
 		t.Errorf("the new account got %d notices on next year's day, want 1", toLate)
 	}
 
-	bad := newService(t, st, b, coop.Config{NoticeDay: "15-06"})
+	bad := coopharness.NewService(t, st, b, coop.Config{NoticeDay: "15-06"})
 	if _, err := bad.Yearly(ctx, lastDay); err == nil {
 		t.Error("a notice day of month 15 accepted")
 	}
 }
 
-// accountClock is the directory's clock in these tests: accounts are
-// made long before the days the tests run Yearly on, unless a test sets
-// it.
-type accountClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newAccountClock() *accountClock {
-	return &accountClock{t: time.Date(2025, 12, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *accountClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *accountClock) set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
+// newAccountClock returns the directory's clock in these tests: accounts
+// are made long before the days the tests run Yearly on, unless a test
+// sets it.
+func newAccountClock() *coopharness.Clock {
+	return coopharness.NewClock(time.Date(2025, 12, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // contactCountingStore counts the reads of every mutual contact.
 type contactCountingStore struct {
-	yearlyStore
+	coopharness.Directory
 	contacts int
 }
 
 func (s *contactCountingStore) MutualContacts(ctx context.Context, fn func(a, b wire.UserID) error) error {
 	s.contacts++
-	return s.yearlyStore.MutualContacts(ctx, fn)
+	return s.Directory.MutualContacts(ctx, fn)
 }
 
 func TestDueDay(t *testing.T) {
@@ -525,11 +409,11 @@ func TestDueDay(t *testing.T) {
 
 // userCountingStore counts the reads of every user.
 type userCountingStore struct {
-	yearlyStore
+	coopharness.Directory
 	users int
 }
 
 func (s *userCountingStore) Users(ctx context.Context, fn func(wire.UserID) error) error {
 	s.users++
-	return s.yearlyStore.Users(ctx, fn)
+	return s.Directory.Users(ctx, fn)
 }

@@ -1,23 +1,17 @@
 package gocardless_test
 
 import (
-	"context"
-	"crypto/sha256"
 	"errors"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mutualcoop/mutual/internal/gocardlesstest"
 	"github.com/mutualcoop/mutual/internal/wait"
-	"github.com/mutualcoop/mutual/relay/bus"
 	"github.com/mutualcoop/mutual/relay/coop"
+	"github.com/mutualcoop/mutual/relay/coop/coopharness"
 	"github.com/mutualcoop/mutual/relay/coop/gocardless"
-	"github.com/mutualcoop/mutual/relay/directory/sqlite"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -25,90 +19,24 @@ import (
 // talking to the stand-in, whose webhooks reach the service's handler:
 // the path a membership paid by Direct Debit takes in the relay.
 
-// clock is the time of the service, the directory and the stand-in,
-// which the test moves.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
-
-// inbox keeps the notices the service writes, by user.
-type inbox struct {
-	mu      sync.Mutex
-	notices map[wire.UserID][]*wire.CoopNotice
-}
-
-func (b *inbox) Append(ctx context.Context, msgs ...bus.Message) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, m := range msgs {
-		user, err := wire.ParseUserID(strings.TrimPrefix(m.Topic, "u."))
-		if err != nil {
-			return err
-		}
-		p, err := bus.DecodeParcel(m.Value)
-		if err != nil {
-			return err
-		}
-		body, _, err := wire.DecodeSignedCoopNotice(p.Shared)
-		if err != nil {
-			return err
-		}
-		n, err := wire.DecodeCoopNotice(body)
-		if err != nil {
-			return err
-		}
-		b.notices[user] = append(b.notices[user], n)
-	}
-	return nil
-}
-
-// of returns user's notices, in order.
-func (b *inbox) of(user wire.UserID) []*wire.CoopNotice {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]*wire.CoopNotice(nil), b.notices[user]...)
-}
-
 type relay struct {
-	t     *testing.T
-	ctx   context.Context
-	clock *clock
-	dir   *sqlite.Directory
-	svc   *coop.Service
+	*coopharness.Harness
+	t *testing.T
+	// clock is the time of the service, the directory and the stand-in,
+	// which the test moves.
+	clock *coopharness.Clock
 	gc    *gocardlesstest.Server
-	inbox *inbox
 }
 
 func startRelay(t *testing.T) *relay {
 	t.Helper()
-	ctx := t.Context()
-	r := &relay{t: t, ctx: ctx, clock: &clock{now: start}, inbox: &inbox{notices: map[wire.UserID][]*wire.CoopNotice{}}}
-	dir, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "directory.db"), Now: r.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dir.Close() })
-	r.dir = dir
+	r := &relay{t: t, clock: coopharness.NewClock(start)}
 	r.gc = gocardlesstest.Start(t, gocardlesstest.Options{AccessToken: token, WebhookSecret: whSecret, Now: r.clock.Now})
 	p, err := gocardless.New(gocardless.Config{AccessToken: token, WebhookSecret: whSecret, API: r.gc.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.svc, err = coop.New(ctx, dir, r.inbox, coop.Config{
+	r.Harness = coopharness.Start(t, coop.Config{
 		Currency:  "GBP",
 		Plans:     []coop.Plan{monthly},
 		Providers: []coop.Provider{p},
@@ -116,53 +44,8 @@ func startRelay(t *testing.T) *relay {
 		Grace:     14 * 24 * time.Hour,
 		Now:       r.clock.Now,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("POST /v1/coop/webhooks/gocardless", r.svc.Webhook(coop.GoCardless))
-	web := httptest.NewServer(mux)
-	t.Cleanup(web.Close)
-	r.gc.SetWebhookURL(web.URL + "/v1/coop/webhooks/gocardless")
+	r.gc.SetWebhookURL(r.WebhookURL(coop.GoCardless))
 	return r
-}
-
-func (r *relay) user(addr string) wire.UserID {
-	r.t.Helper()
-	hash := sha256.Sum256([]byte(addr))
-	u, _, err := r.dir.CreateAccount(r.ctx, hash[:], wire.NewUserID())
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return u
-}
-
-func (r *relay) membership(user wire.UserID) coop.Membership {
-	r.t.Helper()
-	m, err := r.dir.Membership(r.ctx, user)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return m
-}
-
-// awaitStatus waits until user's membership has status want (the
-// stand-in sends some events after answering the API), and returns it.
-func (r *relay) awaitStatus(user wire.UserID, want wire.MemberStatus) coop.Membership {
-	r.t.Helper()
-	var m coop.Membership
-	wait.For(r.t, "membership "+want.String(), func() bool {
-		m = r.membership(user)
-		return m.Status == want
-	})
-	info, err := r.svc.Info(r.ctx, user)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	if info.Membership.Status != want {
-		r.t.Fatalf("Info's status %v, want %v", info.Membership.Status, want)
-	}
-	return m
 }
 
 // join has user join by Direct Debit: the Co-op screen's "Join", then
@@ -170,32 +53,19 @@ func (r *relay) awaitStatus(user wire.UserID, want wire.MemberStatus) coop.Membe
 // subscription the relay creates on the mandate is.
 func (r *relay) join(user wire.UserID) coop.Membership {
 	r.t.Helper()
-	body, err := r.svc.Handle(r.ctx, user, &wire.Coop{Op: wire.CoopJoin, Provider: "gocardless", Plan: "monthly"})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	co, ok := body.(*wire.CoopCheckout)
-	if !ok || !strings.HasPrefix(co.URL, r.gc.URL+"/flow/") {
-		r.t.Fatalf("join answered %+v, want the stand-in's flow page", body)
+	co := r.Join(user, "gocardless", "monthly")
+	if !strings.HasPrefix(co.URL, r.gc.URL+"/flow/") {
+		r.t.Fatalf("join answered %+v, want the stand-in's flow page", co)
 	}
 	if err := r.gc.Confirm(co.URL); err != nil {
 		r.t.Fatal(err)
 	}
-	return r.awaitStatus(user, wire.MemberActive)
-}
-
-func (r *relay) dues() int64 {
-	r.t.Helper()
-	months, err := r.svc.Figures(r.ctx, 1)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return months[0].Dues
+	return r.AwaitStatus(user, wire.MemberActive)
 }
 
 func TestServicePayFailLapse(t *testing.T) {
 	r := startRelay(t)
-	alice := r.user("alice@example.org")
+	alice := r.User("alice@example.org")
 
 	m := r.join(alice)
 	if !strings.HasPrefix(m.Mandate, "MD") || !strings.HasPrefix(m.Customer, "CU") || !strings.HasPrefix(m.Subscription, "SB") {
@@ -211,14 +81,14 @@ func TestServicePayFailLapse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m = r.awaitStatus(alice, wire.MemberActive)
+	m = r.AwaitStatus(alice, wire.MemberActive)
 	if want := time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC); !m.PaidThrough.Equal(want) {
 		t.Fatalf("paid through %v, want %v", m.PaidThrough, want)
 	}
-	if got := r.dues(); got != 1000 {
+	if got := r.Dues(); got != 1000 {
 		t.Fatalf("dues %d, want 1000", got)
 	}
-	ns := r.inbox.of(alice)
+	ns := r.NoticesTo(alice)
 	if len(ns) != 1 || ns[0].Kind != wire.NoticeDues || ns[0].Amount != 1000 ||
 		ns[0].ID != coop.NoticeID(wire.NoticeDues, alice, "gocardless:"+payment) {
 		t.Fatalf("notices %+v, want one for the dues", ns)
@@ -231,28 +101,28 @@ func TestServicePayFailLapse(t *testing.T) {
 	if _, err := r.gc.PaymentFailed(m.Subscription); err != nil {
 		t.Fatal(err)
 	}
-	m = r.awaitStatus(alice, wire.MemberGrace)
+	m = r.AwaitStatus(alice, wire.MemberGrace)
 	if want := failedAt.Add(14 * 24 * time.Hour); !m.GraceUntil.Equal(want) {
 		t.Fatalf("grace until %v, want %v", m.GraceUntil, want)
 	}
-	if n, err := r.svc.SweepGrace(r.ctx, r.clock.Add(13*24*time.Hour)); err != nil || n != 0 {
+	if n, err := r.Svc.SweepGrace(r.Ctx, r.clock.Add(13*24*time.Hour)); err != nil || n != 0 {
 		t.Fatalf("sweep within grace: %d, %v", n, err)
 	}
-	if n, err := r.svc.SweepGrace(r.ctx, r.clock.Add(2*24*time.Hour)); err != nil || n != 1 {
+	if n, err := r.Svc.SweepGrace(r.Ctx, r.clock.Add(2*24*time.Hour)); err != nil || n != 1 {
 		t.Fatalf("sweep after grace: %d, %v", n, err)
 	}
-	r.awaitStatus(alice, wire.MemberLapsed)
-	ns = r.inbox.of(alice)
+	r.AwaitStatus(alice, wire.MemberLapsed)
+	ns = r.NoticesTo(alice)
 	if len(ns) != 3 || ns[1].Status != wire.MemberGrace || ns[2].Status != wire.MemberLapsed {
 		t.Fatalf("notices %+v, want dues, grace, lapsed", ns)
 	}
 
 	// GoCardless sends the paid webhook again: nothing changes.
-	before := r.membership(alice)
+	before := r.Membership(alice)
 	if status, err := r.gc.Replay(paidCall); err != nil || status != http.StatusOK {
 		t.Fatalf("replay answered %d, %v", status, err)
 	}
-	if got := r.membership(alice); got != before || len(r.inbox.of(alice)) != 3 {
+	if got := r.Membership(alice); got != before || len(r.NoticesTo(alice)) != 3 {
 		t.Fatalf("a replayed webhook changed the membership (%+v) or wrote a notice", got)
 	}
 
@@ -262,17 +132,17 @@ func TestServicePayFailLapse(t *testing.T) {
 	if status, err := r.gc.Post(forged, paidCall.Signature); err != nil || status != 498 {
 		t.Fatalf("forged webhook answered %d, %v; want 498", status, err)
 	}
-	if got := r.membership(alice); got != before || len(r.inbox.of(alice)) != 3 {
+	if got := r.Membership(alice); got != before || len(r.NoticesTo(alice)) != 3 {
 		t.Fatalf("a forged webhook changed the membership (%+v) or wrote a notice", got)
 	}
 }
 
 func TestServiceCancel(t *testing.T) {
 	r := startRelay(t)
-	bob := r.user("bob@example.org")
+	bob := r.User("bob@example.org")
 	m := r.join(bob)
 	r.clock.Add(time.Hour)
-	body, err := r.svc.Handle(r.ctx, bob, &wire.Coop{Op: wire.CoopCancel})
+	body, err := r.Svc.Handle(r.Ctx, bob, &wire.Coop{Op: wire.CoopCancel})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,11 +158,11 @@ func TestServiceCancel(t *testing.T) {
 		last := ds[len(ds)-1]
 		return strings.Contains(string(last.Body), `"action":"cancelled"`) && last.Status == http.StatusOK
 	})
-	r.awaitStatus(bob, wire.MemberCanceled)
-	if ns := r.inbox.of(bob); len(ns) != 1 || ns[0].Status != wire.MemberCanceled {
+	r.AwaitStatus(bob, wire.MemberCanceled)
+	if ns := r.NoticesTo(bob); len(ns) != 1 || ns[0].Status != wire.MemberCanceled {
 		t.Fatalf("notices %+v, want one cancellation", ns)
 	}
-	if _, err := r.svc.Handle(r.ctx, bob, &wire.Coop{Op: wire.CoopCancel}); !errors.Is(err, coop.ErrNotFound) {
+	if _, err := r.Svc.Handle(r.Ctx, bob, &wire.Coop{Op: wire.CoopCancel}); !errors.Is(err, coop.ErrNotFound) {
 		t.Fatalf("cancel again: %v, want ErrNotFound", err)
 	}
 }
@@ -304,7 +174,7 @@ func TestServiceBatch(t *testing.T) {
 	var users []wire.UserID
 	var subs []string
 	for _, addr := range []string{"carol@example.org", "dave@example.org", "erin@example.org"} {
-		u := r.user(addr)
+		u := r.User(addr)
 		users = append(users, u)
 		subs = append(subs, r.join(u).Subscription)
 	}
@@ -326,13 +196,13 @@ func TestServiceBatch(t *testing.T) {
 	if len(ds) != calls+1 || strings.Count(string(ds[calls].Body), `"id":"EV`) != 5 {
 		t.Fatalf("%d webhooks, want one of 5 events", len(ds)-calls)
 	}
-	if got := r.dues(); got != 2000 {
+	if got := r.Dues(); got != 2000 {
 		t.Fatalf("dues %d, want 2000", got)
 	}
 	for _, u := range users[:2] {
-		if ns := r.inbox.of(u); len(ns) != 1 || ns[0].Kind != wire.NoticeDues {
+		if ns := r.NoticesTo(u); len(ns) != 1 || ns[0].Kind != wire.NoticeDues {
 			t.Fatalf("notices %+v, want a dues notice", ns)
 		}
 	}
-	r.awaitStatus(users[2], wire.MemberCanceled)
+	r.AwaitStatus(users[2], wire.MemberCanceled)
 }
