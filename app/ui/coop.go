@@ -333,10 +333,18 @@ func (p *coopPage) setNotices(ctx app.Context, e app.Event) {
 				p.st.notices = formState{err: coopErrorText(err, online, notFoundStatus)}
 				return
 			}
-			p.st.notices = formState{}
+			p.st.notices = formState{done: noticesDone(!info.NoticesOff)}
 			p.show(info)
 		})
 	})
+}
+
+// noticesDone says that the yearly notice was turned on or off.
+func noticesDone(on bool) string {
+	if on {
+		return "The yearly notice is on."
+	}
+	return "The yearly notice is off."
 }
 
 // setCoopNotices asks the relay to send the yearly notice or not.

@@ -16,7 +16,7 @@ type coopSettings struct {
 	on     bool // the yearly notice is on
 	loaded bool
 	busy   bool
-	err    string
+	result formState
 }
 
 // OnMount asks the relay whether the yearly notice is on.
@@ -52,7 +52,7 @@ func (c *coopSettings) load(ctx app.Context) {
 
 func (c *coopSettings) set(ctx app.Context, e app.Event) {
 	on := ctx.JSSrc().Get("checked").Bool()
-	c.on, c.busy, c.err = on, true, ""
+	c.on, c.busy, c.result = on, true, formState{}
 	s := c.s
 	ctx.Async(func() {
 		info, err := setCoopNotices(s, on)
@@ -60,27 +60,27 @@ func (c *coopSettings) set(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(ctx app.Context) {
 			c.busy = false
 			if err != nil {
-				c.on, c.err = !on, coopErrorText(err, online, notFoundStatus)
+				c.on, c.result = !on, formState{err: coopErrorText(err, online, notFoundStatus)}
 				return
 			}
-			c.on = !info.NoticesOff
+			c.on, c.result = !info.NoticesOff, formState{done: noticesDone(!info.NoticesOff)}
 		})
 	})
 }
 
 // Render draws the card.
 func (c *coopSettings) Render() app.UI {
-	return coopSettingsView(c.on, c.loaded && !c.busy, c.err, c.set)
+	return coopSettingsView(c.on, c.loaded && !c.busy, c.result, c.set)
 }
 
 // coopSettingsView draws the settings' Co-op card; onChange may be nil
 // (tests).
-func coopSettingsView(on, enabled bool, err string, onChange app.EventHandler) app.UI {
+func coopSettingsView(on, enabled bool, result formState, onChange app.EventHandler) app.UI {
 	return app.Section().ID("coop-settings").Class("card").Aria("labelledby", "coop-settings-heading").Body(
 		app.H2().ID("coop-settings-heading").Text("Co-op"),
 		app.P().Class("hint").Text("Mutual is run by a co-operative of the people who use it, paid for by its members' dues."),
 		app.A().ID("settings-coop").Class("button").Href(pathCoop).Text("Co-op: figures and membership"),
 		noticesSwitch(on, enabled, onChange),
-		app.If(err != "", func() app.UI { return app.P().Class("error").Role("alert").Text(err) }),
+		formResult(result),
 	)
 }

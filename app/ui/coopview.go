@@ -385,7 +385,7 @@ func noticesCard(st coopState, onChange app.EventHandler) app.UI {
 	return app.Section().ID("coop-notices-card").Class("card").Aria("labelledby", "coop-notices-heading").Body(
 		app.H2().ID("coop-notices-heading").Text("Notices"),
 		noticesSwitch(!st.info.NoticesOff, st.loaded && !st.notices.busy, onChange),
-		app.If(st.notices.err != "", func() app.UI { return app.P().Class("error").Role("alert").Text(st.notices.err) }),
+		formResult(st.notices),
 	)
 }
 
