@@ -32,12 +32,13 @@ type CoopInfo struct {
 	wire.CoopInfo
 }
 
-// Current is the current month's figures (zero when the relay has none).
-func (i *CoopInfo) Current() wire.CoopMonth {
+// Current is the current month's figures (a zero month when the relay
+// has none).
+func (i *CoopInfo) Current() *wire.CoopMonth {
 	if len(i.Months) == 0 {
-		return wire.CoopMonth{}
+		return &wire.CoopMonth{}
 	}
-	return i.Months[0]
+	return &i.Months[0]
 }
 
 // HasRole says whether the account holds role now.

@@ -161,8 +161,9 @@ type MonthCounts struct {
 // (directory/sqlite, directory/postgres). Each method is one transaction.
 type Store interface {
 	// CreateMembership stores a new pending membership (the start of a
-	// checkout). A pending membership of the same user is replaced;
-	// ErrExists-like refusal is the caller's (it checks Membership first).
+	// checkout). A membership of the same user that is not paying is
+	// replaced; a paying one is kept and ErrExists returned (the caller
+	// checks Membership first; this settles checkouts started at once).
 	CreateMembership(ctx context.Context, m Membership) error
 	// Membership returns the user's membership, or ErrNotFound.
 	Membership(ctx context.Context, user wire.UserID) (Membership, error)
@@ -190,7 +191,7 @@ type Store interface {
 	SetRole(ctx context.Context, g RoleGrant, on bool) error
 	// NoteContribution records that user contributed at at: a
 	// contributor role held, LastContributed the latest of at and what
-	// was recorded.
+	// was recorded. A manual grant (LastContributed zero) stays one.
 	NoteContribution(ctx context.Context, user wire.UserID, at time.Time) error
 	// Roles returns the roles user holds (operator, contributor),
 	// whatever LastContributed says: the caller applies the window.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/mutualcoop/mutual/relay/bus"
@@ -45,9 +46,12 @@ type Config struct {
 	// NoticeDay fixes the yearly notice's day ("12-01": 1 December);
 	// empty spreads users over the year by a hash of their ID.
 	NoticeDay string
-	Now       func() time.Time // time.Now
-	Logger    *slog.Logger
-	Metrics   Metrics
+	// Accounts finds the account of an address for CoopGrant; nil: no
+	// grant by address (not_found).
+	Accounts Accounts
+	Now      func() time.Time // time.Now
+	Logger   *slog.Logger
+	Metrics  Metrics
 }
 
 // Service is the co-op's side of the relay. Every process of a relay
@@ -60,6 +64,17 @@ type Service struct {
 	key  ed25519.PrivateKey
 	pub  ed25519.PublicKey
 	prov map[ProviderName]Provider
+
+	// active is the set of users whose connection this process counted
+	// in activeMonth (Connected).
+	activeMu    sync.Mutex
+	activeMonth string
+	active      map[wire.UserID]struct{}
+
+	// members caches the live count of paying members (Figures).
+	membersMu sync.Mutex
+	members   int64
+	membersAt time.Time // zero: stale
 }
 
 // New returns a Service over st and b, loading the relay's co-op key (or

@@ -2,8 +2,10 @@
 // their devices, device credentials (hashed), prekeys, contact lists
 // (allowlists), group member lists with the hashes of their secrets,
 // the records of attachments' blobs, delivery offsets, pending
-// authentication codes, and the rate-limit buckets that every gateway
-// shares.
+// authentication codes, the rate-limit buckets that every gateway
+// shares, and the co-op's records (coop.Store: memberships, provider
+// events applied, dues, roles, costs, monthly counts, yearly notices and
+// the key that signs co-op notices), checked by relay/coop/cooptest.
 //
 // It never holds an address in clear (only keyed hashes computed by the
 // caller), a private key or a plaintext. Two implementations share one schema
@@ -37,4 +39,12 @@
 //     Takes never grant more than the bucket holds; full buckets are pruned.
 //   - Request records are pruned once older than their windows, and expired
 //     codes once CountCodeRequest sees they are.
+//   - Of a member the directory keeps an opaque membership reference, the
+//     provider's IDs, plan, status and dates, and each payment's amount
+//     and month: never an address or payment details. ApplyEvent records
+//     a provider's event in the transaction that applies it, so an event
+//     delivered many times, even at once, is applied once, and a payment
+//     reported by several events is counted once. NoteActive counts a
+//     user once a month whatever calls race, and every process reads the
+//     same co-op signing key (the first stored wins).
 package directory

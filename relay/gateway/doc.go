@@ -2,7 +2,8 @@
 // authenticates devices, takes what they send onto the bus's `in` topic,
 // streams each device's inbox to it, and answers directory requests
 // (prekeys, contacts, devices, group member lists, grants to upload an
-// attachment's blob: uploads.go).
+// attachment's blob: uploads.go), and hands the co-op's frames to the
+// relay's co-op (coop.go).
 //
 // Protocol flow on one connection (docs/protocol.md has the details):
 //

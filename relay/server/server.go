@@ -3,7 +3,9 @@
 // WebSocket endpoint, attachments' blobs (/v1/blobs/, relay/blobhttp),
 // /healthz and the web client on the public listener, and /metrics on a
 // listener of its own (ServeMetrics), which is not public. A sweeper
-// deletes expired blobs (sweep.go).
+// deletes expired blobs (sweep.go). With Config.Coop, the co-op runs too:
+// its frames, its providers' webhooks, its public figures at /coop and
+// its background work (coop.go).
 //
 // Every public response carries a Content-Security-Policy, nosniff and
 // no-referrer, and a request for a host name the relay does not answer to
@@ -33,6 +35,7 @@ import (
 	"github.com/mutualcoop/mutual/relay/blob"
 	"github.com/mutualcoop/mutual/relay/blobhttp"
 	"github.com/mutualcoop/mutual/relay/bus"
+	"github.com/mutualcoop/mutual/relay/coop"
 	"github.com/mutualcoop/mutual/relay/directory"
 	"github.com/mutualcoop/mutual/relay/gateway"
 	"github.com/mutualcoop/mutual/relay/limit"
@@ -79,7 +82,15 @@ type Config struct {
 	// its Limits, TrustForwardedFor and Now default to the gateway's.
 	Blobs blobhttp.Config
 	// Sweep configures the deletion of expired blobs.
-	Sweep  SweepConfig
+	Sweep SweepConfig
+	// Coop runs the co-op that pays for the relay (relay/coop): its name,
+	// currency, plans and payment providers, the public URL checkouts
+	// return to, the grace period and the contributors' window. Its
+	// records live in the directory, which must keep them (coop.Store);
+	// its Logger and Metrics are the server's, and its Accounts, unless
+	// set, Parts.Accounts. Nil runs no co-op: Coop frames are answered
+	// unavailable, and there is no /coop.
+	Coop   *coop.Config
 	Logger *slog.Logger
 	// ReadHeaderTimeout and IdleTimeout bound plain HTTP requests.
 	ReadHeaderTimeout time.Duration
@@ -106,6 +117,9 @@ type Server struct {
 	routerDone   chan struct{}
 	sweepCancel  context.CancelFunc
 	sweepDone    chan struct{}
+	coop         *coop.Service // nil without a co-op
+	coopCancel   context.CancelFunc
+	coopDone     chan struct{}
 	closeOnce    sync.Once
 }
 
@@ -163,6 +177,13 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 		gc.OnContactChange = s.router.Forget
 		gc.OnGroupChange = s.router.ForgetGroup
 	}
+	if cfg.Coop != nil {
+		svc, err := s.newCoop(ctx, *cfg.Coop)
+		if err != nil {
+			return nil, err
+		}
+		s.coop, gc.Coop = svc, svc
+	}
 	gw, err := gateway.New(gc, parts.Bus, parts.Directory, parts.Accounts)
 	if err != nil {
 		return nil, err
@@ -193,6 +214,9 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 	mux.Handle("GET /v1/ws", gw)
 	mux.Handle("/v1/blobs/{id}", blobs)
 	mux.HandleFunc("GET /healthz", s.healthz)
+	if s.coop != nil {
+		mountCoop(mux, s.coop)
+	}
 	if cfg.Web != nil {
 		mux.Handle("/", cfg.Web)
 	}
@@ -218,6 +242,14 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 		defer close(s.sweepDone)
 		sw.run(sctx)
 	}()
+	if s.coop != nil {
+		cctx, cancel := context.WithCancel(context.Background())
+		s.coopCancel, s.coopDone = cancel, make(chan struct{})
+		go func() {
+			defer close(s.coopDone)
+			runCoop(cctx, s.coop, gc.Limits, gc.Now, cfg.Logger)
+		}()
+	}
 	if s.router != nil {
 		rctx, cancel := context.WithCancel(context.Background())
 		s.routerCancel = cancel
@@ -235,6 +267,9 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 
 // Bus is the bus the server runs on.
 func (s *Server) Bus() bus.Bus { return s.parts.Bus }
+
+// Coop is the server's co-op; nil when Config.Coop is not set.
+func (s *Server) Coop() *coop.Service { return s.coop }
 
 // Handler is the server's public HTTP handler (for tests with httptest).
 func (s *Server) Handler() http.Handler { return s.http.Handler }
@@ -297,6 +332,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.sweepCancel()
 		<-s.sweepDone
+		if s.coopCancel != nil {
+			s.coopCancel()
+			<-s.coopDone
+		}
 		if err := s.parts.Blobs.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("blob store: %w", err))
 		}

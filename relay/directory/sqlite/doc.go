@@ -19,4 +19,8 @@
 // caller computes; no credential or code, only their hashes; no private key.
 // One-time prekeys are claimed inside a write transaction, so each is handed
 // out once. Delivery offsets and last-seen times only move forward.
+// Users, PayingMembers and MutualContacts read a page of rows at a time
+// in key order, so no read stays open while the caller's function runs;
+// ApplyEvent's function runs inside the write transaction, on the
+// writer's one connection, and must not call the directory.
 package sqlite
