@@ -7,8 +7,9 @@
 #   scripts/deps.sh test    the above, then Node.js (checked), Debian's Chromium and fonts, the
 #                           PostgreSQL server, systemd-analyze (Debian's systemd, to verify the
 #                           units in deploy/), Java 17 and Maven (checked), the Kafka jars from
-#                           Maven Central, the interoperability module's Go modules and the
+#                           Maven Central, the interoperability module's Go modules, the
 #                           S3 server of the blob store's tests (versitygw, built with go install)
+#                           and the fake Stripe of the co-op's tests (localstripe, with pip)
 #   scripts/deps.sh chromium  install Chromium if it is missing and print its path
 #   scripts/deps.sh check   report what is present and missing, install nothing (exit 1 if anything is missing)
 #
@@ -28,6 +29,8 @@ chromium_pkgs=(chromium fonts-dejavu-core)
 postgres_pkgs=(postgresql)
 # The deployment tests check the systemd units with systemd-analyze.
 systemd_pkgs=(systemd)
+# localstripe installs with pip into a virtual environment.
+python_pkgs=(python3 python3-venv)
 
 apt_updated=
 apt_install() {
@@ -112,6 +115,16 @@ versitygw() {
 	scripts/versitygw.sh fetch
 }
 
+# The co-op's Stripe tests run against localstripe, installed from PyPI
+# into a virtual environment under .cache.
+python_ok() { command -v python3 >/dev/null 2>&1 && python3 -c 'import venv, ensurepip' >/dev/null 2>&1; }
+localstripe() {
+	python_ok || apt_install "${python_pkgs[@]}"
+	python_ok || die "python3 with its venv module is needed for localstripe (apt-get install python3 python3-venv)"
+	say "localstripe (fake Stripe)"
+	scripts/localstripe.sh fetch
+}
+
 case ${1:-} in
 run)
 	go_ok
@@ -126,6 +139,7 @@ test)
 	modules
 	kafka
 	versitygw
+	localstripe
 	say "everything the tests need is installed"
 	;;
 chromium)
@@ -145,6 +159,8 @@ check)
 	report "java" 'command -v java'
 	report "mvn" 'command -v mvn'
 	report "versitygw (scripts/versitygw.sh fetch)" 'test -x .cache/versitygw/bin/versitygw'
+	report "python3 with venv" python_ok
+	report "localstripe (scripts/localstripe.sh fetch)" 'test -x .cache/localstripe/bin/localstripe'
 	exit $missing
 	;;
 *)

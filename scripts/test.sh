@@ -8,6 +8,7 @@
 # which this script starts and stops, then a cluster of the real binary (two
 # gateways, two routers) on both. An S3 server (versitygw) runs throughout:
 # the blob store's S3 backend and the cluster's attachments are tested on it.
+# The co-op's Stripe tests each start their own localstripe (a fake Stripe).
 #
 # Environment:
 #   MUTUAL_TEST_SERVICES=0   skip the PostgreSQL and Kafka suites (a quick run)
@@ -75,6 +76,13 @@ else
 	failed+=("versitygw start")
 fi
 s3_pid=
+# The Stripe tests read MUTUAL_TEST_LOCALSTRIPE (the localstripe command,
+# which each test starts on a port of its own); without it they skip.
+if ls_env=$(scripts/localstripe.sh env); then
+	eval "$ls_env"
+else
+	failed+=("localstripe")
+fi
 run "go test -race ./..." go test -race -count=1 -timeout 15m ./...
 run "js/wasm: crypto in Node, the IndexedDB store in Chromium" scripts/test-wasm.sh -count=1
 run "web app end to end in headless Chromium" go test -count=1 -timeout 25m -tags browser ./internal/browsertest
