@@ -175,7 +175,7 @@ func TestCoopView(t *testing.T) {
 		"#figures-heading":   "March 2026",
 		"#fig-users":         "1000",
 		"#fig-members":       "40",
-		"#fig-cost-per-user": "£0.42 a month",
+		"#fig-cost-per-user": "£0.42",
 		"#fig-per-member":    "25",
 		"#fig-coverage":      "95%",
 		"#coop-total":        "£420.00",

@@ -169,7 +169,7 @@ func coopChatView(notices []client.Message, err string, now time.Time) app.UI {
 				app.H1().ID("chat-title").TabIndex(-1).Text(coopChatName),
 				app.Div().Class("conv-sub").Body(app.Span().Class("conv-status").Text("Notices from the co-op")),
 			),
-			app.A().ID("coop-chat-about").Class("button", "button-ghost").Href(pathCoop).Text("Co-op"),
+			app.A().ID("coop-chat-about").Class("icon-button").Href(pathCoop).Aria("label", "About the co-op").Title("About the co-op").Body(icon(iconCoop)),
 		),
 		app.Div().ID("messages").Class("messages", "coop-notices").Role("log").Aria("live", "off").
 			Aria("label", "Notices from the co-op").TabIndex(0).Body(

@@ -324,19 +324,23 @@ func figuresCard(info wire.CoopInfo) app.UI {
 	}
 	m := &info.Months[0]
 	cur := info.Currency
-	perMember := "No paying members yet"
+	perMember := "No members yet"
 	if n := m.UsersPerMember(); m.Members > 0 {
 		perMember = strconv.FormatInt(n, 10)
 	}
 	fact := func(id, dt, dd string) app.UI {
-		return app.Div().Class("facts-row").Body(app.Dt().Text(dt), app.Dd().ID(id).Text(dd))
+		v := app.Dd().ID(id).Text(dd)
+		if strings.ContainsRune(dd, ' ') {
+			v = v.Class("fact-words") // a sentence, not a figure
+		}
+		return app.Div().Class("facts-row").Body(app.Dt().Text(dt), v)
 	}
 	return app.Section().ID("coop-figures").Class("card").Aria("labelledby", "figures-heading").Body(
 		app.H2().ID("figures-heading").Text(monthName(m.Month)),
 		app.Dl().Class("facts", "coop-facts").Body(
 			fact("fig-users", "Active users", strconv.FormatInt(m.ActiveUsers, 10)),
 			fact("fig-members", "Paying members", strconv.FormatInt(m.Members, 10)),
-			fact("fig-cost-per-user", "Cost per user", formatMoney(m.CostPerUser(), cur)+" a month"),
+			fact("fig-cost-per-user", "Cost per user a month", formatMoney(m.CostPerUser(), cur)),
 			fact("fig-per-member", "Users each member supports", perMember),
 			fact("fig-coverage", "Costs covered by dues", coverageText(m)),
 		),
