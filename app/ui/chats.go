@@ -22,6 +22,8 @@ type chatList struct {
 	Active string
 	// ActiveGroup is the ID (hex) of the open group's chat, if any.
 	ActiveGroup string
+	// ActiveCoop is set while the co-op's notices are open.
+	ActiveCoop bool
 
 	s       *Session
 	chats   []client.Chat
@@ -96,7 +98,7 @@ func (l *chatList) Render() app.UI {
 	acct, _ := l.s.account()
 	return chatListView(chatListProps{
 		chats: l.chats, names: l.names, filter: l.filter, active: active, activeGroup: activeGroup,
-		me: acct.User, now: l.s.now(), loaded: l.loaded, err: l.err,
+		activeCoop: l.ActiveCoop, me: acct.User, now: l.s.now(), loaded: l.loaded, err: l.err,
 	}, l.onFilter)
 }
 
@@ -108,6 +110,7 @@ type chatListProps struct {
 	active wire.UserID // the open conversation, zero if none
 	// activeGroup is the open group's chat, zero if none.
 	activeGroup wire.ConversationID
+	activeCoop  bool        // the co-op's notices are open
 	me          wire.UserID // this account
 	now         time.Time
 	loaded      bool
@@ -153,13 +156,14 @@ func chatListView(p chatListProps, onFilter app.EventHandler) app.UI {
 		names = chatPeople(p.chats)
 	}
 	var heading app.UI = app.H1().Class("pane-title").TabIndex(-1).Text("Chats")
-	if !p.active.IsZero() || p.activeGroup != (wire.ConversationID{}) {
+	if !p.active.IsZero() || p.activeGroup != (wire.ConversationID{}) || p.activeCoop {
 		heading = app.H2().Class("pane-title").Text("Chats")
 	}
 	return app.Div().Class("chat-list").Body(
 		app.Div().Class("pane-head").Body(
 			heading,
 			app.Div().Class("pane-actions").Body(
+				coopLink(),
 				app.A().ID("new-group").Class("icon-button").Href(pathNewGroup).Aria("label", "New group").Title("New group").Body(icon(iconGroup)),
 				app.A().Class("icon-button").Href(pathContacts).Aria("label", "New chat").Title("New chat").Text("+"),
 			),
@@ -176,6 +180,9 @@ func chatListView(p chatListProps, onFilter app.EventHandler) app.UI {
 		app.Div().Class("chats-scroll").Body(
 			app.Ul().ID("chats").Class("chats").Aria("label", "Chats").Body(
 				app.Range(chats).Slice(func(i int) app.UI {
+					if chats[i].Coop {
+						return coopChatItem(chats[i], p.activeCoop, p.now)
+					}
 					if chats[i].Group != nil {
 						return groupChatItem(chats[i], p.activeGroup, p.me, names, p.now)
 					}

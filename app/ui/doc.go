@@ -1,6 +1,6 @@
 // Package ui is the Mutual web app's user interface: go-app components for
 // onboarding, the chats list, conversations (1:1 and groups), contacts,
-// safety numbers and settings, laid out as one pane on phones and two panes (chats beside the
+// safety numbers, settings and the co-op, laid out as one pane on phones and two panes (chats beside the
 // conversation) from 900 px on.
 //
 // People are named by what the app can vouch for: the address their
@@ -212,6 +212,34 @@
 // who invites, and offers Join or Ask to join; once this account is in
 // the group, its chat opens. Someone signed out signs in first: the
 // token waits in the tab's session storage and the page comes back.
+//
+// # The co-op
+//
+// Mutual is run by a co-op of its members. The Co-op screen (/co-op,
+// coop.go; linked from the chats list and the settings) says so and
+// shows, from client.Coop: the current month's figures (active users,
+// paying members, the cost per user, the users each member supports,
+// how much of the costs dues cover: wire.CoopMonth's methods, money in
+// the co-op's currency, money.go), its costs line by line, and the last
+// months' costs beside their dues as a bar chart of inline SVG
+// (coopchart.go; its text sized in rem, twelve months on a wide screen,
+// six on a phone; a title, and the numbers in a table for screen
+// readers). "Become a member" offers the plans and the providers the
+// relay offers and the app knows (a card with Stripe, Direct Debit with
+// GoCardless); client.Join returns the provider's page and the browser
+// goes there. The provider sends it back to /co-op?checkout=done, where
+// the screen thanks and looks at the membership again, at growing
+// intervals and on each co-op notice, until it is active. A member sees
+// their dues, the next payment and "Cancel membership" (after a
+// question); someone in grace until when; roles are shown. Operators
+// enter a month's cost lines and grant or revoke the operator and
+// contributor roles by address. The yearly notice's switch is on the
+// screen and in the settings (coopsettings.go).
+//
+// The co-op's notices (client.Message.Coop) are the conversation "Mutual
+// co-op" (/co-op/notices, coopchat.go), in the chats list with the app's
+// icon: the notices with their dates, a line saying they come from the
+// co-op and are signed by the server, and no composer.
 //
 // # Long conversations
 //

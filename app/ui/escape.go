@@ -32,12 +32,12 @@ func listenEscape(fn func()) (release func()) {
 	}
 }
 
-// onEscape closes the open conversation (1:1 or a group's) on a phone,
+// onEscape closes the open conversation (1:1, a group's or the co-op's) on a phone,
 // where it covers the chats list: Escape goes back to the list, as the
 // back button does. On a wide screen the conversation stays open beside
 // the list.
 func (h *shell) onEscape(ctx app.Context) {
-	if (h.route.kind != routeChat && h.route.kind != routeGroup) || wideLayout() {
+	if (h.route.kind != routeChat && h.route.kind != routeGroup && h.route.kind != routeCoopChat) || wideLayout() {
 		return
 	}
 	ctx.Navigate(pathChats)

@@ -36,6 +36,8 @@ func Routes(newPage func() app.Composer) {
 	app.RouteWithRegexp("^"+prefixGroup+"[0-9a-fA-F]{32}("+suffixInfo+")?$", newPage)
 	app.Route(pathJoin, newPage)
 	app.RouteWithRegexp("^("+prefixChat+"|"+prefixGroup+")[0-9a-fA-F]{32}"+suffixMedia+"$", newPage)
+	app.Route(pathCoop, newPage)
+	app.Route(pathCoopNotices, newPage)
 	// Every other path too: the app says it has no such page, in its
 	// own frame, with a way back (the server answers it with status 404,
 	// see KnownPath).
@@ -70,6 +72,8 @@ const (
 	routeGroupInfo // a group's members and settings
 	routeJoin      // an invite link: its token follows "#" (invite.go)
 	routeMedia     // a chat's photos, videos, files and voice notes (gallery.go)
+	routeCoop      // the Co-op screen (coop.go)
+	routeCoopChat  // the co-op's notices, a conversation (coopchat.go)
 )
 
 // route is a parsed path.
@@ -97,6 +101,10 @@ func parseRoute(path string) route {
 		return route{kind: routeNewGroup}
 	case pathJoin:
 		return route{kind: routeJoin}
+	case pathCoop:
+		return route{kind: routeCoop}
+	case pathCoopNotices:
+		return route{kind: routeCoopChat}
 	}
 	if chat, ok := strings.CutSuffix(path, suffixMedia); ok {
 		return mediaRoute(parseRoute(chat))
@@ -141,6 +149,10 @@ func (r route) title() string {
 		return "Join a group · Mutual"
 	case routeMedia:
 		return "Media · Mutual"
+	case routeCoop:
+		return "Co-op · Mutual"
+	case routeCoopChat:
+		return coopChatName + " · Mutual"
 	case routeNotFound:
 		return "Page not found · Mutual"
 	default:
@@ -155,7 +167,7 @@ func (r route) view() string {
 	switch r.kind {
 	case routeChats:
 		return "list"
-	case routeChat, routeGroup:
+	case routeChat, routeGroup, routeCoopChat:
 		return "detail"
 	case routeWelcome:
 		return "welcome"
@@ -167,7 +179,7 @@ func (r route) view() string {
 // section is which navigation link is current.
 func (r route) section() string {
 	switch r.kind {
-	case routeChats, routeChat, routeNewGroup, routeGroup, routeGroupInfo, routeJoin, routeMedia:
+	case routeChats, routeChat, routeNewGroup, routeGroup, routeGroupInfo, routeJoin, routeMedia, routeCoopChat:
 		return "chats"
 	case routeContacts, routeSafety:
 		return "contacts"
@@ -246,7 +258,7 @@ func (k *skeleton) OnPreRender(ctx app.Context) {
 func (k *skeleton) Render() app.UI {
 	var main app.UI = app.Div().Class("page")
 	switch k.route.kind {
-	case routeChats, routeChat, routeGroup:
+	case routeChats, routeChat, routeGroup, routeCoopChat:
 		main = split(app.Div().Class("chat-list"), app.Div().Class("placeholder"))
 	case routeWelcome:
 		main = app.Div().Class("welcome")

@@ -245,6 +245,10 @@ func (h *shell) page() app.UI {
 		return &joinPage{s: h.s}
 	case routeMedia:
 		return newGalleryPage(h.s, h.route)
+	case routeCoop:
+		return &coopPage{s: h.s}
+	case routeCoopChat:
+		return split(&chatList{s: h.s, ActiveCoop: true}, &coopChat{s: h.s})
 	default:
 		return notFoundView()
 	}

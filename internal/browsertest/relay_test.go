@@ -46,6 +46,13 @@ type relay struct {
 // test ends. The relay serves a copy of web, which deploy may change.
 func startRelay(t *testing.T, bin, web string) *relay {
 	t.Helper()
+	return startRelayWith(t, bin, web, nil)
+}
+
+// startRelayWith is startRelay with more arguments and environment for
+// `mutual serve`, made by extra from the relay's address (127.0.0.1:port).
+func startRelayWith(t *testing.T, bin, web string, extra func(addr string) (args, env []string)) *relay {
+	t.Helper()
 	mail := smtpcatch.Start(t, smtpcatch.Options{})
 	dir := t.TempDir()
 	if err := os.CopyFS(filepath.Join(dir, "web"), os.DirFS(web)); err != nil {
@@ -61,6 +68,10 @@ func startRelay(t *testing.T, bin, web string) *relay {
 	mailArgs, mailEnv, err := relaytest.MailFlags(mail, dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if extra != nil {
+		args, env := extra(addr)
+		mailArgs, mailEnv = append(mailArgs, args...), append(mailEnv, env...)
 	}
 	r := &relay{
 		t: t, bin: bin, web: web, addr: addr, mail: mail,
