@@ -5,8 +5,12 @@ package browsertest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +161,7 @@ func TestCoop(t *testing.T) {
 	carla.goTo("/co-op")
 	carla.waitCoop()
 	carla.waitCoopText("fig-coverage", "33%")
+	carla.samePublicFigures(r.url())
 	carla.checkChart("wide")
 	carla.scrollTo("coop-figures")
 	saveScreenshot(t, shots, "coop-desktop.png", carla.screenshot())
@@ -206,6 +211,46 @@ func (p *profile) waitCoop() {
 func (p *profile) coopText(id string) string {
 	p.t.Helper()
 	return eval[string](p, fmt.Sprintf(`document.getElementById(%s)?.innerText ?? ''`, js(id)))
+}
+
+// samePublicFigures checks that the relay's public figures (/coop.json)
+// say what the Co-op screen shows for this month.
+func (p *profile) samePublicFigures(base string) {
+	p.t.Helper()
+	resp, err := http.Get(base + "/coop.json")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Currency string `json:"currency"`
+		Months   []struct {
+			ActiveUsers    int64 `json:"active_users"`
+			Members        int64 `json:"members"`
+			CostPerUser    int64 `json:"cost_per_user"`
+			UsersPerMember int64 `json:"users_per_member"`
+			Coverage       int64 `json:"coverage"`
+		} `json:"months"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil || resp.StatusCode != http.StatusOK {
+		p.t.Fatalf("/coop.json: %s, %v", resp.Status, err)
+	}
+	if doc.Currency != "GBP" || len(doc.Months) == 0 {
+		p.t.Fatalf("/coop.json: %+v, want this month's figures in GBP", doc)
+	}
+	m := doc.Months[0]
+	want := map[string]string{
+		"fig-users":         strconv.FormatInt(m.ActiveUsers, 10),
+		"fig-members":       strconv.FormatInt(m.Members, 10),
+		"fig-cost-per-user": fmt.Sprintf("£%d.%02d", m.CostPerUser/100, m.CostPerUser%100),
+		"fig-per-member":    strconv.FormatInt(m.UsersPerMember, 10),
+		"fig-coverage":      fmt.Sprintf("%d%%", m.Coverage),
+	}
+	for id, w := range want {
+		if got := strings.TrimSpace(p.coopText(id)); got != w {
+			p.t.Errorf("the Co-op screen's #%s says %q, /coop.json %q", id, got, w)
+		}
+	}
 }
 
 // waitCoopText waits until the element with the ID says want.
