@@ -8,14 +8,6 @@ import (
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
-// Bounds of a push subscription, as the protocol sets them (SetPush).
-const (
-	MaxPushEndpoint = 1024 // bytes of an endpoint URL
-	PushKeySize     = 65   // p256dh: an uncompressed P-256 point
-	PushAuthSize    = 16   // the auth secret
-	MaxMuted        = 1000 // conversations a device does not want pushes for
-)
-
 // PushSubscription is one device's Web Push subscription: where its push
 // service takes pushes for it, the keys pushes are encrypted to, and the
 // conversations it does not want to be woken for. A device has at most
@@ -63,21 +55,21 @@ type Pushes interface {
 }
 
 // Check reports whether s can be stored: it names a device, its endpoint
-// is not empty and at most MaxPushEndpoint bytes, its keys have their
-// sizes, and it mutes at most MaxMuted conversations. The errors wrap
+// is not empty and at most wire.MaxPushEndpoint bytes, its keys have their
+// sizes, and it mutes at most wire.MaxMuted conversations. The errors wrap
 // ErrInvalid. (What endpoints a relay sends to is the gateway's check.)
 func (s PushSubscription) Check() error {
 	switch {
 	case s.User.IsZero() || s.Device == 0:
 		return fmt.Errorf("%w: push subscription of no device", ErrInvalid)
-	case s.Endpoint == "" || len(s.Endpoint) > MaxPushEndpoint:
+	case s.Endpoint == "" || len(s.Endpoint) > wire.MaxPushEndpoint:
 		return fmt.Errorf("%w: push endpoint of %d bytes", ErrInvalid, len(s.Endpoint))
-	case len(s.P256dh) != PushKeySize:
-		return fmt.Errorf("%w: push key of %d bytes, want %d", ErrInvalid, len(s.P256dh), PushKeySize)
-	case len(s.Auth) != PushAuthSize:
-		return fmt.Errorf("%w: push auth secret of %d bytes, want %d", ErrInvalid, len(s.Auth), PushAuthSize)
-	case len(s.Muted) > MaxMuted:
-		return fmt.Errorf("%w: %d muted conversations, at most %d", ErrInvalid, len(s.Muted), MaxMuted)
+	case len(s.P256dh) != wire.PushKeyLen:
+		return fmt.Errorf("%w: push key of %d bytes, want %d", ErrInvalid, len(s.P256dh), wire.PushKeyLen)
+	case len(s.Auth) != wire.PushAuthLen:
+		return fmt.Errorf("%w: push auth secret of %d bytes, want %d", ErrInvalid, len(s.Auth), wire.PushAuthLen)
+	case len(s.Muted) > wire.MaxMuted:
+		return fmt.Errorf("%w: %d muted conversations, at most %d", ErrInvalid, len(s.Muted), wire.MaxMuted)
 	}
 	return nil
 }

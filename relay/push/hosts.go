@@ -8,10 +8,9 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
-)
 
-// MaxEndpoint is the longest endpoint URL the relay keeps, in bytes.
-const MaxEndpoint = 1024
+	"github.com/mutualcoop/mutual/relay/wire"
+)
 
 // DefaultHosts are the push services of the browsers Mutual runs in:
 // Chrome's and Edge's (Firebase), Firefox's (Mozilla autopush), Safari's
@@ -63,11 +62,11 @@ func ParseHosts(list []string) (Hosts, error) {
 }
 
 // Check parses an endpoint and says whether the relay may send to it:
-// an https URL of at most MaxEndpoint bytes, without user information,
+// an https URL of at most wire.MaxPushEndpoint bytes, without user information,
 // whose host is on the list. Its errors wrap ErrEndpoint.
 func (h Hosts) Check(endpoint string) (*url.URL, error) {
-	if len(endpoint) > MaxEndpoint {
-		return nil, fmt.Errorf("%w: longer than %d bytes", ErrEndpoint, MaxEndpoint)
+	if len(endpoint) > wire.MaxPushEndpoint {
+		return nil, fmt.Errorf("%w: longer than %d bytes", ErrEndpoint, wire.MaxPushEndpoint)
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
