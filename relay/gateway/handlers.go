@@ -59,6 +59,8 @@ func (c *conn) handle(f wire.Frame) bool {
 		c.handleUpload(ctx, f.ID, b)
 	case *wire.Coop:
 		c.handleCoop(ctx, f.ID, b)
+	case *wire.SetPush:
+		c.handleSetPush(ctx, f.ID, b)
 	default:
 		c.kick(wire.CloseUnknownFrame, fmt.Sprintf("unexpected %s", f.Body.Type()))
 		return false
@@ -143,7 +145,7 @@ func (c *conn) handleAuth(ctx context.Context, id uint64, a *wire.Auth) bool {
 	c.authenticate(devKey{a.User, a.Device}, d.Offset, id, &wire.Welcome{
 		User: a.User, Device: a.Device, ServerTimeMS: c.g.cfg.Now().UnixMilli(),
 		OneTimeLeft: uint32(counts.OneTime), KEMOneTimeLeft: uint32(counts.KEMOneTime),
-		CoopKey: c.g.coopKey(),
+		CoopKey: c.g.coopKey(), PushKey: c.g.pushKey(),
 	})
 	return true
 }
@@ -160,6 +162,7 @@ func (c *conn) authenticate(k devKey, stored int64, id uint64, reply wire.Body) 
 	c.isAuthed.Store(true)
 	c.authenticated() // before the answer: the client may open another connection on reading it
 	c.g.bind(c)
+	c.markPresent()
 	c.reply(id, reply)
 	c.g.coopConnected(k.user)
 	from := c.resumeAt(k, stored)

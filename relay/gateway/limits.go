@@ -63,6 +63,10 @@ type Rates struct {
 	// one every 10 minutes.
 	Coop, CoopJoin limit.Rate
 
+	// SetPush, per account: 10, then one every 10 seconds (a browser
+	// subscribes once, and again when its subscription changes).
+	SetPush limit.Rate
+
 	// Sign-ins (Auth): per network 120, then 2 a second, counted before
 	// the directory is asked; per account, once its credential is
 	// checked, 30 (every device twice over), then one every 6 seconds.
@@ -96,6 +100,7 @@ func (r *Rates) setDefaults() {
 	def(&r.Upload, limit.PerSecond(1, 60))
 	def(&r.Coop, limit.PerSecond(1, 60))
 	def(&r.CoopJoin, limit.Rate{Every: 10 * time.Minute, Burst: 5})
+	def(&r.SetPush, limit.Rate{Every: 10 * time.Second, Burst: 10})
 	def(&r.NetAuth, limit.PerSecond(2, 120))
 	def(&r.Auth, limit.Rate{Every: 6 * time.Second, Burst: 30})
 	if r.NewAccount == 0 {
@@ -107,7 +112,7 @@ func (r *Rates) validate() error {
 	for _, x := range []limit.Rate{
 		r.Lookup, r.LookupDaily, r.NetLookup, r.NetLookupDaily, r.Send, r.NetSend, r.NewRequest, r.NetRequest,
 		r.SetContact, r.ListContacts, r.ListDevices, r.RemoveDevice, r.PublishKeys, r.NetAuth, r.Auth,
-		r.GroupFetch, r.GroupFetchDaily, r.SetGroup, r.CreateGroup, r.Upload, r.Coop, r.CoopJoin,
+		r.GroupFetch, r.GroupFetchDaily, r.SetGroup, r.CreateGroup, r.Upload, r.Coop, r.CoopJoin, r.SetPush,
 	} {
 		if x.Every < 0 || x.Burst < 0 {
 			return errors.New("gateway: negative rate")
