@@ -223,6 +223,7 @@ func contains(cs []wire.ConversationID, c wire.ConversationID) bool {
 func (p *Pusher) Close() {
 	p.stop()
 	p.wg.Wait()
+	p.client.http.CloseIdleConnections()
 }
 
 func (p *Pusher) work(ctx context.Context) {
