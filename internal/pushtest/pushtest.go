@@ -27,6 +27,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -95,6 +96,12 @@ func (s *Server) RootCAs() *x509.CertPool {
 	pool := x509.NewCertPool()
 	pool.AddCert(s.srv.Certificate())
 	return pool
+}
+
+// CertificatePEM is the stand-in's certificate in PEM, for clients that
+// read their trusted certificates from a file (NODE_EXTRA_CA_CERTS).
+func (s *Server) CertificatePEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
 }
 
 // Subscribe makes a new subscription, as a browser's PushManager would.

@@ -12,6 +12,8 @@ import (
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
+func b64dec(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
 // TestLoadKey: the key is created once, mode 0600, and read back the
 // same.
 func TestLoadKey(t *testing.T) {
