@@ -5,7 +5,8 @@
 // listener of its own (ServeMetrics), which is not public. A sweeper
 // deletes expired blobs (sweep.go). With Config.Coop, the co-op runs too:
 // its frames, its providers' webhooks, its public figures at /coop and
-// its background work (coop.go).
+// its background work (coop.go). With Config.Push, devices that are not
+// connected are woken by Web Push (relay/push) from the router.
 //
 // Every public response carries a Content-Security-Policy, nosniff and
 // no-referrer, and a request for a host name the relay does not answer to
