@@ -135,6 +135,9 @@ type Code struct {
 // Directory is the relay's account store. Implementations are safe for
 // concurrent use by many processes sharing the same database.
 type Directory interface {
+	// Pushes keeps the devices' Web Push subscriptions.
+	Pushes
+
 	// Account returns the user registered under the keyed address hash, or
 	// ErrNotFound.
 	Account(ctx context.Context, addrHash []byte) (wire.UserID, error)

@@ -54,6 +54,9 @@ type Directory interface {
 	CreateBlob(ctx context.Context, b directory.Blob, lim directory.BlobLimits) error
 	RenewBlobToken(ctx context.Context, id wire.BlobID, owner wire.UserID, tokenHash []byte, expires time.Time) (directory.Blob, error)
 	BlobUsage(ctx context.Context, owner wire.UserID, since time.Time) (directory.BlobUsage, error)
+	SetPushSubscription(ctx context.Context, s directory.PushSubscription) error
+	DeletePushSubscription(ctx context.Context, user wire.UserID, device wire.DeviceID, endpoint string) error
+	SetPushPresence(ctx context.Context, devices []directory.DeviceRef, until time.Time) error
 }
 
 // Accounts is what the gateway needs of account authentication.
@@ -192,6 +195,15 @@ type Config struct {
 	// unavailable and Welcome carries no key.
 	Coop Coop
 
+	// Push takes the devices' Web Push subscriptions and gives Welcome
+	// the relay's VAPID key (push.go); nil: SetPush is answered
+	// unavailable and Welcome carries no key.
+	Push Push
+	// SharedPresence records in the directory which devices are connected
+	// here, for the pushers of a cluster (push.go). One gateway alone
+	// leaves it off: the pusher of its process asks it (Connected).
+	SharedPresence bool
+
 	Logger  *slog.Logger
 	Metrics Metrics
 	Now     func() time.Time
@@ -329,6 +341,7 @@ type Gateway struct {
 	flusherWG sync.WaitGroup
 	watchWG   sync.WaitGroup // the reader of removal announcements
 	coopWG    sync.WaitGroup // sign-ins being told to the co-op
+	presentWG sync.WaitGroup // the refresher of the cluster's presence
 }
 
 // New returns a gateway. It creates bus.ControlTopic if missing and reads
@@ -363,6 +376,9 @@ func New(cfg Config, b Bus, dir Directory, accounts Accounts) (*Gateway, error) 
 		defer g.flusherWG.Done()
 		g.offsets.run(ctx, cfg.OffsetFlush)
 	}()
+	if cfg.SharedPresence {
+		g.presentWG.Go(func() { g.refreshPresence(ctx) })
+	}
 	return g, nil
 }
 
@@ -430,10 +446,14 @@ func (g *Gateway) track(c *conn) bool {
 func (g *Gateway) untrack(c *conn) {
 	g.mu.Lock()
 	delete(g.all, c)
-	if c.authed() && g.conns[c.key] == c {
+	bound := c.authed() && g.conns[c.key] == c
+	if bound {
 		delete(g.conns, c.key)
 	}
 	g.mu.Unlock()
+	if bound {
+		g.markAbsent(c.key)
+	}
 	if f := g.cfg.Metrics.Connected; f != nil {
 		f(-1)
 	}
@@ -493,6 +513,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.flusherWG.Wait()
 	g.watchWG.Wait()
 	g.coopWG.Wait()
+	g.presentWG.Wait()
 	if ferr := g.offsets.flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
 		err = fmt.Errorf("flush offsets: %w", ferr)
 	}

@@ -62,6 +62,8 @@ func (c *conn) handle(f wire.Frame) bool {
 		c.handleUpload(ctx, f.ID, b)
 	case *wire.Coop:
 		c.handleCoop(ctx, f.ID, b)
+	case *wire.SetPush:
+		c.handleSetPush(ctx, f.ID, b)
 	case *wire.Link:
 		c.handleLink(ctx, f.ID, b)
 	case *wire.FetchLink:
@@ -172,7 +174,7 @@ func (c *conn) handleAuth(ctx context.Context, id uint64, a *wire.Auth) bool {
 	welcome := &wire.Welcome{
 		User: a.User, Device: a.Device, ServerTimeMS: c.g.cfg.Now().UnixMilli(),
 		OneTimeLeft: uint32(counts.OneTime), KEMOneTimeLeft: uint32(counts.KEMOneTime),
-		CoopKey: c.g.coopKey(),
+		CoopKey: c.g.coopKey(), PushKey: c.g.pushKey(),
 	}
 	if d.Held() {
 		c.hold(d.PendingUntil)
@@ -201,6 +203,7 @@ func (c *conn) bindDevice(k devKey, stored int64, id uint64, reply wire.Body) {
 	c.isAuthed.Store(true)
 	c.authenticated() // before the answer: the client may open another connection on reading it
 	c.g.bind(c)
+	c.markPresent()
 	c.reply(id, reply)
 	c.g.coopConnected(k.user)
 	if c.held.Load() {

@@ -214,6 +214,7 @@ func (c *conn) appendBatch(batch []*pendingSend) {
 			MessageID: p.msg.MessageID, Conversation: p.msg.Conversation,
 			Sender: c.key.user, SenderDevice: c.key.device, // stamped here, never from the frame
 			ServerTimeMS: now.UnixMilli(), Kind: p.msg.Kind, Recipients: p.msg.Recipients, Shared: p.msg.Shared,
+			Silent: p.msg.Silent,
 		}
 		msgs[i] = bus.Message{Topic: bus.InTopic, Key: key, Value: bus.AppendParcel(nil, &rec)}
 	}
