@@ -246,8 +246,17 @@ func kemPrekey(k *pqxdh.KEMPreKey) *wire.Prekey {
 }
 
 // publish sends p and, if it carried the signed prekey, records that the
-// current keys are published.
+// current keys are published. With the identity key goes the vouch of a
+// linked device (vouch.go), which the relay would drop otherwise.
 func (c *Client) publish(ctx context.Context, conn *transport.Conn, p *wire.PublishKeys) error {
+	if p.Identity != nil && p.Vouch == nil {
+		if err := c.st.View(ctx, func(tx store.Tx) (err error) {
+			p.Vouch, err = ownVouch(tx)
+			return err
+		}); err != nil {
+			return fmt.Errorf("publish keys: %w", err)
+		}
+	}
 	if _, err := transport.Call[*wire.OK](ctx, conn, p); err != nil {
 		return fmt.Errorf("publish keys: %w", err)
 	}

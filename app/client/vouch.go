@@ -205,3 +205,46 @@ func (c *Client) settleInBundle(ts *txState, u wire.UserID, d wire.DeviceID, rec
 	}
 	return rec.Status, nil
 }
+
+// kVouch is the key, in bLink, of the vouch this device publishes.
+var kVouch = []byte("vouch")
+
+// marshalVouch encodes a vouch as stored: {1 device, 2 signature}.
+func marshalVouch(v *wire.Vouch) []byte {
+	e := newEnc()
+	e.uint(1, uint64(v.Device))
+	e.bytes(2, v.Signature)
+	return e.b
+}
+
+func parseVouch(b []byte) (*wire.Vouch, error) {
+	v := new(wire.Vouch)
+	err := decodeRecord(b, func(f field) (err error) {
+		switch f.num {
+		case 1:
+			var d uint32
+			d, err = f.uint32()
+			v.Device = wire.DeviceID(d)
+		case 2:
+			v.Signature, err = f.copyBytes(wire.MaxSignature)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vouch record: %w", err)
+	}
+	return v, nil
+}
+
+// ownVouch returns the vouch this device publishes with its identity key
+// (a linked device's), or nil.
+func ownVouch(tx store.Tx) (*wire.Vouch, error) {
+	b, err := tx.Get(bLink, kVouch)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return parseVouch(b)
+}
