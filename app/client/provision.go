@@ -5,6 +5,7 @@ import (
 	"crypto/hpke"
 	"fmt"
 
+	"github.com/mutualcoop/mutual/crypto/keys"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -18,7 +19,13 @@ import (
 //	 3 the voucher's device ID, 4 the vouch's signature,
 //	 5 profile name, 6 when the name was set (Unix ms),
 //	 7 the history blob (HistoryBlob.Marshal), absent without history,
-//	 8 the co-op's notice key the voucher pinned (Ed25519, 32 bytes)}
+//	 8 the co-op's notice key the voucher pinned (Ed25519, 32 bytes),
+//	 9 the voucher's identity key (33 bytes)}
+//
+// The new device records the voucher's identity key as trusted at once:
+// the device the person linked it from raises no OwnDeviceSeen on it, and
+// a relay that handed out another key for that device would be caught
+// (a changed key, which holds every message).
 
 // linkInfo is HPKE's info for the provision.
 const linkInfo = "Mutual link v1"
@@ -35,6 +42,7 @@ type provision struct {
 	ProfileAt   int64
 	History     []byte
 	CoopKey     []byte
+	Voucher     keys.PublicKey
 }
 
 func (p *provision) marshal() []byte {
@@ -47,6 +55,9 @@ func (p *provision) marshal() []byte {
 	e.sint(6, p.ProfileAt)
 	e.bytes(7, p.History)
 	e.bytes(8, p.CoopKey)
+	if !p.Voucher.IsZero() {
+		e.bytes(9, p.Voucher.Bytes())
+	}
 	return e.b
 }
 
@@ -72,6 +83,10 @@ func parseProvision(b []byte) (*provision, error) {
 			p.History, err = f.copyBytes(maxHistoryBlob)
 		case 8:
 			p.CoopKey, err = f.copyBytes(wire.CoopKeyLen)
+		case 9:
+			if err = f.wantBytes(); err == nil {
+				p.Voucher, err = keys.NewPublicKey(f.b)
+			}
 		}
 		return err
 	})
@@ -79,7 +94,7 @@ func parseProvision(b []byte) (*provision, error) {
 	case err != nil:
 	case p.Address == "" || p.User.IsZero():
 		err = fmt.Errorf("%w: no account", errMalformed)
-	case p.Vouch.Device == 0 || len(p.Vouch.Signature) == 0:
+	case p.Vouch.Device == 0 || len(p.Vouch.Signature) == 0 || p.Voucher.IsZero():
 		err = fmt.Errorf("%w: no vouch", errMalformed)
 	case len(p.CoopKey) != 0 && len(p.CoopKey) != ed25519.PublicKeySize:
 		err = fmt.Errorf("%w: a co-op key of %d bytes", errMalformed, len(p.CoopKey))

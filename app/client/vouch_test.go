@@ -261,6 +261,7 @@ func TestProvisionSealOpen(t *testing.T) {
 		Vouch:       wire.Vouch{Device: 7, Signature: bytes.Repeat([]byte{1}, 64)},
 		ProfileName: strings.Repeat("é", MaxProfileName/2), ProfileAt: 1_700_000_000_000,
 		History: bytes.Repeat([]byte{2}, maxHistoryBlob), CoopKey: bytes.Repeat([]byte{3}, 32),
+		Voucher: fixedKey(t, 9).Public(),
 	}
 	sealed, err := sealProvision(key.PublicKey().Bytes(), p)
 	if err != nil {
@@ -271,7 +272,7 @@ func TestProvisionSealOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Address != p.Address || got.User != p.User || got.Vouch.Device != 7 || !bytes.Equal(got.Vouch.Signature, p.Vouch.Signature) ||
-		got.ProfileName != p.ProfileName || got.ProfileAt != p.ProfileAt || !bytes.Equal(got.History, p.History) || !bytes.Equal(got.CoopKey, p.CoopKey) {
+		got.ProfileName != p.ProfileName || got.ProfileAt != p.ProfileAt || !bytes.Equal(got.History, p.History) || !bytes.Equal(got.CoopKey, p.CoopKey) || !got.Voucher.Equal(p.Voucher) {
 		t.Fatalf("opened %+v, sealed %+v", got, p)
 	}
 	if bytes.Contains(sealed, []byte(p.Address)) || bytes.Contains(sealed, p.History) {
@@ -298,7 +299,7 @@ func TestProvisionSealOpen(t *testing.T) {
 }
 
 func TestParseProvisionRefuses(t *testing.T) {
-	good := provision{Address: "email:a@x.org", User: wire.NewUserID(), Vouch: wire.Vouch{Device: 1, Signature: []byte{1}}}
+	good := provision{Address: "email:a@x.org", User: wire.NewUserID(), Vouch: wire.Vouch{Device: 1, Signature: []byte{1}}, Voucher: fixedKey(t, 1).Public()}
 	for _, tc := range []struct {
 		name string
 		edit func(p *provision)
@@ -307,6 +308,7 @@ func TestParseProvisionRefuses(t *testing.T) {
 		{"no user", func(p *provision) { p.User = wire.UserID{} }},
 		{"no voucher", func(p *provision) { p.Vouch.Device = 0 }},
 		{"no signature", func(p *provision) { p.Vouch.Signature = nil }},
+		{"no voucher key", func(p *provision) { p.Voucher = keys.PublicKey{} }},
 		{"short co-op key", func(p *provision) { p.CoopKey = []byte{1, 2} }},
 		{"history too long", func(p *provision) { p.History = make([]byte, maxHistoryBlob+1) }},
 	} {
