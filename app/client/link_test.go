@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mutualcoop/mutual/app/client"
+	"github.com/mutualcoop/mutual/relay/server"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -89,6 +90,10 @@ func (d *device) identityChanges(peer *device) []client.IdentityChanged {
 	return out
 }
 
+// holding turns account protection on: a device signed in by code to an
+// account in use is held until approved.
+func holding(c *server.Config) { c.Gateway.NoHold = false }
+
 // TestLinkDevice: Alice links a second device by typing its short code;
 // her history comes over; it sends and receives; Bob, who verified her
 // safety numbers, trusts it without a warning, because her first device
@@ -96,7 +101,7 @@ func (d *device) identityChanges(peer *device) []client.IdentityChanged {
 // is held (nothing is delivered to it) until her first device approves
 // it, and Bob is warned about it; a fourth is refused.
 func TestLinkDevice(t *testing.T) {
-	r := startRelay(t)
+	r := startRelayWith(t, holding)
 	alice := r.newDevice("alice-phone", "email:alice@example.org")
 	bob := r.newDevice("bob", "email:bob@example.org")
 	befriend(t, alice, bob)
