@@ -247,8 +247,9 @@ func TestLinkDevice(t *testing.T) {
 	}
 }
 
-// TestLinkCodeChecks: LinkDevice refuses a code that is not one, and a
-// code no device waits with; Wait ends when its context does.
+// TestLinkCodeChecks: LinkDevice refuses a code that is not one, a code
+// no device waits with, and keys that do not give the code; Wait ends
+// when its context does; a scanned QR code links.
 func TestLinkCodeChecks(t *testing.T) {
 	r := startRelay(t)
 	alice := r.newDevice("alice-phone", "email:alice@example.org")
@@ -272,6 +273,21 @@ func TestLinkCodeChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A QR text that gives the waiting device's code but not its whole
+	// hash (what a relay that substituted its own keys would show): the
+	// keys are refused, and nothing is sent.
+	qr := l.QR()
+	forged := qr[:len(wire.LinkQRPrefix)+12] + strings.Repeat("0", 40)
+	if forged == qr {
+		forged = qr[:len(wire.LinkQRPrefix)+12] + strings.Repeat("1", 40)
+	}
+	if _, err := alice.c.LinkDevice(ctx, forged, false, nil); !errors.Is(err, client.ErrLinkMismatch) {
+		t.Fatalf("link with keys that do not match the QR code: %v", err)
+	}
+	if _, err := d.c.Account(); !errors.Is(err, client.ErrNotRegistered) {
+		t.Fatalf("after a refused link: %v", err)
+	}
+
 	wctx, cancel := context.WithCancel(ctx)
 	cancel()
 	if _, err := l.Wait(wctx, nil); !errors.Is(err, context.Canceled) {
@@ -279,5 +295,23 @@ func TestLinkCodeChecks(t *testing.T) {
 	}
 	if _, err := d.c.Account(); !errors.Is(err, client.ErrNotRegistered) {
 		t.Fatalf("after a cancelled link: %v", err)
+	}
+
+	// Scanned, the whole QR text links, without the history.
+	d2 := &device{t: t, r: r, name: "scanned", path: filepath.Join(t.TempDir(), "client.db")}
+	d2.open()
+	t.Cleanup(d2.close)
+	l2, err := d2.c.StartLink(ctx, "scanned")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	dev, err := alice.c.LinkDevice(ctx, l2.QR(), false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := l2.Wait(ctx, nil)
+	if err != nil || res.Account.Device != dev || res.History != (client.HistoryStats{}) || res.HistoryErr != nil {
+		t.Fatalf("wait: %+v, %v", res, err)
 	}
 }
