@@ -33,9 +33,18 @@ func startRelay(t testing.TB) *testRelay {
 }
 
 // startRelayWith starts a relay whose configuration tune adjusts, if set.
+// It holds no device signed in by code (gateway.Config.NoHold), as tests
+// of other things sign several devices in to one account that way; tests
+// of account protection turn holds on again with tune.
 func startRelayWith(t testing.TB, tune func(*server.Config)) *testRelay {
 	t.Helper()
-	return &testRelay{Relay: relaytest.Start(t, relaytest.Options{Config: tune}), t: t}
+	config := func(c *server.Config) {
+		c.Gateway.NoHold = true
+		if tune != nil {
+			tune(c)
+		}
+	}
+	return &testRelay{Relay: relaytest.Start(t, relaytest.Options{Config: config}), t: t}
 }
 
 // ctxT is a context for one test step.

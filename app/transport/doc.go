@@ -14,6 +14,10 @@
 //	}
 //	// conn.Err() says why the connection ended.
 //
+// Link is the one request with two answers: LinkStarted at once (Link
+// returns it), and Verified once a device of the account has linked this
+// one (Linked waits for it).
+//
 // Goroutines: one reader per Conn, owned by the Conn and joined by Close
 // (Done is closed once it has ended). Writes are serialised by the calling
 // goroutines themselves, one at a time, each bounded by

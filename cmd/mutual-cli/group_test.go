@@ -200,6 +200,7 @@ func TestGroups(t *testing.T) {
 	// Dan's first device) and what Ann writes.
 	dan2 := newHome(t, r, dan.addr)
 	dan2.register()
+	dan.must("devices", "approve", "2") // signed in by code: held until then
 	if code, _, errs := ann.cli("", "send", "--group", id, "for both of dan's devices"); code != exitIdentity {
 		t.Fatalf("ann's send to dan's new device: %d %s", code, errs)
 	}

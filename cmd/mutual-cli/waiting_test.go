@@ -15,6 +15,7 @@ func TestSendWaitsForTrust(t *testing.T) {
 	// safety number Alice has not seen.
 	bob2 := newHome(t, r, bob.addr)
 	bob2.register()
+	bob.must("devices", "approve", "2") // signed in by code: held until then
 	bob2.receiveJSON()
 
 	for _, text := range []string{"still there?", "hello?"} {
