@@ -50,6 +50,8 @@ func Run(t *testing.T, open func(t *testing.T) directory.Directory) {
 		{"BlobLimits", testBlobLimits},
 		{"ConcurrentBlobs", testConcurrentBlobs},
 		{"ExpiredBlobs", testExpiredBlobs},
+		{"Backups", testBackups},
+		{"ConcurrentBackups", testConcurrentBackups},
 		{"Codes", testCodes},
 		{"CodeRequests", testCodeRequests},
 		{"Cancelled", testCancelled},
