@@ -49,6 +49,10 @@ type Directory interface {
 	CreateBlob(ctx context.Context, b directory.Blob, lim directory.BlobLimits) error
 	RenewBlobToken(ctx context.Context, id wire.BlobID, owner wire.UserID, tokenHash []byte, expires time.Time) (directory.Blob, error)
 	BlobUsage(ctx context.Context, owner wire.UserID, since time.Time) (directory.BlobUsage, error)
+	SetBackup(ctx context.Context, b directory.Backup) (wire.BlobID, error)
+	Backup(ctx context.Context, user wire.UserID) (directory.Backup, error)
+	DeleteBackup(ctx context.Context, user wire.UserID, at time.Time) (wire.BlobID, error)
+	DeleteBlob(ctx context.Context, id wire.BlobID, at time.Time) error
 }
 
 // Accounts is what the gateway needs of account authentication.
@@ -125,6 +129,9 @@ type Config struct {
 	// Uploads bounds the attachments' blobs each account may upload
 	// (see Uploads).
 	Uploads Uploads
+	// Blobs deletes the blobs of replaced backups at once (backups.go);
+	// nil leaves them to the relay's sweeper.
+	Blobs BlobStore
 
 	// DiskFree reports the free and total bytes of the filesystem that
 	// messages are written to; nil skips the check (a Kafka cluster

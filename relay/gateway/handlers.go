@@ -59,6 +59,8 @@ func (c *conn) handle(f wire.Frame) bool {
 		c.handleUpload(ctx, f.ID, b)
 	case *wire.Coop:
 		c.handleCoop(ctx, f.ID, b)
+	case *wire.Backup:
+		c.handleBackup(ctx, f.ID, b)
 	default:
 		c.kick(wire.CloseUnknownFrame, fmt.Sprintf("unexpected %s", f.Body.Type()))
 		return false
