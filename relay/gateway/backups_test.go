@@ -124,3 +124,40 @@ func TestBackup(t *testing.T) {
 		t.Fatalf("delete without a backup: %#v", got)
 	}
 }
+
+// TestHeldDeviceBackup: a device held by account protection reads the
+// account's backup (to restore it while it waits) but may neither
+// replace nor delete it.
+func TestHeldDeviceBackup(t *testing.T) {
+	store, err := fsblob.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	clk := &clock{now: time.Now()}
+	h := newHarness(t, func(c *gateway.Config) {
+		c.NoHold = false
+		c.Blobs, c.Now = store, clk.Now
+	})
+	phone := h.register(t, "email:alice@example.org")
+	blob := h.upload(t, phone, store, clk.Now(), 100)
+	if got := phone.call(&wire.Backup{Op: wire.BackupSet, Blob: blob, Sealed: []byte("sealed")}); !isOK(got) {
+		t.Fatalf("set: %#v", got)
+	}
+	laptop := registerHeld(t, h, clk, phone)
+	info, ok := laptop.call(&wire.Backup{Op: wire.BackupGet}).(*wire.BackupInfo)
+	if !ok || info.Blob != blob || string(info.Sealed) != "sealed" {
+		t.Fatalf("a held device's get: %#v", info)
+	}
+	for _, b := range []*wire.Backup{
+		{Op: wire.BackupSet, Blob: blob, Sealed: []byte("mine")},
+		{Op: wire.BackupDelete},
+	} {
+		if e := errorCode(t, laptop.call(b)); e != wire.CodeDevicePending {
+			t.Errorf("a held device's backup op %d: %v, want device_pending", b.Op, e)
+		}
+	}
+	if info, ok := phone.call(&wire.Backup{Op: wire.BackupGet}).(*wire.BackupInfo); !ok || string(info.Sealed) != "sealed" {
+		t.Fatalf("the backup after the held device's tries: %#v", info)
+	}
+}
