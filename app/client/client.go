@@ -32,6 +32,8 @@ type Client struct {
 
 	// regMu serialises Verify.
 	regMu sync.Mutex
+	// historyMu serialises ReadHistory, whose staging area is one.
+	historyMu sync.Mutex
 
 	mu      sync.Mutex
 	closed  bool

@@ -26,6 +26,8 @@
 //	_ = c.Download(ctx, author, msgID, 0)         // then OpenAttachment reads it
 //	archive, _ := c.Export(ctx)                   // the contacts, the groups and every message on this device
 //	_ = archive.WriteJSON(w)                      // or WriteText, for reading
+//	hb, _, _ := c.UploadHistory(ctx, client.HistoryOptions{}, nil) // for a new device of the account
+//	_, _ = other.RestoreHistory(ctx, hb, nil)     // on that device
 //
 // Calls that need the relay (AddContact, Accept, Block, Remove, Devices,
 // RemoveDevice, and the group calls that change the relay's member list:
@@ -389,6 +391,27 @@
 // it, the media of the chats used longest ago goes first and shows as
 // TransferRemote again; files not yet uploaded stay. Transfers report
 // their progress as EventTransfer. See docs/protocol.md, "Attachments".
+//
+// # History transfer
+//
+// WriteHistory writes what this device holds of the account's chats as a
+// history archive (history.go has the format): the profile name,
+// contacts, group members' names, groups with the secrets this account
+// holds, chat summaries and every message with its Seq, state, author,
+// group line and attachments' pointers, and with HistoryOptions.Media
+// the files this device holds (a backup must outlive the relay's 30 days
+// of blobs). Never sessions, private keys, sender keys, seen-IDs, the
+// outbox, nor a message not yet sent. It reads the store a page at a
+// time. ReadHistory stages and checks the whole archive first (a
+// malformed one, or another account's, writes nothing), then merges it
+// in transactions of at most 500 records: twice is once, the device's
+// own newer data wins, messages go by author and ID, and the chat
+// summaries stay what the messages say (historyread.go). UploadHistory
+// writes the archive into the store's media area, then encrypts and
+// uploads it as an attachment's blob under a fresh key (HistoryBlob);
+// RestoreHistory downloads, checks and imports it, resuming cut
+// transfers (historyblob.go). Linking a device sends pointers only;
+// backups carry the files.
 //
 // # The co-op
 //
