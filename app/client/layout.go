@@ -104,6 +104,12 @@ var (
 	// device keeps and how many notices it dropped (coopnotices.go).
 	bCoop = []byte("coop")
 
+	// backup: "backup" → backupRecord, this device's backup setting: the
+	// key derived from the secret (never the secret) and how the latest
+	// backup went (backup.go).
+	bBackup = []byte("backup")
+	kBackup = []byte("backup")
+
 	kAccount  = []byte("account")
 	kIdentity = []byte("identity")
 	kCoop     = []byte("coop")
