@@ -64,7 +64,8 @@ func chatWithPhoto(t *testing.T, alice, bob *device, canary string) []byte {
 }
 
 // TestBackupRestore: Alice backs up with a recovery key; a new device of
-// her account, with an empty store, restores it before it runs: the
+// her account, with an empty store, signed in by code and so held by
+// account protection, restores it before it runs: the
 // same contacts, chats and messages, and the photo she sent, on the
 // device. A wrong key first is refused, and nothing is imported. The
 // relay's data directory holds none of it in plaintext, and the new
