@@ -50,6 +50,8 @@ type Client struct {
 	wake chan struct{}
 	// tr tracks attachments' transfers (transfers.go).
 	tr transfers
+	// bk runs one backup at a time and wakes the daily one (backup.go).
+	bk backups
 
 	evMu     sync.Mutex
 	events   chan Event
@@ -107,6 +109,7 @@ func Open(ctx context.Context, st store.Store, cfg Config) (*Client, error) {
 		ready:  make(chan struct{}),
 		wake:   make(chan struct{}, 1),
 		events: make(chan Event, cfg.EventBuffer),
+		bk:     newBackups(),
 
 		ratchetKeys: ratchet.NewKeyCache(keyCacheSize),
 	}

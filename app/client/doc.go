@@ -31,6 +31,10 @@
 //	_ = archive.WriteJSON(w)                      // or WriteText, for reading
 //	hb, _, _ := c.UploadHistory(ctx, client.HistoryOptions{}, nil) // for a new device of the account
 //	_, _ = other.RestoreHistory(ctx, hb, nil)     // on that device
+//	key := client.NewRecoveryKey()                // shown once; the device keeps only what it derives
+//	_ = c.SetBackup(ctx, client.BackupSecret{RecoveryKey: key}, true) // daily while Run runs
+//	_, _ = c.BackupNow(ctx, nil)                  // needs Run
+//	_, _ = fresh.RestoreBackup(ctx, key, nil)     // on a new device of the account, after Verify
 //
 // Calls that need the relay (AddContact, Accept, Block, Remove, Devices,
 // RemoveDevice, LinkDevice, ApproveDevice, and the group calls that change the relay's member list:
@@ -474,6 +478,33 @@
 // their ID) as received messages of wire.CoopConversation (Message.Coop),
 // listed by Chats as CoopChatName (Chat.Coop); no one writes there, and
 // Send to it fails with ErrCoopConversation (coopnotices.go).
+//
+// # Backup
+//
+// An account keeps one end-to-end encrypted backup on the relay
+// (backup.go, backupkey.go). SetBackup takes the person's secret, a
+// recovery key (NewRecoveryKey: 64 characters of [0-9a-z], shown once,
+// FormatRecoveryKey in groups of four) or a passphrase (at least
+// MinPassphrase characters; Argon2id), derives the backup key from it
+// and keeps the key on this device, never the secret. BackupNow uploads
+// the history archive with this device's files (UploadHistory,
+// HistoryOptions.Media: the relay's blobs expire after 30 days, so the
+// backup must hold the files themselves), seals its HistoryBlob with the
+// key (AES-256-GCM, bound to the account) and makes it the account's
+// backup with a Backup frame; the relay deletes the one before. With
+// Daily, while Run is connected, a goroutine of its own backs up when
+// the last backup is a day old, one backup at a time (BackupNow waits
+// for a running one); a failure is kept in BackupStatus.Err and tried
+// again a day later or at the next connection, and each attempt emits
+// BackupMade. DisableBackup deletes the relay's copy and the key.
+// FindBackup and RestoreBackup work on a device just signed in (after
+// Verify, before Run, or held by account protection), on a connection
+// of their own when Run has none: RestoreBackup opens the seal with the
+// secret (ErrWrongRecoveryKey or ErrWrongPassphrase, nothing imported),
+// then downloads, checks and imports the archive (RestoreHistory), and
+// keeps the key so that the new device goes on backing up daily.
+// Sessions are never in a backup: they start anew. See docs/crypto.md,
+// "Backups".
 //
 // # Storage
 //

@@ -110,6 +110,11 @@ var (
 	// publishes with its keys (a linked device); "pending" → Unix ms (8),
 	// until when the relay holds this device (absent when it does not).
 	bLink = []byte("link")
+	// backup: "backup" → backupRecord, this device's backup setting: the
+	// key derived from the secret (never the secret) and how the latest
+	// backup went (backup.go).
+	bBackup = []byte("backup")
+	kBackup = []byte("backup")
 
 	kAccount  = []byte("account")
 	kIdentity = []byte("identity")

@@ -130,6 +130,7 @@ func (c *Client) connectOnce(ctx context.Context) (established bool, err error) 
 		g.Go(func() error { return c.uploader(gctx, conn) })
 	}
 	g.Go(func() error { return c.downloader(gctx) })
+	g.Go(func() error { return c.dailyBackups(gctx) })
 	err = g.Wait()
 	c.setConn(nil)
 	if cerr := conn.Err(); cerr != nil && !errors.Is(cerr, transport.ErrClosed) {

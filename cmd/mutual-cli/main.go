@@ -96,6 +96,16 @@ commands:
   export [--out FILE] [--text] save the chats on this device (JSON, or text with
                               --text) to FILE or standard output; only what this
                               device holds goes in
+  backup on [--passphrase] [--daily=false]
+                              turn the end-to-end encrypted backup on and make one:
+                              prints a new recovery key once, or reads a passphrase
+                              (12 characters at least) from standard input
+  backup now                  make a backup (it replaces the one before)
+  backup status [--json]      whether backup is on, and how the latest went
+  backup off                  turn backup off and delete the relay's copy
+  restore                     restore the account's backup into this home (after
+                              'verify'), with the recovery key or passphrase read
+                              from standard input
   coop [--json]               the co-op that runs the relay: its figures this month
                               and before, your membership and roles
   coop join [--provider stripe] [--plan monthly]
@@ -181,6 +191,10 @@ func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {
 		return c.export(ctx, args)
 	case "coop":
 		return c.coop(ctx, args)
+	case "backup":
+		return c.backup(ctx, args)
+	case "restore":
+		return c.restore(ctx, args)
 	}
 	return usageError("unknown command %q", cmd)
 }

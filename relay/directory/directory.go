@@ -322,6 +322,23 @@ type Directory interface {
 	// before, and says how many it removed.
 	DeleteExpiredLinks(ctx context.Context, before time.Time, limit int) (int64, error)
 
+	// SetBackup makes b the account's backup, replacing the one it had.
+	// b.Blob must be a finished upload of b.User's that has neither expired
+	// nor been deleted by b.Created: else ErrNotFound, and nothing changes.
+	// While it is the backup, the blob never expires (NeverExpires); the
+	// blob of the backup it replaces, if another, expires at b.Created and
+	// is returned (zero when there was none) so that the caller deletes its
+	// bytes at once; the sweeper deletes them otherwise. Of concurrent
+	// calls for one account, from any process, each replaces the one
+	// before it: no blob is left as a backup that is not the account's.
+	SetBackup(ctx context.Context, b Backup) (previous wire.BlobID, err error)
+	// Backup returns the account's backup, or ErrNotFound.
+	Backup(ctx context.Context, user wire.UserID) (Backup, error)
+	// DeleteBackup removes the account's backup; its blob expires at at
+	// and is returned (zero when there was no backup) for the caller to
+	// delete.
+	DeleteBackup(ctx context.Context, user wire.UserID, at time.Time) (wire.BlobID, error)
+
 	// Limits returns the rate-limit store kept in the directory, shared by
 	// every process that uses it: of concurrent Takes on one key, from any
 	// process, never more are granted than the bucket holds. Keys are at

@@ -57,6 +57,10 @@ type Directory interface {
 	SetPushSubscription(ctx context.Context, s directory.PushSubscription) error
 	DeletePushSubscription(ctx context.Context, user wire.UserID, device wire.DeviceID, endpoint string) error
 	SetPushPresence(ctx context.Context, devices []directory.DeviceRef, until time.Time) error
+	SetBackup(ctx context.Context, b directory.Backup) (wire.BlobID, error)
+	Backup(ctx context.Context, user wire.UserID) (directory.Backup, error)
+	DeleteBackup(ctx context.Context, user wire.UserID, at time.Time) (wire.BlobID, error)
+	DeleteBlob(ctx context.Context, id wire.BlobID, at time.Time) error
 }
 
 // Accounts is what the gateway needs of account authentication.
@@ -133,6 +137,9 @@ type Config struct {
 	// Uploads bounds the attachments' blobs each account may upload
 	// (see Uploads).
 	Uploads Uploads
+	// Blobs deletes the blobs of replaced backups at once (backups.go);
+	// nil leaves them to the relay's sweeper.
+	Blobs BlobStore
 
 	// DiskFree reports the free and total bytes of the filesystem that
 	// messages are written to; nil skips the check (a Kafka cluster

@@ -72,6 +72,8 @@ func (c *conn) handle(f wire.Frame) bool {
 		c.handleLinkDevice(ctx, f.ID, b)
 	case *wire.ApproveDevice:
 		c.handleApproveDevice(ctx, f.ID, b)
+	case *wire.Backup:
+		c.handleBackup(ctx, f.ID, b)
 	default:
 		c.kick(wire.CloseUnknownFrame, fmt.Sprintf("unexpected %s", f.Body.Type()))
 		return false

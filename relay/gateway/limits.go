@@ -58,6 +58,9 @@ type Rates struct {
 	// the bytes and the unfinished uploads besides).
 	Upload limit.Rate
 
+	// Backup frames, per account: 10, then one a minute.
+	Backup limit.Rate
+
 	// Coop frames, per account: 1 a second with bursts of 60; a Join
 	// besides (each creates a checkout at the payment provider), 5, then
 	// one every 10 minutes.
@@ -104,6 +107,7 @@ func (r *Rates) setDefaults() {
 	def(&r.SetGroup, limit.PerSecond(1, 60))
 	def(&r.CreateGroup, limit.Rate{Every: 10 * time.Minute, Burst: 10})
 	def(&r.Upload, limit.PerSecond(1, 60))
+	def(&r.Backup, limit.Rate{Every: time.Minute, Burst: 10})
 	def(&r.Coop, limit.PerSecond(1, 60))
 	def(&r.CoopJoin, limit.Rate{Every: 10 * time.Minute, Burst: 5})
 	def(&r.SetPush, limit.Rate{Every: 10 * time.Second, Burst: 10})
@@ -122,8 +126,7 @@ func (r *Rates) validate() error {
 	for _, x := range []limit.Rate{
 		r.Lookup, r.LookupDaily, r.NetLookup, r.NetLookupDaily, r.Send, r.NetSend, r.NewRequest, r.NetRequest,
 		r.SetContact, r.ListContacts, r.ListDevices, r.RemoveDevice, r.PublishKeys, r.NetAuth, r.Auth,
-		r.GroupFetch, r.GroupFetchDaily, r.SetGroup, r.CreateGroup, r.Upload, r.Coop, r.CoopJoin, r.SetPush,
-		r.GroupFetch, r.GroupFetchDaily, r.SetGroup, r.CreateGroup, r.Upload, r.Coop, r.CoopJoin,
+		r.GroupFetch, r.GroupFetchDaily, r.SetGroup, r.CreateGroup, r.Upload, r.Backup, r.Coop, r.CoopJoin, r.SetPush,
 		r.FetchLink, r.LinkDevice, r.ApproveDevice, r.NetLink,
 	} {
 		if x.Every < 0 || x.Burst < 0 {

@@ -207,6 +207,9 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 	}
 	gc.Logger = cfg.Logger
 	gc.Metrics = s.metrics.gatewayHooks()
+	if gc.Blobs == nil {
+		gc.Blobs = parts.Blobs
+	}
 	if gc.DiskFree == nil {
 		gc.DiskFree = parts.DiskSpace
 	}

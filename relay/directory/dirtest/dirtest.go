@@ -58,6 +58,8 @@ func Run(t *testing.T, open func(t *testing.T) directory.Directory) {
 		{"PushSubscriptions", testPushSubscriptions},
 		{"InvalidPushSubscriptions", testInvalidPushSubscriptions},
 		{"PushPresence", testPushPresence},
+		{"Backups", testBackups},
+		{"ConcurrentBackups", testConcurrentBackups},
 		{"Codes", testCodes},
 		{"CodeRequests", testCodeRequests},
 		{"Cancelled", testCancelled},
