@@ -32,9 +32,19 @@ func startRelay(t *testing.T, tune func(*server.Config)) *relay {
 	return startRelayWith(t, tune, nil)
 }
 
+// startRelayWith is startRelay that also adjusts the embedded parts. Its
+// relay holds no device signed in by code alone (gateway.Config.NoHold),
+// so that tests of other things may sign a second device in by code; a
+// test of account protection turns the hold back on in tune.
 func startRelayWith(t *testing.T, tune func(*server.Config), tuneParts func(*server.EmbeddedConfig)) *relay {
 	t.Helper()
-	return &relay{Relay: relaytest.Start(t, relaytest.Options{Config: tune, Embedded: tuneParts}), t: t}
+	config := func(c *server.Config) {
+		c.Gateway.NoHold = true
+		if tune != nil {
+			tune(c)
+		}
+	}
+	return &relay{Relay: relaytest.Start(t, relaytest.Options{Config: config, Embedded: tuneParts}), t: t}
 }
 
 func ctxT(t *testing.T) context.Context {

@@ -17,6 +17,7 @@ import (
 	"github.com/mutualcoop/mutual/internal/relaytest"
 	"github.com/mutualcoop/mutual/internal/wait"
 	"github.com/mutualcoop/mutual/relay/bus"
+	"github.com/mutualcoop/mutual/relay/server"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -76,6 +77,7 @@ func TestGroupMessageOnDisk(t *testing.T) {
 	var logs lockedBuffer
 	r := &relay{Relay: relaytest.Start(t, relaytest.Options{
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Config: func(c *server.Config) { c.Gateway.NoHold = true },
 	}), t: t}
 	alice := r.register("email:alice@example.org")
 	bob := r.register("email:bob@example.org")
