@@ -33,6 +33,7 @@ type serveFlags struct {
 	origins    stringList
 	forwarded  bool
 	web        string
+	hold       time.Duration
 
 	smtpHost     string
 	smtpPort     int
@@ -63,6 +64,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.janitor, "janitor-interval", time.Minute, "how often the router deletes records that every device has acknowledged or that have been routed")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", 15*time.Second, "how long a shutdown waits for connections to finish")
 	fs.Var(&f.origins, "origin", "extra browser origin allowed to connect, such as app.example.org (repeatable)")
+	fs.DurationVar(&f.hold, "device-hold", 7*24*time.Hour, "account protection: how long a device signed in by email code alone to an account in use waits for another device's approval (0: never held)")
 	fs.BoolVar(&f.forwarded, "trust-forwarded-for", false, "take client IPs from X-Forwarded-For (only behind a proxy that sets it)")
 	fs.StringVar(&f.web, "web", "", "serve the web app at / from this directory of the built app (make web: build/web)")
 	fs.StringVar(&f.smtpHost, "smtp-host", "", "SMTP submission server for email codes")
@@ -144,6 +146,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.Gateway.OriginPatterns = f.origins
 	cfg.Gateway.TrustForwardedFor = f.forwarded
+	switch {
+	case f.hold < 0:
+		return fmt.Errorf("--device-hold %v: want 0 or a positive duration", f.hold)
+	case f.hold == 0:
+		cfg.Gateway.NoHold = true
+	default:
+		cfg.Gateway.HoldFor = f.hold
+	}
 	f.quota.apply(&cfg.Gateway)
 	if f.blobs.retention < 0 {
 		return fmt.Errorf("--blob-retention %v: want a positive duration", f.blobs.retention)
