@@ -128,9 +128,9 @@ func TestLayout(t *testing.T) {
 	dana.openChat(erinID)
 	waitJS[bool](dana, stepTimeout, "the verified mark in the chat's header", `!!document.querySelector('.conv-head #verified-mark')`)
 
-	// Erin's safety number changes (a second device); Dana learns it when
-	// she writes.
-	newSeeder(t, r, erinAddress)
+	// Erin's safety number changes (a second device, signed in by code
+	// and approved from her first); Dana learns it when she writes.
+	erin.approve(newSeeder(t, r, erinAddress))
 	dana.fill("composer", "Are you there?")
 	dana.do(stepTimeout, "send", chromedp.SendKeys(chromedp.ID("composer"), "\r"))
 	dana.do(messageTimeout, "the safety number banner", chromedp.WaitVisible(chromedp.CSS(".conv-banner")))

@@ -193,3 +193,14 @@ func signOut(t *testing.T, r *relay, alice *profile) {
 		t.Errorf("after the browser signed out the relay lists devices %v, without the other device %d", got, other.device())
 	}
 }
+
+// approve has the seeder's device approve other, a device of its account
+// that signed in by code alone and is held by account protection.
+func (s *seeder) approve(other *seeder) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+	defer cancel()
+	if err := s.c.ApproveDevice(ctx, other.device()); err != nil {
+		s.t.Fatalf("approve device %d: %v", other.device(), err)
+	}
+}
