@@ -66,7 +66,9 @@ func (c *Client) Register(ctx context.Context, address string) (token []byte, er
 // its prekeys (a signed prekey, a last-resort ML-KEM prekey, 100 one-time
 // EC and 100 one-time ML-KEM prekeys), stores them with the relay's
 // credential in one transaction, and publishes the public halves. If
-// publishing fails, Run publishes them when it connects.
+// publishing fails, Run publishes them when it connects. A device the
+// relay holds until another device of the account approves it has
+// PendingUntil set (pending.go).
 func (c *Client) Verify(ctx context.Context, address, code string, token []byte, deviceName string) (Account, error) {
 	c.regMu.Lock()
 	defer c.regMu.Unlock()
@@ -110,11 +112,15 @@ func (c *Client) Verify(ctx context.Context, address, code string, token []byte,
 		if err := putAccount(tx, acct); err != nil {
 			return err
 		}
+		if err := putHeld(tx, v.PendingUntilMS); err != nil {
+			return err
+		}
 		return ks.store(tx)
 	})
 	if err != nil {
 		return Account{}, fmt.Errorf("verify: store the new device: %w", err)
 	}
+	c.heldUntil.Store(v.PendingUntilMS)
 	c.self.Store(&self{User: v.User, Device: v.Device, Credential: v.Credential, Address: address, Identity: id})
 	if err := c.publish(ctx, conn, ks.publishFrame(id)); err != nil {
 		c.log.Warn("client: publishing keys after registration failed; retried on connect", "err", err)
@@ -246,8 +252,17 @@ func kemPrekey(k *pqxdh.KEMPreKey) *wire.Prekey {
 }
 
 // publish sends p and, if it carried the signed prekey, records that the
-// current keys are published.
+// current keys are published. With the identity key goes the vouch of a
+// linked device (vouch.go), which the relay would drop otherwise.
 func (c *Client) publish(ctx context.Context, conn *transport.Conn, p *wire.PublishKeys) error {
+	if p.Identity != nil && p.Vouch == nil {
+		if err := c.st.View(ctx, func(tx store.Tx) (err error) {
+			p.Vouch, err = ownVouch(tx)
+			return err
+		}); err != nil {
+			return fmt.Errorf("publish keys: %w", err)
+		}
+	}
 	if _, err := transport.Call[*wire.OK](ctx, conn, p); err != nil {
 		return fmt.Errorf("publish keys: %w", err)
 	}

@@ -29,9 +29,14 @@ type Client struct {
 	ratchetKeys *ratchet.KeyCache
 
 	self atomic.Pointer[self] // nil until registered
+	// heldUntil is until when the relay holds this device (Unix ms, 0:
+	// not held; pending.go).
+	heldUntil atomic.Int64
 
 	// regMu serialises Verify.
 	regMu sync.Mutex
+	// historyMu serialises ReadHistory, whose staging area is one.
+	historyMu sync.Mutex
 
 	mu      sync.Mutex
 	closed  bool
@@ -125,6 +130,9 @@ func Open(ctx context.Context, st store.Store, cfg Config) (*Client, error) {
 	})
 	if err == nil && layout < currentLayout {
 		err = c.upgrade(ctx)
+	}
+	if err == nil {
+		err = c.loadHeld(ctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("client: open: %w", err)

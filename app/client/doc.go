@@ -25,17 +25,22 @@
 //	_, _ = c.SendFiles(ctx, bob.User, "the plan", client.File{Name: "plan.pdf", Size: n, Content: f}) // uploads with Run
 //	_ = c.Download(ctx, author, msgID, 0)         // then OpenAttachment reads it
 //	archive, _ := c.Export(ctx)                   // the contacts, the groups and every message on this device
+//	l, _ := fresh.StartLink(ctx, "laptop")          // a new device (empty store): show l.Code() or l.QR()
+//	_, _ = c.LinkDevice(ctx, typedCode, true, nil)  // on a device of the account, with the history
+//	res, _ := l.Wait(ctx, nil)                      // the new device: registered, keys published, history in
 //	_ = archive.WriteJSON(w)                      // or WriteText, for reading
+//	hb, _, _ := c.UploadHistory(ctx, client.HistoryOptions{}, nil) // for a new device of the account
+//	_, _ = other.RestoreHistory(ctx, hb, nil)     // on that device
 //
 // Calls that need the relay (AddContact, Accept, Block, Remove, Devices,
-// RemoveDevice, and the group calls that change the relay's member list:
+// RemoveDevice, LinkDevice, ApproveDevice, and the group calls that change the relay's member list:
 // CreateGroup, AddMembers, RemoveMember, AcceptGroup, DeclineGroup,
 // LeaveGroup, and SetAdmin or SetMembersCanAdd when they take a right
 // away; ApproveJoin, JoinByInvite with a link anyone joins with, and
 // SetInviteLink or ResetInviteLink when the relay's hash of the link
 // changes) wait for Run's connection within their context and fail with
-// ErrOffline when Run is not running. Register and Verify open a
-// connection of their own. Everything else works on the store alone.
+// ErrOffline when Run is not running. Register, Verify and StartLink open
+// a connection of their own. Everything else works on the store alone.
 //
 // # Goroutines
 //
@@ -318,6 +323,46 @@
 // keys are no longer exactly those; it accepts a change they include, as
 // AcceptIdentity does.
 //
+// # Linked devices and account protection
+//
+// A new device can be linked from one the person already has, instead
+// of signing in with an emailed code (link.go). The new device
+// (StartLink) makes its identity key and an HPKE key pair and sends both
+// public keys to the relay on a connection of its own; the code it shows
+// (Linking.Code, XXXX-XXXX-XXXX, or Linking.QR) is a hash of them, so the
+// device that enters it (LinkDevice) checks that the keys the relay
+// returns are the new device's (ErrLinkMismatch otherwise). That device
+// signs the new identity key with its own (a vouch), uploads the history
+// if asked (attachments as pointers), and seals a provision to the HPKE
+// key (provision.go): the address, the user ID, the vouch, the profile
+// name, the history blob and the co-op key it pinned. Linking.Wait opens
+// it, stores the account as Verify does (with the vouch, in bLink),
+// publishes the keys with the vouch (every later PublishKeys with the
+// identity key carries it too), pins the co-op key and imports the
+// history (LinkResult). Closing the Linking, or the end of Wait's
+// context, gives the link up. A device the relay holds cannot link one.
+//
+// A contact's device trusts a new device of a user without a warning
+// when its bundle carries a valid vouch by a device of that user it
+// trusts (vouch.go): Contact.Verified stays, no IdentityChanged. A new
+// device met through a message it wrote (no bundle at hand) is recorded
+// as unchecked, with no warning yet and messages to its user waiting,
+// until the worker fetches the user's bundles (checkVouches) and settles
+// it: trusted if vouched, the warning of any new device otherwise. A new
+// device of this account with a valid vouch raises no OwnDeviceSeen.
+//
+// A device that signs in with an emailed code alone, to an account that
+// has a device in use, is held by the relay until one of the account's
+// devices approves it (pending.go): PendingUntil says until when (at
+// most 7 days); its worker only keeps its keys published, so the outbox
+// waits; nothing is delivered to it. The account's other devices get a
+// DevicePending event and list it in Devices (DeviceInfo.PendingUntilMS;
+// DeviceInfo.Linked marks linked devices); ApproveDevice lets it in and
+// RemoveDevice refuses it. Approved, it is disconnected by the relay
+// (wire.CloseApproved), Run reconnects at once and it emits
+// DeviceApproved. It starts with no vouch: contacts are warned about it
+// as about any device added by code.
+//
 // # Byte formats
 //
 // Keys published with PublishKeys (and read back from bundles):
@@ -389,6 +434,27 @@
 // it, the media of the chats used longest ago goes first and shows as
 // TransferRemote again; files not yet uploaded stay. Transfers report
 // their progress as EventTransfer. See docs/protocol.md, "Attachments".
+//
+// # History transfer
+//
+// WriteHistory writes what this device holds of the account's chats as a
+// history archive (history.go has the format): the profile name,
+// contacts, group members' names, groups with the secrets this account
+// holds, chat summaries and every message with its Seq, state, author,
+// group line and attachments' pointers, and with HistoryOptions.Media
+// the files this device holds (a backup must outlive the relay's 30 days
+// of blobs). Never sessions, private keys, sender keys, seen-IDs, the
+// outbox, nor a message not yet sent. It reads the store a page at a
+// time. ReadHistory stages and checks the whole archive first (a
+// malformed one, or another account's, writes nothing), then merges it
+// in transactions of at most 500 records: twice is once, the device's
+// own newer data wins, messages go by author and ID, and the chat
+// summaries stay what the messages say (historyread.go). UploadHistory
+// writes the archive into the store's media area, then encrypts and
+// uploads it as an attachment's blob under a fresh key (HistoryBlob);
+// RestoreHistory downloads, checks and imports it, resuming cut
+// transfers (historyblob.go). Linking a device sends pointers only;
+// backups carry the files.
 //
 // # The co-op
 //

@@ -120,7 +120,7 @@ func (k keyStore) SaveIdentity(_ context.Context, addr session.Address, key keys
 	if err != nil {
 		return stErr(err)
 	}
-	_, err = k.c.recordIdentity(k.ts, u, d, key, !settled)
+	_, err = k.c.recordIdentity(k.ts, u, d, key, !settled, nil)
 	return stErr(err)
 }
 
@@ -215,18 +215,31 @@ func markListed(tx store.Tx, u wire.UserID) error {
 // recordIdentity stores key as the identity of device d of u and reports
 // its status: unchanged if the key is the one recorded; trusted if the
 // device is new and firstSight (u's device list is not settled, see
-// listed) or u is this account; otherwise unverified, which flags the
-// contact. A key that is not the one recorded also clears the contact's
-// Verified mark: the user compared other keys. A device met for the
-// first time gets what it lacks (metDevice: a contacts sync, or the
-// profile again).
-func (c *Client) recordIdentity(ts *txState, u wire.UserID, d wire.DeviceID, key keys.PublicKey, firstSight bool) (identityStatus, error) {
+// listed) or u is this account, or if b, the bundle the key came in,
+// carries a vouch this device accepts (vouch.go); unchecked if the
+// device is new and met through a message (b is nil), until the worker
+// has checked its vouch; otherwise unverified, which flags the contact. A
+// key that is not the one recorded also clears the contact's Verified
+// mark (the user compared other keys), unless it is a new device
+// vouched for, or unchecked yet. A device met for the first time gets
+// what it lacks (metDevice: a contacts sync, or the profile again).
+func (c *Client) recordIdentity(ts *txState, u wire.UserID, d wire.DeviceID, key keys.PublicKey, firstSight bool, b *wire.Bundle) (identityStatus, error) {
 	rec, err := getIdentity(ts.tx, u, d)
 	if err != nil {
 		return 0, err
 	}
 	if rec != nil && rec.Key.Equal(key) && rec.Status != identityRemoved {
+		if b != nil {
+			return c.settleInBundle(ts, u, d, rec, b)
+		}
 		return rec.Status, nil
+	}
+	own := u == c.me().User
+	vouched := false
+	if rec == nil && b != nil {
+		if vouched, err = c.vouched(ts.tx, u, d, key, b.Vouch); err != nil {
+			return 0, err
+		}
 	}
 	status := identityTrusted
 	switch {
@@ -234,7 +247,10 @@ func (c *Client) recordIdentity(ts *txState, u wire.UserID, d wire.DeviceID, key
 		// A removed device is listed again, with the key accepted before.
 	case rec != nil:
 		status = identityUnverified // a device's key changed
-	case !firstSight && u != c.me().User:
+	case firstSight || own || vouched:
+	case b == nil:
+		status = identityUnchecked // a device not seen before, its vouch not at hand
+	default:
 		status = identityUnverified // a device not seen before
 	}
 	nr := identityRecord{Key: key, Status: status, FirstSeen: ts.now}
@@ -244,27 +260,46 @@ func (c *Client) recordIdentity(ts *txState, u wire.UserID, d wire.DeviceID, key
 	if err := ts.tx.Put(bIdentities, deviceKey(u, d), nr.marshal()); err != nil {
 		return 0, err
 	}
-	if rec == nil && u == c.me().User {
-		ts.ownDevices = append(ts.ownDevices, d)
+	if rec == nil && own && !vouched {
+		if b == nil {
+			err = needVouchCheck(ts, u, d) // OwnDeviceSeen, unless vouched
+		} else {
+			ts.ownDevices = append(ts.ownDevices, d)
+		}
+		if err != nil {
+			return 0, err
+		}
 	}
-	if err := c.clearVerified(ts, u); err != nil {
-		return 0, err
+	if rec != nil || !(vouched || status == identityUnchecked) {
+		if err := c.clearVerified(ts, u); err != nil {
+			return 0, err
+		}
 	}
 	if rec == nil {
 		if err := c.metDevice(ts, u, firstSight); err != nil {
 			return 0, err
 		}
 	}
-	if status == identityUnverified {
-		if err := c.flagIdentityChanged(ts, u); err != nil {
-			return 0, err
-		}
-		if ts.changed == nil {
-			ts.changed = make(map[wire.UserID][]wire.DeviceID)
-		}
-		ts.changed[u] = append(ts.changed[u], d)
+	switch status {
+	case identityUnchecked:
+		err = needVouchCheck(ts, u, d)
+	case identityUnverified:
+		err = c.flagNewIdentity(ts, u, d)
 	}
-	return status, nil
+	return status, err
+}
+
+// flagNewIdentity flags u's contact for device d's new or changed key and
+// notes d for the IdentityChanged event.
+func (c *Client) flagNewIdentity(ts *txState, u wire.UserID, d wire.DeviceID) error {
+	if err := c.flagIdentityChanged(ts, u); err != nil {
+		return err
+	}
+	if ts.changed == nil {
+		ts.changed = make(map[wire.UserID][]wire.DeviceID)
+	}
+	ts.changed[u] = append(ts.changed[u], d)
+	return nil
 }
 
 // flagIdentityChanged sets IdentityChanged on u's contact record, if

@@ -104,6 +104,13 @@ var (
 	// device keeps and how many notices it dropped (coopnotices.go).
 	bCoop = []byte("coop")
 
+	// link: linked devices and account protection (vouch.go, pending.go):
+	// 'c' || user (16) || device (4) → empty, a device whose vouch the
+	// worker has to check; "vouch" → vouchRecord, the vouch this device
+	// publishes with its keys (a linked device); "pending" → Unix ms (8),
+	// until when the relay holds this device (absent when it does not).
+	bLink = []byte("link")
+
 	kAccount  = []byte("account")
 	kIdentity = []byte("identity")
 	kCoop     = []byte("coop")

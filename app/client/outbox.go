@@ -704,7 +704,7 @@ func (c *Client) plan(ctx context.Context, ts *txState, e *outboxEntry, user wir
 		if err != nil {
 			return nil, 0, err
 		}
-		status, err := c.recordIdentity(ts, user, d, pb.IdentityKey, !settled)
+		status, err := c.recordIdentity(ts, user, d, pb.IdentityKey, !settled, &bundles[i])
 		if err != nil {
 			return nil, 0, err
 		}
@@ -967,7 +967,7 @@ func unverified(tx store.Tx, users ...wire.UserID) (*IdentityChangedError, error
 			if err != nil {
 				return err
 			}
-			if r.Status == identityUnverified {
+			if r.Status == identityUnverified || r.Status == identityUnchecked {
 				devs = append(devs, d)
 			}
 			return nil

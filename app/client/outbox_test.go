@@ -108,7 +108,7 @@ func newOutboxFixture(t *testing.T) *outboxFixture {
 		if err != nil {
 			return err
 		}
-		if _, err := c.recordIdentity(ts, f.bob.user, f.bob.device, pb.IdentityKey, true); err != nil {
+		if _, err := c.recordIdentity(ts, f.bob.user, f.bob.device, pb.IdentityKey, true, &f.bob.bundle); err != nil {
 			return err
 		}
 		return ts.sessions.ProcessBundle(ctx, sessionAddress(f.bob.user, f.bob.device), pb)

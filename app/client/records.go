@@ -513,6 +513,10 @@ const (
 	// stays so that the account counts as known: a device that appears
 	// later is a change to accept, not a first contact.
 	identityRemoved identityStatus = 3
+	// identityUnchecked: a new device met through a message it wrote,
+	// whose vouch the worker has still to check (vouch.go); nothing is
+	// encrypted to it meanwhile, and no warning is raised yet.
+	identityUnchecked identityStatus = 4
 )
 
 // identityRecord is a remote device's identity key and its status:

@@ -66,6 +66,9 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		delay := c.backoff(failures)
 		failures++
+		if approved(err) {
+			delay = 0 // this held device was approved: delivery starts
+		}
 		c.log.Info("client: disconnected", "err", err, "retry_in", delay)
 		c.emit(Disconnected{Err: err, RetryIn: delay})
 		t := time.NewTimer(delay)
@@ -109,6 +112,9 @@ func (c *Client) connectOnce(ctx context.Context) (established bool, err error) 
 	if err := c.pinCoopKey(ctx, welcome.CoopKey); err != nil {
 		return false, err
 	}
+	if err := c.setHeld(ctx, welcome.PendingUntilMS); err != nil {
+		return false, err
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -120,7 +126,9 @@ func (c *Client) connectOnce(ctx context.Context) (established bool, err error) 
 	c.setConn(conn)
 	c.emit(Connected{})
 	g.Go(func() error { return c.worker(gctx, conn, welcome) })
-	g.Go(func() error { return c.uploader(gctx, conn) })
+	if welcome.PendingUntilMS == 0 { // a held device may not upload
+		g.Go(func() error { return c.uploader(gctx, conn) })
+	}
 	g.Go(func() error { return c.downloader(gctx) })
 	err = g.Wait()
 	c.setConn(nil)
@@ -198,6 +206,9 @@ func (c *Client) worker(ctx context.Context, conn *transport.Conn, w *wire.Welco
 		}
 		c.emit(Failure{Err: err})
 	}
+	if w.PendingUntilMS != 0 {
+		return c.heldWorker(ctx, conn, keys)
+	}
 	if err := c.syncContacts(ctx, conn); err != nil {
 		if !isRelayError(err) {
 			return err
@@ -230,6 +241,12 @@ func (c *Client) worker(ctx context.Context, conn *transport.Conn, w *wire.Welco
 		}
 		if groups > 0 && (delay == 0 || groups < delay) {
 			delay = groups
+		}
+		if err := c.checkVouches(ctx, conn); err != nil {
+			if !isRelayError(err) {
+				return err
+			}
+			c.emit(Failure{Err: err})
 		}
 		var retryC <-chan time.Time
 		if delay > 0 {
@@ -321,6 +338,8 @@ func (c *Client) handleNotice(ctx context.Context, keys *keyUpkeep, n *wire.Noti
 		return keys.run(ctx, n.OneTimeLeft, n.KEMOneTimeLeft)
 	case wire.NoticeRetentionGap:
 		c.emit(MessagesMissed{})
+	case wire.NoticeDevicePending:
+		c.emit(DevicePending{Device: n.Device})
 	}
 	return nil
 }

@@ -14,8 +14,13 @@ import (
 // A reply of another type is an *UnexpectedReplyError. Send, whose answer
 // is Accepted or Rejected, is better served by Request.
 func Call[T wire.Body](ctx context.Context, c *Conn, req wire.Body) (T, error) {
+	return callID[T](ctx, c, c.nextID.Add(1), req)
+}
+
+// callID is Call with the frame ID id.
+func callID[T wire.Body](ctx context.Context, c *Conn, id uint64, req wire.Body) (T, error) {
 	var zero T
-	reply, err := c.Request(ctx, req)
+	reply, err := c.request(ctx, id, req)
 	if err != nil {
 		return zero, err
 	}

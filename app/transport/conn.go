@@ -92,6 +92,10 @@ type Conn struct {
 	mu      sync.Mutex
 	pending map[uint64]chan wire.Body // nil once the connection has ended
 	err     error                     // why the connection ended; first reason wins
+	// linkID is the frame ID of the Link this connection sent (0: none),
+	// whose second answer goes to linked (link.go).
+	linkID uint64
+	linked chan wire.Body
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -134,7 +138,11 @@ func (c *Conn) Request(ctx context.Context, body wire.Body) (wire.Body, error) {
 	if body.Type() == wire.TypeAck {
 		return nil, errors.New("transport: ack has no reply: use Send")
 	}
-	id := c.nextID.Add(1)
+	return c.request(ctx, c.nextID.Add(1), body)
+}
+
+// request sends body with frame ID id and waits for the reply, as Request.
+func (c *Conn) request(ctx context.Context, id uint64, body wire.Body) (wire.Body, error) {
 	reply := make(chan wire.Body, 1)
 	c.mu.Lock()
 	if c.pending == nil {
@@ -374,6 +382,8 @@ func (c *Conn) dispatch(f wire.Frame) bool {
 			return c.deliver(b)
 		case *wire.Notice:
 			c.notice(b)
+		case *wire.Verified, *wire.Error:
+			c.linkAnswer(f.Body)
 		}
 		// Anything else without an ID answers nothing this client asked.
 		return true
@@ -382,6 +392,10 @@ func (c *Conn) dispatch(f wire.Frame) bool {
 	reply, ok := c.pending[f.ID]
 	delete(c.pending, f.ID)
 	c.mu.Unlock()
+	if !ok && f.ID == c.linkRequest() {
+		c.linkAnswer(f.Body)
+		return true
+	}
 	if ok {
 		reply <- f.Body // buffered, and the only send
 	}

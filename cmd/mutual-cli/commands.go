@@ -631,9 +631,16 @@ type deviceJSON struct {
 	Created  string `json:"created"`
 	LastSeen string `json:"last_seen,omitempty"`
 	This     bool   `json:"this"`
+	// Linked: added from another device ('devices link').
+	Linked bool `json:"linked,omitempty"`
+	// PendingUntil: held until approved ('devices approve'), at most until then.
+	PendingUntil string `json:"pending_until,omitempty"`
 }
 
 func (c *cli) devices(ctx context.Context, args []string) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return c.deviceCommand(ctx, args[0], args[1:])
+	}
 	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "")
@@ -661,6 +668,10 @@ func (c *cli) devices(ctx context.Context, args []string) error {
 			if d.LastSeenMS > 0 {
 				j.LastSeen = time.UnixMilli(d.LastSeenMS).UTC().Format(time.RFC3339)
 			}
+			j.Linked = d.Linked
+			if d.PendingUntilMS > 0 {
+				j.PendingUntil = time.UnixMilli(d.PendingUntilMS).UTC().Format(time.RFC3339)
+			}
 			if err := enc.Encode(j); err != nil {
 				return err
 			}
@@ -670,7 +681,7 @@ func (c *cli) devices(ctx context.Context, args []string) error {
 		if d.ID == me.Device {
 			this = "  (this device)"
 		}
-		fmt.Fprintf(c.stdout, "%d  %s  added %s%s\n", d.ID, d.Name, created.Format("2006-01-02"), this)
+		fmt.Fprintf(c.stdout, "%d  %s  added %s%s%s\n", d.ID, d.Name, created.Format("2006-01-02"), deviceState(d), this)
 	}
 	return nil
 }

@@ -82,7 +82,17 @@ commands:
   group approve ID USER       let in someone who asked to join with the link (admins)
   group decline ID USER       turn down someone who asked to join (admins)
   safety-number ADDRESS|ID    print the safety number(s) to compare with a contact
-  devices [--json]            list this account's devices
+  link [NAME]                 make this home a device of an account you use elsewhere:
+                              prints a code (and its QR code) to enter there with
+                              'devices link', and waits; NAME as for verify
+  devices [--json]            list this account's devices (linked ones, and those
+                              waiting for approval)
+  devices link CODE [--no-history]
+                              link the device showing CODE (XXXX-XXXX-XXXX, or the
+                              text of its QR code) to this account, with the history
+                              on this device unless --no-history
+  devices approve ID          let in a device that signed in with an emailed code
+  devices refuse ID           refuse (remove) such a device
   export [--out FILE] [--text] save the chats on this device (JSON, or text with
                               --text) to FILE or standard output; only what this
                               device holds goes in
@@ -165,6 +175,8 @@ func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {
 		return c.safetyNumber(ctx, args)
 	case "devices":
 		return c.devices(ctx, args)
+	case "link":
+		return c.link(ctx, args)
 	case "export":
 		return c.export(ctx, args)
 	case "coop":

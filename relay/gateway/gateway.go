@@ -29,7 +29,12 @@ type Bus interface {
 
 // Directory is what the gateway needs of the directory.
 type Directory interface {
-	AddDevice(ctx context.Context, user wire.UserID, name string, credHash []byte, offset int64) (wire.DeviceID, error)
+	AddVerifiedDevice(ctx context.Context, user wire.UserID, nd directory.NewDevice) (directory.Device, error)
+	ApproveDevice(ctx context.Context, user wire.UserID, id wire.DeviceID, offset int64) error
+	CreateLink(ctx context.Context, l directory.Link, now time.Time) error
+	Link(ctx context.Context, code string) (directory.Link, error)
+	ClaimLink(ctx context.Context, code string, user wire.UserID, provision []byte, offset int64, now time.Time) (wire.DeviceID, error)
+	DeleteLink(ctx context.Context, code string) (directory.Link, error)
 	Device(ctx context.Context, user wire.UserID, id wire.DeviceID) (directory.Device, error)
 	Devices(ctx context.Context, user wire.UserID) ([]directory.Device, error)
 	DeviceIDs(ctx context.Context, users []wire.UserID) (map[wire.UserID][]wire.DeviceID, error)
@@ -164,6 +169,24 @@ type Config struct {
 	// in-process router forgets the members it cached).
 	OnGroupChange func(group wire.ConversationID)
 
+	// Linking a device (links.go): a link a new device waits on lives
+	// LinkLifetime (default 10 minutes); the gateway it waits on reads
+	// its row every LinkPoll (default 500 ms; a claim through the same
+	// gateway wakes it at once); at most MaxLinkingPerNetwork connections
+	// of one client network wait on this gateway at a time (default 3).
+	LinkLifetime         time.Duration
+	LinkPoll             time.Duration
+	MaxLinkingPerNetwork int
+
+	// Account protection (held.go): a device signed in by code alone to
+	// an account with a device seen within ActiveWithin (default 30 days)
+	// is held for HoldFor (default 7 days) unless a device approves it.
+	// NoHold turns this off: no device is ever held (tests of other
+	// things sign several devices in to one account by code).
+	HoldFor      time.Duration
+	ActiveWithin time.Duration
+	NoHold       bool
+
 	// Coop answers Coop frames, signs co-op notices (Welcome.CoopKey) and
 	// counts sign-ins (coop.go); nil: Coop frames are answered
 	// unavailable and Welcome carries no key.
@@ -193,6 +216,11 @@ func (c *Config) setDefaults() {
 	def(&c.RefusalPause, time.Second)
 	def(&c.ContactCache, 2*time.Second)
 	def(&c.GroupCache, MaxGroupCache)
+	def(&c.LinkLifetime, 10*time.Minute)
+	def(&c.LinkPoll, 500*time.Millisecond)
+	def(&c.HoldFor, 7*24*time.Hour)
+	def(&c.ActiveWithin, 30*24*time.Hour)
+	defInt(&c.MaxLinkingPerNetwork, 3)
 	defInt(&c.MaxGroups, 1000)
 	defInt(&c.RequestMaxBytes, 16<<10)
 	c.Quota.setDefaults()
@@ -236,12 +264,13 @@ func (c *Config) setDefaults() {
 // Validate reports a configuration that cannot work.
 func (c *Config) Validate() error {
 	switch {
-	case c.AuthTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0, c.OffsetFlush < 0, c.DeviceCache < 0, c.RefusalPause < 0:
+	case c.AuthTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0, c.OffsetFlush < 0, c.DeviceCache < 0, c.RefusalPause < 0,
+		c.LinkLifetime < 0, c.LinkPoll < 0, c.HoldFor < 0, c.ActiveWithin < 0:
 		return errors.New("gateway: negative duration")
 	case c.GroupCache < 0 || c.GroupCache > MaxGroupCache:
 		return fmt.Errorf("gateway: group members cached for %v; at most %v", c.GroupCache, MaxGroupCache)
 	case c.OutQueue < 0, c.SendQueue < 0, c.Window < 0, c.MaxUnauthFrames < 0, c.MaxContacts < 0, c.MaxGroups < 0,
-		c.MaxConns < 0, c.MaxUnauth < 0, c.MaxUnauthPerNetwork < 0:
+		c.MaxConns < 0, c.MaxUnauth < 0, c.MaxUnauthPerNetwork < 0, c.MaxLinkingPerNetwork < 0:
 		return errors.New("gateway: negative size")
 	case c.MaxContacts > wire.MaxListEntries:
 		return fmt.Errorf("gateway: at most %d contacts fit in one list", wire.MaxListEntries)
@@ -286,6 +315,7 @@ type Gateway struct {
 	groups   *directory.MemberCache
 	quota    []quotaRate
 	disk     *diskGuard // nil: no check
+	links    *linkWaiters
 
 	mu     sync.Mutex
 	conns  map[devKey]*conn // authenticated connections by device
@@ -318,6 +348,7 @@ func New(cfg Config, b Bus, dir Directory, accounts Accounts) (*Gateway, error) 
 		groups:   directory.NewMemberCache(cfg.GroupCache, groupCacheMembers, cfg.Now),
 		quota:    cfg.Quota.rates(),
 		disk:     newDiskGuard(&cfg),
+		links:    newLinkWaiters(cfg.MaxLinkingPerNetwork),
 		conns:    make(map[devKey]*conn),
 		all:      make(map[*conn]struct{}),
 		life:     ctx,

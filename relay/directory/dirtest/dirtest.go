@@ -46,6 +46,11 @@ func Run(t *testing.T, open func(t *testing.T) directory.Directory) {
 		{"GroupBounds", testGroupBounds},
 		{"ConcurrentGroups", testConcurrentGroups},
 		{"DeviceIDs", testDeviceIDs},
+		{"HeldDevices", testHeldDevices},
+		{"Links", testLinks},
+		{"ExpiredLinks", testExpiredLinks},
+		{"ConcurrentClaimLink", testConcurrentClaimLink},
+		{"Vouch", testVouch},
 		{"Blobs", testBlobs},
 		{"BlobLimits", testBlobLimits},
 		{"ConcurrentBlobs", testConcurrentBlobs},
@@ -1243,6 +1248,11 @@ func testCancelled(t *testing.T, d directory.Directory) {
 		{"Account", func() error { _, err := d.Account(ctx, randomBytes(32)); return err }},
 		{"CreateAccount", func() error { _, _, err := d.CreateAccount(ctx, randomBytes(32), wire.NewUserID()); return err }},
 		{"AddDevice", func() error { _, err := d.AddDevice(ctx, u, "x", randomBytes(32), 0); return err }},
+		{"AddVerifiedDevice", func() error {
+			_, err := d.AddVerifiedDevice(ctx, u, directory.NewDevice{Name: "x", CredHash: randomBytes(32)})
+			return err
+		}},
+		{"ClaimLink", func() error { _, err := d.ClaimLink(ctx, "0000000000ZZ", u, nil, 0, time.Now()); return err }},
 		{"ClaimBundle", func() error { _, err := d.ClaimBundle(ctx, u, dev); return err }},
 		{"LastResortBundle", func() error { _, err := d.LastResortBundle(ctx, u, dev); return err }},
 		{"ContactState", func() error { _, err := d.ContactState(ctx, u, wire.NewUserID()); return err }},
