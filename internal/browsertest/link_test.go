@@ -4,6 +4,7 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,8 @@ import (
 // what it sends reaches Ben. Then someone signs in to Ann's account with
 // an email code alone, from a third browser: that device waits for
 // approval, Ann's phone asks her about it with a banner, she approves it,
-// and it opens on the chats.
+// and it opens on the chats; another is refused, after a question, and
+// leaves the account's list of devices.
 func TestLink(t *testing.T) {
 	if _, err := exec.LookPath("zbarimg"); err != nil {
 		t.Fatalf("zbarimg is missing (scripts/deps.sh test installs zbar-tools): %v", err)
@@ -94,19 +96,7 @@ func TestLink(t *testing.T) {
 
 	// A sign-in by email code alone waits for approval.
 	other := newProfile(t, browser, r.url(), "ann-other")
-	other.open("/")
-	other.askCode(annAddress)
-	ctx, cancel := context.WithTimeout(other.ctx, stepTimeout)
-	otherCode, err := r.mail.WaitCode(ctx, annAddress)
-	cancel()
-	if err != nil {
-		other.fatalf("read the code: %v", err)
-	}
-	other.fill("code", otherCode)
-	other.click("verify")
-	waitJS[bool](other, messageTimeout, "the page of a device waiting for approval",
-		`(document.querySelector('#held h1')?.innerText ?? '') === 'Waiting for approval'`)
-
+	other.signInHeld(r, annAddress)
 	phone.goTo("/")
 	device := waitJS[string](phone, messageTimeout, "the banner asking about the new device",
 		`document.querySelector('#approvals .banner-approval')?.dataset.device ?? ''`)
@@ -116,9 +106,41 @@ func TestLink(t *testing.T) {
 	phone.checkWhole("phone: the approval banner", `document.querySelector('#approvals .banner-approval')`)
 	saveScreenshot(t, dir, "device-approval-phone.png", phone.screenshot())
 	phone.click("approve-" + device)
+	approved := device
 	waitJS[bool](phone, stepTimeout, "the banner to go", `!document.querySelector('#approvals .banner-approval')`)
 	other.waitNavigated(messageTimeout, "the chats on the approved device", `!!document.querySelector('#chats') && !document.querySelector('#held')`)
 	other.waitOnline()
+
+	// Another one is refused, after a question.
+	stranger := newProfile(t, browser, r.url(), "stranger")
+	stranger.signInHeld(r, annAddress)
+	device = waitJS[string](phone, messageTimeout, "the banner asking about the stranger's device",
+		`document.querySelector('#approvals .banner-approval')?.dataset.device ?? ''`)
+	phone.click("refuse-" + device)
+	phone.click("confirm-refuse")
+	waitJS[bool](phone, stepTimeout, "the banner to go", `!document.querySelector('#approvals .banner-approval')`)
+	phone.goTo("/settings")
+	waitJS[bool](phone, messageTimeout, "the refused device gone from the list, the approved one there", fmt.Sprintf(
+		`!!document.querySelector('#devices li.device[data-device="%s"]') && !document.querySelector('#devices li.device[data-device="%s"]') && !document.querySelector('#devices .device-pending')`,
+		approved, device))
+}
+
+// signInHeld signs in with address by email code alone, on an account
+// that has a device in use, and waits for the page of a held device.
+func (p *profile) signInHeld(r *relay, address string) {
+	p.t.Helper()
+	p.open("/")
+	p.askCode(address)
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	code, err := r.mail.WaitCode(ctx, address)
+	cancel()
+	if err != nil {
+		p.fatalf("read the code: %v", err)
+	}
+	p.fill("code", code)
+	p.click("verify")
+	waitJS[bool](p, messageTimeout, "the page of a device waiting for approval",
+		`(document.querySelector('#held h1')?.innerText ?? '') === 'Waiting for approval'`)
 }
 
 // readQR screenshots the element with the ID and returns the text
