@@ -4,7 +4,8 @@
 # `scripts/deps.sh run`, `make test` calls `scripts/deps.sh test`.
 #
 #   scripts/deps.sh run     Go (checked) and the Go modules: enough to build and start the relay
-#   scripts/deps.sh test    the above, then Node.js (checked), Debian's Chromium and fonts, the
+#   scripts/deps.sh test    the above, then Node.js (checked), Debian's Chromium and fonts, zbarimg
+#                           (Debian's zbar-tools, which reads the QR codes the browser tests draw), the
 #                           PostgreSQL server, systemd-analyze (Debian's systemd, to verify the
 #                           units in deploy/), Java 17 and Maven (checked), the Kafka jars from
 #                           Maven Central, the interoperability module's Go modules, the
@@ -28,6 +29,9 @@ say() { echo "deps.sh: $*" >&2; }
 # The Debian packages each part needs: the browser tests need Chromium and a
 # font to render text; the directory's tests need the PostgreSQL server.
 chromium_pkgs=(chromium fonts-dejavu-core)
+# The browser tests read the QR codes the app draws from screenshots with
+# zbarimg.
+zbar_pkgs=(zbar-tools)
 postgres_pkgs=(postgresql)
 # The deployment tests check the systemd units with systemd-analyze.
 systemd_pkgs=(systemd)
@@ -85,6 +89,11 @@ chromium() {
 		apt_install "${chromium_pkgs[@]}"
 	fi
 	[[ -n $(chromium_path) ]] || die "chromium was installed but ${MUTUAL_CHROMIUM:-/usr/bin/chromium} is not there"
+}
+
+zbar() {
+	command -v zbarimg >/dev/null 2>&1 || apt_install "${zbar_pkgs[@]}"
+	command -v zbarimg >/dev/null 2>&1 || die "zbar-tools was installed but zbarimg is not on PATH"
 }
 
 postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
@@ -152,6 +161,7 @@ test)
 	go_ok
 	node_ok
 	chromium
+	zbar
 	postgres
 	systemd_analyze
 	modules
@@ -172,6 +182,7 @@ check)
 	report "go $(want_go)+" 'command -v go'
 	report "node" 'command -v node'
 	report "chromium" chromium_path
+	report "zbarimg" 'command -v zbarimg'
 	b=$(postgres_bin)
 	report "postgresql server" "test -n '$b' && test -x '$b/postgres'"
 	report "systemd-analyze" 'command -v systemd-analyze'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proves that `make test` passes on a fresh machine with only the README's
 # prerequisites (Go, Java 17 with Maven, Node.js, root for apt-get): it
-# removes everything `make test` installs or fetches — Debian's Chromium,
+# removes everything `make test` installs or fetches — Debian's Chromium and zbar-tools,
 # the PostgreSQL server, Python's venv module, the Kafka jars (Maven's
 # local repository), the Go build and module caches and the S3 server built
 # from them (versitygw, in .cache), localstripe and pip's cache, the npm
@@ -19,7 +19,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { echo "fresh-machine.sh: $*" >&2; }
 
 if [[ ${1:-} != --yes ]]; then
-	echo "usage: scripts/fresh-machine.sh --yes   (purges Chromium, PostgreSQL and Python's venv, empties the Go, Maven and pip caches and removes the S3 server build and localstripe)" >&2
+	echo "usage: scripts/fresh-machine.sh --yes   (purges Chromium, zbar-tools, PostgreSQL and Python's venv, empties the Go, Maven and pip caches and removes the S3 server build and localstripe)" >&2
 	exit 2
 fi
 [[ $(id -u) == 0 ]] || { say "needs root (it removes Debian packages)"; exit 1; }
@@ -31,7 +31,7 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 remove=()
-for p in chromium chromium-common chromium-sandbox postgresql $(dpkg-query -W -f='${Package}\n' 'postgresql-[0-9]*' 'python3*-venv' 2>/dev/null); do
+for p in chromium chromium-common chromium-sandbox zbar-tools postgresql $(dpkg-query -W -f='${Package}\n' 'postgresql-[0-9]*' 'python3*-venv' 2>/dev/null); do
 	if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
 		remove+=("$p")
 	fi
@@ -47,6 +47,7 @@ go clean -cache -modcache
 rm -rf "$(go env GOCACHE)" "${HOME}/.m2/repository" "$ROOT/.cache/versitygw" "$ROOT/.cache/localstripe" "$ROOT/.cache/webpush" "${HOME}/.cache/pip"
 
 [[ ! -x /usr/bin/chromium ]] || { say "chromium is still installed"; exit 1; }
+! command -v zbarimg >/dev/null 2>&1 || { say "zbarimg is still installed"; exit 1; }
 if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
 	say "a PostgreSQL server is still installed"
 	exit 1

@@ -38,6 +38,34 @@
 // browser saves from a Blob through a link with a download name. It
 // holds only what this device has.
 //
+// # Linking a device, and account protection
+//
+// A fresh app's sign-in also offers "Link to a device you already have"
+// (/link, link.go): the new device asks the relay for a link
+// (client.StartLink) and shows its QR code (black on white, as the
+// safety screen's) and its short code in large monospace, with what to
+// do on the other device and a countdown to its end (10 minutes; then a
+// new code). Once the other device has linked it, the page says "Linked
+// to" the account's address and shows the history arriving
+// (Linking.Wait's progress); then the Session is signed in and the chats
+// open.
+//
+// Settings → "Link a device" (linkSend) takes that code, scanned with the
+// camera where the browser reads QR codes (scan.go) or typed (hyphens,
+// spaces and lower case allowed; O is read as 0, I and L as 1), and
+// "Also send my history", on by default (client.LinkDevice); it shows
+// the upload's progress, then "Linked:" and the device's name, or why
+// not (an expired or mistyped code, an account with 16 devices).
+//
+// A device that signed in with an email code alone while the account had
+// another is held (pending.go): it shows a page saying that it waits for
+// approval on another device or until its date, and nothing else until
+// it is approved. The account's other devices ask about it with a banner
+// on every page but the settings ("A new device signed in to your
+// account with an email code. Was it you?", Approve or Refuse after a
+// question); the settings' list marks it "Waiting for approval (until
+// …)" with the same two buttons, and marks linked devices "Linked".
+//
 // # Frame
 //
 // The number of unread messages of every chat is in the document's title,

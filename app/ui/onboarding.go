@@ -304,6 +304,9 @@ func onboardingView(st onboardingState, sendCode, verify, changeAddress app.Even
 			wait,
 			app.Button().ID("send-code").Type("submit").Class("button", "button-primary").
 				Disabled(st.busy() || waiting).Text(label),
+		), app.P().Class("link-entry").Body(
+			app.Text("Already use Mutual on a phone or computer? "),
+			app.A().ID("link-instead").Href(pathLink).Text("Link to a device you already have"),
 		))
 	} else {
 		label := "Verify"

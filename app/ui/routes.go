@@ -12,6 +12,7 @@ import (
 const (
 	pathChats    = "/"
 	pathWelcome  = "/welcome"
+	pathLink     = "/link" // linking this new device from another (link.go)
 	pathContacts = "/contacts"
 	pathSettings = "/settings"
 	prefixChat   = "/chat/"
@@ -28,6 +29,7 @@ const (
 func Routes(newPage func() app.Composer) {
 	app.Route(pathChats, newPage)
 	app.Route(pathWelcome, newPage)
+	app.Route(pathLink, newPage)
 	app.Route(pathContacts, newPage)
 	app.Route(pathSettings, newPage)
 	app.RouteWithRegexp("^"+prefixChat+"[0-9a-fA-F]{32}$", newPage)
@@ -74,6 +76,7 @@ const (
 	routeMedia     // a chat's photos, videos, files and voice notes (gallery.go)
 	routeCoop      // the Co-op screen (coop.go)
 	routeCoopChat  // the co-op's notices, a conversation (coopchat.go)
+	routeLink      // linking this new device from another (link.go)
 )
 
 // route is a parsed path.
@@ -93,6 +96,8 @@ func parseRoute(path string) route {
 		return route{kind: routeChats}
 	case pathWelcome:
 		return route{kind: routeWelcome}
+	case pathLink:
+		return route{kind: routeLink}
 	case pathContacts:
 		return route{kind: routeContacts}
 	case pathSettings:
@@ -135,6 +140,8 @@ func (r route) title() string {
 	switch r.kind {
 	case routeWelcome:
 		return "Welcome · Mutual"
+	case routeLink:
+		return "Link this device · Mutual"
 	case routeContacts:
 		return "Contacts · Mutual"
 	case routeSettings:
@@ -169,7 +176,7 @@ func (r route) view() string {
 		return "list"
 	case routeChat, routeGroup, routeCoopChat:
 		return "detail"
-	case routeWelcome:
+	case routeWelcome, routeLink:
 		return "welcome"
 	default:
 		return "page"
@@ -260,7 +267,7 @@ func (k *skeleton) Render() app.UI {
 	switch k.route.kind {
 	case routeChats, routeChat, routeGroup, routeCoopChat:
 		main = split(app.Div().Class("chat-list"), app.Div().Class("placeholder"))
-	case routeWelcome:
+	case routeWelcome, routeLink:
 		main = app.Div().Class("welcome")
 	case routeNotFound:
 		main = notFoundView()

@@ -23,6 +23,7 @@ const (
 	confirmSignOut
 	confirmRemoveDevice
 	confirmClearMedia
+	confirmRefuseDevice // a device waiting for approval (pending.go)
 )
 
 // settingsState is what the settings view shows.
@@ -46,6 +47,7 @@ type settingsState struct {
 	export       exportState
 	media        storageState
 	coop         app.UI // the Co-op card (coopSettings); nil in tests
+	link         app.UI // the "Link a device" card (linkSend); nil in tests
 }
 
 // settingsPage is the profile name, read receipts, theme, this device and
@@ -62,12 +64,13 @@ func (p *settingsPage) OnMount(ctx app.Context) {
 	p.st.acct, _ = p.s.account()
 	ctx.Handle(actionEvent, func(ctx app.Context, a app.Action) {
 		switch a.Value.(type) {
-		case client.OwnDeviceSeen, client.Connected:
+		case client.OwnDeviceSeen, client.Connected, client.DevicePending:
 			p.loadDevices(ctx)
 		default:
 			ctx.PreventUpdate()
 		}
 	})
+	ctx.Handle(actionDevicesChanged, func(ctx app.Context, a app.Action) { p.loadDevices(ctx) })
 	p.load(ctx)
 	p.loadDevices(ctx)
 	p.loadStorage(ctx)
@@ -244,7 +247,7 @@ func (p *settingsPage) confirmed(ctx app.Context, e app.Event) {
 		switch kind {
 		case confirmSignOut:
 			err = s.SignOut(context.Background())
-		case confirmRemoveDevice:
+		case confirmRemoveDevice, confirmRefuseDevice:
 			var c *client.Client
 			if c, err = s.client(); err == nil {
 				rctx, cancel := withTimeout(context.Background())
@@ -273,11 +276,12 @@ func (p *settingsPage) confirmed(ctx app.Context, e app.Event) {
 func (p *settingsPage) Render() app.UI {
 	p.st.now = p.s.now()
 	p.st.coop = &coopSettings{s: p.s}
+	p.st.link = &linkSend{s: p.s}
 	return settingsView(p.st, settingsHandlers{
 		saveName: p.saveName, readReceipts: p.setReadReceipts, theme: p.setTheme,
 		ask: p.ask, cancel: p.closeDialog, closed: p.onDialogClose, confirm: p.confirmed,
 		exportJSON: p.exportChats(exportJSON), exportText: p.exportChats(exportText),
-		mediaLimit: p.setMediaLimit,
+		mediaLimit: p.setMediaLimit, approve: p.approve,
 	})
 }
 
@@ -289,6 +293,7 @@ type settingsHandlers struct {
 	cancel, closed, confirm       app.EventHandler
 	exportJSON, exportText        app.EventHandler
 	mediaLimit                    app.EventHandler
+	approve                       func(wire.DeviceID) app.EventHandler
 }
 
 // settingsView draws the settings page.
@@ -305,6 +310,12 @@ func settingsView(st settingsState, h settingsHandlers) app.UI {
 	}
 	option := func(value, label string) app.UI {
 		return app.Option().Value(value).Selected(st.theme == value).Text(label)
+	}
+	approve := func(d wire.DeviceID) app.EventHandler {
+		if h.approve == nil {
+			return nil
+		}
+		return h.approve(d)
 	}
 	return app.Div().Class("page", "settings").Body(
 		app.H1().TabIndex(-1).Text("Settings"),
@@ -364,8 +375,17 @@ func settingsView(st settingsState, h settingsHandlers) app.UI {
 						app.Div().Class("person-body").Body(
 							app.Span().Class("person-name").Text(deviceLabel(d)),
 							app.Span().Class("person-sub").Text(lastSeen(d, this, st.now)),
+							deviceMark(d, st.now),
 						),
 						app.If(this, func() app.UI { return app.Span().Class("badge").Text("This device") }).
+							ElseIf(!pendingUntil(d).IsZero(), func() app.UI {
+								return app.Div().Class("row", "device-actions").Body(
+									app.Button().Type("button").Class("button", "button-primary", "approve-device").Disabled(st.busy).
+										Aria("label", "Approve "+deviceLabel(d)).OnClick(approve(d.ID)).Text("Approve"),
+									app.Button().Type("button").Class("button", "refuse-device").Disabled(st.busy).
+										Aria("label", "Refuse "+deviceLabel(d)).OnClick(ask(confirmRefuseDevice, d.ID)).Text("Refuse"),
+								)
+							}).
 							Else(func() app.UI {
 								return app.Button().Type("button").Class("button", "remove-device").
 									Aria("label", "Remove "+deviceLabel(d)).OnClick(ask(confirmRemoveDevice, d.ID)).Text("Remove")
@@ -374,6 +394,7 @@ func settingsView(st settingsState, h settingsHandlers) app.UI {
 				}),
 			),
 		),
+		st.link,
 		storageView(st.media, h.mediaLimit, ask(confirmClearMedia, 0)),
 		app.Section().Class("card").Aria("labelledby", "signout-heading").Body(
 			app.H2().ID("signout-heading").Text("Sign out"),
@@ -407,6 +428,13 @@ func confirmDialog(st settingsState, h settingsHandlers) app.UI {
 		id, label = "confirm-remove-device", "Remove"
 		if st.busy {
 			label = "Removing…"
+		}
+	case confirmRefuseDevice:
+		title = "Refuse this device?"
+		text = deviceLabelByID(st.devices, st.device) + " signed in with an email code. Refused, it is signed out of your account and receives none of your messages."
+		id, label = "confirm-refuse-device", "Refuse"
+		if st.busy {
+			label = "Refusing…"
 		}
 	case confirmClearMedia:
 		title = "Clear cached media?"

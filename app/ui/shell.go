@@ -128,18 +128,18 @@ func (h *shell) settle(ctx app.Context, navigated bool) {
 	switch {
 	case h.s.isElsewhere() || h.s.openError() != nil:
 		// The page says why nothing else can be shown.
-	case !registered && h.route.kind != routeWelcome && h.route.kind != routeNotFound:
+	case !registered && h.route.kind != routeWelcome && h.route.kind != routeLink && h.route.kind != routeNotFound:
 		keepInvite(ctx, h.route)
 		h.route = route{kind: routeWelcome}
 		ctx.Page().ReplaceURL(&url.URL{Path: pathWelcome})
-	case registered && h.route.kind == routeWelcome:
+	case registered && (h.route.kind == routeWelcome || h.route.kind == routeLink):
 		h.route = route{kind: routeChats}
 		ctx.Page().ReplaceURL(&url.URL{Path: pathChats})
 	}
 	h.setTitle(ctx)
 	// A conversation puts the cursor in its composer, onboarding in its
 	// field.
-	if navigated && h.route.kind != routeChat && h.route.kind != routeGroup && h.route.kind != routeWelcome {
+	if navigated && h.route.kind != routeChat && h.route.kind != routeGroup && h.route.kind != routeWelcome && h.route.kind != routeLink {
 		ctx.Defer(func(app.Context) {
 			if h := app.Window().Get("document").Call("querySelector", "#main h1"); h.Truthy() {
 				h.Call("focus", map[string]any{"preventScroll": true})
@@ -221,7 +221,13 @@ func (h *shell) page() app.UI {
 		return notFoundView()
 	}
 	if !h.s.Registered() {
+		if h.route.kind == routeLink {
+			return &linkPage{s: h.s}
+		}
 		return &onboarding{s: h.s}
+	}
+	if !h.s.heldUntil().IsZero() {
+		return &heldPage{s: h.s}
 	}
 	switch h.route.kind {
 	case routeChats:
@@ -318,6 +324,7 @@ func (h *shell) banners() app.UI {
 				app.A().Class("button").Href(pathSettings).Text("Sign out"),
 			)
 		}),
+		app.If(h.s.Registered() && h.route.kind != routeSettings, func() app.UI { return &approvalBanner{s: h.s} }),
 		app.Range(h.notices).Slice(func(i int) app.UI {
 			n := h.notices[i]
 			return app.Div().Class("banner").Role("status").Body(
