@@ -46,6 +46,7 @@ type settingsState struct {
 	export       exportState
 	media        storageState
 	coop         app.UI // the Co-op card (coopSettings); nil in tests
+	backup       app.UI // the Backup card (backupCard); nil in tests
 }
 
 // settingsPage is the profile name, read receipts, theme, this device and
@@ -273,6 +274,7 @@ func (p *settingsPage) confirmed(ctx app.Context, e app.Event) {
 func (p *settingsPage) Render() app.UI {
 	p.st.now = p.s.now()
 	p.st.coop = &coopSettings{s: p.s}
+	p.st.backup = &backupCard{s: p.s}
 	return settingsView(p.st, settingsHandlers{
 		saveName: p.saveName, readReceipts: p.setReadReceipts, theme: p.setTheme,
 		ask: p.ask, cancel: p.closeDialog, closed: p.onDialogClose, confirm: p.confirmed,
@@ -375,6 +377,7 @@ func settingsView(st settingsState, h settingsHandlers) app.UI {
 			),
 		),
 		storageView(st.media, h.mediaLimit, ask(confirmClearMedia, 0)),
+		st.backup,
 		app.Section().Class("card").Aria("labelledby", "signout-heading").Body(
 			app.H2().ID("signout-heading").Text("Sign out"),
 			app.P().ID("sign-out-hint").Class("hint").Text(signOutText(st)),
