@@ -249,6 +249,8 @@ func (h *shell) page() app.UI {
 		return &coopPage{s: h.s}
 	case routeCoopChat:
 		return split(&chatList{s: h.s, ActiveCoop: true}, &coopChat{s: h.s})
+	case routeRestore:
+		return &restorePage{s: h.s}
 	default:
 		return notFoundView()
 	}
