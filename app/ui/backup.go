@@ -50,10 +50,18 @@ type backupCard struct {
 	app.Compo
 	s  *Session
 	st backupState
+
+	// ctx is the component's own context, for the work that outlives an
+	// event: an event's context belongs to the element that fired it,
+	// which the card may redraw as another (a button moved by the
+	// progress bar), and go-app drops what is dispatched on a removed
+	// element.
+	ctx app.Context
 }
 
 // OnMount reads whether backup is on, and follows the daily backups.
 func (b *backupCard) OnMount(ctx app.Context) {
+	b.ctx = ctx
 	ctx.Handle(actionEvent, func(ctx app.Context, a app.Action) {
 		ev, ok := a.Value.(client.BackupMade)
 		if !ok || b.st.running || b.st.step != backupOn {
@@ -67,13 +75,13 @@ func (b *backupCard) OnMount(ctx app.Context) {
 
 func (b *backupCard) load(ctx app.Context) {
 	s := b.s
-	ctx.Async(func() {
+	b.ctx.Async(func() {
 		var st client.BackupStatus
 		c, err := s.client()
 		if err == nil {
 			st, err = c.BackupStatus(context.Background())
 		}
-		ctx.Dispatch(func(ctx app.Context) {
+		b.ctx.Dispatch(func(ctx app.Context) {
 			if err != nil {
 				b.st.step, b.st.err = backupOff, errorText(err, s.isOnline())
 				return
@@ -135,12 +143,12 @@ func (b *backupCard) copyKey(ctx app.Context, e app.Event) {
 		fail.Release()
 	}
 	ok = app.FuncOf(func(app.Value, []app.Value) any {
-		ctx.Dispatch(func(app.Context) { b.st.note = "Key copied. Keep it somewhere safe, away from this device." })
+		b.ctx.Dispatch(func(app.Context) { b.st.note = "Key copied. Keep it somewhere safe, away from this device." })
 		release()
 		return nil
 	})
 	fail = app.FuncOf(func(app.Value, []app.Value) any {
-		ctx.Dispatch(func(app.Context) { b.st.note = "The browser did not let the app copy: write the key down." })
+		b.ctx.Dispatch(func(app.Context) { b.st.note = "The browser did not let the app copy: write the key down." })
 		release()
 		return nil
 	})
@@ -211,7 +219,7 @@ func passphraseProblem(first, second string) string {
 func (b *backupCard) enable(ctx app.Context, secret client.BackupSecret) {
 	b.st.busy, b.st.err = true, ""
 	s := b.s
-	ctx.Async(func() {
+	b.ctx.Async(func() {
 		var st client.BackupStatus
 		c, err := s.client()
 		if err == nil {
@@ -220,7 +228,7 @@ func (b *backupCard) enable(ctx app.Context, secret client.BackupSecret) {
 		if err == nil {
 			st, err = c.BackupStatus(context.Background())
 		}
-		ctx.Dispatch(func(ctx app.Context) {
+		b.ctx.Dispatch(func(ctx app.Context) {
 			b.st.busy = false
 			if err != nil {
 				b.st.err = errorText(err, s.isOnline())
@@ -241,13 +249,13 @@ func (b *backupCard) backUpNow(ctx app.Context, e app.Event) {
 	}
 	b.st.running, b.st.progress, b.st.err, b.st.done = true, client.Progress{}, "", ""
 	s := b.s
-	ctx.Async(func() {
+	b.ctx.Async(func() {
 		var st client.BackupStatus
 		c, err := s.client()
 		if err == nil {
-			st, err = c.BackupNow(context.Background(), progressTo(ctx, func(p client.Progress) { b.st.progress = p }))
+			st, err = c.BackupNow(context.Background(), progressTo(b.ctx, func(p client.Progress) { b.st.progress = p }))
 		}
-		ctx.Dispatch(func(ctx app.Context) {
+		b.ctx.Dispatch(func(ctx app.Context) {
 			b.st.running = false
 			if err != nil {
 				b.st.err = "The backup failed: " + errorText(err, s.isOnline())
@@ -290,7 +298,7 @@ func (b *backupCard) setDaily(ctx app.Context, e app.Event) {
 	on := ctx.JSSrc().Get("checked").Bool()
 	b.st.status.Daily, b.st.busy, b.st.err, b.st.done = on, true, "", ""
 	s := b.s
-	ctx.Async(func() {
+	b.ctx.Async(func() {
 		var st client.BackupStatus
 		c, err := s.client()
 		if err == nil {
@@ -299,7 +307,7 @@ func (b *backupCard) setDaily(ctx app.Context, e app.Event) {
 		if err == nil {
 			st, err = c.BackupStatus(context.Background())
 		}
-		ctx.Dispatch(func(ctx app.Context) {
+		b.ctx.Dispatch(func(ctx app.Context) {
 			b.st.busy = false
 			if err != nil {
 				b.st.status.Daily = !on
@@ -332,14 +340,14 @@ func (b *backupCard) turnOff(ctx app.Context, e app.Event) {
 	}
 	b.st.busy = true
 	s := b.s
-	ctx.Async(func() {
+	b.ctx.Async(func() {
 		c, err := s.client()
 		if err == nil {
 			rctx, cancel := withTimeout(context.Background())
 			err = c.DisableBackup(rctx)
 			cancel()
 		}
-		ctx.Dispatch(func(ctx app.Context) {
+		b.ctx.Dispatch(func(ctx app.Context) {
 			b.st.busy = false
 			b.closeOff(ctx, e)
 			if err != nil {
