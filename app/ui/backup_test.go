@@ -191,7 +191,7 @@ func TestRestoreView(t *testing.T) {
 		backup: client.BackupInfo{Created: now.Add(-24 * time.Hour), Size: 5 << 20},
 		err:    restoreErrorText(fmt.Errorf("open: %w", client.ErrWrongRecoveryKey), true)}
 	d := render(t, func() app.UI { return restoreView(offer, nil, nil, nil) })
-	if got := text(d.one("#restore-found")); !strings.Contains(got, "Yesterday, 15:00") || !strings.Contains(got, "5 MB") {
+	if got := text(d.one("#restore-found")); !strings.Contains(got, "from yesterday at 15:00") || !strings.Contains(got, "5 MB") {
 		t.Errorf("the backup found is %q", got)
 	}
 	if got := attr(d.one("#restore-secret"), "value"); got != "wrong" {

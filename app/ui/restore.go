@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -246,11 +247,21 @@ func restoreView(st restoreState, restore, skip, lookAgain app.EventHandler) app
 	)
 }
 
+// madeWhen says when a backup was made, in a sentence: "today at
+// 14:02", "Monday, 3 March at 09:15".
+func madeWhen(t, now time.Time) string {
+	day := dayLabel(t, now)
+	if d := calendarDays(t, now); d == 0 || d == 1 {
+		day = strings.ToLower(day)
+	}
+	return day + " at " + clock(t, now)
+}
+
 // backupFoundText says which backup the account has.
 func backupFoundText(b client.BackupInfo, now time.Time) string {
 	s := "Your account has a backup"
 	if !b.Created.IsZero() {
-		s += " from " + dayLabel(b.Created, now) + ", " + clock(b.Created, now)
+		s += " from " + madeWhen(b.Created, now)
 	}
 	if b.Size > 0 {
 		s += " (" + megabytes(b.Size) + ")"
