@@ -65,6 +65,32 @@
 // account with an email code. Was it you?", Approve or Refuse after a
 // question); the settings' list marks it "Waiting for approval (until
 // …)" with the same two buttons, and marks linked devices "Linked".
+// # Backup and restore
+//
+// Settings has a Backup card (backup.go), off until the person turns it
+// on: it says that the backup is end-to-end encrypted and stored by the
+// relay, which cannot read it, that each one replaces the one before and
+// counts against the account's storage, and that without the recovery
+// key or passphrase nobody, not even the co-op, can restore it. A
+// recovery key (client.NewRecoveryKey, the default) is shown once, in
+// groups of 4 characters, with Copy; backup is turned on
+// (client.SetBackup, daily) only once the person types the key's last
+// group back, so that nobody goes on without writing it down. A
+// passphrase has at least 12 characters and is typed twice. Once on, the
+// card shows the last backup's time and size and a failure in words
+// (client.BackupStatus), "Back up now" with a progress bar
+// (client.BackupNow), the daily switch, and "Turn off", which asks first
+// and deletes the relay's copy (client.DisableBackup).
+//
+// Signing in by email code leads to /restore (restore.go) before the
+// chats: it asks the relay whether the account has a backup
+// (client.FindBackup, once the connection is up) and, if it has, offers
+// to restore it with the recovery key or passphrase
+// (client.RestoreBackup), with a progress bar; a wrong one says so and
+// the field keeps what was typed for another try. Skip, or an account
+// without a backup, goes on to the chats (or the invite link opened
+// before signing in). A device held by account protection restores
+// while it waits for approval.
 //
 // # Frame
 //

@@ -171,6 +171,9 @@ func TestHeldView(t *testing.T) {
 	if len(d.all("button", "#held-sign-out")) != 1 {
 		t.Error("no way to sign out")
 	}
+	if len(d.all("a", "#held-restore")) != 1 {
+		t.Error("no way to restore a backup while held")
+	}
 	if got := untilText(until, time.Date(2024, 12, 30, 0, 0, 0, 0, time.UTC)); got != "Monday 9 June 2025, 14:05" {
 		t.Errorf("untilText across a year %q", got)
 	}

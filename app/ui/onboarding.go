@@ -249,7 +249,9 @@ func (o *onboarding) verify(ctx app.Context, e app.Event) {
 			}
 			o.st.token = nil
 			ctx.SessionStorage().Del(pendingKey)
-			ctx.Navigate(afterSignIn(ctx))
+			// The restore page offers the account's backup, if it has
+			// one, and goes on to afterSignIn.
+			ctx.Navigate(pathRestore)
 		})
 	})
 }

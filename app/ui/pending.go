@@ -293,6 +293,11 @@ func heldView(until, now time.Time, signingOut bool, err string, signOut app.Eve
 			app.H1().TabIndex(-1).Text("Waiting for approval"),
 			app.P().Class("lead").Text("This device signed in with an email code alone. To keep your account safe, it receives your messages once you approve it on a device where you already use Mutual (Settings → Your devices), or from "+untilText(until, now)+" if nobody refuses it before."),
 			app.P().ID("held-hint").Class("hint").Text("Keep this page open: it changes as soon as the device is approved."),
+			app.P().Class("hint").Body(
+				app.Text("Meanwhile you can bring your chats here from a backup: "),
+				app.A().ID("held-restore").Href(pathRestore).Text("restore a backup"),
+				app.Text("."),
+			),
 			app.P().Class("error").Role("alert").Text(err),
 			app.Button().ID("held-sign-out").Type("button").Class("button", "button-danger").
 				Disabled(signingOut).OnClick(signOut).Text(label),

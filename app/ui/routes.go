@@ -40,6 +40,7 @@ func Routes(newPage func() app.Composer) {
 	app.RouteWithRegexp("^("+prefixChat+"|"+prefixGroup+")[0-9a-fA-F]{32}"+suffixMedia+"$", newPage)
 	app.Route(pathCoop, newPage)
 	app.Route(pathCoopNotices, newPage)
+	app.Route(pathRestore, newPage)
 	// Every other path too: the app says it has no such page, in its
 	// own frame, with a way back (the server answers it with status 404,
 	// see KnownPath).
@@ -77,6 +78,7 @@ const (
 	routeCoop      // the Co-op screen (coop.go)
 	routeCoopChat  // the co-op's notices, a conversation (coopchat.go)
 	routeLink      // linking this new device from another (link.go)
+	routeRestore   // restoring the account's backup after signing in (restore.go)
 )
 
 // route is a parsed path.
@@ -110,6 +112,8 @@ func parseRoute(path string) route {
 		return route{kind: routeCoop}
 	case pathCoopNotices:
 		return route{kind: routeCoopChat}
+	case pathRestore:
+		return route{kind: routeRestore}
 	}
 	if chat, ok := strings.CutSuffix(path, suffixMedia); ok {
 		return mediaRoute(parseRoute(chat))
@@ -162,6 +166,8 @@ func (r route) title() string {
 		return coopChatName + " · Mutual"
 	case routeNotFound:
 		return "Page not found · Mutual"
+	case routeRestore:
+		return "Restore from backup · Mutual"
 	default:
 		return "Mutual"
 	}
@@ -176,7 +182,7 @@ func (r route) view() string {
 		return "list"
 	case routeChat, routeGroup, routeCoopChat:
 		return "detail"
-	case routeWelcome, routeLink:
+	case routeWelcome, routeLink, routeRestore:
 		return "welcome"
 	default:
 		return "page"
@@ -267,7 +273,7 @@ func (k *skeleton) Render() app.UI {
 	switch k.route.kind {
 	case routeChats, routeChat, routeGroup, routeCoopChat:
 		main = split(app.Div().Class("chat-list"), app.Div().Class("placeholder"))
-	case routeWelcome, routeLink:
+	case routeWelcome, routeLink, routeRestore:
 		main = app.Div().Class("welcome")
 	case routeNotFound:
 		main = notFoundView()

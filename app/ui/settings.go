@@ -48,6 +48,7 @@ type settingsState struct {
 	media        storageState
 	coop         app.UI // the Co-op card (coopSettings); nil in tests
 	link         app.UI // the "Link a device" card (linkSend); nil in tests
+	backup       app.UI // the Backup card (backupCard); nil in tests
 }
 
 // settingsPage is the profile name, read receipts, theme, this device and
@@ -277,6 +278,7 @@ func (p *settingsPage) Render() app.UI {
 	p.st.now = p.s.now()
 	p.st.coop = &coopSettings{s: p.s}
 	p.st.link = &linkSend{s: p.s}
+	p.st.backup = &backupCard{s: p.s}
 	return settingsView(p.st, settingsHandlers{
 		saveName: p.saveName, readReceipts: p.setReadReceipts, theme: p.setTheme,
 		ask: p.ask, cancel: p.closeDialog, closed: p.onDialogClose, confirm: p.confirmed,
@@ -396,6 +398,7 @@ func settingsView(st settingsState, h settingsHandlers) app.UI {
 		),
 		st.link,
 		storageView(st.media, h.mediaLimit, ask(confirmClearMedia, 0)),
+		st.backup,
 		app.Section().Class("card").Aria("labelledby", "signout-heading").Body(
 			app.H2().ID("signout-heading").Text("Sign out"),
 			app.P().ID("sign-out-hint").Class("hint").Text(signOutText(st)),

@@ -226,7 +226,9 @@ func (h *shell) page() app.UI {
 		}
 		return &onboarding{s: h.s}
 	}
-	if !h.s.heldUntil().IsZero() {
+	// A held device may restore the account's backup while it waits
+	// (signing in by code leads there first); anything else waits.
+	if !h.s.heldUntil().IsZero() && h.route.kind != routeRestore {
 		return &heldPage{s: h.s}
 	}
 	switch h.route.kind {
@@ -255,6 +257,8 @@ func (h *shell) page() app.UI {
 		return &coopPage{s: h.s}
 	case routeCoopChat:
 		return split(&chatList{s: h.s, ActiveCoop: true}, &coopChat{s: h.s})
+	case routeRestore:
+		return &restorePage{s: h.s}
 	default:
 		return notFoundView()
 	}
