@@ -126,8 +126,17 @@ func TestBackup(t *testing.T) {
 
 	fresh.fill("restore-secret", key)
 	fresh.click("restore-backup")
+	// Signed in by code alone while Ann uses her phone, the new browser
+	// is held by account protection: it restored while it waits, and
+	// shows the chats once her phone approves it.
+	waitJS[bool](fresh, messageTimeout, "the restore done, the device waiting for approval",
+		`!!document.querySelector('#held') && (document.querySelector('#announcer')?.innerText ?? '').startsWith('Restored')`)
+	ann.goTo("/")
+	device := waitJS[string](ann, messageTimeout, "the banner asking about the new browser",
+		`document.querySelector('#approvals .banner-approval')?.dataset.device ?? ''`)
+	ann.click("approve-" + device)
 	waitJS[bool](fresh, messageTimeout, "the chats, restored", fmt.Sprintf(
-		`location.pathname === '/' && !!document.querySelector('#chats li.chat[data-user=%q]')`, benID))
+		`location.pathname === '/' && !document.querySelector('#held') && !!document.querySelector('#chats li.chat[data-user=%q]')`, benID))
 	fresh.openChat(benID)
 	fresh.waitTexts("Hello Ann, it's Ben", "Hi Ben, backing up", "The harbour")
 	fresh.waitTransfer(photoKey, "local")
