@@ -144,6 +144,11 @@ type PublishKeys struct {
 	KEMLastResort *Prekey
 	OneTime       []Prekey
 	KEMOneTime    []Prekey
+	// Vouch is the signature of one of the account's devices over this
+	// device's identity key (see Vouch), kept with Identity and handed out
+	// in every Bundle of the device. A new Identity without a Vouch clears
+	// the one the relay held.
+	Vouch *Vouch
 }
 
 func (*PublishKeys) Type() Type { return TypePublishKeys }
@@ -163,6 +168,9 @@ func (m *PublishKeys) appendTo(b []byte) []byte {
 	for i := range m.KEMOneTime {
 		e.Message(5, m.KEMOneTime[i].appendTo)
 	}
+	if m.Vouch != nil {
+		e.Message(6, m.Vouch.appendTo)
+	}
 	return e
 }
 
@@ -179,6 +187,8 @@ func (m *PublishKeys) decode(b []byte) error {
 			m.OneTime, err = appendNested(m.OneTime, f, MaxPrekeys, "one-time prekeys")
 		case 5:
 			m.KEMOneTime, err = appendNested(m.KEMOneTime, f, MaxPrekeys, "KEM one-time prekeys")
+		case 6:
+			m.Vouch, err = nested[Vouch](f)
 		}
 		return err
 	})
@@ -287,6 +297,9 @@ type Send struct {
 	Kind         Kind // KindMessage, KindRequest or KindGroup
 	Recipients   []Recipient
 	Shared       []byte // KindGroup: the ciphertext for every recipient device
+	// Silent says the message need not wake its recipients (a receipt,
+	// a profile, a sync): the relay sends no push for it.
+	Silent bool
 }
 
 func (*Send) Type() Type { return TypeSend }
@@ -300,6 +313,7 @@ func (m *Send) appendTo(b []byte) []byte {
 		e.Message(4, m.Recipients[i].appendTo)
 	}
 	e.Bytes(5, m.Shared)
+	e.Bool(6, m.Silent)
 	return e
 }
 
@@ -318,6 +332,8 @@ func (m *Send) decode(b []byte) error {
 			m.Recipients, err = appendNested(m.Recipients, f, MaxGroupRecipients, "recipients")
 		case 5:
 			m.Shared, err = f.Bytes(MaxCiphertext)
+		case 6:
+			m.Silent, err = f.Bool()
 		}
 		return err
 	})

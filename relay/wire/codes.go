@@ -30,6 +30,10 @@ const (
 	CodeForbidden         Code = 20 // SetGroup: the proof does not give that right, or the sender is not a member
 	CodeExists            Code = 21 // SetGroup create: the group ID is taken
 	CodeQuotaExceeded     Code = 22 // Upload: the account's upload bytes for the day are used up; see RetryAfterMS
+	// CodeDevicePending: this device signed in by code alone and waits
+	// for approval by one of the account's devices (Verified and Welcome
+	// say until when); it may not do this yet.
+	CodeDevicePending Code = 23
 )
 
 var codeNames = map[Code]string{
@@ -43,7 +47,7 @@ var codeNames = map[Code]string{
 	CodeStaleDevices: "stale_devices", CodeUnavailable: "unavailable",
 	CodeBadKind: "bad_kind", CodeNoDevices: "no_devices",
 	CodeForbidden: "forbidden", CodeExists: "exists",
-	CodeQuotaExceeded: "quota_exceeded",
+	CodeQuotaExceeded: "quota_exceeded", CodeDevicePending: "device_pending",
 }
 
 func (c Code) String() string {
@@ -55,8 +59,6 @@ func (c Code) String() string {
 
 // WebSocket close codes the relay uses (RFC 6455 registers 4000-4999 for
 // private use). The close reason is a short human-readable text. A frame
-// over MaxFrameSize closes the connection with the standard 1009 (message
-// too big). A frame
 // over MaxFrameSize closes the connection with the standard 1009 (message
 // too big).
 const (
@@ -70,6 +72,7 @@ const (
 	CloseDeviceRemoved  = 4007 // the device was removed from the account
 	CloseShutdown       = 4008 // the relay is restarting; reconnect with backoff
 	CloseWrongDirection = 4009 // a frame type only the relay sends
+	CloseApproved       = 4010 // this held device was approved: reconnect, delivery starts
 )
 
 // Kind says what a message is to the relay.
@@ -106,4 +109,9 @@ const (
 	// NoticeRetentionGap: records the device had not acknowledged expired
 	// before it came back; delivery resumes at Notice.Oldest.
 	NoticeRetentionGap NoticeKind = 2
+	// NoticeDevicePending: a device signed in to the account by code
+	// alone and is held until one of the account's devices approves it
+	// (ApproveDevice) or the hold ends; Notice.Device names it. Sent to
+	// the account's connected, approved devices.
+	NoticeDevicePending NoticeKind = 3
 )

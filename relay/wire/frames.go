@@ -42,6 +42,13 @@ const (
 	// encrypted, padded content) a relay accepts.
 	MaxBlobSize  = 100<<20 + 6<<20
 	MaxBlobToken = 32 // bytes of an upload token
+	// MaxLinkKey is the most bytes of the public key a new device offers
+	// in Link (an ML-KEM-768 + X25519 encapsulation key is 1,216).
+	MaxLinkKey      = 4096
+	MaxProvision    = 8 << 10 // bytes of the sealed provisioning message in LinkDevice and Verified
+	MaxBackupSealed = 1 << 10 // bytes of a backup's sealed key material
+	MaxPushEndpoint = 1024    // bytes of a Web Push endpoint URL
+	MaxMuted        = 1000    // conversations in one SetPush's muted list
 )
 
 // Type is a frame type: the field number of the frame's body in the Frame
@@ -50,21 +57,27 @@ type Type uint32
 
 // Frame types.
 const (
-	TypeRegister     Type = 10 // client: ask for a code to an address
-	TypeVerify       Type = 11 // client: prove the code, get a device credential
-	TypeAuth         Type = 12 // client: authenticate a registered device
-	TypePublishKeys  Type = 13
-	TypeFetchBundles Type = 14
-	TypeLookup       Type = 15
-	TypeSend         Type = 16
-	TypeAck          Type = 17
-	TypeSetContact   Type = 18
-	TypeListContacts Type = 19
-	TypeListDevices  Type = 20
-	TypeRemoveDevice Type = 21
-	TypeSetGroup     Type = 22
-	TypeUpload       Type = 23 // client: ask to upload a blob (or resume one)
-	TypeCoop         Type = 24 // client: the co-op's figures, membership, costs, roles
+	TypeRegister      Type = 10 // client: ask for a code to an address
+	TypeVerify        Type = 11 // client: prove the code, get a device credential
+	TypeAuth          Type = 12 // client: authenticate a registered device
+	TypePublishKeys   Type = 13
+	TypeFetchBundles  Type = 14
+	TypeLookup        Type = 15
+	TypeSend          Type = 16
+	TypeAck           Type = 17
+	TypeSetContact    Type = 18
+	TypeListContacts  Type = 19
+	TypeListDevices   Type = 20
+	TypeRemoveDevice  Type = 21
+	TypeSetGroup      Type = 22
+	TypeUpload        Type = 23 // client: ask to upload a blob (or resume one)
+	TypeCoop          Type = 24 // client: the co-op's figures, membership, costs, roles
+	TypeLink          Type = 25 // client, unauthenticated: a new device asks to be linked
+	TypeFetchLink     Type = 26 // client: look up a link by its code
+	TypeLinkDevice    Type = 27 // client: authorise the device waiting on a link
+	TypeApproveDevice Type = 28 // client: approve a held device
+	TypeBackup        Type = 29 // client: the account's encrypted backup
+	TypeSetPush       Type = 30 // client: this device's Web Push subscription
 
 	TypeOK           Type = 40
 	TypeError        Type = 41
@@ -82,6 +95,10 @@ const (
 	TypeUploadGrant  Type = 53
 	TypeCoopInfo     Type = 54
 	TypeCoopCheckout Type = 55
+	TypeLinkCode     Type = 56
+	TypeLinkKeys     Type = 57
+	TypeLinked       Type = 58
+	TypeBackupInfo   Type = 59
 )
 
 var typeNames = map[Type]string{
@@ -97,6 +114,10 @@ var typeNames = map[Type]string{
 	TypeContacts: "contacts", TypeDevices: "devices", TypeNotice: "notice",
 	TypeCodeSent: "code_sent", TypeUploadGrant: "upload_grant",
 	TypeCoopInfo: "coop_info", TypeCoopCheckout: "coop_checkout",
+	TypeLink: "link", TypeFetchLink: "fetch_link", TypeLinkDevice: "link_device",
+	TypeApproveDevice: "approve_device", TypeBackup: "backup",
+	TypeSetPush: "set_push", TypeLinkCode: "link_code", TypeLinkKeys: "link_keys",
+	TypeLinked: "linked", TypeBackupInfo: "backup_info",
 }
 
 func (t Type) String() string {
@@ -240,6 +261,26 @@ func newBody(t Type) Body {
 		return new(CoopInfo)
 	case TypeCoopCheckout:
 		return new(CoopCheckout)
+	case TypeLink:
+		return new(Link)
+	case TypeFetchLink:
+		return new(FetchLink)
+	case TypeLinkDevice:
+		return new(LinkDevice)
+	case TypeApproveDevice:
+		return new(ApproveDevice)
+	case TypeBackup:
+		return new(Backup)
+	case TypeSetPush:
+		return new(SetPush)
+	case TypeLinkCode:
+		return new(LinkStarted)
+	case TypeLinkKeys:
+		return new(LinkKeys)
+	case TypeLinked:
+		return new(Linked)
+	case TypeBackupInfo:
+		return new(BackupInfo)
 	}
 	return nil
 }

@@ -77,13 +77,21 @@ func (m *CodeSent) decode(b []byte) error {
 	})
 }
 
-// Verified answers Verify: the account and the new device's credential,
-// which the device keeps secret and presents in Auth from then on.
+// Verified answers Verify, or Link once an existing device linked the new
+// one: the account and the new device's credential, which the device
+// keeps secret and presents in Auth from then on.
 type Verified struct {
 	User       UserID
 	Device     DeviceID
 	Credential []byte
 	Created    bool // the account is new (first verification of the address)
+	// Provision is LinkDevice.Provision, sealed to Link.Key by the device
+	// that linked this one; only in the answer to Link.
+	Provision []byte
+	// PendingUntilMS, when not zero, says the device is held until then
+	// (Unix ms): it signed in by code alone to an account whose devices
+	// must approve it first (see CodeDevicePending).
+	PendingUntilMS int64
 }
 
 func (*Verified) Type() Type { return TypeVerified }
@@ -94,6 +102,8 @@ func (m *Verified) appendTo(b []byte) []byte {
 	e.Uint(2, uint64(m.Device))
 	e.Bytes(3, m.Credential)
 	e.Bool(4, m.Created)
+	e.Bytes(5, m.Provision)
+	e.Sint(6, m.PendingUntilMS)
 	return e
 }
 
@@ -110,6 +120,10 @@ func (m *Verified) decode(b []byte) error {
 			m.Credential, err = f.Bytes(MaxCredential)
 		case 4:
 			m.Created, err = f.Bool()
+		case 5:
+			m.Provision, err = f.Bytes(MaxProvision)
+		case 6:
+			m.PendingUntilMS, err = f.Sint64()
 		}
 		return err
 	})
@@ -126,7 +140,18 @@ type Welcome struct {
 	// (CoopNotice); clients keep the first they see. Empty when the relay
 	// has none.
 	CoopKey []byte
+	// PendingUntilMS, when not zero, says this device is held until then
+	// (Unix ms), as in Verified: nothing is delivered to it meanwhile.
+	PendingUntilMS int64
+	// PushKey is the relay's VAPID public key (an uncompressed P-256
+	// point, PushKeyLen bytes) for Web Push subscriptions; empty when the
+	// relay sends no pushes.
+	PushKey []byte
 }
+
+// PushKeyLen is the length of Welcome.PushKey and of SetPush.P256dh: an
+// uncompressed P-256 point.
+const PushKeyLen = 65
 
 func (*Welcome) Type() Type { return TypeWelcome }
 
@@ -138,6 +163,8 @@ func (m *Welcome) appendTo(b []byte) []byte {
 	e.Uint(4, uint64(m.OneTimeLeft))
 	e.Uint(5, uint64(m.KEMOneTimeLeft))
 	e.Bytes(6, m.CoopKey)
+	e.Sint(7, m.PendingUntilMS)
+	e.Bytes(8, m.PushKey)
 	return e
 }
 
@@ -158,6 +185,10 @@ func (m *Welcome) decode(b []byte) error {
 			m.KEMOneTimeLeft, err = f.Uint32()
 		case 6:
 			m.CoopKey, err = f.Bytes(CoopKeyLen)
+		case 7:
+			m.PendingUntilMS, err = f.Sint64()
+		case 8:
+			m.PushKey, err = f.Bytes(PushKeyLen)
 		}
 		return err
 	})
@@ -170,7 +201,8 @@ type Bundle struct {
 	Signed        Prekey
 	OneTime       *Prekey // nil when the device's pool is empty
 	KEM           Prekey
-	KEMLastResort bool // KEM is the device's last-resort key, not a one-time one
+	KEMLastResort bool   // KEM is the device's last-resort key, not a one-time one
+	Vouch         *Vouch // as the device published it with Identity; nil if none
 }
 
 func (m *Bundle) appendTo(b []byte) []byte {
@@ -183,6 +215,9 @@ func (m *Bundle) appendTo(b []byte) []byte {
 	}
 	e.Message(5, m.KEM.appendTo)
 	e.Bool(6, m.KEMLastResort)
+	if m.Vouch != nil {
+		e.Message(7, m.Vouch.appendTo)
+	}
 	return e
 }
 
@@ -203,6 +238,8 @@ func (m *Bundle) decode(b []byte) error {
 			err = decodeNested(f, &m.KEM)
 		case 6:
 			m.KEMLastResort, err = f.Bool()
+		case 7:
+			m.Vouch, err = nested[Vouch](f)
 		}
 		return err
 	})
@@ -432,6 +469,10 @@ type DeviceInfo struct {
 	Name       string
 	CreatedMS  int64
 	LastSeenMS int64
+	// PendingUntilMS, when not zero, says the device is held until then
+	// (Unix ms): ApproveDevice approves it, RemoveDevice refuses it.
+	PendingUntilMS int64
+	Linked         bool // the device was added by LinkDevice
 }
 
 func (m *DeviceInfo) appendTo(b []byte) []byte {
@@ -440,6 +481,8 @@ func (m *DeviceInfo) appendTo(b []byte) []byte {
 	e.String(2, m.Name)
 	e.Sint(3, m.CreatedMS)
 	e.Sint(4, m.LastSeenMS)
+	e.Sint(5, m.PendingUntilMS)
+	e.Bool(6, m.Linked)
 	return e
 }
 
@@ -456,6 +499,10 @@ func (m *DeviceInfo) decode(b []byte) error {
 			m.CreatedMS, err = f.Sint64()
 		case 4:
 			m.LastSeenMS, err = f.Sint64()
+		case 5:
+			m.PendingUntilMS, err = f.Sint64()
+		case 6:
+			m.Linked, err = f.Bool()
 		}
 		return err
 	})
@@ -488,9 +535,10 @@ func (m *Devices) decode(b []byte) error {
 // Notice tells a device something it did not ask about.
 type Notice struct {
 	Kind           NoticeKind
-	OneTimeLeft    uint32 // NoticePrekeysLow
-	KEMOneTimeLeft uint32 // NoticePrekeysLow
-	Oldest         int64  // NoticeRetentionGap: the first offset still retained
+	OneTimeLeft    uint32   // NoticePrekeysLow
+	KEMOneTimeLeft uint32   // NoticePrekeysLow
+	Oldest         int64    // NoticeRetentionGap: the first offset still retained
+	Device         DeviceID // NoticeDevicePending: the held device
 }
 
 func (*Notice) Type() Type { return TypeNotice }
@@ -501,6 +549,7 @@ func (m *Notice) appendTo(b []byte) []byte {
 	e.Uint(2, uint64(m.OneTimeLeft))
 	e.Uint(3, uint64(m.KEMOneTimeLeft))
 	e.Uint(4, uint64(m.Oldest))
+	e.Uint(5, uint64(m.Device))
 	return e
 }
 
@@ -519,6 +568,10 @@ func (m *Notice) decode(b []byte) error {
 			var v uint64
 			v, err = f.Uint64()
 			m.Oldest = int64(v)
+		case 5:
+			var d uint32
+			d, err = f.Uint32()
+			m.Device = DeviceID(d)
 		}
 		return err
 	})
