@@ -45,6 +45,8 @@ type Client struct {
 	wake chan struct{}
 	// tr tracks attachments' transfers (transfers.go).
 	tr transfers
+	// push serialises sending the push subscription (push.go).
+	push pushSync
 
 	evMu     sync.Mutex
 	events   chan Event

@@ -104,6 +104,11 @@ var (
 	// device keeps and how many notices it dropped (coopnotices.go).
 	bCoop = []byte("coop")
 
+	// push: "sub" → pushRecord, this device's Web Push subscription;
+	// "key" → the relay's push key; 'm' || conversation (16) → when the
+	// conversation's mute ends (Unix ms, 8) (push.go).
+	bPush = []byte("push")
+
 	kAccount  = []byte("account")
 	kIdentity = []byte("identity")
 	kCoop     = []byte("coop")

@@ -109,6 +109,9 @@ func (c *Client) connectOnce(ctx context.Context) (established bool, err error) 
 	if err := c.pinCoopKey(ctx, welcome.CoopKey); err != nil {
 		return false, err
 	}
+	if err := c.notePushKey(ctx, welcome.PushKey); err != nil {
+		return false, err
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -204,18 +207,28 @@ func (c *Client) worker(ctx context.Context, conn *transport.Conn, w *wire.Welco
 		}
 		c.emit(Failure{Err: err})
 	}
+	fresh := true // the first flush of a connection tries what waits for a device
 	var retry *time.Timer
 	defer func() {
 		if retry != nil {
 			retry.Stop()
 		}
 	}()
-	fresh := true // the first flush of a connection tries what waits for a device
 	for {
+		push, err := c.syncPush(ctx, conn, fresh)
+		if err != nil {
+			if !isRelayError(err) {
+				return err
+			}
+			c.emit(Failure{Err: err})
+		}
 		delay, err := c.flushOutbox(ctx, conn, fresh)
 		fresh = false
 		if err != nil {
 			return err
+		}
+		if push > 0 && (delay == 0 || push < delay) {
+			delay = push
 		}
 		claims, err := c.checkClaims(ctx, conn)
 		if err != nil {
