@@ -26,6 +26,8 @@
 //	_ = c.Download(ctx, author, msgID, 0)         // then OpenAttachment reads it
 //	archive, _ := c.Export(ctx)                   // the contacts, the groups and every message on this device
 //	_ = archive.WriteJSON(w)                      // or WriteText, for reading
+//	_ = c.SetPushSubscription(ctx, &client.PushSubscription{Endpoint: ep, P256dh: k, Auth: a}) // Web Push
+//	_ = c.MuteChat(ctx, bob.Conversation, client.MuteForever) // or until a time; zero unmutes
 //
 // Calls that need the relay (AddContact, Accept, Block, Remove, Devices,
 // RemoveDevice, and the group calls that change the relay's member list:
@@ -408,6 +410,20 @@
 // their ID) as received messages of wire.CoopConversation (Message.Coop),
 // listed by Chats as CoopChatName (Chat.Coop); no one writes there, and
 // Send to it fails with ErrCoopConversation (coopnotices.go).
+//
+// # Notifications
+//
+// The web app subscribes the browser with its push service under the
+// relay's VAPID key (PushKey, from the Welcome; kept, so that it is
+// known offline) and gives the subscription to SetPushSubscription. The
+// client keeps it with the chats muted on this device (MuteChat,
+// MutedUntil, Chat.Muted; MuteForever for good) in the push bucket and
+// sends both to the relay (wire.SetPush) on every connection and when
+// either changes, with the conversations whose mute has not ended, and
+// again when one ends (push.go). A relay without pushes is told nothing.
+// Every Send says whether it may wake the recipients' devices: receipts,
+// profiles, contact and group syncs and sender keys go Silent; texts,
+// group changes and requests to join a group do not.
 //
 // # Storage
 //
