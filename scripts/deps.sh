@@ -8,8 +8,10 @@
 #                           PostgreSQL server, systemd-analyze (Debian's systemd, to verify the
 #                           units in deploy/), Java 17 and Maven (checked), the Kafka jars from
 #                           Maven Central, the interoperability module's Go modules, the
-#                           S3 server of the blob store's tests (versitygw, built with go install)
-#                           and the fake Stripe of the co-op's tests (localstripe, with pip)
+#                           S3 server of the blob store's tests (versitygw, built with go install),
+#                           the fake Stripe of the co-op's tests (localstripe, with pip) and the
+#                           npm web-push package the Web Push tests check the relay against
+#                           (scripts/webpush/, with npm ci into .cache/webpush)
 #   scripts/deps.sh chromium  install Chromium if it is missing and print its path
 #   scripts/deps.sh check   report what is present and missing, install nothing (exit 1 if anything is missing)
 #
@@ -125,6 +127,22 @@ localstripe() {
 	scripts/localstripe.sh fetch
 }
 
+# The Web Push tests (relay/push) check the relay's pushes against the
+# npm web-push package, pinned in scripts/webpush/ and installed with
+# `npm ci` under .cache/webpush, again when the lock file changes.
+webpush() {
+	command -v npm >/dev/null 2>&1 || die "npm not found: the Web Push tests need the npm web-push package (apt-get install npm)"
+	local dir=.cache/webpush
+	if cmp -s scripts/webpush/package-lock.json "$dir/package-lock.json" && [[ -d $dir/node_modules/web-push ]]; then
+		return 0
+	fi
+	say "web-push (npm)"
+	mkdir -p "$dir"
+	[[ -e .cache/.gitignore ]] || printf '*\n' >.cache/.gitignore
+	cp scripts/webpush/package.json scripts/webpush/package-lock.json "$dir/"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2
+}
+
 case ${1:-} in
 run)
 	go_ok
@@ -140,6 +158,7 @@ test)
 	kafka
 	versitygw
 	localstripe
+	webpush
 	say "everything the tests need is installed"
 	;;
 chromium)
@@ -161,6 +180,7 @@ check)
 	report "versitygw (scripts/versitygw.sh fetch)" 'test -x .cache/versitygw/bin/versitygw'
 	report "python3 with venv" python_ok
 	report "localstripe (scripts/localstripe.sh fetch)" 'test -x .cache/localstripe/bin/localstripe'
+	report "web-push (npm, in .cache/webpush)" 'test -d .cache/webpush/node_modules/web-push'
 	exit $missing
 	;;
 *)

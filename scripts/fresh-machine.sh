@@ -4,7 +4,8 @@
 # removes everything `make test` installs or fetches — Debian's Chromium,
 # the PostgreSQL server, Python's venv module, the Kafka jars (Maven's
 # local repository), the Go build and module caches and the S3 server built
-# from them (versitygw, in .cache), localstripe and pip's cache — then runs
+# from them (versitygw, in .cache), localstripe and pip's cache, the npm
+# web-push package (in .cache) — then runs
 # `make test` in a clean clone of the current commit.
 #
 #   make test-fresh            # the same as scripts/fresh-machine.sh --yes
@@ -43,7 +44,7 @@ rm -rf /var/lib/postgresql
 
 say "emptying the Go build and module caches and Maven's local repository"
 go clean -cache -modcache
-rm -rf "$(go env GOCACHE)" "${HOME}/.m2/repository" "$ROOT/.cache/versitygw" "$ROOT/.cache/localstripe" "${HOME}/.cache/pip"
+rm -rf "$(go env GOCACHE)" "${HOME}/.m2/repository" "$ROOT/.cache/versitygw" "$ROOT/.cache/localstripe" "$ROOT/.cache/webpush" "${HOME}/.cache/pip"
 
 [[ ! -x /usr/bin/chromium ]] || { say "chromium is still installed"; exit 1; }
 if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mutualcoop/mutual/relay/push"
 	"github.com/mutualcoop/mutual/relay/router"
 )
 
@@ -16,10 +17,14 @@ import (
 func routerCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	var c clusterFlags
 	var lf logFlags
+	var pf pushFlags
+	var data string
 	var janitor time.Duration
 	fs := flag.NewFlagSet("router", flag.ContinueOnError)
 	fs.DurationVar(&janitor, "janitor-interval", time.Minute, "how often to delete records that every device has acknowledged or that have been routed")
+	fs.StringVar(&data, "data", "./data", "directory of the VAPID key when --push-key-file is not given")
 	c.register(fs)
+	pf.register(fs)
 	lf.register(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -37,7 +42,23 @@ func routerCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer dir.Close()
 	defer b.Close()
-	r, err := router.New(router.Config{Logger: log}, b, dir)
+	pushCfg, err := pf.config(data, log)
+	if err != nil {
+		return err
+	}
+	rc := router.Config{Logger: log}
+	if pushCfg != nil {
+		// The gateways record which devices are connected in the
+		// directory (SharedPresence); the pusher reads it there.
+		pushCfg.Logger = log
+		p, err := push.New(*pushCfg, dir)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		rc.Wake = p.Notify
+	}
+	r, err := router.New(rc, b, dir)
 	if err != nil {
 		return err
 	}

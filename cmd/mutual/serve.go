@@ -47,6 +47,7 @@ type serveFlags struct {
 	quota   quotaFlags
 	blobs   blobFlags
 	coop    coopFlags
+	push    pushFlags
 
 	log logFlags
 }
@@ -76,6 +77,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.quota.register(fs)
 	f.blobs.register(fs)
 	f.coop.register(fs)
+	f.push.register(fs)
 	f.log.register(fs)
 }
 
@@ -131,7 +133,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(f.names) == 0 && !auth.IsLoopback(f.listen) {
 		log.Warn("no --public-name: requests are answered only for loopback names and IP addresses, never for a host name")
 	}
-	cfg := server.Config{RunRouter: true, Logger: log, PublicNames: f.names, Coop: &coopCfg}
+	pushCfg, err := f.push.config(f.data, log)
+	if err != nil {
+		return err
+	}
+	cfg := server.Config{RunRouter: true, Logger: log, PublicNames: f.names, Coop: &coopCfg, Push: pushCfg}
 	cfg.Janitor.Interval = f.janitor
 	if cfg.Web, err = openWeb(f.web, log); err != nil {
 		return err
@@ -152,6 +158,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		})
 	case "kafka":
 		cfg.RunRouter = f.router
+		// The cluster's routers learn from the directory which devices
+		// are connected to a gateway.
+		cfg.Gateway.SharedPresence = pushCfg != nil
 		cfg.InPartitions = int32(f.cluster.inPartitions)
 		parts, err = f.openCluster(ctx, senders, log)
 	default:

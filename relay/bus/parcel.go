@@ -31,6 +31,9 @@ type Parcel struct {
 	Shared       []byte      // KindGroup: the ciphertext every recipient device gets
 	Code         wire.Code   // KindRejected
 	Subject      wire.UserID // KindRejected: the recipient that refused
+	// Silent: the sender said the message need not wake its recipients
+	// (wire.Send.Silent); the router asks for no push.
+	Silent bool
 }
 
 // AppendParcel appends the encoding of p to b.
@@ -48,6 +51,7 @@ func AppendParcel(b []byte, p *Parcel) []byte {
 	e.Uint(8, uint64(p.Code))
 	e.ID(9, p.Subject)
 	e.Bytes(10, p.Shared)
+	e.Bool(11, p.Silent)
 	return e
 }
 
@@ -92,6 +96,8 @@ func DecodeParcel(b []byte) (*Parcel, error) {
 			err = f.FixedBytes(p.Subject[:])
 		case 10:
 			p.Shared, err = f.Bytes(wire.MaxCiphertext)
+		case 11:
+			p.Silent, err = f.Bool()
 		}
 		return err
 	})

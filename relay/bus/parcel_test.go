@@ -13,7 +13,7 @@ import (
 func TestParcelRoundTripAndEnvelopeFor(t *testing.T) {
 	u := wire.NewUserID()
 	p := &Parcel{
-		MessageID: wire.NewMessageID(), Sender: wire.NewUserID(), SenderDevice: 3, ServerTimeMS: 10, Kind: wire.KindMessage,
+		MessageID: wire.NewMessageID(), Sender: wire.NewUserID(), SenderDevice: 3, ServerTimeMS: 10, Kind: wire.KindMessage, Silent: true,
 		Recipients: []wire.Recipient{{User: u, Device: 1, Ciphertext: []byte("one")}, {User: u, Device: 2, Ciphertext: []byte("two")}},
 	}
 	got, err := DecodeParcel(AppendParcel(nil, p))

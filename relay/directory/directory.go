@@ -37,7 +37,15 @@ type Device struct {
 	Created  time.Time
 	LastSeen time.Time // the day (UTC midnight) it last acknowledged a delivery, or was added
 	Offset   int64     // committed offset in the user's inbox: next record to deliver
+	// PendingUntil is when the device's hold ends, or zero once it is
+	// approved (see AddVerifiedDevice). A held device is in Devices but
+	// not in DeviceIDs, and does not count in InboxFloors.
+	PendingUntil time.Time
+	Linked       bool // added by a link (ClaimLink)
 }
+
+// Held reports whether the device is held: it waits for approval.
+func (d Device) Held() bool { return !d.PendingUntil.IsZero() }
 
 // InboxFloor is the lowest committed offset over a user's devices: every
 // device has acknowledged every record of the inbox below it.
@@ -64,6 +72,17 @@ type Keys struct {
 	KEMLastResort *Prekey  // signed last-resort KEM prekey (replaces)
 	OneTime       []Prekey // one-time EC prekeys to add
 	KEMOneTime    []Prekey // signed one-time KEM prekeys to add
+	// Vouch, when set, replaces the vouch kept with the identity key.
+	// Without it, an Identity other than the stored one clears the stored
+	// vouch: a vouch is for one identity key.
+	Vouch *Vouch
+}
+
+// Vouch is one device's signature over another's identity key, opaque to
+// the relay (wire.Vouch).
+type Vouch struct {
+	Device    wire.DeviceID
+	Signature []byte
 }
 
 // Bundle is what a sender fetches to start a session with one device. Each
@@ -75,6 +94,7 @@ type Bundle struct {
 	OneTime         *Prekey // nil when the pool is empty
 	KEM             Prekey  // a one-time KEM prekey, or the last-resort one
 	KEMIsLastResort bool
+	Vouch           *Vouch // kept with Identity; nil if none
 }
 
 // PrekeyCounts says how many one-time prekeys a device has left.
@@ -115,6 +135,9 @@ type Code struct {
 // Directory is the relay's account store. Implementations are safe for
 // concurrent use by many processes sharing the same database.
 type Directory interface {
+	// Pushes keeps the devices' Web Push subscriptions.
+	Pushes
+
 	// Account returns the user registered under the keyed address hash, or
 	// ErrNotFound.
 	Account(ctx context.Context, addrHash []byte) (wire.UserID, error)
@@ -133,13 +156,22 @@ type Directory interface {
 	// AddDevice registers a new device for user with a hashed credential.
 	// Its offset starts at the given inbox offset.
 	AddDevice(ctx context.Context, user wire.UserID, name string, credHash []byte, offset int64) (wire.DeviceID, error)
+	// AddVerifiedDevice registers a device signed in by code alone (see
+	// NewDevice: it may be held), checking the account's devices and
+	// adding it in one transaction, and returns it.
+	AddVerifiedDevice(ctx context.Context, user wire.UserID, nd NewDevice) (Device, error)
+	// ApproveDevice ends a device's hold and moves its offset to offset
+	// (the end of the inbox: it never reads what came while it was held),
+	// or returns ErrNotFound when the user has no such held device.
+	ApproveDevice(ctx context.Context, user wire.UserID, id wire.DeviceID, offset int64) error
 	// Device returns one device, or ErrNotFound.
 	Device(ctx context.Context, user wire.UserID, id wire.DeviceID) (Device, error)
 	// Devices lists a user's devices in ID order.
 	Devices(ctx context.Context, user wire.UserID) ([]Device, error)
-	// DeviceIDs returns the device IDs of several users at once, each
-	// user's in ascending order; a user without devices (or without an
-	// account) has no entry.
+	// DeviceIDs returns the IDs of the approved devices of several users
+	// at once, each user's in ascending order; a user without approved
+	// devices (or without an account) has no entry. Held devices are left
+	// out: nothing is sent to them.
 	DeviceIDs(ctx context.Context, users []wire.UserID) (map[wire.UserID][]wire.DeviceID, error)
 	// RemoveDevice deletes a device with its prekeys, or returns
 	// ErrNotFound. Its ID is never given to another device of the user.
@@ -151,12 +183,14 @@ type Directory interface {
 	// skipped.
 	CommitOffsets(ctx context.Context, offsets []DeviceOffset) error
 	// InboxFloors returns, for up to limit users with IDs after after in
-	// ID order, the lowest committed offset over their devices. Users
-	// without devices are listed with Devices 0. A zero after starts at
-	// the first user.
+	// ID order, the lowest committed offset over their approved devices
+	// (a held device reads nothing of the inbox: its approval moves it to
+	// the end). Users without approved devices are listed with Devices 0.
+	// A zero after starts at the first user.
 	InboxFloors(ctx context.Context, after wire.UserID, limit int) ([]InboxFloor, error)
 
-	// PublishKeys stores a device's public keys, or returns ErrNotFound. A
+	// PublishKeys stores a device's public keys (and vouch, see Keys), or
+	// returns ErrNotFound. A
 	// one-time prekey published again under the same ID replaces the stored
 	// one. Keys that fail Keys.Validate are refused with ErrInvalid. The pools
 	// are not bounded here: the caller limits how many keys a device may add.
@@ -265,6 +299,28 @@ type Directory interface {
 	// PurgeBlobs removes up to limit records of deleted blobs that
 	// expired before before, and says how many it removed.
 	PurgeBlobs(ctx context.Context, before time.Time, limit int) (int64, error)
+
+	// CreateLink stores a link a new device waits on, unclaimed. It
+	// returns ErrExists when a link with the same code is stored and not
+	// expired at now (an expired one is replaced).
+	CreateLink(ctx context.Context, l Link, now time.Time) error
+	// Link returns the link stored under code, expired or claimed ones
+	// included, or ErrNotFound.
+	Link(ctx context.Context, code string) (Link, error)
+	// ClaimLink adds the device waiting on the link code to user's
+	// account, with the link's name and credential hash, not held, marked
+	// linked, at inbox offset offset, and records the account, the
+	// device and provision in the link, in one transaction. It returns
+	// the new device's ID, or ErrNotFound when there is no unclaimed link
+	// under code that expires after now (or no such user): of concurrent
+	// claims, from any process, one succeeds.
+	ClaimLink(ctx context.Context, code string, user wire.UserID, provision []byte, offset int64, now time.Time) (wire.DeviceID, error)
+	// DeleteLink removes the link stored under code and returns it as it
+	// was, or returns ErrNotFound.
+	DeleteLink(ctx context.Context, code string) (Link, error)
+	// DeleteExpiredLinks removes up to limit links that expired before
+	// before, and says how many it removed.
+	DeleteExpiredLinks(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	// Limits returns the rate-limit store kept in the directory, shared by
 	// every process that uses it: of concurrent Takes on one key, from any

@@ -1,7 +1,8 @@
 // Package directory keeps what the relay must know about accounts: users and
 // their devices, device credentials (hashed), prekeys, contact lists
 // (allowlists), group member lists with the hashes of their secrets,
-// the records of attachments' blobs, delivery offsets, pending
+// the records of attachments' blobs, devices' Web Push subscriptions
+// (Pushes), delivery offsets, pending
 // authentication codes, the rate-limit buckets that every gateway
 // shares, and the co-op's records (coop.Store: memberships, provider
 // events applied, dues, roles, costs, monthly counts, yearly notices and
@@ -37,6 +38,8 @@
 //     grants never pass the limits together.
 //   - A rate-limit Take updates its bucket in one statement, so concurrent
 //     Takes never grant more than the bucket holds; full buckets are pruned.
+//   - A device has at most one push subscription, deleted with the device;
+//     deleting a subscription by endpoint never deletes a newer one.
 //   - Request records are pruned once older than their windows, and expired
 //     codes once CountCodeRequest sees they are.
 //   - Of a member the directory keeps an opaque membership reference, the

@@ -4,7 +4,8 @@ import "fmt"
 
 // Validate reports whether k can be stored: every key has a public part,
 // signed keys (Signed, KEMLastResort, KEMOneTime) have a signature, and the
-// one-time keys of each pool have distinct IDs. The errors wrap ErrInvalid.
+// one-time keys of each pool have distinct IDs, and a vouch names its
+// device and has a signature. The errors wrap ErrInvalid.
 func (k Keys) Validate() error {
 	if k.Signed != nil {
 		if err := k.Signed.check("signed prekey", true); err != nil {
@@ -18,6 +19,9 @@ func (k Keys) Validate() error {
 	}
 	if err := checkPool("one-time prekey", k.OneTime, false); err != nil {
 		return err
+	}
+	if v := k.Vouch; v != nil && (v.Device == 0 || len(v.Signature) == 0) {
+		return fmt.Errorf("%w: vouch without a device or signature", ErrInvalid)
 	}
 	return checkPool("one-time KEM prekey", k.KEMOneTime, true)
 }

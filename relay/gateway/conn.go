@@ -19,13 +19,17 @@ import (
 type state int
 
 const (
-	stateNew    state = iota // only Register, Verify and Auth are allowed
-	stateAuthed              // a device is authenticated
+	stateNew     state = iota // only Register, Verify, Auth and Link are allowed
+	stateAuthed               // a device is authenticated
+	stateLinking              // Link was answered: no frame until the link's Verified
 )
 
 // conn is one WebSocket connection. The reader goroutine owns state, key,
-// created and unauth; the writer is the only goroutine that writes to ws,
-// and the only one that closes it.
+// created, unauth and pendingUntil; the writer is the only goroutine that
+// writes to ws, and the only one that closes it. While the connection
+// links (stateLinking), the link's waiter (links.go) may authenticate it:
+// it sets key and unauth, then isAuthed, and the reader reads them only
+// once it sees isAuthed; serve joins the waiter before the teardown.
 //
 // What only an authenticated device uses (the send queue and its sender,
 // the acknowledgement signal) is made by startSession when it
@@ -46,6 +50,11 @@ type conn struct {
 	state        state
 	key          devKey
 	isAuthed     atomic.Bool
+	held         atomic.Bool // the device waits for approval (held.go)
+	pendingUntil time.Time   // when its hold ends
+	isLinking    atomic.Bool // a link waiter runs (links.go)
+	stopLink     context.CancelFunc
+	linkDone     chan struct{}
 	unauthFrames int
 	refusedFor   atomic.Int64 // the wait of the last rate_limited answer, in ns; taken by the reader
 	created      time.Time    // when the account was created; read when first needed
@@ -200,6 +209,10 @@ func (c *conn) serve() {
 	})
 	c.readLoop(authTimer)
 	authTimer.Stop()
+	if c.stopLink != nil {
+		c.stopLink()
+		<-c.linkDone
+	}
 
 	// Teardown, in order: queued sends become durable and are answered,
 	// delivery stops, the writer flushes what is left and closes.
@@ -300,7 +313,7 @@ func (c *conn) writer() {
 				return
 			}
 		case <-ping.C:
-			if !c.authed() {
+			if !c.authed() && !c.isLinking.Load() {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), c.g.cfg.WriteTimeout)
@@ -359,8 +372,15 @@ func (c *conn) readLoop(authTimer *time.Timer) {
 		if m := c.g.cfg.Metrics.Frame; m != nil {
 			m(t)
 		}
+		if c.state == stateLinking {
+			if !c.isAuthed.Load() {
+				c.kick(wire.CloseProtocolError, "waiting to be linked: no other frame")
+				return
+			}
+			c.state = stateAuthed // the link's waiter authenticated the connection
+		}
 		if c.state == stateNew {
-			if t != wire.TypeRegister && t != wire.TypeVerify && t != wire.TypeAuth {
+			if t != wire.TypeRegister && t != wire.TypeVerify && t != wire.TypeAuth && t != wire.TypeLink {
 				c.kick(wire.CloseAuthRequired, "authenticate first")
 				return
 			}
@@ -368,14 +388,14 @@ func (c *conn) readLoop(authTimer *time.Timer) {
 				c.kick(wire.CloseProtocolError, "too many frames before authentication")
 				return
 			}
-		} else if t == wire.TypeRegister || t == wire.TypeVerify || t == wire.TypeAuth {
+		} else if t == wire.TypeRegister || t == wire.TypeVerify || t == wire.TypeAuth || t == wire.TypeLink {
 			c.kick(wire.CloseProtocolError, "already authenticated")
 			return
 		}
 		if !c.handle(f) {
 			return
 		}
-		if c.state == stateAuthed {
+		if c.state == stateAuthed || c.state == stateLinking {
 			authTimer.Stop()
 		}
 		if !c.pauseAfterRefusal() {

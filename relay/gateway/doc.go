@@ -3,7 +3,9 @@
 // streams each device's inbox to it, and answers directory requests
 // (prekeys, contacts, devices, group member lists, grants to upload an
 // attachment's blob: uploads.go), and hands the co-op's frames to the
-// relay's co-op (coop.go).
+// relay's co-op (coop.go). It stores devices' Web Push subscriptions
+// (SetPush), gives Welcome the relay's VAPID key and, in a cluster,
+// records which devices are connected for the pushers (push.go).
 //
 // Protocol flow on one connection (docs/protocol.md has the details):
 //

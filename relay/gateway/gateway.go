@@ -29,7 +29,12 @@ type Bus interface {
 
 // Directory is what the gateway needs of the directory.
 type Directory interface {
-	AddDevice(ctx context.Context, user wire.UserID, name string, credHash []byte, offset int64) (wire.DeviceID, error)
+	AddVerifiedDevice(ctx context.Context, user wire.UserID, nd directory.NewDevice) (directory.Device, error)
+	ApproveDevice(ctx context.Context, user wire.UserID, id wire.DeviceID, offset int64) error
+	CreateLink(ctx context.Context, l directory.Link, now time.Time) error
+	Link(ctx context.Context, code string) (directory.Link, error)
+	ClaimLink(ctx context.Context, code string, user wire.UserID, provision []byte, offset int64, now time.Time) (wire.DeviceID, error)
+	DeleteLink(ctx context.Context, code string) (directory.Link, error)
 	Device(ctx context.Context, user wire.UserID, id wire.DeviceID) (directory.Device, error)
 	Devices(ctx context.Context, user wire.UserID) ([]directory.Device, error)
 	DeviceIDs(ctx context.Context, users []wire.UserID) (map[wire.UserID][]wire.DeviceID, error)
@@ -49,6 +54,9 @@ type Directory interface {
 	CreateBlob(ctx context.Context, b directory.Blob, lim directory.BlobLimits) error
 	RenewBlobToken(ctx context.Context, id wire.BlobID, owner wire.UserID, tokenHash []byte, expires time.Time) (directory.Blob, error)
 	BlobUsage(ctx context.Context, owner wire.UserID, since time.Time) (directory.BlobUsage, error)
+	SetPushSubscription(ctx context.Context, s directory.PushSubscription) error
+	DeletePushSubscription(ctx context.Context, user wire.UserID, device wire.DeviceID, endpoint string) error
+	SetPushPresence(ctx context.Context, devices []directory.DeviceRef, until time.Time) error
 }
 
 // Accounts is what the gateway needs of account authentication.
@@ -164,10 +172,37 @@ type Config struct {
 	// in-process router forgets the members it cached).
 	OnGroupChange func(group wire.ConversationID)
 
+	// Linking a device (links.go): a link a new device waits on lives
+	// LinkLifetime (default 10 minutes); the gateway it waits on reads
+	// its row every LinkPoll (default 500 ms; a claim through the same
+	// gateway wakes it at once); at most MaxLinkingPerNetwork connections
+	// of one client network wait on this gateway at a time (default 3).
+	LinkLifetime         time.Duration
+	LinkPoll             time.Duration
+	MaxLinkingPerNetwork int
+
+	// Account protection (held.go): a device signed in by code alone to
+	// an account with a device seen within ActiveWithin (default 30 days)
+	// is held for HoldFor (default 7 days) unless a device approves it.
+	// NoHold turns this off: no device is ever held (tests of other
+	// things sign several devices in to one account by code).
+	HoldFor      time.Duration
+	ActiveWithin time.Duration
+	NoHold       bool
+
 	// Coop answers Coop frames, signs co-op notices (Welcome.CoopKey) and
 	// counts sign-ins (coop.go); nil: Coop frames are answered
 	// unavailable and Welcome carries no key.
 	Coop Coop
+
+	// Push takes the devices' Web Push subscriptions and gives Welcome
+	// the relay's VAPID key (push.go); nil: SetPush is answered
+	// unavailable and Welcome carries no key.
+	Push Push
+	// SharedPresence records in the directory which devices are connected
+	// here, for the pushers of a cluster (push.go). One gateway alone
+	// leaves it off: the pusher of its process asks it (Connected).
+	SharedPresence bool
 
 	Logger  *slog.Logger
 	Metrics Metrics
@@ -193,6 +228,11 @@ func (c *Config) setDefaults() {
 	def(&c.RefusalPause, time.Second)
 	def(&c.ContactCache, 2*time.Second)
 	def(&c.GroupCache, MaxGroupCache)
+	def(&c.LinkLifetime, 10*time.Minute)
+	def(&c.LinkPoll, 500*time.Millisecond)
+	def(&c.HoldFor, 7*24*time.Hour)
+	def(&c.ActiveWithin, 30*24*time.Hour)
+	defInt(&c.MaxLinkingPerNetwork, 3)
 	defInt(&c.MaxGroups, 1000)
 	defInt(&c.RequestMaxBytes, 16<<10)
 	c.Quota.setDefaults()
@@ -236,12 +276,13 @@ func (c *Config) setDefaults() {
 // Validate reports a configuration that cannot work.
 func (c *Config) Validate() error {
 	switch {
-	case c.AuthTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0, c.OffsetFlush < 0, c.DeviceCache < 0, c.RefusalPause < 0:
+	case c.AuthTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0, c.OffsetFlush < 0, c.DeviceCache < 0, c.RefusalPause < 0,
+		c.LinkLifetime < 0, c.LinkPoll < 0, c.HoldFor < 0, c.ActiveWithin < 0:
 		return errors.New("gateway: negative duration")
 	case c.GroupCache < 0 || c.GroupCache > MaxGroupCache:
 		return fmt.Errorf("gateway: group members cached for %v; at most %v", c.GroupCache, MaxGroupCache)
 	case c.OutQueue < 0, c.SendQueue < 0, c.Window < 0, c.MaxUnauthFrames < 0, c.MaxContacts < 0, c.MaxGroups < 0,
-		c.MaxConns < 0, c.MaxUnauth < 0, c.MaxUnauthPerNetwork < 0:
+		c.MaxConns < 0, c.MaxUnauth < 0, c.MaxUnauthPerNetwork < 0, c.MaxLinkingPerNetwork < 0:
 		return errors.New("gateway: negative size")
 	case c.MaxContacts > wire.MaxListEntries:
 		return fmt.Errorf("gateway: at most %d contacts fit in one list", wire.MaxListEntries)
@@ -286,6 +327,7 @@ type Gateway struct {
 	groups   *directory.MemberCache
 	quota    []quotaRate
 	disk     *diskGuard // nil: no check
+	links    *linkWaiters
 
 	mu     sync.Mutex
 	conns  map[devKey]*conn // authenticated connections by device
@@ -299,6 +341,7 @@ type Gateway struct {
 	flusherWG sync.WaitGroup
 	watchWG   sync.WaitGroup // the reader of removal announcements
 	coopWG    sync.WaitGroup // sign-ins being told to the co-op
+	presentWG sync.WaitGroup // the refresher of the cluster's presence
 }
 
 // New returns a gateway. It creates bus.ControlTopic if missing and reads
@@ -318,6 +361,7 @@ func New(cfg Config, b Bus, dir Directory, accounts Accounts) (*Gateway, error) 
 		groups:   directory.NewMemberCache(cfg.GroupCache, groupCacheMembers, cfg.Now),
 		quota:    cfg.Quota.rates(),
 		disk:     newDiskGuard(&cfg),
+		links:    newLinkWaiters(cfg.MaxLinkingPerNetwork),
 		conns:    make(map[devKey]*conn),
 		all:      make(map[*conn]struct{}),
 		life:     ctx,
@@ -332,6 +376,9 @@ func New(cfg Config, b Bus, dir Directory, accounts Accounts) (*Gateway, error) 
 		defer g.flusherWG.Done()
 		g.offsets.run(ctx, cfg.OffsetFlush)
 	}()
+	if cfg.SharedPresence {
+		g.presentWG.Go(func() { g.refreshPresence(ctx) })
+	}
 	return g, nil
 }
 
@@ -399,10 +446,14 @@ func (g *Gateway) track(c *conn) bool {
 func (g *Gateway) untrack(c *conn) {
 	g.mu.Lock()
 	delete(g.all, c)
-	if c.authed() && g.conns[c.key] == c {
+	bound := c.authed() && g.conns[c.key] == c
+	if bound {
 		delete(g.conns, c.key)
 	}
 	g.mu.Unlock()
+	if bound {
+		g.markAbsent(c.key)
+	}
 	if f := g.cfg.Metrics.Connected; f != nil {
 		f(-1)
 	}
@@ -462,6 +513,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.flusherWG.Wait()
 	g.watchWG.Wait()
 	g.coopWG.Wait()
+	g.presentWG.Wait()
 	if ferr := g.offsets.flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
 		err = fmt.Errorf("flush offsets: %w", ferr)
 	}

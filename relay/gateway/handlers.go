@@ -23,6 +23,9 @@ func (c *conn) handle(f wire.Frame) bool {
 	if run, keep := c.checkDevice(ctx, f.ID); !run {
 		return keep
 	}
+	if run, keep := c.checkHeld(f); !run {
+		return keep
+	}
 	switch b := f.Body.(type) {
 	case *wire.Register:
 		token, err := c.g.accounts.Request(ctx, b.Address, c.ip)
@@ -59,6 +62,16 @@ func (c *conn) handle(f wire.Frame) bool {
 		c.handleUpload(ctx, f.ID, b)
 	case *wire.Coop:
 		c.handleCoop(ctx, f.ID, b)
+	case *wire.SetPush:
+		c.handleSetPush(ctx, f.ID, b)
+	case *wire.Link:
+		c.handleLink(ctx, f.ID, b)
+	case *wire.FetchLink:
+		c.handleFetchLink(ctx, f.ID, b)
+	case *wire.LinkDevice:
+		c.handleLinkDevice(ctx, f.ID, b)
+	case *wire.ApproveDevice:
+		c.handleApproveDevice(ctx, f.ID, b)
 	default:
 		c.kick(wire.CloseUnknownFrame, fmt.Sprintf("unexpected %s", f.Body.Type()))
 		return false
@@ -103,13 +116,27 @@ func (c *conn) handleVerify(ctx context.Context, id uint64, v *wire.Verify) bool
 		return true
 	}
 	cred, hash := c.g.accounts.NewCredential()
-	dev, err := c.g.dir.AddDevice(ctx, user, v.DeviceName, hash, next)
+	now := c.g.cfg.Now()
+	nd := directory.NewDevice{Name: v.DeviceName, CredHash: hash, Offset: next}
+	if !c.g.cfg.NoHold {
+		nd.HoldUntil, nd.ActiveSince = now.Add(c.g.cfg.HoldFor), now.Add(-c.g.cfg.ActiveWithin)
+	}
+	dev, err := c.g.dir.AddVerifiedDevice(ctx, user, nd)
 	if err != nil {
 		c.reply(id, c.errorFrame(fmt.Errorf("add device: %w", err)))
 		return true
 	}
 	c.g.devices.forget(user)
-	c.authenticate(devKey{user, dev}, next, id, &wire.Verified{User: user, Device: dev, Credential: cred, Created: created})
+	k := devKey{user, dev.ID}
+	reply := &wire.Verified{User: user, Device: dev.ID, Credential: cred, Created: created}
+	if dev.Held() {
+		c.hold(dev.PendingUntil)
+		reply.PendingUntilMS = dev.PendingUntil.UnixMilli()
+	}
+	c.authenticate(k, next, id, reply)
+	if dev.Held() {
+		c.g.announcePending(ctx, k)
+	}
 	return true
 }
 
@@ -140,28 +167,48 @@ func (c *conn) handleAuth(ctx context.Context, id uint64, a *wire.Auth) bool {
 		c.reply(id, c.errorFrame(err))
 		return true
 	}
-	c.authenticate(devKey{a.User, a.Device}, d.Offset, id, &wire.Welcome{
+	if d, err = c.endHoldIfDue(ctx, d); err != nil {
+		c.reply(id, c.errorFrame(err))
+		return true
+	}
+	welcome := &wire.Welcome{
 		User: a.User, Device: a.Device, ServerTimeMS: c.g.cfg.Now().UnixMilli(),
 		OneTimeLeft: uint32(counts.OneTime), KEMOneTimeLeft: uint32(counts.KEMOneTime),
-		CoopKey: c.g.coopKey(),
-	})
+		CoopKey: c.g.coopKey(), PushKey: c.g.pushKey(),
+	}
+	if d.Held() {
+		c.hold(d.PendingUntil)
+		welcome.PendingUntilMS = d.PendingUntil.UnixMilli()
+	}
+	c.authenticate(devKey{a.User, a.Device}, d.Offset, id, welcome)
 	return true
 }
 
 // authenticate binds the connection to a device, answers request id with
-// reply, and starts delivery from the device's committed offset. The
-// binding comes before the answer, so that a connection the device opens
-// once it has the answer replaces this one, never the reverse; delivery
-// starts after it, so that the answer comes first.
+// reply, and starts delivery from the device's committed offset (none to
+// a held device). The binding comes before the answer, so that a
+// connection the device opens once it has the answer replaces this one,
+// never the reverse; delivery starts after it, so that the answer comes
+// first.
 func (c *conn) authenticate(k devKey, stored int64, id uint64, reply wire.Body) {
+	c.state = stateAuthed
+	c.bindDevice(k, stored, id, reply)
+}
+
+// bindDevice is authenticate but for the reader's state, which the
+// reader sets itself when a link's waiter calls this (links.go).
+func (c *conn) bindDevice(k devKey, stored int64, id uint64, reply wire.Body) {
 	c.startSession()
 	c.key = k
-	c.state = stateAuthed
 	c.isAuthed.Store(true)
 	c.authenticated() // before the answer: the client may open another connection on reading it
 	c.g.bind(c)
+	c.markPresent()
 	c.reply(id, reply)
 	c.g.coopConnected(k.user)
+	if c.held.Load() {
+		return
+	}
 	from := c.resumeAt(k, stored)
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stopDelivery = cancel
@@ -196,6 +243,9 @@ func (c *conn) handlePublishKeys(ctx context.Context, id uint64, p *wire.Publish
 		return
 	}
 	k := directory.Keys{Identity: p.Identity, Signed: dirPrekey(p.Signed), KEMLastResort: dirPrekey(p.KEMLastResort)}
+	if v := p.Vouch; v != nil {
+		k.Vouch = &directory.Vouch{Device: v.Device, Signature: v.Signature}
+	}
 	for i := range p.OneTime {
 		k.OneTime = append(k.OneTime, *dirPrekey(&p.OneTime[i]))
 	}
@@ -245,6 +295,8 @@ func (c *conn) handleFetchBundles(ctx context.Context, id uint64, fb *wire.Fetch
 		c.reply(id, c.errorFrame(err))
 		return
 	}
+	// Nothing is sent to a held device: no session with it either.
+	devs = slices.DeleteFunc(devs, directory.Device.Held)
 	if len(devs) == 0 {
 		code, err := c.noDevices(ctx, fb.User)
 		if err != nil {
@@ -272,6 +324,9 @@ func (c *conn) handleFetchBundles(ctx context.Context, id uint64, fb *wire.Fetch
 			return
 		}
 		wb := wire.Bundle{Device: b.Device, Identity: b.Identity, Signed: wirePrekey(b.Signed), KEM: wirePrekey(b.KEM), KEMLastResort: b.KEMIsLastResort}
+		if v := b.Vouch; v != nil {
+			wb.Vouch = &wire.Vouch{Device: v.Device, Signature: v.Signature}
+		}
 		if b.OneTime != nil {
 			p := wirePrekey(*b.OneTime)
 			wb.OneTime = &p
@@ -382,7 +437,11 @@ func (c *conn) handleListDevices(ctx context.Context, id uint64) {
 	}
 	reply := &wire.Devices{}
 	for _, d := range devs {
-		reply.Devices = append(reply.Devices, wire.DeviceInfo{ID: d.ID, Name: d.Name, CreatedMS: d.Created.UnixMilli(), LastSeenMS: d.LastSeen.UnixMilli()})
+		info := wire.DeviceInfo{ID: d.ID, Name: d.Name, CreatedMS: d.Created.UnixMilli(), LastSeenMS: d.LastSeen.UnixMilli(), Linked: d.Linked}
+		if d.Held() {
+			info.PendingUntilMS = d.PendingUntil.UnixMilli()
+		}
+		reply.Devices = append(reply.Devices, info)
 	}
 	c.reply(id, reply)
 }

@@ -85,7 +85,11 @@ func newHarness(t *testing.T, tune func(*gateway.Config)) *harness {
 		h.mu.Lock()
 		h.changes = append(h.changes, [2]wire.UserID{owner, other})
 		h.mu.Unlock()
-	}, OnGroupChange: r.ForgetGroup}
+	}, OnGroupChange: r.ForgetGroup,
+		// Tests of account protection turn it on; the others sign
+		// several devices in to one account by code.
+		NoHold: true,
+	}
 	if tune != nil {
 		tune(&cfg)
 	}

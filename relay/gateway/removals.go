@@ -30,23 +30,25 @@ import (
 //     Config.DeviceCache: the first request after that is refused and the
 //     connection closed.
 
-// controlRemoved is the kind of a control record announcing that a device
-// was removed.
-const controlRemoved = 1
+// Kinds of control records, each about one device: it was removed, it
+// was approved (held.go), it is held and waits for approval.
+const (
+	controlRemoved  = 1
+	controlApproved = 2
+	controlPending  = 3
+)
 
-// appendRemoval encodes the announcement that k was removed.
-func appendRemoval(b []byte, k devKey) []byte {
+// appendControl encodes the announcement of kind about k.
+func appendControl(b []byte, kind uint32, k devKey) []byte {
 	e := pb.Encoder(b)
-	e.Uint(1, controlRemoved)
+	e.Uint(1, uint64(kind))
 	e.ID(2, k.user)
 	e.Uint(3, uint64(k.device))
 	return e
 }
 
-// decodeRemoval decodes a control record; ok is false for records of
-// other kinds.
-func decodeRemoval(b []byte) (k devKey, ok bool, err error) {
-	var kind uint32
+// decodeControl decodes a control record.
+func decodeControl(b []byte) (kind uint32, k devKey, err error) {
 	err = pb.ForEach(b, func(f pb.Field) (err error) {
 		switch f.Num {
 		case 1:
@@ -60,7 +62,7 @@ func decodeRemoval(b []byte) (k devKey, ok bool, err error) {
 		}
 		return err
 	})
-	return k, err == nil && kind == controlRemoved, err
+	return kind, k, err
 }
 
 // controlSetup bounds the creation of the control topic and the start of
@@ -106,13 +108,18 @@ func (g *Gateway) readRemovals(ctx context.Context, sub bus.Subscription, pos in
 			backoff = 100 * time.Millisecond
 			for _, r := range recs {
 				pos = r.Offset + 1
-				k, ok, err := decodeRemoval(r.Value)
+				kind, k, err := decodeControl(r.Value)
 				if err != nil {
 					g.cfg.Logger.Error("gateway: skipping undecodable control record", "offset", r.Offset, "err", err)
 					continue
 				}
-				if ok {
+				switch kind {
+				case controlRemoved:
 					g.deviceRemoved(k)
+				case controlApproved:
+					g.deviceApproved(k)
+				case controlPending:
+					g.devicePending(k)
 				}
 			}
 			continue
@@ -143,9 +150,14 @@ func (g *Gateway) readRemovals(ctx context.Context, sub bus.Subscription, pos in
 	}
 }
 
+// announce tells every gateway, this one included, of kind about k.
+func (g *Gateway) announce(ctx context.Context, kind uint32, k devKey) error {
+	return g.bus.Append(ctx, bus.Message{Topic: bus.ControlTopic, Value: appendControl(nil, kind, k)})
+}
+
 // announceRemoval tells every gateway that k was removed.
 func (g *Gateway) announceRemoval(ctx context.Context, k devKey) error {
-	return g.bus.Append(ctx, bus.Message{Topic: bus.ControlTopic, Value: appendRemoval(nil, k)})
+	return g.announce(ctx, controlRemoved, k)
 }
 
 // deviceRemoved forgets k's user's device list and closes k's connection

@@ -147,7 +147,7 @@ func (c *conn) handleSend(ctx context.Context, id uint64, s *wire.Send) {
 	// The sender's other devices receive their copy through the same
 	// path; if the sender left them out entirely they must be told.
 	if _, self := byUser[c.key.user]; !self {
-		have, err := c.g.devices.get(ctx, c.g.dir, c.key.user)
+		have, err := c.g.devices.approved(ctx, c.g.dir, c.key.user)
 		if err != nil {
 			c.reply(id, c.errorFrame(err))
 			return
@@ -214,6 +214,7 @@ func (c *conn) appendBatch(batch []*pendingSend) {
 			MessageID: p.msg.MessageID, Conversation: p.msg.Conversation,
 			Sender: c.key.user, SenderDevice: c.key.device, // stamped here, never from the frame
 			ServerTimeMS: now.UnixMilli(), Kind: p.msg.Kind, Recipients: p.msg.Recipients, Shared: p.msg.Shared,
+			Silent: p.msg.Silent,
 		}
 		msgs[i] = bus.Message{Topic: bus.InTopic, Key: key, Value: bus.AppendParcel(nil, &rec)}
 	}

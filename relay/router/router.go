@@ -86,9 +86,15 @@ type Config struct {
 	// GroupCacheMembers bounds the members cached over all groups;
 	// default 1<<20.
 	GroupCacheMembers int
-	Logger            *slog.Logger
-	Metrics           Metrics
-	Now               func() time.Time // for tests; default time.Now
+	// Wake is told, once a batch's appends are durable, of each record
+	// appended to an inbox that should wake its recipient's devices
+	// (relay/push): a message, request or group message the sender did
+	// not mark silent, to a user other than the sender. It must not
+	// block. A batch routed again after a failure may tell it twice.
+	Wake    func(user wire.UserID, conv wire.ConversationID)
+	Logger  *slog.Logger
+	Metrics Metrics
+	Now     func() time.Time // for tests; default time.Now
 }
 
 func (c *Config) setDefaults() {
@@ -203,8 +209,9 @@ func (r *Router) ForgetGroup(group wire.ConversationID) { r.groups.Forget(group)
 func (r *Router) Route(ctx context.Context, batch []bus.Record) error {
 	start := r.cfg.Now()
 	var out []bus.Message
+	var wakes []wake
 	for i := range batch {
-		msgs, err := r.routeOne(ctx, batch[i].Value)
+		msgs, err := r.routeOne(ctx, batch[i].Value, &wakes)
 		if err != nil {
 			return fmt.Errorf("route %s/%d@%d: %w", batch[i].Topic, batch[i].Partition, batch[i].Offset, err)
 		}
@@ -213,6 +220,11 @@ func (r *Router) Route(ctx context.Context, batch []bus.Record) error {
 	if len(out) > 0 {
 		if err := r.bus.Append(ctx, out...); err != nil {
 			return fmt.Errorf("append to inboxes: %w", err)
+		}
+	}
+	if r.cfg.Wake != nil {
+		for _, w := range wakes {
+			r.cfg.Wake(w.user, w.conv)
 		}
 	}
 	if m := r.cfg.Metrics; m.Routed != nil {
@@ -224,11 +236,17 @@ func (r *Router) Route(ctx context.Context, batch []bus.Record) error {
 	return nil
 }
 
+// wake is a recipient to wake once the batch is durable (Config.Wake).
+type wake struct {
+	user wire.UserID
+	conv wire.ConversationID
+}
+
 // routeOne decides one submitted message and returns the inbox records to
-// append. Only directory failures are errors: a record the router cannot
+// append, adding the recipients to wake to wakes. Only directory failures are errors: a record the router cannot
 // decode was written by a gateway of another version or is damaged, and
 // is logged and dropped rather than blocking the partition forever.
-func (r *Router) routeOne(ctx context.Context, value []byte) ([]bus.Message, error) {
+func (r *Router) routeOne(ctx context.Context, value []byte, wakes *[]wake) ([]bus.Message, error) {
 	rec, err := bus.DecodeParcel(value)
 	if err != nil {
 		r.cfg.Logger.Error("router: dropping undecodable record", "err", err)
@@ -269,6 +287,9 @@ func (r *Router) routeOne(ctx context.Context, value []byte) ([]bus.Message, err
 			inbox.Recipients = group
 			out = append(out, bus.Message{Topic: bus.InboxTopic(to), Value: bus.AppendParcel(nil, &inbox)})
 			fanout++
+			if !rec.Silent && to != rec.Sender {
+				*wakes = append(*wakes, wake{to, rec.Conversation})
+			}
 			continue
 		}
 		if r.cfg.Metrics.Rejected != nil {

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/mutualcoop/mutual/relay/blobhttp"
 	"github.com/mutualcoop/mutual/relay/gateway"
+	"github.com/mutualcoop/mutual/relay/push"
 	"github.com/mutualcoop/mutual/relay/router"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
@@ -49,6 +52,9 @@ type metricsSet struct {
 	blobsExpired     prometheus.Counter
 	blobStoreErrors  *prometheus.CounterVec
 	blobRefused      *prometheus.CounterVec
+
+	pushSent    *prometheus.CounterVec
+	pushDropped prometheus.Counter
 }
 
 // latencyBuckets are upper bounds, in seconds, for latencies from half a
@@ -95,6 +101,9 @@ func newMetrics() *metricsSet {
 		blobsExpired:     counter("mutual_blob_expired_total", "Blobs deleted by the sweeper: expired, or uploads left unfinished."),
 		blobStoreErrors:  counterVec("mutual_blob_store_errors_total", "Failures of the blob store or of the directory's blob records, by operation.", "op"),
 		blobRefused:      counterVec("mutual_blob_http_refused_total", "Blob requests refused by a per-network limit: download, or failure (too many bad tokens).", "limit"),
+
+		pushSent:    counterVec("mutual_push_sent_total", "Web Push requests sent, by result: sent, gone (the subscription was deleted) or failed.", "result"),
+		pushDropped: counter("mutual_push_dropped_total", "Inbox records not looked at for pushes: the pusher's queue was full."),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -102,7 +111,7 @@ func newMetrics() *metricsSet {
 		m.connections, m.closes, m.frames, m.accepted, m.appendTime, m.delivered,
 		m.authFailures, m.refused, m.groupRefused, m.routed, m.rejected, m.routeTime, m.groupFanout, m.groupDropped,
 		m.uploadsGranted, m.uploadsRefused, m.uploadsCompleted, m.blobBytesIn, m.blobBytesOut, m.blobsExpired,
-		m.blobStoreErrors, m.blobRefused,
+		m.blobStoreErrors, m.blobRefused, m.pushSent, m.pushDropped,
 	)
 	return m
 }
@@ -152,4 +161,29 @@ func (m *metricsSet) routerHooks() router.Metrics {
 		GroupFanout:  func(n int) { m.groupFanout.Observe(float64(n)) },
 		GroupDropped: m.groupDropped.Inc,
 	}
+}
+
+func (m *metricsSet) pushHooks() push.Metrics {
+	return push.Metrics{
+		Sent:    func(result string) { m.pushSent.WithLabelValues(result).Inc() },
+		Dropped: m.pushDropped.Inc,
+	}
+}
+
+// watchSubscriptions adds the gauge of stored push subscriptions, counted
+// in the directory at each scrape.
+func (m *metricsSet) watchSubscriptions(d interface {
+	CountPushSubscriptions(ctx context.Context) (int64, error)
+}) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "mutual_push_subscriptions", Help: "Web Push subscriptions stored (devices that can be woken).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := d.CountPushSubscriptions(ctx)
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	}))
 }

@@ -5,7 +5,8 @@
 // listener of its own (ServeMetrics), which is not public. A sweeper
 // deletes expired blobs (sweep.go). With Config.Coop, the co-op runs too:
 // its frames, its providers' webhooks, its public figures at /coop and
-// its background work (coop.go).
+// its background work (coop.go). With Config.Push, devices that are not
+// connected are woken by Web Push (relay/push) from the router.
 //
 // Every public response carries a Content-Security-Policy, nosniff and
 // no-referrer, and a request for a host name the relay does not answer to
@@ -39,7 +40,9 @@ import (
 	"github.com/mutualcoop/mutual/relay/directory"
 	"github.com/mutualcoop/mutual/relay/gateway"
 	"github.com/mutualcoop/mutual/relay/limit"
+	"github.com/mutualcoop/mutual/relay/push"
 	"github.com/mutualcoop/mutual/relay/router"
+	"github.com/mutualcoop/mutual/relay/wire"
 )
 
 // Parts are the backends a server runs on. Open them with OpenEmbedded or
@@ -90,7 +93,15 @@ type Config struct {
 	// its Logger and Metrics are the server's, and its Accounts, unless
 	// set, Parts.Accounts. Nil runs no co-op: Coop frames are answered
 	// unavailable, and there is no /coop.
-	Coop   *coop.Config
+	Coop *coop.Config
+	// Push sends Web Push notifications to devices that are not connected
+	// (relay/push): the VAPID key, the subject, the allowed push services.
+	// Its Logger and Metrics are the server's; its Connected, unless
+	// Gateway.SharedPresence is set, asks this server's gateway. Nil
+	// sends none: SetPush is answered unavailable and Welcome carries no
+	// key. The pushes start from the router, so a cluster's router
+	// processes need it too.
+	Push   *push.Config
 	Logger *slog.Logger
 	// ReadHeaderTimeout and IdleTimeout bound plain HTTP requests.
 	ReadHeaderTimeout time.Duration
@@ -117,6 +128,7 @@ type Server struct {
 	routerDone   chan struct{}
 	sweepCancel  context.CancelFunc
 	sweepDone    chan struct{}
+	pusher       *push.Pusher  // nil without pushes
 	coop         *coop.Service // nil without a co-op
 	coopCancel   context.CancelFunc
 	coopDone     chan struct{}
@@ -141,11 +153,36 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 		return nil, fmt.Errorf("create %s topic: %w", bus.InTopic, err)
 	}
 	s := &Server{cfg: cfg, parts: parts, metrics: newMetrics()}
+	if cfg.Push != nil {
+		pc := *cfg.Push
+		pc.Logger, pc.Metrics = cfg.Logger, s.metrics.pushHooks()
+		if !cfg.Gateway.SharedPresence {
+			// The router calls the pusher only once New has returned,
+			// s.gw set.
+			pc.Connected = func(u wire.UserID, d wire.DeviceID) bool { return s.gw.Connected(u, d) }
+		}
+		p, err := push.New(pc, parts.Directory)
+		if err != nil {
+			return nil, err
+		}
+		s.pusher = p
+		s.metrics.watchSubscriptions(parts.Directory)
+	}
+	// Whatever fails below stops the pusher's workers.
+	ok := false
+	defer func() {
+		if !ok && s.pusher != nil {
+			s.pusher.Close()
+		}
+	}()
 
 	if cfg.RunRouter {
 		rc := cfg.Router
 		rc.Logger = cfg.Logger
 		rc.Metrics = s.metrics.routerHooks()
+		if s.pusher != nil {
+			rc.Wake = s.pusher.Notify
+		}
 		r, err := router.New(rc, parts.Bus, parts.Directory)
 		if err != nil {
 			return nil, err
@@ -172,6 +209,9 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 	gc.Metrics = s.metrics.gatewayHooks()
 	if gc.DiskFree == nil {
 		gc.DiskFree = parts.DiskSpace
+	}
+	if s.pusher != nil {
+		gc.Push = s.pusher
 	}
 	if s.router != nil {
 		gc.OnContactChange = s.router.Forget
@@ -262,11 +302,15 @@ func New(ctx context.Context, cfg Config, parts Parts) (*Server, error) {
 			wg.Wait()
 		}()
 	}
+	ok = true
 	return s, nil
 }
 
 // Bus is the bus the server runs on.
 func (s *Server) Bus() bus.Bus { return s.parts.Bus }
+
+// Gateway is the server's gateway.
+func (s *Server) Gateway() *gateway.Gateway { return s.gw }
 
 // Coop is the server's co-op; nil when Config.Coop is not set.
 func (s *Server) Coop() *coop.Service { return s.coop }
@@ -329,6 +373,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.routerCancel != nil {
 			s.routerCancel()
 			<-s.routerDone
+		}
+		if s.pusher != nil {
+			s.pusher.Close()
 		}
 		s.sweepCancel()
 		<-s.sweepDone

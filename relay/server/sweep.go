@@ -23,7 +23,8 @@ import (
 // granted + the retention) and the uploads not finished within
 // Unfinished of their grant, and marks their records deleted: a late
 // download is told the file is gone (410). The records of deleted blobs
-// are purged Keep after their expiry.
+// are purged Keep after their expiry. The links new devices waited on
+// (docs/protocol.md "Linking a device") are deleted once expired.
 type SweepConfig struct {
 	Interval   time.Duration // between rounds; default 10 minutes
 	Unfinished time.Duration // default 24 hours
@@ -51,6 +52,7 @@ type sweepDirectory interface {
 	ExpiredBlobs(ctx context.Context, now, unfinishedBefore time.Time, limit int) ([]wire.BlobID, error)
 	DeleteBlob(ctx context.Context, id wire.BlobID, at time.Time) error
 	PurgeBlobs(ctx context.Context, before time.Time, limit int) (int64, error)
+	DeleteExpiredLinks(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // sweepStore is what the sweeper needs of the blob store.
@@ -137,6 +139,15 @@ func (s *sweeper) sweep(ctx context.Context) error {
 		n, err := s.dir.PurgeBlobs(ctx, now.Add(-s.cfg.Keep), s.cfg.Batch)
 		if err != nil {
 			return errors.Join(append(errs, fmt.Errorf("purge blobs: %w", err))...)
+		}
+		if n < int64(s.cfg.Batch) {
+			break
+		}
+	}
+	for {
+		n, err := s.dir.DeleteExpiredLinks(ctx, now, s.cfg.Batch)
+		if err != nil {
+			return errors.Join(append(errs, fmt.Errorf("expired links: %w", err))...)
 		}
 		if n < int64(s.cfg.Batch) {
 			break

@@ -17,7 +17,7 @@ func (d *Directory) InboxFloors(ctx context.Context, after wire.UserID, limit in
 		return nil, fmt.Errorf("inbox floors: limit %d: %w", limit, directory.ErrInvalid)
 	}
 	rows, err := d.pool.Query(ctx, `SELECT u.id, COUNT(d.id), COALESCE(MIN(d.inbox_offset), 0)
-		FROM users u LEFT JOIN devices d ON d.user_id = u.id
+		FROM users u LEFT JOIN devices d ON d.user_id = u.id AND d.pending_until_ns = 0
 		WHERE u.id > $1 GROUP BY u.id ORDER BY u.id LIMIT $2`, after[:], limit)
 	if err != nil {
 		return nil, fmt.Errorf("inbox floors: %w", err)

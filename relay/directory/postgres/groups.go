@@ -69,10 +69,11 @@ func (d *Directory) SharesGroup(ctx context.Context, a, b wire.UserID) (bool, er
 	return ok, nil
 }
 
-// DeviceIDs returns the device IDs of several users in one query.
+// DeviceIDs returns the approved devices' IDs of several users in one
+// query.
 func (d *Directory) DeviceIDs(ctx context.Context, users []wire.UserID) (map[wire.UserID][]wire.DeviceID, error) {
 	out := make(map[wire.UserID][]wire.DeviceID, len(users))
-	rows, err := d.pool.Query(ctx, `SELECT user_id, id FROM devices WHERE user_id = ANY($1) ORDER BY user_id, id`, byteas(users))
+	rows, err := d.pool.Query(ctx, `SELECT user_id, id FROM devices WHERE user_id = ANY($1) AND pending_until_ns = 0 ORDER BY user_id, id`, byteas(users))
 	if err != nil {
 		return nil, fmt.Errorf("device ids: %w", err)
 	}

@@ -40,13 +40,26 @@ func (d *Directory) PublishKeys(ctx context.Context, user wire.UserID, device wi
 		id := int64(p.ID)
 		kID, kPub, kSig = &id, p.Public, p.Signature
 	}
+	// A vouch given replaces the stored one; a new identity key without
+	// one clears it (the SET expressions all read the row as it was).
+	var (
+		vGiven  bool
+		vDevice *int64
+		vSig    []byte
+	)
+	if v := k.Vouch; v != nil {
+		id := int64(v.Device)
+		vGiven, vDevice, vSig = true, &id, v.Signature
+	}
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE devices SET
 			identity = COALESCE($1, identity),
 			signed_id = COALESCE($2, signed_id), signed_pub = COALESCE($3, signed_pub), signed_sig = COALESCE($4, signed_sig),
-			kem_id = COALESCE($5, kem_id), kem_pub = COALESCE($6, kem_pub), kem_sig = COALESCE($7, kem_sig)
+			kem_id = COALESCE($5, kem_id), kem_pub = COALESCE($6, kem_pub), kem_sig = COALESCE($7, kem_sig),
+			vouch_device = CASE WHEN $10::boolean THEN $11::bigint WHEN $1::bytea IS NOT NULL AND $1::bytea IS DISTINCT FROM identity THEN NULL ELSE vouch_device END,
+			vouch_sig = CASE WHEN $10::boolean THEN $12::bytea WHEN $1::bytea IS NOT NULL AND $1::bytea IS DISTINCT FROM identity THEN NULL ELSE vouch_sig END
 			WHERE user_id = $8 AND id = $9`,
-			identity, sID, sPub, sSig, kID, kPub, kSig, user[:], int64(device))
+			identity, sID, sPub, sSig, kID, kPub, kSig, user[:], int64(device), vGiven, vDevice, vSig)
 		if err != nil {
 			return err
 		}
@@ -95,16 +108,17 @@ func (d *Directory) ClaimBundle(ctx context.Context, user wire.UserID, device wi
 	b := directory.Bundle{Device: device}
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		var (
-			sID, kID   *int64
-			sPub, sSig []byte
-			kPub, kSig []byte
+			sID, kID, vID    *int64
+			sPub, sSig, vSig []byte
+			kPub, kSig       []byte
 		)
-		err := tx.QueryRow(ctx, `SELECT identity, signed_id, signed_pub, signed_sig, kem_id, kem_pub, kem_sig
+		err := tx.QueryRow(ctx, `SELECT `+deviceKeyColumns+`
 			FROM devices WHERE user_id = $1 AND id = $2`, user[:], int64(device)).
-			Scan(&b.Identity, &sID, &sPub, &sSig, &kID, &kPub, &kSig)
+			Scan(&b.Identity, &sID, &sPub, &sSig, &kID, &kPub, &kSig, &vID, &vSig)
 		if err != nil {
 			return notFound(err)
 		}
+		b.Vouch = vouch(vID, vSig)
 		if len(b.Identity) == 0 || sID == nil {
 			return directory.ErrNoPrekeys
 		}
@@ -138,13 +152,13 @@ func (d *Directory) ClaimBundle(ctx context.Context, user wire.UserID, device wi
 func (d *Directory) LastResortBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.Bundle, error) {
 	b := directory.Bundle{Device: device, KEMIsLastResort: true}
 	var (
-		sID, kID   *int64
-		sPub, sSig []byte
-		kPub, kSig []byte
+		sID, kID, vID    *int64
+		sPub, sSig, vSig []byte
+		kPub, kSig       []byte
 	)
-	err := d.pool.QueryRow(ctx, `SELECT identity, signed_id, signed_pub, signed_sig, kem_id, kem_pub, kem_sig
+	err := d.pool.QueryRow(ctx, `SELECT `+deviceKeyColumns+`
 		FROM devices WHERE user_id = $1 AND id = $2`, user[:], int64(device)).
-		Scan(&b.Identity, &sID, &sPub, &sSig, &kID, &kPub, &kSig)
+		Scan(&b.Identity, &sID, &sPub, &sSig, &kID, &kPub, &kSig, &vID, &vSig)
 	switch {
 	case err != nil:
 		return directory.Bundle{}, fmt.Errorf("last-resort bundle: %w", notFound(err))
@@ -153,7 +167,19 @@ func (d *Directory) LastResortBundle(ctx context.Context, user wire.UserID, devi
 	}
 	b.Signed = directory.Prekey{ID: uint32(*sID), Public: sPub, Signature: sSig}
 	b.KEM = directory.Prekey{ID: uint32(*kID), Public: kPub, Signature: kSig}
+	b.Vouch = vouch(vID, vSig)
 	return b, nil
+}
+
+// deviceKeyColumns are a device's published keys and vouch.
+const deviceKeyColumns = `identity, signed_id, signed_pub, signed_sig, kem_id, kem_pub, kem_sig, vouch_device, vouch_sig`
+
+// vouch is the stored vouch, or nil.
+func vouch(device *int64, sig []byte) *directory.Vouch {
+	if device == nil {
+		return nil
+	}
+	return &directory.Vouch{Device: wire.DeviceID(*device), Signature: sig}
 }
 
 // claimOne deletes and returns the oldest one-time prekey of a kind that no

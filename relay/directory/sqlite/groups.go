@@ -74,8 +74,8 @@ func (d *Directory) SharesGroup(ctx context.Context, a, b wire.UserID) (bool, er
 	return n > 0, nil
 }
 
-// DeviceIDs returns the device IDs of several users in one query per
-// thousand users.
+// DeviceIDs returns the approved devices' IDs of several users in one
+// query per thousand users.
 func (d *Directory) DeviceIDs(ctx context.Context, users []wire.UserID) (map[wire.UserID][]wire.DeviceID, error) {
 	out := make(map[wire.UserID][]wire.DeviceID, len(users))
 	// A user named twice must not fall in two chunks.
@@ -83,7 +83,7 @@ func (d *Directory) DeviceIDs(ctx context.Context, users []wire.UserID) (map[wir
 	slices.SortFunc(users, func(a, b wire.UserID) int { return bytes.Compare(a[:], b[:]) })
 	users = slices.Compact(users)
 	for chunk := range chunks(users) {
-		rows, err := d.r.QueryContext(ctx, `SELECT user_id, id FROM devices WHERE user_id IN (`+params(len(chunk))+`) ORDER BY user_id, id`, ids(chunk)...)
+		rows, err := d.r.QueryContext(ctx, `SELECT user_id, id FROM devices WHERE user_id IN (`+params(len(chunk))+`) AND pending_until_ns = 0 ORDER BY user_id, id`, ids(chunk)...)
 		if err != nil {
 			return nil, fmt.Errorf("device ids: %w", err)
 		}

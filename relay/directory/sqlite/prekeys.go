@@ -33,13 +33,22 @@ func (d *Directory) PublishKeys(ctx context.Context, user wire.UserID, device wi
 	if p := k.KEMLastResort; p != nil {
 		kID, kPub, kSig = int64(p.ID), p.Public, p.Signature
 	}
+	// A vouch given replaces the stored one; a new identity key without
+	// one clears it (the SET expressions all read the row as it was).
+	var vGiven bool
+	var vDevice, vSig any
+	if v := k.Vouch; v != nil {
+		vGiven, vDevice, vSig = true, int64(v.Device), v.Signature
+	}
 	err := d.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE devices SET
-			identity = COALESCE(?, identity),
-			signed_id = COALESCE(?, signed_id), signed_pub = COALESCE(?, signed_pub), signed_sig = COALESCE(?, signed_sig),
-			kem_id = COALESCE(?, kem_id), kem_pub = COALESCE(?, kem_pub), kem_sig = COALESCE(?, kem_sig)
-			WHERE user_id = ? AND id = ?`,
-			identity, sID, sPub, sSig, kID, kPub, kSig, user[:], int64(device))
+			identity = COALESCE(?1, identity),
+			signed_id = COALESCE(?2, signed_id), signed_pub = COALESCE(?3, signed_pub), signed_sig = COALESCE(?4, signed_sig),
+			kem_id = COALESCE(?5, kem_id), kem_pub = COALESCE(?6, kem_pub), kem_sig = COALESCE(?7, kem_sig),
+			vouch_device = CASE WHEN ?10 THEN ?11 WHEN ?1 IS NOT NULL AND ?1 IS NOT identity THEN NULL ELSE vouch_device END,
+			vouch_sig = CASE WHEN ?10 THEN ?12 WHEN ?1 IS NOT NULL AND ?1 IS NOT identity THEN NULL ELSE vouch_sig END
+			WHERE user_id = ?8 AND id = ?9`,
+			identity, sID, sPub, sSig, kID, kPub, kSig, user[:], int64(device), vGiven, vDevice, vSig)
 		if err != nil {
 			return err
 		}
@@ -82,7 +91,7 @@ func (d *Directory) PublishKeys(ctx context.Context, user wire.UserID, device wi
 }
 
 const (
-	deviceKeysQuery = `SELECT identity, signed_id, signed_pub, signed_sig, kem_id, kem_pub, kem_sig
+	deviceKeysQuery = `SELECT identity, signed_id, signed_pub, signed_sig, kem_id, kem_pub, kem_sig, vouch_device, vouch_sig
 		FROM devices WHERE user_id = ? AND id = ?`
 	claimOneQuery = `DELETE FROM prekeys WHERE seq = (
 			SELECT seq FROM prekeys WHERE user_id = ? AND device_id = ? AND kind = ? ORDER BY seq LIMIT 1)
@@ -95,14 +104,15 @@ func (d *Directory) ClaimBundle(ctx context.Context, user wire.UserID, device wi
 	b := directory.Bundle{Device: device}
 	err := d.write(ctx, func(tx *sql.Tx) error {
 		var (
-			sID, kID   sql.NullInt64
-			sPub, sSig []byte
-			kPub, kSig []byte
+			sID, kID, vID    sql.NullInt64
+			sPub, sSig, vSig []byte
+			kPub, kSig       []byte
 		)
-		err := tx.StmtContext(ctx, d.deviceKeys).QueryRowContext(ctx, user[:], int64(device)).Scan(&b.Identity, &sID, &sPub, &sSig, &kID, &kPub, &kSig)
+		err := tx.StmtContext(ctx, d.deviceKeys).QueryRowContext(ctx, user[:], int64(device)).Scan(&b.Identity, &sID, &sPub, &sSig, &kID, &kPub, &kSig, &vID, &vSig)
 		if err != nil {
 			return notFound(err)
 		}
+		b.Vouch = vouch(vID, vSig)
 		if len(b.Identity) == 0 || !sID.Valid {
 			return directory.ErrNoPrekeys
 		}
@@ -136,11 +146,11 @@ func (d *Directory) ClaimBundle(ctx context.Context, user wire.UserID, device wi
 func (d *Directory) LastResortBundle(ctx context.Context, user wire.UserID, device wire.DeviceID) (directory.Bundle, error) {
 	b := directory.Bundle{Device: device, KEMIsLastResort: true}
 	var (
-		sID, kID   sql.NullInt64
-		sPub, sSig []byte
-		kPub, kSig []byte
+		sID, kID, vID    sql.NullInt64
+		sPub, sSig, vSig []byte
+		kPub, kSig       []byte
 	)
-	err := d.r.QueryRowContext(ctx, deviceKeysQuery, user[:], int64(device)).Scan(&b.Identity, &sID, &sPub, &sSig, &kID, &kPub, &kSig)
+	err := d.r.QueryRowContext(ctx, deviceKeysQuery, user[:], int64(device)).Scan(&b.Identity, &sID, &sPub, &sSig, &kID, &kPub, &kSig, &vID, &vSig)
 	switch {
 	case err != nil:
 		return directory.Bundle{}, fmt.Errorf("last-resort bundle: %w", notFound(err))
@@ -149,7 +159,16 @@ func (d *Directory) LastResortBundle(ctx context.Context, user wire.UserID, devi
 	}
 	b.Signed = directory.Prekey{ID: uint32(sID.Int64), Public: sPub, Signature: sSig}
 	b.KEM = directory.Prekey{ID: uint32(kID.Int64), Public: kPub, Signature: kSig}
+	b.Vouch = vouch(vID, vSig)
 	return b, nil
+}
+
+// vouch is the stored vouch, or nil.
+func vouch(device sql.NullInt64, sig []byte) *directory.Vouch {
+	if !device.Valid {
+		return nil
+	}
+	return &directory.Vouch{Device: wire.DeviceID(device.Int64), Signature: sig}
 }
 
 // claimOne deletes and returns the oldest one-time prekey of a kind, or nil
