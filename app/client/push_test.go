@@ -10,6 +10,10 @@ import (
 	"time"
 
 	"github.com/mutualcoop/mutual/app/client"
+	"github.com/mutualcoop/mutual/internal/pushtest"
+	"github.com/mutualcoop/mutual/internal/wait"
+	"github.com/mutualcoop/mutual/relay/push"
+	"github.com/mutualcoop/mutual/relay/server"
 	"github.com/mutualcoop/mutual/relay/wire"
 )
 
@@ -173,5 +177,66 @@ func TestSilentSends(t *testing.T) {
 	}
 	if others < 2 {
 		t.Errorf("%d silent sends, want a receipt and a profile at least", others)
+	}
+}
+
+// TestPushSent: with a relay that pushes (to the push service stand-in),
+// the subscription set while connected reaches the relay, a message
+// while the device is away is pushed with its conversation, and a chat
+// muted while offline is sent with the next connection: its messages
+// push nothing while another chat's do.
+func TestPushSent(t *testing.T) {
+	st := pushtest.New(t)
+	key, err := push.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startRelayWith(t, func(c *server.Config) {
+		c.Push = &push.Config{Key: key, Subject: "mailto:ops@example.org", Hosts: []string{st.Host()}, RootCAs: st.RootCAs(), Window: time.Millisecond}
+	})
+	alice := r.newDevice("alice", "email:alice@example.org")
+	bob := r.newDevice("bob", "email:bob@example.org")
+	carol := r.newDevice("carol", "email:carol@example.org")
+	befriend(t, bob, alice)
+	befriend(t, carol, alice)
+	ctx := ctxT(t)
+	if got := alice.c.PushKey(); len(got) != wire.PushKeyLen {
+		t.Fatalf("push key of %d bytes", len(got))
+	}
+	sub := st.Subscribe(t)
+	if err := alice.c.SetPushSubscription(ctx, &client.PushSubscription{Endpoint: sub.Endpoint, P256dh: sub.P256dh, Auth: sub.Auth}); err != nil {
+		t.Fatal(err)
+	}
+	payload := func(conv wire.ConversationID) string { return `{"v":1,"c":"` + conv.String() + `"}` }
+
+	alice.stop()
+	bob.send(alice, "are you there?")
+	pushes := st.Wait(t, 1)
+	bobConv := alice.contact(bob).Conversation
+	if p := pushes[0]; p.Err != nil || string(p.Plaintext) != payload(bobConv) {
+		t.Fatalf("the push: %s %v", p.Plaintext, p.Err)
+	}
+
+	// Muted while offline; the relay learns it on connecting.
+	if err := alice.c.MuteChat(ctx, bobConv, client.MuteForever); err != nil {
+		t.Fatal(err)
+	}
+	if synced, err := client.PushSynced(ctx, alice.c); err != nil || synced {
+		t.Fatalf("a mute made offline is already sent: %v %v", synced, err)
+	}
+	alice.start()
+	alice.waitText(bob, "are you there?")
+	if err := wait.Until(ctx, func() bool { synced, err := client.PushSynced(ctx, alice.c); return err == nil && synced }); err != nil {
+		t.Fatalf("the mute is not sent: %v", err)
+	}
+	alice.stop()
+	n := len(st.Pushes())
+	bob.send(alice, "still there?")
+	carol.send(alice, "hello alice")
+	carolConv := alice.contact(carol).Conversation
+	for _, p := range st.Wait(t, n+1)[n:] {
+		if string(p.Plaintext) != payload(carolConv) {
+			t.Errorf("a push after the mute: %s %v", p.Plaintext, p.Err)
+		}
 	}
 }
