@@ -533,6 +533,9 @@ func (m *muteMenu) load(ctx app.Context) {
 }
 
 func (m *muteMenu) toggle(ctx app.Context, e app.Event) {
+	if m.busy {
+		return
+	}
 	m.open, m.err = !m.open, ""
 	if m.open {
 		first := muteChoices[0].id
@@ -614,7 +617,7 @@ func (m *muteMenu) Render() app.UI {
 	return app.Div().Class("mute").DataSet("muted", muted).Body(
 		app.Button().ID("mute-button").Type("button").Class("icon-button").
 			Aria("label", label).Title(label).Aria("haspopup", "menu").Aria("expanded", m.open).
-			Disabled(m.busy).OnClick(m.toggle).Body(icon(svg)),
+			DataSet("busy", m.busy).OnClick(m.toggle).Body(icon(svg)),
 		app.If(m.open, func() app.UI {
 			return app.Div().ID("mute-menu").Class("attach-menu", "mute-menu").Role("menu").Aria("label", "Mute notifications").
 				OnKeyDown(m.onKey).Body(items...)

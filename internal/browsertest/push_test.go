@@ -222,7 +222,7 @@ func (p *profile) mute(item string) {
 	p.t.Helper()
 	p.click("mute-button")
 	p.click(item)
-	waitJS[bool](p, stepTimeout, "the mute menu to close", `!document.querySelector('#mute-menu') && !document.querySelector('#mute-button').disabled || (console.log(document.querySelector('.conv-head').outerHTML), false)`)
+	waitJS[bool](p, stepTimeout, "the mute menu to close", `!document.querySelector('#mute-menu') && document.querySelector('#mute-button').dataset.busy === 'false'`)
 }
 
 // waitMutedMark waits until the chats list marks user's chat muted, or
