@@ -49,12 +49,14 @@ func TestPush(t *testing.T) {
 	r := startRelay(t, app.mutual, app.web)
 	dir := screenshotDir(t)
 	st := pushtest.New(t)
-	certs := filepath.Join(t.TempDir(), "push-service.pem")
-	if err := os.WriteFile(certs, st.CertificatePEM(), 0o644); err != nil {
+	// The relay trusts the stand-in's certificate from a directory
+	// (SSL_CERT_DIR), besides the mail server's (SSL_CERT_FILE).
+	certs := t.TempDir()
+	if err := os.WriteFile(filepath.Join(certs, "push-service.pem"), st.CertificatePEM(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	pr := startRelayWith(t, app.mutual, app.web, func(string) (args, env []string) {
-		return []string{"--push-subject", "mailto:ops@example.org", "--push-hosts", st.Host()}, []string{"SSL_CERT_FILE=" + certs}
+		return []string{"--push-subject", "mailto:ops@example.org", "--push-hosts", st.Host()}, []string{"SSL_CERT_DIR=" + certs}
 	})
 
 	ana := newProfile(t, exe, r.url(), "ana")
