@@ -62,7 +62,10 @@
 //
 // Components are touched only on go-app's UI goroutine. Blocking work (the
 // store, the relay) runs in Context.Async and comes back with
-// Context.Dispatch. The Session owns two goroutines per open client, the
+// Context.Dispatch. go-app drops what is dispatched to an element that is
+// gone by then (the item of a menu that closed, a button a render
+// replaced), so work that outlives the element its event came from comes
+// back through its component's own context, kept from OnMount. The Session owns two goroutines per open client, the
 // connection loop (client.Run) and the event pump that reads
 // client.Events; Close and SignOut stop and wait for both. The pump hands
 // each event to the root component, which posts it as a go-app action on

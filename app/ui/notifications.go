@@ -102,13 +102,19 @@ type notifyState struct {
 // notifySettings is the settings' Notifications card.
 type notifySettings struct {
 	app.Compo
-	s  *Session
-	st notifyState
+	s *Session
+	// ctx is the card's own context, from OnMount: what a switch starts
+	// reports back through it, as the switch may be drawn anew meanwhile
+	// (a hint appearing above it) and go-app drops what is dispatched to
+	// an element no longer there.
+	ctx app.Context
+	st  notifyState
 }
 
 // OnMount reads the subscription and the relay's key, again once
 // connected (a relay's first Welcome brings the key).
 func (n *notifySettings) OnMount(ctx app.Context) {
+	n.ctx = ctx
 	n.st.support = browserPushSupport()
 	n.st.names = notifyNamesOn(ctx)
 	ctx.Handle(actionEvent, func(ctx app.Context, a app.Action) {
@@ -165,6 +171,7 @@ func (n *notifySettings) toggle(ctx app.Context, e app.Event) {
 		permission = app.Window().Get("Notification").Call("requestPermission")
 	}
 	s, key := n.s, n.st.key
+	ctx = n.ctx
 	ctx.Async(func() {
 		var err error
 		if on {
@@ -282,6 +289,7 @@ func (n *notifySettings) setNames(ctx app.Context, e app.Event) {
 		return
 	}
 	s := n.s
+	ctx = n.ctx
 	ctx.Async(func() {
 		c, err := s.client()
 		var chats []client.Chat
@@ -497,7 +505,12 @@ type muteMenu struct {
 	// Conv is the conversation's ID in hex.
 	Conv string
 
-	s     *Session
+	s *Session
+	// ctx is the menu's own context, from OnMount: a mute is saved after
+	// the menu item chosen is gone (the menu closes at once), and go-app
+	// drops what is dispatched to an element no longer there, so the
+	// save reports back through this one.
+	ctx   app.Context
 	conv  wire.ConversationID
 	until time.Time // when the mute ends; zero: not muted
 	open  bool
@@ -506,7 +519,10 @@ type muteMenu struct {
 }
 
 // OnMount reads the mute.
-func (m *muteMenu) OnMount(ctx app.Context) { m.load(ctx) }
+func (m *muteMenu) OnMount(ctx app.Context) {
+	m.ctx = ctx
+	m.load(ctx)
+}
 
 // OnUpdate reads the mute of another conversation.
 func (m *muteMenu) OnUpdate(ctx app.Context) { m.load(ctx) }
@@ -555,7 +571,9 @@ func (m *muteMenu) onKey(ctx app.Context, e app.Event) {
 	e.PreventDefault()
 	e.Call("stopPropagation")
 	m.open = false
-	ctx.Defer(func(app.Context) { focusID("mute-button") })
+	// The menu, which the key came from, is gone once drawn: the menu's
+	// own context gives the focus back.
+	m.ctx.Defer(func(app.Context) { focusID("mute-button") })
 }
 
 // mute mutes for d (0: until unmuted), or unmutes (d < 0).
@@ -573,6 +591,7 @@ func (m *muteMenu) mute(d time.Duration) app.EventHandler {
 		}
 		m.busy, m.open, m.err = true, false, ""
 		s, conv := m.s, m.conv
+		ctx = m.ctx
 		ctx.Async(func() {
 			c, err := s.client()
 			if err == nil {
