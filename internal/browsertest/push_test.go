@@ -6,16 +6,22 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/serviceworker"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
 	"github.com/mutualcoop/mutual/app/client"
@@ -55,8 +61,10 @@ func TestPush(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(certs, "push-service.pem"), st.CertificatePEM(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	metricsAddr := freeAddr(t)
 	pr := startRelayWith(t, app.mutual, app.web, func(string) (args, env []string) {
-		return []string{"--push-subject", "mailto:ops@example.org", "--push-hosts", st.Host()}, []string{"SSL_CERT_DIR=" + certs}
+		return []string{"--push-subject", "mailto:ops@example.org", "--push-hosts", st.Host(), "--metrics-addr", metricsAddr},
+			[]string{"SSL_CERT_DIR=" + certs}
 	})
 
 	ana := newProfile(t, exe, r.url(), "ana")
@@ -88,6 +96,11 @@ func TestPush(t *testing.T) {
 	if label := eval[string](ana, `document.querySelector('#mute-button').getAttribute('aria-label')`); !strings.HasPrefix(label, "Muted until ") {
 		t.Errorf("muted for an hour, the button says %q", label)
 	}
+	// Escape closes the menu and gives the focus back to its button.
+	ana.click("mute-button")
+	waitJS[bool](ana, stepTimeout, "the mute menu, focused", `document.activeElement?.id === 'unmute'`)
+	eval[bool](ana, `document.querySelector('#mute-menu').dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))`)
+	waitJS[bool](ana, stepTimeout, "the focus back on the mute button", `!document.querySelector('#mute-menu') && document.activeElement?.id === 'mute-button'`)
 	ana.goTo("/")
 	ana.waitMutedMark(boID, true)
 	ana.openChat(boID)
@@ -113,6 +126,7 @@ func TestPush(t *testing.T) {
 	ana.acceptRequest(boID)
 	ana.allowNotifications()
 	ana.goTo("/settings")
+	ana.waitOnline() // the relay hears of the subscription at once
 	ana.click("notifications-switch")
 	waitJS[bool](ana, stepTimeout, "notifications on", `(() => { const s = document.querySelector('#notifications-switch');
 	  return s.checked && !s.disabled && !document.querySelector('#notifications .error'); })()`)
@@ -127,6 +141,7 @@ func TestPush(t *testing.T) {
 
 	phase("Ana closes the app; Bo writes; the relay pushes to her push service")
 	ana.leaveApp()
+	waitConnections(t, metricsAddr, 1) // Bo's alone: the relay saw Ana go
 	bo.write("Are you there?")
 	pushes := st.Wait(t, 1)
 	first := pushes[0]
@@ -150,24 +165,34 @@ func TestPush(t *testing.T) {
 	ana.waitIncoming("Are you there?")
 
 	phase("with the app in front, a push shows nothing")
-	ana.deliverPush(reg, string(first.Plaintext))
+	if w := ana.workerWindows(); !strings.Contains(w, "focused visible") {
+		t.Fatalf("the worker does not see the app in front: %s", w)
+	}
+	ana.deliverPushHandled(reg, string(first.Plaintext))
 	if notes := eval[[]shownNote](ana, notesJS); len(notes) != 0 {
 		t.Errorf("notifications over the open app: %+v", notes)
 	}
 
 	phase("Ana mutes Bo: his messages push nothing, Cy's do")
-	ana.mute("mute-always")
-	ana.leaveApp()
-	bo.write("Still there?")
-	bo.waitSent()
 	cy := newSeeder(t, pr, pushCyAddress)
 	cy.greet("email:"+pushAnaAddress, "Hi Ana, Cy here")
+	ana.acceptRequest(cy.me.String())
+	ana.openChat(boID)
+	ana.waitOnline() // the relay hears of the mute at once
+	ana.mute("mute-always")
+	ana.leaveApp()
+	waitConnections(t, metricsAddr, 2) // Bo's and Cy's
+	// A device is pushed at most once in 5 s: each round, Bo writes, then
+	// Cy, until a push comes. Bo's message reaches the relay first, so a
+	// push for Bo would come first, were he not muted.
 	ctx, cancel := context.WithTimeout(context.Background(), messageTimeout)
 	defer cancel()
-	polls := 0
+	rounds := 0
 	err := wait.Until(ctx, func() bool {
-		if polls++; polls%50 == 0 {
-			cy.write("Ana?") // a push within 5 s of the last is not sent
+		if rounds++; rounds%200 == 1 {
+			bo.write("Still there?")
+			bo.waitSent()
+			cy.write("Ana?")
 		}
 		return len(st.Pushes()) >= 2
 	})
@@ -179,6 +204,43 @@ func TestPush(t *testing.T) {
 		if c := string(p.Plaintext); strings.Contains(c, boConv.String()) || !strings.Contains(c, cyConv.String()) {
 			t.Errorf("a push after the mute: %s (%v)", c, p.Err)
 		}
+	}
+}
+
+// freeAddr is a loopback address with a port free now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// waitConnections waits until the relay whose metrics are at addr holds n
+// WebSocket connections: a device whose connection it has dropped is
+// pushed, one still connected is not.
+func waitConnections(t *testing.T, addr string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), messageTimeout)
+	defer cancel()
+	hc := &http.Client{Timeout: stepTimeout}
+	want := fmt.Sprintf("\nmutual_gateway_connections %d\n", n)
+	last := ""
+	err := wait.Until(ctx, func() bool {
+		resp, err := hc.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		last = string(b)
+		return err == nil && strings.Contains(last, want)
+	})
+	if err != nil {
+		i := strings.Index(last, "\nmutual_gateway_connections ")
+		t.Fatalf("the relay does not hold %d connections: %v (%.40q)", n, err, last[max(i, 0):])
 	}
 }
 
@@ -286,11 +348,43 @@ func (p *profile) workerRegistration() serviceworker.RegistrationID {
 	}
 }
 
-// leaveApp goes to a blank page, as closing the app does: the connection
-// ends and no window of the app is left.
+// leaveApp closes the app's tab, as a person closing the app does: its
+// connection ends and no window of the app is left. The profile goes on
+// in a new, blank tab. (A page navigated away from may stay whole in
+// the browser's back/forward cache, connection and all.)
 func (p *profile) leaveApp() {
 	p.t.Helper()
-	p.do(stepTimeout, "leave the app", chromedp.Navigate("about:blank"))
+	old := chromedp.FromContext(p.ctx).Target.TargetID
+	tab, closeTab := chromedp.NewContext(p.ctx)
+	p.t.Cleanup(closeTab)
+	// The tab's first action opens it, with no deadline: the tab lives
+	// as long as its context.
+	if err := chromedp.Do(tab, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+		return err
+	})); err != nil {
+		p.fatalf("open a tab: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(tab, stepTimeout)
+	defer cancel()
+	if _, err := chromedp.CallBrowser(ctx, target.CloseTarget, target.CloseTargetParams{TargetID: old}); err != nil {
+		p.fatalf("close the app's tab: %v", err)
+	}
+	p.ctx = tab
+	// The new tab's console joins the profile's, for failures.
+	go func() {
+		for m, err := range chromedp.Console(tab) {
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.console = append(p.console, m.String())
+			if len(p.console) > 200 {
+				p.console = p.console[len(p.console)-200:]
+			}
+			p.mu.Unlock()
+		}
+	}()
 }
 
 // deliverPush hands data to the service worker as its push service would.
@@ -298,6 +392,10 @@ func (p *profile) deliverPush(reg serviceworker.RegistrationID, data string) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
 	defer cancel()
+	// The domain is enabled per tab (leaveApp opens another).
+	if _, err := chromedp.Call(ctx, serviceworker.Enable, cdp.Empty{}); err != nil {
+		p.fatalf("enable the ServiceWorker domain: %v", err)
+	}
 	if _, err := chromedp.Call(ctx, serviceworker.DeliverPushMessage, serviceworker.DeliverPushMessageParams{
 		Origin: p.base, RegistrationID: reg, Data: data,
 	}); err != nil {
@@ -334,16 +432,27 @@ func (p *profile) waitNotifications(n int) []shownNote {
 	return notes
 }
 
-// openNotification does what a click on the first notification does: the
-// service worker's openChat with its conversation, run in the worker (a
-// notification cannot be clicked through the DevTools protocol).
-func (p *profile) openNotification() {
+// workerSessions are the profiles' sessions with their service workers
+// (serviceWorker), one each, kept until the test ends.
+var workerSessions struct {
+	mu sync.Mutex
+	m  map[*profile]workerSession
+}
+
+type workerSession struct {
+	target target.ID
+	ctx    context.Context
+}
+
+// serviceWorker is a session with the app's service worker, started
+// first (a fetch it answers starts it). While the session lasts, the
+// browser does not stop the worker, so what a test leaves in it stays.
+func (p *profile) serviceWorker() context.Context {
 	p.t.Helper()
-	// A fetch the worker answers wakes it, so that it has a target.
 	eval[bool](p, `fetch('/web/wake-' + Date.now()).then(() => true, () => true)`)
 	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
 	defer cancel()
-	var wctx context.Context
+	var id target.ID
 	err := wait.Until(ctx, func() bool {
 		infos, err := chromedp.Targets(p.ctx)
 		if err != nil {
@@ -351,9 +460,7 @@ func (p *profile) openNotification() {
 		}
 		for _, info := range infos {
 			if info.Type == "service_worker" && strings.HasPrefix(info.URL, p.base+"/") {
-				c, stop := chromedp.NewContext(p.ctx, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel())
-				p.t.Cleanup(stop)
-				wctx = c
+				id = info.TargetID
 				return true
 			}
 		}
@@ -362,12 +469,95 @@ func (p *profile) openNotification() {
 	if err != nil {
 		p.fatalf("no service worker target: %v", err)
 	}
-	ectx, ecancel := context.WithTimeout(wctx, stepTimeout)
-	defer ecancel()
-	opened, err := chromedp.Run(ectx, chromedp.Evaluate[bool](
-		`self.registration.getNotifications().then((ns) => { ns[0].close(); return openChat(ns[0].data.c); }).then(() => true)`,
-		func(e *runtime.EvaluateParams) { e.AwaitPromise = new(true) }))
-	if err != nil || !opened {
-		p.fatalf("open the notification in the worker: %v", err)
+	workerSessions.mu.Lock()
+	defer workerSessions.mu.Unlock()
+	if s, ok := workerSessions.m[p]; ok && s.target == id {
+		return s.ctx
+	}
+	wctx, stop := chromedp.NewContext(p.ctx, chromedp.WithTargetID(id), chromedp.WithDetachOnCancel())
+	// The first action attaches, for as long as the context it runs with
+	// lasts: this one, with no deadline.
+	if err := chromedp.Do(wctx); err != nil {
+		stop()
+		p.fatalf("attach to the service worker: %v", err)
+	}
+	if workerSessions.m == nil {
+		workerSessions.m = make(map[*profile]workerSession)
+	}
+	workerSessions.m[p] = workerSession{target: id, ctx: wctx}
+	p.t.Cleanup(func() {
+		stop()
+		workerSessions.mu.Lock()
+		delete(workerSessions.m, p)
+		workerSessions.mu.Unlock()
+	})
+	return wctx
+}
+
+// workerEval evaluates expr in the service worker, awaiting a promise.
+func workerEval[T any](p *profile, wctx context.Context, expr string) T {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(wctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, func(e *runtime.EvaluateParams) { e.AwaitPromise = new(true) }))
+	if err != nil {
+		p.fatalf("evaluate in the service worker %s: %v", expr, err)
+	}
+	return v
+}
+
+// workerWindows says how the service worker sees the app's windows: one
+// "focused visible", "unfocused hidden", ... per window.
+func (p *profile) workerWindows() string {
+	p.t.Helper()
+	return workerEval[string](p, p.serviceWorker(), `self.clients.matchAll({type: 'window', includeUncontrolled: true}).then((ws) =>
+  ws.map((w) => (w.focused ? 'focused ' : 'unfocused ') + w.visibilityState).join(', '))`)
+}
+
+// pushCounter counts, in the service worker, the push events whose
+// handling (what they gave to waitUntil) has ended.
+const pushCounter = `(() => {
+  if (self.handledPushes === undefined) {
+    self.handledPushes = 0;
+    const waitUntil = ExtendableEvent.prototype.waitUntil;
+    ExtendableEvent.prototype.waitUntil = function (promise) {
+      if (this instanceof PushEvent) {
+        const done = () => { self.handledPushes++; };
+        Promise.resolve(promise).then(done, done);
+      }
+      return waitUntil.call(this, promise);
+    };
+  }
+  return self.handledPushes;
+})()`
+
+// deliverPushHandled is deliverPush, waiting until the service worker has
+// handled the push (whether or not it showed something). The worker stays
+// running while the DevTools protocol is attached to it, counter and all.
+func (p *profile) deliverPushHandled(reg serviceworker.RegistrationID, data string) {
+	p.t.Helper()
+	wctx := p.serviceWorker()
+	before := workerEval[int](p, wctx, pushCounter)
+	p.deliverPush(reg, data)
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	err := wait.Until(ctx, func() bool { return workerEval[int](p, wctx, pushCounter) > before })
+	if err != nil {
+		p.fatalf("the service worker did not handle the push: %v", err)
+	}
+}
+
+// openNotification does what a click on the first notification does: the
+// service worker's openChat with its conversation, run in the worker (a
+// notification cannot be clicked through the DevTools protocol).
+func (p *profile) openNotification() {
+	p.t.Helper()
+	// The app hears the worker (go-app's app.js listens for its messages)
+	// once it has registered the worker, which may take a while after
+	// the page opens.
+	waitJS[bool](p, stepTimeout, "the app to listen to its service worker",
+		`typeof goappServiceWorkerRegistration !== 'undefined' && !!goappServiceWorkerRegistration`)
+	if !workerEval[bool](p, p.serviceWorker(), `self.registration.getNotifications().then((ns) => { ns[0].close(); return openChat(ns[0].data.c); }).then(() => true)`) {
+		p.fatalf("open the notification in the worker")
 	}
 }
