@@ -10,6 +10,8 @@
 //           network first and fall back to the cached app shell, so that an
 //           offline reload of any page, deep links included, opens the app;
 //           everything else is served from the cache first.
+// push:     a notification that a message arrived in a chat, unless the app
+//           is in front; a click on it opens that chat.
 "use strict";
 
 const cacheName = "mutual-{{.Version}}";
@@ -122,67 +124,119 @@ async function cacheFirst(request) {
 }
 
 // -----------------------------------------------------------------------------
-// Notifications (go-app's protocol: app.Context's notification API)
+// Push and notifications
 // -----------------------------------------------------------------------------
+// The relay pushes (Web Push, encrypted to this device) when a message
+// waits for a device that is not connected. The payload is
+// {"v":1,"c":"<conversation ID, 32 hex digits>"}: that something arrived
+// in that conversation, never what or from whom. The worker cannot read
+// messages (their keys are the app's), so a notification says "New
+// message", or "New message from <name>" when the person turned on
+// "Show names in notifications": the page then keeps a small map of
+// conversation IDs to chat names in the IndexedDB database notifyDB
+// (app/ui/notifications.go), and empties it when it is turned off.
+
+const notifyDB = "mutual-notify";
+const notifyStore = "names";
+const conversationHex = /^[0-9a-f]{32}$/;
+
 self.addEventListener("push", (event) => {
-  event.waitUntil((async () => {
-    let notification = null;
-    try {
-      notification = event.data ? event.data.json() : null;
-    } catch (err) {
-      notification = null;
-    }
-    if (notification) {
-      await showNotification(self.registration, notification);
-    }
-  })());
+  event.waitUntil(onPush(event.data));
 });
 
-self.addEventListener("message", (event) => {
-  const msg = event.data;
-  if (!msg || msg.type !== "goapp:notify") {
+// pushedConversation is the conversation a push names, in hex, or "" if
+// the payload is not one of the relay's.
+function pushedConversation(data) {
+  let payload = null;
+  try {
+    payload = data ? data.json() : null;
+  } catch (err) {
+    payload = null;
+  }
+  if (payload && payload.v === 1 && typeof payload.c === "string" && conversationHex.test(payload.c)) {
+    return payload.c;
+  }
+  return "";
+}
+
+// onPush shows a notification unless the app is in front of the person,
+// where the message shows as it arrives (a push is then only a wake-up;
+// browsers require a notification for every push otherwise). Each chat
+// has one notification, replaced by the next (tag), which alerts again.
+async function onPush(data) {
+  const conv = pushedConversation(data);
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  if (windows.some((w) => w.focused && w.visibilityState === "visible")) {
     return;
   }
-  event.waitUntil(showNotification(self.registration, msg.options));
-});
+  const name = conv ? await chatName(conv) : "";
+  await self.registration.showNotification("Mutual", {
+    body: name ? "New message from " + name : "New message",
+    tag: conv || "mutual",
+    renotify: true,
+    icon: "/web/icons/icon-192.png",
+    data: { c: conv },
+  });
+}
 
-async function showNotification(registration, notification) {
-  const title = notification.title || "Mutual";
-  const actions = [];
-  for (const action of notification.actions || []) {
-    actions.push({ action: action.action, path: action.path });
-    delete action.path;
+// chatName is the name the page left for conv, or "" (the option is off,
+// or the chat is new since).
+async function chatName(conv) {
+  try {
+    const db = await openNotifyDB();
+    try {
+      const name = await idbRequest(db.transaction(notifyStore).objectStore(notifyStore).get(conv));
+      return typeof name === "string" ? name : "";
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    return "";
   }
-  await registration.showNotification(title, {
-    body: notification.body,
-    icon: notification.icon,
-    badge: notification.badge,
-    actions: notification.actions,
-    data: { goapp: { path: notification.path, actions: actions } },
+}
+
+// openNotifyDB opens the names database (the page opens it the same way).
+function openNotifyDB() {
+  const req = indexedDB.open(notifyDB, 1);
+  req.onupgradeneeded = () => req.result.createObjectStore(notifyStore);
+  return idbRequest(req);
+}
+
+function idbRequest(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
   });
 }
 
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  const data = (event.notification.data && event.notification.data.goapp) || {};
-  let path = data.path || "/";
-  for (const action of data.actions || []) {
-    if (action.action === event.action) {
-      path = action.path;
-      break;
-    }
-  }
-  event.waitUntil((async () => {
-    const windows = await self.clients.matchAll({ type: "window" });
-    for (const client of windows) {
-      if ("focus" in client) {
-        await client.focus();
-        client.postMessage({ goapp: { type: "notification", path: path } });
-        return;
-      }
-    }
-    if (self.clients.openWindow) {
-      await self.clients.openWindow(path);
-    }
-  })());
+  const data = event.notification.data || {};
+  event.waitUntil(openChat(data.c));
 });
+
+// chatRoute is the page that opens conv's chat: the chats list, told
+// which conversation to open (the app finds the chat, a person's or a
+// group's; app/ui/notifications.go).
+function chatRoute(conv) {
+  return typeof conv === "string" && conversationHex.test(conv) ? "/?open=" + conv : "/";
+}
+
+// openChat shows conv's chat in a window of the app already open (go-app
+// navigates it, see app.js), or in a new one.
+async function openChat(conv) {
+  const path = chatRoute(conv);
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const win = windows.find((w) => new URL(w.url).origin === self.location.origin);
+  if (win) {
+    win.postMessage({ goapp: { type: "notification", path: path } });
+    try {
+      await win.focus();
+    } catch (err) {
+      // Focusing is for a click on the notification; the window has
+      // gone to the chat anyway.
+    }
+    return;
+  }
+  await self.clients.openWindow(path);
+}

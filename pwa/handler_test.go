@@ -244,8 +244,11 @@ func TestServiceWorker(t *testing.T) {
 		`request.mode === "navigate"`, `fetchWithin(request, navigationTimeout)`, `cache.match(shell)`, `const shell = "/";`,
 		// the rest: cache first
 		`cacheFirst(request)`,
-		// go-app's notifications
-		`addEventListener("push"`, `addEventListener("notificationclick"`,
+		// pushes: a notification per chat that names no one unless asked
+		// to, none while the app is in front, a click opens the chat
+		`addEventListener("push"`, `body: name ? "New message from " + name : "New message"`,
+		`tag: conv || "mutual"`, `renotify: true`, `w.focused && w.visibilityState === "visible"`,
+		`addEventListener("notificationclick"`, `"/?open=" + conv`, `self.clients.openWindow(path)`,
 	)
 
 	resources := workerResources(t, worker)

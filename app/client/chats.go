@@ -218,7 +218,7 @@ func (c *Client) Chats(ctx context.Context) ([]Chat, error) {
 				out = append(out, ch)
 			}
 		}
-		return nil
+		return setMuted(tx, out, c.clock())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("chats: %w", err)

@@ -52,6 +52,8 @@ type Client struct {
 	tr transfers
 	// bk runs one backup at a time and wakes the daily one (backup.go).
 	bk backups
+	// push serialises sending the push subscription (push.go).
+	push pushSync
 
 	evMu     sync.Mutex
 	events   chan Event

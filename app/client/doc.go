@@ -35,6 +35,8 @@
 //	_ = c.SetBackup(ctx, client.BackupSecret{RecoveryKey: key}, true) // daily while Run runs
 //	_, _ = c.BackupNow(ctx, nil)                  // needs Run
 //	_, _ = fresh.RestoreBackup(ctx, key, nil)     // on a new device of the account, after Verify
+//	_ = c.SetPushSubscription(ctx, &client.PushSubscription{Endpoint: ep, P256dh: k, Auth: a}) // Web Push
+//	_ = c.MuteChat(ctx, bob.Conversation, client.MuteForever) // or until a time; zero unmutes
 //
 // Calls that need the relay (AddContact, Accept, Block, Remove, Devices,
 // RemoveDevice, LinkDevice, ApproveDevice, and the group calls that change the relay's member list:
@@ -505,6 +507,19 @@
 // keeps the key so that the new device goes on backing up daily.
 // Sessions are never in a backup: they start anew. See docs/crypto.md,
 // "Backups".
+// # Notifications
+//
+// The web app subscribes the browser with its push service under the
+// relay's VAPID key (PushKey, from the Welcome; kept, so that it is
+// known offline) and gives the subscription to SetPushSubscription. The
+// client keeps it with the chats muted on this device (MuteChat,
+// MutedUntil, Chat.Muted; MuteForever for good) in the push bucket and
+// sends both to the relay (wire.SetPush) on every connection and when
+// either changes, with the conversations whose mute has not ended, and
+// again when one ends (push.go). A relay without pushes is told nothing.
+// Every Send says whether it may wake the recipients' devices: receipts,
+// profiles, contact and group syncs and sender keys go Silent; texts,
+// group changes and requests to join a group do not.
 //
 // # Storage
 //

@@ -375,7 +375,7 @@ func (c *Client) ownJoin(e *outboxEntry) bool {
 
 // groupSend is the Send of a sealed group entry.
 func groupSend(e *outboxEntry) *wire.Send {
-	return &wire.Send{MessageID: e.MessageID, Conversation: e.Conversation, Kind: e.Kind, Recipients: e.Recipients, Shared: e.Shared}
+	return &wire.Send{MessageID: e.MessageID, Conversation: e.Conversation, Kind: e.Kind, Recipients: e.Recipients, Shared: e.Shared, Silent: e.ContentKind.silent()}
 }
 
 func frameSize(s *wire.Send) int { return len(wire.Encode(wire.Frame{ID: 1 << 62, Body: s})) }
@@ -414,7 +414,7 @@ func commitGroupEntry(tx store.Tx, e *outboxEntry) error {
 	for _, u := range order {
 		rs := byUser[u]
 		if cur != nil {
-			s := &wire.Send{MessageID: cur.MessageID, Conversation: e.Conversation, Kind: wire.KindGroup, Recipients: append(slices.Clone(cur.Recipients), rs...)}
+			s := &wire.Send{MessageID: cur.MessageID, Conversation: e.Conversation, Kind: wire.KindGroup, Recipients: append(slices.Clone(cur.Recipients), rs...), Silent: e.ContentKind.silent()}
 			if frameSize(s) <= wire.MaxFrameSize {
 				cur.Recipients = s.Recipients
 				continue
@@ -422,7 +422,7 @@ func commitGroupEntry(tx store.Tx, e *outboxEntry) error {
 		}
 		e.Pre = append(e.Pre, preSend{MessageID: wire.NewMessageID(), Recipients: rs})
 		cur = &e.Pre[len(e.Pre)-1]
-		s := &wire.Send{MessageID: cur.MessageID, Conversation: e.Conversation, Kind: wire.KindGroup, Recipients: rs}
+		s := &wire.Send{MessageID: cur.MessageID, Conversation: e.Conversation, Kind: wire.KindGroup, Recipients: rs, Silent: e.ContentKind.silent()}
 		if frameSize(s) > wire.MaxFrameSize {
 			return errTooLarge
 		}
@@ -456,7 +456,7 @@ func (c *Client) sendPre(ctx context.Context, conn *transport.Conn, e *outboxEnt
 	rounds := 0
 	for len(e.Pre) > 0 {
 		p := &e.Pre[0]
-		reply, err := conn.Request(ctx, &wire.Send{MessageID: p.MessageID, Conversation: e.Conversation, Kind: wire.KindGroup, Recipients: p.Recipients})
+		reply, err := conn.Request(ctx, &wire.Send{MessageID: p.MessageID, Conversation: e.Conversation, Kind: wire.KindGroup, Recipients: p.Recipients, Silent: e.ContentKind.silent()})
 		if err != nil {
 			var we *wire.Error
 			if !errors.As(err, &we) {
@@ -568,7 +568,7 @@ func (c *Client) fixGroupDevices(ctx context.Context, conn *transport.Conn, e *o
 			out = outcomeReady
 			send := groupSend(e)
 			if len(e.Pre) > 0 {
-				send = &wire.Send{MessageID: e.Pre[0].MessageID, Conversation: e.Conversation, Kind: wire.KindGroup, Recipients: e.Pre[0].Recipients}
+				send = &wire.Send{MessageID: e.Pre[0].MessageID, Conversation: e.Conversation, Kind: wire.KindGroup, Recipients: e.Pre[0].Recipients, Silent: e.ContentKind.silent()}
 			}
 			if frameSize(send) > wire.MaxFrameSize {
 				return errTooLarge

@@ -115,6 +115,10 @@ var (
 	// backup went (backup.go).
 	bBackup = []byte("backup")
 	kBackup = []byte("backup")
+	// push: "sub" → pushRecord, this device's Web Push subscription;
+	// "key" → the relay's push key; 'm' || conversation (16) → when the
+	// conversation's mute ends (Unix ms, 8) (push.go).
+	bPush = []byte("push")
 
 	kAccount  = []byte("account")
 	kIdentity = []byte("identity")

@@ -421,6 +421,7 @@ func (c *Client) deliver(ctx context.Context, conn *transport.Conn, e *outboxEnt
 		}
 		send := &wire.Send{
 			MessageID: e.MessageID, Conversation: e.Conversation, Kind: e.Kind, Recipients: e.Recipients, Shared: e.Shared,
+			Silent: e.ContentKind.silent(),
 		}
 		if c.beforeSend != nil {
 			c.beforeSend(send)
@@ -649,7 +650,7 @@ var errTooLarge = errors.New("message too large for one frame")
 // frame. The caller has found the entry in this transaction, so it is
 // still there.
 func commitEntry(tx store.Tx, e *outboxEntry) error {
-	send := &wire.Send{MessageID: e.MessageID, Conversation: e.Conversation, Kind: e.Kind, Recipients: e.Recipients}
+	send := &wire.Send{MessageID: e.MessageID, Conversation: e.Conversation, Kind: e.Kind, Recipients: e.Recipients, Silent: e.ContentKind.silent()}
 	if len(wire.Encode(wire.Frame{ID: 1 << 62, Body: send})) > wire.MaxFrameSize {
 		return errTooLarge
 	}

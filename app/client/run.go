@@ -115,6 +115,9 @@ func (c *Client) connectOnce(ctx context.Context) (established bool, err error) 
 	if err := c.setHeld(ctx, welcome.PendingUntilMS); err != nil {
 		return false, err
 	}
+	if err := c.notePushKey(ctx, welcome.PushKey); err != nil {
+		return false, err
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -126,11 +129,11 @@ func (c *Client) connectOnce(ctx context.Context) (established bool, err error) 
 	c.setConn(conn)
 	c.emit(Connected{})
 	g.Go(func() error { return c.worker(gctx, conn, welcome) })
-	if welcome.PendingUntilMS == 0 { // a held device may not upload
+	if welcome.PendingUntilMS == 0 { // a held device may not upload, nor back up
 		g.Go(func() error { return c.uploader(gctx, conn) })
+		g.Go(func() error { return c.dailyBackups(gctx) })
 	}
 	g.Go(func() error { return c.downloader(gctx) })
-	g.Go(func() error { return c.dailyBackups(gctx) })
 	err = g.Wait()
 	c.setConn(nil)
 	if cerr := conn.Err(); cerr != nil && !errors.Is(cerr, transport.ErrClosed) {
@@ -216,18 +219,28 @@ func (c *Client) worker(ctx context.Context, conn *transport.Conn, w *wire.Welco
 		}
 		c.emit(Failure{Err: err})
 	}
+	fresh := true // the first flush of a connection tries what waits for a device
 	var retry *time.Timer
 	defer func() {
 		if retry != nil {
 			retry.Stop()
 		}
 	}()
-	fresh := true // the first flush of a connection tries what waits for a device
 	for {
+		push, err := c.syncPush(ctx, conn, fresh)
+		if err != nil {
+			if !isRelayError(err) {
+				return err
+			}
+			c.emit(Failure{Err: err})
+		}
 		delay, err := c.flushOutbox(ctx, conn, fresh)
 		fresh = false
 		if err != nil {
 			return err
+		}
+		if push > 0 && (delay == 0 || push < delay) {
+			delay = push
 		}
 		claims, err := c.checkClaims(ctx, conn)
 		if err != nil {

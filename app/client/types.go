@@ -264,6 +264,9 @@ type Chat struct {
 	Last     *Message  // the newest message, nil if none
 	Unread   int       // received messages not yet marked read
 	Activity time.Time // of the newest message (or when the contact was added)
+	// Muted is when the chat's notifications come back (MuteChat):
+	// zero if they are on, MuteForever if muted until unmuted.
+	Muted time.Time
 }
 
 // conversationDomain separates conversation IDs from any other use of

@@ -33,6 +33,9 @@ type chatList struct {
 	loading bool
 	again   bool // reload when the current load ends
 	err     string
+	// notified is what the service worker was last given to name the
+	// chats by (notifications.go).
+	notified map[string]string
 }
 
 // OnMount loads the chats and follows what changes them.
@@ -47,11 +50,15 @@ func (l *chatList) OnMount(ctx app.Context) {
 		}
 	})
 	ctx.Handle(actionChatsChanged, func(ctx app.Context, a app.Action) { l.load(ctx) })
+	l.openRequested(ctx)
 	l.load(ctx)
 }
 
 // OnNav reloads: coming back to the list, counts may have changed.
-func (l *chatList) OnNav(ctx app.Context) { l.load(ctx) }
+func (l *chatList) OnNav(ctx app.Context) {
+	l.openRequested(ctx)
+	l.load(ctx)
+}
 
 // load reads the chats again; loads never overlap, and one asked for
 // during another runs after it.
@@ -75,6 +82,7 @@ func (l *chatList) load(ctx app.Context) {
 			} else {
 				l.chats, l.loaded, l.err = chats, true, ""
 				l.names = l.names.merged(chatPeople(chats))
+				l.noteNames(ctx, chats)
 			}
 			if l.again {
 				l.again = false
@@ -244,6 +252,7 @@ func chatItem(ch client.Chat, active wire.UserID, now time.Time) app.UI {
 			app.Span().Class("chat-body").Body(
 				app.Span().Class("chat-top").Body(
 					app.Span().Class("chat-name").Body(nameUI(ct)),
+					mutedMark(ch),
 					app.If(!when.IsZero(), func() app.UI {
 						return app.Time().Class("chat-time").DateTime(when.UTC().Format(time.RFC3339)).Text(chatTime(when, now))
 					}),

@@ -715,6 +715,7 @@ func (c *conversation) Render() app.UI {
 				conversationSubtitle(ct),
 			),
 			verifiedMark(ct),
+			&muteMenu{s: c.s, Conv: convHex(c.conv)},
 			mediaLink(chatMediaPath(c.peer)),
 			app.A().Class("icon-button").Href(safetyPath(c.peer)).Aria("label", "Safety number").Title("Safety number").Body(icon(iconShield)),
 		),

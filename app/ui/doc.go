@@ -1,6 +1,6 @@
 // Package ui is the Mutual web app's user interface: go-app components for
 // onboarding, the chats list, conversations (1:1 and groups), contacts,
-// safety numbers, settings and the co-op, laid out as one pane on phones and two panes (chats beside the
+// safety numbers, settings, notifications and the co-op, laid out as one pane on phones and two panes (chats beside the
 // conversation) from 900 px on.
 //
 // People are named by what the app can vouch for: the address their
@@ -116,7 +116,10 @@
 //
 // Components are touched only on go-app's UI goroutine. Blocking work (the
 // store, the relay) runs in Context.Async and comes back with
-// Context.Dispatch. The Session owns two goroutines per open client, the
+// Context.Dispatch. go-app drops what is dispatched to an element that is
+// gone by then (the item of a menu that closed, a button a render
+// replaced), so work that outlives the element its event came from comes
+// back through its component's own context, kept from OnMount. The Session owns two goroutines per open client, the
 // connection loop (client.Run) and the event pump that reads
 // client.Events; Close and SignOut stop and wait for both. The pump hands
 // each event to the root component, which posts it as a go-app action on
@@ -211,6 +214,30 @@
 // (client.ClearMedia). It says that the media of the chats opened least
 // recently are cleared first, and that cleared media can be downloaded
 // again while the relay keeps them (30 days).
+//
+// # Notifications
+//
+// Settings → Notifications (notifications.go) turns Web Push on for this
+// device: after a short explanation (the relay and the browser's push
+// service learn that something arrived for the device, never what or
+// from whom), the switch asks the browser's permission, only from its
+// click, subscribes the service worker's registration under the relay's
+// key (client.PushKey) and hands the subscription to
+// client.SetPushSubscription; turning it off unsubscribes. The switch is
+// off, with the reason, where the relay sends no notifications, where the
+// browser has no Push API or blocked them, and on iPhone and iPad outside
+// an app added to the Home Screen (which alone may receive them there).
+// "Show names in notifications" makes the page keep the chats' names in a
+// small IndexedDB database ("mutual-notify") that the service worker reads
+// for "New message from Ann"; turned off, it is emptied. Message text is
+// never in a notification: only the app holds the keys. A notification's
+// click opens /?open=<conversation ID>, which the chats list replaces with
+// the chat's page.
+//
+// Each chat's header has a bell button with the menu "Mute for 1 hour",
+// "for 8 hours", "for 1 week", "always" and, while muted, "Unmute"
+// (client.MuteChat); the button then says until when, and the chats list
+// marks the chat with a struck-out bell.
 //
 // # Messages
 //

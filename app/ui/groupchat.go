@@ -169,6 +169,7 @@ func (c *conversation) groupHead() app.UI {
 			app.H1().ID("chat-title").TabIndex(-1).Text(name),
 			app.P().ID("group-members").Class("conv-sub").Text(count),
 		),
+		&muteMenu{s: c.s, Conv: convHex(c.conv)},
 		mediaLink(groupMediaPath(c.conv)),
 		app.A().ID("group-info").Class("icon-button").Href(groupInfoPath(c.conv)).
 			Aria("label", "Group info").Title("Group info").Body(icon(iconInfo)),

@@ -331,6 +331,7 @@ func groupChatItem(ch client.Chat, active wire.ConversationID, me wire.UserID, p
 						app.Span().Class("sr-only").Text("Group: "),
 						app.Text(g.Name),
 					),
+					mutedMark(ch),
 					app.If(!at.IsZero(), func() app.UI {
 						return app.Time().Class("chat-time").DateTime(at.UTC().Format(time.RFC3339)).Text(chatTime(at, now))
 					}),

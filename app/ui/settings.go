@@ -49,6 +49,7 @@ type settingsState struct {
 	coop         app.UI // the Co-op card (coopSettings); nil in tests
 	link         app.UI // the "Link a device" card (linkSend); nil in tests
 	backup       app.UI // the Backup card (backupCard); nil in tests
+	notify       app.UI // the Notifications card (notifySettings); nil in tests
 }
 
 // settingsPage is the profile name, read receipts, theme, this device and
@@ -279,6 +280,7 @@ func (p *settingsPage) Render() app.UI {
 	p.st.coop = &coopSettings{s: p.s}
 	p.st.link = &linkSend{s: p.s}
 	p.st.backup = &backupCard{s: p.s}
+	p.st.notify = &notifySettings{s: p.s}
 	return settingsView(p.st, settingsHandlers{
 		saveName: p.saveName, readReceipts: p.setReadReceipts, theme: p.setTheme,
 		ask: p.ask, cancel: p.closeDialog, closed: p.onDialogClose, confirm: p.confirmed,
@@ -349,6 +351,7 @@ func settingsView(st settingsState, h settingsHandlers) app.UI {
 			),
 			app.P().ID("read-receipts-hint").Class("hint").Text("Let people know when you have read their messages. If you turn them off, you won't see others' either. Delivery receipts are always sent."),
 		),
+		st.notify,
 		st.coop,
 		app.Section().Class("card").Aria("labelledby", "appearance-heading").Body(
 			app.H2().ID("appearance-heading").Text("Appearance"),
