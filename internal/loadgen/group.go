@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -109,6 +110,32 @@ func (r *run) registerDevices(ctx context.Context, c *client) error {
 			return fmt.Errorf("device %d: %w", k+1, err)
 		}
 		c.devices = append(c.devices, d)
+	}
+	return r.approveDevices(ctx, c)
+}
+
+// approveDevices has c's first device approve its other ones: a relay
+// that protects accounts holds a device signed in by code alone to an
+// account in use until one of its devices approves it. A relay that held
+// none answers not_found, which is as good.
+func (r *run) approveDevices(ctx context.Context, c *client) error {
+	if len(c.devices) == 0 {
+		return nil
+	}
+	conn, err := r.dial(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.Auth(ctx, c.self.User, c.self.Device, c.cred); err != nil {
+		return fmt.Errorf("client %d: %w", c.idx, err)
+	}
+	for _, d := range c.devices {
+		_, err := transport.Call[*wire.OK](ctx, conn, &wire.ApproveDevice{Device: d.self.Device})
+		var e *wire.Error
+		if err != nil && !(errors.As(err, &e) && e.Code == wire.CodeNotFound) {
+			return fmt.Errorf("approve device %d of client %d: %w", d.self.Device, c.idx, err)
+		}
 	}
 	return nil
 }
