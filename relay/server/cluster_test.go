@@ -284,7 +284,7 @@ func newClusterWith(t *testing.T, ctx context.Context, brokers, db string, gatew
 	cl := &cluster{prefix: prefix}
 	for i := range cl.gateways {
 		addr := freeAddr(t)
-		args := append([]string{"serve", "--bus", "kafka", "--dev", "--listen", addr, "--secret-file", secret, "--log-level", "warn"}, common...)
+		args := append([]string{"serve", "--bus", "kafka", "--dev", "--listen", addr, "--secret-file", secret, "--log-level", "warn", "--device-hold", "0"}, common...)
 		args = append(args, gatewayArgs...)
 		genv := append(slices.Clip(env), gatewayEnv...)
 		cl.gateways[i] = &clusterProc{name: fmt.Sprintf("gateway %d", i+1), bin: bin, args: args, env: genv, addr: addr, out: newCodeLines()}
