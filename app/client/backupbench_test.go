@@ -17,7 +17,7 @@ import (
 // key). ns/op is both; backup-s and restore-s each; backup-MB the
 // relay's blob.
 //
-//	go test -run XXX -bench BenchmarkBackup10k -benchtime 2x ./app/client/
+//	go test -run '^$' -bench BenchmarkBackup10k -benchtime 2x ./app/client/
 func BenchmarkBackup10k(b *testing.B) {
 	r := startRelay(b)
 	alice := r.newDevice("alice", "email:alice@example.org")

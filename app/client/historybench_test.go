@@ -19,7 +19,7 @@ import (
 // a relay (linking). ns/op is one whole round; archive-MB is the
 // archive's size.
 //
-//	go test -run XXX -bench BenchmarkHistory10k -benchtime 3x ./app/client/
+//	go test -run '^$' -bench BenchmarkHistory10k -benchtime 3x ./app/client/
 func BenchmarkHistory10k(b *testing.B) {
 	r := startRelay(b)
 	for _, bc := range []struct {
